@@ -1,0 +1,202 @@
+//! The array block (RPC calls, cache values): `u16le len | item`, repeated.
+
+use core::fmt;
+use core::iter::FusedIterator;
+
+use crate::error::{Error, ErrorKind};
+use crate::limits::Limits;
+use crate::vars::{bytes, length, split_field};
+
+/// A validated, borrowed array block. Empty items are kept.
+///
+/// ```
+/// use uwsgi_wire::Array;
+///
+/// // An RPC call: function "hello" with arguments "a", "" and "b".
+/// let block = b"\x05\x00hello\x01\x00a\x00\x00\x01\x00b";
+/// let array = Array::parse(block)?;
+/// assert_eq!(array.len(), 4);
+/// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"hello"[..], b"a", b"", b"b"]);
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct Array<'a> {
+    block: &'a [u8],
+    len: usize,
+}
+
+impl<'a> Array<'a> {
+    /// Parses and validates a whole array block with the default [`Limits`].
+    ///
+    /// ```
+    /// use uwsgi_wire::{Array, ErrorKind};
+    /// let err = Array::parse(b"\x01\x00a\x07").unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TrailingBytes { count: 1 }, 3));
+    /// ```
+    pub fn parse(block: &'a [u8]) -> Result<Self, Error> {
+        Self::parse_with(block, &Limits::new())
+    }
+
+    /// Parses and validates a whole array block with the given limits (`max_items`).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Array, ErrorKind, Limits};
+    /// let err = Array::parse_with(b"\x00\x00\x00\x00", &Limits::new().max_items(1)).unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyItems { limit: 1 }, 2));
+    /// ```
+    pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, Error> {
+        match validate(block, limits.max_items) {
+            Ok(len) => Ok(Array { block, len }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A view over a block this crate has just encoded.
+    #[cfg(feature = "alloc")]
+    pub(crate) const fn trusted(block: &'a [u8], len: usize) -> Self {
+        Array { block, len }
+    }
+
+    /// The number of items.
+    ///
+    /// ```
+    /// assert_eq!(uwsgi_wire::Array::parse(b"\x00\x00")?.len(), 1);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the array has no items.
+    ///
+    /// ```
+    /// assert!(uwsgi_wire::Array::parse(b"")?.is_empty());
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The block's wire bytes.
+    ///
+    /// ```
+    /// assert_eq!(uwsgi_wire::Array::parse(b"\x01\x00x")?.as_bytes(), b"\x01\x00x");
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.block
+    }
+
+    /// The items in wire order.
+    ///
+    /// ```
+    /// let array = uwsgi_wire::Array::parse(b"\x01\x00x\x00\x00")?;
+    /// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"x"[..], b""]);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn iter(&self) -> ArrayIter<'a> {
+        ArrayIter {
+            rest: self.block,
+            remaining: self.len,
+        }
+    }
+
+    /// The item at `index`, walking from the start.
+    ///
+    /// ```
+    /// let array = uwsgi_wire::Array::parse(b"\x01\x00x\x01\x00y")?;
+    /// assert_eq!(array.get(1), Some(&b"y"[..]));
+    /// assert_eq!(array.get(2), None);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get(&self, index: usize) -> Option<&'a [u8]> {
+        self.iter().nth(index)
+    }
+}
+
+fn validate(block: &[u8], max_items: usize) -> Result<usize, Error> {
+    let mut rest = block;
+    let mut count = 0usize;
+    while !rest.is_empty() {
+        let at = block.len() - rest.len();
+        let (after_len, len) =
+            length(rest).ok_or(Error::new(ErrorKind::TrailingBytes { count: 1 }, at))?;
+        if count == max_items {
+            return Err(Error::new(ErrorKind::TooManyItems { limit: max_items }, at));
+        }
+        let (after_item, _item) =
+            bytes(after_len, len).ok_or(Error::new(ErrorKind::ItemPastEnd { len }, at))?;
+        rest = after_item;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Iterator over the items of an [`Array`].
+///
+/// ```
+/// let array = uwsgi_wire::Array::parse(b"\x02\x00hi")?;
+/// let mut it = array.iter();
+/// assert_eq!(it.next(), Some(&b"hi"[..]));
+/// assert_eq!(it.next(), None);
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ArrayIter<'a> {
+    rest: &'a [u8],
+    remaining: usize,
+}
+
+impl<'a> Iterator for ArrayIter<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (item, rest) = split_field(self.rest)?;
+        self.rest = rest;
+        self.remaining = self.remaining.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for ArrayIter<'_> {}
+impl FusedIterator for ArrayIter<'_> {}
+
+impl<'a> IntoIterator for Array<'a> {
+    type Item = &'a [u8];
+    type IntoIter = ArrayIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &Array<'a> {
+    type Item = &'a [u8];
+    type IntoIter = ArrayIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Two views are equal when they hold the same items in the same order.
+impl PartialEq for Array<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.block == other.block
+    }
+}
+
+impl Eq for Array<'_> {}
+
+impl fmt::Debug for Array<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(crate::ByteStr))
+            .finish()
+    }
+}

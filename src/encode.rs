@@ -1,0 +1,214 @@
+//! Encoding vars and array blocks: exact length first, then the bytes.
+//!
+//! Every length is checked with `u16::try_from`, never cast: a key, value, item or block
+//! over 65535 bytes is an [`EncodeError`], never a wrapped length.
+
+use crate::error::EncodeError;
+
+/// A key/value pair to encode: `(key, value)` tuples of anything that is `AsRef<[u8]>`
+/// (`&str`, `&[u8]`, `String`, `Vec<u8>`, ...), or a reference to one.
+///
+/// ```
+/// use uwsgi_wire::Pair;
+/// let pair = ("KEY", b"value".to_vec());
+/// assert_eq!((pair.key(), pair.value()), (&b"KEY"[..], &b"value"[..]));
+/// ```
+pub trait Pair {
+    /// The key bytes.
+    fn key(&self) -> &[u8];
+    /// The value bytes.
+    fn value(&self) -> &[u8];
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> Pair for (K, V) {
+    fn key(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &[u8] {
+        self.1.as_ref()
+    }
+}
+
+impl<T: Pair + ?Sized> Pair for &T {
+    fn key(&self) -> &[u8] {
+        (**self).key()
+    }
+    fn value(&self) -> &[u8] {
+        (**self).value()
+    }
+}
+
+/// The 16-bit length prefixes of one pair, after checking them.
+pub(crate) fn pair_prefixes(
+    index: usize,
+    key: &[u8],
+    value: &[u8],
+) -> Result<[u16; 2], EncodeError> {
+    if key.is_empty() {
+        return Err(EncodeError::EmptyKey { index });
+    }
+    let klen = u16::try_from(key.len()).map_err(|_| EncodeError::KeyTooLong {
+        index,
+        len: key.len(),
+    })?;
+    let vlen = u16::try_from(value.len()).map_err(|_| EncodeError::ValueTooLong {
+        index,
+        len: value.len(),
+    })?;
+    Ok([klen, vlen])
+}
+
+/// The size one pair adds to a block.
+fn pair_len(index: usize, key: &[u8], value: &[u8]) -> Result<usize, EncodeError> {
+    let [klen, vlen] = pair_prefixes(index, key, value)?;
+    Ok(4 + usize::from(klen) + usize::from(vlen))
+}
+
+/// The 16-bit length prefix of one array item, after checking it.
+pub(crate) fn item_prefix(index: usize, item: &[u8]) -> Result<u16, EncodeError> {
+    u16::try_from(item.len()).map_err(|_| EncodeError::ItemTooLong {
+        index,
+        len: item.len(),
+    })
+}
+
+fn item_len(index: usize, item: &[u8]) -> Result<usize, EncodeError> {
+    Ok(2 + usize::from(item_prefix(index, item)?))
+}
+
+/// Adds `add` to a block length, failing once it passes `limit`.
+pub(crate) fn grow(len: usize, add: usize, limit: u16) -> Result<usize, EncodeError> {
+    let new = len.saturating_add(add);
+    if new > usize::from(limit) {
+        return Err(EncodeError::BlockTooLarge { len: new, limit });
+    }
+    Ok(new)
+}
+
+/// The exact length of the vars block `pairs` encode to, or why they cannot be encoded
+/// (an empty key, a key or value over 65535 bytes, a block over 65535 bytes).
+///
+/// ```
+/// use uwsgi_wire::vars_encoded_len;
+/// assert_eq!(vars_encoded_len([("REQUEST_METHOD", "GET")]), Ok(2 + 14 + 2 + 3));
+/// ```
+pub fn vars_encoded_len<I>(pairs: I) -> Result<usize, EncodeError>
+where
+    I: IntoIterator,
+    I::Item: Pair,
+{
+    let mut len = 0usize;
+    for (index, pair) in pairs.into_iter().enumerate() {
+        len = grow(len, pair_len(index, pair.key(), pair.value())?, u16::MAX)?;
+    }
+    Ok(len)
+}
+
+/// The exact length of the array block `items` encode to.
+///
+/// ```
+/// use uwsgi_wire::array_encoded_len;
+/// assert_eq!(array_encoded_len(["hello", ""]), Ok(2 + 5 + 2));
+/// ```
+pub fn array_encoded_len<I>(items: I) -> Result<usize, EncodeError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let mut len = 0usize;
+    for (index, item) in items.into_iter().enumerate() {
+        len = grow(len, item_len(index, item.as_ref())?, u16::MAX)?;
+    }
+    Ok(len)
+}
+
+/// Writes to a slice whose size was checked beforehand; a write past the end is reported,
+/// never a panic or a silent truncation.
+struct SliceWriter<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl SliceWriter<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.pos.checked_add(bytes.len())?;
+        self.buf.get_mut(self.pos..end)?.copy_from_slice(bytes);
+        self.pos = end;
+        Some(())
+    }
+
+    fn put_field(&mut self, field: &[u8]) -> Option<()> {
+        let len = u16::try_from(field.len()).ok()?;
+        self.put(&len.to_le_bytes())?;
+        self.put(field)
+    }
+}
+
+/// Encodes `pairs`, in order, as a vars block at the start of `buf`; returns its length.
+/// Nothing is allocated; nothing is written when it fails. The pairs are walked twice
+/// (length, then bytes), hence `Clone`.
+///
+/// ```
+/// use uwsgi_wire::{encode_vars, Vars};
+/// let mut buf = [0u8; 64];
+/// let n = encode_vars([("REQUEST_METHOD", "GET"), ("CONTENT_TYPE", "")], &mut buf)?;
+/// let vars = Vars::parse(&buf[..n])?;
+/// assert_eq!(vars.get(b"REQUEST_METHOD"), Some(&b"GET"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn encode_vars<I>(pairs: I, buf: &mut [u8]) -> Result<usize, EncodeError>
+where
+    I: IntoIterator + Clone,
+    I::Item: Pair,
+{
+    let needed = vars_encoded_len(pairs.clone())?;
+    let available = buf.len();
+    if needed > available {
+        return Err(EncodeError::BufferTooSmall { needed, available });
+    }
+    let mut w = SliceWriter { buf, pos: 0 };
+    for pair in pairs {
+        w.put_field(pair.key())
+            .and_then(|()| w.put_field(pair.value()))
+            .ok_or(EncodeError::BufferTooSmall { needed, available })?;
+    }
+    Ok(w.pos)
+}
+
+/// Encodes `items`, in order, as an array block at the start of `buf`; returns its
+/// length. Nothing is allocated; nothing is written when it fails.
+///
+/// ```
+/// use uwsgi_wire::encode_array;
+/// let mut buf = [0u8; 16];
+/// let n = encode_array(["hello", "world"], &mut buf)?;
+/// assert_eq!(&buf[..n], b"\x05\x00hello\x05\x00world");
+/// # Ok::<(), uwsgi_wire::EncodeError>(())
+/// ```
+pub fn encode_array<I>(items: I, buf: &mut [u8]) -> Result<usize, EncodeError>
+where
+    I: IntoIterator + Clone,
+    I::Item: AsRef<[u8]>,
+{
+    let needed = array_encoded_len(items.clone())?;
+    let available = buf.len();
+    if needed > available {
+        return Err(EncodeError::BufferTooSmall { needed, available });
+    }
+    let mut w = SliceWriter { buf, pos: 0 };
+    for item in items {
+        w.put_field(item.as_ref())
+            .ok_or(EncodeError::BufferTooSmall { needed, available })?;
+    }
+    Ok(w.pos)
+}
+
+/// Fails when `buf` cannot take `needed` more bytes (`BufMut::put_slice` would panic).
+#[cfg(feature = "alloc")]
+pub(crate) fn check_room<B: bytes::BufMut>(buf: &B, needed: usize) -> Result<(), EncodeError> {
+    let available = buf.remaining_mut();
+    if needed > available {
+        return Err(EncodeError::BufferTooSmall { needed, available });
+    }
+    Ok(())
+}

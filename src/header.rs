@@ -1,0 +1,290 @@
+//! The 4-byte packet header and the modifier1 packet types.
+
+use core::fmt;
+
+use crate::error::EncodeError;
+use crate::Status;
+
+/// Length of a uwsgi header in bytes.
+pub const HEADER_LEN: usize = 4;
+
+/// A uwsgi packet header: `modifier1 (u8) | datasize (u16 LE) | modifier2 (u8)`.
+///
+/// Every 4-byte input is a valid header; limits on `datasize` are checked by the packet
+/// parser, not here.
+///
+/// ```
+/// use uwsgi_wire::{Header, Modifier1, Status};
+///
+/// // A ping, as `uwsgi --ping` sends it.
+/// let Status::Complete(h) = Header::parse(&[0x64, 0x00, 0x00, 0x00]) else { unreachable!() };
+/// assert_eq!(h, Header::new(Modifier1::PING, 0, 0));
+/// assert_eq!(h.to_bytes(), [0x64, 0, 0, 0]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Header {
+    /// Packet type.
+    pub modifier1: Modifier1,
+    /// Length of the block that follows (not counting a request body).
+    pub datasize: u16,
+    /// Sub-type, command or flag; its meaning depends on `modifier1`.
+    pub modifier2: u8,
+}
+
+impl Header {
+    /// A header from its three fields.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1};
+    /// let h = Header::new(Modifier1::SIGNAL, 0, 17);
+    /// assert_eq!(h.to_bytes(), [0x6e, 0x00, 0x00, 0x11]);
+    /// ```
+    pub const fn new(modifier1: Modifier1, datasize: u16, modifier2: u8) -> Self {
+        Header {
+            modifier1,
+            datasize,
+            modifier2,
+        }
+    }
+
+    /// Reads a header from the start of `buf`; `Partial` when fewer than 4 bytes are given.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Status};
+    /// assert_eq!(Header::parse(&[0x00, 0x10]), Status::Partial { needed: 2 });
+    /// let Status::Complete(h) = Header::parse(&[0x00, 0x10, 0x02, 0x00, 0xAA]) else { panic!() };
+    /// assert_eq!(h.datasize, 0x0210);
+    /// ```
+    pub fn parse(buf: &[u8]) -> Status<Header> {
+        match buf.first_chunk::<HEADER_LEN>() {
+            Some(bytes) => Status::Complete(Header::from_bytes(*bytes)),
+            None => Status::Partial {
+                needed: HEADER_LEN - buf.len(),
+            },
+        }
+    }
+
+    /// A header from exactly 4 bytes.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1};
+    /// let h = Header::from_bytes([0xad, 0x05, 0x00, 0x01]);
+    /// assert_eq!((h.modifier1, h.datasize, h.modifier2), (Modifier1::RPC, 5, 1));
+    /// ```
+    pub const fn from_bytes(bytes: [u8; HEADER_LEN]) -> Self {
+        Header {
+            modifier1: Modifier1(bytes[0]),
+            datasize: u16::from_le_bytes([bytes[1], bytes[2]]),
+            modifier2: bytes[3],
+        }
+    }
+
+    /// The 4 wire bytes.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1};
+    /// assert_eq!(Header::new(Modifier1::WSGI, 0x1234, 0).to_bytes(), [0, 0x34, 0x12, 0]);
+    /// ```
+    pub const fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let [lo, hi] = self.datasize.to_le_bytes();
+        [self.modifier1.0, lo, hi, self.modifier2]
+    }
+
+    /// Writes the 4 bytes at the start of `buf`; returns 4.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1};
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(Header::new(Modifier1::PING, 0, 1).encode(&mut buf), Ok(4));
+    /// assert_eq!(&buf[..4], &[0x64, 0, 0, 1]);
+    /// assert!(Header::default().encode(&mut [0u8; 3]).is_err());
+    /// ```
+    pub fn encode(self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let available = buf.len();
+        match buf.first_chunk_mut::<HEADER_LEN>() {
+            Some(out) => {
+                *out = self.to_bytes();
+                Ok(HEADER_LEN)
+            }
+            None => Err(EncodeError::BufferTooSmall {
+                needed: HEADER_LEN,
+                available,
+            }),
+        }
+    }
+}
+
+/// The packet type in a header's first byte.
+///
+/// A transparent newtype over `u8`: every value 0-255 is representable and round-trips,
+/// known or not (uWSGI itself closes the connection on an unknown one; a codec must not
+/// care). The associated constants name the values real peers use; match on them like
+/// enum variants.
+///
+/// ```
+/// use uwsgi_wire::Modifier1;
+///
+/// let m = Modifier1::from(110u8);
+/// assert_eq!(m, Modifier1::SIGNAL);
+/// assert_eq!(m.name(), Some("signal"));
+/// assert_eq!(Modifier1(42).name(), None);
+/// assert_eq!(u8::from(Modifier1(42)), 42);
+/// match m {
+///     Modifier1::PING => unreachable!(),
+///     Modifier1::SIGNAL => {}
+///     _ => unreachable!(),
+/// }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Modifier1(pub u8);
+
+impl Modifier1 {
+    /// 0: WSGI (Python) request; also the default for HTTP-style requests from nginx.
+    pub const WSGI: Modifier1 = Modifier1(0);
+    /// 5: PSGI (Perl) request.
+    pub const PSGI: Modifier1 = Modifier1(5);
+    /// 6: Lua WSAPI request.
+    pub const LUA: Modifier1 = Modifier1(6);
+    /// 7: Rack (Ruby) request.
+    pub const RACK: Modifier1 = Modifier1(7);
+    /// 8: JVM request (modifier2 1 = Ring).
+    pub const JVM: Modifier1 = Modifier1(8);
+    /// 9: CGI request.
+    pub const CGI: Modifier1 = Modifier1(9);
+    /// 14: PHP request.
+    pub const PHP: Modifier1 = Modifier1(14);
+    /// 15: Mono (ASP.NET) request.
+    pub const MONO: Modifier1 = Modifier1(15);
+    /// 17: spooler request (vars), answered with a generic response.
+    pub const SPOOLER: Modifier1 = Modifier1(17);
+    /// 18: symcall.
+    pub const SYMCALL: Modifier1 = Modifier1(18);
+    /// 30: WSGI request with SCRIPT_NAME stripped from PATH_INFO.
+    pub const WSGI_SCRIPT_NAME: Modifier1 = Modifier1(30);
+    /// 72: not a real packet type: the bytes `HTTP` of a raw HTTP response read as a header.
+    pub const RAW_HTTP: Modifier1 = Modifier1(72);
+    /// 100: ping (modifier2 0) and pong (modifier2 1).
+    pub const PING: Modifier1 = Modifier1(100);
+    /// 101: echo.
+    pub const ECHO: Modifier1 = Modifier1(101);
+    /// 109: legion (UDP, encrypted dict).
+    pub const LEGION: Modifier1 = Modifier1(109);
+    /// 110: signal; the signal number is modifier2.
+    pub const SIGNAL: Modifier1 = Modifier1(110);
+    /// 111: cache; the command is modifier2 (17 is the "magic" interface).
+    pub const CACHE: Modifier1 = Modifier1(111);
+    /// 173: RPC.
+    pub const RPC: Modifier1 = Modifier1(173);
+    /// 200: close mark for persistent connections (documented, unused by peers).
+    pub const CLOSE: Modifier1 = Modifier1(200);
+    /// 224: subscription (UDP datagram); modifier2 0 subscribes, anything else unsubscribes.
+    pub const SUBSCRIPTION: Modifier1 = Modifier1(224);
+    /// 255: generic response.
+    pub const RESPONSE: Modifier1 = Modifier1(255);
+
+    /// A short name for a known value, `None` for any other.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!(Modifier1::RPC.name(), Some("rpc"));
+    /// ```
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "wsgi",
+            5 => "psgi",
+            6 => "lua",
+            7 => "rack",
+            8 => "jvm",
+            9 => "cgi",
+            14 => "php",
+            15 => "mono",
+            17 => "spooler",
+            18 => "symcall",
+            30 => "wsgi-script-name",
+            72 => "raw-http",
+            100 => "ping",
+            101 => "echo",
+            109 => "legion",
+            110 => "signal",
+            111 => "cache",
+            173 => "rpc",
+            200 => "close",
+            224 => "subscription",
+            255 => "response",
+            _ => return None,
+        })
+    }
+
+    /// True for the HTTP-style request types whose block is vars followed by a body of
+    /// `CONTENT_LENGTH` bytes: 0, 5, 6, 7, 8, 9, 14, 15, 30.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert!(Modifier1::PSGI.is_request());
+    /// assert!(!Modifier1::PING.is_request());
+    /// ```
+    pub const fn is_request(self) -> bool {
+        matches!(self.0, 0 | 5 | 6 | 7 | 8 | 9 | 14 | 15 | 30)
+    }
+
+    /// How the block of a packet with this modifier1 is laid out when a server receives
+    /// it (the request direction). Replies differ: an RPC reply's block is raw.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Modifier1};
+    /// assert_eq!(Modifier1::WSGI.block_kind(), BlockKind::Vars);
+    /// assert_eq!(Modifier1::RPC.block_kind(), BlockKind::Array);
+    /// assert_eq!(Modifier1::ECHO.block_kind(), BlockKind::Raw);
+    /// assert_eq!(Modifier1(42).block_kind(), BlockKind::Raw);
+    /// ```
+    pub const fn block_kind(self) -> BlockKind {
+        match self.0 {
+            0 | 5 | 6 | 7 | 8 | 9 | 14 | 15 | 17 | 30 | 111 | 224 => BlockKind::Vars,
+            173 => BlockKind::Array,
+            _ => BlockKind::Raw,
+        }
+    }
+}
+
+impl From<u8> for Modifier1 {
+    fn from(value: u8) -> Self {
+        Modifier1(value)
+    }
+}
+
+impl From<Modifier1> for u8 {
+    fn from(value: Modifier1) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Debug for Modifier1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "Modifier1({} {name})", self.0),
+            None => write!(f, "Modifier1({})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Modifier1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The layout of a packet's block.
+///
+/// ```
+/// use uwsgi_wire::{BlockKind, Modifier1};
+/// assert_eq!(Modifier1::SUBSCRIPTION.block_kind(), BlockKind::Vars);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockKind {
+    /// Key/value pairs, `u16le klen | key | u16le vlen | value` repeated.
+    Vars,
+    /// Items, `u16le len | item` repeated.
+    Array,
+    /// Bytes with no inner framing.
+    Raw,
+}

@@ -1,0 +1,99 @@
+//! A zero-copy, `no_std` parser and encoder for the **uwsgi wire protocol**, the binary
+//! protocol nginx (`uwsgi_pass`), Apache (`mod_proxy_uwsgi`), lighttpd and the uWSGI
+//! application server speak between a front-end web server and an application server.
+//!
+//! The core does no I/O and never allocates while parsing: bytes in, borrowed and
+//! validated views out; views in, bytes out.
+//!
+//! ```
+//! use uwsgi_wire::{Modifier1, Packet, Payload, Status, VarsBuilder};
+//!
+//! // Parse a request as nginx sends it: 4-byte header, vars block, then the body.
+//! let wire = b"\x00\x2a\x00\x00\x0e\x00REQUEST_METHOD\x04\x00POST\x0e\x00CONTENT_LENGTH\x02\x0011hello world";
+//! let Status::Complete((packet, consumed)) = Packet::parse(wire)? else {
+//!     unreachable!("the whole packet is here");
+//! };
+//! let vars = packet.vars().expect("modifier1 0 carries vars");
+//! assert_eq!(vars.get(b"REQUEST_METHOD"), Some(&b"POST"[..]));
+//! let body_len = vars.content_length()?.unwrap_or(0) as usize;
+//! assert_eq!(&wire[consumed..consumed + body_len], b"hello world");
+//!
+//! // Encode one: exact length first, then the bytes, into a slice or any BufMut.
+//! let mut builder = VarsBuilder::new();
+//! builder.push("REQUEST_METHOD", "POST")?.push("CONTENT_LENGTH", "11")?;
+//! let request = Packet::new(Modifier1::WSGI, 0, Payload::Vars(builder.vars()))?;
+//! let mut buf = [0u8; 64];
+//! let n = request.encode(&mut buf)?;
+//! assert_eq!(&buf[..n], &wire[..consumed]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layers
+//!
+//! - [`Header`]: the 4 bytes `modifier1 | datasize (u16 LE) | modifier2`; [`Modifier1`]
+//!   names the packet types and carries any of the 256 values untouched.
+//! - [`Vars`] and [`Array`]: validated views of the two block layouts; [`VarsBuilder`],
+//!   [`ArrayBuilder`], [`encode_vars`] and [`encode_array`] write them.
+//! - [`Packet`]: a header and its block; [`Packet::parse`] returns [`Status::Partial`] with
+//!   the number of bytes still needed on short input, never an error.
+//! - [`Limits`]: the configurable bounds, with defaults that accept every packet the real
+//!   encoders send.
+//!
+//! Every error is an [`Error`] naming an [`ErrorKind`] and a byte offset, or an
+//! [`EncodeError`]. Nothing panics and no length is ever truncated to 16 bits.
+//!
+//! # Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `std` | yes | `std::error::Error` for the error types; implies `alloc` |
+//! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]) |
+//!
+//! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
+//! parses, and encodes into `&mut [u8]`.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod array;
+#[cfg(feature = "alloc")]
+mod builder;
+mod encode;
+mod error;
+mod header;
+mod limits;
+mod packet;
+mod vars;
+
+pub use array::{Array, ArrayIter};
+#[cfg(feature = "alloc")]
+pub use builder::{ArrayBuilder, VarsBuilder};
+pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len, Pair};
+pub use error::{EncodeError, Error, ErrorKind};
+pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
+pub use limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
+pub use packet::{Packet, Payload, Status};
+pub use vars::{Vars, VarsIter};
+
+/// Runs the README's examples as doctests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// Debug-formats raw bytes as a byte string literal (`b"GET\xff"`).
+struct ByteStr<'a>(&'a [u8]);
+
+impl core::fmt::Debug for ByteStr<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("b\"")?;
+        for &b in self.0 {
+            core::fmt::Display::fmt(&core::ascii::escape_default(b), f)?;
+        }
+        f.write_str("\"")
+    }
+}

@@ -1,0 +1,104 @@
+//! Proves the core parse path (and the slice encoders) never touch the heap, with a
+//! global allocator that counts every allocation made on this thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use uwsgi_wire::{encode_array, encode_vars, Packet, Status, Vars};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many allocations it made on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+/// An nginx-like request built before counting starts.
+fn request() -> Vec<u8> {
+    let pairs: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("HTTP_X_HEADER_{i}"), format!("value number {i}")))
+        .chain([
+            ("CONTENT_LENGTH".to_string(), "11".to_string()),
+            ("HTTP_COOKIE".to_string(), "a=1".to_string()),
+            ("HTTP_COOKIE".to_string(), "b=2".to_string()),
+        ])
+        .collect();
+    let mut block = vec![0u8; 4096];
+    let n = encode_vars(&pairs, &mut block).unwrap();
+    let mut wire = vec![0, 0, 0, 0];
+    wire[1..3].copy_from_slice(&(n as u16).to_le_bytes());
+    wire.extend_from_slice(&block[..n]);
+    wire.extend_from_slice(b"hello world");
+    wire
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guards the proof below: if counting were broken, zero would mean nothing.
+    let n = allocations(|| drop(std::hint::black_box(vec![1u8; 10])));
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn parsing_never_allocates() {
+    let wire = request();
+    let n = allocations(|| {
+        // Partial results on every prefix, then the whole packet and everything a
+        // server does with it: iterate, look up, collect duplicates, content length.
+        for end in 0..wire.len() {
+            let _ = std::hint::black_box(Packet::parse(&wire[..end]));
+        }
+        let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire) else {
+            panic!("valid packet")
+        };
+        let vars = packet.vars().unwrap();
+        let mut total = 0;
+        for (k, v) in vars.iter() {
+            total += k.len() + v.len();
+        }
+        std::hint::black_box(total);
+        assert_eq!(vars.get(b"HTTP_X_HEADER_7"), Some(&b"value number 7"[..]));
+        assert_eq!(vars.get_all(b"HTTP_COOKIE").count(), 2);
+        assert_eq!(vars.content_length(), Ok(Some(11)));
+        assert_eq!(&wire[consumed..], b"hello world");
+        // Errors are Copy values too.
+        let err = Vars::parse(b"\x00\x00\x00").unwrap_err();
+        std::hint::black_box(err);
+    });
+    assert_eq!(n, 0, "the parse path allocated");
+}
+
+#[test]
+fn slice_encoding_never_allocates() {
+    let mut buf = [0u8; 256];
+    let n = allocations(|| {
+        let len = encode_vars([("REQUEST_METHOD", "GET"), ("PATH_INFO", "/")], &mut buf).unwrap();
+        std::hint::black_box(len);
+        let len = encode_array(["hello", "a", ""], &mut buf).unwrap();
+        std::hint::black_box(len);
+    });
+    assert_eq!(n, 0, "the slice encoders allocated");
+}

@@ -135,6 +135,32 @@ pub enum ErrorKind {
     /// A second `CONTENT_LENGTH` whose value differs from the first (a request smuggling
     /// vector). Offset of the second value.
     ConflictingContentLength,
+    /// The packet's modifier1/modifier2 are not those of the message type asked for.
+    /// Offset 0 (modifier1) or 3 (modifier2).
+    UnexpectedPacket {
+        /// The packet's modifier1.
+        modifier1: u8,
+        /// The packet's modifier2.
+        modifier2: u8,
+    },
+    /// A message that carries no payload (a ping, a signal) came with one. Offset of the
+    /// first payload byte.
+    UnexpectedPayload,
+    /// A var the message type requires is absent. Offset of the end of the block.
+    MissingVar {
+        /// The key that is missing.
+        key: &'static str,
+    },
+    /// A var's value is not what the message type allows (not a number, an unknown
+    /// command). Offset of the value.
+    InvalidVar {
+        /// The key whose value is wrong.
+        key: &'static str,
+    },
+    /// An RPC call with no function name (an empty array). Offset of the block.
+    MissingRpcFunction,
+    /// An RPC call with more than 254 arguments. Offset of the first extra argument.
+    TooManyRpcArgs,
 }
 
 impl fmt::Display for ErrorKind {
@@ -165,6 +191,18 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ConflictingContentLength => {
                 f.write_str("CONTENT_LENGTH differs from an earlier CONTENT_LENGTH")
             }
+            ErrorKind::UnexpectedPacket {
+                modifier1,
+                modifier2,
+            } => write!(
+                f,
+                "unexpected packet type (modifier1 {modifier1}, modifier2 {modifier2})"
+            ),
+            ErrorKind::UnexpectedPayload => f.write_str("unexpected payload"),
+            ErrorKind::MissingVar { key } => write!(f, "missing var {key}"),
+            ErrorKind::InvalidVar { key } => write!(f, "invalid value for var {key}"),
+            ErrorKind::MissingRpcFunction => f.write_str("RPC call without a function name"),
+            ErrorKind::TooManyRpcArgs => f.write_str("RPC call with more than 254 arguments"),
         }
     }
 }

@@ -67,6 +67,7 @@ mod encode;
 mod error;
 mod header;
 mod limits;
+mod message;
 mod packet;
 mod vars;
 
@@ -77,6 +78,10 @@ pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len,
 pub use error::{EncodeError, Error, ErrorKind};
 pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
 pub use limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
+pub use message::{
+    Echo, GenericResponse, Message, Ping, Pong, Request, ResponseFormat, RpcCall, RpcReply, Signal,
+    SpoolerRequest, MAX_RPC_ARGS,
+};
 pub use packet::{Packet, Payload, Status};
 pub use vars::{Vars, VarsIter};
 

@@ -189,6 +189,19 @@ impl<'a> Packet<'a> {
         })
     }
 
+    /// A packet whose payload is known to fit in 16 bits (a constant, or checked earlier).
+    pub(crate) const fn from_parts(
+        modifier1: Modifier1,
+        modifier2: u8,
+        payload: Payload<'a>,
+    ) -> Self {
+        Packet {
+            modifier1,
+            modifier2,
+            payload,
+        }
+    }
+
     /// Parses one packet from the start of `buf` with the default [`Limits`], reading the
     /// block as a server receives it ([`Modifier1::block_kind`]).
     ///

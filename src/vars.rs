@@ -72,6 +72,11 @@ impl<'a> Vars<'a> {
         }
     }
 
+    /// Offset of the end of the block in the caller's buffer.
+    pub(crate) fn end_offset(&self) -> usize {
+        self.base.saturating_add(self.block.len())
+    }
+
     /// A view over a block this crate has just encoded and therefore knows is valid.
     pub(crate) const fn trusted(block: &'a [u8], len: usize) -> Self {
         Vars {
@@ -220,7 +225,7 @@ impl<'a> Vars<'a> {
     }
 
     /// Offset of a sub-slice of the block in the caller's buffer.
-    fn offset_of(&self, inner: &[u8]) -> usize {
+    pub(crate) fn offset_of(&self, inner: &[u8]) -> usize {
         let within = (inner.as_ptr() as usize).saturating_sub(self.block.as_ptr() as usize);
         self.base.saturating_add(within)
     }

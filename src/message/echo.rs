@@ -1,0 +1,76 @@
+//! Echo (modifier1 101): the server writes the payload back, raw, with no header.
+
+use crate::error::{EncodeError, Error};
+use crate::header::Modifier1;
+use crate::message::request::unexpected;
+use crate::packet::{Packet, Payload};
+
+/// An echo request. The reply is the payload itself, raw: no uwsgi header, so read
+/// exactly `payload().len()` bytes back.
+///
+/// ```
+/// use uwsgi_wire::{Echo, Packet};
+/// let (packet, _) = Packet::parse(b"\x65\x05\x00\x00hello")?.complete().unwrap();
+/// let echo = Echo::from_packet(&packet)?;
+/// assert_eq!(echo.payload(), b"hello");
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Echo<'a> {
+    payload: &'a [u8],
+}
+
+impl<'a> Echo<'a> {
+    /// An echo of `payload` (at most 65535 bytes).
+    ///
+    /// ```
+    /// use uwsgi_wire::Echo;
+    /// let packet = Echo::new(b"ping me back")?.to_packet();
+    /// assert_eq!(packet.header().datasize, 12);
+    /// assert!(Echo::new(&vec![0u8; 65536]).is_err());
+    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// ```
+    pub fn new(payload: &'a [u8]) -> Result<Self, EncodeError> {
+        Packet::new(Modifier1::ECHO, 0, Payload::Raw(payload))?;
+        Ok(Echo { payload })
+    }
+
+    /// The echo request in a packet (modifier1 101, modifier2 0).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Echo, Packet};
+    /// let (packet, _) = Packet::parse(b"\x65\x00\x00\x00")?.complete().unwrap();
+    /// assert_eq!(Echo::from_packet(&packet)?.payload(), b"");
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+        if packet.modifier1() != Modifier1::ECHO || packet.modifier2() != 0 {
+            return Err(unexpected(packet));
+        }
+        Ok(Echo {
+            payload: packet.payload().as_bytes(),
+        })
+    }
+
+    /// The bytes to echo, which are also the exact reply.
+    ///
+    /// ```
+    /// assert_eq!(uwsgi_wire::Echo::new(b"x")?.payload(), b"x");
+    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// ```
+    pub const fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+
+    /// The packet to send.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 6];
+    /// uwsgi_wire::Echo::new(b"hi")?.to_packet().encode(&mut buf)?;
+    /// assert_eq!(&buf, b"\x65\x02\x00\x00hi");
+    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// ```
+    pub const fn to_packet(&self) -> Packet<'a> {
+        Packet::from_parts(Modifier1::ECHO, 0, Payload::Raw(self.payload))
+    }
+}

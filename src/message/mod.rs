@@ -1,0 +1,89 @@
+//! Typed messages: one file per packet kind, each with `from_packet` (parse) and
+//! `to_packet` (encode) side by side, zero-copy over the core views.
+
+mod echo;
+mod ping;
+mod request;
+mod response;
+mod rpc;
+mod signal;
+mod spooler;
+
+pub use echo::Echo;
+pub use ping::{Ping, Pong};
+pub use request::Request;
+pub use response::{GenericResponse, ResponseFormat};
+pub use rpc::{RpcCall, RpcReply, MAX_RPC_ARGS};
+pub use signal::Signal;
+pub use spooler::SpoolerRequest;
+
+use crate::error::Error;
+use crate::header::Modifier1;
+use crate::packet::Packet;
+
+/// Any packet a uWSGI server receives, typed by its modifier1 (and modifier2 where it
+/// selects the message).
+///
+/// ```
+/// use uwsgi_wire::{Message, Packet};
+///
+/// for wire in [&include_bytes!("../../tests/vectors/uwsgi-ping.bin")[..],
+///              include_bytes!("../../tests/vectors/uwsgi-signal.bin"),
+///              include_bytes!("../../tests/vectors/nginx-get.bin")] {
+///     let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+///     match Message::from_packet(&packet)? {
+///         Message::Ping(_) => println!("ping"),
+///         Message::Signal(s) => println!("signal {}", s.number()),
+///         Message::Request(r) => println!("{:?}", r.method()),
+///         other => println!("{other:?}"),
+///     }
+/// }
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message<'a> {
+    /// modifier1 0, 5, 6, 7, 8, 9, 14, 15, 30.
+    Request(Request<'a>),
+    /// modifier1 100, modifier2 0.
+    Ping(Ping),
+    /// modifier1 100, modifier2 1.
+    Pong(Pong<'a>),
+    /// modifier1 101.
+    Echo(Echo<'a>),
+    /// modifier1 110.
+    Signal(Signal),
+    /// modifier1 173.
+    RpcCall(RpcCall<'a>),
+    /// modifier1 17.
+    Spooler(SpoolerRequest<'a>),
+    /// modifier1 255.
+    Response(GenericResponse<'a>),
+    /// Any other packet, untouched.
+    Other(Packet<'a>),
+}
+
+impl<'a> Message<'a> {
+    /// Types a packet parsed with [`Packet::parse`] (the request direction).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Message, Packet, Signal};
+    /// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9])?.complete().unwrap();
+    /// assert_eq!(Message::from_packet(&packet)?, Message::Signal(Signal::new(9)));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+        let m1 = packet.modifier1();
+        Ok(match m1 {
+            _ if m1.is_request() => Message::Request(Request::from_packet(packet)?),
+            Modifier1::PING if packet.modifier2() == 1 => Message::Pong(Pong::from_packet(packet)?),
+            Modifier1::PING => Message::Ping(Ping::from_packet(packet)?),
+            Modifier1::ECHO => Message::Echo(Echo::from_packet(packet)?),
+            Modifier1::SIGNAL => Message::Signal(Signal::from_packet(packet)?),
+            Modifier1::RPC => Message::RpcCall(RpcCall::from_packet(packet)?),
+            Modifier1::SPOOLER => Message::Spooler(SpoolerRequest::from_packet(packet)?),
+            Modifier1::RESPONSE => Message::Response(GenericResponse::from_packet(packet)?),
+            _ => Message::Other(*packet),
+        })
+    }
+}

@@ -1,0 +1,246 @@
+//! HTTP-style requests: modifier1 0 (WSGI) and the other language modifiers.
+
+use crate::error::{EncodeError, Error, ErrorKind};
+use crate::header::Modifier1;
+use crate::packet::{Packet, Payload};
+use crate::vars::Vars;
+
+/// A request (modifier1 0, 5, 6, 7, 8, 9, 14, 15 or 30): vars, then `content_length`
+/// body bytes on the stream after the packet.
+///
+/// The body length is checked strictly when the request is built
+/// ([`Vars::content_length`]), so a request in hand always has a trustworthy one.
+/// The CGI accessors return raw bytes, exactly as the front end sent them.
+///
+/// ```
+/// use uwsgi_wire::{Packet, Request};
+///
+/// // A POST captured from nginx 1.22 (tests/vectors/nginx-post.bin).
+/// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
+/// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
+/// let req = Request::from_packet(&packet)?;
+/// assert_eq!(req.method(), Some(&b"POST"[..]));
+/// assert_eq!(req.path_info(), Some(&b"/post"[..]));
+/// assert_eq!(req.content_length(), 11);
+/// assert_eq!(&wire[consumed..], b"hello=world");
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    modifier1: Modifier1,
+    modifier2: u8,
+    vars: Vars<'a>,
+    content_length: u64,
+}
+
+impl<'a> Request<'a> {
+    /// A request from vars; fails when `modifier1` is not a request type or the
+    /// `CONTENT_LENGTH` is invalid or conflicting.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// let mut vars = VarsBuilder::new();
+    /// vars.push("REQUEST_METHOD", "GET")?.push("PATH_INFO", "/")?;
+    /// let req = Request::new(Modifier1::WSGI, 0, vars.vars())?;
+    /// assert_eq!(req.content_length(), 0);
+    /// assert!(Request::new(Modifier1::PING, 0, vars.vars()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(modifier1: Modifier1, modifier2: u8, vars: Vars<'a>) -> Result<Self, Error> {
+        if !modifier1.is_request() {
+            return Err(Error::new(
+                ErrorKind::UnexpectedPacket {
+                    modifier1: modifier1.0,
+                    modifier2,
+                },
+                0,
+            ));
+        }
+        let content_length = vars.content_length()?.unwrap_or(0);
+        Ok(Request {
+            modifier1,
+            modifier2,
+            vars,
+            content_length,
+        })
+    }
+
+    /// The request in a parsed packet.
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Packet, Request};
+    /// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0])?.complete().unwrap();
+    /// let err = Request::from_packet(&ping).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+        match packet.vars() {
+            Some(vars) => Request::new(packet.modifier1(), packet.modifier2(), vars),
+            None => Err(unexpected(packet)),
+        }
+    }
+
+    /// The packet to encode (the body is written after it, separately).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// let req = Request::new(Modifier1::PSGI, 0, Vars::empty())?;
+    /// assert_eq!(req.to_packet()?.header().to_bytes(), [5, 0, 0, 0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
+        Packet::new(self.modifier1, self.modifier2, Payload::Vars(self.vars))
+    }
+
+    /// The request type (0 WSGI, 5 PSGI, ...).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// assert_eq!(Request::new(Modifier1::RACK, 0, Vars::empty())?.modifier1(), Modifier1::RACK);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn modifier1(&self) -> Modifier1 {
+        self.modifier1
+    }
+
+    /// modifier2 (0, except JVM's 1 for Ring; nginx's `uwsgi_modifier2` sets any value).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// assert_eq!(Request::new(Modifier1::JVM, 1, Vars::empty())?.modifier2(), 1);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn modifier2(&self) -> u8 {
+        self.modifier2
+    }
+
+    /// All the vars, in wire order.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// assert!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.vars().is_empty());
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn vars(&self) -> Vars<'a> {
+        self.vars
+    }
+
+    /// The number of body bytes that follow the packet (0 when `CONTENT_LENGTH` is absent
+    /// or empty).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// let mut vars = VarsBuilder::new();
+    /// vars.push("CONTENT_LENGTH", "42")?;
+    /// assert_eq!(Request::new(Modifier1::WSGI, 0, vars.vars())?.content_length(), 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn content_length(&self) -> u64 {
+        self.content_length
+    }
+
+    /// `REQUEST_METHOD`.
+    ///
+    /// ```
+    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # let mut v = VarsBuilder::new();
+    /// # v.push("REQUEST_METHOD", "GET")?;
+    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
+    /// assert_eq!(req.method(), Some(&b"GET"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn method(&self) -> Option<&'a [u8]> {
+        self.vars.get(b"REQUEST_METHOD")
+    }
+
+    /// `REQUEST_URI` (path and query as the client sent them).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # let mut v = VarsBuilder::new();
+    /// # v.push("REQUEST_URI", "/a?b=1")?;
+    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
+    /// assert_eq!(req.request_uri(), Some(&b"/a?b=1"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request_uri(&self) -> Option<&'a [u8]> {
+        self.vars.get(b"REQUEST_URI")
+    }
+
+    /// `PATH_INFO` (the decoded path).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # let mut v = VarsBuilder::new();
+    /// # v.push("PATH_INFO", "/a")?;
+    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
+    /// assert_eq!(req.path_info(), Some(&b"/a"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path_info(&self) -> Option<&'a [u8]> {
+        self.vars.get(b"PATH_INFO")
+    }
+
+    /// `QUERY_STRING`.
+    ///
+    /// ```
+    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # let mut v = VarsBuilder::new();
+    /// # v.push("QUERY_STRING", "b=1")?;
+    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
+    /// assert_eq!(req.query_string(), Some(&b"b=1"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn query_string(&self) -> Option<&'a [u8]> {
+        self.vars.get(b"QUERY_STRING")
+    }
+
+    /// `SERVER_PROTOCOL` (`HTTP/1.1`, ...).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # let mut v = VarsBuilder::new();
+    /// # v.push("SERVER_PROTOCOL", "HTTP/1.1")?;
+    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
+    /// assert_eq!(req.server_protocol(), Some(&b"HTTP/1.1"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_protocol(&self) -> Option<&'a [u8]> {
+        self.vars.get(b"SERVER_PROTOCOL")
+    }
+
+    /// The URL scheme as uWSGI's WSGI layer derives it: `UWSGI_SCHEME` if set, else
+    /// `https` when `HTTPS` is `on` or `1` (as Apache and nginx set it), else
+    /// `REQUEST_SCHEME` if set, else `http`.
+    ///
+    /// ```
+    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder, Vars};
+    /// let mut v = VarsBuilder::new();
+    /// v.push("HTTPS", "on")?;
+    /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"https");
+    /// assert_eq!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.scheme(), b"http");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scheme(&self) -> &'a [u8] {
+        if let Some(scheme) = self.vars.get(b"UWSGI_SCHEME") {
+            return scheme;
+        }
+        match self.vars.get(b"HTTPS") {
+            Some(on) if on.eq_ignore_ascii_case(b"on") || on == b"1" => return b"https",
+            _ => {}
+        }
+        self.vars.get(b"REQUEST_SCHEME").unwrap_or(b"http")
+    }
+}
+
+/// The error for a packet that is not the message type asked for.
+pub(crate) fn unexpected(packet: &Packet<'_>) -> Error {
+    Error::new(
+        ErrorKind::UnexpectedPacket {
+            modifier1: packet.modifier1().0,
+            modifier2: packet.modifier2(),
+        },
+        0,
+    )
+}

@@ -1,0 +1,242 @@
+//! RPC (modifier1 173): a call is an array (function name, then up to 254 arguments).
+
+use crate::array::{Array, ArrayIter};
+use crate::error::{EncodeError, Error, ErrorKind};
+use crate::header::{BlockKind, Modifier1, HEADER_LEN};
+use crate::limits::Limits;
+use crate::message::request::unexpected;
+use crate::packet::{Packet, Payload, Status};
+
+/// The most arguments an RPC call can carry (uWSGI's `UMAX8 - 1`).
+pub const MAX_RPC_ARGS: usize = 254;
+
+/// An RPC call: `uwsgi.rpc(node, "function", "arg", ...)` on the wire.
+///
+/// ```
+/// use uwsgi_wire::{Packet, RpcCall};
+///
+/// // Captured from uWSGI 2.0.21: uwsgi.rpc(addr, "hello", "a", "", "b").
+/// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
+/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// let call = RpcCall::from_packet(&packet)?;
+/// assert_eq!(call.function(), b"hello");
+/// assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpcCall<'a> {
+    array: Array<'a>,
+    function: &'a [u8],
+    modifier2: u8,
+}
+
+impl<'a> RpcCall<'a> {
+    /// modifier2 0: the result comes back as a uwsgi packet `[173, len, 0]` + result, or
+    /// in the large form (modifier2 5) when it is over 65535 bytes. See [`RpcReply`].
+    pub const UWSGI_REPLY: u8 = 0;
+    /// modifier2 1: the result comes back raw, with no header, until the server closes.
+    pub const RAW_REPLY: u8 = 1;
+
+    /// A call from an array whose first item is the function name; fails for an empty
+    /// array or more than [`MAX_RPC_ARGS`] arguments. Offsets count from the array.
+    ///
+    /// ```
+    /// use uwsgi_wire::{ArrayBuilder, ErrorKind, RpcCall};
+    /// let mut a = ArrayBuilder::new();
+    /// a.push("hello")?.push("world")?;
+    /// let call = RpcCall::new(a.array(), RpcCall::UWSGI_REPLY)?;
+    /// assert_eq!(call.function(), b"hello");
+    ///
+    /// let err = RpcCall::new(ArrayBuilder::new().array(), 0).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::MissingRpcFunction);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(array: Array<'a>, modifier2: u8) -> Result<Self, Error> {
+        Self::at(array, modifier2, 0)
+    }
+
+    fn at(array: Array<'a>, modifier2: u8, base: usize) -> Result<Self, Error> {
+        let Some(function) = array.get(0) else {
+            return Err(Error::new(ErrorKind::MissingRpcFunction, base));
+        };
+        if array.len() > MAX_RPC_ARGS + 1 {
+            // Offset of the first extra argument: walk to it.
+            let before: usize = array
+                .iter()
+                .take(MAX_RPC_ARGS + 1)
+                .map(|i| 2 + i.len())
+                .sum();
+            return Err(Error::new(ErrorKind::TooManyRpcArgs, base + before));
+        }
+        Ok(RpcCall {
+            array,
+            function,
+            modifier2,
+        })
+    }
+
+    /// The call in a packet (modifier1 173, read as an array).
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Packet, RpcCall};
+    /// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00")?.complete().unwrap();
+    /// let err = RpcCall::from_packet(&packet).unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::MissingRpcFunction, 4));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+        match (packet.modifier1(), packet.array()) {
+            (Modifier1::RPC, Some(array)) => Self::at(array, packet.modifier2(), HEADER_LEN),
+            _ => Err(unexpected(packet)),
+        }
+    }
+
+    /// The function name.
+    ///
+    /// ```
+    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # let mut a = ArrayBuilder::new();
+    /// # a.push("hello")?;
+    /// assert_eq!(RpcCall::new(a.array(), 0)?.function(), b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn function(&self) -> &'a [u8] {
+        self.function
+    }
+
+    /// The arguments, in order (empty ones kept).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # let mut a = ArrayBuilder::new();
+    /// # a.push("f")?.push("")?.push("x")?;
+    /// let call = RpcCall::new(a.array(), 0)?;
+    /// assert_eq!(call.args().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn args(&self) -> ArrayIter<'a> {
+        let mut items = self.array.iter();
+        items.next();
+        items
+    }
+
+    /// The whole array (function name first).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # let mut a = ArrayBuilder::new();
+    /// # a.push("f")?;
+    /// assert_eq!(RpcCall::new(a.array(), 0)?.array().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn array(&self) -> Array<'a> {
+        self.array
+    }
+
+    /// modifier2: [`RpcCall::UWSGI_REPLY`] or [`RpcCall::RAW_REPLY`] (2 and 3 ask for
+    /// HTTP and XML-RPC replies in uWSGI's other handlers).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # let mut a = ArrayBuilder::new();
+    /// # a.push("f")?;
+    /// assert_eq!(RpcCall::new(a.array(), RpcCall::RAW_REPLY)?.modifier2(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn modifier2(&self) -> u8 {
+        self.modifier2
+    }
+
+    /// The packet to send; fails only for an array over 65535 bytes (one parsed from an
+    /// oversize slice: packets and builders never hold one).
+    ///
+    /// ```
+    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// let mut a = ArrayBuilder::new();
+    /// a.push("hello")?;
+    /// let packet = RpcCall::new(a.array(), 0)?.to_packet()?;
+    /// assert_eq!(packet.header().to_bytes(), [0xad, 7, 0, 0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
+        Packet::new(Modifier1::RPC, self.modifier2, Payload::Array(self.array))
+    }
+}
+
+/// The reply to an RPC call made with modifier2 0 ([`RpcCall::UWSGI_REPLY`]), as uWSGI
+/// frames it.
+///
+/// ```
+/// use uwsgi_wire::{RpcReply, Status};
+///
+/// // Captured from uWSGI 2.0.21: the result "HI:x".
+/// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply.bin");
+/// let Status::Complete((reply, consumed)) = RpcReply::parse(wire)? else { unreachable!() };
+/// assert_eq!(reply, RpcReply::Result(b"HI:x"));
+/// assert_eq!(consumed, wire.len());
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcReply<'a> {
+    /// `[173, len, 0]` + the result (up to 65535 bytes).
+    Result(&'a [u8]),
+    /// `[173, dictlen, 5]` + `{CONTENT_LENGTH: n}`: a result over 65535 bytes; the `len`
+    /// raw bytes after the packet are the result.
+    Large {
+        /// The result's length.
+        len: u64,
+    },
+}
+
+impl<'a> RpcReply<'a> {
+    /// modifier2 of the large form.
+    pub const LARGE: u8 = 5;
+
+    /// Parses a reply from the start of `buf`; `consumed` covers the packet only, so for
+    /// [`RpcReply::Large`] the result is the next `len` bytes.
+    ///
+    /// ```
+    /// use uwsgi_wire::{RpcReply, Status};
+    /// // Captured from uWSGI 2.0.21: a 70000-byte result.
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply-big.bin");
+    /// let Status::Complete((reply, consumed)) = RpcReply::parse(wire)? else { unreachable!() };
+    /// assert_eq!(reply, RpcReply::Large { len: 70000 });
+    /// assert_eq!(wire.len() - consumed, 70000);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, Error> {
+        let (packet, consumed) = match Packet::parse_as(buf, BlockKind::Raw, &Limits::new())? {
+            Status::Complete(done) => done,
+            Status::Partial { needed } => return Ok(Status::Partial { needed }),
+        };
+        Ok(Status::Complete((Self::from_packet(&packet)?, consumed)))
+    }
+
+    /// The reply in a packet parsed with [`BlockKind::Raw`].
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Limits, Packet, RpcReply};
+    /// let (p, _) = Packet::parse_as(b"\xad\x02\x00\x00ok", BlockKind::Raw, &Limits::new())?.complete().unwrap();
+    /// assert_eq!(RpcReply::from_packet(&p)?, RpcReply::Result(b"ok"));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+        let block = packet.payload().as_bytes();
+        match (packet.modifier1(), packet.modifier2()) {
+            (Modifier1::RPC, 0) => Ok(RpcReply::Result(block)),
+            (Modifier1::RPC, Self::LARGE) => {
+                let vars = crate::Vars::parse_at(block, HEADER_LEN, &Limits::new())?;
+                match vars.content_length()? {
+                    Some(len) => Ok(RpcReply::Large { len }),
+                    None => Err(Error::new(
+                        ErrorKind::MissingVar {
+                            key: "CONTENT_LENGTH",
+                        },
+                        vars.end_offset(),
+                    )),
+                }
+            }
+            _ => Err(unexpected(packet)),
+        }
+    }
+}

@@ -78,9 +78,12 @@ pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len,
 pub use error::{EncodeError, Error, ErrorKind};
 pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
 pub use limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
+#[cfg(feature = "alloc")]
+pub use message::SubscriptionBuilder;
 pub use message::{
-    Echo, GenericResponse, Message, Ping, Pong, Request, ResponseFormat, RpcCall, RpcReply, Signal,
-    SpoolerRequest, MAX_RPC_ARGS,
+    CacheCommand, CacheReply, CacheRequest, Echo, GenericResponse, Message, Ping, Pong, Request,
+    ResponseFormat, RpcCall, RpcReply, Signal, SpoolerRequest, Subscription, CACHE_MAGIC,
+    MAX_RPC_ARGS,
 };
 pub use packet::{Packet, Payload, Status};
 pub use vars::{Vars, VarsIter};

@@ -237,14 +237,21 @@ fn parse_content_length(value: &[u8]) -> Option<Option<u64>> {
     if value.is_empty() {
         return Some(None);
     }
-    let mut n: u64 = 0;
-    for &b in value {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    parse_decimal(value).map(Some)
+}
+
+/// 1 or more ASCII digits that fit a `u64`; no sign, space or anything else.
+pub(crate) fn parse_decimal(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
     }
-    Some(Some(n))
+    value.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 /// Walks the block once, checking every length; returns the number of pairs.

@@ -1,6 +1,7 @@
 //! Typed messages: one file per packet kind, each with `from_packet` (parse) and
 //! `to_packet` (encode) side by side, zero-copy over the core views.
 
+mod cache;
 mod echo;
 mod ping;
 mod request;
@@ -8,7 +9,9 @@ mod response;
 mod rpc;
 mod signal;
 mod spooler;
+mod subscription;
 
+pub use cache::{CacheCommand, CacheReply, CacheRequest, CACHE_MAGIC};
 pub use echo::Echo;
 pub use ping::{Ping, Pong};
 pub use request::Request;
@@ -16,6 +19,9 @@ pub use response::{GenericResponse, ResponseFormat};
 pub use rpc::{RpcCall, RpcReply, MAX_RPC_ARGS};
 pub use signal::Signal;
 pub use spooler::SpoolerRequest;
+pub use subscription::Subscription;
+#[cfg(feature = "alloc")]
+pub use subscription::SubscriptionBuilder;
 
 use crate::error::Error;
 use crate::header::Modifier1;
@@ -57,9 +63,13 @@ pub enum Message<'a> {
     RpcCall(RpcCall<'a>),
     /// modifier1 17.
     Spooler(SpoolerRequest<'a>),
+    /// modifier1 111, modifier2 17 (the magic interface).
+    Cache(CacheRequest<'a>),
+    /// modifier1 224.
+    Subscription(Subscription<'a>),
     /// modifier1 255.
     Response(GenericResponse<'a>),
-    /// Any other packet, untouched.
+    /// Any other packet (other cache commands, symcall, legion, unknown types), untouched.
     Other(Packet<'a>),
 }
 
@@ -82,6 +92,10 @@ impl<'a> Message<'a> {
             Modifier1::SIGNAL => Message::Signal(Signal::from_packet(packet)?),
             Modifier1::RPC => Message::RpcCall(RpcCall::from_packet(packet)?),
             Modifier1::SPOOLER => Message::Spooler(SpoolerRequest::from_packet(packet)?),
+            Modifier1::CACHE if packet.modifier2() == CACHE_MAGIC => {
+                Message::Cache(CacheRequest::from_packet(packet)?)
+            }
+            Modifier1::SUBSCRIPTION => Message::Subscription(Subscription::from_packet(packet)?),
             Modifier1::RESPONSE => Message::Response(GenericResponse::from_packet(packet)?),
             _ => Message::Other(*packet),
         })

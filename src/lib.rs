@@ -46,8 +46,10 @@
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | `std` | yes | `std::error::Error` for the error types; implies `alloc` |
-//! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]) |
+//! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::PacketReader`]: a packet and its `CONTENT_LENGTH` body from any `Read`; [`io::write_packet`]: vectored, short-write safe); implies `alloc` |
+//! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`OwnedPacket`] and [`OwnedVars`] (views over a shared `bytes::Bytes`) |
+//! | `tokio` | no | the async adapter [`codec`]: [`codec::UwsgiCodec`], a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end; implies `std` |
+//! | `http` | no | [`http`](mod@http): vars to [`::http::Request`] and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
 //! parses, and encodes into `&mut [u8]`.
@@ -71,6 +73,15 @@ mod message;
 mod packet;
 mod vars;
 
+#[cfg(feature = "tokio")]
+pub mod codec;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "std")]
+pub mod io;
+#[cfg(feature = "alloc")]
+mod owned;
+
 pub use array::{Array, ArrayIter};
 #[cfg(feature = "alloc")]
 pub use builder::{ArrayBuilder, VarsBuilder};
@@ -85,6 +96,8 @@ pub use message::{
     ResponseFormat, RpcCall, RpcReply, Signal, SpoolerRequest, Subscription, CACHE_MAGIC,
     MAX_RPC_ARGS,
 };
+#[cfg(feature = "alloc")]
+pub use owned::{OwnedPacket, OwnedVars};
 pub use packet::{Packet, Payload, Status};
 pub use vars::{Vars, VarsIter};
 

@@ -1,0 +1,479 @@
+//! Owned packets and vars that share one reference-counted buffer (`alloc`).
+//!
+//! [`OwnedPacket`] and [`OwnedVars`] hold a [`Bytes`] and the counts found when the
+//! block was validated, so getting a borrowed [`Vars`] or [`Array`] view back is O(1)
+//! and never re-validates. Keys and values handed out as [`Bytes`] are
+//! [`Bytes::slice_ref`]s of the same buffer: nothing is copied. The async codec
+//! ([`codec`](crate::codec), feature `tokio`) decodes into these types straight from
+//! its read buffer.
+
+use core::fmt;
+
+use bytes::Bytes;
+
+use crate::array::Array;
+use crate::error::Error;
+use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
+use crate::limits::Limits;
+use crate::packet::{Packet, Payload, Status};
+use crate::vars::Vars;
+
+/// A validated vars block that owns its bytes (a cheap-to-clone [`Bytes`]).
+///
+/// ```
+/// use bytes::Bytes;
+/// use uwsgi_wire::OwnedVars;
+///
+/// let block = Bytes::from_static(b"\x0e\x00REQUEST_METHOD\x03\x00GET\x09\x00PATH_INFO\x01\x00/");
+/// let vars = OwnedVars::parse(block.clone())?;
+/// // A value is a slice of the same buffer, not a copy.
+/// let method = vars.get(b"REQUEST_METHOD").unwrap();
+/// assert_eq!(method, "GET");
+/// assert_eq!(method.as_ptr(), block[18..].as_ptr());
+/// // The borrowed view costs nothing to get back.
+/// assert_eq!(vars.vars().len(), 2);
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct OwnedVars {
+    block: Bytes,
+    len: usize,
+}
+
+impl OwnedVars {
+    /// Validates `block` as a vars block with the default [`Limits`].
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, OwnedVars};
+    /// let err = OwnedVars::parse(bytes::Bytes::from_static(b"\x00\x00\x00\x00")).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::EmptyKey);
+    /// ```
+    pub fn parse(block: Bytes) -> Result<Self, Error> {
+        Self::parse_with(block, &Limits::new())
+    }
+
+    /// Validates `block` as a vars block with the given limits (`max_vars`).
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Limits, OwnedVars};
+    /// let block = bytes::Bytes::from_static(b"\x01\x00a\x00\x00\x01\x00b\x00\x00");
+    /// let err = OwnedVars::parse_with(block, &Limits::new().max_vars(1)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::TooManyVars { limit: 1 });
+    /// ```
+    pub fn parse_with(block: Bytes, limits: &Limits) -> Result<Self, Error> {
+        let len = Vars::parse_with(&block, limits)?.len();
+        Ok(OwnedVars { block, len })
+    }
+
+    /// Copies a borrowed view into a new buffer (one allocation, one copy).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00a\x01\x00b")?;
+    /// let owned = uwsgi_wire::OwnedVars::from_vars(&vars);
+    /// assert_eq!(owned.vars(), vars);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn from_vars(vars: &Vars<'_>) -> Self {
+        OwnedVars {
+            block: Bytes::copy_from_slice(vars.as_bytes()),
+            len: vars.len(),
+        }
+    }
+
+    /// The borrowed view: O(1), no re-validation.
+    ///
+    /// ```
+    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
+    /// assert_eq!(owned.vars().get(b"k"), Some(&b"v"[..]));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn vars(&self) -> Vars<'_> {
+        Vars::trusted(&self.block, self.len)
+    }
+
+    /// The number of pairs, duplicates included.
+    ///
+    /// ```
+    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
+    /// assert_eq!(owned.len(), 1);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the block holds no pairs.
+    ///
+    /// ```
+    /// assert!(uwsgi_wire::OwnedVars::parse(bytes::Bytes::new())?.is_empty());
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The value of the last pair named `key` (as [`Vars::get`]), sharing the buffer.
+    ///
+    /// ```
+    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
+    /// assert_eq!(owned.get(b"k").unwrap(), "2");
+    /// assert!(owned.get(b"nope").is_none());
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get(&self, key: &[u8]) -> Option<Bytes> {
+        self.vars().get(key).map(|v| self.share(v))
+    }
+
+    /// Every pair in wire order as owned `(key, value)` slices of the same buffer.
+    ///
+    /// ```
+    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00a\x01\x00b"))?;
+    /// let pairs: Vec<_> = owned.iter().collect();
+    /// assert_eq!(pairs, [(bytes::Bytes::from("a"), bytes::Bytes::from("b"))]);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (Bytes, Bytes)> + '_ {
+        self.vars()
+            .iter()
+            .map(move |(k, v)| (self.share(k), self.share(v)))
+    }
+
+    /// The block's wire bytes.
+    ///
+    /// ```
+    /// let block = bytes::Bytes::from_static(b"\x01\x00a\x01\x00b");
+    /// assert_eq!(uwsgi_wire::OwnedVars::parse(block.clone())?.as_bytes(), &block);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.block
+    }
+
+    /// The strict `CONTENT_LENGTH` ([`Vars::content_length`]). Error offsets count
+    /// from the first byte of the block.
+    ///
+    /// ```
+    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x0e\x00CONTENT_LENGTH\x01\x007"))?;
+    /// assert_eq!(owned.content_length(), Ok(Some(7)));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn content_length(&self) -> Result<Option<u64>, Error> {
+        self.vars().content_length()
+    }
+
+    /// A sub-slice of the block as a [`Bytes`] sharing the buffer.
+    pub(crate) fn share(&self, inner: &[u8]) -> Bytes {
+        // Every slice handed in comes from `self.vars()`, so it lies inside the block;
+        // an empty slice is handled by `slice_ref` itself.
+        self.block.slice_ref(inner)
+    }
+}
+
+impl fmt::Debug for OwnedVars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.vars(), f)
+    }
+}
+
+/// How an [`OwnedPacket`]'s block was validated, with its entry count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Vars(usize),
+    Array(usize),
+    Raw,
+}
+
+/// One validated packet (header and block) that owns its bytes.
+///
+/// Built by the async codec straight from its read buffer (no copy), by
+/// [`OwnedPacket::parse`] from a [`Bytes`], or by [`OwnedPacket::from_packet`] from a
+/// borrowed [`Packet`]. The borrowed views ([`vars`](OwnedPacket::vars),
+/// [`array`](OwnedPacket::array), [`payload`](OwnedPacket::payload)) are O(1).
+///
+/// For request types ([`Modifier1::is_request`]) it also knows the body length that
+/// follows it on the wire ([`body_len`](OwnedPacket::body_len), from the strict
+/// `CONTENT_LENGTH`).
+///
+/// ```
+/// use bytes::Bytes;
+/// use uwsgi_wire::{OwnedPacket, Status};
+///
+/// let wire = Bytes::from_static(b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005hello");
+/// let Status::Complete((packet, consumed)) = OwnedPacket::parse(wire.clone())? else { unreachable!() };
+/// assert_eq!(consumed, 23);
+/// assert_eq!(packet.body_len(), 5);
+/// assert_eq!(&wire[consumed..], b"hello");
+/// assert_eq!(packet.vars().unwrap().get(b"CONTENT_LENGTH"), Some(&b"5"[..]));
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct OwnedPacket {
+    /// Header and block, exactly as on the wire.
+    wire: Bytes,
+    layout: Layout,
+    body_len: u64,
+}
+
+impl OwnedPacket {
+    /// Parses one packet from the start of `buf` with the default [`Limits`] (block read
+    /// by [`Modifier1::block_kind`]); the packet shares `buf`. Returns the number of
+    /// bytes it took; what follows (a body, a next packet) is left alone.
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let ping = bytes::Bytes::from_static(&[0x64, 0, 0]);
+    /// assert_eq!(OwnedPacket::parse(ping)?, Status::Partial { needed: 1 });
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn parse(buf: Bytes) -> Result<Status<(Self, usize)>, Error> {
+        Self::parse_with(buf, &Limits::new())
+    }
+
+    /// [`OwnedPacket::parse`] with the given limits.
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Limits, OwnedPacket};
+    /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00");
+    /// let err = OwnedPacket::parse_with(wire, &Limits::new().max_datasize(4)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
+    /// ```
+    pub fn parse_with(buf: Bytes, limits: &Limits) -> Result<Status<(Self, usize)>, Error> {
+        let (layout, body_len, consumed) = match Packet::parse_with(&buf, limits)? {
+            Status::Complete((packet, consumed)) => {
+                let (layout, body_len) = Self::describe(&packet)?;
+                (layout, body_len, consumed)
+            }
+            Status::Partial { needed } => return Ok(Status::Partial { needed }),
+        };
+        let packet = Self::from_parts(buf.slice(..consumed), layout, body_len);
+        Ok(Status::Complete((packet, consumed)))
+    }
+
+    /// An owned packet from the exact wire bytes of a packet that was just parsed and
+    /// the description [`describe`](Self::describe) gave of it.
+    pub(crate) fn from_parts(wire: Bytes, layout: Layout, body_len: u64) -> Self {
+        OwnedPacket {
+            wire,
+            layout,
+            body_len,
+        }
+    }
+
+    /// Copies a borrowed packet into a new buffer (one allocation). Fails only when the
+    /// packet is a request whose `CONTENT_LENGTH` is invalid.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, OwnedPacket, Packet, Payload, VarsBuilder};
+    /// let mut vars = VarsBuilder::new();
+    /// vars.push("CONTENT_LENGTH", "3")?;
+    /// let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
+    /// let owned = OwnedPacket::from_packet(&packet)?;
+    /// assert_eq!(owned.body_len(), 3);
+    /// assert_eq!(owned.payload(), packet.payload());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, Error> {
+        let (layout, body_len) = Self::describe(packet)?;
+        let mut wire = alloc::vec::Vec::with_capacity(packet.encoded_len());
+        wire.extend_from_slice(&packet.header().to_bytes());
+        wire.extend_from_slice(packet.payload().as_bytes());
+        Ok(OwnedPacket {
+            wire: Bytes::from(wire),
+            layout,
+            body_len,
+        })
+    }
+
+    /// The block layout with its count, and the body length (strict `CONTENT_LENGTH` for
+    /// request types, else 0).
+    pub(crate) fn describe(packet: &Packet<'_>) -> Result<(Layout, u64), Error> {
+        let layout = match packet.payload() {
+            Payload::Vars(vars) => Layout::Vars(vars.len()),
+            Payload::Array(array) => Layout::Array(array.len()),
+            Payload::Raw(_) => Layout::Raw,
+        };
+        let body_len = match packet.vars() {
+            Some(vars) if packet.modifier1().is_request() => vars.content_length()?.unwrap_or(0),
+            _ => 0,
+        };
+        Ok((layout, body_len))
+    }
+
+    /// The header (datasize is the block's length).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]))? else { unreachable!() };
+    /// assert_eq!(p.header(), Header::new(Modifier1::SIGNAL, 0, 17));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn header(&self) -> Header {
+        let mut bytes = [0u8; HEADER_LEN];
+        if let Some(head) = self.wire.get(..HEADER_LEN) {
+            bytes.copy_from_slice(head);
+        }
+        Header::from_bytes(bytes)
+    }
+
+    /// The packet type.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 1]))? else { unreachable!() };
+    /// assert_eq!((p.modifier1(), p.modifier2()), (Modifier1::PING, 1));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn modifier1(&self) -> Modifier1 {
+        self.header().modifier1
+    }
+
+    /// The sub-type.
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]))? else { unreachable!() };
+    /// assert_eq!(p.modifier2(), 17);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn modifier2(&self) -> u8 {
+        self.header().modifier2
+    }
+
+    /// The block's bytes.
+    fn block(&self) -> &[u8] {
+        self.wire.get(HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// The block, interpreted (O(1): the counts were kept when it was validated).
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Payload, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(b"\x65\x02\x00\x00hi"))? else { unreachable!() };
+    /// assert_eq!(p.payload(), Payload::Raw(b"hi"));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn payload(&self) -> Payload<'_> {
+        let block = self.block();
+        match self.layout {
+            Layout::Vars(len) => Payload::Vars(Vars::trusted(block, len)),
+            Layout::Array(len) => Payload::Array(Array::trusted(block, len)),
+            Layout::Raw => Payload::Raw(block),
+        }
+    }
+
+    /// How the block was read.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
+    /// assert_eq!(p.block_kind(), BlockKind::Raw);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn block_kind(&self) -> BlockKind {
+        match self.layout {
+            Layout::Vars(_) => BlockKind::Vars,
+            Layout::Array(_) => BlockKind::Array,
+            Layout::Raw => BlockKind::Raw,
+        }
+    }
+
+    /// The vars, when the block is a vars block (O(1)).
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00\x01\x00k\x00\x00");
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
+    /// assert_eq!(p.vars().unwrap().get(b"k"), Some(&b""[..]));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn vars(&self) -> Option<Vars<'_>> {
+        match self.layout {
+            Layout::Vars(len) => Some(Vars::trusted(self.block(), len)),
+            _ => None,
+        }
+    }
+
+    /// The vars as an [`OwnedVars`] sharing this packet's buffer (O(1)).
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00\x01\x00k\x00\x00");
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
+    /// assert_eq!(p.owned_vars().unwrap().len(), 1);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn owned_vars(&self) -> Option<OwnedVars> {
+        match self.layout {
+            Layout::Vars(len) => Some(OwnedVars {
+                block: self.wire.slice(HEADER_LEN..),
+                len,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The array, when the block is an array (O(1)).
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let wire = bytes::Bytes::from_static(b"\xad\x03\x00\x00\x01\x00f");
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
+    /// assert_eq!(p.array().unwrap().get(0), Some(&b"f"[..]));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn array(&self) -> Option<Array<'_>> {
+        match self.layout {
+            Layout::Array(len) => Some(Array::trusted(self.block(), len)),
+            _ => None,
+        }
+    }
+
+    /// The number of body bytes that follow this packet on the wire: the strict
+    /// `CONTENT_LENGTH` for request types ([`Modifier1::is_request`]), else 0.
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
+    /// assert_eq!(p.body_len(), 0);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn body_len(&self) -> u64 {
+        self.body_len
+    }
+
+    /// The wire bytes: header and block (not the body).
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let wire = bytes::Bytes::from_static(&[0x64, 0, 0, 0]);
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire.clone())? else { unreachable!() };
+    /// assert_eq!(p.as_bytes(), &wire);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.wire
+    }
+
+    /// The wire bytes, consuming the packet.
+    ///
+    /// ```
+    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
+    /// assert_eq!(p.into_bytes().len(), 4);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        self.wire
+    }
+}
+
+impl fmt::Debug for OwnedPacket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPacket")
+            .field("modifier1", &self.modifier1())
+            .field("modifier2", &self.modifier2())
+            .field("payload", &self.payload())
+            .field("body_len", &self.body_len)
+            .finish()
+    }
+}

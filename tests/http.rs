@@ -1,0 +1,512 @@
+//! The `http` interop (`uwsgi_wire::http`) against real captures: decoding what nginx
+//! sent gives the request curl made (tests/peers/capture.sh has the curl commands), and
+//! encoding that request again gives nginx's var names in nginx's order.
+#![cfg(feature = "http")]
+
+use http::{Method, Request, Response, Version};
+use uwsgi_wire::http::{
+    encode_response_head, parse_response_head, request_from_owned, request_from_vars, HeadStyle,
+    HttpError, NginxParams,
+};
+use uwsgi_wire::{OwnedPacket, Packet, Status, Vars, VarsBuilder};
+
+/// A capture from `tests/vectors/`.
+fn vector(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The vars of a captured request, and the body after them.
+fn parse(wire: &[u8]) -> (Vars<'_>, &[u8]) {
+    let Ok(Status::Complete((packet, consumed))) = Packet::parse(wire) else {
+        panic!("a whole packet")
+    };
+    (packet.vars().unwrap(), &wire[consumed..])
+}
+
+fn pairs(vars: &Vars<'_>) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The params nginx took from its connection and configuration, not from the request:
+/// supplied from the capture, as a client would supply its own.
+fn params_like(vars: &Vars<'_>) -> NginxParams {
+    let get = |k: &str| vars.get(k.as_bytes()).unwrap();
+    NginxParams::new()
+        .document_root(get("DOCUMENT_ROOT"))
+        .remote_addr(get("REMOTE_ADDR"))
+        .remote_port(get("REMOTE_PORT"))
+        .server_port(get("SERVER_PORT"))
+        .server_name(get("SERVER_NAME"))
+}
+
+#[test]
+fn nginx_get_is_the_request_curl_sent() {
+    // Captured from nginx 1.22: curl -A uwsgi-wire-capture "$URL/path/x?a=1&b=2"
+    let wire = vector("nginx-get.bin");
+    let (vars, body) = parse(&wire);
+    let request = request_from_vars(&vars).unwrap();
+    assert_eq!(request.method(), Method::GET);
+    assert_eq!(request.uri().path_and_query().unwrap(), "/path/x?a=1&b=2");
+    assert_eq!(request.uri().scheme_str(), Some("http"));
+    // Debian's uwsgi_params sends `HTTP_HOST $host`: the port curl sent is dropped.
+    assert_eq!(request.uri().authority().unwrap(), "127.0.0.1");
+    assert_eq!(request.version(), Version::HTTP_11);
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("host", "127.0.0.1"),
+            ("user-agent", "uwsgi-wire-capture"),
+            ("accept", "*/*"),
+        ]
+    );
+    assert!(body.is_empty());
+}
+
+#[test]
+fn nginx_post_is_the_request_curl_sent() {
+    // Captured from nginx 1.22: curl -A uwsgi-wire-capture -d 'hello=world' "$URL/post"
+    let wire = vector("nginx-post.bin");
+    let (vars, body) = parse(&wire);
+    let request = request_from_vars(&vars).unwrap();
+    assert_eq!(request.method(), Method::POST);
+    assert_eq!(request.uri().path_and_query().unwrap(), "/post");
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+        .collect();
+    // Once each, although nginx sent CONTENT_* and HTTP_CONTENT_* vars, in the order
+    // curl sent them.
+    assert_eq!(
+        headers,
+        [
+            ("host", "127.0.0.1"),
+            ("user-agent", "uwsgi-wire-capture"),
+            ("accept", "*/*"),
+            ("content-length", "11"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ]
+    );
+    assert_eq!(body, b"hello=world");
+}
+
+#[test]
+fn nginx_dup_headers_keep_every_line() {
+    // Captured from nginx 1.22: curl -H 'Cookie: a=1' -H 'X-Dup: one' -H 'Cookie: b=2'
+    // -H 'X-Dup: two' -H 'X_Under: kept' "$URL/dup" (nginx drops X_Under).
+    let wire = vector("nginx-dup-headers.bin");
+    let (vars, _) = parse(&wire);
+    let request = request_from_vars(&vars).unwrap();
+    let all = |name: &str| -> Vec<&str> {
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    };
+    assert_eq!(all("cookie"), ["a=1", "b=2"]);
+    assert_eq!(all("x-dup"), ["one", "two"]);
+    assert!(request.headers().get("x-under").is_none());
+}
+
+#[test]
+fn nginx_chunked_upload_has_a_content_length_and_no_transfer_encoding() {
+    // Captured from nginx 1.22: curl -H 'Transfer-Encoding: chunked' -H 'Content-Type:
+    // text/plain' --data-binary @chunked-body.txt "$URL/chunked"; nginx de-chunked it.
+    let wire = vector("nginx-chunked.bin");
+    let (vars, body) = parse(&wire);
+    let request = request_from_vars(&vars).unwrap();
+    assert_eq!(request.headers()["content-length"], "32");
+    assert_eq!(request.headers()["content-type"], "text/plain");
+    assert!(request.headers().get("transfer-encoding").is_none());
+    assert_eq!(body.len(), 32);
+}
+
+#[test]
+fn encoding_the_request_again_gives_nginx_vars_in_nginx_order() {
+    // Captured from nginx 1.22 with Debian's /etc/nginx/uwsgi_params.
+    for name in ["nginx-get.bin", "nginx-post.bin", "nginx-chunked.bin"] {
+        let wire = vector(name);
+        let (vars, _) = parse(&wire);
+        let mut request = request_from_vars(&vars).unwrap();
+        if name == "nginx-chunked.bin" {
+            // What curl sent; the conversion dropped it (the body is de-chunked).
+            request
+                .headers_mut()
+                .insert("transfer-encoding", "chunked".parse().unwrap());
+            // curl sent no Content-Length: nginx made CONTENT_LENGTH up.
+            request.headers_mut().remove("content-length");
+        }
+        let again = params_like(&vars).encode(&request).unwrap();
+        let mut want = pairs(&vars);
+        if name == "nginx-chunked.bin" {
+            // Our HeaderMap holds content-type before transfer-encoding.
+            let te = want
+                .iter()
+                .position(|(k, _)| k == "HTTP_TRANSFER_ENCODING")
+                .unwrap();
+            let ct = want.remove(te + 1);
+            want.insert(te, ct);
+            // nginx computed CONTENT_LENGTH from the de-chunked body; we cannot.
+            want.iter_mut()
+                .find(|(k, _)| k == "CONTENT_LENGTH")
+                .unwrap()
+                .1
+                .clear();
+        }
+        assert_eq!(pairs(&again.vars()), want, "{name}");
+        if name != "nginx-chunked.bin" {
+            // The same bytes, as the values came from the request or the params.
+            assert_eq!(again.as_bytes(), vars.as_bytes(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn encoding_duplicate_headers_keeps_names_and_per_name_order() {
+    // Captured from nginx 1.22 (see nginx_dup_headers_keep_every_line). http::HeaderMap
+    // groups the values of a name together, so interleaved lines come out grouped: the
+    // params are identical, the headers the same per name, in the same order.
+    let wire = vector("nginx-dup-headers.bin");
+    let (vars, _) = parse(&wire);
+    let request = request_from_vars(&vars).unwrap();
+    let again = params_like(&vars).encode(&request).unwrap();
+    let (got, want) = (pairs(&again.vars()), pairs(&vars));
+    let first_header = want
+        .iter()
+        .position(|(k, _)| k == "HTTP_USER_AGENT")
+        .unwrap();
+    assert_eq!(got[..first_header], want[..first_header]);
+    assert_eq!(
+        got[first_header..]
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
+        [
+            "HTTP_USER_AGENT=uwsgi-wire-capture",
+            "HTTP_ACCEPT=*/*",
+            "HTTP_COOKIE=a=1",
+            "HTTP_COOKIE=b=2",
+            "HTTP_X_DUP=one",
+            "HTTP_X_DUP=two",
+        ]
+    );
+}
+
+#[test]
+fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
+    let wire = bytes::Bytes::from(vector("nginx-post.bin")); // captured from nginx 1.22
+    let Ok(Status::Complete((packet, _))) = OwnedPacket::parse(wire.clone()) else {
+        panic!()
+    };
+    let request = request_from_owned(&packet.owned_vars().unwrap()).unwrap();
+    let ua = request.headers()["user-agent"].as_bytes();
+    assert!(wire.as_ptr_range().contains(&ua.as_ptr()), "not copied");
+    let raw = request.extensions().get::<uwsgi_wire::OwnedVars>().unwrap();
+    assert_eq!(
+        raw.get(b"REMOTE_PORT").unwrap(),
+        packet.vars().unwrap().get(b"REMOTE_PORT").unwrap()
+    );
+    assert_eq!(raw, &packet.owned_vars().unwrap());
+    let copied = request_from_vars(&packet.vars().unwrap()).unwrap();
+    assert_eq!(request.uri(), copied.uri());
+    assert_eq!(request.headers(), copied.headers());
+}
+
+/// Builds vars from pairs (derived from the spec).
+fn vars_of(pairs: &[(&str, &[u8])]) -> VarsBuilder {
+    let mut vars = VarsBuilder::new();
+    for (k, v) in pairs {
+        vars.push(k, v).unwrap();
+    }
+    vars
+}
+
+#[test]
+fn cr_lf_and_nul_never_reach_a_header() {
+    // Header injection attempts (PROTOCOL.md section 6; go-uwsgi has this bug).
+    for (key, value, byte, index) in [
+        ("HTTP_X_EVIL", &b"a\r\nSet-Cookie: owned=1"[..], b'\r', 1),
+        ("HTTP_X_EVIL", b"a\nb", b'\n', 1),
+        ("HTTP_X_EVIL", b"a\0b", 0, 1),
+        ("HTTP_X_EVIL\r\nX", b"v", b'\r', 11),
+        ("CONTENT_TYPE", b"text/html\r\n\r\n<script>", b'\r', 9),
+        ("REQUEST_URI", b"/x\r\nHost: evil", b'\r', 2),
+        ("QUERY_STRING", b"a=1\nb", b'\n', 3),
+        ("HTTP_HOST", b"good\0evil", 0, 4),
+    ] {
+        let vars = vars_of(&[("REQUEST_METHOD", b"GET"), (key, value)]);
+        let err = request_from_vars(&vars.vars()).unwrap_err();
+        assert_eq!(
+            err,
+            HttpError::ForbiddenByte {
+                var: key.to_string(),
+                byte,
+                index
+            },
+            "{key}"
+        );
+        assert_eq!(err.status_code(), Some(400));
+    }
+    // Other control bytes are not valid header values either.
+    let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("HTTP_X", b"a\x07b")]);
+    assert!(matches!(
+        request_from_vars(&vars.vars()),
+        Err(HttpError::InvalidVar {
+            what: "header value",
+            ..
+        })
+    ));
+    // Bytes 0x80-0xFF (nginx passes them through) are fine.
+    let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("HTTP_X", b"caf\xe9")]);
+    let request = request_from_vars(&vars.vars()).unwrap();
+    assert_eq!(request.headers()["x"].as_bytes(), b"caf\xe9");
+}
+
+#[test]
+fn missing_and_invalid_vars() {
+    let vars = vars_of(&[("PATH_INFO", b"/")]);
+    assert_eq!(
+        request_from_vars(&vars.vars()).unwrap_err(),
+        HttpError::MissingVar("REQUEST_METHOD")
+    );
+    let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("SERVER_PROTOCOL", b"SPDY/3")]);
+    assert!(matches!(
+        request_from_vars(&vars.vars()),
+        Err(HttpError::InvalidVar {
+            what: "protocol version",
+            ..
+        })
+    ));
+    let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("CONTENT_LENGTH", b"+5")]);
+    assert!(matches!(
+        request_from_vars(&vars.vars()),
+        Err(HttpError::ContentLength(_))
+    ));
+    let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("HTTP_X_BAD_NAME(", b"v")]);
+    assert!(matches!(
+        request_from_vars(&vars.vars()),
+        Err(HttpError::InvalidVar {
+            what: "header name",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn scheme_uri_and_version_as_uwsgi_reads_them() {
+    // Derived from uWSGI 2.0's plugins (wsgi.url_scheme): UWSGI_SCHEME, then HTTPS
+    // ("on" or "1"), then nginx's REQUEST_SCHEME.
+    let base: &[(&str, &[u8])] = &[
+        ("REQUEST_METHOD", b"GET"),
+        ("PATH_INFO", b"/a b/\xc3\xa9"),
+        ("QUERY_STRING", b"q=1"),
+        ("SERVER_NAME", b"example.com"),
+        ("SERVER_PORT", b"8443"),
+    ];
+    for (extra, uri) in [
+        (vec![], "http://example.com:8443/a%20b/%C3%A9?q=1"),
+        (
+            vec![("HTTPS", &b"on"[..])],
+            "https://example.com:8443/a%20b/%C3%A9?q=1",
+        ),
+        (
+            vec![("HTTPS", &b"1"[..])],
+            "https://example.com:8443/a%20b/%C3%A9?q=1",
+        ),
+        (
+            vec![("HTTPS", &b"off"[..]), ("REQUEST_SCHEME", b"https")],
+            "http://example.com:8443/a%20b/%C3%A9?q=1",
+        ),
+        (
+            vec![("REQUEST_SCHEME", &b"https"[..])],
+            "https://example.com:8443/a%20b/%C3%A9?q=1",
+        ),
+        (
+            vec![("UWSGI_SCHEME", &b"https"[..]), ("HTTPS", b"off")],
+            "https://example.com:8443/a%20b/%C3%A9?q=1",
+        ),
+        (
+            vec![("HTTP_HOST", &b"h.example"[..])],
+            "http://h.example/a%20b/%C3%A9?q=1",
+        ),
+        (
+            vec![("REQUEST_URI", &b"/raw%20path?q=1"[..])],
+            "http://example.com:8443/raw%20path?q=1",
+        ),
+    ] {
+        let mut all = base.to_vec();
+        all.extend(extra.iter().copied());
+        let request = request_from_vars(&vars_of(&all).vars()).unwrap();
+        assert_eq!(request.uri(), uri, "{extra:?}");
+        assert_eq!(request.version(), Version::HTTP_10, "no SERVER_PROTOCOL");
+    }
+    // The default port is left out; no host at all gives an origin-form URI.
+    let vars = vars_of(&[
+        ("REQUEST_METHOD", b"GET"),
+        ("SERVER_NAME", b"example.com"),
+        ("SERVER_PORT", b"80"),
+        ("SERVER_PROTOCOL", b"HTTP/2.0"),
+    ]);
+    let request = request_from_vars(&vars.vars()).unwrap();
+    assert_eq!(request.uri(), "http://example.com/");
+    assert_eq!(request.version(), Version::HTTP_2);
+    let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("REQUEST_URI", b"/only")]);
+    assert_eq!(request_from_vars(&vars.vars()).unwrap().uri(), "/only");
+}
+
+#[test]
+fn nginx_params_document_uri_and_overrides() {
+    let request = Request::builder()
+        .method("PUT")
+        .uri("https://Example.COM:8443/a/./b/../c//d%20e?x=%20")
+        .header("x_under", "dropped")
+        .header("host", "ignored.example")
+        .header("x-forwarded-for", "10.0.0.1")
+        .body(())
+        .unwrap();
+    let vars = NginxParams::new()
+        .param("HTTP_X_FORWARDED_FOR", "set by the proxy")
+        .encode(&request)
+        .unwrap();
+    let got = pairs(&vars.vars());
+    let get = |k: &str| {
+        got.iter()
+            .filter(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(get("PATH_INFO"), ["/a/c/d e"]);
+    assert_eq!(get("REQUEST_URI"), ["/a/./b/../c//d%20e?x=%20"]);
+    assert_eq!(get("QUERY_STRING"), ["x=%20"]);
+    assert_eq!(get("REQUEST_SCHEME"), ["https"]);
+    assert_eq!(get("HTTPS"), ["on"]);
+    assert_eq!(get("SERVER_PORT"), ["8443"]);
+    assert_eq!(
+        get("HTTP_HOST"),
+        ["example.com"],
+        "$host: the request line's, lower case"
+    );
+    assert_eq!(get("SERVER_NAME"), ["example.com"]);
+    assert_eq!(get("HTTP_X_UNDER"), Vec::<&str>::new());
+    // The param hides the header of the same name, as in nginx.
+    assert_eq!(get("HTTP_X_FORWARDED_FOR"), ["set by the proxy"]);
+
+    for (path, err) in [
+        ("/../etc/passwd", "`..` above the root"),
+        ("/a%zz", "bad percent escape"),
+    ] {
+        let request = Request::get(path).body(()).unwrap();
+        assert_eq!(
+            NginxParams::new().encode(&request).unwrap_err(),
+            HttpError::InvalidPath(err)
+        );
+    }
+}
+
+#[test]
+fn response_heads_round_trip() {
+    let response = Response::builder()
+        .status(201)
+        .header("content-type", "application/json")
+        .header("set-cookie", "a=1")
+        .header("set-cookie", "b=2")
+        .body(())
+        .unwrap();
+    for style in [HeadStyle::StatusLine, HeadStyle::Cgi] {
+        let mut head = Vec::new();
+        let n = encode_response_head(&response, style, &mut head).unwrap();
+        assert_eq!(n, head.len());
+        head.extend_from_slice(b"{}");
+        let Status::Complete((parsed, len)) = parse_response_head(&head).unwrap() else {
+            panic!()
+        };
+        assert_eq!(&head[len..], b"{}");
+        assert_eq!(parsed.status(), 201);
+        assert_eq!(parsed.headers(), response.headers(), "{style:?}");
+        // Every prefix of the head is partial, never an error.
+        for end in 0..len {
+            assert!(parse_response_head(&head[..end]).unwrap().is_partial());
+        }
+    }
+    // An unknown status has no reason; the space before it stays.
+    let mut head = Vec::new();
+    let odd = Response::builder().status(599).body(()).unwrap();
+    encode_response_head(&odd, HeadStyle::StatusLine, &mut head).unwrap();
+    assert_eq!(head, b"HTTP/1.1 599 \r\n\r\n");
+    // HTTP/1.0 stays 1.0.
+    let old = Response::builder()
+        .version(Version::HTTP_10)
+        .body(())
+        .unwrap();
+    head.clear();
+    encode_response_head(&old, HeadStyle::StatusLine, &mut head).unwrap();
+    assert_eq!(head, b"HTTP/1.0 200 OK\r\n\r\n");
+    // A slice too small: nothing written.
+    let mut small = [0u8; 8];
+    let mut out = &mut small[..];
+    assert!(matches!(
+        encode_response_head(&odd, HeadStyle::StatusLine, &mut out),
+        Err(HttpError::Encode(_))
+    ));
+    assert_eq!(small, [0u8; 8]);
+}
+
+#[test]
+fn response_heads_as_nginx_reads_them() {
+    // Captured from uWSGI 2.0.21 answering a request (the raw HTTP reply).
+    let reply = vector("uwsgi-http-reply.bin");
+    let Status::Complete((response, len)) = parse_response_head(&reply).unwrap() else {
+        panic!()
+    };
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert_eq!(&reply[len..], b"ok");
+
+    // Derived from nginx's ngx_http_uwsgi_process_status_line / process_header.
+    for (raw, status) in [
+        (&b"Location: /x\r\n\r\n"[..], 302),
+        (b"Content-Type: a/b\n\n", 200),
+        (b"Status: 418 I'm a teapot\r\n\r\n", 418),
+        (b"HTTP/1.0 204\r\n\r\n", 204),
+    ] {
+        let Status::Complete((response, _)) = parse_response_head(raw).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            response.status(),
+            status,
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+        assert!(response.headers().get("status").is_none());
+    }
+    for raw in [
+        &b"Status: abc\r\n\r\n"[..],
+        b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n folded\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n",
+    ] {
+        assert!(
+            matches!(parse_response_head(raw), Err(HttpError::InvalidResponse(_))),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    let endless = vec![b'a'; 70_000];
+    assert!(parse_response_head(&endless).is_err());
+}

@@ -71,6 +71,7 @@ mod header;
 mod limits;
 mod message;
 mod packet;
+mod security;
 mod vars;
 
 #[cfg(feature = "tokio")]
@@ -99,6 +100,7 @@ pub use message::{
 #[cfg(feature = "alloc")]
 pub use owned::{OwnedPacket, OwnedVars};
 pub use packet::{Packet, Payload, Status};
+pub use security::{is_magic_var, MAGIC_VAR_PREFIX};
 pub use vars::{Vars, VarsIter};
 
 /// Runs the README's examples as doctests, so they cannot rot.

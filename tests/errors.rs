@@ -2,8 +2,8 @@
 //!
 //! Origin: every vector here is derived by hand from the wire format in PROTOCOL.md
 //! sections 1-2 and uWSGI 2.0's `uwsgi_parse_vars` (core/protocol.c), which is what
-//! real encoders never produce; `tests/conformance_*.rs` checks what real uWSGI does
-//! with each of them.
+//! real encoders never produce; `tests/conformance/rejections.rs` checks what real uWSGI
+//! does with each of them.
 
 use uwsgi_wire::{Array, Error, ErrorKind, Limits, Packet, Vars};
 

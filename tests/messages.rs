@@ -407,3 +407,36 @@ fn response_format_detection_on_real_replies() {
         Status::Complete(ResponseFormat::Uwsgi)
     );
 }
+
+#[test]
+fn rpc_replies_encode_like_uwsgi() {
+    // Captured from uWSGI 2.0.21: the result "HI:x" and a 70000-byte result.
+    let reply = vector("uwsgi-rpc-reply.bin");
+    let mut buf = vec![0u8; 64];
+    let n = RpcReply::for_result(b"HI:x").encode(&mut buf).unwrap();
+    assert_eq!(&buf[..n], reply);
+
+    let big = vector("uwsgi-rpc-reply-big.bin");
+    let result = vec![b'B'; 70000];
+    let large = RpcReply::for_result(&result);
+    assert_eq!(large, RpcReply::Large { len: 70000 });
+    let n = large.encode(&mut buf).unwrap();
+    assert_eq!(n, large.encoded_len());
+    assert_eq!([&buf[..n], &result[..]].concat(), big);
+
+    // A result over 65535 bytes never goes out in the small form.
+    assert_eq!(
+        RpcReply::Result(&result).encode(&mut buf),
+        Err(uwsgi_wire::EncodeError::BlockTooLarge {
+            len: 70000,
+            limit: 65535
+        })
+    );
+    assert!(matches!(
+        RpcReply::Large { len: 70000 }.encode(&mut [0u8; 10]),
+        Err(uwsgi_wire::EncodeError::BufferTooSmall {
+            needed: 27,
+            available: 10
+        })
+    ));
+}

@@ -481,10 +481,8 @@ pub(crate) fn number(vars: &Vars<'_>, key: &'static str) -> Result<Option<u64>, 
 }
 
 /// Formats a `u64` in decimal without allocating.
-#[cfg(feature = "alloc")]
 pub(crate) struct Digits([u8; 20]);
 
-#[cfg(feature = "alloc")]
 impl Digits {
     pub(crate) const fn new() -> Self {
         Digits([0; 20])

@@ -101,6 +101,7 @@ pub use message::{
 pub use owned::{OwnedPacket, OwnedVars};
 pub use packet::{Packet, Payload, Status};
 pub use security::{is_magic_var, MAGIC_VAR_PREFIX};
+pub use vars::{Var, VarsIndex};
 pub use vars::{Vars, VarsIter};
 
 /// Runs the README's examples as doctests, so they cannot rot.

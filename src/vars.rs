@@ -3,9 +3,6 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use nom::bytes::complete::take;
-use nom::number::complete::le_u16;
-
 use crate::error::{Error, ErrorKind};
 use crate::limits::Limits;
 
@@ -34,6 +31,35 @@ pub struct Vars<'a> {
     len: usize,
     /// Where the block starts in the buffer the caller parsed, for error offsets.
     base: usize,
+    /// What validation saw of `CONTENT_LENGTH`: a server asks for it on every request,
+    /// and without this a second walk of the block doubled the cost (BENCHMARKS.md).
+    content_length: Seen<'a>,
+}
+
+/// The `CONTENT_LENGTH` values the validating pass saw.
+#[derive(Debug, Clone, Copy)]
+enum Seen<'a> {
+    /// Not recorded (a view built without validating): walk the block.
+    Unknown,
+    /// No `CONTENT_LENGTH`.
+    Absent,
+    /// Exactly one, with this value.
+    Once(&'a [u8]),
+    /// More than one: walk them, to check they agree.
+    Several,
+}
+
+impl<'a> Seen<'a> {
+    /// Notes one pair. The length test first keeps this off the parse's critical path.
+    #[inline(always)]
+    fn note(&mut self, key: &[u8], value: &'a [u8]) {
+        if key.len() == 14 && key == b"CONTENT_LENGTH" {
+            *self = match *self {
+                Seen::Absent => Seen::Once(value),
+                _ => Seen::Several,
+            };
+        }
+    }
 }
 
 impl<'a> Vars<'a> {
@@ -66,10 +92,128 @@ impl<'a> Vars<'a> {
 
     /// Parses a block that starts `base` bytes into the caller's buffer.
     pub(crate) fn parse_at(block: &'a [u8], base: usize, limits: &Limits) -> Result<Self, Error> {
-        match validate(block, limits.max_vars) {
-            Ok(len) => Ok(Vars { block, len, base }),
+        let mut content_length = Seen::Absent;
+        match validate_each(block, limits.max_vars, |_, (key, value)| {
+            content_length.note(key, value)
+        }) {
+            Ok(len) => Ok(Vars {
+                block,
+                len,
+                base,
+                content_length,
+            }),
             Err(err) => Err(err.shifted(base)),
         }
+    }
+
+    /// Parses and validates a whole vars block like [`parse`](Vars::parse) and, in the
+    /// same pass, stores every pair in `slots`, the way httparse fills its caller-provided
+    /// headers. Lookups through the returned [`VarsIndex`] scan the slots instead of
+    /// walking the block's length chain again: 5-22x cheaper on the nginx captures, for
+    /// no measurable extra parse time (the stores are off the parse's critical path;
+    /// BENCHMARKS.md).
+    ///
+    /// More pairs than slots is [`ErrorKind::TooManyVars`] with `limit: slots.len()`, at
+    /// the first pair that does not fit. Error offsets count from the first byte of
+    /// `block`. Nothing is allocated.
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Vars};
+    ///
+    /// let block = b"\x0e\x00REQUEST_METHOD\x03\x00GET\x09\x00PATH_INFO\x01\x00/";
+    /// let mut slots = [Default::default(); 64];
+    /// let index = Vars::parse_indexed(block, &mut slots)?;
+    /// assert_eq!(index.len(), 2);
+    /// assert_eq!(index.get(b"PATH_INFO"), Some(&b"/"[..]));
+    /// assert_eq!(index.pairs()[0], (&b"REQUEST_METHOD"[..], &b"GET"[..]));
+    ///
+    /// let mut one = [Default::default(); 1];
+    /// let err = Vars::parse_indexed(block, &mut one).unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 21));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn parse_indexed<'s>(
+        block: &'a [u8],
+        slots: &'s mut [Var<'a>],
+    ) -> Result<VarsIndex<'a, 's>, Error> {
+        Self::parse_indexed_with(block, &Limits::new(), slots)
+    }
+
+    /// [`parse_indexed`](Vars::parse_indexed) with the given limits: the pair limit is
+    /// the smaller of `max_vars` and `slots.len()`.
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Limits, Vars};
+    /// let block = b"\x01\x00a\x00\x00\x01\x00b\x00\x00";
+    /// let mut slots = [Default::default(); 8];
+    /// let err = Vars::parse_indexed_with(block, &Limits::new().max_vars(1), &mut slots)
+    ///     .unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 5));
+    /// ```
+    pub fn parse_indexed_with<'s>(
+        block: &'a [u8],
+        limits: &Limits,
+        slots: &'s mut [Var<'a>],
+    ) -> Result<VarsIndex<'a, 's>, Error> {
+        let max_vars = limits.max_vars.min(slots.len());
+        let mut content_length = Seen::Absent;
+        let len = validate_each(block, max_vars, |i, pair| {
+            content_length.note(pair.0, pair.1);
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = pair;
+            }
+        })?;
+        let slots: &'s [Var<'a>] = slots;
+        Ok(VarsIndex {
+            vars: Vars {
+                block,
+                len,
+                base: 0,
+                content_length,
+            },
+            pairs: slots.get(..len).unwrap_or(slots),
+        })
+    }
+
+    /// Stores the pairs of this (already validated) view in `slots`: the index for a
+    /// view that came from [`Packet::parse`](crate::Packet::parse). One more walk of the
+    /// block; [`parse_indexed`](Vars::parse_indexed) does both in one pass.
+    ///
+    /// More pairs than slots is [`ErrorKind::TooManyVars`] with `limit: slots.len()`, at
+    /// the first pair that does not fit (offset in the buffer the view was parsed from).
+    ///
+    /// ```
+    /// use uwsgi_wire::{ErrorKind, Packet, Status};
+    /// let wire = b"\x00\x0a\x00\x00\x01\x00a\x00\x00\x01\x00b\x00\x00";
+    /// let Status::Complete((packet, _)) = Packet::parse(wire)? else { unreachable!() };
+    /// let vars = packet.vars().expect("modifier1 0 carries vars");
+    ///
+    /// let mut slots = [Default::default(); 16];
+    /// assert_eq!(vars.index(&mut slots)?.get(b"b"), Some(&b""[..]));
+    ///
+    /// let err = vars.index(&mut [Default::default(); 1]).unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 9));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn index<'s>(&self, slots: &'s mut [Var<'a>]) -> Result<VarsIndex<'a, 's>, Error> {
+        if self.len > slots.len() {
+            let at = match self.iter().nth(slots.len()) {
+                Some((key, _)) => self.offset_of(key).saturating_sub(2),
+                None => self.base,
+            };
+            let kind = ErrorKind::TooManyVars { limit: slots.len() };
+            return Err(Error::new(kind, at));
+        }
+        let mut len = 0;
+        for (slot, pair) in slots.iter_mut().zip(self.iter()) {
+            *slot = pair;
+            len += 1;
+        }
+        let slots: &'s [Var<'a>] = slots;
+        Ok(VarsIndex {
+            vars: *self,
+            pairs: slots.get(..len).unwrap_or(slots),
+        })
     }
 
     /// Offset of the end of the block in the caller's buffer.
@@ -83,6 +227,7 @@ impl<'a> Vars<'a> {
             block,
             len,
             base: 0,
+            content_length: Seen::Unknown,
         }
     }
 
@@ -208,6 +353,16 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn content_length(&self) -> Result<Option<u64>, Error> {
+        match self.content_length {
+            Seen::Absent => return Ok(None),
+            Seen::Once(value) => {
+                return parse_content_length(value).ok_or(Error::new(
+                    ErrorKind::InvalidContentLength,
+                    self.offset_of(value),
+                ))
+            }
+            Seen::Unknown | Seen::Several => {}
+        }
         let mut found: Option<Option<u64>> = None;
         for value in self.get_all(b"CONTENT_LENGTH") {
             let at = self.offset_of(value);
@@ -254,8 +409,15 @@ pub(crate) fn parse_decimal(value: &[u8]) -> Option<u64> {
     })
 }
 
-/// Walks the block once, checking every length; returns the number of pairs.
-fn validate(block: &[u8], max_vars: usize) -> Result<usize, Error> {
+/// Walks the block once, checking every length, and hands each pair and its index to
+/// `each` as it is checked (the `CONTENT_LENGTH` scan, and the indexed parse's slots);
+/// returns the number of pairs.
+#[inline(always)]
+fn validate_each<'a>(
+    block: &'a [u8],
+    max_vars: usize,
+    mut each: impl FnMut(usize, Var<'a>),
+) -> Result<usize, Error> {
     let mut rest = block;
     let mut count = 0usize;
     while !rest.is_empty() {
@@ -278,38 +440,56 @@ fn validate(block: &[u8], max_vars: usize) -> Result<usize, Error> {
         if klen == 0 {
             return Err(Error::new(ErrorKind::EmptyKey, at));
         }
-        let (after_key, _key) =
+        let (after_key, key) =
             bytes(after_klen, klen).ok_or(Error::new(ErrorKind::KeyPastEnd { len: klen }, at))?;
         let vat = at + 2 + usize::from(klen);
         let (after_vlen, vlen) =
             length(after_key).ok_or(Error::new(ErrorKind::MissingValueLength, vat))?;
-        let (after_value, _value) = bytes(after_vlen, vlen)
+        let (after_value, value) = bytes(after_vlen, vlen)
             .ok_or(Error::new(ErrorKind::ValuePastEnd { len: vlen }, vat))?;
+        each(count, (key, value));
         rest = after_value;
         count += 1;
     }
     Ok(count)
 }
 
-/// A `u16le` length prefix; `None` when fewer than 2 bytes are left. The block has fully
-/// arrived, so the `complete` parser is used: short is malformed, not "partial".
+// Why `length` and `bytes` are not nom's `le_u16` and `take` (they were, issue 7):
+// in nom 8.0.0 every byte-consuming parser on `&[u8]` (`le_u16`, `take`, `length_data`)
+// returns its remainder through `<&[u8] as nom::Input>::take_from`, which is not
+// `#[inline]`. Without LTO that is an out-of-line call per field (4 per pair, the slice
+// spilled to the stack around each): `Packet::parse` of the 16-var nginx GET ran 1431
+// instructions against 449 for the same checks written by hand, 2.3-2.7x the time
+// (callgrind and same-run ratios, see BENCHMARKS.md). With fat LTO, or through an input
+// newtype whose `nom::Input` methods are `#[inline]`, the call goes but 1.4x the
+// instructions and 1.2-1.5x the time stay (`Take` computes `Needed` with a select and
+// keeps its panicking slice, on the path from one length to the next). The grammar is
+// two lines, so it is
+// written by hand; `benches/parse.rs` keeps both nom forms as baselines
+// (`validate/nom_*`) to re-check this against newer nom releases.
+
+/// A `u16le` length prefix and what follows it; `None` when fewer than 2 bytes are left.
+/// The block has fully arrived: short is malformed, not "partial".
+#[inline]
 pub(crate) fn length(input: &[u8]) -> Option<(&[u8], u16)> {
-    le_u16::<_, ()>(input).ok()
-}
-
-/// `len` bytes and what follows them; `None` when fewer are left.
-pub(crate) fn bytes(input: &[u8], len: u16) -> Option<(&[u8], &[u8])> {
-    take::<_, _, ()>(len)(input).ok()
-}
-
-/// Splits one length-prefixed field off an already validated block.
-pub(crate) fn split_field(input: &[u8]) -> Option<(&[u8], &[u8])> {
     let (len, rest) = input.split_first_chunk::<2>()?;
-    let len = usize::from(u16::from_le_bytes(*len));
-    if len > rest.len() {
-        return None;
-    }
-    let (field, rest) = rest.split_at(len);
+    Some((rest, u16::from_le_bytes(*len)))
+}
+
+/// What follows `len` bytes, and those bytes; `None` when fewer are left.
+#[inline]
+pub(crate) fn bytes(input: &[u8], len: u16) -> Option<(&[u8], &[u8])> {
+    let (field, rest) = input.split_at_checked(usize::from(len))?;
+    Some((rest, field))
+}
+
+/// Splits one length-prefixed field off an already validated block. `#[inline]` because
+/// [`VarsIter::next`] and [`ArrayIter::next`](crate::ArrayIter) are inlined into the
+/// caller's crate and would otherwise call this out of line twice per pair.
+#[inline]
+pub(crate) fn split_field(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (rest, len) = length(input)?;
+    let (rest, field) = bytes(rest, len)?;
     Some((field, rest))
 }
 
@@ -386,5 +566,260 @@ impl fmt::Debug for Vars<'_> {
                     .map(|(k, v)| (crate::ByteStr(k), crate::ByteStr(v))),
             )
             .finish()
+    }
+}
+
+/// One pair as a [`VarsIndex`] stores it: `(key, value)`, borrowed from the block.
+/// `Default` is a pair of empty slices, so `[Default::default(); N]` makes the slots.
+pub type Var<'a> = (&'a [u8], &'a [u8]);
+
+/// A validated vars block with its pairs stored in caller-provided slots, from
+/// [`Vars::parse_indexed`] or [`Vars::index`].
+///
+/// Lookups scan the slots (lengths first, then bytes) instead of walking the block's
+/// chain of length prefixes, and [`get`](VarsIndex::get) scans from the end, so the
+/// last duplicate is found first. Same results as the [`Vars`] methods of the same name.
+///
+/// ```
+/// use uwsgi_wire::Vars;
+/// let block = b"\x0b\x00HTTP_COOKIE\x03\x00a=1\x0b\x00HTTP_COOKIE\x03\x00b=2";
+/// let mut slots = [Default::default(); 8];
+/// let index = Vars::parse_indexed(block, &mut slots)?;
+/// assert_eq!(index.get(b"HTTP_COOKIE"), Some(&b"b=2"[..]));
+/// assert_eq!(index.get_first(b"HTTP_COOKIE"), Some(&b"a=1"[..]));
+/// assert_eq!(index.get_all(b"HTTP_COOKIE").collect::<Vec<_>>(), [&b"a=1"[..], b"b=2"]);
+/// assert_eq!(index.vars(), Vars::parse(block)?);
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct VarsIndex<'a, 's> {
+    vars: Vars<'a>,
+    pairs: &'s [Var<'a>],
+}
+
+impl<'a, 's> VarsIndex<'a, 's> {
+    /// The validated block itself (for [`Vars::content_length`], [`Vars::as_bytes`]).
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00a\x01\x00b", &mut slots)?;
+    /// assert_eq!(index.vars().as_bytes(), b"\x01\x00a\x01\x00b");
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn vars(&self) -> Vars<'a> {
+        self.vars
+    }
+
+    /// The pairs in wire order, duplicates included: the filled part of the slots.
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00a\x01\x00b", &mut slots)?;
+    /// assert_eq!(index.pairs(), [(&b"a"[..], &b"b"[..])]);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn pairs(&self) -> &'s [Var<'a>] {
+        self.pairs
+    }
+
+    /// The number of pairs, duplicates included.
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// assert_eq!(uwsgi_wire::Vars::parse_indexed(b"", &mut slots)?.len(), 0);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True when the block holds no pairs.
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// assert!(uwsgi_wire::Vars::parse_indexed(b"", &mut slots)?.is_empty());
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub const fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The pairs in wire order.
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00a\x01\x00b", &mut slots)?;
+    /// assert_eq!(index.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"b"[..])]);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn iter(&self) -> core::iter::Copied<core::slice::Iter<'s, Var<'a>>> {
+        self.pairs.iter().copied()
+    }
+
+    /// The value of the **last** pair whose key is `key`, as [`Vars::get`].
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00k\x01\x001\x01\x00k\x01\x002", &mut slots)?;
+    /// assert_eq!(index.get(b"k"), Some(&b"2"[..]));
+    /// assert_eq!(index.get(b"missing"), None);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get(&self, key: &[u8]) -> Option<&'a [u8]> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, v)| v)
+    }
+
+    /// The value of the first pair whose key is `key`, as [`Vars::get_first`].
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00k\x01\x001\x01\x00k\x01\x002", &mut slots)?;
+    /// assert_eq!(index.get_first(b"k"), Some(&b"1"[..]));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get_first(&self, key: &[u8]) -> Option<&'a [u8]> {
+        self.pairs.iter().find(|(k, _)| *k == key).map(|&(_, v)| v)
+    }
+
+    /// Every value whose key is `key`, in wire order, as [`Vars::get_all`].
+    ///
+    /// ```
+    /// let mut slots = [Default::default(); 4];
+    /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00k\x01\x001\x01\x00k\x01\x002", &mut slots)?;
+    /// assert_eq!(index.get_all(b"k").collect::<Vec<_>>(), [&b"1"[..], b"2"]);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get_all<'k>(&self, key: &'k [u8]) -> impl Iterator<Item = &'a [u8]> + 'k
+    where
+        'a: 'k,
+        's: 'k,
+    {
+        self.pairs
+            .iter()
+            .filter_map(move |&(k, v)| if k == key { Some(v) } else { None })
+    }
+}
+
+impl<'a, 's> IntoIterator for VarsIndex<'a, 's> {
+    type Item = Var<'a>;
+    type IntoIter = core::iter::Copied<core::slice::Iter<'s, Var<'a>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for VarsIndex<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.vars, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real nginx 1.22 captures (tests/vectors/README.md): the vars block after the
+    /// 4-byte header.
+    const NGINX: [&[u8]; 3] = [
+        include_bytes!("../tests/vectors/nginx-get.bin"),
+        include_bytes!("../tests/vectors/nginx-56vars.bin"),
+        include_bytes!("../tests/vectors/nginx-dup-headers.bin"),
+    ];
+
+    fn block(packet: &[u8]) -> &[u8] {
+        let datasize = usize::from(u16::from_le_bytes([packet[1], packet[2]]));
+        &packet[4..4 + datasize]
+    }
+
+    #[test]
+    fn indexed_parse_matches_the_walking_view() {
+        for packet in NGINX {
+            let block = block(packet);
+            let vars = Vars::parse(block).unwrap();
+            let mut slots = [Var::default(); 64];
+            let index = Vars::parse_indexed(block, &mut slots).unwrap();
+            assert_eq!(index.vars(), vars);
+            assert_eq!(index.len(), vars.len());
+            assert!(index.iter().eq(vars.iter()));
+            let mut again = [Var::default(); 64];
+            assert!(vars.index(&mut again).unwrap().iter().eq(vars.iter()));
+            for (key, _) in vars.iter().chain([(&b"HTTP_MISSING"[..], &b""[..])]) {
+                assert_eq!(index.get(key), vars.get(key));
+                assert_eq!(index.get_first(key), vars.get_first(key));
+                assert!(index.get_all(key).eq(vars.get_all(key)));
+            }
+        }
+    }
+
+    /// Every truncation of every capture, and every byte changed to 0x00 and 0xff:
+    /// the indexed parse accepts and rejects exactly what `parse` does, with the same
+    /// error kind and offset.
+    #[test]
+    fn indexed_parse_fails_exactly_like_parse() {
+        let check = |input: &[u8]| {
+            let mut slots = [Var::default(); 64];
+            let plain = Vars::parse(input).map(|v| v.len());
+            let indexed = Vars::parse_indexed(input, &mut slots).map(|i| i.len());
+            assert_eq!(plain, indexed, "{input:?}");
+        };
+        let mut bad = [0u8; 2048];
+        for packet in NGINX {
+            let block = block(packet);
+            for n in 0..=block.len() {
+                check(&block[..n]);
+            }
+            let bad = &mut bad[..block.len()];
+            for at in 0..block.len() {
+                for byte in [0x00, 0xff] {
+                    bad.copy_from_slice(block);
+                    bad[at] = byte;
+                    check(bad);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn too_few_slots_is_too_many_vars_at_the_first_pair_left_over() {
+        let block = block(NGINX[0]);
+        let vars = Vars::parse(block).unwrap();
+        let n = vars.len();
+        let mut slots = [Var::default(); 64];
+        let exact = &mut slots[..n];
+        assert_eq!(Vars::parse_indexed(block, exact).unwrap().len(), n);
+        assert_eq!(vars.index(exact).unwrap().len(), n);
+
+        let short = &mut slots[..n - 1];
+        let limits = Limits::new().max_vars(n - 1);
+        let expected = Vars::parse_with(block, &limits).unwrap_err();
+        assert_eq!(expected.kind(), ErrorKind::TooManyVars { limit: n - 1 });
+        assert_eq!(Vars::parse_indexed(block, short).unwrap_err(), expected);
+        assert_eq!(vars.index(short).unwrap_err(), expected);
+        assert_eq!(
+            Vars::parse_indexed(block, &mut []).unwrap_err(),
+            Error::new(ErrorKind::TooManyVars { limit: 0 }, 0)
+        );
+        // The smaller of max_vars and the slot count is the limit.
+        let mut many = [Var::default(); 64];
+        let err = Vars::parse_indexed_with(block, &Limits::new().max_vars(2), &mut many);
+        assert_eq!(err.unwrap_err().kind(), ErrorKind::TooManyVars { limit: 2 });
+    }
+
+    #[test]
+    fn index_offsets_count_from_the_callers_buffer() {
+        let packet = NGINX[0];
+        let crate::Status::Complete((parsed, _)) = crate::Packet::parse(packet).unwrap() else {
+            panic!("complete capture");
+        };
+        let vars = parsed.vars().unwrap();
+        let err = vars.index(&mut [Var::default(); 1]).unwrap_err();
+        // The second pair starts after the header and the first pair.
+        let (k, v) = vars.iter().next().unwrap();
+        assert_eq!(err.offset(), 4 + 2 + k.len() + 2 + v.len());
     }
 }

@@ -3,42 +3,14 @@
 //! the writers write them.
 #![cfg(feature = "std")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{self, Read};
 
 use uwsgi_wire::io::{write_request, Incoming, PacketReader};
 use uwsgi_wire::{Packet, Status};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` and returns how many allocations it made on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 /// Plays `wire` over and over, `step` bytes per read at most (short reads), without
 /// allocating.
@@ -71,7 +43,7 @@ fn vector(name: &str) -> Vec<u8> {
 #[test]
 fn the_counter_sees_allocations() {
     // Guards the proofs below: if counting were broken, zero would mean nothing.
-    let n = allocations(|| drop(std::hint::black_box(vec![1u8; 10])));
+    let (_, n) = allocations(|| drop(std::hint::black_box(vec![1u8; 10])));
     assert_eq!(n, 1);
 }
 
@@ -115,7 +87,7 @@ fn reading_packets_and_bodies_allocates_nothing_once_warm() {
         // Warm up: the first round grows the buffer to the largest packet.
         read_rounds(&mut reader, 3);
         let mut body = 0;
-        let n = allocations(|| body = read_rounds(&mut reader, 300));
+        let (_, n) = allocations(|| body = read_rounds(&mut reader, 300));
         assert_eq!(n, 0, "reads of at most {step} bytes allocated");
         assert_eq!(body, 100 * 11);
         assert_eq!(
@@ -133,7 +105,7 @@ fn writing_a_request_allocates_nothing() {
         panic!()
     };
     let mut out = vec![0u8; 1024];
-    let n = allocations(|| {
+    let (_, n) = allocations(|| {
         for _ in 0..100 {
             let mut sink = &mut out[..];
             write_request(&mut sink, &packet, &wire[consumed..]).unwrap();

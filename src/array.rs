@@ -45,10 +45,7 @@ impl<'a> Array<'a> {
     /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyItems { limit: 1 }, 2));
     /// ```
     pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, Error> {
-        match validate(block, limits.max_items) {
-            Ok(len) => Ok(Array { block, len }),
-            Err(err) => Err(err),
-        }
+        validate(block, limits.max_items).map(|len| Array { block, len })
     }
 
     /// A view over a block this crate has just encoded.

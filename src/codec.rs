@@ -61,12 +61,56 @@ use crate::owned::OwnedPacket;
 use crate::packet::{Packet, Status};
 
 /// The largest body chunk by default: 64 KiB.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use uwsgi_wire::codec::{Frame, UwsgiCodec, DEFAULT_BODY_CHUNK};
+///
+/// // A request announcing a 100000-byte body, all of which has arrived.
+/// let mut buf = BytesMut::from(&b"\x00\x18\x00\x00\x0e\x00CONTENT_LENGTH\x06\x00100000"[..]);
+/// buf.extend_from_slice(&vec![b'x'; 100_000]);
+/// let mut codec = UwsgiCodec::new();
+/// assert!(matches!(codec.decode(&mut buf)?, Some(Frame::Head(_))));
+/// let mut chunks = Vec::new();
+/// while let Some(Frame::Body(chunk)) = codec.decode(&mut buf)? {
+///     chunks.push(chunk.len()); // the loop ends at Frame::End
+/// }
+/// assert_eq!(chunks, [DEFAULT_BODY_CHUNK, 100_000 - DEFAULT_BODY_CHUNK]);
+/// # Ok::<(), uwsgi_wire::codec::CodecError>(())
+/// ```
 pub const DEFAULT_BODY_CHUNK: usize = 64 * 1024;
 
 /// One decoded unit of a uwsgi stream.
 ///
 /// Every packet decodes to one `Head`, zero or more `Body` chunks (request types with a
 /// `CONTENT_LENGTH`, exactly that many bytes in all) and one `End`.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use uwsgi_wire::codec::{Frame, UwsgiCodec};
+///
+/// // A ping, then a POST captured from nginx 1.22 with its 11-byte body.
+/// let mut buf = BytesMut::from(&[0x64, 0, 0, 0][..]);
+/// buf.extend_from_slice(include_bytes!("../tests/vectors/nginx-post.bin"));
+/// let mut codec = UwsgiCodec::new();
+/// let mut frames = Vec::new();
+/// while let Some(frame) = codec.decode(&mut buf)? {
+///     frames.push(frame);
+/// }
+/// let kinds: Vec<&str> = frames
+///     .iter()
+///     .map(|frame| match frame {
+///         Frame::Head(_) => "head",
+///         Frame::Body(_) => "body",
+///         Frame::End => "end",
+///     })
+///     .collect();
+/// assert_eq!(kinds, ["head", "end", "head", "body", "end"]);
+/// assert_eq!(frames.get(3), Some(&Frame::Body("hello=world".into())));
+/// # Ok::<(), uwsgi_wire::codec::CodecError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A packet: header and validated block, sharing the read buffer.

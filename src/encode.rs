@@ -15,8 +15,42 @@ use crate::error::EncodeError;
 /// ```
 pub trait Pair {
     /// The key bytes.
+    ///
+    /// Implement the trait for a type of your own to encode it without building tuples:
+    ///
+    /// ```
+    /// use uwsgi_wire::{encode_vars, Pair, Vars};
+    ///
+    /// struct Param {
+    ///     name: &'static str,
+    ///     value: Vec<u8>,
+    /// }
+    ///
+    /// impl Pair for Param {
+    ///     fn key(&self) -> &[u8] {
+    ///         self.name.as_bytes()
+    ///     }
+    ///     fn value(&self) -> &[u8] {
+    ///         &self.value
+    ///     }
+    /// }
+    ///
+    /// let param = Param { name: "PATH_INFO", value: b"/".to_vec() };
+    /// assert_eq!(param.key(), b"PATH_INFO");
+    /// let mut buf = [0u8; 32];
+    /// let n = encode_vars([&param], &mut buf)?;
+    /// assert_eq!(Vars::parse(&buf[..n])?.get(b"PATH_INFO"), Some(&b"/"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn key(&self) -> &[u8];
     /// The value bytes.
+    ///
+    /// ```
+    /// use uwsgi_wire::Pair;
+    /// // nginx sends an empty CONTENT_TYPE with a GET: empty values are fine.
+    /// assert_eq!(("CONTENT_TYPE", "").value(), b"");
+    /// assert_eq!((b"HTTP_X".as_slice(), vec![0xff]).value(), [0xff]);
+    /// ```
     fn value(&self) -> &[u8];
 }
 

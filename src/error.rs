@@ -136,7 +136,7 @@ pub enum ErrorKind {
     /// vector). Offset of the second value.
     ConflictingContentLength,
     /// The packet's modifier1/modifier2 are not those of the message type asked for.
-    /// Offset 0 (modifier1) or 3 (modifier2).
+    /// Offset 0 when modifier1 (or the block's layout) is wrong, 3 when only modifier2 is.
     UnexpectedPacket {
         /// The packet's modifier1.
         modifier1: u8,

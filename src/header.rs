@@ -6,6 +6,17 @@ use crate::error::EncodeError;
 use crate::Status;
 
 /// Length of a uwsgi header in bytes.
+///
+/// ```
+/// use uwsgi_wire::{Header, Packet, Status, HEADER_LEN};
+///
+/// // Captured from nginx 1.22: a 372-byte vars block after the header.
+/// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+/// let (packet, consumed) = Packet::parse(wire)?.complete().ok_or("short capture")?;
+/// assert_eq!(consumed, HEADER_LEN + usize::from(packet.header().datasize));
+/// assert_eq!(Header::parse(&wire[..1]), Status::Partial { needed: HEADER_LEN - 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const HEADER_LEN: usize = 4;
 
 /// A uwsgi packet header: `modifier1 (u8) | datasize (u16 LE) | modifier2 (u8)`.
@@ -140,46 +151,196 @@ pub struct Modifier1(pub u8);
 
 impl Modifier1 {
     /// 0: WSGI (Python) request; also the default for HTTP-style requests from nginx.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Header, Modifier1, Status};
+    /// // Captured from nginx 1.22 with the default `uwsgi_modifier1`.
+    /// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+    /// assert_eq!(Header::parse(wire).map(|h| h.modifier1), Status::Complete(Modifier1::WSGI));
+    /// assert!(Modifier1::WSGI.is_request());
+    /// assert_eq!(Modifier1::WSGI.block_kind(), BlockKind::Vars);
+    /// ```
     pub const WSGI: Modifier1 = Modifier1(0);
     /// 5: PSGI (Perl) request.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, Status};
+    /// // Captured from nginx 1.22 with `uwsgi_modifier1 5; uwsgi_modifier2 9;`.
+    /// let wire = include_bytes!("../tests/vectors/nginx-modifiers.bin");
+    /// let header = Header::parse(wire).map(|h| (h.modifier1, h.modifier2));
+    /// assert_eq!(header, Status::Complete((Modifier1::PSGI, 9)));
+    /// assert!(Modifier1::PSGI.is_request());
+    /// ```
     pub const PSGI: Modifier1 = Modifier1(5);
     /// 6: Lua WSAPI request.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!((Modifier1::LUA.0, Modifier1::LUA.name()), (6, Some("lua")));
+    /// assert!(Modifier1::LUA.is_request());
+    /// ```
     pub const LUA: Modifier1 = Modifier1(6);
     /// 7: Rack (Ruby) request.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!((Modifier1::RACK.0, Modifier1::RACK.name()), (7, Some("rack")));
+    /// assert!(Modifier1::RACK.is_request());
+    /// ```
     pub const RACK: Modifier1 = Modifier1(7);
     /// 8: JVM request (modifier2 1 = Ring).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// let ring = Request::new(Modifier1::JVM, 1, Vars::empty())?;
+    /// assert_eq!(ring.to_packet()?.header().to_bytes(), [8, 0, 0, 1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const JVM: Modifier1 = Modifier1(8);
     /// 9: CGI request.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!((Modifier1::CGI.0, Modifier1::CGI.name()), (9, Some("cgi")));
+    /// assert!(Modifier1::CGI.is_request());
+    /// ```
     pub const CGI: Modifier1 = Modifier1(9);
     /// 14: PHP request.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!((Modifier1::PHP.0, Modifier1::PHP.name()), (14, Some("php")));
+    /// assert!(Modifier1::PHP.is_request());
+    /// ```
     pub const PHP: Modifier1 = Modifier1(14);
     /// 15: Mono (ASP.NET) request.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!((Modifier1::MONO.0, Modifier1::MONO.name()), (15, Some("mono")));
+    /// assert!(Modifier1::MONO.is_request());
+    /// ```
     pub const MONO: Modifier1 = Modifier1(15);
     /// 17: spooler request (vars), answered with a generic response.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Modifier1};
+    /// // A vars block, but no body follows it: not a request type.
+    /// assert_eq!(Modifier1::SPOOLER.block_kind(), BlockKind::Vars);
+    /// assert!(!Modifier1::SPOOLER.is_request());
+    /// ```
     pub const SPOOLER: Modifier1 = Modifier1(17);
     /// 18: symcall.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Modifier1};
+    /// assert_eq!((Modifier1::SYMCALL.0, Modifier1::SYMCALL.name()), (18, Some("symcall")));
+    /// assert_eq!(Modifier1::SYMCALL.block_kind(), BlockKind::Raw);
+    /// ```
     pub const SYMCALL: Modifier1 = Modifier1(18);
     /// 30: WSGI request with SCRIPT_NAME stripped from PATH_INFO.
+    ///
+    /// ```
+    /// use uwsgi_wire::Modifier1;
+    /// assert_eq!(Modifier1::WSGI_SCRIPT_NAME.0, 30);
+    /// assert!(Modifier1::WSGI_SCRIPT_NAME.is_request());
+    /// ```
     pub const WSGI_SCRIPT_NAME: Modifier1 = Modifier1(30);
     /// 72: not a real packet type: the bytes `HTTP` of a raw HTTP response read as a header.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, ResponseFormat, Status};
+    /// // What uWSGI 2.0.21 answered a request with: raw HTTP, no uwsgi header.
+    /// let reply = include_bytes!("../tests/vectors/uwsgi-http-reply.bin");
+    /// let modifier1 = Header::parse(reply).map(|h| h.modifier1);
+    /// assert_eq!(modifier1, Status::Complete(Modifier1::RAW_HTTP));
+    /// assert_eq!(ResponseFormat::detect(reply), Status::Complete(ResponseFormat::RawHttp));
+    /// ```
     pub const RAW_HTTP: Modifier1 = Modifier1(72);
     /// 100: ping (modifier2 0) and pong (modifier2 1).
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, Status};
+    /// // What `uwsgi --ping` sent, and what uWSGI 2.0.21 answered.
+    /// let ping = include_bytes!("../tests/vectors/uwsgi-ping.bin");
+    /// let pong = include_bytes!("../tests/vectors/uwsgi-pong.bin");
+    /// assert_eq!(Header::parse(ping), Status::Complete(Header::new(Modifier1::PING, 0, 0)));
+    /// assert_eq!(Header::parse(pong), Status::Complete(Header::new(Modifier1::PING, 0, 1)));
+    /// ```
     pub const PING: Modifier1 = Modifier1(100);
     /// 101: echo.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Echo, Modifier1};
+    /// assert_eq!(Echo::new(b"echo-payload")?.to_packet().modifier1(), Modifier1::ECHO);
+    /// assert_eq!(Modifier1::ECHO.block_kind(), BlockKind::Raw);
+    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// ```
     pub const ECHO: Modifier1 = Modifier1(101);
     /// 109: legion (UDP, encrypted dict).
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Modifier1};
+    /// assert_eq!((Modifier1::LEGION.0, Modifier1::LEGION.name()), (109, Some("legion")));
+    /// // Encrypted: nothing to read inside without the key.
+    /// assert_eq!(Modifier1::LEGION.block_kind(), BlockKind::Raw);
+    /// ```
     pub const LEGION: Modifier1 = Modifier1(109);
     /// 110: signal; the signal number is modifier2.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, Status};
+    /// // What `uwsgi --signal ADDR,17` sent.
+    /// let wire = include_bytes!("../tests/vectors/uwsgi-signal.bin");
+    /// assert_eq!(Header::parse(wire), Status::Complete(Header::new(Modifier1::SIGNAL, 0, 17)));
+    /// ```
     pub const SIGNAL: Modifier1 = Modifier1(110);
     /// 111: cache; the command is modifier2 (17 is the "magic" interface).
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Modifier1, CACHE_MAGIC};
+    /// assert_eq!(Modifier1::CACHE.block_kind(), BlockKind::Vars);
+    /// assert_eq!((Modifier1::CACHE.0, CACHE_MAGIC), (111, 17));
+    /// ```
     pub const CACHE: Modifier1 = Modifier1(111);
     /// 173: RPC.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Header, Modifier1, Status};
+    /// // What `uwsgi.rpc(node, b'hello', b'a', b'', b'b')` sent (uWSGI 2.0.21).
+    /// let wire = include_bytes!("../tests/vectors/uwsgi-rpc-call.bin");
+    /// assert_eq!(Header::parse(wire).map(|h| h.modifier1), Status::Complete(Modifier1::RPC));
+    /// assert_eq!(Modifier1::RPC.block_kind(), BlockKind::Array);
+    /// ```
     pub const RPC: Modifier1 = Modifier1(173);
     /// 200: close mark for persistent connections (documented, unused by peers).
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Modifier1};
+    /// assert_eq!((Modifier1::CLOSE.0, Modifier1::CLOSE.name()), (200, Some("close")));
+    /// assert_eq!(Modifier1::CLOSE.block_kind(), BlockKind::Raw);
+    /// ```
     pub const CLOSE: Modifier1 = Modifier1(200);
     /// 224: subscription (UDP datagram); modifier2 0 subscribes, anything else unsubscribes.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, Status};
+    /// // The datagrams of `uwsgi --subscribe-to` at start-up and at shutdown (uWSGI 2.0.21).
+    /// let join = include_bytes!("../tests/vectors/uwsgi-subscribe.bin");
+    /// let leave = include_bytes!("../tests/vectors/uwsgi-unsubscribe.bin");
+    /// let header = |m2| Status::Complete(Header::new(Modifier1::SUBSCRIPTION, 102, m2));
+    /// assert_eq!(Header::parse(join), header(0));
+    /// assert_eq!(Header::parse(leave), header(1));
+    /// ```
     pub const SUBSCRIPTION: Modifier1 = Modifier1(224);
     /// 255: generic response.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Header, Modifier1, Status};
+    /// // uWSGI 2.0.21's answer to a signal: queued.
+    /// let wire = include_bytes!("../tests/vectors/uwsgi-signal-reply.bin");
+    /// assert_eq!(Header::parse(wire), Status::Complete(Header::new(Modifier1::RESPONSE, 0, 1)));
+    /// ```
     pub const RESPONSE: Modifier1 = Modifier1(255);
 
     /// A short name for a known value, `None` for any other.

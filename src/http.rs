@@ -43,12 +43,24 @@ use bytes::{BufMut, Bytes};
 use crate::builder::VarsBuilder;
 use crate::encode::check_room;
 use crate::error::{EncodeError, Error};
+use crate::message::url_scheme;
 use crate::owned::OwnedVars;
 use crate::packet::Status;
 use crate::vars::Vars;
 
 /// The longest response head [`parse_response_head`] waits for: 64 KiB (nginx's
 /// `uwsgi_buffer_size` is 4 or 8 KiB by default; it answers 502 beyond it).
+///
+/// ```
+/// use uwsgi_wire::http::{parse_response_head, HttpError, MAX_RESPONSE_HEAD};
+///
+/// // A head that never ends is refused once it is over the limit, not buffered forever.
+/// let endless = [&b"HTTP/1.1 200 OK\r\n"[..], &vec![b'x'; MAX_RESPONSE_HEAD][..]].concat();
+/// assert!(matches!(parse_response_head(&endless), Err(HttpError::InvalidResponse(_))));
+/// // Shorter, it is only incomplete.
+/// assert!(parse_response_head(&endless[..MAX_RESPONSE_HEAD])?.is_partial());
+/// # Ok::<(), HttpError>(())
+/// ```
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 /// Why a conversion failed.
@@ -316,22 +328,22 @@ fn build_request(
     Ok(request)
 }
 
-/// The scheme as uWSGI works it out, with nginx's `REQUEST_SCHEME` as a last resort.
+/// The scheme as uWSGI works it out, with nginx's `REQUEST_SCHEME` as a last resort:
+/// the rule [`Request::scheme`](crate::Request::scheme) follows too.
 fn request_scheme(vars: &Vars<'_>) -> Result<Scheme, HttpError> {
-    if let Some(scheme) = var(vars, "UWSGI_SCHEME")? {
-        return Scheme::try_from(scheme).map_err(|_| invalid(b"UWSGI_SCHEME", "scheme"));
+    let (scheme, from) = url_scheme(vars);
+    let key = match from {
+        Some((key, value)) => {
+            check_bytes(key.as_bytes(), value)?;
+            key
+        }
+        None => "",
+    };
+    match scheme {
+        b"https" => Ok(Scheme::HTTPS),
+        b"http" => Ok(Scheme::HTTP),
+        other => Scheme::try_from(other).map_err(|_| invalid(key.as_bytes(), "scheme")),
     }
-    if let Some(https) = var(vars, "HTTPS")? {
-        let on = https
-            .get(..2)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"on"))
-            || https.first() == Some(&b'1');
-        return Ok(if on { Scheme::HTTPS } else { Scheme::HTTP });
-    }
-    if let Some(scheme) = var(vars, "REQUEST_SCHEME")? {
-        return Scheme::try_from(scheme).map_err(|_| invalid(b"REQUEST_SCHEME", "scheme"));
-    }
-    Ok(Scheme::HTTP)
 }
 
 /// Bytes a path keeps as they are; everything else is percent-encoded.

@@ -50,6 +50,18 @@ use crate::packet::{Packet, Status};
 
 /// The buffer a [`PacketReader`] starts with: 8 KiB. It grows, once, to the largest
 /// packet it has to hold (at most 4 + [`Limits::max_datasize`](crate::Limits) bytes).
+///
+/// ```
+/// use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
+///
+/// // Captured from nginx 1.22: its largest block, 65535 bytes.
+/// let wire = include_bytes!("../tests/vectors/nginx-large-header.bin");
+/// let mut reader = PacketReader::new(&wire[..]);
+/// assert_eq!(reader.buffer_capacity(), DEFAULT_BUFFER_SIZE);
+/// assert!(reader.read_packet()?.is_some());
+/// assert_eq!(reader.buffer_capacity(), 4 + 65535); // grown once, to exactly the packet
+/// # Ok::<(), uwsgi_wire::io::ReadError>(())
+/// ```
 pub const DEFAULT_BUFFER_SIZE: usize = 8192;
 
 /// Why reading a packet failed.
@@ -329,16 +341,7 @@ impl<R: Read> PacketReader<R> {
             if let Some(head) = self.buf.get(self.start..self.start + HEADER_LEN.min(avail)) {
                 if let Ok(bytes) = <[u8; HEADER_LEN]>::try_from(head) {
                     let header = Header::from_bytes(bytes);
-                    if header.datasize > self.limits.get_max_datasize() {
-                        return Err(Error::new(
-                            ErrorKind::DatasizeOverLimit {
-                                datasize: header.datasize,
-                                limit: self.limits.get_max_datasize(),
-                            },
-                            1,
-                        )
-                        .into());
-                    }
+                    self.limits.check_header(&header)?;
                     let total = HEADER_LEN + usize::from(header.datasize);
                     if avail >= total {
                         break total;
@@ -372,10 +375,7 @@ impl<R: Read> PacketReader<R> {
                 return Err(unexpected_eof(format!("packet short by {needed} bytes")).into())
             }
         };
-        let body_len = match packet.vars() {
-            Some(vars) if packet.modifier1().is_request() => vars.content_length()?.unwrap_or(0),
-            _ => 0,
-        };
+        let body_len = packet.body_len()?;
         if body_len > self.max_body {
             return Err(ReadError::BodyTooLarge {
                 length: body_len,
@@ -457,6 +457,29 @@ impl<R: Read> PacketReader<R> {
 ///
 /// Both borrow the reader: read the body (or drop it, and the next `read_packet` skips
 /// it) before reading the next packet.
+///
+/// ```
+/// use std::io::Read;
+/// use uwsgi_wire::io::{Incoming, PacketReader};
+///
+/// // Captured from nginx 1.22: a POST, then its 11 body bytes; a ping pipelined after it.
+/// let post = include_bytes!("../tests/vectors/nginx-post.bin");
+/// let wire = [&post[..], &[0x64, 0, 0, 0][..]].concat();
+/// let mut reader = PacketReader::new(&wire[..]);
+///
+/// let Incoming { packet, mut body } = reader.read_packet()?.ok_or("no request")?;
+/// let uri = packet.vars().and_then(|vars| vars.get(b"REQUEST_URI"));
+/// assert_eq!(uri, Some(&b"/post"[..]));
+/// assert_eq!(body.remaining(), 11);
+/// let mut text = String::new();
+/// body.read_to_string(&mut text)?;
+/// assert_eq!(text, "hello=world");
+///
+/// // A ping has no body; dropping an unread body would have been fine too.
+/// let Incoming { packet, body } = reader.read_packet()?.ok_or("no ping")?;
+/// assert_eq!((packet.modifier1(), body.remaining()), (uwsgi_wire::Modifier1::PING, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Incoming<'a, R> {
     /// The packet, borrowed from the reader's buffer.
     pub packet: Packet<'a>,
@@ -666,16 +689,7 @@ pub fn read_packet<'b, R: Read + ?Sized>(
     let mut bytes = [0u8; HEADER_LEN];
     bytes.copy_from_slice(head);
     let header = Header::from_bytes(bytes);
-    if header.datasize > limits.get_max_datasize() {
-        return Err(Error::new(
-            ErrorKind::DatasizeOverLimit {
-                datasize: header.datasize,
-                limit: limits.get_max_datasize(),
-            },
-            1,
-        )
-        .into());
-    }
+    limits.check_header(&header)?;
     let total = HEADER_LEN + usize::from(header.datasize);
     let Some(block) = buf.get_mut(HEADER_LEN..total) else {
         return Err(ReadError::BufferTooSmall {
@@ -794,11 +808,11 @@ pub fn write_request<W: Write + ?Sized>(
     packet: &Packet<'_>,
     body: &[u8],
 ) -> io::Result<()> {
-    if let Some(vars) = packet.vars().filter(|_| packet.modifier1().is_request()) {
-        let announced = vars
-            .content_length()
-            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?
-            .unwrap_or(0);
+    // Other types carry what follows them by their own rules (a cache value's `size`).
+    if packet.modifier1().is_request() {
+        let announced = packet
+            .body_len()
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         if announced != to_u64(body.len()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -15,7 +15,7 @@
 //! };
 //! let vars = packet.vars().expect("modifier1 0 carries vars");
 //! assert_eq!(vars.get(b"REQUEST_METHOD"), Some(&b"POST"[..]));
-//! let body_len = vars.content_length()?.unwrap_or(0) as usize;
+//! let body_len = usize::try_from(vars.content_length()?.unwrap_or(0))?; // never `as`
 //! assert_eq!(&wire[consumed..consumed + body_len], b"hello world");
 //!
 //! // Encode one: exact length first, then the bytes, into a slice or any BufMut.
@@ -48,8 +48,8 @@
 //! |---|---|---|
 //! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::PacketReader`]: a packet and its `CONTENT_LENGTH` body from any `Read`; [`io::write_packet`]: vectored, short-write safe); implies `alloc` |
 //! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`OwnedPacket`] and [`OwnedVars`] (views over a shared `bytes::Bytes`) |
-//! | `tokio` | no | the async adapter [`codec`]: [`codec::UwsgiCodec`], a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end; implies `std` |
-//! | `http` | no | [`http`](mod@http): vars to [`::http::Request`] and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
+//! | `tokio` | no | the async adapter `codec`: `codec::UwsgiCodec`, a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end; implies `std` |
+//! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
 //! parses, and encodes into `&mut [u8]`.

@@ -25,9 +25,35 @@ pub struct Limits {
 
 /// The most pairs a 65535-byte vars block can hold: 5 bytes for the smallest pair
 /// (1-byte key, empty value).
+///
+/// ```
+/// use uwsgi_wire::{encode_vars, vars_encoded_len, Limits, Vars, MAX_PAIRS_IN_BLOCK};
+///
+/// // That many smallest pairs fill a 65535-byte block exactly; one more does not fit.
+/// let pairs = vec![("k", ""); MAX_PAIRS_IN_BLOCK];
+/// let mut block = vec![0u8; 65535];
+/// assert_eq!(encode_vars(&pairs, &mut block)?, 65535);
+/// assert_eq!(Vars::parse(&block)?.len(), MAX_PAIRS_IN_BLOCK);
+/// assert!(vars_encoded_len(vec![("k", ""); MAX_PAIRS_IN_BLOCK + 1]).is_err());
+/// assert_eq!(Limits::new().get_max_vars(), MAX_PAIRS_IN_BLOCK);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_PAIRS_IN_BLOCK: usize = u16::MAX as usize / 5;
 
 /// The most items a 65535-byte array can hold: 2 bytes for the smallest (empty) item.
+///
+/// ```
+/// use uwsgi_wire::{array_encoded_len, encode_array, Array, Limits, MAX_ITEMS_IN_BLOCK};
+///
+/// let items = vec![""; MAX_ITEMS_IN_BLOCK];
+/// let mut block = vec![0u8; 65535];
+/// let n = encode_array(&items, &mut block)?;
+/// assert_eq!(n, 65534);
+/// assert_eq!(Array::parse(&block[..n])?.len(), MAX_ITEMS_IN_BLOCK);
+/// assert!(array_encoded_len(vec![""; MAX_ITEMS_IN_BLOCK + 1]).is_err());
+/// assert_eq!(Limits::new().get_max_items(), MAX_ITEMS_IN_BLOCK);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_ITEMS_IN_BLOCK: usize = u16::MAX as usize / 2;
 
 impl Limits {
@@ -106,6 +132,23 @@ impl Limits {
     /// ```
     pub const fn get_max_items(&self) -> usize {
         self.max_items
+    }
+}
+
+impl Limits {
+    /// Refuses a header whose datasize is over `max_datasize`, before its block is read
+    /// (offset 1, where the datasize starts).
+    pub(crate) fn check_header(&self, header: &crate::Header) -> Result<(), crate::Error> {
+        if header.datasize > self.max_datasize {
+            return Err(crate::Error::new(
+                crate::ErrorKind::DatasizeOverLimit {
+                    datasize: header.datasize,
+                    limit: self.max_datasize,
+                },
+                1,
+            ));
+        }
+        Ok(())
     }
 }
 

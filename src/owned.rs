@@ -292,11 +292,7 @@ impl OwnedPacket {
             Payload::Array(array) => Layout::Array(array.len()),
             Payload::Raw(_) => Layout::Raw,
         };
-        let body_len = match packet.vars() {
-            Some(vars) if packet.modifier1().is_request() => vars.content_length()?.unwrap_or(0),
-            _ => 0,
-        };
-        Ok((layout, body_len))
+        Ok((layout, packet.body_len()?))
     }
 
     /// The header (datasize is the block's length).

@@ -1,7 +1,7 @@
 //! Whole packets: a header and its block, parsed from and encoded to bytes.
 
 use crate::array::Array;
-use crate::error::{EncodeError, Error, ErrorKind};
+use crate::error::{EncodeError, Error};
 use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
 use crate::limits::Limits;
 use crate::vars::Vars;
@@ -262,15 +262,7 @@ impl<'a> Packet<'a> {
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
         };
         // Refuse an oversize block from the header alone, before waiting for it.
-        if header.datasize > limits.max_datasize {
-            return Err(Error::new(
-                ErrorKind::DatasizeOverLimit {
-                    datasize: header.datasize,
-                    limit: limits.max_datasize,
-                },
-                1,
-            ));
-        }
+        limits.check_header(&header)?;
         let total = HEADER_LEN + usize::from(header.datasize);
         let Some(block) = buf.get(HEADER_LEN..total) else {
             return Ok(Status::Partial {
@@ -367,6 +359,28 @@ impl<'a> Packet<'a> {
         match self.payload {
             Payload::Array(array) => Some(array),
             _ => None,
+        }
+    }
+
+    /// The number of body bytes that follow this packet on the stream: the strict
+    /// [`Vars::content_length`] for request types ([`Modifier1::is_request`]; absent or
+    /// empty is 0), and 0 for every other type.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Packet, Status};
+    /// // A POST captured from nginx 1.22: 11 body bytes follow the packet.
+    /// let wire = include_bytes!("../tests/vectors/nginx-post.bin");
+    /// let Status::Complete((packet, consumed)) = Packet::parse(wire)? else { unreachable!() };
+    /// assert_eq!(packet.body_len()?, 11);
+    /// assert_eq!(wire.len() - consumed, 11);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn body_len(&self) -> Result<u64, Error> {
+        match self.payload {
+            Payload::Vars(vars) if self.modifier1.is_request() => {
+                Ok(vars.content_length()?.unwrap_or(0))
+            }
+            _ => Ok(0),
         }
     }
 

@@ -571,6 +571,19 @@ impl fmt::Debug for Vars<'_> {
 
 /// One pair as a [`VarsIndex`] stores it: `(key, value)`, borrowed from the block.
 /// `Default` is a pair of empty slices, so `[Default::default(); N]` makes the slots.
+///
+/// ```
+/// use uwsgi_wire::{Var, Vars};
+///
+/// // Captured from nginx 1.22: the 16 vars of a GET, after the 4-byte header.
+/// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+/// let mut slots: [Var<'_>; 32] = [Var::default(); 32];
+/// let index = Vars::parse_indexed(&wire[4..], &mut slots)?;
+/// let first: Option<&Var<'_>> = index.pairs().first();
+/// assert_eq!(first, Some(&(&b"QUERY_STRING"[..], &b"a=1&b=2"[..])));
+/// assert_eq!(index.len(), 16);
+/// # Ok::<(), uwsgi_wire::Error>(())
+/// ```
 pub type Var<'a> = (&'a [u8], &'a [u8]);
 
 /// A validated vars block with its pairs stored in caller-provided slots, from

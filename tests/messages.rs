@@ -440,3 +440,30 @@ fn rpc_replies_encode_like_uwsgi() {
         })
     ));
 }
+
+#[test]
+fn subscription_address_must_be_1_to_255_bytes() {
+    // uWSGI 2.0's subscription server drops a node whose address is empty or over 255
+    // bytes (`address_len > 0xff || address_len == 0`, core/subscription.c).
+    use uwsgi_wire::{ErrorKind, VarsBuilder};
+    for (address, ok) in [
+        (&b""[..], false),
+        (&[b'a'; 255][..], true),
+        (&[b'a'; 256][..], false),
+    ] {
+        let mut v = VarsBuilder::new();
+        v.push("key", "example.com")
+            .unwrap()
+            .push("address", address)
+            .unwrap();
+        let got = Subscription::new(v.vars(), 0).map(|s| s.address().len());
+        match ok {
+            true => assert_eq!(got, Ok(address.len())),
+            false => {
+                let err = got.unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::InvalidVar { key: "address" });
+                assert_eq!(err.offset(), 2 + 3 + 2 + 11 + 2 + 7 + 2);
+            }
+        }
+    }
+}

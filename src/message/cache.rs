@@ -6,11 +6,25 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::header::Modifier1;
-use crate::message::request::unexpected;
+use crate::message::request::{unexpected, unexpected_modifier2};
 use crate::packet::{Packet, Payload};
 use crate::vars::{parse_decimal, Vars};
 
 /// modifier2 of the magic interface.
+///
+/// ```
+/// use uwsgi_wire::{CacheCommand, Message, Packet, CACHE_MAGIC};
+///
+/// // `cmd=clear`, as uWSGI's cache client sends it: modifier1 111, modifier2 17.
+/// let wire = b"\x6f\x0c\x00\x11\x03\x00cmd\x05\x00clear";
+/// assert_eq!(wire[3], CACHE_MAGIC);
+/// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+/// let Message::Cache(request) = Message::from_packet(&packet)? else {
+///     return Err("not a cache request".into());
+/// };
+/// assert_eq!(request.command(), CacheCommand::Clear);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CACHE_MAGIC: u8 = 17;
 
 /// A magic cache command (the `cmd` var).
@@ -101,8 +115,8 @@ impl CacheCommand {
 /// assert_eq!(req.key(), b"k");
 /// assert_eq!(req.expires(), 30);
 /// assert_eq!(req.cache(), Some(&b""[..]));
-/// assert_eq!(&wire[consumed..][..req.value_len() as usize], b"vv");
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// assert_eq!(&wire[consumed..][..usize::try_from(req.value_len())?], b"vv");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheRequest<'a> {
@@ -154,11 +168,13 @@ impl<'a> CacheRequest<'a> {
     /// let (p, _) = Packet::parse(b"\x6f\x05\x00\x00\x01\x00k\x00\x00")?.complete().unwrap();
     /// let err = CacheRequest::from_packet(&p).unwrap_err();
     /// assert!(matches!(err.kind(), ErrorKind::UnexpectedPacket { modifier1: 111, modifier2: 0 }));
+    /// assert_eq!(err.offset(), 3); // not the magic interface: modifier2 is what is wrong
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
         match (packet.modifier1(), packet.modifier2(), packet.vars()) {
             (Modifier1::CACHE, CACHE_MAGIC, Some(vars)) => CacheRequest::new(vars),
+            (Modifier1::CACHE, m2, _) if m2 != CACHE_MAGIC => Err(unexpected_modifier2(packet)),
             _ => Err(unexpected(packet)),
         }
     }
@@ -311,8 +327,8 @@ impl<'a> CacheRequest<'a> {
 /// let reply = CacheReply::from_packet(&packet)?;
 /// assert!(reply.is_ok());
 /// assert_eq!(reply.expires(), Some(1795392550));
-/// assert_eq!(&wire[consumed..][..reply.value_len() as usize], b"hello");
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// assert_eq!(&wire[consumed..][..usize::try_from(reply.value_len())?], b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheReply<'a> {
@@ -350,6 +366,7 @@ impl<'a> CacheReply<'a> {
     pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
         match (packet.modifier1(), packet.modifier2(), packet.vars()) {
             (Modifier1::CACHE, CACHE_MAGIC, Some(vars)) => CacheReply::new(vars),
+            (Modifier1::CACHE, m2, _) if m2 != CACHE_MAGIC => Err(unexpected_modifier2(packet)),
             _ => Err(unexpected(packet)),
         }
     }

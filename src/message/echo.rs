@@ -2,7 +2,7 @@
 
 use crate::error::{EncodeError, Error};
 use crate::header::Modifier1;
-use crate::message::request::unexpected;
+use crate::message::request::{unexpected, unexpected_modifier2};
 use crate::packet::{Packet, Payload};
 
 /// An echo request. The reply is the payload itself, raw: no uwsgi header, so read
@@ -44,8 +44,11 @@ impl<'a> Echo<'a> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
-        if packet.modifier1() != Modifier1::ECHO || packet.modifier2() != 0 {
+        if packet.modifier1() != Modifier1::ECHO {
             return Err(unexpected(packet));
+        }
+        if packet.modifier2() != 0 {
+            return Err(unexpected_modifier2(packet));
         }
         Ok(Echo {
             payload: packet.payload().as_bytes(),

@@ -23,6 +23,9 @@ pub use subscription::Subscription;
 #[cfg(feature = "alloc")]
 pub use subscription::SubscriptionBuilder;
 
+#[cfg(feature = "http")]
+pub(crate) use request::url_scheme;
+
 use crate::error::Error;
 use crate::header::Modifier1;
 use crate::packet::Packet;
@@ -69,7 +72,8 @@ pub enum Message<'a> {
     Subscription(Subscription<'a>),
     /// modifier1 255.
     Response(GenericResponse<'a>),
-    /// Any other packet (other cache commands, symcall, legion, unknown types), untouched.
+    /// Any other packet (other cache commands and ping/echo sub-types, symcall, legion,
+    /// unknown types), untouched.
     Other(Packet<'a>),
 }
 
@@ -86,9 +90,11 @@ impl<'a> Message<'a> {
         let m1 = packet.modifier1();
         Ok(match m1 {
             _ if m1.is_request() => Message::Request(Request::from_packet(packet)?),
+            // Sub-types this crate does not know (a ping with modifier2 2, an echo with
+            // modifier2 1) are `Other`, like the cache commands other than the magic one.
+            Modifier1::PING if packet.modifier2() == 0 => Message::Ping(Ping::from_packet(packet)?),
             Modifier1::PING if packet.modifier2() == 1 => Message::Pong(Pong::from_packet(packet)?),
-            Modifier1::PING => Message::Ping(Ping::from_packet(packet)?),
-            Modifier1::ECHO => Message::Echo(Echo::from_packet(packet)?),
+            Modifier1::ECHO if packet.modifier2() == 0 => Message::Echo(Echo::from_packet(packet)?),
             Modifier1::SIGNAL => Message::Signal(Signal::from_packet(packet)?),
             Modifier1::RPC => Message::RpcCall(RpcCall::from_packet(packet)?),
             Modifier1::SPOOLER => Message::Spooler(SpoolerRequest::from_packet(packet)?),

@@ -2,7 +2,7 @@
 
 use crate::error::{EncodeError, Error, ErrorKind};
 use crate::header::{Modifier1, HEADER_LEN};
-use crate::message::request::unexpected;
+use crate::message::request::{unexpected, unexpected_modifier2};
 use crate::packet::{Packet, Payload};
 
 /// A ping: `64 00 00 00`, as `uwsgi --ping ADDR` sends it. It carries nothing.
@@ -23,12 +23,17 @@ impl Ping {
     /// ```
     /// use uwsgi_wire::{ErrorKind, Packet, Ping};
     /// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
-    /// assert!(matches!(Ping::from_packet(&pong).unwrap_err().kind(), ErrorKind::UnexpectedPacket { .. }));
+    /// let err = Ping::from_packet(&pong).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
+    /// assert_eq!(err.offset(), 3); // modifier2 is what is wrong
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn from_packet(packet: &Packet<'_>) -> Result<Self, Error> {
-        if packet.modifier1() != Modifier1::PING || packet.modifier2() != 0 {
+        if packet.modifier1() != Modifier1::PING {
             return Err(unexpected(packet));
+        }
+        if packet.modifier2() != 0 {
+            return Err(unexpected_modifier2(packet));
         }
         if !packet.payload().as_bytes().is_empty() {
             return Err(Error::new(ErrorKind::UnexpectedPayload, HEADER_LEN));
@@ -93,8 +98,11 @@ impl<'a> Pong<'a> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
-        if packet.modifier1() != Modifier1::PING || packet.modifier2() != 1 {
+        if packet.modifier1() != Modifier1::PING {
             return Err(unexpected(packet));
+        }
+        if packet.modifier2() != 1 {
+            return Err(unexpected_modifier2(packet));
         }
         Ok(Pong {
             warning: packet.payload().as_bytes(),

@@ -210,9 +210,12 @@ impl<'a> Request<'a> {
         self.vars.get(b"SERVER_PROTOCOL")
     }
 
-    /// The URL scheme as uWSGI's WSGI layer derives it: `UWSGI_SCHEME` if set, else
-    /// `https` when `HTTPS` is `on` or `1` (as Apache and nginx set it), else
-    /// `REQUEST_SCHEME` if set, else `http`.
+    /// The URL scheme as uWSGI's WSGI layer derives it (`wsgi.url_scheme`), the same
+    /// rule `http::request_from_vars` (feature `http`) follows: a non-empty
+    /// `UWSGI_SCHEME` as it is; else, when `HTTPS` is not empty, `https` if it starts
+    /// with `on` (any case) or `1` (as Apache and nginx set it) and `http` otherwise;
+    /// else a non-empty `REQUEST_SCHEME` (nginx's `$scheme`, which uWSGI itself
+    /// ignores); else `http`.
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder, Vars};
@@ -220,27 +223,62 @@ impl<'a> Request<'a> {
     /// v.push("HTTPS", "on")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"https");
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.scheme(), b"http");
+    ///
+    /// // A non-empty HTTPS decides, as in uWSGI: REQUEST_SCHEME is not looked at.
+    /// let mut v = VarsBuilder::new();
+    /// v.push("HTTPS", "off")?.push("REQUEST_SCHEME", "https")?;
+    /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"http");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn scheme(&self) -> &'a [u8] {
-        if let Some(scheme) = self.vars.get(b"UWSGI_SCHEME") {
-            return scheme;
-        }
-        match self.vars.get(b"HTTPS") {
-            Some(on) if on.eq_ignore_ascii_case(b"on") || on == b"1" => return b"https",
-            _ => {}
-        }
-        self.vars.get(b"REQUEST_SCHEME").unwrap_or(b"http")
+        url_scheme(&self.vars).0
     }
 }
 
-/// The error for a packet that is not the message type asked for.
+/// The URL scheme of a request's vars as uWSGI's language plugins derive it
+/// (`wsgi.url_scheme`, `psgi.url_scheme`, `rack.url_scheme` in uWSGI 2.0), plus nginx's
+/// `REQUEST_SCHEME` as a last resort: see [`Request::scheme`]. Also returns the var
+/// (key and value) it was derived from, for a caller that validates it.
+pub(crate) fn url_scheme<'a>(vars: &Vars<'a>) -> (&'a [u8], Option<(&'static str, &'a [u8])>) {
+    let set = |key: &'static str| {
+        vars.get(key.as_bytes())
+            .filter(|value| !value.is_empty())
+            .map(|value| (key, value))
+    };
+    if let Some(from) = set("UWSGI_SCHEME") {
+        return (from.1, Some(from));
+    }
+    if let Some(from @ (_, https)) = set("HTTPS") {
+        let on = https
+            .get(..2)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"on"))
+            || https.first() == Some(&b'1');
+        return (if on { b"https" } else { b"http" }, Some(from));
+    }
+    if let Some(from) = set("REQUEST_SCHEME") {
+        return (from.1, Some(from));
+    }
+    (b"http", None)
+}
+
+/// The error for a packet that is not the message type asked for: its modifier1 (or its
+/// block's layout) is wrong, so at offset 0.
 pub(crate) fn unexpected(packet: &Packet<'_>) -> Error {
+    unexpected_at(packet, 0)
+}
+
+/// The error for a packet of the right modifier1 whose modifier2 is not one the message
+/// type allows: at offset 3, where modifier2 is.
+pub(crate) fn unexpected_modifier2(packet: &Packet<'_>) -> Error {
+    unexpected_at(packet, 3)
+}
+
+fn unexpected_at(packet: &Packet<'_>, offset: usize) -> Error {
     Error::new(
         ErrorKind::UnexpectedPacket {
             modifier1: packet.modifier1().0,
             modifier2: packet.modifier2(),
         },
-        0,
+        offset,
     )
 }

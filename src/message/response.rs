@@ -25,8 +25,26 @@ pub struct GenericResponse<'a> {
 
 impl<'a> GenericResponse<'a> {
     /// `ff 00 00 01`: the request was accepted (signal queued, spool file written).
+    ///
+    /// ```
+    /// use uwsgi_wire::{GenericResponse, Packet};
+    /// // uWSGI 2.0.21's answer to `uwsgi --signal ADDR,17`.
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal-reply.bin");
+    /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+    /// assert_eq!(GenericResponse::from_packet(&packet)?, GenericResponse::OK);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const OK: GenericResponse<'static> = GenericResponse::new(1);
     /// `ff 00 00 00`: the request failed.
+    ///
+    /// ```
+    /// use uwsgi_wire::GenericResponse;
+    /// let mut buf = [0u8; 4];
+    /// GenericResponse::FAILED.to_packet()?.encode(&mut buf)?;
+    /// assert_eq!(buf, [0xff, 0x00, 0x00, 0x00]);
+    /// assert!(!GenericResponse::FAILED.is_ok());
+    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// ```
     pub const FAILED: GenericResponse<'static> = GenericResponse::new(0);
 
     /// A response with modifier2 `code` and no payload.

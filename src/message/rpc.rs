@@ -6,10 +6,27 @@ use crate::error::{EncodeError, Error, ErrorKind};
 use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
 use crate::limits::Limits;
 use crate::message::cache::Digits;
-use crate::message::request::unexpected;
+use crate::message::request::{unexpected, unexpected_modifier2};
 use crate::packet::{Packet, Payload, Status};
 
 /// The most arguments an RPC call can carry (uWSGI's `UMAX8 - 1`).
+///
+/// ```
+/// use uwsgi_wire::{ArrayBuilder, ErrorKind, RpcCall, MAX_RPC_ARGS};
+///
+/// let mut call = ArrayBuilder::new();
+/// call.push("join")?;
+/// for _ in 0..MAX_RPC_ARGS {
+///     call.push("x")?;
+/// }
+/// assert_eq!(RpcCall::new(call.array(), 0)?.args().len(), MAX_RPC_ARGS);
+///
+/// call.push("one too many")?;
+/// let err = RpcCall::new(call.array(), 0).unwrap_err();
+/// // At the extra argument: after "join" (2 + 4 bytes) and 254 x (2 + 1 bytes each).
+/// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyRpcArgs, 6 + 254 * 3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_RPC_ARGS: usize = 254;
 
 /// An RPC call: `uwsgi.rpc(node, "function", "arg", ...)` on the wire.
@@ -35,8 +52,28 @@ pub struct RpcCall<'a> {
 impl<'a> RpcCall<'a> {
     /// modifier2 0: the result comes back as a uwsgi packet `[173, len, 0]` + result, or
     /// in the large form (modifier2 5) when it is over 65535 bytes. See [`RpcReply`].
+    ///
+    /// ```
+    /// use uwsgi_wire::{Packet, RpcCall};
+    /// // `uwsgi.rpc()` in uWSGI 2.0.21 asks for the framed reply.
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
+    /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+    /// assert_eq!(RpcCall::from_packet(&packet)?.modifier2(), RpcCall::UWSGI_REPLY);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const UWSGI_REPLY: u8 = 0;
     /// modifier2 1: the result comes back raw, with no header, until the server closes.
+    ///
+    /// ```
+    /// use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// let mut call = ArrayBuilder::new();
+    /// call.push("hello")?.push("x")?;
+    /// let packet = RpcCall::new(call.array(), RpcCall::RAW_REPLY)?.to_packet()?;
+    /// assert_eq!(packet.header().to_bytes(), [0xad, 0x0a, 0x00, 0x01]);
+    /// // uWSGI 2.0.21 answered this very call with the bare result.
+    /// assert_eq!(include_bytes!("../../tests/vectors/uwsgi-rpc-reply-raw.bin"), b"HI:x");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const RAW_REPLY: u8 = 1;
 
     /// A call from an array whose first item is the function name; fails for an empty
@@ -192,6 +229,18 @@ pub enum RpcReply<'a> {
 
 impl<'a> RpcReply<'a> {
     /// modifier2 of the large form.
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Limits, Packet, RpcReply};
+    /// // uWSGI 2.0.21's reply for a 70000-byte result.
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply-big.bin");
+    /// let (packet, _) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
+    ///     .complete()
+    ///     .ok_or("short")?;
+    /// assert_eq!(packet.modifier2(), RpcReply::LARGE);
+    /// assert_eq!(RpcReply::from_packet(&packet)?, RpcReply::Large { len: 70000 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const LARGE: u8 = 5;
 
     /// Parses a reply from the start of `buf`; `consumed` covers the packet only, so for
@@ -309,6 +358,7 @@ impl<'a> RpcReply<'a> {
                     )),
                 }
             }
+            (Modifier1::RPC, _) => Err(unexpected_modifier2(packet)),
             _ => Err(unexpected(packet)),
         }
     }

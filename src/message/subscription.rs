@@ -11,7 +11,8 @@ use crate::vars::{parse_decimal, Vars};
 
 /// A subscribe or unsubscribe datagram.
 ///
-/// `key` and `address` are required (uWSGI's server refuses an empty address); the
+/// `key` and `address` are required, and the address must be 1 to 255 bytes (uWSGI's
+/// server drops the node otherwise: `address_len > 0xff || address_len == 0`); the
 /// numeric fields must be decimal numbers (`modifier1`/`modifier2` at most 255) and
 /// count as 0 when absent; `sign`, when present, must be the last pair, as the server
 /// assumes. Keys this type does not know are kept in [`vars`](Subscription::vars).
@@ -84,11 +85,18 @@ impl<'a> Subscription<'a> {
                 }
             }
         }
+        let address = required("address")?;
+        if address.is_empty() || address.len() > 255 {
+            return Err(Error::new(
+                ErrorKind::InvalidVar { key: "address" },
+                vars.offset_of(address),
+            ));
+        }
         Ok(Subscription {
             vars,
             command: modifier2,
             key: required("key")?,
-            address: required("address")?,
+            address,
             modifier1: byte("modifier1")?,
             modifier2: byte("modifier2")?,
             cores: number("cores")?.unwrap_or(0),

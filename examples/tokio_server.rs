@@ -20,6 +20,23 @@
 //! ```
 //!
 //! Like uWSGI, it answers one request per connection and then closes it.
+//!
+//! **Only loopback TCP peers are served by default.** A uwsgi socket is a control
+//! channel, not a public endpoint: whoever reaches it sets every var, including the
+//! magic `UWSGI_*` vars a uWSGI server obeys (`UWSGI_FILE`, `UWSGI_SCRIPT`, `UWSGI_CHDIR`,
+//! ...; PROTOCOL.md section 6), and the front end's own vars (`REMOTE_ADDR`, `HTTPS`) are
+//! trusted as they come. So a connection from any other address is closed at once,
+//! before a byte is read, with one line on stderr (`refused connection from ADDR`).
+//! Widen it for a front end on another host with `--allow BLOCK` (repeatable;
+//! `10.0.0.0/8`, `fd00::/8`, or one address) or, knowing why not, `--allow-any`:
+//!
+//! ```sh
+//! cargo run --example tokio_server --all-features -- 0.0.0.0:3031 --allow 10.0.0.0/8
+//! ```
+//!
+//! Unix sockets are always served: their file permissions decide who connects. The
+//! decision is `AllowList::allows` in `examples/support/allow.rs`, tested by
+//! `tests/allow_list.rs`.
 
 use std::io;
 
@@ -32,6 +49,11 @@ use uwsgi_wire::codec::{CodecError, Frame, UwsgiCodec};
 use uwsgi_wire::http::{encode_response_head, request_from_owned, HeadStyle};
 use uwsgi_wire::{Limits, Modifier1, OwnedPacket, Packet, Payload};
 
+#[path = "support/allow.rs"]
+mod allow;
+
+use allow::AllowList;
+
 /// uWSGI's defaults (4096-byte buffer, 128 vars) and nginx's 1 MiB body limit.
 fn codec() -> UwsgiCodec {
     UwsgiCodec::builder()
@@ -42,10 +64,22 @@ fn codec() -> UwsgiCodec {
 
 #[tokio::main]
 async fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:3031".to_string());
+    // `tokio_server [ADDR] [--allow BLOCK].. [--allow-any]`
+    let mut args = std::env::args().skip(1).peekable();
+    let addr = match args.peek() {
+        Some(first) if !first.starts_with("--") => args.next().unwrap_or_default(),
+        _ => "127.0.0.1:3031".to_string(),
+    };
+    let allow = AllowList::from_args(args).unwrap_or_else(|err| {
+        eprintln!(
+            "tokio_server: {err}\nusage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]"
+        );
+        std::process::exit(2);
+    });
     if let Some(path) = addr.strip_prefix("unix:") {
+        if allow != AllowList::default() {
+            eprintln!("note: --allow does not apply to a Unix socket (its permissions do)");
+        }
         // A socket file left by an earlier run would make bind fail.
         match std::fs::remove_file(path) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
@@ -59,9 +93,16 @@ async fn main() -> io::Result<()> {
         }
     } else {
         let listener = TcpListener::bind(&addr).await?;
+        eprintln!("serving TCP peers: {}", allow.describe());
         println!("listening on {}", listener.local_addr()?);
         loop {
-            let (stream, _) = listener.accept().await?;
+            let (stream, peer) = listener.accept().await?;
+            if !allow.allows(peer.ip()) {
+                // Closed before anything is read: no var of it is ever parsed.
+                eprintln!("refused connection from {peer}: not loopback, not in --allow");
+                drop(stream);
+                continue;
+            }
             tokio::spawn(serve(stream));
         }
     }

@@ -33,8 +33,9 @@ for target in "${targets[@]}"; do
     log="artifacts/$target/run.log"
     extra=()
     case "$target" in
-        # Raw-bytes targets: room for the largest packet (65539 bytes) and a bit more.
-        parse_packet | differential) extra=(-max_len=70100) ;;
+        # Targets that read raw bytes (streaming: after a 28-byte prefix): room for the
+        # largest packet (65539 bytes) and a bit more.
+        parse_packet | differential | streaming | typed_messages) extra=(-max_len=70100) ;;
     esac
     printf '\n==> fuzz %s for %ss\n' "$target" "$secs"
     status=ok

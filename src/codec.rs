@@ -16,8 +16,10 @@
 //!   body: every body byte that arrives is handed out at once, in chunks of at most
 //!   [`Builder::body_chunk`] bytes. With `FramedRead`, which only reads when the decoder
 //!   asks for more, the read buffer stays within the largest of its initial capacity
-//!   (8 KiB), the largest head and about one body chunk (the decoder reserves room for
-//!   one, so a read can fill it), whatever the body size.
+//!   (8 KiB), the largest head and one body chunk (the decoder reserves room for one,
+//!   so a read can fill it), whatever the body size and however the reads fall: the
+//!   decoder never lets `BytesMut::reserve` double the allocation (checked by the
+//!   `streaming` fuzz target).
 //! - **Back-pressure.** Nothing is read from the socket until the previous frame has
 //!   been taken: a consumer that is slow to poll the stream stops the reads, the
 //!   kernel's socket buffer fills and the peer's writes wait. Frames are never queued.
@@ -428,7 +430,7 @@ impl UwsgiCodec {
             }
             Status::Partial { needed } => {
                 // Exactly the missing bytes; `needed` is at most 4 + max_datasize.
-                src.reserve(needed);
+                reserve_bounded(src, needed);
                 return Ok(None);
             }
         };
@@ -483,6 +485,26 @@ impl UwsgiCodec {
     }
 }
 
+/// The smallest buffer [`reserve_bounded`] moves unread bytes into: `FramedRead`'s
+/// initial 8 KiB, so a small head does not leave a buffer that takes tiny reads.
+const MIN_BUFFER: usize = 8 * 1024;
+
+/// Makes room for `additional` bytes after the unread ones, never by growing an
+/// allocation: it reuses the current one when it can (`try_reclaim`), else moves the
+/// unread bytes (at most a head) to a new one of `max(src.len() + additional,
+/// MIN_BUFFER)` bytes. `BytesMut::reserve` doubles the allocation when it cannot reuse it
+/// in place (bytes 1.x grows like a `Vec`), so heads of the largest size arriving at the
+/// wrong offsets grew the buffer to more than twice a head (found by the `streaming`
+/// fuzz target; `tests/fuzz_regressions.rs`).
+fn reserve_bounded(src: &mut BytesMut, additional: usize) {
+    if src.try_reclaim(additional) {
+        return;
+    }
+    let mut fresh = BytesMut::with_capacity(src.len().saturating_add(additional).max(MIN_BUFFER));
+    fresh.extend_from_slice(src);
+    *src = fresh;
+}
+
 impl Default for UwsgiCodec {
     fn default() -> Self {
         UwsgiCodec::new()
@@ -501,7 +523,7 @@ impl Decoder for UwsgiCodec {
                     .unwrap_or(usize::MAX)
                     .min(self.body_chunk);
                 if src.is_empty() {
-                    src.reserve(cap);
+                    reserve_bounded(src, cap);
                     return Ok(None);
                 }
                 let n = cap.min(src.len());

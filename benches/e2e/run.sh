@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# End-to-end load test (issue 7): one nginx on 127.0.0.1, wrk in front of it, and behind
+# it, one after the other, backends that all answer the same 78 bytes
+#   HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!
+#   tokio   examples/bench_server.rs (this crate's codec) via uwsgi_pass: a task per
+#           connection (FramedRead), the plain way to write a tokio server
+#   tokio-tuned  the same server with --inline --defer-accept: TCP_DEFER_ACCEPT as uWSGI
+#           sets it, and a request that is already whole when accepted is decoded with the
+#           codec and answered right in the accept loop (no epoll registration, no task)
+#   uwsgi   uWSGI 2.0, C internal routing (`send:` the raw bytes), via uwsgi_pass
+#   hyper   examples/hyper_backend.rs (hyper 1.x) via proxy_pass, HTTP/1.1, upstream keepalive
+#   hyper-close  the same hyper backend via proxy_pass WITHOUT upstream keepalive (a new
+#           connection per request, as uwsgi_pass always does): a diagnostic row
+# See benches/e2e/README.md.
+#
+# usage: benches/e2e/run.sh [SECONDS]      (default 10 s per backend, after a warm-up)
+# environment:
+#   WARMUP=2        warm-up seconds per backend (not measured)
+#   CONNS=32        wrk connections (one wrk thread): enough to saturate this path on 2
+#                   cores (the rate is flat from 4 to 32), few enough to stay under the
+#                   upstream keepalive pool; see README
+#   ROUNDS=1        measure every backend ROUNDS times, interleaved (t,u,h,t,u,h,...)
+#   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close"
+#   WORKERS=1       uWSGI processes = tokio and hyper runtime threads: 1 is a
+#                   current-thread runtime (tokio-tuned: --shards N for N > 1); see README
+#   BASE_PORT=28180 nginx listens on BASE_PORT+0..4, backends on BASE_PORT+10..13
+#   OUT=DIR         keep the raw wrk outputs, captures, configs and logs in DIR
+#   CARGO_TARGET_DIR  as usual (default: ./target)
+set -euo pipefail
+
+DURATION=${1:-10}
+WARMUP=${WARMUP:-2}
+CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-1}
+BACKENDS=${BACKENDS:-tokio tokio-tuned uwsgi hyper hyper-close}
+WORKERS=${WORKERS:-1}
+BASE_PORT=${BASE_PORT:-28180}
+
+die() { echo "e2e: $*" >&2; exit 1; }
+say() { printf '==> %s\n' "$*" >&2; }
+
+[[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a positive integer, not '$DURATION'"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+[[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
+for b in $BACKENDS; do
+    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close) ;; *) die "unknown backend $b" ;; esac
+done
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+# ---------------------------------------------------------------------------------------
+# Everything started below is recorded here and stopped by the EXIT trap, whatever happens.
+TMP=$(mktemp -d /tmp/uwsgi-wire-e2e.XXXXXX)
+PIDS=()
+WATCHDOG=""
+CHILD=""
+cleanup() {
+    local status=$?
+    set +e # stop everything, whatever fails on the way
+    trap - EXIT INT TERM
+    [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
+    [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        # Up to 5 s each for a clean exit, then SIGKILL.
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ -n "${OUT:-}" ]; then
+        mkdir -p "$OUT" && cp -r "$TMP"/. "$OUT"/ && rm -rf "$OUT"/{client_body,proxy,fastcgi,uwsgi,scgi}_temp
+        echo "e2e: raw outputs kept in $OUT" >&2
+    fi
+    rm -rf "$TMP"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'echo "e2e: interrupted" >&2; exit 130' INT TERM
+# Runs a command in the background and waits for it, so that a signal to this script is
+# handled at once (bash runs traps only between foreground commands) and the trap can
+# stop the command.
+run() {
+    "$@" &
+    CHILD=$!
+    local status=0
+    wait "$CHILD" || status=$?
+    CHILD=""
+    return "$status"
+}
+
+# ---------------------------------------------------------------------------------------
+say "tools"
+missing=()
+command -v nginx >/dev/null || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v uwsgi >/dev/null || missing+=(uwsgi-core)
+command -v curl >/dev/null || missing+=(curl)
+command -v ss >/dev/null || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing ${missing[*]}; install them (apt-get install -y ${missing[*]}) or run as root"
+    say "apt-get install -y ${missing[*]}"
+    # nginx's postinst starts the service on port 80; without an init system that fails
+    # the install. A policy-rc.d that exits 101 makes invoke-rc.d skip it (as .ci/run).
+    added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
+    installed=""
+    timeout 900 apt-get update -q >&2 &&
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q "${missing[@]}" >&2 &&
+        installed=1
+    [ -n "$added_policy" ] && rm -f /usr/sbin/policy-rc.d
+    [ -n "$installed" ] || die "apt-get install ${missing[*]} failed"
+fi
+[ -r /etc/nginx/uwsgi_params ] || die "/etc/nginx/uwsgi_params missing (Debian package nginx-common)"
+
+say "build (release): examples bench_server, hyper_backend"
+run timeout 1800 cargo build -q --release --features tokio,http \
+    --example bench_server --example hyper_backend >&2 ||
+    die "cargo build failed or took over 30 min"
+BIN=$CARGO_TARGET_DIR/release/examples
+
+# The measurement phase is bounded as a whole: a watchdog ends the script (and the trap
+# stops everything) if it overruns.
+n_backends=$(wc -w <<<"$BACKENDS")
+BUDGET=$((120 + ROUNDS * n_backends * (DURATION + WARMUP + 20)))
+(
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$BUDGET" &
+    sleeper=$!
+    wait "$sleeper" && echo "e2e: over the time budget of ${BUDGET}s, stopping" >&2 && kill -TERM $$
+) &
+WATCHDOG=$!
+
+# ---------------------------------------------------------------------------------------
+P_NGX_TOKIO=$((BASE_PORT + 0)) P_NGX_UWSGI=$((BASE_PORT + 1))
+P_NGX_HYPER=$((BASE_PORT + 2)) P_NGX_HYPER_CLOSE=$((BASE_PORT + 3)) P_NGX_TUNED=$((BASE_PORT + 4))
+P_TOKIO=$((BASE_PORT + 10)) P_UWSGI=$((BASE_PORT + 11)) P_HYPER=$((BASE_PORT + 12))
+P_TUNED=$((BASE_PORT + 13))
+NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED"
+for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED; do
+    [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
+done
+
+listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
+wait_port() { # PORT NAME PID
+    for _ in $(seq 100); do
+        listening "$1" && return 0
+        kill -0 "$3" 2>/dev/null || die "$2 exited at start (log: $TMP/$2.log): $(tail -5 "$TMP/$2.log")"
+        sleep 0.1
+    done
+    die "$2 not listening on $1 after 10 s"
+}
+start() { # NAME CMD... (output to $TMP/NAME.log; pid in PID_NAME)
+    local name=$1
+    shift
+    "$@" >"$TMP/$name.log" 2>&1 &
+    PIDS+=($!)
+    LAST_PID=$!
+    printf -v "PID_${name//-/_}" '%s' "$!"
+}
+# CPU time (user + system, in clock ticks) of a process and its children (uWSGI's and
+# nginx's workers; threads are counted in their process).
+cpu_ticks() {
+    local total=0 p
+    for p in $1 $(ps -o pid= --ppid "$1"); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# The fixed response, as one argument for uWSGI's `send` action (raw bytes, no
+# ${...} translation; written with one write(2)). `break:` then ends the request.
+RESPONSE=$'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!'
+
+if [ "$WORKERS" = 1 ]; then
+    RUNTIME=(--current-thread) TUNED=(--current-thread)
+else
+    # One listener per shard (SO_REUSEPORT), each in its own current-thread runtime: the
+    # inline accept loop is one task, which a multi-thread runtime cannot spread.
+    RUNTIME=(--threads "$WORKERS") TUNED=(--shards "$WORKERS")
+fi
+say "backends: $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
+start tokio "$BIN/bench_server" "127.0.0.1:$P_TOKIO" "${RUNTIME[@]}"
+wait_port "$P_TOKIO" tokio "$LAST_PID"
+start tokio-tuned "$BIN/bench_server" "127.0.0.1:$P_TUNED" "${TUNED[@]}" --inline --defer-accept
+wait_port "$P_TUNED" tokio-tuned "$LAST_PID"
+# --die-on-term: SIGTERM stops uWSGI (by default it reloads). --disable-logging: no
+# request log line (nginx's access_log is off too). No language plugin is loaded: the
+# routing runs in the core before any plugin would. --listen 128: tokio's backlog.
+# uWSGI sets TCP_DEFER_ACCEPT on its socket by default (--no-defer-accept to undo).
+start uwsgi uwsgi --socket "127.0.0.1:$P_UWSGI" --master --processes "$WORKERS" \
+    --disable-logging --die-on-term --listen 128 \
+    --route-run "send:$RESPONSE" --route-run "break:"
+wait_port "$P_UWSGI" uwsgi "$LAST_PID"
+start hyper "$BIN/hyper_backend" "127.0.0.1:$P_HYPER" "${RUNTIME[@]}"
+wait_port "$P_HYPER" hyper "$LAST_PID"
+
+# ---------------------------------------------------------------------------------------
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root root;"
+# Idle upstream connections nginx may keep: above wrk's connection count, or proxying
+# would reconnect for the requests beyond it.
+KEEPALIVE=$((CONNS * 2 > 64 ? CONNS * 2 : 64))
+cat >"$TMP/nginx.conf" <<EOF
+# Generated by benches/e2e/run.sh
+$user_line
+worker_processes 1;
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    # wrk's connections stay open for the whole run (nginx's default closes every 1000).
+    keepalive_requests 10000000;
+    client_body_temp_path $TMP/client_body_temp;
+    proxy_temp_path $TMP/proxy_temp;
+    fastcgi_temp_path $TMP/fastcgi_temp;
+    uwsgi_temp_path $TMP/uwsgi_temp;
+    scgi_temp_path $TMP/scgi_temp;
+
+    # 'keepalive' is accepted here but has no effect: nginx's uwsgi module never marks
+    # an upstream connection reusable (u->keepalive is never set), so every request
+    # opens and closes a connection. Kept to show it was tried; see README.md.
+    upstream tokio_backend { server 127.0.0.1:$P_TOKIO; keepalive $KEEPALIVE; }
+    upstream tuned_backend { server 127.0.0.1:$P_TUNED; keepalive $KEEPALIVE; }
+    upstream uwsgi_backend { server 127.0.0.1:$P_UWSGI; keepalive $KEEPALIVE; }
+    # More idle connections kept than wrk has connections: proxying never reconnects.
+    upstream hyper_backend {
+        server 127.0.0.1:$P_HYPER;
+        keepalive $KEEPALIVE;
+        keepalive_requests 10000000;
+    }
+    upstream hyper_close_backend { server 127.0.0.1:$P_HYPER; }
+
+    server {
+        listen 127.0.0.1:$P_NGX_TOKIO;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass tokio_backend; }
+    }
+    server {
+        listen 127.0.0.1:$P_NGX_TUNED;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass tuned_backend; }
+    }
+    server {
+        listen 127.0.0.1:$P_NGX_UWSGI;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass uwsgi_backend; }
+    }
+    server {
+        listen 127.0.0.1:$P_NGX_HYPER;
+        location / {
+            proxy_pass http://hyper_backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    server {
+        listen 127.0.0.1:$P_NGX_HYPER_CLOSE;
+        location / { proxy_pass http://hyper_close_backend; }
+    }
+}
+EOF
+say "nginx $(nginx -v 2>&1 | sed 's/.*\///'), 1 worker"
+nginx -t -q -c "$TMP/nginx.conf" -p "$TMP/" 2>"$TMP/nginx-t.log" || die "nginx -t: $(cat "$TMP/nginx-t.log")"
+start nginx nginx -c "$TMP/nginx.conf" -p "$TMP/"
+for p in $NGX_PORTS; do wait_port "$p" nginx "$LAST_PID"; done
+
+ngx_port() {
+    case $1 in
+    tokio) echo "$P_NGX_TOKIO" ;; tokio-tuned) echo "$P_NGX_TUNED" ;; uwsgi) echo "$P_NGX_UWSGI" ;;
+    hyper) echo "$P_NGX_HYPER" ;; hyper-close) echo "$P_NGX_HYPER_CLOSE" ;;
+    esac
+}
+backend_port() {
+    case $1 in
+    tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi) echo "$P_UWSGI" ;;
+    *) echo "$P_HYPER" ;;
+    esac
+}
+backend_pid() {
+    case $1 in
+    tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi) echo "$PID_uwsgi" ;;
+    *) echo "$PID_hyper" ;;
+    esac
+}
+# Every socket of a connection to backend port $1, open or in TIME-WAIT on either side
+# (whichever end closed first holds the TIME-WAIT), as "COOKIE CLIENT_PORT": the kernel's
+# socket cookie tells a new connection from an old one on a reused port.
+upstream_sockets() {
+    ss -Htane state all "( sport = :$1 or dport = :$1 )" | awk -v p="$1" '
+        $1 != "LISTEN" {
+            n = split($4, l, ":"); m = split($5, r, ":"); sk = ""
+            for (i = 6; i <= NF; i++) if ($i ~ /^sk:/) sk = $i
+            print sk, (l[n] == p ? r[m] : l[n])
+        }' | sort -u
+}
+
+# ---------------------------------------------------------------------------------------
+say "what each backend answers (curl -i through nginx; Date differs per request)"
+for b in $BACKENDS; do
+    port=$(ngx_port "$b")
+    curl -sS -i --max-time 5 "http://127.0.0.1:$port/" >"$TMP/curl-$b.txt" || die "curl through nginx to $b failed"
+    head -1 "$TMP/curl-$b.txt" | grep -q '^HTTP/1.1 200 OK' || die "$b: not a 200: $(head -1 "$TMP/curl-$b.txt")"
+    [ "$(tail -c 13 "$TMP/curl-$b.txt")" = "Hello, world!" ] || die "$b: body is not 'Hello, world!'"
+    printf -- '--- %s (nginx :%s)\n' "$b" "$port" >&2
+    sed 's/\r$/\\r/' "$TMP/curl-$b.txt" >&2
+    printf '\n' >&2
+    # Does nginx reuse upstream connections? 20 requests, then count the backend's sockets.
+    bport=$(backend_port "$b")
+    upstream_sockets "$bport" >"$TMP/sockets-before"
+    for _ in $(seq 20); do curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/"; done
+    upstream_sockets "$bport" >"$TMP/sockets-after"
+    # New sockets, counted once per client port (an open connection has two sockets).
+    new_conns=$(comm -13 "$TMP/sockets-before" "$TMP/sockets-after" | awk '{ print $2 }' | sort -u | wc -l)
+    echo "$b: 20 requests through nginx opened $new_conns new upstream connection(s)" | tee -a "$TMP/reuse.txt" >&2
+done
+if command -v python3 >/dev/null; then
+    say "the raw bytes each backend writes (straight to the backend, no nginx)"
+    python3 - "$P_TOKIO" "$P_TUNED" "$P_UWSGI" "$P_HYPER" >"$TMP/raw-bytes.txt" <<'PY'
+import socket, struct, sys
+def uwsgi_get(port):
+    # What nginx's uwsgi_params send for `GET /`, in the same order.
+    pairs = [("QUERY_STRING", ""), ("REQUEST_METHOD", "GET"), ("CONTENT_TYPE", ""),
+             ("CONTENT_LENGTH", ""), ("REQUEST_URI", "/"), ("PATH_INFO", "/"),
+             ("DOCUMENT_ROOT", "/etc/nginx/html"), ("SERVER_PROTOCOL", "HTTP/1.1"),
+             ("REQUEST_SCHEME", "http"), ("REMOTE_ADDR", "127.0.0.1"),
+             ("REMOTE_PORT", "40000"), ("SERVER_PORT", "80"), ("SERVER_NAME", ""),
+             ("HTTP_HOST", "127.0.0.1")]
+    block = b"".join(struct.pack("<H", len(k)) + k.encode() + struct.pack("<H", len(v)) + v.encode()
+                     for k, v in pairs)
+    return struct.pack("<BHB", 0, len(block), 0) + block
+def fetch(port, request):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(request)
+    out = b""
+    while not (b"\r\n\r\n" in out and len(out.split(b"\r\n\r\n", 1)[1]) >= 13):
+        data = s.recv(65536)
+        if not data:
+            break
+        out += data
+    s.close()
+    return out
+tokio, tuned, uwsgi, hyper = (int(p) for p in sys.argv[1:5])
+for name, port, req in [("tokio", tokio, uwsgi_get(tokio)), ("tokio-tuned", tuned, uwsgi_get(tuned)),
+                        ("uwsgi", uwsgi, uwsgi_get(uwsgi)),
+                        ("hyper", hyper, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")]:
+    data = fetch(port, req)
+    print(f"{name:11} {len(data)} bytes {data!r}")
+PY
+    cat "$TMP/raw-bytes.txt" >&2
+fi
+
+# ---------------------------------------------------------------------------------------
+to_ms() { # a wrk duration (850.00us, 1.23ms, 1.02s, 1.50m) in milliseconds
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
+        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+        else printf "nan" }'
+}
+
+RESULTS=$TMP/results.tsv
+: >"$RESULTS"
+say "load: wrk -t1 -c$CONNS -d${DURATION}s --latency, after ${WARMUP}s of warm-up each; $ROUNDS round(s)"
+for round in $(seq "$ROUNDS"); do
+    for b in $BACKENDS; do
+        url="http://127.0.0.1:$(ngx_port "$b")/"
+        run timeout $((WARMUP + 20)) wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null ||
+            die "wrk warm-up against $b failed"
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        log=$TMP/wrk-$b-$round.txt
+        bpid=$(backend_pid "$b")
+        b0=$(cpu_ticks "$bpid") n0=$(cpu_ticks "$PID_nginx")
+        run timeout $((DURATION + 30)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" >"$log" ||
+            die "wrk against $b failed: $(cat "$log")"
+        b1=$(cpu_ticks "$bpid") n1=$(cpu_ticks "$PID_nginx")
+        rps=$(awk '/^Requests\/sec:/ { print $2 }' "$log")
+        p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$log")")
+        p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$log")")
+        non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$log")
+        sockerr=$(awk '/Socket errors:/ { for (i = 3; i <= NF; i++) n += $i; print n }' "$log")
+        errors=$((${non2xx:-0} + ${sockerr:-0}))
+        [ -n "$rps" ] || die "no Requests/sec in the wrk output for $b: $(cat "$log")"
+        requests=$(awk '/ requests in / { print $1 }' "$log")
+        # CPU microseconds per request, of the backend and of nginx, over the measured run.
+        bcpu=$(awk -v t=$((b1 - b0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+        ncpu=$(awk -v t=$((n1 - n0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$b" "$rps" "$p99" "$p50" "$errors" "$load" "$bcpu" "$ncpu" >>"$RESULTS"
+        printf '    round %s %-12s %10s req/s  p50 %7s ms  p99 %7s ms  CPU/req backend %5s us nginx %5s us  errors %s  (load before: %s)\n' \
+            "$round" "$b" "$rps" "$p50" "$p99" "$bcpu" "$ncpu" "$errors" "$load" >&2
+    done
+done
+
+# ---------------------------------------------------------------------------------------
+# The table: per backend, the median over the rounds of requests/s and p99, and of the
+# ratios to uWSGI and to hyper measured in the same round.
+echo
+echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
+echo "wrk -t1 -c$CONNS -d${DURATION}s --latency, warm-up ${WARMUP}s, $ROUNDS round(s); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+awk -F'\t' -v order="$BACKENDS" '
+    function median(list,    n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { rps[$1, $2] = $3; p99[$1, $2] = $4; err[$2] += $6; bcpu[$1, $2] = $8; ncpu[$1, $2] = $9; rounds[$1] = 1 }
+    END {
+        nb = split(order, names, " ")
+        label["tokio"] = "tokio (uwsgi-wire), uwsgi_pass"
+        label["tokio-tuned"] = "tokio tuned, uwsgi_pass"
+        label["uwsgi"] = "uWSGI (C routing), uwsgi_pass"
+        label["hyper"] = "hyper, proxy_pass keepalive"
+        label["hyper-close"] = "hyper, proxy_pass no keepalive"
+        printf "| %-32s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "nginx CPU", "errors"
+        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "------------:", "-------:"
+        for (i = 1; i <= nb; i++) {
+            b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = ""
+            for (r in rounds) {
+                lr = lr " " rps[r, b]; lp = lp " " p99[r, b]; lb = lb " " bcpu[r, b]; ln = ln " " ncpu[r, b]
+                if ((r, "uwsgi") in rps) { ru = ru " " rps[r, b] / rps[r, "uwsgi"]; pu = pu " " p99[r, b] / p99[r, "uwsgi"] }
+                if ((r, "hyper") in rps) { rh = rh " " rps[r, b] / rps[r, "hyper"]; ph = ph " " p99[r, b] / p99[r, "hyper"] }
+            }
+            printf "| %-32s | %10.0f | %8.2f | %9s | %9s | %9s | %9s | %8.1f us | %8.1f us | %6d |\n", label[b], median(lr), median(lp),
+                ru == "" ? "-" : sprintf("%.2fx", median(ru)), rh == "" ? "-" : sprintf("%.2fx", median(rh)),
+                pu == "" ? "-" : sprintf("%.2fx", median(pu)), ph == "" ? "-" : sprintf("%.2fx", median(ph)),
+                median(lb), median(ln), err[b]
+        }
+    }' "$RESULTS"
+echo
+echo "rps/X: requests/s over X's in the same round (above 1 is faster); p99/X: p99 over X's (below 1 is better)."
+echo "CPU: user + system CPU time per request of the backend's processes and of nginx (master + worker) during the measured run."
+[ "$ROUNDS" -gt 1 ] && echo "Each figure is the median over the $ROUNDS rounds (ratios: median of the per-round ratios)."
+awk -F'\t' '{ e += $6 } END { exit e > 0 }' "$RESULTS" || echo "WARNING: some requests failed (errors column): those figures are not valid." >&2
+exit 0

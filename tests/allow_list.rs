@@ -16,7 +16,6 @@ mod allow;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -134,21 +133,9 @@ fn bad_arguments_are_errors() {
     }
 }
 
-/// An example binary next to this test binary (target/<profile>/examples/NAME).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `--all-features` (cargo test builds the examples)",
-        path.display()
-    );
-    path
-}
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example;
 
 /// The example server, killed when dropped.
 struct Server {

@@ -15,39 +15,24 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite};
 use uwsgi_wire::codec::{CodecError, Frame, UwsgiCodec};
-use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, Status, VarsBuilder};
+use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, VarsBuilder};
 
-/// A capture from `tests/vectors/` (tests/peers/capture.sh made them).
-fn vector(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// What a stream of packets should decode to: per packet, its wire bytes and body.
-type Expected = Vec<(Vec<u8>, Vec<u8>)>;
+#[path = "support/captures.rs"]
+mod captures;
+use captures::{vector, Expected};
 
 /// Captured from nginx 1.22 (POST with an 11-byte body, GET, duplicate headers, a
 /// chunked upload de-chunked to a 32-byte body), Apache 2.4 (POST), and a ping from
 /// `uwsgi --ping`: one pipelined stream.
 fn pipelined() -> (Vec<u8>, Expected) {
-    let mut wire = Vec::new();
-    let mut expected = Vec::new();
-    for name in [
+    captures::pipelined(&[
         "nginx-post.bin",
         "nginx-get.bin",
         "nginx-dup-headers.bin",
         "uwsgi-ping.bin",
         "nginx-chunked.bin",
         "apache-post.bin",
-    ] {
-        let bytes = vector(name);
-        let Ok(Status::Complete((_, consumed))) = Packet::parse(&bytes) else {
-            panic!("{name}")
-        };
-        expected.push((bytes[..consumed].to_vec(), bytes[consumed..].to_vec()));
-        wire.extend_from_slice(&bytes);
-    }
-    (wire, expected)
+    ])
 }
 
 /// Folds frames back into (packet, body) pairs, checking the Head -> Body* -> End order.

@@ -12,36 +12,21 @@ use uwsgi_wire::io::{
 };
 use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, Status, VarsBuilder};
 
-/// A capture from `tests/vectors/` (see tests/vectors/README.md and
-/// tests/peers/capture.sh for how each was made).
-fn vector(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+#[path = "support/captures.rs"]
+mod captures;
+use captures::{vector, Expected};
 
 /// Captured from nginx 1.22 (POST with an 11-byte body), then a GET, then a request
-/// with duplicate headers, then a ping from `uwsgi --ping`: one pipelined stream.
-/// Per packet: its wire bytes and its body.
-type Expected = Vec<(Vec<u8>, Vec<u8>)>;
-
+/// with duplicate headers, then a ping from `uwsgi --ping`, then Apache 2.4's POST: one
+/// pipelined stream.
 fn pipelined() -> (Vec<u8>, Expected) {
-    let mut wire = Vec::new();
-    let mut expected = Vec::new();
-    for name in [
+    captures::pipelined(&[
         "nginx-post.bin",
         "nginx-get.bin",
         "nginx-dup-headers.bin",
         "uwsgi-ping.bin",
         "apache-post.bin",
-    ] {
-        let bytes = vector(name);
-        let Ok(Status::Complete((_, consumed))) = Packet::parse(&bytes) else {
-            panic!("{name} is a whole packet")
-        };
-        expected.push((bytes[..consumed].to_vec(), bytes[consumed..].to_vec()));
-        wire.extend_from_slice(&bytes);
-    }
-    (wire, expected)
+    ])
 }
 
 /// Returns the given chunks one `read` at a time (never more than asked for), with an

@@ -2,7 +2,6 @@
 //! `examples/tokio_server.rs`, built by `cargo test --all-features`, answers every
 //! request nginx forwards with its decoded vars and body size as JSON.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,21 +10,9 @@ use crate::client::{pattern, HttpRequest};
 use crate::harness::{require, start_listening, Peer, TempDir, NGINX};
 use crate::peers;
 
-/// An example binary next to this test binary (target/<profile>/examples/NAME).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `--all-features` (cargo test builds the examples)",
-        path.display()
-    );
-    path
-}
+#[path = "../support/examples.rs"]
+mod examples;
+use examples::example;
 
 /// Starts examples/tokio_server on a free port.
 fn tokio_server(dir: &TempDir) -> (Peer, u16) {

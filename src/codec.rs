@@ -61,6 +61,7 @@ use crate::io::{status_for, unexpected_eof};
 use crate::limits::Limits;
 use crate::owned::OwnedPacket;
 use crate::packet::{Packet, Status};
+use crate::{to_u64, to_usize};
 
 /// The largest body chunk by default: 64 KiB.
 ///
@@ -455,7 +456,7 @@ impl UwsgiCodec {
 
     /// Checks a body chunk of `len` bytes against what the last head announced.
     fn owe_body(&mut self, len: usize) -> Result<(), CodecError> {
-        let len = u64::try_from(len).unwrap_or(u64::MAX);
+        let len = to_u64(len);
         if len > self.write_left {
             return Err(CodecError::BodyLength {
                 announced: self.write_announced,
@@ -519,16 +520,14 @@ impl Decoder for UwsgiCodec {
         match self.read {
             ReadState::Head => self.decode_head(src),
             ReadState::Body { remaining } => {
-                let cap = usize::try_from(remaining)
-                    .unwrap_or(usize::MAX)
-                    .min(self.body_chunk);
+                let cap = to_usize(remaining).min(self.body_chunk);
                 if src.is_empty() {
                     reserve_bounded(src, cap);
                     return Ok(None);
                 }
                 let n = cap.min(src.len());
                 let chunk = src.split_to(n).freeze();
-                let remaining = remaining - u64::try_from(n).unwrap_or(remaining);
+                let remaining = remaining.saturating_sub(to_u64(n));
                 self.read = if remaining == 0 {
                     ReadState::End
                 } else {

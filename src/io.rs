@@ -47,6 +47,7 @@ use crate::error::{Error, ErrorKind};
 use crate::header::{Header, HEADER_LEN};
 use crate::limits::Limits;
 use crate::packet::{Packet, Status};
+use crate::{to_u64, to_usize};
 
 /// The buffer a [`PacketReader`] starts with: 8 KiB. It grows, once, to the largest
 /// packet it has to hold (at most 4 + [`Limits::max_datasize`](crate::Limits) bytes).
@@ -151,16 +152,6 @@ pub(crate) fn status_for(kind: ErrorKind) -> u16 {
 /// An `UnexpectedEof` error with a message saying where the stream ended.
 pub(crate) fn unexpected_eof(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, message)
-}
-
-/// `n` as a `u64` (lossless on every platform Rust supports; saturating otherwise).
-fn to_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-/// `n` as a `usize`, saturating (a body length on a 32-bit target).
-fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Reads packets, and the bodies of request packets, from a blocking [`Read`].

@@ -104,6 +104,17 @@ pub use security::{is_magic_var, MAGIC_VAR_PREFIX};
 pub use vars::{Var, VarsIndex};
 pub use vars::{Vars, VarsIter};
 
+/// `n` as a `u64`: lossless on every platform Rust supports, saturating otherwise.
+pub(crate) fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// `n` as a `usize`, saturating (a body length on a 32-bit target).
+#[cfg(feature = "std")]
+pub(crate) fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// Runs the README's examples as doctests, so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

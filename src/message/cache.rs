@@ -6,9 +6,12 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::header::Modifier1;
+#[cfg(feature = "alloc")]
+use crate::message::fields::Digits;
+use crate::message::fields::{missing, number, required};
 use crate::message::request::{unexpected, unexpected_modifier2};
 use crate::packet::{Packet, Payload};
-use crate::vars::{parse_decimal, Vars};
+use crate::vars::Vars;
 
 /// modifier2 of the magic interface.
 ///
@@ -471,49 +474,5 @@ impl<'a> CacheReply<'a> {
             }
         }
         Ok(vars)
-    }
-}
-
-fn missing(vars: &Vars<'_>, key: &'static str) -> Error {
-    Error::new(ErrorKind::MissingVar { key }, vars.end_offset())
-}
-
-fn required<'a>(vars: &Vars<'a>, key: &'static str) -> Result<&'a [u8], Error> {
-    vars.get(key.as_bytes()).ok_or_else(|| missing(vars, key))
-}
-
-/// A decimal var that may repeat (uWSGI's client sends `size` twice): every occurrence
-/// must be the same number. `None` when absent.
-pub(crate) fn number(vars: &Vars<'_>, key: &'static str) -> Result<Option<u64>, Error> {
-    let mut found = None;
-    for value in vars.get_all(key.as_bytes()) {
-        let invalid = || Error::new(ErrorKind::InvalidVar { key }, vars.offset_of(value));
-        let n = parse_decimal(value).ok_or_else(invalid)?;
-        if found.is_some_and(|earlier| earlier != n) {
-            return Err(invalid());
-        }
-        found = Some(n);
-    }
-    Ok(found)
-}
-
-/// Formats a `u64` in decimal without allocating.
-pub(crate) struct Digits([u8; 20]);
-
-impl Digits {
-    pub(crate) const fn new() -> Self {
-        Digits([0; 20])
-    }
-
-    pub(crate) fn format(&mut self, mut n: u64) -> &[u8] {
-        let mut at = self.0.len();
-        loop {
-            at -= 1;
-            self.0[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                return &self.0[at..];
-            }
-        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod cache;
 mod echo;
+mod fields;
 mod ping;
 mod request;
 mod response;

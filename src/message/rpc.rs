@@ -5,7 +5,7 @@ use crate::encode::encode_vars;
 use crate::error::{EncodeError, Error, ErrorKind};
 use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
 use crate::limits::Limits;
-use crate::message::cache::Digits;
+use crate::message::fields::{missing, Digits};
 use crate::message::request::{unexpected, unexpected_modifier2};
 use crate::packet::{Packet, Payload, Status};
 
@@ -276,7 +276,7 @@ impl<'a> RpcReply<'a> {
             RpcReply::Result(result)
         } else {
             RpcReply::Large {
-                len: u64::try_from(result.len()).unwrap_or(u64::MAX),
+                len: crate::to_u64(result.len()),
             }
         }
     }
@@ -350,12 +350,7 @@ impl<'a> RpcReply<'a> {
                 let vars = crate::Vars::parse_at(block, HEADER_LEN, &Limits::new())?;
                 match vars.content_length()? {
                     Some(len) => Ok(RpcReply::Large { len }),
-                    None => Err(Error::new(
-                        ErrorKind::MissingVar {
-                            key: "CONTENT_LENGTH",
-                        },
-                        vars.end_offset(),
-                    )),
+                    None => Err(missing(&vars, "CONTENT_LENGTH")),
                 }
             }
             (Modifier1::RPC, _) => Err(unexpected_modifier2(packet)),

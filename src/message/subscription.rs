@@ -5,6 +5,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::header::Modifier1;
+use crate::message::fields::required;
 use crate::message::request::unexpected;
 use crate::packet::{Packet, Payload};
 use crate::vars::{parse_decimal, Vars};
@@ -56,10 +57,6 @@ impl<'a> Subscription<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(vars: Vars<'a>, modifier2: u8) -> Result<Self, Error> {
-        let required = |key: &'static str| {
-            vars.get(key.as_bytes())
-                .ok_or_else(|| Error::new(ErrorKind::MissingVar { key }, vars.end_offset()))
-        };
         let number = |key: &'static str| -> Result<Option<u64>, Error> {
             match vars.get(key.as_bytes()) {
                 None => Ok(None),
@@ -85,7 +82,7 @@ impl<'a> Subscription<'a> {
                 }
             }
         }
-        let address = required("address")?;
+        let address = required(&vars, "address")?;
         if address.is_empty() || address.len() > 255 {
             return Err(Error::new(
                 ErrorKind::InvalidVar { key: "address" },
@@ -95,7 +92,7 @@ impl<'a> Subscription<'a> {
         Ok(Subscription {
             vars,
             command: modifier2,
-            key: required("key")?,
+            key: required(&vars, "key")?,
             address,
             modifier1: byte("modifier1")?,
             modifier2: byte("modifier2")?,
@@ -495,7 +492,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// ```
     pub fn build(&self) -> Result<crate::VarsBuilder, crate::EncodeError> {
         let mut vars = crate::VarsBuilder::new();
-        let mut digits = crate::message::cache::Digits::new();
+        let mut digits = crate::message::fields::Digits::new();
         vars.push("key", self.key)?.push("address", self.address)?;
         for (name, n) in Self::NUMBERS.iter().zip(self.numbers) {
             vars.push(name, digits.format(n))?;

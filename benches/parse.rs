@@ -119,10 +119,10 @@ fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, Error> {
         Status::Complete(header) => header,
         Status::Partial { needed } => return Ok(Status::Partial { needed }),
     };
-    if header.datasize > limits.get_max_datasize() {
+    if header.datasize > limits.max_datasize {
         let kind = ErrorKind::DatasizeOverLimit {
             datasize: header.datasize,
-            limit: limits.get_max_datasize(),
+            limit: limits.max_datasize,
         };
         return Err(Error::new(kind, 1));
     }
@@ -132,7 +132,7 @@ fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, Error> {
             needed: total - buf.len(),
         });
     };
-    match hand_validate(block, limits.get_max_vars()) {
+    match hand_validate(block, limits.max_vars) {
         Ok(count) => Ok(Status::Complete((count, total))),
         Err(err) => Err(Error::new(err.kind(), err.offset() + HEADER_LEN)),
     }
@@ -249,8 +249,8 @@ mod nom_input {
 }
 
 /// (b) The same request as the HTTP/1.1 head nginx received, rebuilt from the vars the
-/// way nginx built the vars from it (the reverse of PROTOCOL.md section 4's name
-/// mapping): the request line `REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL`, then every
+/// way nginx built the vars from it (the reverse of the name mapping in docs/PROTOCOL.md
+/// section 6.4): the request line `REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL`, then every
 /// `HTTP_*` var in wire order as a header, its name with the prefix dropped, `_` turned
 /// back into `-` and each word capitalised (`HTTP_USER_AGENT` -> `User-Agent`), then the
 /// blank line. The other vars (`REMOTE_ADDR`, `DOCUMENT_ROOT`, ...) are nginx's own and

@@ -48,8 +48,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::codec::{Decoder, FramedRead};
-use uwsgi_wire::codec::{CodecError, Frame, UwsgiCodec};
+use uwsgi_wire::codec::{Frame, UwsgiCodec};
 use uwsgi_wire::http::request_from_owned;
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{Limits, OwnedPacket};
 
 /// The response every backend of the end-to-end test sends, byte for byte.
@@ -238,8 +239,12 @@ async fn accept_loop(listener: TcpListener, options: Options) -> io::Result<()> 
 /// uWSGI's defaults (4096-byte buffer, 128 vars) and nginx's 1 MiB body limit.
 fn codec() -> UwsgiCodec {
     UwsgiCodec::builder()
-        .limits(Limits::new().max_datasize(4096).max_vars(128))
-        .max_body(1 << 20)
+        .limits(
+            Limits::new()
+                .max_datasize(4096)
+                .max_vars(128)
+                .max_body(1 << 20),
+        )
         .new_codec()
 }
 
@@ -263,6 +268,8 @@ async fn serve(
                     black_box(chunk);
                 }
                 Frame::End => return Ok(is_request),
+                // Only a client-side codec yields response heads.
+                Frame::Response(_) => return Ok(false),
             }
         }
         Ok(false)
@@ -278,7 +285,7 @@ async fn serve(
 /// What a request's head is used for: validated vars (the codec), then the
 /// `http::Request` they make, or with `--vars-only` two lookups. `Ok(false)` for a packet
 /// that carries no vars (ping, RPC, ...): no answer, close.
-fn take_head(head: &OwnedPacket, options: Options) -> Result<bool, CodecError> {
+fn take_head(head: &OwnedPacket, options: Options) -> Result<bool, StreamError> {
     let Some(vars) = head.vars() else {
         return Ok(false);
     };
@@ -295,7 +302,7 @@ fn take_head(head: &OwnedPacket, options: Options) -> Result<bool, CodecError> {
 
 /// The bytes to answer with: the fixed response for a request, an error status for a
 /// malformed or oversize one, nothing when the peer closed or sent no request.
-fn answer(result: Result<bool, CodecError>) -> Option<Cow<'static, [u8]>> {
+fn answer(result: Result<bool, StreamError>) -> Option<Cow<'static, [u8]>> {
     match result {
         Ok(true) => Some(Cow::Borrowed(RESPONSE)),
         Ok(false) => None,
@@ -374,6 +381,8 @@ fn serve_inline(stream: std::net::TcpStream, scratch: &mut [u8], options: Option
                 black_box(chunk);
             }
             Ok(Some(Frame::End)) => break Ok(is_request),
+            // Only a client-side codec yields response heads.
+            Ok(Some(Frame::Response(_))) => break Ok(false),
             Ok(None) => {
                 // Not all there yet: finish on the async path, same codec, same bytes.
                 let Ok(stream) = TcpStream::from_std(stream) else {

@@ -21,13 +21,17 @@ use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use uwsgi_wire::io::{write_packet, Incoming, PacketReader, ReadError};
+use uwsgi_wire::io::{write_packet, Incoming, PacketReader};
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{Limits, Modifier1, Packet, Payload};
 
 /// uWSGI's defaults: a 4096-byte buffer, 128 vars; and nginx's 1 MiB body limit.
 fn reader(stream: TcpStream) -> PacketReader<TcpStream> {
-    PacketReader::with_limits(stream, Limits::new().max_datasize(4096).max_vars(128))
-        .max_body(1 << 20)
+    let limits = Limits::new()
+        .max_datasize(4096)
+        .max_vars(128)
+        .max_body(1 << 20);
+    PacketReader::with_limits(stream, limits)
 }
 
 fn main() -> io::Result<()> {
@@ -47,7 +51,7 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-fn handle(stream: TcpStream) -> Result<(), ReadError> {
+fn handle(stream: TcpStream) -> Result<(), StreamError> {
     let mut out = stream.try_clone()?;
     let mut reader = reader(stream);
     let Incoming { packet, mut body } = match reader.read_packet() {

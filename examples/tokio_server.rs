@@ -24,8 +24,8 @@
 //! **Only loopback TCP peers are served by default.** A uwsgi socket is a control
 //! channel, not a public endpoint: whoever reaches it sets every var, including the
 //! magic `UWSGI_*` vars a uWSGI server obeys (`UWSGI_FILE`, `UWSGI_SCRIPT`, `UWSGI_CHDIR`,
-//! ...; PROTOCOL.md section 6), and the front end's own vars (`REMOTE_ADDR`, `HTTPS`) are
-//! trusted as they come. So a connection from any other address is closed at once,
+//! ...; docs/PROTOCOL.md section 7.1), and the front end's own vars (`REMOTE_ADDR`,
+//! `HTTPS`) are trusted as they come. So a connection from any other address is closed at once,
 //! before a byte is read, with one line on stderr (`refused connection from ADDR`).
 //! Widen it for a front end on another host with `--allow BLOCK` (repeatable;
 //! `10.0.0.0/8`, `fd00::/8`, or one address) or, knowing why not, `--allow-any`:
@@ -45,8 +45,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::codec::Framed;
-use uwsgi_wire::codec::{CodecError, Frame, UwsgiCodec};
+use uwsgi_wire::codec::{Frame, UwsgiCodec};
 use uwsgi_wire::http::{encode_response_head, request_from_owned, HeadStyle};
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{Limits, Modifier1, OwnedPacket, Packet, Payload};
 
 #[path = "support/allow.rs"]
@@ -57,8 +58,12 @@ use allow::AllowList;
 /// uWSGI's defaults (4096-byte buffer, 128 vars) and nginx's 1 MiB body limit.
 fn codec() -> UwsgiCodec {
     UwsgiCodec::builder()
-        .limits(Limits::new().max_datasize(4096).max_vars(128))
-        .max_body(1 << 20)
+        .limits(
+            Limits::new()
+                .max_datasize(4096)
+                .max_vars(128)
+                .max_body(1 << 20),
+        )
         .new_codec()
 }
 
@@ -132,7 +137,7 @@ async fn serve(stream: impl AsyncRead + AsyncWrite + Unpin) {
 /// Reads one packet and its body, and answers it.
 async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
     framed: &mut Framed<S, UwsgiCodec>,
-) -> Result<(), CodecError> {
+) -> Result<(), StreamError> {
     let mut head: Option<OwnedPacket> = None;
     let mut body_size = 0u64;
     while let Some(frame) = framed.next().await {
@@ -140,6 +145,8 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
             Frame::Head(packet) => head = Some(packet),
             Frame::Body(chunk) => body_size += chunk.len() as u64,
             Frame::End => break,
+            // Only a client-side codec yields response heads.
+            Frame::Response(_) => {}
         }
     }
     let Some(packet) = head else {
@@ -197,7 +204,7 @@ async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     framed: &mut Framed<S, UwsgiCodec>,
     response: &http::Response<()>,
     body: &[u8],
-) -> Result<(), CodecError> {
+) -> Result<(), StreamError> {
     let mut out = BytesMut::new();
     encode_response_head(response, HeadStyle::StatusLine, &mut out)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;

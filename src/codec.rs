@@ -1,10 +1,15 @@
 //! The async adapter (feature `tokio`): a [`tokio_util::codec`] [`Decoder`] and
 //! [`Encoder`] for uwsgi streams.
 //!
-//! [`UwsgiCodec`] turns a byte stream into [`Frame`]s: for every packet a
-//! [`Frame::Head`], then for request types its body as [`Frame::Body`] chunks bounded
-//! by the strict `CONTENT_LENGTH`, then [`Frame::End`]. Several packets on one
-//! connection decode one after the other, in order.
+//! [`UwsgiCodec`] turns a byte stream into [`Frame`]s, a thin shell over the
+//! [exchange core](crate::exchange) that frames it. On the server side
+//! ([`UwsgiCodec::new`]): for every packet a [`Frame::Head`], then the bytes its kind says
+//! follow it (a request's strict `CONTENT_LENGTH` body, a cache `set`'s value) as
+//! [`Frame::Body`] chunks, then [`Frame::End`]; several packets on one connection decode
+//! one after the other, in order. On the client side ([`Builder::new_client_codec`],
+//! then [`UwsgiCodec::expect`] for each request sent): the reply, as a
+//! [`Frame::Response`] (an HTTP response head) or a [`Frame::Head`] (a uwsgi-framed
+//! reply), its body chunks, then [`Frame::End`].
 //!
 //! - **No copies.** A head is an [`OwnedPacket`] split off the read buffer
 //!   (`BytesMut::split_to` then `freeze`): keys and values share that memory, and its
@@ -27,10 +32,10 @@
 //!   buffer, and a frame is only removed from the buffer when it is returned, so
 //!   dropping a pending `next()` future (in `tokio::select!`, under a timeout) loses no
 //!   byte: the next call picks up where the last one stopped.
-//! - **Errors.** A malformed or oversize head is a [`CodecError`] whose
-//!   [`status_code`](CodecError::status_code) gives the HTTP status to answer with
-//!   (431, 413 or 400); a peer that closes mid-head or mid-body is a [`CodecError::Io`]
-//!   of kind [`std::io::ErrorKind::UnexpectedEof`]. After an error, close the
+//! - **Errors.** A malformed or oversize head is a [`StreamError`] whose
+//!   [`status_code`](StreamError::status_code) gives the HTTP status to answer with
+//!   (431, 413 or 400; 502 for a bad reply); a peer that closes mid-head or mid-body is
+//!   one whose [`is_eof`](StreamError::is_eof) is true. After an error, close the
 //!   connection.
 //!
 //! ```
@@ -51,16 +56,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io;
-
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::error::{EncodeError, Error};
-use crate::io::{status_for, unexpected_eof};
+use crate::exchange::{BodyLength, Event, Exchange, ExchangeError, ExchangeErrorKind, Head, Reply};
 use crate::limits::Limits;
-use crate::owned::OwnedPacket;
-use crate::packet::{Packet, Status};
+use crate::owned::{Layout, OwnedPacket};
+use crate::owned_head::OwnedResponseHead;
+use crate::packet::{Packet, Payload, Status};
+use crate::stream_error::StreamError;
 use crate::{to_u64, to_usize};
 
 /// The largest body chunk by default: 64 KiB.
@@ -80,14 +84,15 @@ use crate::{to_u64, to_usize};
 ///     chunks.push(chunk.len()); // the loop ends at Frame::End
 /// }
 /// assert_eq!(chunks, [DEFAULT_BODY_CHUNK, 100_000 - DEFAULT_BODY_CHUNK]);
-/// # Ok::<(), uwsgi_wire::codec::CodecError>(())
+/// # Ok::<(), uwsgi_wire::StreamError>(())
 /// ```
 pub const DEFAULT_BODY_CHUNK: usize = 64 * 1024;
 
 /// One decoded unit of a uwsgi stream.
 ///
-/// Every packet decodes to one `Head`, zero or more `Body` chunks (request types with a
-/// `CONTENT_LENGTH`, exactly that many bytes in all) and one `End`.
+/// Every exchange decodes to one head (`Head` for a packet, `Response` for an HTTP
+/// response head; none for a raw reply), zero or more `Body` chunks (exactly the bytes
+/// the head says follow it) and one `End`.
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -105,95 +110,26 @@ pub const DEFAULT_BODY_CHUNK: usize = 64 * 1024;
 /// let kinds: Vec<&str> = frames
 ///     .iter()
 ///     .map(|frame| match frame {
-///         Frame::Head(_) => "head",
+///         Frame::Head(_) | Frame::Response(_) => "head",
 ///         Frame::Body(_) => "body",
 ///         Frame::End => "end",
 ///     })
 ///     .collect();
 /// assert_eq!(kinds, ["head", "end", "head", "body", "end"]);
 /// assert_eq!(frames.get(3), Some(&Frame::Body("hello=world".into())));
-/// # Ok::<(), uwsgi_wire::codec::CodecError>(())
+/// # Ok::<(), uwsgi_wire::StreamError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// A packet: header and validated block, sharing the read buffer.
+    /// A packet: header and validated block, sharing the read buffer. On the client
+    /// side, a uwsgi-framed reply.
     Head(OwnedPacket),
-    /// The next bytes of the request body (never empty).
+    /// An HTTP response head (client side), sharing the read buffer.
+    Response(OwnedResponseHead),
+    /// The next body bytes (never empty).
     Body(Bytes),
-    /// The packet and its body are complete; the next frame is the next packet's head.
+    /// The exchange is complete; the next frame belongs to the next one.
     End,
-}
-
-/// Why decoding or encoding failed.
-///
-/// ```
-/// use bytes::BytesMut;
-/// use tokio_util::codec::Decoder;
-/// use uwsgi_wire::codec::{CodecError, UwsgiCodec};
-/// use uwsgi_wire::Limits;
-///
-/// let mut codec = UwsgiCodec::builder().limits(Limits::new().max_datasize(4096)).new_codec();
-/// // A header announcing 5000 bytes: refused before the block arrives.
-/// let err = codec.decode(&mut BytesMut::from(&[0x00, 0x88, 0x13, 0x00][..])).unwrap_err();
-/// assert!(matches!(err, CodecError::Protocol(_)));
-/// assert_eq!(err.status_code(), Some(431));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CodecError {
-    /// The stream failed, or the peer closed mid-head or mid-body
-    /// ([`io::ErrorKind::UnexpectedEof`]).
-    #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
-    /// A malformed head, or one over the [`Limits`]; offsets count from the packet's
-    /// first header byte.
-    #[error("malformed packet: {0}")]
-    Protocol(#[from] Error),
-    /// A request announced a body longer than [`Builder::max_body`].
-    #[error("body of {length} bytes is over the limit of {limit}")]
-    BodyTooLarge {
-        /// The `CONTENT_LENGTH` the request announced.
-        length: u64,
-        /// The configured limit.
-        limit: u64,
-    },
-    /// A packet given to the encoder cannot be encoded.
-    #[error("cannot encode: {0}")]
-    Encode(#[from] EncodeError),
-    /// The body given to the encoder does not match the `CONTENT_LENGTH` its head
-    /// announced: more body bytes than announced, or a new head or `End` before all of
-    /// them. Nothing of the offending frame is written.
-    #[error("body of {sent} bytes does not match the announced CONTENT_LENGTH of {announced}")]
-    BodyLength {
-        /// The `CONTENT_LENGTH` of the head.
-        announced: u64,
-        /// The body bytes sent (counting the rejected chunk).
-        sent: u64,
-    },
-}
-
-impl CodecError {
-    /// The HTTP status a server could answer with before closing, or `None` when the
-    /// connection failed or the error is the local side's:
-    ///
-    /// - 431 (Request Header Fields Too Large): a datasize over the limit, too many vars
-    ///   or items;
-    /// - 413 (Content Too Large): a body over [`Builder::max_body`];
-    /// - 400 (Bad Request): any other malformed head (a bad `CONTENT_LENGTH`, a length
-    ///   running past the block, ...);
-    /// - `None` for I/O errors (including a peer that closed early) and encoder errors.
-    ///
-    /// ```
-    /// use uwsgi_wire::codec::CodecError;
-    /// assert_eq!(CodecError::BodyTooLarge { length: 2, limit: 1 }.status_code(), Some(413));
-    /// ```
-    pub fn status_code(&self) -> Option<u16> {
-        match self {
-            CodecError::Protocol(err) => Some(status_for(err.kind())),
-            CodecError::BodyTooLarge { .. } => Some(413),
-            CodecError::Io(_) | CodecError::Encode(_) | CodecError::BodyLength { .. } => None,
-        }
-    }
 }
 
 /// Configures a [`UwsgiCodec`], after tokio-util's `length_delimited::Builder`.
@@ -204,59 +140,45 @@ impl CodecError {
 ///
 /// // Mirror a uWSGI server (buffer-size 4096, 128 vars) and nginx's 1 MiB body limit.
 /// let codec = UwsgiCodec::builder()
-///     .limits(Limits::new().max_datasize(4096).max_vars(128))
-///     .max_body(1 << 20)
+///     .limits(Limits::new().max_datasize(4096).max_vars(128).max_body(1 << 20))
 ///     .body_chunk(16 * 1024)
 ///     .new_codec();
-/// assert_eq!(codec.get_max_body(), 1 << 20);
+/// assert_eq!(codec.limits().max_body, 1 << 20);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Builder {
     limits: Limits,
-    max_body: u64,
     body_chunk: usize,
 }
 
 impl Builder {
-    /// The defaults: [`Limits::new`] (65535-byte blocks), no body limit,
-    /// [`DEFAULT_BODY_CHUNK`] (64 KiB) chunks.
+    /// The defaults: [`Limits::new`] (65535-byte blocks, 64 KiB response heads, no body
+    /// limit), [`DEFAULT_BODY_CHUNK`] (64 KiB) chunks.
     ///
     /// ```
     /// let codec = uwsgi_wire::codec::Builder::new().new_codec();
-    /// assert_eq!(codec.get_max_body(), u64::MAX);
+    /// assert_eq!(codec.limits().max_body, u64::MAX);
     /// ```
     pub fn new() -> Self {
         Builder {
             limits: Limits::new(),
-            max_body: u64::MAX,
             body_chunk: DEFAULT_BODY_CHUNK,
         }
     }
 
-    /// The limits on heads: `max_datasize` bounds the buffer a head needs (4 + it),
-    /// `max_vars` and `max_items` the entries. Default: [`Limits::new`].
+    /// The limits: `max_datasize` bounds the buffer a packet needs (4 + it), `max_head`
+    /// the buffer a response head needs, `max_vars` and `max_items` the entries,
+    /// `max_body` the body (refused before its first byte when announced; bodies are
+    /// streamed, never buffered, so no limit costs no memory here). Default:
+    /// [`Limits::new`].
     ///
     /// ```
     /// use uwsgi_wire::{codec::UwsgiCodec, Limits};
     /// let codec = UwsgiCodec::builder().limits(Limits::new().max_datasize(4096)).new_codec();
-    /// assert_eq!(codec.get_limits().get_max_datasize(), 4096);
+    /// assert_eq!(codec.limits().max_datasize, 4096);
     /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
-        self
-    }
-
-    /// The largest `CONTENT_LENGTH` accepted ([`CodecError::BodyTooLarge`] otherwise,
-    /// before any body byte is read). Default: no limit: a body is streamed, never
-    /// buffered, so its size costs no memory here; set this to mirror nginx's
-    /// `client_max_body_size` (1 MiB by default).
-    ///
-    /// ```
-    /// let codec = uwsgi_wire::codec::UwsgiCodec::builder().max_body(1 << 20).new_codec();
-    /// assert_eq!(codec.get_max_body(), 1 << 20);
-    /// ```
-    pub fn max_body(mut self, limit: u64) -> Self {
-        self.max_body = limit;
         self
     }
 
@@ -265,25 +187,39 @@ impl Builder {
     ///
     /// ```
     /// let codec = uwsgi_wire::codec::UwsgiCodec::builder().body_chunk(0).new_codec();
-    /// assert_eq!(codec.get_body_chunk(), 1);
+    /// assert_eq!(codec.body_chunk(), 1);
     /// ```
     pub fn body_chunk(mut self, size: usize) -> Self {
         self.body_chunk = size.max(1);
         self
     }
 
-    /// The codec.
+    /// A server-side codec: it decodes packets and what follows them.
     ///
     /// ```
     /// let codec = uwsgi_wire::codec::Builder::new().new_codec();
     /// # drop(codec);
     /// ```
     pub fn new_codec(&self) -> UwsgiCodec {
+        self.codec(Exchange::server(self.limits))
+    }
+
+    /// A client-side codec: call [`UwsgiCodec::expect`] for each request sent, then it
+    /// decodes the reply.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::Reply;
+    /// let mut codec = uwsgi_wire::codec::Builder::new().new_client_codec();
+    /// assert!(codec.expect(Reply::Response { head_request: false }));
+    /// ```
+    pub fn new_client_codec(&self) -> UwsgiCodec {
+        self.codec(Exchange::client(self.limits))
+    }
+
+    fn codec(&self, exchange: Exchange) -> UwsgiCodec {
         UwsgiCodec {
-            limits: self.limits,
-            max_body: self.max_body,
+            exchange,
             body_chunk: self.body_chunk,
-            read: ReadState::Head,
             write_announced: 0,
             write_left: 0,
         }
@@ -294,14 +230,6 @@ impl Default for Builder {
     fn default() -> Self {
         Builder::new()
     }
-}
-
-/// Where the decoder is in the Head -> Body* -> End sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadState {
-    Head,
-    Body { remaining: u64 },
-    End,
 }
 
 /// A [`Decoder`] and [`Encoder`] for uwsgi streams: see the [module docs](self).
@@ -346,21 +274,19 @@ enum ReadState {
 /// ```
 #[derive(Debug, Clone)]
 pub struct UwsgiCodec {
-    limits: Limits,
-    max_body: u64,
+    exchange: Exchange,
     body_chunk: usize,
-    read: ReadState,
-    /// Encoder side: the `CONTENT_LENGTH` of the last head, and what is still owed.
+    /// Encoder side: the body length of the last head, and what is still owed.
     write_announced: u64,
     write_left: u64,
 }
 
 impl UwsgiCodec {
-    /// A codec with the [`Builder::new`] defaults.
+    /// A server-side codec with the [`Builder::new`] defaults.
     ///
     /// ```
     /// let codec = uwsgi_wire::codec::UwsgiCodec::new();
-    /// assert_eq!(codec.get_body_chunk(), uwsgi_wire::codec::DEFAULT_BODY_CHUNK);
+    /// assert_eq!(codec.body_chunk(), uwsgi_wire::codec::DEFAULT_BODY_CHUNK);
     /// ```
     pub fn new() -> Self {
         Builder::new().new_codec()
@@ -369,42 +295,56 @@ impl UwsgiCodec {
     /// A [`Builder`] to set the limits.
     ///
     /// ```
-    /// let codec = uwsgi_wire::codec::UwsgiCodec::builder().max_body(10).new_codec();
-    /// assert_eq!(codec.get_max_body(), 10);
+    /// use uwsgi_wire::Limits;
+    /// let codec = uwsgi_wire::codec::UwsgiCodec::builder().limits(Limits::new().max_body(10)).new_codec();
+    /// assert_eq!(codec.limits().max_body, 10);
     /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
 
-    /// The head limits.
+    /// The limits.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::codec::UwsgiCodec::new().get_limits(), uwsgi_wire::Limits::new());
+    /// assert_eq!(uwsgi_wire::codec::UwsgiCodec::new().limits(), &uwsgi_wire::Limits::new());
     /// ```
-    pub fn get_limits(&self) -> Limits {
-        self.limits
-    }
-
-    /// The body limit.
-    ///
-    /// ```
-    /// assert_eq!(uwsgi_wire::codec::UwsgiCodec::new().get_max_body(), u64::MAX);
-    /// ```
-    pub fn get_max_body(&self) -> u64 {
-        self.max_body
+    pub fn limits(&self) -> &Limits {
+        self.exchange.limits()
     }
 
     /// The largest body chunk.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::codec::UwsgiCodec::new().get_body_chunk(), 65536);
+    /// assert_eq!(uwsgi_wire::codec::UwsgiCodec::new().body_chunk(), 65536);
     /// ```
-    pub fn get_body_chunk(&self) -> usize {
+    pub fn body_chunk(&self) -> usize {
         self.body_chunk
     }
 
-    /// The body bytes of the current request the decoder has not yielded yet, or `None`
-    /// when it is not inside a body.
+    /// The next reply to decode is `reply` (a client-side codec;
+    /// [`Reply::to`] gives it for any packet sent). False, changing nothing, while a
+    /// reply is still being decoded, or on a server-side codec.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use tokio_util::codec::Decoder;
+    /// use uwsgi_wire::codec::{Frame, UwsgiCodec};
+    /// use uwsgi_wire::exchange::Reply;
+    ///
+    /// let mut codec = UwsgiCodec::builder().new_client_codec();
+    /// codec.expect(Reply::Packet(uwsgi_wire::Modifier1::PING));
+    /// // The pong uWSGI 2.0.21 answers to `uwsgi --ping`.
+    /// let mut buf = BytesMut::from(&include_bytes!("../tests/vectors/uwsgi-pong.bin")[..]);
+    /// assert!(matches!(codec.decode(&mut buf)?, Some(Frame::Head(p)) if p.modifier2() == 1));
+    /// assert_eq!(codec.decode(&mut buf)?, Some(Frame::End));
+    /// # Ok::<(), uwsgi_wire::StreamError>(())
+    /// ```
+    pub fn expect(&mut self, reply: Reply) -> bool {
+        self.exchange.expect(reply)
+    }
+
+    /// The body bytes of the current exchange the decoder has not yielded yet, or
+    /// `None` when it is not inside a body of known length.
     ///
     /// ```
     /// use bytes::BytesMut;
@@ -414,51 +354,64 @@ impl UwsgiCodec {
     /// codec.decode(&mut buf)?; // the head
     /// codec.decode(&mut buf)?; // "he"
     /// assert_eq!(codec.body_remaining(), Some(3));
-    /// # Ok::<(), uwsgi_wire::codec::CodecError>(())
+    /// # Ok::<(), uwsgi_wire::StreamError>(())
     /// ```
     pub fn body_remaining(&self) -> Option<u64> {
-        match self.read {
-            ReadState::Body { remaining } => Some(remaining),
-            _ => None,
-        }
+        self.exchange.body_remaining()
     }
 
-    fn decode_head(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
-        let (layout, body_len, consumed) = match Packet::parse_with(src, &self.limits)? {
-            Status::Complete((packet, consumed)) => {
-                let (layout, body_len) = OwnedPacket::describe(&packet)?;
-                (layout, body_len, consumed)
-            }
-            Status::Partial { needed } => {
-                // Exactly the missing bytes; `needed` is at most 4 + max_datasize.
-                reserve_bounded(src, needed);
-                return Ok(None);
-            }
-        };
-        if body_len > self.max_body {
-            return Err(CodecError::BodyTooLarge {
-                length: body_len,
-                limit: self.max_body,
-            });
+    /// Decodes one frame from `src`; `eof` when no more bytes will come.
+    fn next_frame(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Frame>, StreamError> {
+        loop {
+            let in_body = self.exchange.after_head();
+            let view = if in_body {
+                src.get(..src.len().min(self.body_chunk))
+                    .unwrap_or_default()
+            } else {
+                &src[..]
+            };
+            let status = if eof {
+                match self.exchange.decode_eof(view)? {
+                    Some(done) => Status::Complete(done),
+                    None => return Ok(None),
+                }
+            } else {
+                self.exchange.decode(view)?
+            };
+            let (event, consumed) = match status {
+                Status::Complete((event, consumed)) => (Item::of(event), consumed),
+                Status::Partial { needed } => {
+                    let room = match self.exchange.body_remaining() {
+                        Some(left) => to_usize(left).min(self.body_chunk),
+                        None if in_body => self.body_chunk,
+                        // Exactly the missing bytes of a head, which the limits bound.
+                        None => needed,
+                    };
+                    reserve_bounded(src, room);
+                    return Ok(None);
+                }
+            };
+            let bytes = src.split_to(consumed).freeze();
+            return Ok(Some(match event {
+                Item::Packet(layout, body) => Frame::Head(OwnedPacket::from_parts(
+                    bytes,
+                    layout,
+                    body.exact().unwrap_or(0),
+                )),
+                Item::Response(body) => Frame::Response(OwnedResponseHead::from_parts(bytes, body)),
+                // A raw reply has no head: its body frames come next.
+                Item::NoHead => continue,
+                Item::Body => Frame::Body(bytes),
+                Item::End => Frame::End,
+            }));
         }
-        let wire = src.split_to(consumed).freeze();
-        self.read = if body_len > 0 {
-            ReadState::Body {
-                remaining: body_len,
-            }
-        } else {
-            ReadState::End
-        };
-        Ok(Some(Frame::Head(OwnedPacket::from_parts(
-            wire, layout, body_len,
-        ))))
     }
 
     /// Checks a body chunk of `len` bytes against what the last head announced.
-    fn owe_body(&mut self, len: usize) -> Result<(), CodecError> {
+    fn owe_body(&mut self, len: usize) -> Result<(), StreamError> {
         let len = to_u64(len);
         if len > self.write_left {
-            return Err(CodecError::BodyLength {
+            return Err(StreamError::BodyLength {
                 announced: self.write_announced,
                 sent: (self.write_announced - self.write_left).saturating_add(len),
             });
@@ -468,9 +421,9 @@ impl UwsgiCodec {
     }
 
     /// Fails when the previous body is not complete.
-    fn body_done(&self) -> Result<(), CodecError> {
+    fn body_done(&self) -> Result<(), StreamError> {
         if self.write_left > 0 {
-            return Err(CodecError::BodyLength {
+            return Err(StreamError::BodyLength {
                 announced: self.write_announced,
                 sent: self.write_announced - self.write_left,
             });
@@ -478,11 +431,41 @@ impl UwsgiCodec {
         Ok(())
     }
 
-    fn start_body(&mut self, len: u64) -> Result<(), CodecError> {
+    fn start_body(&mut self, len: u64) -> Result<(), StreamError> {
         self.body_done()?;
         self.write_announced = len;
         self.write_left = len;
         Ok(())
+    }
+}
+
+/// An event with its borrow of the buffer dropped, so the bytes can be split off.
+enum Item {
+    Packet(Layout, BodyLength),
+    Response(BodyLength),
+    NoHead,
+    Body,
+    End,
+}
+
+impl Item {
+    fn of(event: Event<'_>) -> Self {
+        match event {
+            Event::Head { head, body } => match head {
+                Head::Packet(packet) => Item::Packet(
+                    match packet.payload() {
+                        Payload::Vars(vars) => Layout::Vars(vars.len()),
+                        Payload::Array(array) => Layout::Array(array.len()),
+                        Payload::Raw(_) => Layout::Raw,
+                    },
+                    body,
+                ),
+                Head::Response(_) => Item::Response(body),
+                Head::Raw => Item::NoHead,
+            },
+            Event::Body(_) => Item::Body,
+            Event::End => Item::End,
+        }
     }
 }
 
@@ -514,67 +497,27 @@ impl Default for UwsgiCodec {
 
 impl Decoder for UwsgiCodec {
     type Item = Frame;
-    type Error = CodecError;
+    type Error = StreamError;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
-        match self.read {
-            ReadState::Head => self.decode_head(src),
-            ReadState::Body { remaining } => {
-                let cap = to_usize(remaining).min(self.body_chunk);
-                if src.is_empty() {
-                    reserve_bounded(src, cap);
-                    return Ok(None);
-                }
-                let n = cap.min(src.len());
-                let chunk = src.split_to(n).freeze();
-                let remaining = remaining.saturating_sub(to_u64(n));
-                self.read = if remaining == 0 {
-                    ReadState::End
-                } else {
-                    ReadState::Body { remaining }
-                };
-                Ok(Some(Frame::Body(chunk)))
-            }
-            ReadState::End => {
-                self.read = ReadState::Head;
-                Ok(Some(Frame::End))
-            }
-        }
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, StreamError> {
+        self.next_frame(src, false)
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
-        if let Some(frame) = self.decode(src)? {
-            return Ok(Some(frame));
-        }
-        match self.read {
-            ReadState::Head if src.is_empty() => Ok(None),
-            ReadState::Head => {
-                let have = src.len();
-                let message = match Packet::parse_with(src, &self.limits) {
-                    Ok(Status::Partial { needed }) => format!(
-                        "peer closed the stream after {have} of the packet's {} bytes",
-                        have.saturating_add(needed)
-                    ),
-                    _ => format!("peer closed the stream after {have} bytes of a packet"),
-                };
-                Err(unexpected_eof(message).into())
-            }
-            ReadState::Body { remaining } => Err(unexpected_eof(format!(
-                "peer closed the stream {remaining} bytes before the end of the body"
-            ))
-            .into()),
-            ReadState::End => Ok(None),
-        }
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, StreamError> {
+        self.next_frame(src, true)
     }
 }
 
-/// Encodes a packet (header and block). For a request with a `CONTENT_LENGTH`, the
-/// [`Frame::Body`] chunks that follow must add up to it, then [`Frame::End`].
+/// Encodes a packet (header and block). For a packet the exchange core says bytes
+/// follow ([`Packet::body_len`]: a request's `CONTENT_LENGTH`, a cache `set`'s value),
+/// the [`Frame::Body`] chunks that follow must add up to it, then [`Frame::End`].
 impl Encoder<Packet<'_>> for UwsgiCodec {
-    type Error = CodecError;
+    type Error = StreamError;
 
-    fn encode(&mut self, packet: Packet<'_>, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let (_, body_len) = OwnedPacket::describe(&packet)?;
+    fn encode(&mut self, packet: Packet<'_>, dst: &mut BytesMut) -> Result<(), StreamError> {
+        let body_len = packet
+            .body_len()
+            .map_err(|err| ExchangeError::new(ExchangeErrorKind::Packet(err), 0))?;
         self.body_done()?;
         packet.encode_to(dst)?;
         self.start_body(body_len)
@@ -582,21 +525,35 @@ impl Encoder<Packet<'_>> for UwsgiCodec {
 }
 
 /// Encodes a frame: a head's wire bytes, a body chunk (checked against the head's
-/// `CONTENT_LENGTH`), or nothing for `End` (which checks the body is complete).
+/// announced length), or nothing for `End` (which checks the body is complete).
 impl Encoder<Frame> for UwsgiCodec {
-    type Error = CodecError;
+    type Error = StreamError;
 
-    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), StreamError> {
         match frame {
             Frame::Head(packet) => {
                 self.start_body(packet.body_len())?;
                 dst.extend_from_slice(packet.as_bytes());
             }
+            Frame::Response(head) => {
+                self.start_body(head.body().exact().unwrap_or(0))?;
+                dst.extend_from_slice(head.as_bytes());
+                if head.body() == BodyLength::ToEof {
+                    // A body to the end of the stream: any length is right.
+                    self.write_announced = u64::MAX;
+                    self.write_left = u64::MAX;
+                }
+            }
             Frame::Body(chunk) => {
                 self.owe_body(chunk.len())?;
                 dst.extend_from_slice(&chunk);
             }
-            Frame::End => self.body_done()?,
+            Frame::End => {
+                if self.write_announced == u64::MAX {
+                    self.write_left = 0;
+                }
+                self.body_done()?;
+            }
         }
         Ok(())
     }
@@ -605,9 +562,9 @@ impl Encoder<Frame> for UwsgiCodec {
 /// Writes raw bytes with no framing and no check: the raw HTTP response an application
 /// server sends back for a request, an echo reply.
 impl Encoder<Bytes> for UwsgiCodec {
-    type Error = CodecError;
+    type Error = StreamError;
 
-    fn encode(&mut self, raw: Bytes, dst: &mut BytesMut) -> Result<(), CodecError> {
+    fn encode(&mut self, raw: Bytes, dst: &mut BytesMut) -> Result<(), StreamError> {
         dst.extend_from_slice(&raw);
         Ok(())
     }

@@ -43,22 +43,27 @@ use bytes::{BufMut, Bytes};
 use crate::builder::VarsBuilder;
 use crate::encode::check_room;
 use crate::error::{EncodeError, Error};
+use crate::exchange::{HeadErrorKind, HeadParser};
 use crate::message::url_scheme;
 use crate::owned::OwnedVars;
 use crate::packet::Status;
 use crate::vars::Vars;
 
-/// The longest response head [`parse_response_head`] waits for: 64 KiB (nginx's
-/// `uwsgi_buffer_size` is 4 or 8 KiB by default; it answers 502 beyond it).
+/// The longest response head [`parse_response_head`] accepts, blank line included: 64
+/// KiB. nginx reads a head into `uwsgi_buffer_size` bytes (one memory page, 4 KiB, by
+/// default) and answers 502 when it does not fit; this limit is more generous. A head
+/// must end within it: once this many bytes have arrived without the blank line, the
+/// head is refused at once, not buffered further.
 ///
 /// ```
 /// use uwsgi_wire::http::{parse_response_head, HttpError, MAX_RESPONSE_HEAD};
 ///
-/// // A head that never ends is refused once it is over the limit, not buffered forever.
 /// let endless = [&b"HTTP/1.1 200 OK\r\n"[..], &vec![b'x'; MAX_RESPONSE_HEAD][..]].concat();
 /// assert!(matches!(parse_response_head(&endless), Err(HttpError::InvalidResponse(_))));
-/// // Shorter, it is only incomplete.
-/// assert!(parse_response_head(&endless[..MAX_RESPONSE_HEAD])?.is_partial());
+/// // Refused as soon as the limit is reached without a blank line...
+/// assert!(parse_response_head(&endless[..MAX_RESPONSE_HEAD]).is_err());
+/// // ...and only incomplete before.
+/// assert!(parse_response_head(&endless[..MAX_RESPONSE_HEAD - 1])?.is_partial());
 /// # Ok::<(), HttpError>(())
 /// ```
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -110,7 +115,8 @@ pub enum HttpError {
     /// The vars cannot be encoded (a value over 65535 bytes, a block over the limit).
     #[error("cannot encode: {0}")]
     Encode(#[from] EncodeError),
-    /// The response head is not one nginx would accept (the reason says why).
+    /// The response head is not one nginx would accept, or one an `http::Response`
+    /// cannot hold (the reason says why; see [`parse_response_head`]).
     #[error("invalid response head: {0}")]
     InvalidResponse(&'static str),
 }
@@ -420,12 +426,19 @@ fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, HttpError> {
 /// | `SERVER_PROTOCOL` | `HTTP/1.0`, `HTTP/1.1`, `HTTP/2.0`, ... |
 /// | `REQUEST_SCHEME` | the URI's scheme, or [`https`](NginxParams::https), else `http` |
 /// | `HTTPS` | `on`, only for https (nginx's `if_not_empty`) |
-/// | `REMOTE_ADDR`, `REMOTE_PORT` | [`remote_addr`](NginxParams::remote_addr) (default `127.0.0.1`), [`remote_port`](NginxParams::remote_port) (default `0`) |
+/// | `REMOTE_ADDR`, `REMOTE_PORT` | [`remote_addr`](NginxParams::remote_addr), [`remote_port`](NginxParams::remote_port): **only when set** |
 /// | `SERVER_PORT` | [`server_port`](NginxParams::server_port), else the URI's port, else 80 or 443 |
 /// | `SERVER_NAME` | [`server_name`](NginxParams::server_name), else the request's host, else `localhost` |
 /// | `HTTP_HOST` | nginx's `$host`: the URI's host, else the `Host` header's, without the port, lower case; else the server name |
 ///
-/// then one `HTTP_NAME` var per header line, in the header map's order (`NAME` is the
+/// nginx always sends `REMOTE_ADDR` and `REMOTE_PORT`, from the client connection. This
+/// type has no connection, so it never makes a client address up: without
+/// [`remote_addr`](NginxParams::remote_addr) and [`remote_port`](NginxParams::remote_port)
+/// the vars are left out (an application then sees no client address, rather than a
+/// false `127.0.0.1` it might trust, log or rate-limit by). Every other default is the
+/// front end's own configuration, not the client's.
+///
+/// Then one `HTTP_NAME` var per header line, in the header map's order (`NAME` is the
 /// header name upper-cased with `-` turned into `_`), skipping, as nginx does, headers
 /// whose `HTTP_` name a param already sets (so `Host` never appears twice) and names
 /// holding `_` (nginx's `underscores_in_headers off`; [`NginxParams::underscores`]
@@ -465,8 +478,8 @@ fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, HttpError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NginxParams {
     document_root: Vec<u8>,
-    remote_addr: Vec<u8>,
-    remote_port: Vec<u8>,
+    remote_addr: Option<Vec<u8>>,
+    remote_port: Option<Vec<u8>>,
     server_port: Option<Vec<u8>>,
     server_name: Option<Vec<u8>>,
     https: Option<bool>,
@@ -482,18 +495,20 @@ impl Default for NginxParams {
 }
 
 impl NginxParams {
-    /// The defaults in the table above.
+    /// The defaults in the table above: no client address.
     ///
     /// ```
     /// let vars = uwsgi_wire::http::NginxParams::new().encode(&http::Request::get("/").body(())?)?;
     /// assert_eq!(vars.vars().get(b"SERVER_NAME"), Some(&b"localhost"[..]));
+    /// assert_eq!(vars.vars().get(b"REMOTE_ADDR"), None);
+    /// assert_eq!(vars.vars().get(b"REMOTE_PORT"), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new() -> Self {
         NginxParams {
             document_root: b"/var/www/html".to_vec(),
-            remote_addr: b"127.0.0.1".to_vec(),
-            remote_port: b"0".to_vec(),
+            remote_addr: None,
+            remote_port: None,
             server_port: None,
             server_name: None,
             https: None,
@@ -514,7 +529,7 @@ impl NginxParams {
         self
     }
 
-    /// `REMOTE_ADDR`: the client's address.
+    /// `REMOTE_ADDR`: the client's address (left out unless set).
     ///
     /// ```
     /// let vars = uwsgi_wire::http::NginxParams::new().remote_addr("::1").encode(&http::Request::get("/").body(())?)?;
@@ -522,11 +537,11 @@ impl NginxParams {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn remote_addr(mut self, value: impl AsRef<[u8]>) -> Self {
-        self.remote_addr = value.as_ref().to_vec();
+        self.remote_addr = Some(value.as_ref().to_vec());
         self
     }
 
-    /// `REMOTE_PORT`: the client's port.
+    /// `REMOTE_PORT`: the client's port (left out unless set).
     ///
     /// ```
     /// let vars = uwsgi_wire::http::NginxParams::new().remote_port("51234").encode(&http::Request::get("/").body(())?)?;
@@ -534,7 +549,7 @@ impl NginxParams {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn remote_port(mut self, value: impl AsRef<[u8]>) -> Self {
-        self.remote_port = value.as_ref().to_vec();
+        self.remote_port = Some(value.as_ref().to_vec());
         self
     }
 
@@ -728,9 +743,14 @@ impl NginxParams {
         if https {
             params.push((b"HTTPS"[..].into(), b"on"[..].into()));
         }
+        // Where nginx puts them, and only when known: never a made-up client.
+        if let Some(addr) = &self.remote_addr {
+            params.push((b"REMOTE_ADDR"[..].into(), addr[..].into()));
+        }
+        if let Some(port) = &self.remote_port {
+            params.push((b"REMOTE_PORT"[..].into(), port[..].into()));
+        }
         params.extend([
-            (b"REMOTE_ADDR"[..].into(), self.remote_addr[..].into()),
-            (b"REMOTE_PORT"[..].into(), self.remote_port[..].into()),
             (b"SERVER_PORT"[..].into(), server_port),
             (b"SERVER_NAME"[..].into(), Cow::Borrowed(&*server_name)),
             (b"HTTP_HOST"[..].into(), Cow::Owned(host.to_vec())),
@@ -969,46 +989,29 @@ pub fn encode_response_head<B, O: BufMut>(
     Ok(len)
 }
 
-/// Parses a status line `HTTP/x.y NNN [reason]` as nginx's `ngx_http_parse_status_line`
-/// does; `None` when the line is not one (nginx then reads it as a header).
-fn status_line(line: &[u8]) -> Option<(Version, StatusCode)> {
-    let rest = line.strip_prefix(b"HTTP/")?;
-    let (major, rest) = rest.split_first()?;
-    let rest = rest.strip_prefix(b".")?;
-    let (minor, rest) = rest.split_first()?;
-    let rest = rest.strip_prefix(b" ")?;
-    let rest = rest.trim_ascii_start();
-    let code = rest.get(..3)?;
-    if !code.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if !matches!(rest.get(3), None | Some(b' ')) {
-        return None;
-    }
-    let version = match (major, minor) {
-        (b'0', b'9') => Version::HTTP_09,
-        (b'1', b'0') => Version::HTTP_10,
-        (b'1', _) => Version::HTTP_11,
-        (b'2', _) => Version::HTTP_2,
-        (b'3', _) => Version::HTTP_3,
-        _ => return None,
-    };
-    Some((version, StatusCode::from_bytes(code).ok()?))
-}
-
-/// Parses the raw HTTP/1.x response head an application server sent back, as nginx's
-/// uwsgi module reads it:
+/// Parses the raw HTTP/1.x response head an application server sent back, exactly as
+/// nginx 1.22's uwsgi module reads it ([`HeadParser`], whose verdicts are checked
+/// against nginx), into an [`http::Response<()>`](::http::Response):
 ///
-/// - a status line `HTTP/x.y NNN reason`, or else CGI style headers only, where a
-///   `Status: NNN reason` header gives the status (and is removed from the headers); with
-///   neither, a `Location` header means 302 and anything else 200;
-/// - header lines `Name: value` ending in CRLF or a bare LF; a line folded onto the next
-///   (obsolete), a name that is not a token or a value with CR, NUL or another control
-///   byte is [`HttpError::InvalidResponse`].
+/// - **status**: nginx's: the status line's code; else (CGI style) the first `Status`
+///   header's first three digits, and every `Status` header is removed from the
+///   headers; else 302 when there is a `Location` header, else 200. A first line
+///   starting with `HTTP/` that nginx does not accept as a status line (`HTTP/1.1 4040
+///   X`, `HTTP/1 404`) is skipped, as nginx skips it;
+/// - **version**: HTTP/1.0 for an `HTTP/1.0` status line, else HTTP/1.1;
+/// - **headers**: in wire order, duplicates kept, values without the spaces around
+///   them; a line without a colon is a header with an empty value, as in nginx.
 ///
 /// Returns [`Status::Partial`] until the blank line that ends the head has arrived, then
-/// the response and the length of the head (the body starts there). A head over
-/// [`MAX_RESPONSE_HEAD`] bytes is an error.
+/// the response and the length of the head (the body starts there). Errors are
+/// [`HttpError::InvalidResponse`]: every head nginx answers 502 for (a folded line, a
+/// name with a space or a control byte, a NUL, a bare CR, an invalid `Status`), a head
+/// whose blank line is not within [`MAX_RESPONSE_HEAD`] bytes, and a head nginx accepts
+/// but an `http::Response` cannot hold: a status under 100, a name outside RFC 9110's
+/// token characters (`X(Y`), a value with a control byte other than tab.
+///
+/// Each call parses `buf` from its first byte. To read a head arriving in small pieces,
+/// keep one [`HeadParser`], which resumes where it stopped.
 ///
 /// ```
 /// use uwsgi_wire::http::parse_response_head;
@@ -1028,75 +1031,36 @@ fn status_line(line: &[u8]) -> Option<(Version, StatusCode)> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_response_head(buf: &[u8]) -> Result<Status<(Response<()>, usize)>, HttpError> {
-    // Find the blank line that ends the head.
-    let mut lines: Vec<&[u8]> = Vec::new();
-    let mut at = 0;
-    let head_len = loop {
-        let Some(rest) = buf.get(at..) else {
-            return Ok(Status::Partial { needed: 1 });
-        };
-        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
-            if buf.len() > MAX_RESPONSE_HEAD {
-                return Err(HttpError::InvalidResponse("head longer than 65536 bytes"));
-            }
-            return Ok(Status::Partial { needed: 1 });
-        };
-        let line = rest.get(..nl).unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        at += nl + 1;
-        if at > MAX_RESPONSE_HEAD {
-            return Err(HttpError::InvalidResponse("head longer than 65536 bytes"));
+    let (head, len) = match HeadParser::new(MAX_RESPONSE_HEAD).parse(buf) {
+        Ok(Status::Complete(done)) => done,
+        Ok(Status::Partial { needed }) => return Ok(Status::Partial { needed }),
+        Err(err) => {
+            return Err(HttpError::InvalidResponse(match err.kind() {
+                HeadErrorKind::TooLarge { .. } => "head longer than 65536 bytes",
+                kind => kind.as_str(),
+            }))
         }
-        if line.is_empty() {
-            break at;
-        }
-        lines.push(line);
     };
-
-    let mut lines = lines.into_iter().peekable();
-    let status_line = lines.peek().and_then(|line| status_line(line));
-    if status_line.is_some() {
-        lines.next();
-    }
+    let status = StatusCode::from_u16(head.status())
+        .map_err(|_| HttpError::InvalidResponse("status code under 100"))?;
+    let version = match head.version() {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
     let mut headers = HeaderMap::new();
-    for line in lines {
-        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-            return Err(HttpError::InvalidResponse("folded header line"));
+    for (name, value) in head.headers() {
+        if head.is_cgi() && name.eq_ignore_ascii_case(b"status") {
+            continue;
         }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or(HttpError::InvalidResponse("header line without a colon"))?;
-        let (name, value) = line.split_at(colon);
-        let value = value.get(1..).unwrap_or_default().trim_ascii();
         let name = HeaderName::from_bytes(name)
             .map_err(|_| HttpError::InvalidResponse("invalid header name"))?;
         let value = HeaderValue::from_bytes(value)
             .map_err(|_| HttpError::InvalidResponse("invalid header value"))?;
         headers.append(name, value);
     }
-
-    let (version, status) = match status_line {
-        Some(found) => found,
-        None => {
-            let status = match headers.remove("status") {
-                Some(value) => {
-                    let code = value
-                        .as_bytes()
-                        .get(..3)
-                        .ok_or(HttpError::InvalidResponse("invalid Status header"))?;
-                    StatusCode::from_bytes(code)
-                        .map_err(|_| HttpError::InvalidResponse("invalid Status header"))?
-                }
-                None if headers.contains_key(header::LOCATION) => StatusCode::FOUND,
-                None => StatusCode::OK,
-            };
-            (Version::HTTP_11, status)
-        }
-    };
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
     *response.headers_mut() = headers;
-    Ok(Status::Complete((response, head_len)))
+    Ok(Status::Complete((response, len)))
 }

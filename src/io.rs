@@ -1,10 +1,15 @@
-//! Blocking I/O (feature `std`): read packets and request bodies from any [`Read`],
-//! write them to any [`Write`].
+//! Blocking I/O (feature `std`): read exchanges from any [`Read`], write packets to any
+//! [`Write`]. A thin shell over the [exchange core](crate::exchange): the framing rules
+//! live there, this module only moves bytes.
 //!
-//! - [`PacketReader`] owns a reusable buffer: it reads a packet in as few `read` calls as
-//!   the peer allows, hands the bytes it read past the block to the request's [`Body`],
-//!   keeps whatever follows the body for the next packet, and allocates nothing once its
-//!   buffer has grown to the largest packet seen.
+//! - [`PacketReader`] owns a reusable buffer. On the server side
+//!   ([`read_packet`](PacketReader::read_packet)) it reads each packet and hands the
+//!   bytes that follow it (a request's `CONTENT_LENGTH` body, a cache `set`'s value) to a
+//!   [`Body`]; on the client side ([`PacketReader::client`],
+//!   [`read_reply`](PacketReader::read_reply)) it reads the reply of a request: an HTTP
+//!   response head, a uwsgi-framed reply or raw bytes, and its body. Whatever follows
+//!   stays buffered for the next exchange; once the buffer has grown to the largest head
+//!   seen, nothing is allocated.
 //! - [`read_packet`] reads exactly one packet into a caller-provided buffer and nothing
 //!   more: the body is still in the reader, for [`Body::new`].
 //! - [`write_packet`], [`write_request`] and [`write_all_vectored`] write with vectored
@@ -12,8 +17,9 @@
 //!   survive short writes and [`io::ErrorKind::Interrupted`].
 //!
 //! Short reads are never errors: every function here keeps reading until it has what it
-//! needs. "Need more bytes" is not an error; a peer that closes too early is an
-//! [`io::ErrorKind::UnexpectedEof`] error that says where it happened.
+//! needs. A peer that closes in the middle of an exchange is a [`StreamError`] whose
+//! [`is_eof`](StreamError::is_eof) is true (inside a [`Body`]'s `read`, an
+//! [`io::ErrorKind::UnexpectedEof`] error).
 //!
 //! ```
 //! use std::io::Read;
@@ -39,18 +45,41 @@
 //! assert!(reader.read_packet()?.is_none()); // clean end of stream
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The client side: the reply uWSGI 2.0.21 sent to an RPC call for a 70000-byte result
+//! (the large form: a packet, then the result after it).
+//!
+//! ```
+//! use std::io::Read;
+//! use uwsgi_wire::exchange::{Head, Reply};
+//! use uwsgi_wire::io::{IncomingReply, PacketReader};
+//! use uwsgi_wire::{Limits, Modifier1};
+//!
+//! let wire = std::fs::read("tests/vectors/uwsgi-rpc-reply-big.bin")?;
+//! let mut reader = PacketReader::client(&wire[..], Limits::new());
+//! let IncomingReply { head, mut body } = reader.read_reply(Reply::Packet(Modifier1::RPC))?;
+//! assert!(matches!(head, Head::Packet(p) if p.modifier2() == 5));
+//! let mut result = Vec::new();
+//! body.read_to_end(&mut result)?;
+//! assert_eq!(result, vec![b'B'; 70000]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 
-use crate::error::{Error, ErrorKind};
+use crate::array::Array;
+use crate::exchange::{Event, Exchange, Head, HeadParser, Reply};
 use crate::header::{Header, HEADER_LEN};
 use crate::limits::Limits;
-use crate::packet::{Packet, Status};
+use crate::packet::{Packet, Payload, Status};
+use crate::stream_error::StreamError;
+use crate::vars::Vars;
 use crate::{to_u64, to_usize};
 
 /// The buffer a [`PacketReader`] starts with: 8 KiB. It grows, once, to the largest
-/// packet it has to hold (at most 4 + [`Limits::max_datasize`](crate::Limits) bytes).
+/// head it has to hold (at most 4 + [`Limits::max_datasize`] bytes for a packet,
+/// [`Limits::max_head`] for a response head).
 ///
 /// ```
 /// use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
@@ -61,119 +90,87 @@ use crate::{to_u64, to_usize};
 /// assert_eq!(reader.buffer_capacity(), DEFAULT_BUFFER_SIZE);
 /// assert!(reader.read_packet()?.is_some());
 /// assert_eq!(reader.buffer_capacity(), 4 + 65535); // grown once, to exactly the packet
-/// # Ok::<(), uwsgi_wire::io::ReadError>(())
+/// # Ok::<(), uwsgi_wire::StreamError>(())
 /// ```
 pub const DEFAULT_BUFFER_SIZE: usize = 8192;
 
-/// Why reading a packet failed.
-///
-/// "Need more bytes" is never an error: the reader waits for them. A peer that closes
-/// mid-packet is an [`Io`](ReadError::Io) error of kind
-/// [`io::ErrorKind::UnexpectedEof`].
-///
-/// ```
-/// use uwsgi_wire::io::{PacketReader, ReadError};
-/// use uwsgi_wire::ErrorKind;
-///
-/// // A header announcing a 5000-byte block, against a 4096-byte limit.
-/// let wire = [0x00, 0x88, 0x13, 0x00];
-/// let mut reader = PacketReader::with_limits(&wire[..], uwsgi_wire::Limits::new().max_datasize(4096));
-/// let err = reader.read_packet().unwrap_err();
-/// assert!(matches!(
-///     err,
-///     ReadError::Protocol(e) if e.kind() == ErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 }
-/// ));
-/// assert_eq!(err.status_code(), Some(431));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReadError {
-    /// The reader failed, or the peer closed mid-packet
-    /// ([`io::ErrorKind::UnexpectedEof`]).
-    #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
-    /// The packet is malformed or over a [`Limits`] bound; offsets count
-    /// from the packet's first header byte.
-    #[error("malformed packet: {0}")]
-    Protocol(#[from] Error),
-    /// The request announced a body longer than [`PacketReader::max_body`] allows.
-    #[error("body of {length} bytes is over the limit of {limit}")]
-    BodyTooLarge {
-        /// The `CONTENT_LENGTH` the request announced.
-        length: u64,
-        /// The configured limit.
-        limit: u64,
-    },
-    /// The caller's buffer is too small for the packet ([`read_packet`]).
-    #[error("packet of {needed} bytes does not fit a buffer of {available}")]
-    BufferTooSmall {
-        /// Header and block length.
-        needed: usize,
-        /// The buffer's length.
-        available: usize,
-    },
+/// What a complete head looked like, without borrowing the buffer (so the reader can
+/// keep filling it until a head is complete, then borrow it once).
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Vars(usize),
+    Array(usize),
+    Raw,
+    Response,
+    NoHead,
 }
 
-impl ReadError {
-    /// The HTTP status a server could answer with before closing, or `None` when the
-    /// connection itself failed (nothing can be sent):
-    ///
-    /// - 431 (Request Header Fields Too Large): a datasize over the limit, too many vars
-    ///   or items, a packet larger than the buffer;
-    /// - 413 (Content Too Large): a body over the limit;
-    /// - 400 (Bad Request): any other malformed packet (a bad `CONTENT_LENGTH`, a length
-    ///   running past the block, ...);
-    /// - `None` for I/O errors.
-    ///
-    /// ```
-    /// use uwsgi_wire::io::ReadError;
-    /// assert_eq!(ReadError::BodyTooLarge { length: 10, limit: 5 }.status_code(), Some(413));
-    /// ```
-    pub fn status_code(&self) -> Option<u16> {
-        match self {
-            ReadError::Io(_) => None,
-            ReadError::Protocol(err) => Some(status_for(err.kind())),
-            ReadError::BodyTooLarge { .. } => Some(413),
-            ReadError::BufferTooSmall { .. } => Some(431),
+impl Shape {
+    fn of(head: &Head<'_>) -> Self {
+        match head {
+            Head::Packet(packet) => match packet.payload() {
+                Payload::Vars(vars) => Shape::Vars(vars.len()),
+                Payload::Array(array) => Shape::Array(array.len()),
+                Payload::Raw(_) => Shape::Raw,
+            },
+            Head::Response(_) => Shape::Response,
+            Head::Raw => Shape::NoHead,
         }
     }
-}
 
-/// The HTTP status that fits a malformed packet (see [`ReadError::status_code`]).
-pub(crate) fn status_for(kind: ErrorKind) -> u16 {
-    match kind {
-        ErrorKind::DatasizeOverLimit { .. }
-        | ErrorKind::TooManyVars { .. }
-        | ErrorKind::TooManyItems { .. } => 431,
-        _ => 400,
+    /// The head again, over `wire` (exactly the bytes the exchange consumed for it): O(1)
+    /// for packets, whose blocks were validated already.
+    fn head<'a>(self, wire: &'a [u8], limits: &Limits) -> Head<'a> {
+        let mut header = [0u8; HEADER_LEN];
+        if let Some(bytes) = wire.get(..HEADER_LEN) {
+            header.copy_from_slice(bytes);
+        }
+        let header = Header::from_bytes(header);
+        let block = wire.get(HEADER_LEN..).unwrap_or_default();
+        let payload = match self {
+            Shape::Vars(len) => Payload::Vars(Vars::trusted(block, len)),
+            Shape::Array(len) => Payload::Array(Array::trusted(block, len)),
+            Shape::Raw => Payload::Raw(block),
+            Shape::Response => {
+                // Validated when the exchange consumed it; parsing it again cannot fail.
+                return match HeadParser::new(limits.max_head).parse(wire) {
+                    Ok(Status::Complete((head, _))) => Head::Response(head),
+                    _ => Head::Raw,
+                };
+            }
+            Shape::NoHead => return Head::Raw,
+        };
+        Head::Packet(Packet::from_parts(
+            header.modifier1,
+            header.modifier2,
+            payload,
+        ))
     }
 }
 
-/// An `UnexpectedEof` error with a message saying where the stream ended.
-pub(crate) fn unexpected_eof(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, message)
-}
-
-/// Reads packets, and the bodies of request packets, from a blocking [`Read`].
+/// Reads exchanges from a blocking [`Read`]: request packets and the bodies that follow
+/// them (server side), or the replies to requests sent (client side).
 ///
-/// The reader owns one buffer, [`DEFAULT_BUFFER_SIZE`] to start with, grown once to
-/// the largest packet it must hold (never past 4 + `max_datasize`): once warm, reading
-/// a packet and its body allocates nothing. It reads as much as the peer sends at once;
-/// bytes read past the block go to the [`Body`] first, and bytes past the body stay
-/// buffered for the next packet, so pipelined packets are read in order.
+/// The reader owns one buffer, [`DEFAULT_BUFFER_SIZE`] to start with, grown once to the
+/// largest head it must hold: once warm, reading an exchange allocates nothing. It reads
+/// as much as the peer sends at once; bytes read past a head go to its [`Body`] first,
+/// and bytes past the body stay buffered for the next exchange, so pipelined packets are
+/// read in order.
 ///
-/// Limits are checked as early as possible: an oversize datasize from the header alone,
-/// before the block is read; an oversize `CONTENT_LENGTH` before the body is read.
+/// Limits ([`Limits`], checked by the exchange core) are checked as early as possible:
+/// an oversize datasize from the header alone, before the block is read; an oversize
+/// body length before the body is read.
 ///
 /// After an error the stream position is undefined: answer (see
-/// [`ReadError::status_code`]) and close the connection.
+/// [`StreamError::status_code`]) and close the connection.
 ///
 /// ```
 /// use std::io::Read;
 /// use uwsgi_wire::io::PacketReader;
+/// use uwsgi_wire::Limits;
 ///
 /// let wire = std::fs::read("tests/vectors/nginx-post.bin")?; // captured from nginx 1.22
-/// let mut reader = PacketReader::new(&wire[..]).max_body(1 << 20);
+/// let mut reader = PacketReader::with_limits(&wire[..], Limits::new().max_body(1 << 20));
 /// while let Some(mut request) = reader.read_packet()? {
 ///     let vars = request.packet.vars().expect("a request");
 ///     let mut body = Vec::new();
@@ -188,10 +185,7 @@ pub struct PacketReader<R> {
     /// Unread bytes are `buf[start..end]`.
     start: usize,
     end: usize,
-    limits: Limits,
-    max_body: u64,
-    /// Body bytes of the last request that are still in `inner` (not yet read).
-    body_left: u64,
+    exchange: Exchange,
 }
 
 impl<R> fmt::Debug for PacketReader<R> {
@@ -199,15 +193,13 @@ impl<R> fmt::Debug for PacketReader<R> {
         f.debug_struct("PacketReader")
             .field("buffered", &(self.end - self.start))
             .field("capacity", &self.buf.len())
-            .field("limits", &self.limits)
-            .field("max_body", &self.max_body)
-            .field("body_left", &self.body_left)
+            .field("exchange", &self.exchange)
             .finish_non_exhaustive()
     }
 }
 
 impl<R: Read> PacketReader<R> {
-    /// A reader with the default [`Limits`] and no body limit.
+    /// A server-side reader with the default [`Limits`] (no body limit).
     ///
     /// ```
     /// let reader = uwsgi_wire::io::PacketReader::new(std::io::empty());
@@ -217,40 +209,47 @@ impl<R: Read> PacketReader<R> {
         Self::with_limits(inner, Limits::new())
     }
 
-    /// A reader enforcing `limits` (`max_datasize`, `max_vars`, `max_items`). Mirror a
-    /// uWSGI server with `Limits::new().max_datasize(4096).max_vars(128)`.
+    /// A server-side reader enforcing `limits`. Mirror a uWSGI server with
+    /// `Limits::new().max_datasize(4096).max_vars(128)`, nginx's default body limit with
+    /// `.max_body(1 << 20)`.
     ///
     /// ```
     /// use uwsgi_wire::{io::PacketReader, Limits};
-    /// let reader = PacketReader::with_limits(std::io::empty(), Limits::new().max_datasize(4096));
-    /// # drop(reader);
+    /// let wire = std::fs::read("tests/vectors/nginx-post.bin")?; // 11-byte body
+    /// let err = PacketReader::with_limits(&wire[..], Limits::new().max_body(10))
+    ///     .read_packet()
+    ///     .unwrap_err();
+    /// assert_eq!(err.status_code(), Some(413));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_limits(inner: R, limits: Limits) -> Self {
+        Self::over(inner, Exchange::server(limits))
+    }
+
+    /// A client-side reader: read each reply with [`read_reply`](PacketReader::read_reply).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{Head, Reply};
+    /// use uwsgi_wire::{io::PacketReader, Limits, Modifier1};
+    /// // The reply uWSGI 2.0.21 sends to `uwsgi --signal ADDR,17`.
+    /// let wire = std::fs::read("tests/vectors/uwsgi-signal-reply.bin")?;
+    /// let mut reader = PacketReader::client(&wire[..], Limits::new());
+    /// let reply = reader.read_reply(Reply::Packet(Modifier1::RESPONSE))?;
+    /// assert!(matches!(reply.head, Head::Packet(p) if p.modifier2() == 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn client(inner: R, limits: Limits) -> Self {
+        Self::over(inner, Exchange::client(limits))
+    }
+
+    fn over(inner: R, exchange: Exchange) -> Self {
         PacketReader {
             inner,
             buf: vec![0; DEFAULT_BUFFER_SIZE],
             start: 0,
             end: 0,
-            limits,
-            max_body: u64::MAX,
-            body_left: 0,
+            exchange,
         }
-    }
-
-    /// Refuses requests whose `CONTENT_LENGTH` is over `limit` bytes
-    /// ([`ReadError::BodyTooLarge`], checked before any body byte is read). Default: no
-    /// limit (the body is streamed, so its size costs no memory here).
-    ///
-    /// ```
-    /// use uwsgi_wire::io::{PacketReader, ReadError};
-    /// let wire = std::fs::read("tests/vectors/nginx-post.bin")?; // 11-byte body
-    /// let err = PacketReader::new(&wire[..]).max_body(10).read_packet().unwrap_err();
-    /// assert!(matches!(err, ReadError::BodyTooLarge { length: 11, limit: 10 }));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn max_body(mut self, limit: u64) -> Self {
-        self.max_body = limit;
-        self
     }
 
     /// The size of the internal buffer (what the reader holds in memory).
@@ -304,14 +303,14 @@ impl<R: Read> PacketReader<R> {
         self.inner
     }
 
-    /// Reads the next packet.
+    /// Reads the next packet (server side).
     ///
-    /// - `Ok(Some(incoming))`: the packet, and for request types
-    ///   ([`Modifier1::is_request`](crate::Modifier1::is_request)) its body, bounded by
-    ///   the strict `CONTENT_LENGTH` (an empty body for other types).
+    /// - `Ok(Some(incoming))`: the packet, and the bytes that follow it as its body: the
+    ///   strict `CONTENT_LENGTH` for request types, `size` for a magic cache `set` or
+    ///   `update`, an empty body for the rest.
     /// - `Ok(None)`: the peer closed the stream cleanly, between two packets.
-    /// - `Err(_)`: see [`ReadError`]; a close in the middle of a packet is an
-    ///   [`io::ErrorKind::UnexpectedEof`] error.
+    /// - `Err(_)`: see [`StreamError`]; a close in the middle of a packet is an error
+    ///   whose [`is_eof`](StreamError::is_eof) is true.
     ///
     /// A body left unread (or partly read) is skipped first: its bytes are read and
     /// dropped, so the next packet is found where it starts.
@@ -323,75 +322,102 @@ impl<R: Read> PacketReader<R> {
     /// let ping = reader.read_packet()?.expect("one packet");
     /// assert_eq!(ping.packet.modifier1(), uwsgi_wire::Modifier1::PING);
     /// assert!(reader.read_packet()?.is_none());
-    /// # Ok::<(), uwsgi_wire::io::ReadError>(())
+    /// # Ok::<(), uwsgi_wire::StreamError>(())
     /// ```
-    pub fn read_packet(&mut self) -> Result<Option<Incoming<'_, R>>, ReadError> {
-        self.skip_body()?;
-        let total = loop {
-            let avail = self.end - self.start;
-            if let Some(head) = self.buf.get(self.start..self.start + HEADER_LEN.min(avail)) {
-                if let Ok(bytes) = <[u8; HEADER_LEN]>::try_from(head) {
-                    let header = Header::from_bytes(bytes);
-                    self.limits.check_header(&header)?;
-                    let total = HEADER_LEN + usize::from(header.datasize);
-                    if avail >= total {
-                        break total;
-                    }
-                    if self.fill(total)? == 0 {
-                        return Err(unexpected_eof(format!(
-                            "peer closed the stream after {avail} of the packet's {total} bytes"
-                        ))
-                        .into());
-                    }
-                    continue;
-                }
-            }
-            if self.fill(HEADER_LEN)? == 0 {
-                if avail == 0 {
-                    return Ok(None);
-                }
-                return Err(unexpected_eof(format!(
-                    "peer closed the stream after {avail} of the header's {HEADER_LEN} bytes"
-                ))
-                .into());
-            }
-        };
-
-        let packet_end = self.start + total;
-        let wire = self.buf.get(self.start..packet_end).unwrap_or_default();
-        let packet = match Packet::parse_with(wire, &self.limits)? {
-            Status::Complete((packet, _)) => packet,
-            // `wire` holds the whole packet; this arm only keeps the code panic-free.
-            Status::Partial { needed } => {
-                return Err(unexpected_eof(format!("packet short by {needed} bytes")).into())
-            }
-        };
-        let body_len = packet.body_len()?;
-        if body_len > self.max_body {
-            return Err(ReadError::BodyTooLarge {
-                length: body_len,
-                limit: self.max_body,
-            });
+    pub fn read_packet(&mut self) -> Result<Option<Incoming<'_, R>>, StreamError> {
+        match self.read_head()? {
+            Some((Head::Packet(packet), body)) => Ok(Some(Incoming { packet, body })),
+            // A server-side exchange starts with a packet, always.
+            Some(_) => Err(io::Error::other("read_packet called on a client-side reader").into()),
+            None => Ok(None),
         }
-        // Body bytes already read come from the buffer; the rest from the stream.
-        let in_buf = to_usize(body_len).min(self.end - packet_end);
-        let body_end = packet_end + in_buf;
-        self.body_left = body_len - to_u64(in_buf);
+    }
+
+    /// Reads the reply to a request (client side; [`Reply::to`] gives `reply` for any
+    /// packet sent): its head and its body. A peer that closes before the first byte of
+    /// the reply is an error of kind
+    /// [`NoReply`](crate::exchange::ExchangeErrorKind::NoReply) (uWSGI's answer to a
+    /// cache miss).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use uwsgi_wire::exchange::{Head, Reply};
+    /// use uwsgi_wire::{io::PacketReader, Limits};
+    /// // The reply uWSGI 2.0.21 sent to the GET captured from nginx 1.22.
+    /// let wire = std::fs::read("tests/vectors/uwsgi-http-reply.bin")?;
+    /// let mut reader = PacketReader::client(&wire[..], Limits::new());
+    /// let mut reply = reader.read_reply(Reply::Response { head_request: false })?;
+    /// assert!(matches!(reply.head, Head::Response(h) if h.status() == 200));
+    /// let mut body = String::new();
+    /// reply.body.read_to_string(&mut body)?; // no Content-Length: to the end
+    /// assert_eq!(body, "ok");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_reply(&mut self, reply: Reply) -> Result<IncomingReply<'_, R>, StreamError> {
+        self.skip_body()?;
+        if !self.exchange.expect(reply) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "read_reply called on a server-side reader",
+            )
+            .into());
+        }
+        match self.read_head()? {
+            Some((head, body)) => Ok(IncomingReply { head, body }),
+            // The exchange reports a close before a reply it expects as an error.
+            None => Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+        }
+    }
+
+    /// Reads until the exchange yields a head, then hands out the head and its body.
+    fn read_head(&mut self) -> Result<Option<(Head<'_>, Body<'_, R>)>, StreamError> {
+        self.skip_body()?;
+        let (consumed, shape) = loop {
+            let buffered = self.buf.get(self.start..self.end).unwrap_or_default();
+            let needed = match self.exchange.decode(buffered)? {
+                Status::Complete((Event::Head { head, .. }, consumed)) => {
+                    break (consumed, Shape::of(&head))
+                }
+                Status::Complete(_) => {
+                    return Err(io::Error::other("exchange out of step").into());
+                }
+                Status::Partial { needed } => needed,
+            };
+            let have = self.end - self.start;
+            if self.fill(have.saturating_add(needed))? == 0 {
+                let buffered = self.buf.get(self.start..self.end).unwrap_or_default();
+                match self.exchange.decode_eof(buffered)? {
+                    None => return Ok(None),
+                    Some((Event::Head { head, .. }, consumed)) => {
+                        break (consumed, Shape::of(&head))
+                    }
+                    Some(_) => return Err(io::Error::other("exchange out of step").into()),
+                }
+            }
+        };
+        let head_end = self.start + consumed;
+        // Body bytes already read go to the body now; what follows stays buffered.
+        let after = self.buf.get(head_end..self.end).unwrap_or_default();
+        let in_buf = match self.exchange.decode(after)? {
+            Status::Complete((Event::Body(bytes), _)) => bytes.len(),
+            _ => 0,
+        };
+        let body_end = head_end + in_buf;
+        let wire = self.buf.get(self.start..head_end).unwrap_or_default();
+        let buffered = self.buf.get(head_end..body_end).unwrap_or_default();
         if body_end == self.end {
-            // Nothing after the body is buffered: start the next packet at 0.
+            // Nothing after the body is buffered: start the next head at 0.
             (self.start, self.end) = (0, 0);
         } else {
             self.start = body_end;
         }
-        let buffered = self.buf.get(packet_end..body_end).unwrap_or_default();
-        Ok(Some(Incoming {
-            packet,
-            body: Body {
-                buffered,
-                left: Left::Shared(&mut self.body_left),
-                inner: &mut self.inner,
-            },
-        }))
+        let head = shape.head(wire, self.exchange.limits());
+        let body = Body {
+            buffered,
+            exchange: Machine::Shared(&mut self.exchange),
+            inner: &mut self.inner,
+        };
+        Ok(Some((head, body)))
     }
 
     /// Reads once into the free part of the buffer, after making room for `want` bytes
@@ -422,22 +448,30 @@ impl<R: Read> PacketReader<R> {
         }
     }
 
-    /// Reads and drops what is left of the previous request's body.
-    fn skip_body(&mut self) -> io::Result<()> {
-        while self.body_left > 0 {
-            // All buffered bytes went to the body, so the buffer is free scratch space.
-            let max = to_usize(self.body_left).min(self.buf.len());
+    /// Reads and drops what is left of the previous exchange's body.
+    fn skip_body(&mut self) -> Result<(), StreamError> {
+        // Every buffered body byte went to the body, so while the exchange is inside a
+        // body nothing is buffered and the buffer is free scratch space.
+        while self.exchange.after_head() {
+            if let Status::Complete(_) = self.exchange.decode(&[])? {
+                continue; // the end of the body
+            }
+            let max = self
+                .exchange
+                .body_remaining()
+                .map_or(self.buf.len(), |left| to_usize(left).min(self.buf.len()));
             let scratch = self.buf.get_mut(..max).unwrap_or_default();
-            match self.inner.read(scratch) {
-                Ok(0) => {
-                    return Err(unexpected_eof(format!(
-                        "peer closed the stream {} bytes before the end of the body",
-                        self.body_left
-                    )))
-                }
-                Ok(n) => self.body_left = self.body_left.saturating_sub(to_u64(n)),
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(err),
+            let n = match self.inner.read(scratch) {
+                Ok(n) => n.min(max),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err.into()),
+            };
+            let read = self.buf.get(..n).unwrap_or_default();
+            if n == 0 {
+                self.exchange.decode_eof(read)?;
+            } else {
+                // The event is the body bytes just dropped; only the count matters.
+                let _ = self.exchange.decode(read)?;
             }
         }
         Ok(())
@@ -474,7 +508,8 @@ impl<R: Read> PacketReader<R> {
 pub struct Incoming<'a, R> {
     /// The packet, borrowed from the reader's buffer.
     pub packet: Packet<'a>,
-    /// The request body: `CONTENT_LENGTH` bytes for request types, else empty.
+    /// The bytes that follow it: `CONTENT_LENGTH` bytes for request types, a cache
+    /// `set`'s value, else empty.
     pub body: Body<'a, R>,
 }
 
@@ -487,34 +522,69 @@ impl<R> fmt::Debug for Incoming<'_, R> {
     }
 }
 
-/// How many body bytes are still to be read from the stream.
-enum Left<'a> {
-    Owned(u64),
-    /// Kept by the [`PacketReader`], which skips what the caller does not read.
-    Shared(&'a mut u64),
+/// A reply read by [`PacketReader::read_reply`]: its head and the body that follows it.
+///
+/// ```
+/// use uwsgi_wire::exchange::{Head, Reply};
+/// use uwsgi_wire::io::{IncomingReply, PacketReader};
+/// use uwsgi_wire::{Limits, Modifier1};
+///
+/// // uWSGI 2.0.21's pong to `uwsgi --ping`.
+/// let wire = std::fs::read("tests/vectors/uwsgi-pong.bin")?;
+/// let mut reader = PacketReader::client(&wire[..], Limits::new());
+/// let IncomingReply { head, body } = reader.read_reply(Reply::Packet(Modifier1::PING))?;
+/// assert!(matches!(head, Head::Packet(p) if p.modifier2() == 1));
+/// assert_eq!(body.remaining(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct IncomingReply<'a, R> {
+    /// The reply's head, borrowed from the reader's buffer.
+    pub head: Head<'a>,
+    /// The bytes that follow it: by Content-Length or to the end of the stream for an
+    /// HTTP response, a large RPC result, a cache value, an echo.
+    pub body: Body<'a, R>,
 }
 
-impl Left<'_> {
-    fn get(&self) -> u64 {
+impl<R> fmt::Debug for IncomingReply<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncomingReply")
+            .field("head", &self.head)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// The exchange a [`Body`] counts its bytes against.
+enum Machine<'a> {
+    Owned(Exchange),
+    /// The [`PacketReader`]'s, which skips what the caller does not read.
+    Shared(&'a mut Exchange),
+}
+
+impl Machine<'_> {
+    fn get(&self) -> &Exchange {
         match self {
-            Left::Owned(n) => *n,
-            Left::Shared(n) => **n,
+            Machine::Owned(exchange) => exchange,
+            Machine::Shared(exchange) => exchange,
         }
     }
 
-    fn set(&mut self, value: u64) {
+    fn get_mut(&mut self) -> &mut Exchange {
         match self {
-            Left::Owned(n) => *n = value,
-            Left::Shared(n) => **n = value,
+            Machine::Owned(exchange) => exchange,
+            Machine::Shared(exchange) => exchange,
         }
     }
 }
 
-/// A request body: exactly `CONTENT_LENGTH` bytes, then end of file.
+/// The body of an exchange: exactly the announced bytes (a request's `CONTENT_LENGTH`),
+/// or every byte to the end of the stream (a reply without a length), then end of file.
 ///
 /// It never reads past the body, so whatever follows on the stream (a next packet) is
-/// left alone. A peer that closes before the last body byte makes `read` fail with
-/// [`io::ErrorKind::UnexpectedEof`], never a silent short body. Like any [`Read`], a
+/// left alone. A peer that closes before the last byte of a body of known length makes
+/// `read` fail with [`io::ErrorKind::UnexpectedEof`], never a silent short body; a body
+/// over [`Limits::max_body`] fails with [`io::ErrorKind::InvalidData`] (the inner error
+/// is the [`ExchangeError`](crate::exchange::ExchangeError)). Like any [`Read`], a
 /// single `read` may return fewer bytes than asked for.
 ///
 /// ```
@@ -535,9 +605,9 @@ impl Left<'_> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Body<'a, R: ?Sized> {
-    /// Body bytes the packet reader had already read.
+    /// Body bytes the packet reader had already read (and counted).
     buffered: &'a [u8],
-    left: Left<'a>,
+    exchange: Machine<'a>,
     inner: &'a mut R,
 }
 
@@ -551,14 +621,15 @@ impl<'a, R: Read + ?Sized> Body<'a, R> {
     pub fn new(inner: &'a mut R, len: u64) -> Self {
         Body {
             buffered: &[],
-            left: Left::Owned(len),
+            exchange: Machine::Owned(Exchange::within_body(len)),
             inner,
         }
     }
 }
 
 impl<R: ?Sized> Body<'_, R> {
-    /// The number of body bytes not read yet.
+    /// The number of body bytes known to be still unread: all of them for a body of
+    /// known length; for one that runs to the end of the stream, those already buffered.
     ///
     /// ```
     /// use std::io::Read;
@@ -569,7 +640,8 @@ impl<R: ?Sized> Body<'_, R> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn remaining(&self) -> u64 {
-        to_u64(self.buffered.len()).saturating_add(self.left.get())
+        let unread = self.exchange.get().body_remaining().unwrap_or(0);
+        to_u64(self.buffered.len()).saturating_add(unread)
     }
 }
 
@@ -587,20 +659,33 @@ impl<R: Read + ?Sized> Read for Body<'_, R> {
             self.buffered = later;
             return Ok(n);
         }
-        let left = self.left.get();
-        if left == 0 {
-            return Ok(0);
+        let exchange = self.exchange.get_mut();
+        if exchange.is_idle() {
+            return Ok(0); // the end was reached and decoded
         }
-        let max = to_usize(left).min(out.len());
-        let dst = out.get_mut(..max).unwrap_or_default();
-        let n = self.inner.read(dst)?.min(max);
-        if n == 0 {
-            return Err(unexpected_eof(format!(
-                "peer closed the stream {left} bytes before the end of the body"
-            )));
+        loop {
+            if let Status::Complete(_) = exchange.decode(&[])? {
+                return Ok(0); // the end of the body
+            }
+            let max = exchange
+                .body_remaining()
+                .map_or(out.len(), |left| to_usize(left).min(out.len()));
+            let dst = out.get_mut(..max).unwrap_or_default();
+            let n = match self.inner.read(dst) {
+                Ok(n) => n.min(max),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            let read = out.get(..n).unwrap_or_default();
+            if n == 0 {
+                // A body to the end of the stream ends here; one of known length is cut.
+                exchange.decode_eof(read)?;
+                return Ok(0);
+            }
+            // Counts the bytes against the body (and its limit); they are in `out`.
+            let _ = exchange.decode(read)?;
+            return Ok(n);
         }
-        self.left.set(left - to_u64(n));
-        Ok(n)
     }
 }
 
@@ -628,17 +713,16 @@ fn read_full<R: Read + ?Sized>(reader: &mut R, out: &mut [u8]) -> io::Result<usi
 
 /// Reads exactly one packet into `buf` and nothing more: the header, then the block.
 ///
-/// - `Ok(Some(packet))`: the packet, borrowed from `buf`. For request types its body
-///   follows in `reader`: read it with [`Body::new`] and the `CONTENT_LENGTH`.
+/// - `Ok(Some(packet))`: the packet, borrowed from `buf`. The bytes that follow it
+///   ([`Packet::body_len`]) are still in `reader`: read them with [`Body::new`].
 /// - `Ok(None)`: the stream ended cleanly before the first header byte.
-/// - [`ReadError::BufferTooSmall`] when `buf` cannot hold the packet (4 + datasize
-///   bytes; 65539 hold any packet), [`ReadError::Protocol`] for a datasize over
-///   `limits` (from the header alone, before the block is read) or a malformed block,
-///   [`ReadError::Io`] with [`io::ErrorKind::UnexpectedEof`] when the peer closes
-///   mid-packet.
+/// - [`StreamError::BufferTooSmall`] when `buf` cannot hold the packet (4 + datasize
+///   bytes; 65539 hold any packet), [`StreamError::Exchange`] for a datasize over
+///   `limits` (from the header alone, before the block is read), a malformed block, or
+///   a peer that closes mid-packet.
 ///
-/// It reads the header and the block with exact-size reads, so it never consumes a
-/// body byte; [`PacketReader`] makes fewer system calls.
+/// It reads exactly the bytes the exchange core says are missing, so it never consumes
+/// a body byte; [`PacketReader`] makes fewer system calls.
 ///
 /// ```
 /// use std::io::Read;
@@ -649,9 +733,8 @@ fn read_full<R: Read + ?Sized>(reader: &mut R, out: &mut [u8]) -> io::Result<usi
 /// let mut stream = &wire[..];
 /// let mut buf = [0u8; 4096];
 /// let packet = read_packet(&mut stream, &mut buf, &Limits::new())?.expect("a packet");
-/// let len = packet.vars().unwrap().content_length()?.unwrap_or(0);
 /// let mut body = Vec::new();
-/// Body::new(&mut stream, len).read_to_end(&mut body)?;
+/// Body::new(&mut stream, packet.body_len()?).read_to_end(&mut body)?;
 /// assert_eq!(body, b"hello=world");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -659,49 +742,41 @@ pub fn read_packet<'b, R: Read + ?Sized>(
     reader: &mut R,
     buf: &'b mut [u8],
     limits: &Limits,
-) -> Result<Option<Packet<'b>>, ReadError> {
+) -> Result<Option<Packet<'b>>, StreamError> {
+    let mut exchange = Exchange::server(*limits);
     let available = buf.len();
-    let Some(head) = buf.get_mut(..HEADER_LEN) else {
-        return Err(ReadError::BufferTooSmall {
-            needed: HEADER_LEN,
-            available,
-        });
-    };
-    match read_full(reader, head)? {
-        0 => return Ok(None),
-        HEADER_LEN => {}
-        n => {
-            return Err(unexpected_eof(format!(
-                "peer closed the stream after {n} of the header's {HEADER_LEN} bytes"
-            ))
-            .into())
+    let mut filled = 0;
+    let (consumed, shape) = loop {
+        let have = buf.get(..filled).unwrap_or_default();
+        let needed = match exchange.decode(have)? {
+            Status::Complete((Event::Head { head, .. }, consumed)) => {
+                break (consumed, Shape::of(&head))
+            }
+            Status::Complete(_) => return Err(io::Error::other("exchange out of step").into()),
+            Status::Partial { needed } => needed,
+        };
+        let want = filled.saturating_add(needed);
+        let Some(missing) = buf.get_mut(filled..want) else {
+            return Err(StreamError::BufferTooSmall {
+                needed: want,
+                available,
+            });
+        };
+        let got = read_full(reader, missing)?;
+        filled += got;
+        if got < needed {
+            let have = buf.get(..filled).unwrap_or_default();
+            return match exchange.decode_eof(have)? {
+                None => Ok(None),
+                Some(_) => Err(io::Error::other("exchange out of step").into()),
+            };
         }
-    }
-    let mut bytes = [0u8; HEADER_LEN];
-    bytes.copy_from_slice(head);
-    let header = Header::from_bytes(bytes);
-    limits.check_header(&header)?;
-    let total = HEADER_LEN + usize::from(header.datasize);
-    let Some(block) = buf.get_mut(HEADER_LEN..total) else {
-        return Err(ReadError::BufferTooSmall {
-            needed: total,
-            available,
-        });
     };
-    let got = read_full(reader, block)?;
-    if got < block.len() {
-        return Err(unexpected_eof(format!(
-            "peer closed the stream after {} of the packet's {total} bytes",
-            HEADER_LEN + got
-        ))
-        .into());
-    }
     let buf: &'b [u8] = buf;
-    match Packet::parse_with(buf.get(..total).unwrap_or_default(), limits)? {
-        Status::Complete((packet, _)) => Ok(Some(packet)),
-        Status::Partial { needed } => {
-            Err(unexpected_eof(format!("packet short by {needed} bytes")).into())
-        }
+    let wire = buf.get(..consumed).unwrap_or_default();
+    match shape.head(wire, limits) {
+        Head::Packet(packet) => Ok(Some(packet)),
+        _ => Err(io::Error::other("exchange out of step").into()),
     }
 }
 
@@ -774,11 +849,12 @@ pub fn write_packet<W: Write + ?Sized>(writer: &mut W, packet: &Packet<'_>) -> i
 /// Writes a packet followed by its body, together (one vectored write when the writer
 /// allows).
 ///
-/// For request types ([`Modifier1::is_request`](crate::Modifier1::is_request)) the body
-/// must be exactly `CONTENT_LENGTH` bytes (none when it is absent or empty): anything
-/// else is an [`io::ErrorKind::InvalidInput`] error and nothing is written, since the
-/// peer would read a wrong body or the next request from it. For other types `body` is
-/// written as given (the value after a cache "set", say).
+/// For request types ([`Modifier1::is_request`](crate::Modifier1::is_request)) and a
+/// magic cache `set`/`update`, the body must be exactly what the packet announces
+/// ([`Packet::body_len`]: `CONTENT_LENGTH`, none when it is absent or empty; the cache
+/// `size`): anything else is an [`io::ErrorKind::InvalidInput`] error and nothing is
+/// written, since the peer would read a wrong body or the next request from it. For
+/// other types `body` is written as given.
 ///
 /// ```
 /// use uwsgi_wire::{Modifier1, Packet, Payload, VarsBuilder};
@@ -799,8 +875,8 @@ pub fn write_request<W: Write + ?Sized>(
     packet: &Packet<'_>,
     body: &[u8],
 ) -> io::Result<()> {
-    // Other types carry what follows them by their own rules (a cache value's `size`).
-    if packet.modifier1().is_request() {
+    // The kinds whose following bytes the exchange core frames must get exactly those.
+    if packet.modifier1().is_request() || packet.body_len().is_ok_and(|len| len > 0) {
         let announced = packet
             .body_len()
             .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
@@ -808,7 +884,7 @@ pub fn write_request<W: Write + ?Sized>(
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "body is {} bytes but CONTENT_LENGTH says {announced}",
+                    "body is {} bytes but the packet announces {announced}",
                     body.len()
                 ),
             ));

@@ -67,11 +67,14 @@ mod array;
 mod builder;
 mod encode;
 mod error;
+pub mod exchange;
 mod header;
 mod limits;
 mod message;
 mod packet;
 mod security;
+#[cfg(feature = "std")]
+mod stream_error;
 mod vars;
 
 #[cfg(feature = "tokio")]
@@ -82,6 +85,8 @@ pub mod http;
 pub mod io;
 #[cfg(feature = "alloc")]
 mod owned;
+#[cfg(feature = "alloc")]
+mod owned_head;
 
 pub use array::{Array, ArrayIter};
 #[cfg(feature = "alloc")]
@@ -89,7 +94,7 @@ pub use builder::{ArrayBuilder, VarsBuilder};
 pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len, Pair};
 pub use error::{EncodeError, Error, ErrorKind};
 pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
-pub use limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
+pub use limits::{Limits, DEFAULT_MAX_HEAD, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
 #[cfg(feature = "alloc")]
 pub use message::SubscriptionBuilder;
 pub use message::{
@@ -99,8 +104,12 @@ pub use message::{
 };
 #[cfg(feature = "alloc")]
 pub use owned::{OwnedPacket, OwnedVars};
+#[cfg(feature = "alloc")]
+pub use owned_head::OwnedResponseHead;
 pub use packet::{Packet, Payload, Status};
 pub use security::{is_magic_var, MAGIC_VAR_PREFIX};
+#[cfg(feature = "std")]
+pub use stream_error::StreamError;
 pub use vars::{Var, VarsIndex};
 pub use vars::{Vars, VarsIter};
 

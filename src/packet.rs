@@ -362,9 +362,13 @@ impl<'a> Packet<'a> {
         }
     }
 
-    /// The number of body bytes that follow this packet on the stream: the strict
-    /// [`Vars::content_length`] for request types ([`Modifier1::is_request`]; absent or
-    /// empty is 0), and 0 for every other type.
+    /// The number of bytes that follow this packet on the stream when a server receives
+    /// it (docs/PROTOCOL.md section 4.1): the strict [`Vars::content_length`] for
+    /// request types ([`Modifier1::is_request`]; absent or empty is 0), the `size` of a
+    /// magic cache `set` or `update` ([`CacheRequest::value_len`](crate::CacheRequest)),
+    /// and 0 for every other type. The exchange core
+    /// ([`Exchange::server`](crate::exchange::Exchange::server)) frames streams by this
+    /// rule.
     ///
     /// ```
     /// use uwsgi_wire::{Packet, Status};
@@ -373,15 +377,16 @@ impl<'a> Packet<'a> {
     /// let Status::Complete((packet, consumed)) = Packet::parse(wire)? else { unreachable!() };
     /// assert_eq!(packet.body_len()?, 11);
     /// assert_eq!(wire.len() - consumed, 11);
+    ///
+    /// // A cache set as uWSGI's client sends it: the 2 value bytes follow the packet.
+    /// let set = b"\x6f\x3a\x00\x11\x03\x00cmd\x03\x00set\x03\x00key\x01\x00k\x04\x00size\x01\x002\
+    ///             \x07\x00expires\x02\x0030\x04\x00size\x01\x002\x05\x00cache\x00\x00vv";
+    /// let Status::Complete((packet, _)) = Packet::parse(set)? else { unreachable!() };
+    /// assert_eq!(packet.body_len()?, 2);
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn body_len(&self) -> Result<u64, Error> {
-        match self.payload {
-            Payload::Vars(vars) if self.modifier1.is_request() => {
-                Ok(vars.content_length()?.unwrap_or(0))
-            }
-            _ => Ok(0),
-        }
+        crate::exchange::request_body_len(self)
     }
 
     /// The exact number of bytes [`encode`](Packet::encode) writes: 4 + the block.

@@ -5,7 +5,7 @@
 //! Origins: `tests/vectors/*.bin` are real captures (nginx 1.22, Apache 2.4, lighttpd 1.4,
 //! the uWSGI HTTP router and uWSGI 2.0.21, by `tests/peers/capture.sh`; see
 //! `tests/vectors/README.md`); every vector built here starts from one of them or is
-//! derived from the wire format (PROTOCOL.md sections 1-2) and the documented rules
+//! derived from the wire format (docs/PROTOCOL.md sections 1-2) and the documented rules
 //! (README "Limits and strictness"), as each test's comment says. Forms already covered by
 //! `tests/errors.rs` are not repeated here.
 
@@ -47,13 +47,14 @@ fn capture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Replies with no uwsgi header at all (PROTOCOL.md section 3): the echo reply is the
-/// payload itself (modifier1 101), an HTTP-style request is answered with raw HTTP
-/// (section 5), and an RPC call with modifier2 1 gets the raw result. Read as a header,
+/// Replies with no uwsgi header at all (docs/PROTOCOL.md section 4.2): the echo reply is
+/// the payload itself (modifier1 101), an HTTP-style request is answered with raw HTTP,
+/// and an RPC call with modifier2 1 gets the raw result. Read as a header,
 /// their first bytes announce more than the file holds.
 const NOT_FRAMED: &[&str] = &[
     "uwsgi-echo-reply.bin",
     "uwsgi-http-reply.bin",
+    "uwsgi-http-reply-content-length.bin",
     "uwsgi-rpc-reply-raw.bin",
 ];
 
@@ -652,7 +653,7 @@ fn more_content_length_forms() {
 
 #[test]
 fn more_content_length_disagreements() {
-    // Derived from the documented smuggling rule (README; PROTOCOL.md section 6).
+    // Derived from the documented smuggling rule (README; docs/PROTOCOL.md section 7.2).
     let cl: &[u8] = b"CONTENT_LENGTH";
     let pair_len = |v: &[u8]| 2 + cl.len() + 2 + v.len();
     let value_at =
@@ -698,8 +699,9 @@ fn more_content_length_disagreements() {
         Vars::parse(&zero_then_empty).unwrap().content_length(),
         Ok(Some(0))
     );
-    // nginx sends HTTP_CONTENT_LENGTH beside CONTENT_LENGTH (PROTOCOL.md section 4): only
-    // CONTENT_LENGTH counts, so a client header that disagrees is not a conflict here.
+    // nginx sends HTTP_CONTENT_LENGTH beside CONTENT_LENGTH (docs/PROTOCOL.md section
+    // 6.2): only CONTENT_LENGTH counts, so a client header that disagrees is not a
+    // conflict here.
     let with_http = block(&[(cl, b"5"), (b"HTTP_CONTENT_LENGTH", b"6")]);
     assert_eq!(
         Vars::parse(&with_http).unwrap().content_length(),

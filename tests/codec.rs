@@ -14,7 +14,9 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite};
-use uwsgi_wire::codec::{CodecError, Frame, UwsgiCodec};
+use uwsgi_wire::codec::{Frame, UwsgiCodec};
+use uwsgi_wire::exchange::ExchangeErrorKind;
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, VarsBuilder};
 
 #[path = "support/captures.rs"]
@@ -33,6 +35,17 @@ fn pipelined() -> (Vec<u8>, Expected) {
         "nginx-chunked.bin",
         "apache-post.bin",
     ])
+}
+
+/// The malformed-packet error inside a stream error, if that is what it is.
+fn packet_error(err: &StreamError) -> Option<uwsgi_wire::Error> {
+    match err {
+        StreamError::Exchange(e) => match e.kind() {
+            ExchangeErrorKind::Packet(p) => Some(p),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Folds frames back into (packet, body) pairs, checking the Head -> Body* -> End order.
@@ -54,6 +67,7 @@ fn collect(frames: Vec<Frame>) -> Expected {
                 assert!(open, "End outside a packet");
                 open = false;
             }
+            Frame::Response(_) => panic!("a response head on the server side"),
         }
     }
     assert!(!open, "missing End");
@@ -200,8 +214,8 @@ fn oversize_and_malformed_heads() {
     let mut buf = BytesMut::with_capacity(64);
     buf.extend_from_slice(&wire[..4]);
     let err = codec.decode(&mut buf).unwrap_err();
-    match &err {
-        CodecError::Protocol(e) => assert_eq!(
+    match packet_error(&err) {
+        Some(e) => assert_eq!(
             (e.kind(), e.offset()),
             (
                 ErrorKind::DatasizeOverLimit {
@@ -227,20 +241,20 @@ fn oversize_and_malformed_heads() {
     // Malformed vars: 400. Derived from the spec: a key length of 0.
     let mut buf = BytesMut::from(&b"\x00\x05\x00\x00\x00\x00\x01\x00x"[..]);
     let err = UwsgiCodec::new().decode(&mut buf).unwrap_err();
-    assert!(matches!(&err, CodecError::Protocol(e) if e.kind() == ErrorKind::EmptyKey));
+    assert!(matches!(packet_error(&err), Some(e) if e.kind() == ErrorKind::EmptyKey));
     assert_eq!(err.status_code(), Some(400));
 
     // A body over the limit: 413, before any body byte is read.
     let post = vector("nginx-post.bin"); // captured from nginx 1.22, 11-byte body
     let mut buf = BytesMut::from(&post[..472]);
     let err = UwsgiCodec::builder()
-        .max_body(10)
+        .limits(Limits::new().max_body(10))
         .new_codec()
         .decode(&mut buf)
         .unwrap_err();
     assert!(matches!(
-        err,
-        CodecError::BodyTooLarge {
+        &err,
+        StreamError::Exchange(e) if e.kind() == ExchangeErrorKind::BodyTooLarge {
             length: 11,
             limit: 10
         }
@@ -252,8 +266,8 @@ fn oversize_and_malformed_heads() {
 fn a_peer_that_closes_early() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22: 472-byte packet + 11
     for (cut, message) in [
-        (2, "after 2 of the packet's 4 bytes"),
-        (100, "after 100 of the packet's 472 bytes"),
+        (2, "after 2 bytes of a head, at least 2 short"),
+        (100, "after 100 bytes of a head, at least 372 short"),
         (476, "7 bytes before the end of the body"),
     ] {
         let mut codec = UwsgiCodec::new();
@@ -268,13 +282,8 @@ fn a_peer_that_closes_early() {
         };
         // Nothing can be answered on a connection the peer closed.
         assert_eq!(err.status_code(), None);
-        match err {
-            CodecError::Io(e) => {
-                assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
-                assert!(e.to_string().contains(message), "{e}");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert!(err.is_eof(), "{err:?}");
+        assert!(err.to_string().contains(message), "{err}");
     }
     // A close between packets is a clean end.
     let mut buf = BytesMut::new();
@@ -308,7 +317,7 @@ fn the_encoder_checks_bodies_against_content_length() -> Result<(), Box<dyn std:
     let err = codec.encode(Frame::End, &mut out).unwrap_err();
     assert!(matches!(
         err,
-        CodecError::BodyLength {
+        StreamError::BodyLength {
             announced: 5,
             sent: 3
         }
@@ -320,7 +329,7 @@ fn the_encoder_checks_bodies_against_content_length() -> Result<(), Box<dyn std:
         .unwrap_err();
     assert!(matches!(
         err,
-        CodecError::BodyLength {
+        StreamError::BodyLength {
             announced: 5,
             sent: 6
         }
@@ -388,7 +397,7 @@ async fn a_multi_mib_body_streams_with_bounded_memory() {
                 chunks += 1;
             }
             Frame::End => break,
-            Frame::Head(_) => panic!("second head"),
+            Frame::Head(_) | Frame::Response(_) => panic!("second head"),
         }
     }
     writer.await.unwrap();
@@ -418,7 +427,7 @@ async fn a_slow_reader_applies_back_pressure() {
         match frame.unwrap() {
             Frame::Body(bytes) => consumed += bytes.len() as u64,
             Frame::End => break,
-            Frame::Head(_) => panic!(),
+            Frame::Head(_) | Frame::Response(_) => panic!(),
         }
         if consumed % (64 * 1024) == 0 {
             // A slow consumer: the writer must wait for it.
@@ -485,7 +494,7 @@ async fn serve(stream: impl AsyncRead + AsyncWrite + Unpin) -> Expected {
                 framed.send(Bytes::from(reply)).await.unwrap();
                 body = 0;
             }
-            Frame::Head(_) => {}
+            Frame::Head(_) | Frame::Response(_) => {}
         }
         frames.push(frame);
     }
@@ -544,7 +553,7 @@ async fn over_a_real_unix_socket() {
 async fn a_tcp_peer_that_disconnects_mid_head_and_mid_body() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22
     for (cut, message) in [
-        (10, "of the packet's 472 bytes"),
+        (10, "after 10 bytes of a head, at least 462 short"),
         (478, "5 bytes before the end"),
     ] {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -562,12 +571,8 @@ async fn a_tcp_peer_that_disconnects_mid_head_and_mid_body() {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.write_all(&wire[..cut]).await.unwrap();
         drop(stream);
-        match server.await.unwrap() {
-            CodecError::Io(e) => {
-                assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
-                assert!(e.to_string().contains(message), "{e}");
-            }
-            other => panic!("{other:?}"),
-        }
+        let err = server.await.unwrap();
+        assert!(err.is_eof(), "{err:?}");
+        assert!(err.to_string().contains(message), "{err}");
     }
 }

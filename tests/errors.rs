@@ -1,6 +1,6 @@
 //! One invalid vector per error kind, with the exact kind and byte offset expected.
 //!
-//! Origin: every vector here is derived by hand from the wire format in PROTOCOL.md
+//! Origin: every vector here is derived by hand from the wire format in docs/PROTOCOL.md
 //! sections 1-2 and uWSGI 2.0's `uwsgi_parse_vars` (core/protocol.c), which is what
 //! real encoders never produce; `tests/conformance/rejections.rs` checks what real uWSGI
 //! does with each of them.
@@ -101,7 +101,7 @@ fn one_and_two_trailing_bytes() {
 
 #[test]
 fn the_resync_quirk_vector_is_rejected() {
-    // Deliberately stricter than uWSGI. PROTOCOL.md section 4 and uWSGI 2.0's
+    // Deliberately stricter than uWSGI. docs/PROTOCOL.md sections 5 and 8, and uWSGI 2.0's
     // `uwsgi_parse_vars` (core/protocol.c): a key length that runs past the block has no
     // `else` branch there, so uWSGI skips the 2 length bytes and resynchronises; this
     // 7-byte block (`ff 00` then a valid pair `A=""`) is accepted by uWSGI as one var.

@@ -238,7 +238,7 @@ fn vars_of(pairs: &[(&str, &[u8])]) -> VarsBuilder {
 
 #[test]
 fn cr_lf_and_nul_never_reach_a_header() {
-    // Header injection attempts (PROTOCOL.md section 6; go-uwsgi has this bug).
+    // Header injection attempts (docs/PROTOCOL.md section 7.3; go-uwsgi has this bug).
     for (key, value, byte, index) in [
         ("HTTP_X_EVIL", &b"a\r\nSet-Cookie: owned=1"[..], b'\r', 1),
         ("HTTP_X_EVIL", b"a\nb", b'\n', 1),
@@ -509,4 +509,124 @@ fn response_heads_as_nginx_reads_them() {
     }
     let endless = vec![b'a'; 70_000];
     assert!(parse_response_head(&endless).is_err());
+}
+
+#[test]
+fn nginx_params_never_invent_a_client_address() {
+    // Derived: nginx takes REMOTE_ADDR and REMOTE_PORT from the client connection;
+    // NginxParams has none, so without remote_addr/remote_port they are left out.
+    let request = Request::get("/").body(()).unwrap();
+    let vars = NginxParams::new().encode(&request).unwrap();
+    let keys: Vec<String> = pairs(&vars.vars()).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "QUERY_STRING",
+            "REQUEST_METHOD",
+            "CONTENT_TYPE",
+            "CONTENT_LENGTH",
+            "REQUEST_URI",
+            "PATH_INFO",
+            "DOCUMENT_ROOT",
+            "SERVER_PROTOCOL",
+            "REQUEST_SCHEME",
+            "SERVER_PORT",
+            "SERVER_NAME",
+            "HTTP_HOST",
+        ]
+    );
+    // Set, they stand where nginx 1.22 puts them (captured: tests/vectors/nginx-get.bin).
+    let vars = NginxParams::new()
+        .remote_port("40000")
+        .remote_addr("10.0.0.7")
+        .encode(&request)
+        .unwrap();
+    let got = pairs(&vars.vars());
+    let at = got.iter().position(|(k, _)| k == "REMOTE_ADDR").unwrap();
+    assert_eq!(got[at - 1].0, "REQUEST_SCHEME");
+    assert_eq!(got[at].1, "10.0.0.7");
+    assert_eq!(got[at + 1], ("REMOTE_PORT".into(), "40000".into()));
+    assert_eq!(got[at + 2].0, "SERVER_PORT");
+    // One without the other: only that one.
+    let vars = NginxParams::new()
+        .remote_addr("::1")
+        .encode(&request)
+        .unwrap();
+    assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"::1"[..]));
+    assert_eq!(vars.vars().get(b"REMOTE_PORT"), None);
+}
+
+#[test]
+fn response_heads_where_nginx_is_lenient() {
+    // Each head was sent through nginx 1.22.1 (tests/conformance/response_heads.rs);
+    // nginx accepted it with this status.
+    for (raw, status, version) in [
+        // A line without a colon is a header with an empty value.
+        (
+            &b"HTTP/1.1 200 OK\r\nFoo\r\n\r\n"[..],
+            200,
+            Version::HTTP_11,
+        ),
+        // Not status lines to nginx: skipped, so the CGI default applies.
+        (b"HTTP/0.9 201 X\r\n\r\n", 200, Version::HTTP_11),
+        (b"HTTP/1.1 4040 X\r\n\r\n", 200, Version::HTTP_11),
+        (b"HTTP/1 404 Nope\r\n\r\n", 200, Version::HTTP_11),
+        // Spaces between the digits, IIS's 403.1, HTTP/2.0, a tab-led value.
+        (b"HTTP/1.1 4 0 4 X\r\n\r\n", 404, Version::HTTP_11),
+        (b"HTTP/1.1 403.1 Forbidden\r\n\r\n", 403, Version::HTTP_11),
+        (b"HTTP/2.0 201 Created\r\n\r\n", 201, Version::HTTP_11),
+        (
+            b"HTTP/1.0 201 Created\r\nX-A:\ta\t\r\n\r\n",
+            201,
+            Version::HTTP_10,
+        ),
+        (b"Status: 4041\r\n\r\n", 404, Version::HTTP_11),
+        (
+            b"Location: /x\r\nStatus: 301 M\r\n\r\n",
+            301,
+            Version::HTTP_11,
+        ),
+    ] {
+        let name = String::from_utf8_lossy(raw);
+        let Status::Complete((response, len)) = parse_response_head(raw).unwrap() else {
+            panic!("{name:?}")
+        };
+        assert_eq!(len, raw.len(), "{name:?}");
+        assert_eq!(response.status(), status, "{name:?}");
+        assert_eq!(response.version(), version, "{name:?}");
+        assert!(response.headers().get("status").is_none(), "{name:?}");
+    }
+    let Status::Complete((response, _)) =
+        parse_response_head(b"HTTP/1.1 200 OK\r\nFoo\r\nX-A:\ta\t\r\n\r\n").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(response.headers()["foo"], "");
+    assert_eq!(response.headers()["x-a"], "\ta\t");
+    // nginx accepts these too, but an http::Response cannot hold them.
+    for (raw, why) in [
+        (&b"HTTP/1.1 099 X\r\n\r\n"[..], "status code under 100"),
+        (b"HTTP/1.1 200 OK\r\nX(Y): 1\r\n\r\n", "invalid header name"),
+        (
+            b"HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n",
+            "invalid header value",
+        ),
+    ] {
+        assert_eq!(
+            parse_response_head(raw).unwrap_err(),
+            HttpError::InvalidResponse(why),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // nginx refuses a head that does not fit its buffer; ours is 64 KiB, at once.
+    let mut endless = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+    endless.resize(uwsgi_wire::http::MAX_RESPONSE_HEAD, b'a');
+    assert_eq!(
+        parse_response_head(&endless).unwrap_err(),
+        HttpError::InvalidResponse("head longer than 65536 bytes")
+    );
+    assert!(parse_response_head(&endless[..endless.len() - 1])
+        .unwrap()
+        .is_partial());
 }

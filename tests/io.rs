@@ -6,10 +6,11 @@ use std::io::{self, Cursor, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 
+use uwsgi_wire::exchange::ExchangeErrorKind;
 use uwsgi_wire::io::{
     read_packet, write_all_vectored, write_packet, write_request, Body, Incoming, PacketReader,
-    ReadError,
 };
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, Status, VarsBuilder};
 
 #[path = "support/captures.rs"]
@@ -179,12 +180,23 @@ fn caller_buffer_too_small() {
     let err = read_packet(&mut &wire[..], &mut buf, &Limits::new()).unwrap_err();
     assert!(matches!(
         err,
-        ReadError::BufferTooSmall {
+        StreamError::BufferTooSmall {
             needed: 376,
             available: 100
         }
     ));
     assert_eq!(err.status_code(), Some(431));
+}
+
+/// The malformed-packet error inside a stream error, if that is what it is.
+fn packet_error(err: &StreamError) -> Option<uwsgi_wire::Error> {
+    match err {
+        StreamError::Exchange(e) => match e.kind() {
+            ExchangeErrorKind::Packet(p) => Some(p),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Gives the header, then fails if anything more is read.
@@ -213,7 +225,10 @@ fn oversize_datasize_is_refused_from_the_header_before_reading_the_block() {
 
     let mut reader = PacketReader::with_limits(HeaderThenFail(wire.clone(), false), limits);
     match reader.read_packet() {
-        Err(ReadError::Protocol(e)) => assert_eq!((e.kind(), e.offset()), (want, 1)),
+        Err(err) => {
+            let e = packet_error(&err).unwrap();
+            assert_eq!((e.kind(), e.offset()), (want, 1));
+        }
         other => panic!("{other:?}"),
     }
     // The buffer did not grow for it.
@@ -224,7 +239,7 @@ fn oversize_datasize_is_refused_from_the_header_before_reading_the_block() {
 
     let mut buf = vec![0u8; 70_000];
     match read_packet(&mut HeaderThenFail(wire, false), &mut buf, &limits) {
-        Err(ReadError::Protocol(e)) => assert_eq!(e.kind(), want),
+        Err(err) => assert_eq!(packet_error(&err).map(|e| e.kind()), Some(want)),
         other => panic!("{other:?}"),
     }
 }
@@ -241,30 +256,30 @@ fn the_largest_packet_grows_the_buffer_once() {
 #[test]
 fn body_and_var_limits() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22, body of 11 bytes
-    let err = PacketReader::new(&wire[..])
-        .max_body(10)
+    let err = PacketReader::with_limits(&wire[..], Limits::new().max_body(10))
         .read_packet()
         .unwrap_err();
     assert!(matches!(
-        err,
-        ReadError::BodyTooLarge {
+        &err,
+        StreamError::Exchange(e) if e.kind() == ExchangeErrorKind::BodyTooLarge {
             length: 11,
             limit: 10
         }
     ));
     assert_eq!(err.status_code(), Some(413));
-    assert!(PacketReader::new(&wire[..])
-        .max_body(11)
-        .read_packet()
-        .is_ok());
+    assert!(
+        PacketReader::with_limits(&wire[..], Limits::new().max_body(11))
+            .read_packet()
+            .is_ok()
+    );
 
     let err = PacketReader::with_limits(&wire[..], Limits::new().max_vars(10))
         .read_packet()
         .unwrap_err();
-    match err {
-        ReadError::Protocol(e) => assert_eq!(e.kind(), ErrorKind::TooManyVars { limit: 10 }),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        packet_error(&err).map(|e| e.kind()),
+        Some(ErrorKind::TooManyVars { limit: 10 })
+    );
 }
 
 #[test]
@@ -278,8 +293,11 @@ fn an_invalid_content_length_is_a_protocol_error() -> Result<(), Box<dyn std::er
         &mut wire,
         &Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?,
     )?;
-    match PacketReader::new(&wire[..]).read_packet() {
-        Err(ReadError::Protocol(e)) => {
+    match PacketReader::new(&wire[..])
+        .read_packet()
+        .map_err(|e| packet_error(&e))
+    {
+        Err(Some(e)) => {
             assert_eq!(e.kind(), ErrorKind::ConflictingContentLength);
             assert_eq!(
                 e.offset(),
@@ -307,7 +325,11 @@ fn an_unread_body_is_skipped() {
 fn a_peer_that_closes_early() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22: a 472-byte packet + 11
                                          // Mid-header, mid-block, mid-body.
-    for (cut, what) in [(2, "header"), (100, "packet"), (wire.len() - 4, "body")] {
+    for (cut, what) in [
+        (2, "after 2 bytes of a head, at least 2 short"),
+        (100, "after 100 bytes of a head, at least 372 short"),
+        (wire.len() - 4, "body"),
+    ] {
         let mut reader = PacketReader::new(Chunked::bytewise(&wire[..cut]));
         let err = match reader.read_packet() {
             Ok(Some(mut incoming)) => {
@@ -318,11 +340,11 @@ fn a_peer_that_closes_early() {
                 err
             }
             Ok(None) => panic!("cut at {cut}: clean end"),
-            Err(ReadError::Io(err)) => {
+            Err(err) => {
+                assert!(err.is_eof(), "cut at {cut}: {err}");
                 assert!(err.to_string().contains(what), "{err}");
-                err
+                io::Error::new(io::ErrorKind::UnexpectedEof, err)
             }
-            Err(other) => panic!("cut at {cut}: {other}"),
         };
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "cut at {cut}");
     }
@@ -332,7 +354,7 @@ fn a_peer_that_closes_early() {
     let mut reader = PacketReader::new(Chunked::split(&wire[..wire.len() - 4], 474));
     assert!(reader.read_packet().unwrap().is_some());
     let err = reader.read_packet().unwrap_err();
-    assert!(matches!(err, ReadError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof));
+    assert!(err.is_eof(), "{err}");
 }
 
 /// Accepts at most one byte per call, and fails with `Interrupted` every other call.
@@ -513,7 +535,7 @@ fn a_tcp_peer_that_disconnects_mid_head_and_mid_body() {
             match reader.read_packet() {
                 Ok(Some(mut incoming)) => incoming.body.read_to_end(&mut Vec::new()).map(drop),
                 Ok(None) => Ok(()),
-                Err(ReadError::Io(e)) => Err(e),
+                Err(e) if e.is_eof() => Err(io::Error::new(io::ErrorKind::UnexpectedEof, e)),
                 Err(e) => panic!("{e}"),
             }
         });

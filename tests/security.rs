@@ -5,7 +5,7 @@
 //! Origins: the clean requests are real captures (`tests/vectors/*.bin`, by
 //! `tests/peers/capture.sh`); the magic names are the ones uWSGI 2.0's
 //! `core/protocol.c` (`uwsgi_proto_check_*`) acts on; the hostile vars are derived from
-//! PROTOCOL.md section 6 (the public `UWSGI_FILE=exec://...` exploit).
+//! docs/PROTOCOL.md section 7.1 (the public `UWSGI_FILE=exec://...` exploit).
 
 use uwsgi_wire::{
     encode_vars, is_magic_var, EncodeError, Limits, Packet, Status, Vars, MAGIC_VAR_PREFIX,
@@ -137,7 +137,7 @@ fn the_uwsgi_http_router_sends_one_magic_var_itself() {
 fn injected_magic_vars_are_found_in_order_and_stripped_byte_exactly() {
     // A real nginx 1.22 request (tests/vectors/nginx-get.bin) with hostile vars spliced
     // in at the start, between two pairs and at the end, one of them twice and one in
-    // lower case (derived from PROTOCOL.md section 6).
+    // lower case (derived from docs/PROTOCOL.md section 7.1).
     let original = captured_block("nginx-get.bin");
     let vars = Vars::parse(&original).unwrap();
     let first_pair_len = 4 + vars.iter().next().map_or(0, |(k, v)| k.len() + v.len());
@@ -173,7 +173,7 @@ fn injected_magic_vars_are_found_in_order_and_stripped_byte_exactly() {
 
 #[test]
 fn a_block_of_only_magic_vars_strips_to_empty() {
-    // Derived from PROTOCOL.md section 6.
+    // Derived from docs/PROTOCOL.md section 7.1.
     let block = [
         pair(b"UWSGI_FILE", b"exec://id"),
         pair(b"UWSGI_SCRIPT", b"x"),
@@ -203,8 +203,8 @@ fn magic_values_and_lookalike_keys_are_not_touched() {
 #[test]
 fn stripping_reports_a_view_too_big_for_one_block() {
     // `Vars::parse` accepts any slice; a packet's block is at most 65535 bytes. Two
-    // 40000-byte values (derived from the 16-bit datasize, PROTOCOL.md section 1) cannot
-    // be rebuilt into one block...
+    // 40000-byte values (derived from the 16-bit datasize, docs/PROTOCOL.md section 1)
+    // cannot be rebuilt into one block...
     let big = vec![b'x'; 40_000];
     let block = [pair(b"A", &big), pair(b"B", &big)].concat();
     let vars = Vars::parse(&block).unwrap();

@@ -46,7 +46,7 @@ fn pairs<'a>(packet: &Packet<'a>) -> Vec<(&'a [u8], &'a [u8])> {
 
 #[test]
 fn minimal_request() {
-    // Derived from the spec (PROTOCOL.md section 2): modifier1 0, one pair
+    // Derived from the spec (docs/PROTOCOL.md section 2.1): modifier1 0, one pair
     // PATH_INFO=/ -> block 2+9+2+1 = 14 bytes.
     let wire = b"\x00\x0e\x00\x00\x09\x00PATH_INFO\x01\x00/";
     let packet = parse_exact(wire);
@@ -65,7 +65,8 @@ fn empty_request_block() {
 
 #[test]
 fn ping_and_pong() {
-    // The ping `uwsgi --ping` sends and the pong uWSGI answers (PROTOCOL.md section 3).
+    // The ping `uwsgi --ping` sends and the pong uWSGI answers (docs/PROTOCOL.md
+    // section 3).
     let ping = parse_exact(&[0x64, 0x00, 0x00, 0x00]);
     assert_eq!((ping.modifier1(), ping.modifier2()), (Modifier1::PING, 0));
     assert_eq!(ping.payload(), Payload::Raw(b""));
@@ -75,7 +76,7 @@ fn ping_and_pong() {
 
 #[test]
 fn signal() {
-    // `uwsgi --signal ADDR,17` (PROTOCOL.md section 3): the number rides in modifier2.
+    // `uwsgi --signal ADDR,17` (docs/PROTOCOL.md section 3): the number rides in modifier2.
     let packet = parse_exact(&[0x6e, 0x00, 0x00, 0x11]);
     assert_eq!(packet.header(), Header::new(Modifier1::SIGNAL, 0, 17));
     assert_eq!(packet.payload(), Payload::Raw(b""));
@@ -83,7 +84,7 @@ fn signal() {
 
 #[test]
 fn rpc_array() {
-    // Derived from uWSGI's RPC format (PROTOCOL.md section 3, uwsgi-docs RPC.rst):
+    // Derived from uWSGI's RPC format (docs/PROTOCOL.md section 2.2, uwsgi-docs RPC.rst):
     // `uwsgi.rpc(node, "hello", "a", "", "bc")` -> array [hello, a, "", bc], 16 bytes.
     let wire = b"\xad\x10\x00\x00\x05\x00hello\x01\x00a\x00\x00\x02\x00bc";
     let packet = parse_exact(wire);
@@ -107,7 +108,7 @@ fn rpc_array() {
 #[test]
 fn empty_value_last() {
     // Derived from nginx's default uwsgi_params: CONTENT_TYPE is "" for a GET and an empty
-    // value may be the last thing in the block (PROTOCOL.md section 4).
+    // value may be the last thing in the block (docs/PROTOCOL.md section 2.1).
     let wire = b"\x00\x25\x00\x00\x0e\x00REQUEST_METHOD\x03\x00GET\x0c\x00CONTENT_TYPE\x00\x00";
     let packet = parse_exact(wire);
     let expected: &[(&[u8], &[u8])] = &[(b"REQUEST_METHOD", b"GET"), (b"CONTENT_TYPE", b"")];
@@ -118,7 +119,8 @@ fn empty_value_last() {
 
 #[test]
 fn duplicate_keys_are_kept_in_order() {
-    // nginx < 1.23 sends one HTTP_COOKIE per Cookie header line (PROTOCOL.md section 4).
+    // nginx < 1.23 sends one HTTP_COOKIE per Cookie header line (docs/PROTOCOL.md
+    // section 6.3).
     let wire = b"\x00\x24\x00\x00\x0b\x00HTTP_COOKIE\x03\x00a=1\x0b\x00HTTP_COOKIE\x03\x00b=2";
     let packet = parse_exact(wire);
     let vars = packet.vars().unwrap();
@@ -137,7 +139,7 @@ fn duplicate_keys_are_kept_in_order() {
 
 #[test]
 fn raw_bytes_are_not_utf8_checked() {
-    // nginx copies header bytes 0x80-0xFF verbatim (PROTOCOL.md section 2).
+    // nginx copies header bytes 0x80-0xFF verbatim (docs/PROTOCOL.md section 2.1).
     let expected: &[(&[u8], &[u8])] = &[(b"HTTP_X_BIN", b"\xff\xfe\x00\x80")];
     let wire = encode_request(Modifier1::WSGI, 0, expected);
     assert_eq!(pairs(&parse_exact(&wire)), expected);

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use uwsgi_wire::http::NginxParams;
-use uwsgi_wire::io::{write_packet, write_request, Incoming, PacketReader, ReadError};
+use uwsgi_wire::io::{write_packet, write_request, Incoming, PacketReader};
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{
     ArrayBuilder, BlockKind, GenericResponse, Limits, Modifier1, Packet, Payload, Ping, Pong,
     RpcCall, RpcReply, Signal, Status,
@@ -547,7 +548,7 @@ fn serve(args: &ServeArgs) -> Result<(), Failure> {
 }
 
 /// Answers one connection: each request with its decoded vars as JSON, a ping with a pong.
-fn inspect(stream: Stream) -> Result<(), ReadError> {
+fn inspect(stream: Stream) -> Result<(), StreamError> {
     let peer = stream.peer();
     stream.set_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = PacketReader::new(stream);

@@ -41,9 +41,10 @@ fn vectors() -> Vec<PathBuf> {
 }
 
 /// Replies that are not uwsgi packets at all: raw bytes with no header.
-const NOT_FRAMED: [&str; 3] = [
+const NOT_FRAMED: [&str; 4] = [
     "uwsgi-echo-reply.bin",
     "uwsgi-http-reply.bin",
+    "uwsgi-http-reply-content-length.bin",
     "uwsgi-rpc-reply-raw.bin",
 ];
 

@@ -167,8 +167,8 @@ fn builder(items: &[&[u8]], input: &Input) {
     if let Some(max) = input.max_items {
         limits = limits.max_items(usize::from(max));
     }
-    let datasize_limit = usize::from(limits.get_max_datasize());
-    let count_limit = limits.get_max_items().min(MAX_ITEMS_IN_BLOCK);
+    let datasize_limit = usize::from(limits.max_datasize);
+    let count_limit = limits.max_items.min(MAX_ITEMS_IN_BLOCK);
 
     let mut builder = ArrayBuilder::with_limits(limits);
     let mut accepted: Vec<&[u8]> = Vec::new();
@@ -183,12 +183,12 @@ fn builder(items: &[&[u8]], input: &Input) {
             })
         } else if accepted.len() >= count_limit {
             Err(EncodeError::TooManyEntries {
-                limit: limits.get_max_items(),
+                limit: limits.max_items,
             })
         } else if expected_block.len() + add > datasize_limit {
             Err(EncodeError::BlockTooLarge {
                 len: expected_block.len() + add,
-                limit: limits.get_max_datasize(),
+                limit: limits.max_datasize,
             })
         } else {
             Ok(())

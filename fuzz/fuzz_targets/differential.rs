@@ -154,7 +154,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn vars_agree(block: &[u8], limits: &Limits) {
-    let reference = ref_vars(block, limits.get_max_vars());
+    let reference = ref_vars(block, limits.max_vars);
     let got = Vars::parse_with(block, limits);
     let vars = match (&reference, got) {
         (Ok(pairs), Ok(vars)) => {
@@ -215,7 +215,7 @@ fn vars_agree(block: &[u8], limits: &Limits) {
 }
 
 fn array_agree(block: &[u8], limits: &Limits) {
-    let reference = ref_array(block, limits.get_max_items());
+    let reference = ref_array(block, limits.max_items);
     match (&reference, Array::parse_with(block, limits)) {
         (Ok(items), Ok(array)) => {
             assert_eq!(array.len(), items.len());

@@ -95,7 +95,7 @@ fn complete(
     let datasize = datasize(data).expect("complete means the header is there");
     assert_eq!(consumed, HEADER_LEN + datasize);
     assert!(consumed <= data.len());
-    assert!(datasize <= usize::from(limits.get_max_datasize()));
+    assert!(datasize <= usize::from(limits.max_datasize));
     let wire = &data[..consumed];
 
     // The header and the block are exactly the input's, and the block borrows it.
@@ -164,7 +164,7 @@ fn complete(
 fn vars_reencode(vars: Vars<'_>, block: &[u8], limits: &Limits) {
     let pairs: Vec<(&[u8], &[u8])> = vars.iter().collect();
     assert_eq!(pairs.len(), vars.len());
-    assert!(pairs.len() <= limits.get_max_vars());
+    assert!(pairs.len() <= limits.max_vars);
     let mut out = vec![0u8; block.len()];
     assert_eq!(encode_vars(&pairs, &mut out), Ok(block.len()));
     assert_eq!(out, block);
@@ -190,7 +190,7 @@ fn vars_reencode(vars: Vars<'_>, block: &[u8], limits: &Limits) {
 fn array_reencode(array: Array<'_>, block: &[u8], limits: &Limits) {
     let items: Vec<&[u8]> = array.iter().collect();
     assert_eq!(items.len(), array.len());
-    assert!(items.len() <= limits.get_max_items());
+    assert!(items.len() <= limits.max_items);
     let mut out = vec![0u8; block.len()];
     assert_eq!(encode_array(&items, &mut out), Ok(block.len()));
     assert_eq!(out, block);
@@ -211,7 +211,7 @@ fn partial(data: &[u8], needed: usize, limits: &Limits, kind: Option<BlockKind>)
     match datasize(data) {
         None => assert_eq!(needed, HEADER_LEN - data.len()),
         Some(datasize) => {
-            assert!(datasize <= usize::from(limits.get_max_datasize()));
+            assert!(datasize <= usize::from(limits.max_datasize));
             assert_eq!(needed, HEADER_LEN + datasize - data.len());
         }
     }
@@ -242,7 +242,7 @@ fn error(data: &[u8], err: Error, limits: &Limits, kind: Option<BlockKind>) {
     if let ErrorKind::DatasizeOverLimit { datasize: d, limit } = err.kind() {
         assert_eq!(err.offset(), 1);
         assert_eq!(usize::from(d), datasize);
-        assert_eq!(limit, limits.get_max_datasize());
+        assert_eq!(limit, limits.max_datasize);
         assert!(d > limit);
         return;
     }

@@ -36,8 +36,10 @@ use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
-use uwsgi_wire::codec::{CodecError, Frame, UwsgiCodec, DEFAULT_BODY_CHUNK};
-use uwsgi_wire::io::{PacketReader, ReadError, DEFAULT_BUFFER_SIZE};
+use uwsgi_wire::codec::{Frame, UwsgiCodec, DEFAULT_BODY_CHUNK};
+use uwsgi_wire::exchange::ExchangeErrorKind;
+use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
+use uwsgi_wire::StreamError;
 use uwsgi_wire::{Error, Limits, Modifier1, OwnedPacket, Packet, Status, VarsBuilder};
 
 /// The modifier1 values of requests (`Modifier1::is_request`): a body follows them.
@@ -297,8 +299,8 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
         data: stream,
         pieces: Pieces::new(sizes),
     };
-    let mut reader = PacketReader::with_limits(reader, limits).max_body(max_body);
-    let buffer_bound = DEFAULT_BUFFER_SIZE.max(4 + usize::from(limits.get_max_datasize()));
+    let mut reader = PacketReader::with_limits(reader, limits.max_body(max_body));
+    let buffer_bound = DEFAULT_BUFFER_SIZE.max(4 + usize::from(limits.max_datasize));
     let mut packets = Vec::new();
     let end = loop {
         let incoming = reader.read_packet();
@@ -313,12 +315,7 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
                 packets.push(read);
                 result.err().map(|err| io_end(err, "blocking body"))
             }
-            Err(ReadError::Io(err)) => Some(io_end(err, "blocking head")),
-            Err(ReadError::Protocol(err)) => Some(End::Protocol(err)),
-            Err(ReadError::BodyTooLarge { length, limit }) => {
-                Some(End::BodyTooLarge { length, limit })
-            }
-            Err(err) => panic!("blocking: unexpected error {err}"),
+            Err(err) => Some(stream_end(err, "blocking head")),
         };
         assert!(
             reader.buffer_capacity() <= buffer_bound,
@@ -336,16 +333,23 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
 /// capacity (`FramedRead`'s 8 KiB), the largest head (4 + `max_datasize`) and one body
 /// chunk.
 fn codec_bound(codec: &UwsgiCodec) -> usize {
-    let head = 4 + usize::from(codec.get_limits().get_max_datasize());
-    INITIAL_CAPACITY.max(head).max(codec.get_body_chunk())
+    let head = 4 + usize::from(codec.limits().max_datasize);
+    INITIAL_CAPACITY.max(head).max(codec.body_chunk())
 }
 
-fn codec_end(err: CodecError) -> End {
+/// How a stream ended, from either adapter's error (they share one type).
+fn stream_end(err: StreamError, what: &str) -> End {
     match err {
-        CodecError::Io(err) => io_end(err, "codec"),
-        CodecError::Protocol(err) => End::Protocol(err),
-        CodecError::BodyTooLarge { length, limit } => End::BodyTooLarge { length, limit },
-        other => panic!("codec: unexpected decode error {other}"),
+        StreamError::Io(err) => io_end(err, what),
+        StreamError::Exchange(err) if err.is_eof() => End::Eof,
+        StreamError::Exchange(err) => match err.kind() {
+            ExchangeErrorKind::Packet(err) => End::Protocol(err),
+            ExchangeErrorKind::BodyTooLarge { length, limit } => {
+                End::BodyTooLarge { length, limit }
+            }
+            other => panic!("{what}: unexpected error {other}"),
+        },
+        other => panic!("{what}: unexpected error {other}"),
     }
 }
 
@@ -374,6 +378,7 @@ fn take(frame: Frame, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) 
                 "more body than announced"
             );
         }
+        Frame::Response(_) => panic!("a response head from a server-side codec"),
         Frame::End => {
             let packet = head.take().expect("an End after a head");
             let read = packets.last().expect("a head first");
@@ -387,13 +392,13 @@ fn take(frame: Frame, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) 
 }
 
 fn codec(stream: &[u8], sizes: &[u16], config: &Config, limits: Limits, max_body: u64) -> Outcome {
-    let mut builder = UwsgiCodec::builder().limits(limits).max_body(max_body);
+    let mut builder = UwsgiCodec::builder().limits(limits.max_body(max_body));
     if let Some(chunk) = config.body_chunk {
         builder = builder.body_chunk(usize::from(chunk));
     }
     let mut codec = builder.new_codec();
     let bound = codec_bound(&codec);
-    let chunk = codec.get_body_chunk();
+    let chunk = codec.body_chunk();
     let check = |buf: &BytesMut, when: &str| {
         assert!(
             buf.capacity() <= bound,
@@ -419,7 +424,7 @@ fn codec(stream: &[u8], sizes: &[u16], config: &Config, limits: Limits, max_body
                     check(&buf, "after a frame");
                 }
                 Ok(None) => break,
-                Err(err) => break 'stream codec_end(err),
+                Err(err) => break 'stream stream_end(err, "codec"),
             }
         }
         check(&buf, "after decode asked for more");
@@ -429,7 +434,7 @@ fn codec(stream: &[u8], sizes: &[u16], config: &Config, limits: Limits, max_body
                 match codec.decode_eof(&mut buf) {
                     Ok(Some(frame)) => take(frame, &mut packets, &mut head),
                     Ok(None) => break 'stream End::Clean,
-                    Err(err) => break 'stream codec_end(err),
+                    Err(err) => break 'stream stream_end(err, "codec"),
                 }
             }
         }

@@ -189,8 +189,8 @@ fn builder(pairs: &[Pair<'_>], input: &Input) {
     if let Some(max) = input.max_vars {
         limits = limits.max_vars(usize::from(max));
     }
-    let datasize_limit = usize::from(limits.get_max_datasize());
-    let count_limit = limits.get_max_vars().min(MAX_PAIRS_IN_BLOCK);
+    let datasize_limit = usize::from(limits.max_datasize);
+    let count_limit = limits.max_vars.min(MAX_PAIRS_IN_BLOCK);
 
     let mut builder = VarsBuilder::with_limits(limits);
     let mut accepted: Vec<Pair<'_>> = Vec::new();
@@ -213,12 +213,12 @@ fn builder(pairs: &[Pair<'_>], input: &Input) {
             })
         } else if accepted.len() >= count_limit {
             Err(EncodeError::TooManyEntries {
-                limit: limits.get_max_vars(),
+                limit: limits.max_vars,
             })
         } else if expected_block.len() + add > datasize_limit {
             Err(EncodeError::BlockTooLarge {
                 len: expected_block.len() + add,
-                limit: limits.get_max_datasize(),
+                limit: limits.max_datasize,
             })
         } else {
             Ok(())

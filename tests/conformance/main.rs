@@ -24,5 +24,6 @@ mod uwsgi_app;
 mod front_ends;
 mod own_servers;
 mod rejections;
+mod response_heads;
 mod to_uwsgi;
 mod uwsgi_clients;

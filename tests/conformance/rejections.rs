@@ -192,7 +192,7 @@ fn stricter_than_uwsgi_resync_quirk_block() {
 }
 
 /// A request block of `count` pairs `X000=""`, `X001=""`, ... (hand-made from uWSGI's
-/// default `--max-vars` 64, which allows 2 x 64 = 128 pairs: PROTOCOL.md section 4).
+/// default `--max-vars` 64, which allows 2 x 64 = 128 pairs: docs/PROTOCOL.md section 5).
 fn many_vars(count: usize) -> Vec<u8> {
     let mut vars = VarsBuilder::new();
     for i in 0..count {
@@ -405,8 +405,8 @@ fn uwsgi_drops_an_empty_middle_rpc_item_we_keep_it() {
 #[test]
 fn empty_request_block_uwsgi_closes_we_parse_an_empty_request() {
     require!(UWSGI_APP);
-    // datasize 0 (PROTOCOL.md section 4): framing is fine; uWSGI's Python handler refuses
-    // an empty request. For us it is a request with no vars and no body.
+    // datasize 0 (docs/PROTOCOL.md section 5): framing is fine; uWSGI's Python handler
+    // refuses an empty request. For us it is a request with no vars and no body.
     let bytes = b"\x00\x00\x00\x00";
     uwsgi_closes("rej-empty-block", bytes, "Empty python request. skip.");
     let (packet, _) = Packet::parse(bytes)

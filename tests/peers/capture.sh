@@ -4,7 +4,7 @@
 # Peers (Debian 12 packages, must already be installed; this script installs
 # nothing): nginx, apache2 (mod_proxy_uwsgi), lighttpd (mod_scgi with
 # scgi.protocol = "uwsgi"), uwsgi-core (+ uwsgi-plugin-python3): the HTTP
-# router, the ping/signal/RPC clients, the subscription client and the uWSGI
+# router, the ping/signal/RPC/cache clients, the subscription client and the uWSGI
 # server itself (for the reply vectors).  curl drives the HTTP requests.
 #
 # Each peer runs from its own fresh `mktemp -d` folder on 127.0.0.1 with free
@@ -47,7 +47,7 @@ need_file /etc/nginx/uwsgi_params nginx-common
 for m in mpm_event authz_core proxy proxy_uwsgi; do
     need_file "/usr/lib/apache2/modules/mod_$m.so" apache2-bin
 done
-for p in http ping signal rpc echo; do
+for p in http ping signal rpc echo cache; do
     need_file "/usr/lib/uwsgi/plugins/${p}_plugin.so" uwsgi-core
 done
 need_file /usr/lib/uwsgi/plugins/python3_plugin.so uwsgi-plugin-python3
@@ -228,6 +228,29 @@ finding() { printf '%s\n' "$*" >>"$FINDINGS.tmp"; log "finding: $*"; }
 
 newdir scratch; SCRATCH=$NEWDIR
 : >"$FINDINGS.tmp"
+
+# vars_hex MODIFIER1 MODIFIER2 KEY VALUE ...: hex of a packet carrying a vars block
+vars_hex() {
+    python3 - "$@" <<'EOF'
+import struct, sys
+kv = [x.encode() for x in sys.argv[3:]]
+assert len(kv) % 2 == 0, "vars_hex: odd number of key/value arguments"
+block = b"".join(struct.pack("<H", len(x)) + x for x in kv)
+sys.stdout.write((bytes([int(sys.argv[1])]) + struct.pack("<H", len(block)) + bytes([int(sys.argv[2])]) + block).hex())
+EOF
+}
+
+# http_get_hex PATH: a minimal modifier1 0 GET request for PATH (WSGI vars only)
+http_get_hex() {
+    vars_hex 0 0 REQUEST_METHOD GET REQUEST_URI "$1" PATH_INFO "$1" QUERY_STRING "" \
+        SERVER_PROTOCOL HTTP/1.1 SERVER_NAME localhost SERVER_PORT 80 REMOTE_ADDR 127.0.0.1
+}
+
+# The value stored with uWSGI's own cache client (uwsgi-cache-set.bin) and read
+# back from the real uWSGI cache (uwsgi-cache-get-reply.bin)
+CACHE_KEY=uwsgi-wire-key
+CACHE_VALUE='uwsgi-wire cache value: 0123456789abcdef'
+CACHE_EXPIRES=300
 
 # ---------------------------------------------------------------- versions
 {
@@ -601,6 +624,26 @@ EOF
     finding "uwsgi.rpc with str arguments (python3): $(grep -o 'RPC-STR: .*' "$D/rpc.log")"
     finding "uwsgi.rpc with bytes arguments got the listener's reply ad 05 00 00 'hello' as: $(grep -o 'RPC-RESULT: .*' "$D/rpc.log")"
 
+    # magic cache set to a remote cache ('NAME@HOST:PORT') from Python inside
+    # uWSGI.  The value follows the vars block, counted by the `size` var, not
+    # by datasize; the listener reads it (--body-var size) and answers
+    # {status: ok} (6f 0c 00 11 ...), which makes cache_set return True.
+    cat >"$D/cache_set.py" <<EOF
+import uwsgi
+r = uwsgi.cache_set('$CACHE_KEY', b'$CACHE_VALUE', $CACHE_EXPIRES, 'default@127.0.0.1:$Q')
+print('CACHE-SET-RESULT: %r' % (r,))
+EOF
+    listen "$OUT/uwsgi-cache-set.bin" cache-ok "$Q" --body-var size
+    (cd "$D" && timeout 20 uwsgi --plugins python3 --pyrun cache_set.py) >"$D/cache-set.log" 2>&1 \
+        || { cat "$D/cache-set.log" >&2; die "uwsgi --pyrun cache_set.py failed"; }
+    finish "$OUT/uwsgi-cache-set.bin"
+    grep -q "CACHE-SET-RESULT: True" "$D/cache-set.log" || { cat "$D/cache-set.log" >&2; die "uwsgi.cache_set did not return True"; }
+    python3 - "$OUT/uwsgi-cache-set.bin" "$CACHE_VALUE" <<'EOF' || die "uwsgi-cache-set.bin: the value is not the last bytes"
+import sys
+assert open(sys.argv[1], "rb").read().endswith(sys.argv[2].encode())
+EOF
+    finding "uwsgi.cache_set(key, value, $CACHE_EXPIRES, 'default@127.0.0.1:Q') (python3, remote cache) got the listener's reply 6f 0c 00 11 {status: ok} as: $(grep -o 'CACHE-SET-RESULT: .*' "$D/cache-set.log" | sed 's/^CACHE-SET-RESULT: //')"
+
     # subscriptions: UDP; the first datagram is sent at startup, the
     # unsubscribe one on graceful shutdown (SIGINT)
     U=$(free_port udp)
@@ -657,13 +700,26 @@ uwsgi.register_rpc('big', big)
 uwsgi.register_rpc('join', join)
 uwsgi.register_signal(17, 'worker', on_signal)
 
+# 1 MiB: the 63-byte line [A-Za-z0-9]{62}\n repeated, cut at 1048576 bytes
+LINE = b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\n'
+MIB = (LINE * (1048576 // len(LINE) + 1))[:1048576]
+
 def application(environ, start_response):
-    start_response('200 OK', [('Content-Type', 'text/plain')])
-    return [b'ok']
+    path = environ.get('PATH_INFO', '')
+    if path == '/content-length':
+        body = b'hello world\n'
+    elif path == '/1mib':
+        body = MIB
+    else:
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'ok']
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
+    return [body]
 EOF
     start_peer INT "$D/server.log" bash -c 'cd "$1" && shift && exec "$@"' _ "$D" \
-        uwsgi --plugins python3,ping,rpc,signal,echo --socket "127.0.0.1:$Q" \
-        --wsgi-file app.py --master --processes 1
+        uwsgi --plugins python3,ping,rpc,signal,echo,cache --socket "127.0.0.1:$Q" \
+        --wsgi-file app.py --master --processes 1 \
+        --cache2 name=default,items=100,blocksize=4096
     local SPID=$PEER_PID
     wait_log "$D/server.log" 'spawned uWSGI worker 1' "$SPID" "uwsgi server"
     local A=127.0.0.1:$Q
@@ -698,6 +754,50 @@ EOF
     send fa000000 "$SCRATCH/unknown-m1.reply"
     sleep 0.3
     finding "uwsgi server, unknown modifier1 250 (fa 00 00 00): reply of $(stat -c %s "$SCRATCH/unknown-m1.reply") bytes, server log: $(grep -o 'unknown modifier1.*\|.*250.*' "$D/server.log" | head -n 1 | sed 's/^.* - //')"
+
+    # HTTP replies with Content-Length from the app's two extra routes
+    send "$(http_get_hex /content-length)" "$OUT/uwsgi-http-reply-content-length.bin"
+    send "$(http_get_hex /1mib)" "$OUT/uwsgi-http-reply-1mib.bin"
+    python3 - "$OUT/uwsgi-http-reply-content-length.bin" "$OUT/uwsgi-http-reply-1mib.bin" <<'EOF' || die "unexpected HTTP replies"
+import sys
+a, b = (open(p, "rb").read() for p in sys.argv[1:3])
+assert a.endswith(b"\r\nContent-Length: 12\r\n\r\nhello world\n"), a
+line = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\n"
+mib = (line * (1048576 // len(line) + 1))[:1048576]
+assert b.endswith(b"\r\nContent-Length: 1048576\r\n\r\n" + mib), (len(b), b[:80])
+EOF
+
+    # cache: replay the set request uWSGI's own client sent (uwsgi-cache-set.bin,
+    # expires 300, cache=default), then a magic get for the key with the
+    # client's var order (cmd, key, cache)
+    send "@$OUT/uwsgi-cache-set.bin" "$OUT/uwsgi-cache-set-reply.bin"
+    local t0 t1
+    t0=$(date +%s)
+    send "$(vars_hex 111 17 cmd get key "$CACHE_KEY" cache default)" "$OUT/uwsgi-cache-get-reply.bin"
+    t1=$(date +%s)
+    python3 - "$DESCRIBE" "$OUT/uwsgi-cache-set-reply.bin" "$OUT/uwsgi-cache-get-reply.bin" "$CACHE_VALUE" \
+        $((t0 - 5 + CACHE_EXPIRES)) $((t1 + CACHE_EXPIRES)) <<'EOF' || die "unexpected cache replies"
+import os, struct, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from describe import parse_pairs
+s, g = (open(p, "rb").read() for p in sys.argv[2:4])
+value, lo, hi = sys.argv[4].encode(), int(sys.argv[5]), int(sys.argv[6])
+assert s == bytes([111, 12, 0, 17]) + b"\x06\x00status\x02\x00ok", s.hex()
+assert g[0] == 111 and g[3] == 17, g[:4].hex()
+ds = struct.unpack_from("<H", g, 1)[0]
+d = dict(parse_pairs(g[4:4 + ds]))
+assert d[b"status"] == b"ok" and int(d[b"size"]) == len(value), d
+assert lo <= int(d[b"expires"]) <= hi, (d, lo, hi)
+assert g[4 + ds:] == value, g[4 + ds:]
+EOF
+    # a key stored without expires (a magic set built here), then a miss
+    send "$(vars_hex 111 17 cmd set key uwsgi-wire-noexp size 5)$(python3 -c 'print(b"12345".hex())')" "$SCRATCH/cache-set-noexp.reply"
+    send "$(vars_hex 111 17 cmd get key uwsgi-wire-noexp)" "$SCRATCH/cache-get-noexp.reply"
+    send "$(vars_hex 111 17 cmd get key uwsgi-wire-missing)" "$SCRATCH/cache-miss.reply"
+    sleep 0.3
+    finding "uwsgi server, magic cache get of a key stored with expires 0 -> reply $(hexof "$SCRATCH/cache-get-noexp.reply") (no expires var; the set reply was $(hexof "$SCRATCH/cache-set-noexp.reply"))"
+    finding "uwsgi server, magic cache get of a missing key -> reply of $(stat -c %s "$SCRATCH/cache-miss.reply") bytes, server log lines naming the key: $(grep -c 'uwsgi-wire-missing' "$D/server.log" || true)"
 
     stop_pid "$SPID" INT
 }

@@ -4,6 +4,9 @@
 TCP mode: listen on HOST:PORT, accept ONE connection, read the 4-byte uwsgi
 header, then `datasize` bytes, then (only if the block parses as a vars
 dictionary containing CONTENT_LENGTH) exactly CONTENT_LENGTH body bytes.
+With --body-var NAME the body length is taken from the first decimal var
+NAME instead (e.g. `size` for a uWSGI magic cache `set`, whose value follows the
+block uncounted by datasize).
 Everything received is written verbatim to --out.  Then a reply chosen with
 --reply is sent and the connection is closed.
 
@@ -30,6 +33,9 @@ REPLIES = {
     "ok": bytes([0xFF, 0x00, 0x00, 0x01]),
     # modifier1 173, datasize 5, modifier2 0, then the 5 result bytes
     "rpc": bytes([0xAD, 0x05, 0x00, 0x00]) + b"hello",
+    # modifier1 111, datasize 12, modifier2 17, vars {status: ok}: what a
+    # uWSGI cache server answers to a magic cache set/update/del/exists
+    "cache-ok": bytes([0x6F, 0x0C, 0x00, 0x11]) + b"\x06\x00status\x02\x00ok",
     "none": b"",
 }
 
@@ -76,12 +82,13 @@ def parse_vars(block):
     return out
 
 
-def body_length(block):
+def body_length(block, var=b"CONTENT_LENGTH"):
+    """Value of the first var `var` with a decimal value, else 0."""
     pairs = parse_vars(block)
     if not pairs:
         return 0
     for k, v in pairs:
-        if k == b"CONTENT_LENGTH" and v.strip().isdigit():
+        if k == var and v.strip().isdigit():
             return int(v)
     return 0
 
@@ -106,7 +113,7 @@ def tcp(args):
         m1, size, m2 = head[0], struct.unpack_from("<H", head, 1)[0], head[3]
         block = recv_exact(conn, size, deadline)
         got += block
-        blen = body_length(block)
+        blen = body_length(block, args.body_var.encode())
         if blen:
             got += recv_exact(conn, blen, deadline)
         # Anything the peer sends beyond the expected end (it should not).
@@ -210,6 +217,9 @@ def main():
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--drain", type=float, default=0.2,
                    help="TCP: seconds to watch for unexpected extra bytes")
+    p.add_argument("--body-var", default="CONTENT_LENGTH",
+                   help="TCP: var whose decimal value is the number of body bytes "
+                        "after the block (default CONTENT_LENGTH)")
     p.add_argument("--keep-extra", action="store_true",
                    help="TCP: append bytes that arrive during the drain to the capture "
                         "(for peers that send a body not counted by CONTENT_LENGTH)")

@@ -1,0 +1,896 @@
+//! Response heads: the raw HTTP/1.x head a uwsgi application server answers an
+//! HTTP-style request (modifier1 0) with, read exactly as nginx 1.22's uwsgi module
+//! reads it (`ngx_http_uwsgi_process_status_line` and `ngx_http_uwsgi_process_header`
+//! over `ngx_http_parse_status_line` and `ngx_http_parse_header_line`).
+//!
+//! [`HeadParser`] is resumable: it keeps where the last call stopped, so a head fed one
+//! byte per call costs linear time. [`ResponseHead`] is the validated, borrowed view of
+//! one complete head. Every rule below was checked against Debian's nginx 1.22.1
+//! (`tests/conformance/response_heads.rs`, table in `tests/conformance/README.md`):
+//!
+//! - **Status line**: `HTTP/<major>.<minor> <code>[ <reason>]`, major 1 to 999 (so
+//!   `HTTP/2.0 200 OK` is accepted), minor 0 to 999, spaces before (and between) the
+//!   three digits of the code, any code `000` to `999`, the reason any bytes up to the
+//!   line end (NUL included), also after `.` (IIS's `403.1`).
+//! - **No status line**: nginx reads the first line as a header instead (CGI style).
+//!   The first `Status` header (any case) gives the status: its value must start with
+//!   three digits (`Status: 4041` is 404, `Status: abc` and `Status: 40` are refused);
+//!   without one, 302 when there is a `Location` header, else 200. A status line with
+//!   code `000` counts as none.
+//! - **Lines starting with `HTTP/`** that are not the status line are skipped, whatever
+//!   they hold (nginx tolerates IIS's duplicate status lines): a malformed status line
+//!   (`HTTP/1 404`, `HTTP/1.1 40 X`, `HTTP/1.1 4040 X`, a bare CR in it) gives a head
+//!   with no status line, hence status 200.
+//! - **Header lines**: a name of bytes other than controls, space, DEL and `:` (so
+//!   `X(Y` and `X\xe9` pass, `X-A : 1` does not), then `:` and the value; a line with no
+//!   colon is a header with an empty value. The value may hold any byte but NUL (0x80 to
+//!   0xFF and controls included); spaces (not tabs) around it are not part of it. Lines
+//!   end in LF after any number of CRs; a CR anywhere else is refused, and so is a line
+//!   that starts with a space or a tab (obs-fold).
+//! - **The blank line** is `CRLF` or `LF`; a first line that is blank makes an empty
+//!   head (status 200).
+//! - **Content-Length and Transfer-Encoding** never make nginx 1.22 refuse a head: two
+//!   Content-Length headers (equal or not), a non-numeric one, one beside
+//!   `Transfer-Encoding: chunked` all pass; the last one counts (see
+//!   [`ResponseHead::content_length`]).
+//! - **The limit**: nginx reads the head into `uwsgi_buffer_size` bytes (4 KiB here) and
+//!   answers 502 when the blank line is not within it; [`HeadParser::new`] takes that
+//!   size.
+//!
+//! `httparse` checks every line first (a strict HTTP/1.1 parser, and a fast one); what it
+//! accepts nginx accepts too. Only a line it refuses goes through the hand-written rules
+//! above, where nginx is more lenient; each is commented with the nginx behaviour it
+//! follows.
+
+use core::fmt;
+
+use crate::packet::Status;
+
+/// nginx's default `uwsgi_buffer_size` (one memory page, 4 KiB on x86-64): the limit
+/// `HeadParser::default()` uses.
+const DEFAULT_MAX_LEN: usize = 4096;
+
+/// A validated, borrowed HTTP/1.x response head: the status line (or CGI `Status:`
+/// header), the header lines and the blank line, as nginx 1.22's uwsgi module reads
+/// them. Built by [`HeadParser::parse`].
+///
+/// ```
+/// use uwsgi_wire::exchange::HeadParser;
+/// use uwsgi_wire::Status;
+///
+/// let wire = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nX-A: 1\r\n\r\nnot found";
+/// let Status::Complete((head, len)) = HeadParser::new(4096).parse(wire)? else { unreachable!() };
+/// assert_eq!((head.status(), head.reason()), (404, &b"Not Found"[..]));
+/// assert_eq!(head.content_length(), Some(9));
+/// assert_eq!(&wire[len..], b"not found");
+/// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseHead<'a> {
+    bytes: &'a [u8],
+    status: u16,
+    reason: &'a [u8],
+    version: Option<u8>,
+    cgi: bool,
+    content_length: Option<u64>,
+    chunked: bool,
+}
+
+impl<'a> ResponseHead<'a> {
+    /// The head of a blank line alone (`\r\n`): status 200, no headers; what
+    /// [`HeadParser::parse`] gives for it.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))] // used by OwnedResponseHead
+    pub(crate) const fn empty() -> ResponseHead<'static> {
+        ResponseHead {
+            bytes: b"\r\n",
+            status: 200,
+            reason: b"OK",
+            version: None,
+            cgi: true,
+            content_length: None,
+            chunked: false,
+        }
+    }
+
+    /// The status nginx uses: the status line's code, else the first `Status` header's
+    /// three digits, else 302 when there is a `Location` header, else 200. Any value from
+    /// 0 to 999 (nginx passes `099` and `600` on).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let head = |wire: &'static [u8]| HeadParser::new(4096).parse(wire).unwrap().complete().unwrap().0;
+    /// assert_eq!(head(b"HTTP/1.1 201 Created\r\n\r\n").status(), 201);
+    /// assert_eq!(head(b"Status: 404 Not Found\r\n\r\n").status(), 404);
+    /// assert_eq!(head(b"Location: /x\r\n\r\n").status(), 302);
+    /// assert_eq!(head(b"Content-Type: text/plain\r\n\r\n").status(), 200);
+    /// ```
+    pub const fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason phrase nginx passes on: the status line's text after the code and the
+    /// space after it (IIS's `403.1 Forbidden` keeps `.1 Forbidden`), or the `Status`
+    /// value's after its code; `OK` or `Moved Temporarily` when nginx picked the status.
+    /// Bytes as sent: any byte but CR and LF, NUL included.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let head = |wire: &'static [u8]| HeadParser::new(4096).parse(wire).unwrap().complete().unwrap().0;
+    /// assert_eq!(head(b"HTTP/1.1 418 I'm a teapot\r\n\r\n").reason(), b"I'm a teapot");
+    /// assert_eq!(head(b"HTTP/1.1 204\r\n\r\n").reason(), b"");
+    /// assert_eq!(head(b"Status: 503 Busy\r\n\r\n").reason(), b"Busy");
+    /// assert_eq!(head(b"Location: /x\r\n\r\n").reason(), b"Moved Temporarily");
+    /// ```
+    pub const fn reason(&self) -> &'a [u8] {
+        self.reason
+    }
+
+    /// The minor version of an `HTTP/1.x` status line (`Some(1)` for `HTTP/1.1`).
+    /// `None` when the head has no status line (CGI style, see
+    /// [`is_cgi`](ResponseHead::is_cgi)), and for a status line nginx accepts with
+    /// another major version (`HTTP/2.0 200 OK`) or a minor over 255 (`HTTP/1.300`).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let head = |wire: &'static [u8]| HeadParser::new(4096).parse(wire).unwrap().complete().unwrap().0;
+    /// assert_eq!(head(b"HTTP/1.0 200 OK\r\n\r\n").version(), Some(0));
+    /// assert_eq!(head(b"Status: 200 OK\r\n\r\n").version(), None);
+    /// assert_eq!(head(b"HTTP/2.0 200 OK\r\n\r\n").version(), None);
+    /// ```
+    pub const fn version(&self) -> Option<u8> {
+        self.version
+    }
+
+    /// True when the status did not come from a status line: a CGI-style head (a
+    /// `Status` header, or nginx's 200/302 default), including a head whose first line
+    /// starts with `HTTP/` but is not a status line nginx accepts (it skips that line),
+    /// and a status line with code `000` (nginx treats it as none).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let head = |wire: &'static [u8]| HeadParser::new(4096).parse(wire).unwrap().complete().unwrap().0;
+    /// assert!(head(b"Status: 404\r\n\r\n").is_cgi());
+    /// assert!(!head(b"HTTP/1.1 404 Not Found\r\n\r\n").is_cgi());
+    /// // A 4-digit code is no status line to nginx: it skips the line, the status is 200.
+    /// let odd = head(b"HTTP/1.1 4040 X\r\n\r\n");
+    /// assert!(odd.is_cgi() && odd.status() == 200);
+    /// ```
+    pub const fn is_cgi(&self) -> bool {
+        self.cgi
+    }
+
+    /// The body length as nginx 1.22 reads it: the **last** `Content-Length` header,
+    /// when its value is a plain decimal number (digits only, at most `i64::MAX`);
+    /// `None` when there is none or the last one is not such a number (nginx then reads
+    /// the body up to the end of the stream). nginx 1.22 refuses none of these heads:
+    /// two Content-Length headers that differ, or one beside `Transfer-Encoding:
+    /// chunked`, pass (nginx 1.23 and later refuse both); walk
+    /// [`headers`](ResponseHead::headers) to be stricter.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let head = |wire: &'static [u8]| HeadParser::new(4096).parse(wire).unwrap().complete().unwrap().0;
+    /// assert_eq!(head(b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n").content_length(), Some(42));
+    /// assert_eq!(head(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 2\r\n\r\n").content_length(), Some(2));
+    /// assert_eq!(head(b"HTTP/1.1 200 OK\r\nContent-Length: +4\r\n\r\n").content_length(), None);
+    /// ```
+    pub const fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// True when a `Transfer-Encoding` header names `chunked` (nginx's test: the value
+    /// holds `chunked` in any case). nginx 1.22's uwsgi module does not de-chunk: it
+    /// passes such a body on as it came, up to the end of the stream (or Content-Length).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n";
+    /// assert!(HeadParser::new(4096).parse(wire)?.complete().unwrap().0.is_chunked());
+    /// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+    /// ```
+    pub const fn is_chunked(&self) -> bool {
+        self.chunked
+    }
+
+    /// The header lines as `(name, value)`, in wire order, duplicates kept, as nginx
+    /// reads them: the name as sent (any case), the value without the spaces around it
+    /// (tabs stay), a line without a colon as an empty value. The status line, any other
+    /// line starting with `HTTP/` (nginx skips them) and the blank line are not headers;
+    /// a CGI `Status` header is. Walks the validated bytes again; never allocates.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let wire = b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX-Flag\r\nset-cookie:  b=2  \r\n\r\n";
+    /// let head = HeadParser::new(4096).parse(wire)?.complete().unwrap().0;
+    /// let headers: Vec<_> = head.headers().collect();
+    /// assert_eq!(headers, [
+    ///     (&b"Set-Cookie"[..], &b"a=1"[..]),
+    ///     (b"X-Flag", b""),
+    ///     (b"set-cookie", b"b=2"),
+    /// ]);
+    /// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone + 'a {
+        HeaderLines { rest: self.bytes }
+    }
+
+    /// The whole head, from its first byte to the end of the blank line.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let wire = b"HTTP/1.1 200 OK\n\nbody";
+    /// let head = HeadParser::new(4096).parse(wire)?.complete().unwrap().0;
+    /// assert_eq!(head.as_bytes(), b"HTTP/1.1 200 OK\n\n");
+    /// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+    /// ```
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The length of the head in bytes, blank line included: where the body starts.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// let head = HeadParser::new(4096).parse(b"\r\nbody")?.complete().unwrap().0;
+    /// assert_eq!(head.len(), 2); // an empty head: a blank line alone
+    /// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+    /// ```
+    // A head is never empty (it holds at least its blank line): no `is_empty`.
+    #[allow(clippy::len_without_is_empty)]
+    pub const fn len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// The header lines of a validated head (see [`ResponseHead::headers`]).
+#[derive(Debug, Clone)]
+struct HeaderLines<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for HeaderLines<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let lf = self.rest.iter().position(|&b| b == b'\n')?;
+            let line = self.rest.get(..lf).unwrap_or_default();
+            self.rest = self.rest.get(lf + 1..).unwrap_or_default();
+            let content = trim_crs(line);
+            if content.is_empty() {
+                // The blank line: the end of the head.
+                self.rest = &[];
+                return None;
+            }
+            if content.starts_with(b"HTTP/") {
+                continue;
+            }
+            let (name, value, _) = split_header(content);
+            return Some((name, value));
+        }
+    }
+}
+
+/// Why a response head is refused, and where: the error nginx answers 502 for.
+///
+/// ```
+/// use uwsgi_wire::exchange::{HeadErrorKind, HeadParser};
+///
+/// let err = HeadParser::new(4096).parse(b"HTTP/1.1 200 OK\r\nX-A: 1\0\r\n\r\n").unwrap_err();
+/// assert_eq!(err.kind(), HeadErrorKind::InvalidHeaderValue);
+/// assert_eq!(err.offset(), 23);
+/// assert_eq!(err.to_string(), "NUL byte in a header value at byte 23");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{kind} at byte {offset}")]
+pub struct HeadError {
+    kind: HeadErrorKind,
+    offset: usize,
+}
+
+impl HeadError {
+    const fn new(kind: HeadErrorKind, offset: usize) -> Self {
+        HeadError { kind, offset }
+    }
+
+    /// What is wrong.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{HeadErrorKind, HeadParser};
+    /// let err = HeadParser::new(4096).parse(b"Status: abc\r\n\r\n").unwrap_err();
+    /// assert_eq!(err.kind(), HeadErrorKind::InvalidStatus);
+    /// ```
+    pub const fn kind(&self) -> HeadErrorKind {
+        self.kind
+    }
+
+    /// The byte offset, from the head's first byte, of the first bad byte (for
+    /// [`TooLarge`](HeadErrorKind::TooLarge), the first byte past the limit).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::HeadParser;
+    /// // The space before the colon, at byte 20.
+    /// let err = HeadParser::new(4096).parse(b"HTTP/1.1 200 OK\r\nX-A : 1\r\n\r\n").unwrap_err();
+    /// assert_eq!(err.offset(), 20);
+    /// ```
+    pub const fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+/// The precise reason a response head is refused; each is a case nginx 1.22 answers 502
+/// for. New reasons may be added in minor releases.
+///
+/// nginx never refuses a status line as such: a first line that is not one is read as a
+/// header (`http/1.1 200 OK` is then a name holding a space, offset 8) or, when it starts
+/// with `HTTP/`, skipped.
+///
+/// ```
+/// use uwsgi_wire::exchange::HeadErrorKind;
+/// assert_eq!(HeadErrorKind::TooLarge { limit: 4096 }.to_string(), "head longer than 4096 bytes");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeadErrorKind {
+    /// A header name holding a byte nginx refuses there: a control byte, a space (also
+    /// before the colon), DEL; or an empty name (a line starting with `:`). Offset of
+    /// the byte.
+    InvalidHeaderName,
+    /// A line starting with a space or a tab: an obs-fold continuation line. Offset of
+    /// the line.
+    FoldedLine,
+    /// A NUL byte in a header value, the one byte nginx refuses in a value. Offset of
+    /// the NUL.
+    InvalidHeaderValue,
+    /// A CR that is not followed by CRs and then LF (a blank line must be exactly CRLF
+    /// or LF). Offset of the CR.
+    BareCr,
+    /// A head without a status line whose first `Status` header does not start with
+    /// three digits (`Status: abc`, `Status: 40`, `Status:\t404`). Offset of the first
+    /// byte that is not one of them.
+    InvalidStatus,
+    /// No blank line within the limit (nginx: "upstream sent too big header"). Offset
+    /// of the first byte past the limit.
+    TooLarge {
+        /// The limit, [`HeadParser::new`]'s `max_len`.
+        limit: usize,
+    },
+}
+
+impl HeadErrorKind {
+    /// A short description, also what `http::parse_response_head` reports.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            HeadErrorKind::InvalidHeaderName => "invalid byte in a header name",
+            HeadErrorKind::FoldedLine => "line starting with a space or tab (obs-fold)",
+            HeadErrorKind::InvalidHeaderValue => "NUL byte in a header value",
+            HeadErrorKind::BareCr => "CR not followed by LF",
+            HeadErrorKind::InvalidStatus => "Status header without a 3-digit code",
+            HeadErrorKind::TooLarge { .. } => "head longer than the limit",
+        }
+    }
+}
+
+impl fmt::Display for HeadErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            HeadErrorKind::TooLarge { limit } => write!(f, "head longer than {limit} bytes"),
+            kind => f.write_str(kind.as_str()),
+        }
+    }
+}
+
+/// A resumable parser for one response head, as nginx 1.22's uwsgi module reads it.
+///
+/// Call [`parse`](HeadParser::parse) with the bytes received so far, always from the
+/// head's first byte; append what arrives and call again. The parser remembers the lines
+/// it has checked and where it stopped looking for the end of the current line, so every
+/// byte is examined a bounded number of times however the head is split: feeding a
+/// head one byte per call costs linear time, not quadratic.
+///
+/// `HeadParser::default()` has nginx's default limit on 4 KiB-page systems, 4096 bytes.
+///
+/// ```
+/// use uwsgi_wire::exchange::HeadParser;
+/// use uwsgi_wire::Status;
+///
+/// let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+/// let mut parser = HeadParser::new(4096);
+/// for end in 0..38 {
+///     assert!(parser.parse(&wire[..end])?.is_partial());
+/// }
+/// let Status::Complete((head, len)) = parser.parse(wire)? else { unreachable!() };
+/// assert_eq!((head.status(), len), (200, 38));
+/// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HeadParser {
+    max_len: usize,
+    /// The start of the first line not yet checked (every byte before it is).
+    line_start: usize,
+    /// How far the current line has been searched for its LF.
+    searched: usize,
+    /// What the checked lines said.
+    facts: Facts,
+    /// The result, once there is one: returned again by later calls.
+    outcome: Option<Result<Done, HeadError>>,
+}
+
+/// A range of the head: start and end offsets.
+type Span = (usize, usize);
+
+/// A status line's code, minor version (for `HTTP/1.x`) and reason.
+type StatusLine = (u16, Option<u8>, Span);
+
+/// What the checked lines of a head said so far.
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    /// The first line has been read.
+    first_line: bool,
+    /// The status line's code, minor version and reason (a range of the head).
+    status_line: Option<StatusLine>,
+    /// The first `Status` header: its code and reason, or the offset of its first bad
+    /// byte. Only used when the status line gives no status.
+    cgi_status: Option<Result<(u16, Span), usize>>,
+    location: bool,
+    content_length: Option<u64>,
+    chunked: bool,
+}
+
+/// A complete head, to build the [`ResponseHead`] again on a later call.
+#[derive(Debug, Clone, Copy)]
+struct Done {
+    len: usize,
+    status: u16,
+    reason: Reason,
+    version: Option<u8>,
+    cgi: bool,
+}
+
+/// Where the reason phrase is: in the head, or one of nginx's own.
+#[derive(Debug, Clone, Copy)]
+enum Reason {
+    Range(usize, usize),
+    Static(&'static [u8]),
+}
+
+impl Default for HeadParser {
+    fn default() -> Self {
+        HeadParser::new(DEFAULT_MAX_LEN)
+    }
+}
+
+impl HeadParser {
+    /// A parser that refuses a head whose blank line does not end within `max_len`
+    /// bytes: nginx's `uwsgi_buffer_size` (default one memory page, 4096 bytes on
+    /// x86-64), which must hold the whole head.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{HeadErrorKind, HeadParser};
+    /// let head = [&b"HTTP/1.1 200 OK\r\nX-Pad: "[..], &[b'a'; 8], b"\r\n\r\n"].concat(); // 36 bytes
+    /// assert!(HeadParser::new(36).parse(&head)?.is_complete());
+    /// let err = HeadParser::new(35).parse(&head).unwrap_err();
+    /// assert_eq!(err.kind(), HeadErrorKind::TooLarge { limit: 35 });
+    /// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+    /// ```
+    pub const fn new(max_len: usize) -> Self {
+        HeadParser {
+            max_len,
+            line_start: 0,
+            searched: 0,
+            facts: Facts {
+                first_line: false,
+                status_line: None,
+                cgi_status: None,
+                location: false,
+                content_length: None,
+                chunked: false,
+            },
+            outcome: None,
+        }
+    }
+
+    /// Parses the head at the start of `buf`, resuming where the last call stopped.
+    ///
+    /// `buf` must hold the head from its first byte, the bytes of earlier calls
+    /// unchanged (a `buf` shorter than what earlier calls examined makes the parser
+    /// start over).
+    /// Returns [`Status::Partial`] until the blank line has arrived, then the head and
+    /// its length (the body starts there); every later call returns the same result.
+    /// An error is final too: nginx answers 502 for it. A head with no blank line
+    /// within `max_len` bytes is an error as soon as `max_len` bytes are there; an
+    /// invalid byte is reported once the line holding it is complete (or at the limit).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{HeadErrorKind, HeadParser};
+    /// use uwsgi_wire::Status;
+    ///
+    /// let mut parser = HeadParser::new(4096);
+    /// assert_eq!(parser.parse(b"Status: 404 Not Found\r\n")?, Status::Partial { needed: 1 });
+    /// let Status::Complete((head, 25)) = parser.parse(b"Status: 404 Not Found\r\n\r\n")? else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(head.status(), 404);
+    ///
+    /// let err = HeadParser::new(4096).parse(b"HTTP/1.1 200 OK\r\n folded\r\n\r\n").unwrap_err();
+    /// assert_eq!((err.kind(), err.offset()), (HeadErrorKind::FoldedLine, 17));
+    /// # Ok::<(), uwsgi_wire::exchange::HeadError>(())
+    /// ```
+    pub fn parse<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(ResponseHead<'a>, usize)>, HeadError> {
+        let shrunk = match self.outcome {
+            Some(Ok(done)) => buf.len() < done.len,
+            _ => buf.len() < self.searched,
+        };
+        if shrunk {
+            *self = HeadParser::new(self.max_len);
+        }
+        match self.outcome {
+            Some(Ok(done)) => return Ok(Status::Complete(self.build(buf, done))),
+            Some(Err(err)) => return Err(err),
+            None => {}
+        }
+        let outcome = self.advance(buf);
+        match outcome {
+            Ok(Status::Complete(done)) => {
+                self.outcome = Some(Ok(done));
+                Ok(Status::Complete(self.build(buf, done)))
+            }
+            Ok(Status::Partial { needed }) => Ok(Status::Partial { needed }),
+            Err(err) => {
+                self.outcome = Some(Err(err));
+                Err(err)
+            }
+        }
+    }
+
+    fn build<'a>(&self, buf: &'a [u8], done: Done) -> (ResponseHead<'a>, usize) {
+        let reason = match done.reason {
+            Reason::Range(start, end) => buf.get(start..end).unwrap_or_default(),
+            Reason::Static(text) => text,
+        };
+        let head = ResponseHead {
+            bytes: buf.get(..done.len).unwrap_or_default(),
+            status: done.status,
+            reason,
+            version: done.version,
+            cgi: done.cgi,
+            content_length: self.facts.content_length,
+            chunked: self.facts.chunked,
+        };
+        (head, done.len)
+    }
+
+    /// Checks every line completed since the last call.
+    fn advance(&mut self, buf: &[u8]) -> Result<Status<Done>, HeadError> {
+        let limit = buf.len().min(self.max_len);
+        loop {
+            let new = buf.get(self.searched..limit).unwrap_or_default();
+            let Some(lf) = new.iter().position(|&b| b == b'\n') else {
+                self.searched = limit;
+                break;
+            };
+            let end = self.searched + lf + 1;
+            let start = self.line_start;
+            let line = buf.get(start..end).unwrap_or_default();
+            self.line_start = end;
+            self.searched = end;
+            if line == b"\n" || line == b"\r\n" {
+                return self.finish(end).map(Status::Complete);
+            }
+            self.line(line, start)?;
+        }
+        let partial = buf.get(self.line_start..limit).unwrap_or_default();
+        if buf.len() >= self.max_len {
+            // nginx's buffer is full and holds no whole head: "upstream sent too big
+            // header", unless a byte it has already read was invalid.
+            check_line(partial).map_err(|(kind, at)| HeadError::new(kind, self.line_start + at))?;
+            return Err(HeadError::new(
+                HeadErrorKind::TooLarge {
+                    limit: self.max_len,
+                },
+                self.max_len,
+            ));
+        }
+        // The blank line (1 byte) is still needed, after the end of the current line
+        // (1 more) unless it is the blank line itself.
+        let needed = if partial.is_empty() || partial == b"\r" {
+            1
+        } else {
+            2
+        };
+        Ok(Status::Partial { needed })
+    }
+
+    /// Checks one complete line (its LF included) that is not the blank line, starting
+    /// at offset `start` of the head.
+    fn line(&mut self, line: &[u8], start: usize) -> Result<(), HeadError> {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = trim_crs(body);
+        if content.starts_with(b"HTTP/") {
+            if !self.facts.first_line {
+                self.facts.first_line = true;
+                self.facts.status_line = status_line(line, start);
+            }
+            // Not the status line: nginx skips every line that starts with `HTTP/`
+            // ("IIS may send the duplicate "HTTP/1.1 ..." lines", its
+            // ngx_http_parse_header_line says), whatever follows, NUL and bare CRs
+            // included. A status line nginx does not accept as one ends here too: it
+            // then reads the head from its first byte as headers, and skips this line.
+            return Ok(());
+        }
+        self.facts.first_line = true;
+        // httparse's strict grammar first: every line it accepts nginx accepts.
+        let strict = matches!(
+            httparse::parse_headers(line, &mut [httparse::EMPTY_HEADER; 1]),
+            Ok(httparse::Status::Partial)
+        );
+        if !strict {
+            check_line(body).map_err(|(kind, at)| HeadError::new(kind, start + at))?;
+        }
+        let (name, value, value_at) = split_header(content);
+        if name.eq_ignore_ascii_case(b"status") {
+            // ngx_http_upstream_process_header_line: the first Status header counts.
+            if self.facts.cgi_status.is_none() {
+                self.facts.cgi_status = Some(cgi_status(value, start + value_at));
+            }
+        } else if name.eq_ignore_ascii_case(b"location") {
+            self.facts.location = true;
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            // ngx_http_upstream_process_content_length: every one overwrites the last,
+            // ngx_atoof's error (-1) means no length.
+            self.facts.content_length = atoof(value);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") && contains_chunked(value) {
+            // ngx_http_upstream_process_transfer_encoding: ngx_strlcasestrn "chunked".
+            self.facts.chunked = true;
+        }
+        Ok(())
+    }
+
+    /// The status, once the blank line (ending at `len`) has arrived, as
+    /// ngx_http_uwsgi_process_header picks it.
+    fn finish(&self, len: usize) -> Result<Done, HeadError> {
+        let version = self.facts.status_line.and_then(|(_, version, _)| version);
+        // A status line's code of 0 (`HTTP/1.1 000`) leaves nginx's status_n at 0: it
+        // picks the status as for a head without a status line.
+        if let Some((status, _, (start, end))) = self.facts.status_line {
+            if status != 0 {
+                return Ok(Done {
+                    len,
+                    status,
+                    reason: Reason::Range(start, end),
+                    version,
+                    cgi: false,
+                });
+            }
+        }
+        let (status, reason) = match self.facts.cgi_status {
+            Some(Ok((status, (start, end)))) => (status, Reason::Range(start, end)),
+            Some(Err(at)) => return Err(HeadError::new(HeadErrorKind::InvalidStatus, at)),
+            None if self.facts.location => (302, Reason::Static(b"Moved Temporarily")),
+            None => (200, Reason::Static(b"OK")),
+        };
+        Ok(Done {
+            len,
+            status,
+            reason,
+            version,
+            cgi: true,
+        })
+    }
+}
+
+/// `bytes` without the CRs at its end.
+fn trim_crs(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b'\r')
+        .map_or(0, |last| last + 1);
+    bytes.get(..end).unwrap_or_default()
+}
+
+/// nginx's name and value of a valid header line's `content` (no CR or LF), and the
+/// offset of the value in it. The name runs to the first colon, or is the whole line
+/// when there is none (nginx: a header with an empty value). The value skips the spaces
+/// after the colon and loses those at its end; tabs are part of it (nginx's
+/// sw_space_before_value and sw_space_after_value know only the space).
+fn split_header(content: &[u8]) -> (&[u8], &[u8], usize) {
+    let Some(colon) = content.iter().position(|&b| b == b':') else {
+        return (content, &[], content.len());
+    };
+    let name = content.get(..colon).unwrap_or_default();
+    let after = content.get(colon + 1..).unwrap_or_default();
+    let start = after.iter().position(|&b| b != b' ').unwrap_or(after.len());
+    let end = after
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(start, |i| i + 1);
+    let value = after.get(start..end).unwrap_or_default();
+    (name, value, colon + 1 + start)
+}
+
+/// nginx's verdict on the bytes of a header line that are there (`bytes`: without its
+/// LF, or the part of a line that has arrived): the kind and offset of the first bad
+/// byte. Run only where httparse refused the line, or at the limit; this is
+/// ngx_http_parse_header_line with `allow_underscores` (upstream), which differs from
+/// httparse in that it accepts:
+///
+/// - name bytes outside RFC 9110's token: anything above space but DEL and `:` (nginx
+///   flags them `invalid_header`, which only its client side acts on);
+/// - a line with no colon (a header with an empty value);
+/// - control bytes other than NUL, CR and LF in a value, DEL and a leading tab
+///   included;
+/// - any number of CRs before the LF that ends a header line (sw_almost_done stays on
+///   a CR); the blank line, though, must be CRLF or LF (sw_header_almost_done);
+/// - lines starting with `HTTP/` (skipped before this is called).
+fn check_line(bytes: &[u8]) -> Result<(), (HeadErrorKind, usize)> {
+    let content = trim_crs(bytes);
+    let Some(&first) = content.first() else {
+        // A blank line so far: CRLF is fine, a second CR is not.
+        return if bytes.len() > 1 {
+            Err((HeadErrorKind::BareCr, 0))
+        } else {
+            Ok(())
+        };
+    };
+    if content.starts_with(b"HTTP/") {
+        return Ok(());
+    }
+    match first {
+        b' ' | b'\t' => return Err((HeadErrorKind::FoldedLine, 0)),
+        b'\r' => return Err((HeadErrorKind::BareCr, 0)),
+        b':' => return Err((HeadErrorKind::InvalidHeaderName, 0)),
+        _ => {}
+    }
+    let mut in_value = false;
+    for (at, &b) in content.iter().enumerate() {
+        match b {
+            // A CR inside the line (the CRs at its end are trimmed) is followed by
+            // something else than CR or LF.
+            b'\r' => return Err((HeadErrorKind::BareCr, at)),
+            b'\0' if in_value => return Err((HeadErrorKind::InvalidHeaderValue, at)),
+            b':' if !in_value => in_value = true,
+            0..=0x20 | 0x7f if !in_value => return Err((HeadErrorKind::InvalidHeaderName, at)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The status line a first line starting with `HTTP/` (`line`, its LF included, at
+/// offset `start`) holds, if nginx accepts it as one: code, minor version and reason.
+fn status_line(line: &[u8], start: usize) -> Option<StatusLine> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    // ngx_http_parse_status_line's sw_almost_done: one CR before the LF, no other.
+    let text = body.strip_suffix(b"\r").unwrap_or(body);
+    // httparse's strict grammar first (`HTTP/1.0` or `HTTP/1.1`, one space, three
+    // digits, then a space and a printable reason, or the end of the line); every line
+    // it accepts nginx accepts too, its reason starting at byte 13.
+    let mut response = httparse::Response::new(&mut []);
+    if let (Ok(httparse::Status::Partial), Some(code), Some(minor)) =
+        (response.parse(line), response.code, response.version)
+    {
+        let reason = text.len().min(13);
+        return Some((code, Some(minor), (start + reason, start + text.len())));
+    }
+    let (major, minor, code, reason) = nginx_status_line(text)?;
+    let version = if major == 1 {
+        u8::try_from(minor).ok()
+    } else {
+        None
+    };
+    Some((code, version, (start + reason, start + text.len())))
+}
+
+/// ngx_http_parse_status_line on one line's `text` (without its LF and the CR before
+/// it), where httparse refused it: `(major, minor, code, reason offset)`. Beyond
+/// httparse, nginx accepts
+///
+/// - any version `HTTP/M.m` with M from 1 and each number at most 999 (it checks
+///   `> 99` before adding a digit; leading zeros are fine in the minor version);
+/// - spaces before the code and between its digits (sw_status skips every space);
+/// - `.` after the code (IIS's `403.1`);
+/// - any byte but CR and LF in the reason, NUL included.
+fn nginx_status_line(text: &[u8]) -> Option<(u16, u16, u16, usize)> {
+    let mut at = 5;
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(u16::from(b - b'0')),
+        _ => None,
+    };
+    text.strip_prefix(b"HTTP/")?;
+    // sw_first_major_digit: 1 to 9.
+    let mut major = match text.get(at) {
+        Some(&b @ b'1'..=b'9') => u16::from(b - b'0'),
+        _ => return None,
+    };
+    at += 1;
+    // sw_major_digit: digits until the dot.
+    loop {
+        let b = *text.get(at)?;
+        at += 1;
+        if b == b'.' {
+            break;
+        }
+        if major > 99 {
+            return None;
+        }
+        major = major * 10 + digit(b)?;
+    }
+    // sw_first_minor_digit, then sw_minor_digit: digits until the space.
+    let mut minor = digit(*text.get(at)?)?;
+    at += 1;
+    loop {
+        let b = *text.get(at)?;
+        at += 1;
+        if b == b' ' {
+            break;
+        }
+        if minor > 99 {
+            return None;
+        }
+        minor = minor * 10 + digit(b)?;
+    }
+    // sw_status: three digits, spaces skipped before and between them.
+    let mut code = 0;
+    let mut count = 0;
+    while count < 3 {
+        let b = *text.get(at)?;
+        at += 1;
+        if b != b' ' {
+            code = code * 10 + digit(b)?;
+            count += 1;
+        }
+    }
+    // sw_space_after_status: the end of the line, a space or a dot.
+    let reason = match text.get(at) {
+        None => at,
+        Some(b' ') => at + 1,
+        Some(b'.') => at,
+        Some(_) => return None,
+    };
+    // sw_status_text: anything but CR (LF is not in `text`).
+    if text.get(reason..)?.contains(&b'\r') {
+        return None;
+    }
+    Some((major, minor, code, reason))
+}
+
+/// The first Status header's verdict (`value` at offset `at`): ngx_atoi of its first
+/// three bytes (the value must be at least that long: nginx reads the NUL after a
+/// shorter one), and the reason after the code and one space; or the offset of the
+/// first byte that is not a digit.
+fn cgi_status(value: &[u8], at: usize) -> Result<(u16, Span), usize> {
+    let mut code = 0;
+    for i in 0..3 {
+        match value.get(i) {
+            Some(&b) if b.is_ascii_digit() => code = code * 10 + u16::from(b - b'0'),
+            _ => return Err(at + i),
+        }
+    }
+    let reason = if value.get(3) == Some(&b' ') { 4 } else { 3 };
+    Ok((code, (at + reason, at + value.len())))
+}
+
+/// ngx_atoof: one or more digits, at most `i64::MAX` (NGX_MAX_OFF_T_VALUE).
+fn atoof(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in value {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    (n <= i64::MAX.unsigned_abs()).then_some(n)
+}
+
+/// True when `value` holds `chunked`, in any case.
+fn contains_chunked(value: &[u8]) -> bool {
+    value
+        .windows(7)
+        .any(|window| window.eq_ignore_ascii_case(b"chunked"))
+}

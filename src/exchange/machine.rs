@@ -1,0 +1,479 @@
+//! The state machine: bytes in, events out, for both sides of a stream.
+
+use crate::header::{Header, Modifier1};
+use crate::limits::Limits;
+use crate::packet::{Packet, Status};
+use crate::to_u64;
+
+use super::error::{ExchangeError, ExchangeErrorKind};
+use super::follow::{reply_block_kind, reply_body_len, request_body_len};
+use super::{BodyLength, Event, Head, Reply};
+use super::{HeadParser, ResponseHead};
+
+/// One sans-I/O state machine that frames whole exchanges on a stream: see the
+/// [module docs](super).
+///
+/// Give [`decode`](Exchange::decode) the bytes received and not yet consumed; it returns
+/// the next [`Event`] and how many bytes it consumed, or [`Status::Partial`] with the least
+/// number of bytes still missing. Drop the consumed bytes and call again. At the end of
+/// the stream call [`decode_eof`](Exchange::decode_eof) instead, which finishes a body
+/// that runs to the end of the stream and tells a clean close from a cut one.
+///
+/// ```
+/// use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Head};
+/// use uwsgi_wire::{Limits, Status};
+///
+/// // A POST captured from nginx 1.22: the packet, then its 11 body bytes.
+/// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
+/// let mut server = Exchange::server(Limits::new());
+/// let Status::Complete((Event::Head { head: Head::Packet(packet), body }, n)) = server.decode(wire)? else {
+///     unreachable!()
+/// };
+/// assert_eq!(packet.vars().unwrap().get(b"REQUEST_URI"), Some(&b"/post"[..]));
+/// assert_eq!(body, BodyLength::Exact(11));
+/// let Status::Complete((event, m)) = server.decode(&wire[n..])? else { unreachable!() };
+/// assert_eq!(event, Event::Body(b"hello=world"));
+/// assert_eq!(server.decode(&wire[n + m..])?, Status::Complete((Event::End, 0)));
+/// assert_eq!(server.decode_eof(&[])?, None); // a clean close between exchanges
+/// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    side: Side,
+    limits: Limits,
+    state: State,
+    /// Stream bytes consumed so far: the base of every error offset.
+    position: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Server,
+    Client,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    /// Between exchanges: a server waits for the next packet; a client expects nothing.
+    Idle,
+    /// A client waits for a uwsgi-framed reply with this modifier1.
+    ReplyPacket(Modifier1),
+    /// A client reads an HTTP response head.
+    Response {
+        parser: HeadParser,
+        head_request: bool,
+    },
+    /// A client waits for the first byte of an unframed reply.
+    Raw(BodyLength),
+    /// Body bytes of known length still to come.
+    Body { remaining: u64 },
+    /// A body that ends with the stream; `seen` bytes so far.
+    ToEof { seen: u64 },
+    /// The exchange is complete; [`Event::End`] is next.
+    End,
+}
+
+impl Exchange {
+    /// The server side of a stream: every exchange is a packet and the bytes its kind
+    /// says follow it (docs/PROTOCOL.md section 4.1): the strict `CONTENT_LENGTH` for
+    /// request types, `size` for a magic cache `set` or `update`, nothing for the rest.
+    /// Exchanges follow one another on the stream (pipelining).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{Event, Exchange};
+    /// use uwsgi_wire::{Limits, Status};
+    /// let mut server = Exchange::server(Limits::new());
+    /// // A ping, as `uwsgi --ping` sends it: a head, no body, the end.
+    /// let Status::Complete((Event::Head { .. }, 4)) = server.decode(&[0x64, 0, 0, 0])? else { unreachable!() };
+    /// assert_eq!(server.decode(&[])?, Status::Complete((Event::End, 0)));
+    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+    /// ```
+    pub const fn server(limits: Limits) -> Self {
+        Exchange {
+            side: Side::Server,
+            limits,
+            state: State::Idle,
+            position: 0,
+        }
+    }
+
+    /// The client side of a stream: call [`expect`](Exchange::expect) with the
+    /// [`Reply`] of each request sent, then decode the reply.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{Event, Exchange, Head, Reply};
+    /// use uwsgi_wire::{Limits, Modifier1, Status};
+    /// let mut client = Exchange::client(Limits::new());
+    /// client.expect(Reply::Packet(Modifier1::PING));
+    /// // The pong uWSGI 2.0.21 answers.
+    /// let pong = include_bytes!("../../tests/vectors/uwsgi-pong.bin");
+    /// let Status::Complete((Event::Head { head: Head::Packet(p), .. }, 4)) = client.decode(pong)? else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!((p.modifier1(), p.modifier2()), (Modifier1::PING, 1));
+    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+    /// ```
+    pub const fn client(limits: Limits) -> Self {
+        Exchange {
+            side: Side::Client,
+            limits,
+            state: State::Idle,
+            position: 0,
+        }
+    }
+
+    /// A server-side machine already inside a body of `len` bytes (the blocking
+    /// adapter's [`Body::new`](crate::io::Body::new)).
+    #[cfg(feature = "std")]
+    pub(crate) fn within_body(len: u64) -> Self {
+        let mut exchange = Exchange::server(Limits::new());
+        exchange.state = if len > 0 {
+            State::Body { remaining: len }
+        } else {
+            State::End
+        };
+        exchange
+    }
+
+    /// The next reply to read is `reply` (client side; [`Reply::to`] gives it for any
+    /// packet sent). Returns false, changing nothing, when an exchange is still in
+    /// progress (its [`Event::End`] has not been decoded yet) or on a server.
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{Exchange, Reply};
+    /// let mut client = Exchange::client(uwsgi_wire::Limits::new());
+    /// assert!(client.expect(Reply::Response { head_request: false }));
+    /// assert!(!client.expect(Reply::Response { head_request: false })); // still waiting
+    /// ```
+    pub fn expect(&mut self, reply: Reply) -> bool {
+        if self.side != Side::Client || !matches!(self.state, State::Idle) {
+            return false;
+        }
+        self.state = match reply {
+            Reply::Response { head_request } => State::Response {
+                parser: HeadParser::new(self.limits.max_head),
+                head_request,
+            },
+            Reply::Packet(modifier1) => State::ReplyPacket(modifier1),
+            Reply::Raw(length) => State::Raw(length),
+        };
+        true
+    }
+
+    /// True once a head was decoded and until its [`Event::End`]: inside the body, or
+    /// with only the end left to decode.
+    #[cfg(feature = "std")]
+    pub(crate) const fn after_head(&self) -> bool {
+        matches!(
+            self.state,
+            State::Body { .. } | State::ToEof { .. } | State::End
+        )
+    }
+
+    /// The limits this machine enforces.
+    ///
+    /// ```
+    /// use uwsgi_wire::{exchange::Exchange, Limits};
+    /// assert_eq!(Exchange::server(Limits::new()).limits(), &Limits::new());
+    /// ```
+    pub const fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// True between exchanges: before the first head, and after each [`Event::End`].
+    ///
+    /// ```
+    /// let server = uwsgi_wire::exchange::Exchange::server(uwsgi_wire::Limits::new());
+    /// assert!(server.is_idle());
+    /// ```
+    pub const fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle)
+    }
+
+    /// The body bytes still to come when inside a body of known length, else `None`.
+    ///
+    /// ```
+    /// use uwsgi_wire::{exchange::Exchange, Limits};
+    /// let mut server = Exchange::server(Limits::new());
+    /// let _head = server.decode(b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005")?;
+    /// assert_eq!(server.body_remaining(), Some(5));
+    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+    /// ```
+    pub const fn body_remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Body { remaining } => Some(remaining),
+            _ => None,
+        }
+    }
+
+    /// The number of stream bytes consumed so far.
+    ///
+    /// ```
+    /// use uwsgi_wire::{exchange::Exchange, Limits};
+    /// let mut server = Exchange::server(Limits::new());
+    /// let _ping = server.decode(&[0x64, 0, 0, 0])?;
+    /// assert_eq!(server.position(), 4);
+    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+    /// ```
+    pub const fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Decodes the next event from `buf`, the bytes received and not consumed yet.
+    ///
+    /// - `Complete((event, consumed))`: drop the first `consumed` bytes of `buf` (0 for
+    ///   [`Event::End`]).
+    /// - `Partial { needed }`: at least `needed` more bytes must arrive; keep `buf` and
+    ///   call again with them appended. Nothing was consumed.
+    ///
+    /// An error leaves the stream position undefined: answer (see
+    /// [`ExchangeError::status_code`]) and close.
+    ///
+    /// ```
+    /// use uwsgi_wire::{exchange::Exchange, Limits, Status};
+    /// let mut server = Exchange::server(Limits::new());
+    /// assert_eq!(server.decode(&[0x64, 0])?, Status::Partial { needed: 2 });
+    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+    /// ```
+    pub fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+        let status = self.step(buf)?;
+        if let Status::Complete((_, consumed)) = &status {
+            self.position = self.position.saturating_add(to_u64(*consumed));
+        }
+        Ok(status)
+    }
+
+    /// Like [`decode`](Exchange::decode), at the end of the stream: `buf` holds the last
+    /// bytes received and no more will come.
+    ///
+    /// - `Some((event, consumed))`: an event, as from `decode`; a body that runs to the
+    ///   end of the stream gets its [`Event::End`] here. Call again until `None`.
+    /// - `None`: the stream ended cleanly, between exchanges.
+    /// - An error when it ended inside an exchange, or before a reply that was
+    ///   expected ([`ExchangeError::is_eof`]).
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Reply};
+    /// use uwsgi_wire::Limits;
+    /// // A raw RPC reply (modifier2 1) runs to the end of the stream.
+    /// let mut client = Exchange::client(Limits::new());
+    /// client.expect(Reply::Raw(BodyLength::ToEof));
+    /// assert!(matches!(client.decode_eof(b"HI:x")?, Some((Event::Head { .. }, 0))));
+    /// assert_eq!(client.decode_eof(b"HI:x")?, Some((Event::Body(b"HI:x"), 4)));
+    /// assert_eq!(client.decode_eof(b"")?, Some((Event::End, 0)));
+    /// assert_eq!(client.decode_eof(b"")?, None);
+    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+    /// ```
+    pub fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a>, usize)>, ExchangeError> {
+        let missing = match self.decode(buf)? {
+            Status::Complete(done) => return Ok(Some(done)),
+            Status::Partial { needed } => needed,
+        };
+        let kind = match self.state {
+            State::Idle if buf.is_empty() => return Ok(None),
+            State::ToEof { .. } => {
+                // Every byte was handed out (decode takes any byte): the body is complete.
+                self.state = State::Idle;
+                return Ok(Some((Event::End, 0)));
+            }
+            State::Idle => ExchangeErrorKind::EofInHead {
+                received: buf.len(),
+                missing,
+            },
+            State::ReplyPacket(_) | State::Response { .. } | State::Raw(_) if buf.is_empty() => {
+                ExchangeErrorKind::NoReply
+            }
+            State::ReplyPacket(_) | State::Response { .. } | State::Raw(_) => {
+                ExchangeErrorKind::EofInHead {
+                    received: buf.len(),
+                    missing,
+                }
+            }
+            State::Body { remaining } => ExchangeErrorKind::EofInBody { remaining },
+            // `decode` always completes in this state.
+            State::End => return Ok(None),
+        };
+        Err(self.error(kind, to_u64(buf.len())))
+    }
+
+    fn error(&self, kind: ExchangeErrorKind, at: u64) -> ExchangeError {
+        ExchangeError::new(kind, self.position.saturating_add(at))
+    }
+
+    fn step<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+        match self.state {
+            State::Idle => match self.side {
+                Side::Server => self.request(buf),
+                Side::Client if buf.is_empty() => Ok(Status::Partial { needed: 1 }),
+                Side::Client => Err(self.error(ExchangeErrorKind::UnexpectedData, 0)),
+            },
+            State::ReplyPacket(expected) => self.reply_packet(buf, expected),
+            State::Response { .. } => self.response(buf),
+            State::Raw(length) => {
+                if buf.is_empty() && length != BodyLength::Exact(0) {
+                    return Ok(Status::Partial { needed: 1 });
+                }
+                self.start_body(length, 0)?;
+                let head = Head::Raw;
+                Ok(Status::Complete((Event::Head { head, body: length }, 0)))
+            }
+            State::Body { remaining } => {
+                if buf.is_empty() {
+                    return Ok(Status::Partial { needed: 1 });
+                }
+                let n = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                let left = remaining.saturating_sub(to_u64(n));
+                self.state = if left == 0 {
+                    State::End
+                } else {
+                    State::Body { remaining: left }
+                };
+                Ok(Status::Complete((
+                    Event::Body(buf.get(..n).unwrap_or_default()),
+                    n,
+                )))
+            }
+            State::ToEof { seen } => {
+                if buf.is_empty() {
+                    return Ok(Status::Partial { needed: 1 });
+                }
+                let total = seen.saturating_add(to_u64(buf.len()));
+                let limit = self.limits.max_body;
+                if total > limit {
+                    let kind = ExchangeErrorKind::BodyTooLarge {
+                        length: total,
+                        limit,
+                    };
+                    return Err(self.error(kind, limit.saturating_sub(seen)));
+                }
+                self.state = State::ToEof { seen: total };
+                Ok(Status::Complete((Event::Body(buf), buf.len())))
+            }
+            State::End => {
+                self.state = State::Idle;
+                Ok(Status::Complete((Event::End, 0)))
+            }
+        }
+    }
+
+    /// Enters the body of an exchange whose head was `consumed` bytes.
+    fn start_body(&mut self, length: BodyLength, consumed: usize) -> Result<(), ExchangeError> {
+        self.state = match length {
+            BodyLength::Exact(len) if len > self.limits.max_body => {
+                let kind = ExchangeErrorKind::BodyTooLarge {
+                    length: len,
+                    limit: self.limits.max_body,
+                };
+                return Err(self.error(kind, to_u64(consumed)));
+            }
+            BodyLength::Exact(0) => State::End,
+            BodyLength::Exact(remaining) => State::Body { remaining },
+            BodyLength::ToEof => State::ToEof { seen: 0 },
+        };
+        Ok(())
+    }
+
+    fn request<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+        let packet_error = |this: &Self, err: crate::Error| {
+            this.error(ExchangeErrorKind::Packet(err), to_u64(err.offset()))
+        };
+        let (packet, consumed) = match Packet::parse_with(buf, &self.limits) {
+            Ok(Status::Complete(done)) => done,
+            Ok(Status::Partial { needed }) => return Ok(Status::Partial { needed }),
+            Err(err) => return Err(packet_error(self, err)),
+        };
+        let len = request_body_len(&packet).map_err(|err| packet_error(self, err))?;
+        let body = BodyLength::Exact(len);
+        self.start_body(body, consumed)?;
+        let head = Head::Packet(packet);
+        Ok(Status::Complete((Event::Head { head, body }, consumed)))
+    }
+
+    fn reply_packet<'a>(
+        &mut self,
+        buf: &'a [u8],
+        expected: Modifier1,
+    ) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+        let header = match Header::parse(buf) {
+            Status::Complete(header) => header,
+            Status::Partial { needed } => return Ok(Status::Partial { needed }),
+        };
+        if header.modifier1 != expected {
+            let kind = ExchangeErrorKind::UnexpectedReply {
+                expected,
+                modifier1: header.modifier1,
+                modifier2: header.modifier2,
+            };
+            return Err(self.error(kind, 0));
+        }
+        let reply_error = |this: &Self, err: crate::Error| {
+            this.error(ExchangeErrorKind::ReplyPacket(err), to_u64(err.offset()))
+        };
+        let (packet, consumed) =
+            match Packet::parse_as(buf, reply_block_kind(&header), &self.limits) {
+                Ok(Status::Complete(done)) => done,
+                Ok(Status::Partial { needed }) => return Ok(Status::Partial { needed }),
+                Err(err) => return Err(reply_error(self, err)),
+            };
+        let len = reply_body_len(&packet).map_err(|err| reply_error(self, err))?;
+        let body = BodyLength::Exact(len);
+        self.start_body(body, consumed)?;
+        let head = Head::Packet(packet);
+        Ok(Status::Complete((Event::Head { head, body }, consumed)))
+    }
+
+    fn response<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+        let State::Response {
+            parser,
+            head_request,
+        } = &mut self.state
+        else {
+            return Ok(Status::Partial { needed: 1 });
+        };
+        let head_request = *head_request;
+        let parsed = parser.parse(buf);
+        let (head, consumed) = match parsed {
+            Ok(Status::Complete(done)) => done,
+            Ok(Status::Partial { needed }) => return Ok(Status::Partial { needed }),
+            Err(err) => {
+                let at = to_u64(err.offset());
+                return Err(self.error(ExchangeErrorKind::Head(err), at));
+            }
+        };
+        let body = response_body(&head, head_request);
+        self.start_body(body, consumed)?;
+        Ok(Status::Complete((
+            Event::Head {
+                head: Head::Response(head),
+                body,
+            },
+            consumed,
+        )))
+    }
+}
+
+/// How the body of an HTTP response is delimited (docs/PROTOCOL.md section 4.2): none
+/// after a `HEAD` request and for 1xx, 204 and 304; a chunked body runs to the end of
+/// the stream and is passed through as bytes; else Content-Length, or the end of the
+/// stream (uWSGI closes after the response).
+fn response_body(head: &ResponseHead<'_>, head_request: bool) -> BodyLength {
+    let status = head.status();
+    if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
+        return BodyLength::Exact(0);
+    }
+    if head.is_chunked() {
+        return BodyLength::ToEof;
+    }
+    match head.content_length() {
+        Some(len) => BodyLength::Exact(len),
+        None => BodyLength::ToEof,
+    }
+}

@@ -1,0 +1,119 @@
+//! An HTTP response head that owns its bytes (a shared `Bytes`), for the async codec.
+
+use bytes::Bytes;
+
+use crate::exchange::{BodyLength, HeadParser, ResponseHead};
+use crate::packet::Status;
+
+/// A validated HTTP/1.x response head that owns its bytes: what the async codec yields
+/// for the reply to a request (`codec::Frame::Response`), split off its read buffer
+/// without a copy. [`head`](OwnedResponseHead::head) gives the borrowed view.
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # fn main() -> Result<(), uwsgi_wire::StreamError> {
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use uwsgi_wire::codec::{Frame, UwsgiCodec};
+/// use uwsgi_wire::exchange::{BodyLength, Reply};
+///
+/// // Captured from uWSGI 2.0.21: a response with no Content-Length.
+/// let mut buf = BytesMut::from(&include_bytes!("../tests/vectors/uwsgi-http-reply.bin")[..]);
+/// let mut codec = UwsgiCodec::builder().new_client_codec();
+/// codec.expect(Reply::Response { head_request: false });
+/// let Some(Frame::Response(head)) = codec.decode(&mut buf)? else { unreachable!() };
+/// assert_eq!(head.head().status(), 200);
+/// assert_eq!(head.body(), BodyLength::ToEof);
+/// assert_eq!(&head.as_bytes()[..], b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "tokio"))]
+/// # fn main() {}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedResponseHead {
+    /// The head's bytes, blank line included.
+    wire: Bytes,
+    body: BodyLength,
+}
+
+impl OwnedResponseHead {
+    /// A head over bytes the exchange core validated.
+    pub(crate) fn from_parts(wire: Bytes, body: BodyLength) -> Self {
+        OwnedResponseHead { wire, body }
+    }
+
+    /// The borrowed view: status, reason, headers.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
+    /// #     use tokio_util::codec::Decoder;
+    /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
+    /// #     codec.expect(uwsgi_wire::exchange::Reply::Response { head_request: false });
+    /// #     let mut buf = bytes::BytesMut::from(wire);
+    /// #     match codec.decode(&mut buf) {
+    /// #         Ok(Some(uwsgi_wire::codec::Frame::Response(head))) => head,
+    /// #         other => panic!("{other:?}"),
+    /// #     }
+    /// # }
+    /// # #[cfg(feature = "tokio")] {
+    /// let head = head(b"HTTP/1.0 404 Not Found\r\n\r\n");
+    /// assert_eq!((head.head().status(), head.head().reason()), (404, &b"Not Found"[..]));
+    /// # }
+    /// ```
+    pub fn head(&self) -> ResponseHead<'_> {
+        // The bytes were validated as one complete head; parsing them again cannot fail,
+        // and a fresh parser is O(head).
+        match HeadParser::new(self.wire.len()).parse(&self.wire) {
+            Ok(Status::Complete((head, _))) => head,
+            _ => ResponseHead::empty(),
+        }
+    }
+
+    /// How the body after this head is delimited.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
+    /// #     use tokio_util::codec::Decoder;
+    /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
+    /// #     codec.expect(uwsgi_wire::exchange::Reply::Response { head_request: false });
+    /// #     let mut buf = bytes::BytesMut::from(wire);
+    /// #     match codec.decode(&mut buf) {
+    /// #         Ok(Some(uwsgi_wire::codec::Frame::Response(head))) => head,
+    /// #         other => panic!("{other:?}"),
+    /// #     }
+    /// # }
+    /// # #[cfg(feature = "tokio")] {
+    /// let head = head(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    /// assert_eq!(head.body(), uwsgi_wire::exchange::BodyLength::Exact(2));
+    /// # }
+    /// ```
+    pub const fn body(&self) -> BodyLength {
+        self.body
+    }
+
+    /// The head's wire bytes, blank line included.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
+    /// #     use tokio_util::codec::Decoder;
+    /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
+    /// #     codec.expect(uwsgi_wire::exchange::Reply::Response { head_request: false });
+    /// #     let mut buf = bytes::BytesMut::from(wire);
+    /// #     match codec.decode(&mut buf) {
+    /// #         Ok(Some(uwsgi_wire::codec::Frame::Response(head))) => head,
+    /// #         other => panic!("{other:?}"),
+    /// #     }
+    /// # }
+    /// # #[cfg(feature = "tokio")] {
+    /// let head = head(b"HTTP/1.1 200 OK\r\n\r\nok");
+    /// assert_eq!(&head.as_bytes()[..], b"HTTP/1.1 200 OK\r\n\r\n");
+    /// # }
+    /// ```
+    pub const fn as_bytes(&self) -> &Bytes {
+        &self.wire
+    }
+}

@@ -7,7 +7,7 @@ use crate::array::Array;
 use crate::encode::{grow, item_prefix, pair_prefixes};
 use crate::error::EncodeError;
 use crate::limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
-use crate::vars::Vars;
+use crate::vars::{split_field, Vars};
 
 /// Builds a vars block in caller order, checking every pair as it is pushed, so the
 /// finished block always encodes.
@@ -60,6 +60,74 @@ impl VarsBuilder {
         }
     }
 
+    /// A builder holding a copy of `vars` (one allocation, one copy), with the default
+    /// limits: the start of an edit with [`set`](VarsBuilder::set) and
+    /// [`remove`](VarsBuilder::remove), as a proxy rewrites the vars it forwards.
+    ///
+    /// The same as pushing every pair of `vars` in order into [`VarsBuilder::new`], and
+    /// fails where that would: [`EncodeError::BlockTooLarge`] (`len`: the length with the
+    /// first pair that does not fit) for a view parsed from a slice longer than a block
+    /// can be, [`EncodeError::TooManyEntries`] for more than [`MAX_PAIRS_IN_BLOCK`] pairs.
+    /// A view of a packet's block always fits.
+    ///
+    /// ```
+    /// use uwsgi_wire::{EncodeError, Vars, VarsBuilder};
+    ///
+    /// let vars = Vars::parse(b"\x0b\x00REMOTE_ADDR\x08\x0010.0.0.1\x09\x00PATH_INFO\x01\x00/")?;
+    /// let mut builder = VarsBuilder::from_vars(&vars)?;
+    /// assert_eq!(builder.vars(), vars);
+    /// builder.set("REMOTE_ADDR", "192.0.2.7")?;
+    /// assert_eq!(builder.vars().get(b"REMOTE_ADDR"), Some(&b"192.0.2.7"[..]));
+    ///
+    /// // One pair with a 65535-byte value is a valid view but more than a block holds.
+    /// let mut long = b"\x01\x00k\xff\xff".to_vec();
+    /// long.resize(5 + 65535, b'v');
+    /// let err = VarsBuilder::from_vars(&Vars::parse(&long)?).unwrap_err();
+    /// assert_eq!(err, EncodeError::BlockTooLarge { len: 65540, limit: 65535 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, EncodeError> {
+        Self::from_vars_with(vars, Limits::new())
+    }
+
+    /// [`from_vars`](VarsBuilder::from_vars) enforcing `limits` (`max_datasize`,
+    /// `max_vars`), here and in every later push or set: the same as pushing every pair of
+    /// `vars` in order into [`VarsBuilder::with_limits`], with the same errors.
+    ///
+    /// ```
+    /// use uwsgi_wire::{EncodeError, Limits, Vars, VarsBuilder};
+    ///
+    /// let vars = Vars::parse(b"\x01\x00A\x01\x001\x01\x00B\x01\x002\x01\x00C\x01\x003")?;
+    /// let two = Limits::new().max_vars(2);
+    /// let err = VarsBuilder::from_vars_with(&vars, two).unwrap_err();
+    /// assert_eq!(err, EncodeError::TooManyEntries { limit: 2 });
+    /// let err = VarsBuilder::from_vars_with(&vars, Limits::new().max_datasize(10)).unwrap_err();
+    /// assert_eq!(err, EncodeError::BlockTooLarge { len: 12, limit: 10 });
+    ///
+    /// let mut builder = VarsBuilder::from_vars_with(&vars, Limits::new().max_vars(3))?;
+    /// assert_eq!(builder.len(), 3);
+    /// assert_eq!(builder.push("D", "4").unwrap_err(), EncodeError::TooManyEntries { limit: 3 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_vars_with(vars: &Vars<'_>, limits: Limits) -> Result<Self, EncodeError> {
+        let mut out = Self::with_limits(limits);
+        let block = vars.as_bytes();
+        // A view is validated (non-empty keys, 16-bit lengths), so when the whole block
+        // fits both limits every push would succeed: copy it at once.
+        if vars.len() <= limits.max_vars.min(MAX_PAIRS_IN_BLOCK)
+            && block.len() <= usize::from(limits.max_datasize)
+        {
+            out.block.extend_from_slice(block);
+            out.len = vars.len();
+            return Ok(out);
+        }
+        // Over a limit: push pair by pair, to fail exactly where `push` does.
+        for (key, value) in vars {
+            out.push(key, value)?;
+        }
+        Ok(out)
+    }
+
     /// Appends a pair. On error nothing is appended.
     ///
     /// ```
@@ -92,6 +160,122 @@ impl VarsBuilder {
         self.block.extend_from_slice(value);
         self.len += 1;
         Ok(self)
+    }
+
+    /// Sets `key` to `value`: afterwards exactly one pair has the key `key` (compared as
+    /// bytes, as [`Vars::get`] does).
+    ///
+    /// - When pairs with that key exist, the first one's value becomes `value`, in its
+    ///   place, and every later one is removed ([`len`](VarsBuilder::len) drops by their
+    ///   number).
+    /// - When none does, the pair is appended, as [`push`](VarsBuilder::push) would.
+    ///
+    /// Every other pair keeps its place and order. The checks are `push`'s, on the block
+    /// as it would be after the edit, with `index` the position the pair takes:
+    /// [`EncodeError::EmptyKey`], [`EncodeError::KeyTooLong`],
+    /// [`EncodeError::ValueTooLong`], [`EncodeError::BlockTooLarge`] (`max_datasize`), and
+    /// [`EncodeError::TooManyEntries`] (`max_vars`) only when the pair is appended. On
+    /// error nothing changes.
+    ///
+    /// ```
+    /// use uwsgi_wire::{EncodeError, Limits, VarsBuilder};
+    ///
+    /// let mut vars = VarsBuilder::new();
+    /// vars.push("HTTP_COOKIE", "a=1")?.push("PATH_INFO", "/")?.push("HTTP_COOKIE", "b=2")?;
+    /// vars.set("HTTP_COOKIE", "a=1; b=2")?.set("REMOTE_ADDR", "192.0.2.7")?;
+    /// let pairs: Vec<_> = vars.vars().iter().collect();
+    /// assert_eq!(pairs, [
+    ///     (&b"HTTP_COOKIE"[..], &b"a=1; b=2"[..]), // the first one's place
+    ///     (b"PATH_INFO", b"/"),
+    ///     (b"REMOTE_ADDR", b"192.0.2.7"),          // appended
+    /// ]);
+    ///
+    /// let huge = vec![b'x'; 65536];
+    /// assert_eq!(vars.set("PATH_INFO", &huge).unwrap_err(), EncodeError::ValueTooLong { index: 1, len: 65536 });
+    /// let mut full = VarsBuilder::with_limits(Limits::new().max_vars(1));
+    /// full.push("A", "1")?;
+    /// full.set("A", "2")?; // replacing needs no room
+    /// assert_eq!(full.set("B", "1").unwrap_err(), EncodeError::TooManyEntries { limit: 1 });
+    /// assert_eq!(full.as_bytes(), b"\x01\x00A\x01\x002");
+    /// # Ok::<(), EncodeError>(())
+    /// ```
+    pub fn set(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<&mut Self, EncodeError> {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        // The first pair with the key (its index and where it starts), and how many
+        // bytes all the pairs with the key take.
+        let mut first = None;
+        let mut matched_bytes = 0usize;
+        for (index, (start, end, k)) in spans(&self.block).enumerate() {
+            if k == key {
+                first = first.or(Some((index, start)));
+                matched_bytes += end - start;
+            }
+        }
+        let Some((index, start)) = first else {
+            return self.push(key, value);
+        };
+        let [klen, vlen] = pair_prefixes(index, key, value)?;
+        let add = 4 + key.len() + value.len();
+        grow(
+            self.block.len().saturating_sub(matched_bytes),
+            add,
+            self.limits.max_datasize,
+        )?;
+        // Every pair with the key goes, the first included; the new one takes its place.
+        let removed = self.remove_from(start, key);
+        let pair = klen
+            .to_le_bytes()
+            .into_iter()
+            .chain(key.iter().copied())
+            .chain(vlen.to_le_bytes())
+            .chain(value.iter().copied());
+        self.block.splice(start..start, pair);
+        self.len = self.len.saturating_sub(removed) + 1;
+        Ok(self)
+    }
+
+    /// Removes every pair whose key is `key` (compared as bytes), keeping the others in
+    /// their order; returns how many were removed (0 when there was none). Never fails:
+    /// the block only shrinks.
+    ///
+    /// ```
+    /// let mut vars = uwsgi_wire::VarsBuilder::new();
+    /// vars.push("HTTP_X_DUP", "a")?.push("PATH_INFO", "/")?.push("HTTP_X_DUP", "b")?;
+    /// assert_eq!(vars.remove(b"HTTP_X_DUP"), 2);
+    /// assert_eq!(vars.remove("MISSING"), 0);
+    /// assert_eq!(vars.len(), 1);
+    /// assert_eq!(vars.as_bytes(), b"\x09\x00PATH_INFO\x01\x00/");
+    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// ```
+    pub fn remove(&mut self, key: impl AsRef<[u8]>) -> usize {
+        let removed = self.remove_from(0, key.as_ref());
+        self.len = self.len.saturating_sub(removed);
+        removed
+    }
+
+    /// Removes every pair with the key `key` from byte `from` (a pair boundary) on, in
+    /// place: each kept pair moves down over the removed ones. Returns how many went; the
+    /// caller adjusts `len`.
+    fn remove_from(&mut self, from: usize, key: &[u8]) -> usize {
+        let (mut read, mut write, mut removed) = (from, from, 0usize);
+        while let Some((end, matched)) = pair_at(&self.block, read).map(|(end, k)| (end, k == key))
+        {
+            if matched {
+                removed += 1;
+            } else {
+                if write != read {
+                    self.block.copy_within(read..end, write);
+                }
+                write += end - read;
+            }
+            read = end;
+        }
+        self.block.truncate(write);
+        removed
     }
 
     /// The number of pairs pushed.
@@ -164,6 +348,24 @@ impl VarsBuilder {
         self.block.clear();
         self.len = 0;
     }
+}
+
+/// The pair of a (valid) block that starts at byte `at`: where it ends, and its key;
+/// `None` at the end of the block.
+fn pair_at(block: &[u8], at: usize) -> Option<(usize, &[u8])> {
+    let (key, rest) = split_field(block.get(at..)?)?;
+    let (_, rest) = split_field(rest)?;
+    Some((block.len() - rest.len(), key))
+}
+
+/// The pairs of a (valid) block as `(start, end, key)`, in order.
+fn spans(block: &[u8]) -> impl Iterator<Item = (usize, usize, &[u8])> {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        let (end, key) = pair_at(block, at)?;
+        let start = core::mem::replace(&mut at, end);
+        Some((start, end, key))
+    })
 }
 
 /// Builds an array block (an RPC call, say) in caller order.

@@ -38,6 +38,11 @@
 //!   the number of bytes still needed on short input, never an error.
 //! - [`Limits`]: the configurable bounds, with defaults that accept every packet the real
 //!   encoders send.
+//! - [`exchange`]: the exchange core, one sans-I/O state machine ([`exchange::Exchange`])
+//!   that frames whole exchanges on a stream in both directions: a request and the bytes
+//!   its kind says follow it (server side), or the reply to what was sent (client side:
+//!   an HTTP response head and its body, or a uwsgi-framed reply). No I/O, no
+//!   allocation, `no_std`; the adapters [`io`] and `codec` are thin shells over it.
 //!
 //! Every error is an [`Error`] naming an [`ErrorKind`] and a byte offset, or an
 //! [`EncodeError`]. Nothing panics and no length is ever truncated to 16 bits.
@@ -46,9 +51,9 @@
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::PacketReader`]: a packet and its `CONTENT_LENGTH` body from any `Read`; [`io::write_packet`]: vectored, short-write safe); implies `alloc` |
+//! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::PacketReader`]: requests and their bodies, or replies and theirs, from any `Read`; [`io::write_packet`]: vectored, short-write safe); [`StreamError`], the adapters' one error type; implies `alloc` |
 //! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`OwnedPacket`] and [`OwnedVars`] (views over a shared `bytes::Bytes`) |
-//! | `tokio` | no | the async adapter `codec`: `codec::UwsgiCodec`, a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end; implies `std` |
+//! | `tokio` | no | the async adapter `codec`: `codec::UwsgiCodec`, a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end, on the server or the client side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
 //! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
@@ -85,7 +90,7 @@ pub mod http;
 pub mod io;
 #[cfg(feature = "alloc")]
 mod owned;
-#[cfg(feature = "alloc")]
+#[cfg(feature = "tokio")]
 mod owned_head;
 
 pub use array::{Array, ArrayIter};
@@ -104,7 +109,7 @@ pub use message::{
 };
 #[cfg(feature = "alloc")]
 pub use owned::{OwnedPacket, OwnedVars};
-#[cfg(feature = "alloc")]
+#[cfg(feature = "tokio")]
 pub use owned_head::OwnedResponseHead;
 pub use packet::{Packet, Payload, Status};
 pub use security::{is_magic_var, MAGIC_VAR_PREFIX};

@@ -124,6 +124,32 @@ impl OwnedVars {
         self.vars().get(key).map(|v| self.share(v))
     }
 
+    /// The value of the first pair named `key` (as [`Vars::get_first`]), sharing the
+    /// buffer.
+    ///
+    /// ```
+    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
+    /// assert_eq!(owned.get_first(b"k").unwrap(), "1");
+    /// assert!(owned.get_first(b"nope").is_none());
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get_first(&self, key: &[u8]) -> Option<Bytes> {
+        self.vars().get_first(key).map(|v| self.share(v))
+    }
+
+    /// Every value named `key` in wire order (as [`Vars::get_all`]), each sharing the
+    /// buffer.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// let owned = uwsgi_wire::OwnedVars::parse(Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00j\x00\x00\x01\x00k\x01\x002"))?;
+    /// assert_eq!(owned.get_all(b"k").collect::<Vec<_>>(), [Bytes::from("1"), Bytes::from("2")]);
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn get_all<'k>(&'k self, key: &'k [u8]) -> impl Iterator<Item = Bytes> + 'k {
+        self.vars().get_all(key).map(move |v| self.share(v))
+    }
+
     /// Every pair in wire order as owned `(key, value)` slices of the same buffer.
     ///
     /// ```

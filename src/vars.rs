@@ -298,7 +298,7 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn get(&self, key: &[u8]) -> Option<&'a [u8]> {
-        self.get_all(key).last()
+        self.iter().last_value(key)
     }
 
     /// The value of the first pair whose key is `key`.
@@ -309,7 +309,7 @@ impl<'a> Vars<'a> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn get_first(&self, key: &[u8]) -> Option<&'a [u8]> {
-        self.get_all(key).next()
+        self.iter().first_value(key)
     }
 
     /// Every value whose key is `key`, in wire order.
@@ -323,8 +323,7 @@ impl<'a> Vars<'a> {
     where
         'a: 'k,
     {
-        self.iter()
-            .filter_map(move |(k, v)| if k == key { Some(v) } else { None })
+        self.iter().all_values(key)
     }
 
     /// The request body length announced by `CONTENT_LENGTH`, checked strictly.
@@ -679,11 +678,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn get(&self, key: &[u8]) -> Option<&'a [u8]> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|&(_, v)| v)
+        self.iter().last_value(key)
     }
 
     /// The value of the first pair whose key is `key`, as [`Vars::get_first`].
@@ -695,7 +690,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn get_first(&self, key: &[u8]) -> Option<&'a [u8]> {
-        self.pairs.iter().find(|(k, _)| *k == key).map(|&(_, v)| v)
+        self.iter().first_value(key)
     }
 
     /// Every value whose key is `key`, in wire order, as [`Vars::get_all`].
@@ -711,9 +706,52 @@ impl<'a, 's> VarsIndex<'a, 's> {
         'a: 'k,
         's: 'k,
     {
-        self.pairs
-            .iter()
-            .filter_map(move |&(k, v)| if k == key { Some(v) } else { None })
+        // Shorten the slots' borrow to `'k` first: the returned iterator names only `'a`
+        // and `'k`.
+        let pairs: &'k [Var<'a>] = self.pairs;
+        pairs.iter().copied().all_values(key)
+    }
+}
+
+/// Lookup by key, written once for every view: [`Vars`] (a walk of the block),
+/// [`VarsIndex`] (a scan of its slots) and, through its [`Vars`],
+/// [`OwnedVars`](crate::OwnedVars). Implemented by the iterators over their pairs in wire
+/// order; only the last-duplicate search differs between them, and only because the
+/// slots can be scanned from the end.
+///
+/// Keys compare as bytes (`==` on slices: the lengths first, then the bytes).
+pub(crate) trait Lookup<'a>: Iterator<Item = Var<'a>> + Sized {
+    /// Every value whose key is `key`, in wire order.
+    #[inline]
+    fn all_values<'k>(self, key: &'k [u8]) -> impl Iterator<Item = &'a [u8]> + 'k
+    where
+        Self: 'k,
+        'a: 'k,
+    {
+        self.filter_map(move |(k, v)| if k == key { Some(v) } else { None })
+    }
+
+    /// The value of the first pair whose key is `key`.
+    #[inline]
+    fn first_value(mut self, key: &[u8]) -> Option<&'a [u8]> {
+        self.find_map(|(k, v)| if k == key { Some(v) } else { None })
+    }
+
+    /// The value of the last pair whose key is `key` (a forward walk: the block's chain
+    /// of length prefixes can only be read from the front).
+    #[inline]
+    fn last_value(self, key: &[u8]) -> Option<&'a [u8]> {
+        self.all_values(key).last()
+    }
+}
+
+impl<'a> Lookup<'a> for VarsIter<'a> {}
+
+impl<'a> Lookup<'a> for core::iter::Copied<core::slice::Iter<'_, Var<'a>>> {
+    /// The slots scanned from the end: the last duplicate is the first one found.
+    #[inline]
+    fn last_value(mut self, key: &[u8]) -> Option<&'a [u8]> {
+        self.rfind(|&(k, _)| k == key).map(|(_, v)| v)
     }
 }
 

@@ -21,7 +21,7 @@ use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, VarsBuilder};
 
 #[path = "support/captures.rs"]
 mod captures;
-use captures::{vector, Expected};
+use captures::{packet_error, vector, Expected};
 
 /// Captured from nginx 1.22 (POST with an 11-byte body, GET, duplicate headers, a
 /// chunked upload de-chunked to a 32-byte body), Apache 2.4 (POST), and a ping from
@@ -35,17 +35,6 @@ fn pipelined() -> (Vec<u8>, Expected) {
         "nginx-chunked.bin",
         "apache-post.bin",
     ])
-}
-
-/// The malformed-packet error inside a stream error, if that is what it is.
-fn packet_error(err: &StreamError) -> Option<uwsgi_wire::Error> {
-    match err {
-        StreamError::Exchange(e) => match e.kind() {
-            ExchangeErrorKind::Packet(p) => Some(p),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// Folds frames back into (packet, body) pairs, checking the Head -> Body* -> End order.

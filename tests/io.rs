@@ -15,7 +15,7 @@ use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, Status, VarsBuil
 
 #[path = "support/captures.rs"]
 mod captures;
-use captures::{vector, Expected};
+use captures::{packet_error, vector, Expected};
 
 /// Captured from nginx 1.22 (POST with an 11-byte body), then a GET, then a request
 /// with duplicate headers, then a ping from `uwsgi --ping`, then Apache 2.4's POST: one
@@ -186,17 +186,6 @@ fn caller_buffer_too_small() {
         }
     ));
     assert_eq!(err.status_code(), Some(431));
-}
-
-/// The malformed-packet error inside a stream error, if that is what it is.
-fn packet_error(err: &StreamError) -> Option<uwsgi_wire::Error> {
-    match err {
-        StreamError::Exchange(e) => match e.kind() {
-            ExchangeErrorKind::Packet(p) => Some(p),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// Gives the header, then fails if anything more is read.

@@ -20,7 +20,7 @@ fn request() -> Vec<u8> {
     let mut block = vec![0u8; 4096];
     let n = encode_vars(&pairs, &mut block).unwrap();
     let mut wire = vec![0, 0, 0, 0];
-    wire[1..3].copy_from_slice(&(n as u16).to_le_bytes());
+    wire[1..3].copy_from_slice(&u16::try_from(n).unwrap().to_le_bytes());
     wire.extend_from_slice(&block[..n]);
     wire.extend_from_slice(b"hello world");
     wire
@@ -38,7 +38,8 @@ fn parsing_never_allocates() {
     let wire = request();
     let (_, n) = allocations(|| {
         // Partial results on every prefix, then the whole packet and everything a
-        // server does with it: iterate, look up, collect duplicates, content length.
+        // server does with it: iterate, look up (last, first and every duplicate),
+        // content length.
         for end in 0..wire.len() {
             let _ = std::hint::black_box(Packet::parse(&wire[..end]));
         }
@@ -52,16 +53,28 @@ fn parsing_never_allocates() {
         }
         std::hint::black_box(total);
         assert_eq!(vars.get(b"HTTP_X_HEADER_7"), Some(&b"value number 7"[..]));
+        assert_eq!(vars.get(b"HTTP_COOKIE"), Some(&b"b=2"[..]));
+        assert_eq!(vars.get_first(b"HTTP_COOKIE"), Some(&b"a=1"[..]));
         assert_eq!(vars.get_all(b"HTTP_COOKIE").count(), 2);
+        assert_eq!(vars.get(b"MISSING"), None);
         assert_eq!(vars.content_length(), Ok(Some(11)));
         assert_eq!(&wire[consumed..], b"hello world");
-        // The indexed parse fills caller-provided slots; nothing else.
+        // The indexed parse fills caller-provided slots; nothing else. So does indexing
+        // the view, and the index's lookups scan the slots.
         let mut slots = [uwsgi_wire::Var::default(); 64];
         let index = Vars::parse_indexed(&wire[4..consumed], &mut slots).unwrap();
         assert_eq!(
             index.get(b"HTTP_X_HEADER_39"),
             Some(&b"value number 39"[..])
         );
+        assert_eq!(index.get(b"HTTP_COOKIE"), Some(&b"b=2"[..]));
+        assert_eq!(index.get_first(b"HTTP_COOKIE"), Some(&b"a=1"[..]));
+        assert_eq!(index.get_all(b"HTTP_COOKIE").count(), 2);
+        assert_eq!(index.get(b"MISSING"), None);
+        assert_eq!(index.vars().content_length(), Ok(Some(11)));
+        let mut again = [uwsgi_wire::Var::default(); 64];
+        let index = vars.index(&mut again).unwrap();
+        assert_eq!(index.get_first(b"CONTENT_LENGTH"), Some(&b"11"[..]));
         // Errors are Copy values too.
         let err = Vars::parse(b"\x00\x00\x00").unwrap_err();
         std::hint::black_box(err);

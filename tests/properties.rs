@@ -1,28 +1,206 @@
 //! Property tests: round trips both ways, no panic on arbitrary input, split feeding,
 //! and oversize encoder input refused.
+//!
+//! Every property draws inputs that reach the code it is about: the packets are valid by
+//! construction (a header whose datasize is the length of a generated vars block, array
+//! or raw block), and the "arbitrary input" ones take such a packet or block and damage
+//! it (truncate it, change, insert or drop a byte, append a few), so that each case
+//! parses, needs more bytes or fails at some depth, rather than failing at the first
+//! length prefix as random bytes do.
 
+use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
+use proptest::sample::{select, Index};
 use uwsgi_wire::{
     array_encoded_len, encode_array, encode_vars, vars_encoded_len, ArrayBuilder, BlockKind,
-    EncodeError, Limits, Modifier1, Packet, Payload, Status, Vars, VarsBuilder,
+    EncodeError, ErrorKind, Header, Limits, Modifier1, OwnedVars, Packet, Payload, Status, Var,
+    Vars, VarsBuilder, HEADER_LEN,
 };
 
-/// Keys: non-empty raw bytes, drawn from a small alphabet half the time so duplicates
-/// are common; values: raw bytes, often empty.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Keys: non-empty raw bytes. A third from a small alphabet so duplicates are common, a
+/// third the names the library itself reads, a third anything.
 fn key() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        vec(prop::sample::select(vec![b'A', b'B', b'_']), 1..3),
+        vec(select(vec![b'A', b'B', b'_']), 1..3),
+        select(vec![
+            &b"CONTENT_LENGTH"[..],
+            b"HTTP_COOKIE",
+            b"REQUEST_METHOD"
+        ])
+        .prop_map(<[u8]>::to_vec),
         vec(any::<u8>(), 1..40),
     ]
 }
 
+/// Values: raw bytes, often empty, and decimal numbers (some over `u64::MAX`) so that
+/// `CONTENT_LENGTH` is sometimes valid.
 fn value() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![Just(Vec::new()), vec(any::<u8>(), 0..60)]
+    prop_oneof![
+        Just(Vec::new()),
+        "[0-9]{1,21}".prop_map(String::into_bytes),
+        vec(any::<u8>(), 0..60),
+    ]
 }
 
-fn pairs() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>)>> {
+fn pairs() -> impl Strategy<Value = Pairs> {
     vec((key(), value()), 0..40)
+}
+
+fn items() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    vec(vec(any::<u8>(), 0..50), 0..40)
+}
+
+/// A block of one of the three layouts.
+#[derive(Debug, Clone)]
+enum Block {
+    Vars(Pairs),
+    Array(Vec<Vec<u8>>),
+    Raw(Vec<u8>),
+}
+
+impl Block {
+    fn kind(&self) -> BlockKind {
+        match self {
+            Block::Vars(_) => BlockKind::Vars,
+            Block::Array(_) => BlockKind::Array,
+            Block::Raw(_) => BlockKind::Raw,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Block::Vars(pairs) => {
+                let mut out = vec![0u8; vars_encoded_len(pairs).unwrap()];
+                encode_vars(pairs, &mut out).unwrap();
+                out
+            }
+            Block::Array(items) => {
+                let mut out = vec![0u8; array_encoded_len(items).unwrap()];
+                encode_array(items, &mut out).unwrap();
+                out
+            }
+            Block::Raw(bytes) => bytes.clone(),
+        }
+    }
+}
+
+fn block() -> impl Strategy<Value = Block> {
+    prop_oneof![
+        2 => pairs().prop_map(Block::Vars),
+        1 => items().prop_map(Block::Array),
+        1 => vec(any::<u8>(), 0..300).prop_map(Block::Raw),
+    ]
+}
+
+/// The modifier1 values whose block (as a server reads it) is `kind`.
+fn modifier1s(kind: BlockKind) -> Vec<u8> {
+    (0..=u8::MAX)
+        .filter(|&m| Modifier1(m).block_kind() == kind)
+        .collect()
+}
+
+/// A valid packet: a block, a modifier1 that says how to read it, any modifier2, and
+/// the header's datasize set to the block's length. Returns the block too.
+fn packet() -> impl Strategy<Value = (Block, Vec<u8>)> {
+    block().prop_flat_map(|block| {
+        let m1 = select(modifier1s(block.kind()));
+        (Just(block), m1, any::<u8>()).prop_map(|(block, m1, m2)| {
+            let bytes = block.encode();
+            let datasize = u16::try_from(bytes.len()).unwrap();
+            let mut wire = Header::new(Modifier1(m1), datasize, m2).to_bytes().to_vec();
+            wire.extend_from_slice(&bytes);
+            (block, wire)
+        })
+    })
+}
+
+/// What is done to a valid input before it is parsed.
+#[derive(Debug, Clone)]
+enum Damage {
+    None,
+    Truncate(Index),
+    Set(Index, u8),
+    Insert(Index, u8),
+    Remove(Index),
+    Append(Vec<u8>),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        2 => Just(Damage::None),
+        2 => any::<Index>().prop_map(Damage::Truncate),
+        3 => (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Damage::Set(i, b)),
+        1 => (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Damage::Insert(i, b)),
+        1 => any::<Index>().prop_map(Damage::Remove),
+        1 => vec(any::<u8>(), 1..4).prop_map(Damage::Append),
+    ]
+}
+
+impl Damage {
+    fn apply(&self, bytes: &mut Vec<u8>) {
+        let len = bytes.len();
+        match self {
+            Damage::None => {}
+            Damage::Truncate(at) => bytes.truncate(at.index(len + 1)),
+            Damage::Set(at, b) if len > 0 => bytes[at.index(len)] = *b,
+            Damage::Insert(at, b) => bytes.insert(at.index(len + 1), *b),
+            Damage::Remove(at) if len > 0 => {
+                bytes.remove(at.index(len));
+            }
+            Damage::Append(more) => bytes.extend_from_slice(more),
+            Damage::Set(..) | Damage::Remove(_) => {}
+        }
+    }
+}
+
+/// A valid vars block, array or raw bytes, damaged.
+fn damaged_block() -> impl Strategy<Value = Vec<u8>> {
+    (block(), damage()).prop_map(|(block, damage)| {
+        let mut bytes = block.encode();
+        damage.apply(&mut bytes);
+        bytes
+    })
+}
+
+/// A valid packet followed by a few bytes (a body, a next packet), damaged.
+fn damaged_packet() -> impl Strategy<Value = Vec<u8>> {
+    (packet(), vec(any::<u8>(), 0..8), damage()).prop_map(|((_, mut wire), body, damage)| {
+        wire.extend_from_slice(&body);
+        damage.apply(&mut wire);
+        wire
+    })
+}
+
+/// `CONTENT_LENGTH` as the docs of `Vars::content_length` state it, over the values in
+/// wire order: digits only, and every number (an empty value counts as 0) the same.
+fn content_length_model(values: &[&[u8]]) -> Result<Option<u64>, ErrorKind> {
+    let mut first = None;
+    let mut result = None;
+    for value in values {
+        let number = if value.is_empty() {
+            None
+        } else if value.iter().all(u8::is_ascii_digit) {
+            let text = std::str::from_utf8(value).unwrap();
+            Some(
+                text.parse::<u64>()
+                    .map_err(|_| ErrorKind::InvalidContentLength)?,
+            )
+        } else {
+            return Err(ErrorKind::InvalidContentLength);
+        };
+        match first {
+            None => {
+                first = Some(number.unwrap_or(0));
+                result = number;
+            }
+            Some(n) if n != number.unwrap_or(0) => return Err(ErrorKind::ConflictingContentLength),
+            Some(_) => result = result.or(number),
+        }
+    }
+    Ok(result)
 }
 
 /// Encodes a request packet from `pairs` with the builder.
@@ -49,13 +227,26 @@ proptest! {
         prop_assert_eq!(consumed, wire.len());
         let vars = packet.vars().unwrap();
         prop_assert_eq!(vars.len(), pairs.len());
-        let parsed: Vec<(Vec<u8>, Vec<u8>)> =
-            vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        let parsed: Pairs = vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
         prop_assert_eq!(&parsed, &pairs);
-        // Lookups agree with a linear scan: the last duplicate wins.
-        for (k, _) in &pairs {
-            let last = pairs.iter().rev().find(|(k2, _)| k2 == k).map(|(_, v)| v.as_slice());
-            prop_assert_eq!(vars.get(k), last);
+        // Lookups agree with a linear scan (the last duplicate wins for `get`), on the
+        // walking view, the indexed one and the owned one; a missing key included.
+        let mut slots = [Var::default(); 40];
+        let index = Vars::parse_indexed(vars.as_bytes(), &mut slots).unwrap();
+        let owned = OwnedVars::from_vars(&vars);
+        for key in pairs.iter().map(|(k, _)| &k[..]).chain([&b"MISSING"[..]]) {
+            let all: Vec<&[u8]> =
+                pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| &v[..]).collect();
+            let (first, last) = (all.first().copied(), all.last().copied());
+            prop_assert_eq!(vars.get(key), last);
+            prop_assert_eq!(vars.get_first(key), first);
+            prop_assert_eq!(&vars.get_all(key).collect::<Vec<_>>(), &all);
+            prop_assert_eq!(index.get(key), last);
+            prop_assert_eq!(index.get_first(key), first);
+            prop_assert_eq!(&index.get_all(key).collect::<Vec<_>>(), &all);
+            prop_assert_eq!(owned.get(key), last.map(Bytes::copy_from_slice));
+            prop_assert_eq!(owned.get_first(key), first.map(Bytes::copy_from_slice));
+            prop_assert!(owned.get_all(key).eq(all.iter().copied()));
         }
         // The slice encoder agrees with the builder and with the computed length.
         let len = vars_encoded_len(&pairs).unwrap();
@@ -66,7 +257,37 @@ proptest! {
     }
 
     #[test]
-    fn array_round_trip(items in vec(vec(any::<u8>(), 0..50), 0..40)) {
+    fn content_length_follows_the_documented_rules(
+        pairs in vec(
+            (
+                prop_oneof![3 => Just(b"CONTENT_LENGTH".to_vec()), 1 => key()],
+                prop_oneof![
+                    Just(Vec::new()),
+                    select(vec![&b"0"[..], b"5", b"05", b"18446744073709551615"])
+                        .prop_map(<[u8]>::to_vec),
+                    value(),
+                ],
+            ),
+            0..5,
+        )
+    ) {
+        let mut block = vec![0u8; vars_encoded_len(&pairs).unwrap()];
+        encode_vars(&pairs, &mut block).unwrap();
+        let values: Vec<&[u8]> = pairs
+            .iter()
+            .filter(|(k, _)| k == b"CONTENT_LENGTH")
+            .map(|(_, v)| &v[..])
+            .collect();
+        let expected = content_length_model(&values);
+        // Validation notes the values as it walks; a trusted view walks again.
+        let parsed = Vars::parse(&block).unwrap();
+        prop_assert_eq!(parsed.content_length().map_err(|e| e.kind()), expected);
+        let built = VarsBuilder::from_vars(&parsed).unwrap();
+        prop_assert_eq!(built.vars().content_length().map_err(|e| e.kind()), expected);
+    }
+
+    #[test]
+    fn array_round_trip(items in items()) {
         let mut builder = ArrayBuilder::new();
         for item in &items {
             builder.push(item).unwrap();
@@ -81,52 +302,90 @@ proptest! {
     }
 
     #[test]
-    fn parse_then_encode_gives_the_same_bytes(bytes in vec(any::<u8>(), 0..300)) {
-        // Whatever parses, with any block layout, re-encodes to exactly its input.
+    fn parse_then_encode_gives_the_same_bytes(
+        (block, wire) in packet(),
+        body in vec(any::<u8>(), 0..8),
+    ) {
+        // Whatever parses, with any block layout, re-encodes to exactly its input. A
+        // packet always parses as its own layout and as raw bytes (a vars block parses
+        // as an array too, and some arrays as vars).
+        let mut input = wire.clone();
+        input.extend_from_slice(&body);
         for kind in [BlockKind::Vars, BlockKind::Array, BlockKind::Raw] {
-            if let Ok(Status::Complete((packet, consumed))) =
-                Packet::parse_as(&bytes, kind, &Limits::new())
-            {
-                prop_assert!(consumed <= bytes.len());
-                let mut out = vec![0u8; packet.encoded_len()];
-                prop_assert_eq!(packet.encode(&mut out), Ok(consumed));
-                prop_assert_eq!(&out[..], &bytes[..consumed]);
+            match Packet::parse_as(&input, kind, &Limits::new()) {
+                Ok(Status::Complete((packet, consumed))) => {
+                    prop_assert_eq!(consumed, wire.len());
+                    let mut out = vec![0u8; packet.encoded_len()];
+                    prop_assert_eq!(packet.encode(&mut out), Ok(consumed));
+                    prop_assert_eq!(&out[..], &input[..consumed]);
+                }
+                other => {
+                    prop_assert!(
+                        kind != block.kind() && kind != BlockKind::Raw,
+                        "{:?} as {:?}: {:?}", block, kind, other
+                    );
+                }
             }
         }
     }
 
     #[test]
-    fn arbitrary_blocks_never_panic(block in vec(any::<u8>(), 0..300)) {
-        if let Ok(vars) = Vars::parse(&block) {
-            prop_assert_eq!(vars.iter().count(), vars.len());
-            let _ = vars.content_length();
+    fn arbitrary_blocks_never_panic(block in damaged_block()) {
+        // Whatever validates iterates to its length and re-encodes to exactly its
+        // input; whatever does not points inside it (or just past its end).
+        match Vars::parse(&block) {
+            Ok(vars) => {
+                prop_assert_eq!(vars.iter().count(), vars.len());
+                let _ = vars.content_length();
+                let mut out = vec![0u8; block.len()];
+                prop_assert_eq!(encode_vars(vars.iter(), &mut out), Ok(block.len()));
+                prop_assert_eq!(&out, &block);
+            }
+            Err(err) => prop_assert!(err.offset() <= block.len(), "{:?}", err),
         }
-        if let Ok(array) = uwsgi_wire::Array::parse(&block) {
-            prop_assert_eq!(array.iter().count(), array.len());
+        match uwsgi_wire::Array::parse(&block) {
+            Ok(array) => {
+                prop_assert_eq!(array.iter().count(), array.len());
+                let mut out = vec![0u8; block.len()];
+                prop_assert_eq!(encode_array(array.iter(), &mut out), Ok(block.len()));
+                prop_assert_eq!(&out, &block);
+            }
+            Err(err) => prop_assert!(err.offset() <= block.len(), "{:?}", err),
         }
     }
 
     #[test]
-    fn arbitrary_packets_never_panic(mut bytes in vec(any::<u8>(), 4..300), m1 in any::<u8>()) {
-        // Put a datasize that fits the input most of the time, so blocks get parsed.
-        bytes[0] = m1;
-        let size = ((bytes.len() - 4) as u16).min(u16::from_le_bytes([bytes[1], bytes[2]]) % 300);
-        bytes[1..3].copy_from_slice(&size.to_le_bytes());
+    fn arbitrary_packets_never_panic(bytes in damaged_packet()) {
         match Packet::parse(&bytes) {
             Ok(Status::Complete((packet, consumed))) => {
-                prop_assert_eq!(consumed, 4 + usize::from(size));
-                prop_assert_eq!(packet.payload().as_bytes().len(), usize::from(size));
+                let datasize = usize::from(u16::from_le_bytes([bytes[1], bytes[2]]));
+                prop_assert_eq!(consumed, HEADER_LEN + datasize);
+                prop_assert_eq!(packet.payload().as_bytes().len(), datasize);
+                prop_assert_eq!(&packet.header().to_bytes()[..], &bytes[..HEADER_LEN]);
             }
-            Ok(Status::Partial { needed }) => prop_assert!(needed > 0),
-            Err(err) => prop_assert!(err.offset() < bytes.len()),
+            Ok(Status::Partial { needed }) => {
+                let total = match bytes.get(1..3) {
+                    Some(&[lo, hi]) if bytes.len() >= HEADER_LEN => {
+                        HEADER_LEN + usize::from(u16::from_le_bytes([lo, hi]))
+                    }
+                    _ => HEADER_LEN,
+                };
+                prop_assert_eq!(needed, total - bytes.len());
+            }
+            // An error points inside the packet, or just past its end (a missing value
+            // length in the last bytes of the block).
+            Err(err) => prop_assert!(err.offset() <= bytes.len(), "{:?}", err),
         }
     }
 
     #[test]
-    fn split_feeding_gives_the_same_result(pairs in pairs(), cuts in vec(any::<prop::sample::Index>(), 0..6)) {
+    fn split_feeding_gives_the_same_result(
+        (_, wire) in packet(),
+        cuts in vec(any::<Index>(), 1..6),
+    ) {
         // A reader that appends input in arbitrary pieces and re-parses from the start
         // sees `Partial` with an exact `needed` until the last piece, then the same packet.
-        let mut wire = request(0, 0, &pairs);
+        let mut wire = wire;
         wire.extend_from_slice(b"BODY");
         let whole = Packet::parse(&wire).unwrap();
         let Status::Complete((_, total)) = whole else { panic!() };
@@ -259,12 +518,24 @@ fn configured_limits_bound_the_encoder() {
 fn thirteen_thousand_minimal_pairs() {
     // The most pairs a block can hold: 13107 x (1-byte key, empty value) = 65535 bytes.
     let mut vars = VarsBuilder::new();
-    for i in 0..13107u32 {
-        vars.push([b'a' + (i % 26) as u8], "").unwrap();
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    for i in 0..13107 {
+        vars.push([letters[i % letters.len()]], "").unwrap();
     }
     assert_eq!(vars.encoded_len(), 65535);
     let parsed = Vars::parse(vars.as_bytes()).unwrap();
     assert_eq!(parsed.len(), 13107);
     let err = Vars::parse_with(vars.as_bytes(), &Limits::new().max_vars(128)).unwrap_err();
     assert_eq!(err.offset(), 128 * 5);
+}
+
+#[test]
+fn an_error_can_point_just_past_the_input() {
+    // Why the properties above allow `offset == len`: a block that ends right after a
+    // key is missing its value length where the input ends.
+    let err = Packet::parse(b"\x00\x03\x00\x00\x01\x00k").unwrap_err();
+    assert_eq!(
+        (err.kind(), err.offset()),
+        (ErrorKind::MissingValueLength, 7)
+    );
 }

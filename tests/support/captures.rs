@@ -26,3 +26,14 @@ pub fn pipelined(names: &[&str]) -> (Vec<u8>, Expected) {
     }
     (wire, expected)
 }
+
+/// The malformed-packet error inside a stream error, if that is what it is.
+pub fn packet_error(err: &uwsgi_wire::StreamError) -> Option<uwsgi_wire::Error> {
+    match err {
+        uwsgi_wire::StreamError::Exchange(e) => match e.kind() {
+            uwsgi_wire::exchange::ExchangeErrorKind::Packet(p) => Some(p),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -111,7 +111,7 @@ pub enum HttpError {
     InvalidPath(&'static str),
     /// A strict `CONTENT_LENGTH` error (invalid, or two that differ).
     #[error("bad CONTENT_LENGTH: {0}")]
-    ContentLength(#[from] Error),
+    ContentLength(Error),
     /// The vars cannot be encoded (a value over 65535 bytes, a block over the limit).
     #[error("cannot encode: {0}")]
     Encode(#[from] EncodeError),
@@ -267,7 +267,7 @@ fn build_request(
     };
 
     // The strict check: an invalid or conflicting CONTENT_LENGTH is an error here too.
-    vars.content_length()?;
+    vars.content_length().map_err(HttpError::ContentLength)?;
     // The CGI vars are authoritative (the last one, as in a WSGI environ; the
     // CONTENT_LENGTH values agree). Each goes where nginx put its `HTTP_` twin, so the
     // header order is the client's, or after the other headers when there is none.

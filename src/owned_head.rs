@@ -10,7 +10,6 @@ use crate::packet::Status;
 /// without a copy. [`head`](OwnedResponseHead::head) gives the borrowed view.
 ///
 /// ```
-/// # #[cfg(feature = "tokio")]
 /// # fn main() -> Result<(), uwsgi_wire::StreamError> {
 /// use bytes::BytesMut;
 /// use tokio_util::codec::Decoder;
@@ -27,8 +26,6 @@ use crate::packet::Status;
 /// assert_eq!(&head.as_bytes()[..], b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
 /// # Ok(())
 /// # }
-/// # #[cfg(not(feature = "tokio"))]
-/// # fn main() {}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedResponseHead {
@@ -46,7 +43,6 @@ impl OwnedResponseHead {
     /// The borrowed view: status, reason, headers.
     ///
     /// ```
-    /// # #[cfg(feature = "tokio")]
     /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
     /// #     use tokio_util::codec::Decoder;
     /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
@@ -57,10 +53,8 @@ impl OwnedResponseHead {
     /// #         other => panic!("{other:?}"),
     /// #     }
     /// # }
-    /// # #[cfg(feature = "tokio")] {
     /// let head = head(b"HTTP/1.0 404 Not Found\r\n\r\n");
     /// assert_eq!((head.head().status(), head.head().reason()), (404, &b"Not Found"[..]));
-    /// # }
     /// ```
     pub fn head(&self) -> ResponseHead<'_> {
         // The bytes were validated as one complete head; parsing them again cannot fail,
@@ -74,7 +68,6 @@ impl OwnedResponseHead {
     /// How the body after this head is delimited.
     ///
     /// ```
-    /// # #[cfg(feature = "tokio")]
     /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
     /// #     use tokio_util::codec::Decoder;
     /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
@@ -85,10 +78,8 @@ impl OwnedResponseHead {
     /// #         other => panic!("{other:?}"),
     /// #     }
     /// # }
-    /// # #[cfg(feature = "tokio")] {
     /// let head = head(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     /// assert_eq!(head.body(), uwsgi_wire::exchange::BodyLength::Exact(2));
-    /// # }
     /// ```
     pub const fn body(&self) -> BodyLength {
         self.body
@@ -97,7 +88,6 @@ impl OwnedResponseHead {
     /// The head's wire bytes, blank line included.
     ///
     /// ```
-    /// # #[cfg(feature = "tokio")]
     /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
     /// #     use tokio_util::codec::Decoder;
     /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
@@ -108,10 +98,8 @@ impl OwnedResponseHead {
     /// #         other => panic!("{other:?}"),
     /// #     }
     /// # }
-    /// # #[cfg(feature = "tokio")] {
     /// let head = head(b"HTTP/1.1 200 OK\r\n\r\nok");
     /// assert_eq!(&head.as_bytes()[..], b"HTTP/1.1 200 OK\r\n\r\n");
-    /// # }
     /// ```
     pub const fn as_bytes(&self) -> &Bytes {
         &self.wire

@@ -79,7 +79,7 @@ pub struct ResponseHead<'a> {
 impl<'a> ResponseHead<'a> {
     /// The head of a blank line alone (`\r\n`): status 200, no headers; what
     /// [`HeadParser::parse`] gives for it.
-    #[cfg_attr(not(feature = "alloc"), allow(dead_code))] // used by OwnedResponseHead
+    #[cfg(feature = "tokio")] // used by OwnedResponseHead
     pub(crate) const fn empty() -> ResponseHead<'static> {
         ResponseHead {
             bytes: b"\r\n",

@@ -25,8 +25,8 @@
 //! channel, not a public endpoint: whoever reaches it sets every var, including the
 //! magic `UWSGI_*` vars a uWSGI server obeys (`UWSGI_FILE`, `UWSGI_SCRIPT`, `UWSGI_CHDIR`,
 //! ...; docs/PROTOCOL.md section 7.1), and the front end's own vars (`REMOTE_ADDR`,
-//! `HTTPS`) are trusted as they come. So a connection from any other address is closed at once,
-//! before a byte is read, with one line on stderr (`refused connection from ADDR`).
+//! `HTTPS`) are trusted as they come. So a connection from any other address is closed at
+//! once, before a byte is read, with one log line (`refused connection from ADDR`).
 //! Widen it for a front end on another host with `--allow BLOCK` (repeatable;
 //! `10.0.0.0/8`, `fd00::/8`, or one address) or, knowing why not, `--allow-any`:
 //!
@@ -35,139 +35,128 @@
 //! ```
 //!
 //! Unix sockets are always served: their file permissions decide who connects. The
-//! decision is `AllowList::allows` in `examples/support/allow.rs`, tested by
-//! `tests/allow_list.rs`.
+//! server is `uwsgi_wire::server::serve` (the accept loop, the allow-list with `ipnet`,
+//! timeouts, graceful shutdown) with an axum handler; this file is its arguments and the
+//! JSON.
 
 use std::io;
+use std::net::IpAddr;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http_body_util::BodyExt;
+use ipnet::IpNet;
 use tokio::net::{TcpListener, UnixListener};
-use tokio_util::codec::Framed;
-use uwsgi_wire::codec::{Frame, UwsgiCodec};
-use uwsgi_wire::http::{encode_response_head, request_from_owned, HeadStyle};
-use uwsgi_wire::StreamError;
-use uwsgi_wire::{Limits, Modifier1, OwnedPacket, Packet, Payload};
+use uwsgi_wire::http::request_from_owned;
+use uwsgi_wire::server::{serve, Builder, Listener};
+use uwsgi_wire::{Limits, OwnedPacket};
 
-#[path = "support/allow.rs"]
-mod allow;
+const USAGE: &str = "usage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]";
 
-use allow::AllowList;
+/// The TCP peers to serve besides loopback, from `--allow BLOCK` and `--allow-any`.
+fn allowed(args: impl Iterator<Item = String>) -> Result<Vec<IpNet>, String> {
+    let mut blocks = Vec::new();
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let value = match arg.as_str() {
+            "--allow-any" => {
+                blocks.extend(["0.0.0.0/0", "::/0"].map(|b| b.parse::<IpNet>().expect("valid")));
+                continue;
+            }
+            "--allow" => args.next().ok_or("--allow needs a block")?,
+            other => match other.strip_prefix("--allow=") {
+                Some(value) => value.to_string(),
+                None => return Err(format!("unexpected argument {other:?}")),
+            },
+        };
+        // A block (`10.0.0.0/8`) or one address (`192.0.2.7`).
+        let block = match value.parse::<IpNet>() {
+            Ok(block) => block,
+            Err(_) => value
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| format!("--allow {value:?}: not an address or a CIDR block"))?,
+        };
+        blocks.push(block);
+    }
+    Ok(blocks)
+}
 
-/// uWSGI's defaults (4096-byte buffer, 128 vars) and nginx's 1 MiB body limit.
-fn codec() -> UwsgiCodec {
-    UwsgiCodec::builder()
-        .limits(
-            Limits::new()
-                .max_datasize(4096)
-                .max_vars(128)
-                .max_body(1 << 20),
-        )
-        .new_codec()
+/// Answers every request with its vars, the `http::Request` they make, and the size of
+/// the body (read as it streams, never held).
+async fn answer(request: Request) -> Response {
+    let packet = request.extensions().get::<OwnedPacket>().cloned();
+    let mut body = request.into_body();
+    let mut body_size = 0u64;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => body_size += frame.data_ref().map_or(0, |d| d.len() as u64),
+            Err(err) => return (http::StatusCode::BAD_REQUEST, format!("{err}\n")).into_response(),
+        }
+    }
+    let Some(packet) = packet else {
+        return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let json = describe(&packet, body_size).to_string();
+    ([(http::header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
 #[tokio::main]
 async fn main() -> io::Result<()> {
-    // `tokio_server [ADDR] [--allow BLOCK].. [--allow-any]`
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .init();
     let mut args = std::env::args().skip(1).peekable();
     let addr = match args.peek() {
         Some(first) if !first.starts_with("--") => args.next().unwrap_or_default(),
         _ => "127.0.0.1:3031".to_string(),
     };
-    let allow = AllowList::from_args(args).unwrap_or_else(|err| {
-        eprintln!(
-            "tokio_server: {err}\nusage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]"
-        );
+    let allow = allowed(args).unwrap_or_else(|err| {
+        eprintln!("tokio_server: {err}\n{USAGE}");
         std::process::exit(2);
     });
-    if let Some(path) = addr.strip_prefix("unix:") {
-        if allow != AllowList::default() {
+    let listener: Listener = if let Some(path) = addr.strip_prefix("unix:") {
+        if !allow.is_empty() {
             eprintln!("note: --allow does not apply to a Unix socket (its permissions do)");
         }
-        // A socket file left by an earlier run would make bind fail.
         match std::fs::remove_file(path) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
             _ => {}
         }
         let listener = UnixListener::bind(path)?;
         println!("listening on unix:{path}");
-        loop {
-            let (stream, _) = listener.accept().await?;
-            tokio::spawn(serve(stream));
-        }
+        listener.into()
     } else {
         let listener = TcpListener::bind(&addr).await?;
-        eprintln!("serving TCP peers: {}", allow.describe());
+        let blocks: Vec<String> = allow.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "serving TCP peers: {}",
+            ["loopback".to_string()]
+                .into_iter()
+                .chain(blocks)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         println!("listening on {}", listener.local_addr()?);
-        loop {
-            let (stream, peer) = listener.accept().await?;
-            if !allow.allows(peer.ip()) {
-                // Closed before anything is read: no var of it is ever parsed.
-                eprintln!("refused connection from {peer}: not loopback, not in --allow");
-                drop(stream);
-                continue;
-            }
-            tokio::spawn(serve(stream));
-        }
-    }
-}
-
-async fn serve(stream: impl AsyncRead + AsyncWrite + Unpin) {
-    let mut framed = Framed::new(stream, codec());
-    if let Err(err) = answer(&mut framed).await {
-        eprintln!("connection: {err}");
-        // A malformed or oversize request: answer with the status that fits.
-        if let Some(code) = err.status_code() {
-            let body = format!("{err}\n");
-            let response = http::Response::builder()
-                .status(code)
-                .header("content-type", "text/plain")
-                .header("content-length", body.len())
-                .body(());
-            if let Ok(response) = response {
-                let _ = send(&mut framed, &response, body.as_bytes()).await;
-            }
-        }
-    }
-    // The codec encodes several item types: say which one `close` is about.
-    let _ = SinkExt::<Bytes>::close(&mut framed).await;
-}
-
-/// Reads one packet and its body, and answers it.
-async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
-    framed: &mut Framed<S, UwsgiCodec>,
-) -> Result<(), StreamError> {
-    let mut head: Option<OwnedPacket> = None;
-    let mut body_size = 0u64;
-    while let Some(frame) = framed.next().await {
-        match frame? {
-            Frame::Head(packet) => head = Some(packet),
-            Frame::Body(chunk) => body_size += chunk.len() as u64,
-            Frame::End => break,
-            // Only a client-side codec yields response heads.
-            Frame::Response(_) => {}
-        }
-    }
-    let Some(packet) = head else {
-        return Ok(()); // the peer closed without sending anything
+        listener.into()
     };
-    if packet.modifier1() == Modifier1::PING {
-        return framed
-            .send(Packet::new(Modifier1::PING, 1, Payload::Raw(b""))?)
-            .await;
-    }
-    let json = describe(&packet, body_size).to_string();
-    let response = http::Response::builder()
-        .header("content-type", "application/json")
-        .header("content-length", json.len())
-        .body(())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    send(framed, &response, json.as_bytes()).await
+    // uWSGI's defaults (4096-byte buffer, 128 vars) and nginx's 1 MiB body limit.
+    let limits = Limits::new()
+        .max_datasize(4096)
+        .max_vars(128)
+        .max_body(1 << 20);
+    let app = Router::new().fallback(answer);
+    allow
+        .into_iter()
+        .fold(serve(listener, app), |serve, block| serve.allow(block))
+        .connection(Builder::new().limits(limits))
+        .await
 }
 
-/// The packet as JSON: its vars in wire order (duplicates kept), the `http::Request`
-/// they make, and the body size.
 fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let vars: Vec<(String, String)> = packet
@@ -197,17 +186,4 @@ fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
         "request": request,
         "body_size": body_size,
     })
-}
-
-/// Sends a raw HTTP/1.1 response: the head, then the body.
-async fn send<S: AsyncRead + AsyncWrite + Unpin>(
-    framed: &mut Framed<S, UwsgiCodec>,
-    response: &http::Response<()>,
-    body: &[u8],
-) -> Result<(), StreamError> {
-    let mut out = BytesMut::new();
-    encode_response_head(response, HeadStyle::StatusLine, &mut out)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    out.extend_from_slice(body);
-    framed.send(Bytes::from(out)).await
 }

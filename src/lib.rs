@@ -55,6 +55,7 @@
 //! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`OwnedPacket`] and [`OwnedVars`] (views over a shared `bytes::Bytes`) |
 //! | `tokio` | no | the async adapter `codec`: `codec::UwsgiCodec`, a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end, on the server or the client side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
 //! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
+//! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::serve_connection`, `server::serve`); implies `tokio` and `http` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
 //! parses, and encodes into `&mut [u8]`.
@@ -88,6 +89,8 @@ pub mod codec;
 pub mod http;
 #[cfg(feature = "std")]
 pub mod io;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "alloc")]
 mod owned;
 #[cfg(feature = "tokio")]

@@ -366,6 +366,19 @@ impl OwnedPacket {
         self.wire.get(HEADER_LEN..).unwrap_or_default()
     }
 
+    /// The borrowed [`Packet`] view (O(1)), for everything that takes one.
+    ///
+    /// ```
+    /// use uwsgi_wire::{Message, OwnedPacket, Signal, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 9]))? else { unreachable!() };
+    /// assert_eq!(Message::from_packet(&p.packet())?, Message::Signal(Signal::new(9)));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
+    pub fn packet(&self) -> Packet<'_> {
+        let header = self.header();
+        Packet::from_parts(header.modifier1, header.modifier2, self.payload())
+    }
+
     /// The block, interpreted (O(1): the counts were kept when it was validated).
     ///
     /// ```

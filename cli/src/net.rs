@@ -1,15 +1,149 @@
-//! Connections to `host:port` or a Unix socket path.
+//! Addresses (`host:port`, `unix:PATH`, a path), connections with a timeout on every
+//! wait, and one-line descriptions of network errors.
 
+use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 #[cfg(unix)]
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::Duration;
 
-/// An address is a Unix socket path when it contains a `/`, else `host:port`.
-pub fn is_unix(addr: &str) -> bool {
-    addr.contains('/')
+/// Where to connect or listen, as nginx's `uwsgi_pass` and uWSGI's `--socket` write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addr {
+    /// `host:port`: TCP. `host` is a name, an IPv4 address or an IPv6 address (with or
+    /// without brackets); a name is tried at every address it resolves to, in order.
+    Tcp {
+        /// The host as given, brackets removed.
+        host: String,
+        /// The port.
+        port: u16,
+    },
+    /// `unix:PATH`, or any address containing a `/`: a Unix stream socket.
+    Unix(PathBuf),
+}
+
+/// What the address forms are, for error messages.
+const FORMS: &str = "expected host:port, unix:PATH, or a socket path containing '/'";
+
+impl Addr {
+    /// Parses an address: `unix:PATH` and anything containing a `/` are Unix sockets;
+    /// the rest must be `host:port`.
+    pub fn parse(text: &str) -> Result<Addr, String> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(format!("{text:?}: the socket path is empty"));
+            }
+            return Ok(Addr::Unix(PathBuf::from(path)));
+        }
+        if text.contains('/') {
+            return Ok(Addr::Unix(PathBuf::from(text)));
+        }
+        let Some((host, port)) = text.rsplit_once(':') else {
+            return Err(format!(
+                "{text:?}: no port ({FORMS}; write ./{text} or unix:{text} for a socket file)"
+            ));
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{text:?}: invalid port {port:?} ({FORMS})"))?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() {
+            return Err(format!("{text:?}: no host ({FORMS})"));
+        }
+        Ok(Addr::Tcp {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// The TCP port, `None` for a Unix socket.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Addr::Tcp { port, .. } => Some(*port),
+            Addr::Unix(_) => None,
+        }
+    }
+
+    /// The `Host` header a client of this address sends: `host:port` (brackets put back
+    /// around an IPv6 address), `localhost` for a Unix socket.
+    pub fn host_header(&self) -> String {
+        match self {
+            Addr::Tcp { .. } => self.to_string(),
+            Addr::Unix(_) => "localhost".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Addr::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Addr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Runs `work` on its own thread and waits at most `timeout` for it: for the waits std
+/// offers no timeout for (name resolution, a Unix connect to a full backlog). On a
+/// timeout the thread is left behind; the command is about to exit anyway.
+fn within<T: Send + 'static>(
+    timeout: Duration,
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::from(io::ErrorKind::TimedOut)),
+    }
+}
+
+/// Resolves `host:port` to every address it names, in the resolver's order, within
+/// `timeout`.
+pub fn resolve(host: &str, port: u16, timeout: Duration) -> io::Result<Vec<SocketAddr>> {
+    let host = host.to_owned();
+    let addrs = within(timeout, move || {
+        (host.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect::<Vec<_>>)
+    })?;
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the name resolves to no address",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Tries each address in order, each with `timeout`, until one connects; the error is
+/// the last address's, naming every address tried when there were several.
+pub fn connect_any(addrs: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(err) => last = Some(err),
+        }
+    }
+    let err = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::NotFound));
+    if addrs.len() < 2 {
+        return Err(err);
+    }
+    let tried: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+    Err(io::Error::new(
+        err.kind(),
+        format!("{} (tried {})", describe(&err, timeout), tried.join(", ")),
+    ))
 }
 
 /// A connected stream of either kind.
@@ -22,23 +156,26 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Connects to `addr`, with `timeout` for the connect and for every read and write.
-    pub fn connect(addr: &str, timeout: Duration) -> io::Result<Stream> {
-        let stream = if is_unix(addr) {
+    /// Connects to `addr`: `timeout` bounds the name resolution, the connect (to each
+    /// address a name resolves to) and, once connected, every read and write.
+    pub fn connect(addr: &Addr, timeout: Duration) -> io::Result<Stream> {
+        let stream = match addr {
+            Addr::Tcp { host, port } => {
+                let addrs = resolve(host, *port, timeout)?;
+                Stream::Tcp(connect_any(&addrs, timeout)?)
+            }
             #[cfg(unix)]
-            {
-                Stream::Unix(UnixStream::connect(addr)?)
+            Addr::Unix(path) => {
+                let path = path.clone();
+                Stream::Unix(within(timeout, move || UnixStream::connect(path))?)
             }
             #[cfg(not(unix))]
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Unix sockets need a Unix system",
-            ));
-        } else {
-            let target = addr.to_socket_addrs()?.next().ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidInput, format!("{addr}: no address"))
-            })?;
-            Stream::Tcp(TcpStream::connect_timeout(&target, timeout)?)
+            Addr::Unix(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "Unix sockets need a Unix system",
+                ))
+            }
         };
         stream.set_timeout(Some(timeout))?;
         Ok(stream)
@@ -65,15 +202,6 @@ impl Stream {
             Stream::Tcp(s) => s.local_addr().ok().map(|a| (a.ip().to_string(), a.port())),
             #[cfg(unix)]
             Stream::Unix(_) => None,
-        }
-    }
-
-    /// The peer, for log lines.
-    pub fn peer(&self) -> String {
-        match self {
-            Stream::Tcp(s) => s.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string()),
-            #[cfg(unix)]
-            Stream::Unix(_) => "unix".into(),
         }
     }
 }
@@ -114,59 +242,152 @@ impl Write for Stream {
     }
 }
 
-/// A listening socket of either kind.
-pub enum Listener {
-    /// TCP.
-    Tcp(TcpListener),
-    /// A Unix stream socket (the path is removed when the listener is dropped).
-    #[cfg(unix)]
-    Unix(UnixListener, std::path::PathBuf),
+/// True for the errors a socket timeout gives: `TimedOut` (a connect), `WouldBlock` (a
+/// read or write past `SO_RCVTIMEO` / `SO_SNDTIMEO` on Unix).
+pub fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
 }
 
-impl Listener {
-    /// Binds `addr`. A Unix socket path must not exist yet.
-    pub fn bind(addr: &str) -> io::Result<Listener> {
-        if is_unix(addr) {
-            #[cfg(unix)]
-            return Ok(Listener::Unix(
-                UnixListener::bind(addr)?,
-                Path::new(addr).to_path_buf(),
-            ));
-            #[cfg(not(unix))]
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Unix sockets need a Unix system",
-            ));
-        }
-        Ok(Listener::Tcp(TcpListener::bind(addr)?))
+/// An I/O error in a few lowercase words, without std's `(os error N)`: `connection
+/// refused`, `timed out after 3 s`, `no such file or directory`.
+pub fn describe(err: &io::Error, timeout: Duration) -> String {
+    if is_timeout(err) && err.get_ref().is_none() {
+        return format!("timed out after {} s", timeout.as_secs_f64());
     }
-
-    /// The bound address, for the "listening on" line.
-    pub fn local(&self) -> String {
-        match self {
-            Listener::Tcp(l) => l
-                .local_addr()
-                .map_or_else(|_| "?".into(), |a| a.to_string()),
-            #[cfg(unix)]
-            Listener::Unix(_, path) => path.display().to_string(),
-        }
-    }
-
-    /// Waits for the next connection.
-    pub fn accept(&self) -> io::Result<Stream> {
-        Ok(match self {
-            Listener::Tcp(l) => Stream::Tcp(l.accept()?.0),
-            #[cfg(unix)]
-            Listener::Unix(l, _) => Stream::Unix(l.accept()?.0),
-        })
+    let text = err.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        // Lowercase a leading capital unless the word is an acronym ("IO", "TLS").
+        Some(first) if !chars.next().is_some_and(char::is_uppercase) => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
     }
 }
 
-#[cfg(unix)]
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Listener::Unix(_, path) = self {
-            let _ = std::fs::remove_file(path);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn tcp(host: &str, port: u16) -> Addr {
+        Addr::Tcp {
+            host: host.into(),
+            port,
         }
+    }
+
+    #[test]
+    fn address_forms() {
+        assert_eq!(Addr::parse("127.0.0.1:3031"), Ok(tcp("127.0.0.1", 3031)));
+        assert_eq!(Addr::parse("localhost:3031"), Ok(tcp("localhost", 3031)));
+        assert_eq!(Addr::parse("[::1]:3031"), Ok(tcp("::1", 3031)));
+        assert_eq!(Addr::parse("::1:3031"), Ok(tcp("::1", 3031)));
+        assert_eq!(
+            Addr::parse("unix:/run/uwsgi.sock"),
+            Ok(Addr::Unix("/run/uwsgi.sock".into()))
+        );
+        assert_eq!(
+            Addr::parse("unix:relative.sock"),
+            Ok(Addr::Unix("relative.sock".into()))
+        );
+        assert_eq!(
+            Addr::parse("/run/uwsgi.sock"),
+            Ok(Addr::Unix("/run/uwsgi.sock".into()))
+        );
+        assert_eq!(
+            Addr::parse("./uwsgi.sock"),
+            Ok(Addr::Unix("./uwsgi.sock".into()))
+        );
+        // A path may hold a colon.
+        assert_eq!(Addr::parse("/tmp/a:1"), Ok(Addr::Unix("/tmp/a:1".into())));
+        for bad in [
+            "unix:",
+            "uwsgi.sock",
+            "localhost",
+            "host:",
+            "host:port",
+            ":3031",
+            "h:65536",
+        ] {
+            assert!(Addr::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Addr::parse("uwsgi.sock")
+            .unwrap_err()
+            .contains("write ./uwsgi.sock or unix:uwsgi.sock"));
+    }
+
+    #[test]
+    fn addresses_print_back_in_a_form_that_parses() {
+        for text in [
+            "127.0.0.1:3031",
+            "localhost:1",
+            "[::1]:3031",
+            "unix:/tmp/x.sock",
+        ] {
+            let addr = Addr::parse(text).unwrap();
+            assert_eq!(addr.to_string(), text);
+            assert_eq!(Addr::parse(&addr.to_string()), Ok(addr));
+        }
+        assert_eq!(
+            Addr::parse("/tmp/x.sock").unwrap().to_string(),
+            "unix:/tmp/x.sock"
+        );
+        assert_eq!(Addr::parse("[::1]:80").unwrap().host_header(), "[::1]:80");
+        assert_eq!(Addr::parse("unix:/x/y").unwrap().host_header(), "localhost");
+        assert_eq!(Addr::parse("unix:/x/y").unwrap().port(), None);
+    }
+
+    #[test]
+    fn connect_tries_every_address_in_order() {
+        let open = TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_addr = closed.local_addr().unwrap();
+        drop(closed);
+        let timeout = Duration::from_secs(5);
+        let stream = connect_any(&[closed_addr, open.local_addr().unwrap()], timeout).unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), open.local_addr().unwrap());
+
+        let err = connect_any(&[closed_addr, closed_addr], timeout).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            describe(&err, timeout),
+            format!("connection refused (tried {closed_addr}, {closed_addr})")
+        );
+        let err = connect_any(&[closed_addr], timeout).unwrap_err();
+        assert_eq!(describe(&err, timeout), "connection refused");
+    }
+
+    #[test]
+    fn a_name_connects_through_each_address_it_resolves_to() {
+        let open = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = open.local_addr().unwrap().port();
+        let addr = Addr::parse(&format!("localhost:{port}")).unwrap();
+        let stream = Stream::connect(&addr, Duration::from_secs(5)).unwrap();
+        assert!(stream.local().is_some());
+    }
+
+    #[test]
+    fn errors_read_as_a_few_words() {
+        let timeout = Duration::from_millis(1500);
+        #[cfg(target_os = "linux")]
+        {
+            let refused = io::Error::from_raw_os_error(111); // ECONNREFUSED
+            assert_eq!(describe(&refused, timeout), "connection refused");
+        }
+        let timed_out = io::Error::from(io::ErrorKind::WouldBlock);
+        assert_eq!(describe(&timed_out, timeout), "timed out after 1.5 s");
+        let custom = io::Error::other("IO trouble");
+        assert_eq!(describe(&custom, timeout), "IO trouble");
+        let custom = io::Error::other("Broken");
+        assert_eq!(describe(&custom, timeout), "broken");
     }
 }

@@ -103,11 +103,36 @@ fn request_ping_rpc_signal_against_real_uwsgi() {
     assert_eq!(out.stdout, vec![b'B'; 70000]);
     let out = cli(&["rpc", &addr, "no_such_function"]);
     assert_eq!(out.status.code(), Some(1));
+    let no_reply = format!(
+        "uwsgi-wire: {addr}: no reply: the peer closed the connection (uWSGI does this on a \
+         cache miss, an unknown RPC function or an unknown modifier1)\n"
+    );
+    assert_eq!(text(&out.stderr), no_reply);
+    // --max-body bounds the large form before its result is read.
+    let out = cli(&["rpc", &addr, "big", "--max-body", "1K"]);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("no reply"),
+        text(&out.stderr)
+            .contains("reply too large: body of 70000 bytes is over the limit of 1024"),
         "{}",
         text(&out.stderr)
     );
+    assert!(out.stdout.is_empty());
+
+    // request: an unknown modifier1 is answered with the close, a HEAD with the head
+    // alone (the app's Content-Length notwithstanding), and a name is tried at each
+    // address it resolves to.
+    let out = cli(&["request", &addr, "/", "--modifier1", "42"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), no_reply);
+    let out = cli(&["request", &addr, "/", "-X", "HEAD", "-i"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let head = text(&out.stdout);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.ends_with("\r\n\r\n"), "only the head: {head}");
+    let out = cli(&["request", &format!("localhost:{}", app.port), "/", "--fail"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.starts_with(b"{\"environ\""));
 
     // signal 17: queued (`ff 00 00 01`), and the app's handler runs.
     let out = cli(&["signal", &addr, "17"]);
@@ -122,7 +147,10 @@ fn request_ping_rpc_signal_against_real_uwsgi() {
     drop(app);
     let out = cli(&["ping", &addr, "--timeout", "2"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stderr).lines().count(), 1);
+    assert_eq!(
+        text(&out.stderr),
+        format!("uwsgi-wire: {addr}: connection refused\n")
+    );
 }
 
 #[test]

@@ -25,12 +25,34 @@ use super::HeadError;
 /// assert_eq!(err.offset(), 1); // the datasize field
 /// assert_eq!(err.status_code(), Some(431));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{kind} (at byte {offset} of the stream)")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExchangeError {
     kind: ExchangeErrorKind,
     offset: u64,
 }
+
+/// The kind, and the stream offset where it adds something: not for the end of the
+/// stream, and for the kinds whose inner error names its own offset only when the two
+/// differ (a packet after the first).
+impl core::fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let inner = match self.kind {
+            ExchangeErrorKind::Packet(err) | ExchangeErrorKind::ReplyPacket(err) => {
+                Some(err.offset())
+            }
+            ExchangeErrorKind::Head(err) => Some(err.offset()),
+            _ if self.is_eof() => return write!(f, "{}", self.kind),
+            _ => None,
+        };
+        match inner {
+            Some(at) if crate::to_u64(at) == self.offset => write!(f, "{}", self.kind),
+            Some(_) => write!(f, "{} (stream byte {})", self.kind, self.offset),
+            None => write!(f, "{} at stream byte {}", self.kind, self.offset),
+        }
+    }
+}
+
+impl core::error::Error for ExchangeError {}
 
 impl ExchangeError {
     pub(crate) const fn new(kind: ExchangeErrorKind, offset: u64) -> Self {

@@ -25,5 +25,6 @@ mod front_ends;
 mod own_servers;
 mod rejections;
 mod response_heads;
+mod server_driver;
 mod to_uwsgi;
 mod uwsgi_clients;

@@ -10,8 +10,9 @@ use crate::client::{pattern, HttpRequest};
 use crate::harness::{require, start_listening, Peer, TempDir, NGINX};
 use crate::peers;
 
+// Shared with `server_driver.rs` (one copy of a module per crate).
 #[path = "../support/examples.rs"]
-mod examples;
+pub(crate) mod examples;
 use examples::example;
 
 /// Starts examples/tokio_server on a free port.

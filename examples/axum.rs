@@ -1,0 +1,197 @@
+//! An axum `Router` served over uwsgi with `uwsgi_wire::server::serve`, for nginx's
+//! `uwsgi_pass` (the driver's tests and the end-to-end benchmark run it).
+//!
+//! ```sh
+//! cargo run --release --example axum --all-features -- 127.0.0.1:3031
+//! cargo run --release --example axum --all-features -- 127.0.0.1:0         # any free port
+//! cargo run --release --example axum --all-features -- unix:/tmp/app.sock  # a Unix socket
+//! ```
+//!
+//! It prints `listening on ADDR` (the real address) once ready and shuts down gracefully
+//! on SIGTERM or Ctrl-C: it stops accepting and lets requests in flight finish. Routes:
+//!
+//! - `/echo` (any method): JSON with `method`, `path`, `query`, `headers` (every header
+//!   line as `[name, value]`, repeated names kept), `body_len` and `body_sha256` (hex),
+//!   the body read as it streams, never held whole;
+//! - `/big/N`: N bytes (`0123456789` repeated), streamed in 64 KiB chunks;
+//! - `/slow?ms=N`: 200 after N ms.
+//! - `/bench`: `Hello, world!` as `text/plain`, the end-to-end benchmark's answer.
+//!
+//! Logs go to stderr through `tracing` (`RUST_LOG=debug` for more).
+//!
+//! `UWSGI_HEAD_TIMEOUT_MS=N` sets the connections' head timeout
+//! ([`Builder::head_timeout`](uwsgi_wire::server::Builder::head_timeout), default 30 s):
+//! how long a connection may take to send a whole request packet before it is answered
+//! 408 and closed (the driver's slow-drip test sets it short).
+//!
+//! ```nginx
+//! location / {
+//!     include uwsgi_params;
+//!     uwsgi_pass 127.0.0.1:3031;    # or: uwsgi_pass unix:/tmp/app.sock;
+//! }
+//! ```
+
+use std::collections::HashMap;
+use std::io;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
+use tokio::net::{TcpListener, UnixListener};
+use uwsgi_wire::server::{serve, Builder, Listener};
+
+fn app() -> Router {
+    Router::new()
+        .route("/echo", any(echo))
+        .route("/big/{n}", get(big))
+        .route("/slow", get(slow))
+        .route("/bench", get(bench))
+}
+
+/// Describes the request; the body is hashed chunk by chunk as it arrives.
+async fn echo(request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_string(), value)
+        })
+        .collect();
+    let mut hash = Sha256::new();
+    let mut body_len = 0u64;
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    body_len += data.len() as u64;
+                    hash.update(data);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, body_len, "request body failed");
+                return (http::StatusCode::BAD_REQUEST, format!("body: {err}\n")).into_response();
+            }
+        }
+    }
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Json(serde_json::json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "headers": headers,
+        "body_len": body_len,
+        "body_sha256": digest,
+    }))
+    .into_response()
+}
+
+/// `n` bytes, produced 64 KiB at a time as the connection takes them.
+async fn big(Path(n): Path<u64>) -> Response {
+    const CHUNK: u64 = 64 * 1024;
+    // Bug fixed here: the pattern was CHUNK / 10 + 1 repetitions (65540 bytes), but a
+    // chunk starts at any offset 0..=9 of it and needs CHUNK + 9 bytes: the second chunk
+    // (offset 6) panicked out of bounds, and every response past 64 KiB was cut there.
+    let pattern: Bytes = b"0123456789"
+        .repeat(usize::try_from(CHUNK / 10 + 2).unwrap_or(0))
+        .into();
+    let chunks = futures_util::stream::unfold(0u64, move |sent| {
+        let pattern = pattern.clone();
+        async move {
+            if sent >= n {
+                return None;
+            }
+            let len = (n - sent).min(CHUNK);
+            let start = usize::try_from(sent % 10).unwrap_or(0);
+            let end = start + usize::try_from(len).unwrap_or(0);
+            Some((Ok::<_, io::Error>(pattern.slice(start..end)), sent + len))
+        }
+    });
+    let mut response = Body::from_stream(chunks).into_response();
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_LENGTH, n.into());
+    response
+}
+
+async fn slow(Query(query): Query<HashMap<String, u64>>) -> &'static str {
+    let ms = query.get("ms").copied().unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "slow\n"
+}
+
+/// The end-to-end benchmark's answer (benches/e2e/): the same 78 bytes every backend
+/// there writes, `HTTP/1.1 200 OK`, `Content-Type: text/plain`, `Content-Length: 13`,
+/// `Hello, world!` (header names in lower case, as `http::HeaderName` holds them).
+async fn bench() -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain")],
+        "Hello, world!",
+    )
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!(error = %err, "no SIGTERM handler");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutdown signal: finishing the requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .init();
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3031".to_string());
+    let listener: Listener = if let Some(path) = addr.strip_prefix("unix:") {
+        match std::fs::remove_file(path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+        let listener = UnixListener::bind(path)?;
+        println!("listening on unix:{path}");
+        listener.into()
+    } else {
+        let listener = TcpListener::bind(&addr).await?;
+        println!("listening on {}", listener.local_addr()?);
+        listener.into()
+    };
+    let mut builder = Builder::new();
+    if let Ok(ms) = std::env::var("UWSGI_HEAD_TIMEOUT_MS") {
+        let ms: u64 = ms.parse().map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("UWSGI_HEAD_TIMEOUT_MS={ms}: {err}"),
+            )
+        })?;
+        builder = builder.head_timeout(Duration::from_millis(ms));
+    }
+    serve(listener, app())
+        .connection(builder)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}

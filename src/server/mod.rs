@@ -1,0 +1,40 @@
+//! The server driver (feature `server`): any tower or hyper service, an axum `Router`
+//! among them, served over uwsgi behind nginx's `uwsgi_pass` (or Apache's
+//! `mod_proxy_uwsgi`, lighttpd, the uWSGI router).
+//!
+//! - [`serve_connection`] drives one connection, in the shape of hyper's
+//!   `server::conn::http1::Builder::serve_connection` ([`Builder`] sets limits and
+//!   timeouts): the request packet becomes an `http::Request<`[`RequestBody`]`>` whose
+//!   extensions keep every var the front end sent (an [`OwnedVars`](crate::OwnedVars));
+//!   the body streams from the connection as the service reads it; the response is
+//!   written as the raw HTTP/1.1 head a uwsgi backend answers with, its body streamed as
+//!   the service yields it.
+//! - [`serve`] runs a TCP or Unix listener, in the shape of `axum::serve`: a task per
+//!   connection, a cap on connections, loopback-only TCP peers unless allowed, graceful
+//!   shutdown.
+//!
+//! Errors answer with their status while a response can still be written (400 for a
+//! malformed packet, 413 for a body over the limit, 431 for too many or too large vars,
+//! 408 for a packet that does not arrive in time, 500 for a failed service) and are
+//! logged through `tracing`, never printed.
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let app = Router::new().route("/", get(|| async { "hello from axum over uwsgi\n" }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3031").await?;
+//! // nginx: location / { include uwsgi_params; uwsgi_pass 127.0.0.1:3031; }
+//! uwsgi_wire::server::serve(listener, app).await
+//! # }
+//! ```
+
+mod body;
+mod conn;
+mod response;
+mod serve;
+
+pub use body::{BodyError, RequestBody};
+pub use conn::{serve_connection, Builder, ConnectionError};
+pub use serve::{serve, Listener, Serve};

@@ -1,0 +1,93 @@
+//! Writing the response: the raw HTTP/1.1 head nginx expects from a uwsgi backend, then
+//! the body as the service yields it.
+
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderValue, Response};
+use http_body_util::BodyExt;
+use tokio::io::AsyncWrite;
+
+use crate::http::{encode_response_head, HeadStyle};
+
+use super::conn::{write_all, ConnectionError};
+
+/// Bytes gathered before a write: a small response goes out in one system call.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Writes `response`; returns true when its end was announced (a Content-Length, or no
+/// body), so that another response may follow on the connection.
+pub(super) async fn write_response<W, B>(
+    write: &mut W,
+    response: Response<B>,
+    limit: Duration,
+) -> Result<bool, ConnectionError>
+where
+    W: AsyncWrite + Unpin,
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (mut parts, body) = response.into_parts();
+    let exact = http_body::Body::size_hint(&body).exact();
+    // The body is written as the raw bytes the service yields, never chunk-encoded: a
+    // `Transfer-Encoding` it set would announce a framing the bytes do not have, so it
+    // is dropped, and the body ends with its Content-Length or the connection (nginx
+    // reads an upstream body either way).
+    parts.headers.remove(TRANSFER_ENCODING);
+    // A body of known size gets its Content-Length, so the front end can tell a cut
+    // body from a whole one.
+    if let (Some(len), false) = (exact, parts.headers.contains_key(CONTENT_LENGTH)) {
+        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    let delimited = parts.headers.contains_key(CONTENT_LENGTH);
+    let head = Response::from_parts(parts, ());
+    let mut out = BytesMut::with_capacity(512);
+    encode_response_head(&head, HeadStyle::StatusLine, &mut out)
+        .map_err(|err| ConnectionError::ResponseBody(Box::new(err)))?;
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| ConnectionError::ResponseBody(err.into()))?;
+        let Ok(mut data) = frame.into_data() else {
+            continue; // trailers: HTTP/1.x without chunking has nowhere to put them
+        };
+        while data.has_remaining() {
+            let chunk = data.chunk();
+            let n = chunk.len();
+            if out.len() + n <= WRITE_BUFFER {
+                out.extend_from_slice(chunk);
+            } else {
+                // A large chunk goes out as it is, after what was gathered: the buffer
+                // never holds more than WRITE_BUFFER bytes.
+                if !out.is_empty() {
+                    write_all(write, &out, limit).await?;
+                    out.clear();
+                }
+                write_all(write, chunk, limit).await?;
+            }
+            data.advance(n);
+        }
+    }
+    if !out.is_empty() {
+        write_all(write, &out, limit).await?;
+    }
+    Ok(delimited)
+}
+
+/// Answers with a bare status (an error met before the service could answer).
+pub(super) async fn write_status<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    code: u16,
+    limit: Duration,
+) -> Result<(), ConnectionError> {
+    let reason = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("Error");
+    let body = format!("{code} {reason}\n");
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    write_all(write, head.as_bytes(), limit).await
+}

@@ -1,0 +1,380 @@
+//! A whole listener: accept, check the peer, serve each connection in its own task.
+
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response};
+use ipnet::IpNet;
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tower_service::Service;
+
+use super::body::RequestBody;
+use super::conn::Builder;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A listening socket [`serve`] accepts connections from: TCP or Unix.
+///
+/// ```no_run
+/// # #[allow(dead_code)]
+/// # async fn run() -> std::io::Result<()> {
+/// use uwsgi_wire::server::Listener;
+/// let tcp: Listener = tokio::net::TcpListener::bind("127.0.0.1:3031").await?.into();
+/// let unix: Listener = tokio::net::UnixListener::bind("/tmp/app.sock")?.into();
+/// # drop((tcp, unix));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub enum Listener {
+    /// A TCP listener; peers are checked against the allow-list.
+    Tcp(TcpListener),
+    /// A Unix socket listener; its file permissions decide who connects.
+    Unix(UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Self {
+        Listener::Tcp(listener)
+    }
+}
+
+impl From<UnixListener> for Listener {
+    fn from(listener: UnixListener) -> Self {
+        Listener::Unix(listener)
+    }
+}
+
+/// An accepted connection.
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(listener) => {
+                let (stream, peer) = listener.accept().await?;
+                // Requests are written at once by front ends: no Nagle delay on answers.
+                let _ = stream.set_nodelay(true);
+                Ok((Stream::Tcp(stream), Some(peer)))
+            }
+            Listener::Unix(listener) => Ok((Stream::Unix(listener.accept().await?.0), None)),
+        }
+    }
+}
+
+/// Serves every connection accepted from `listener` with a clone of `service`, in the
+/// shape of `axum::serve`: await it to run until the process ends, or call
+/// [`with_graceful_shutdown`](Serve::with_graceful_shutdown).
+///
+/// By default it serves only loopback TCP peers (a uwsgi socket is a control channel:
+/// whoever reaches it sets every var a request carries, `REMOTE_ADDR` included); a
+/// connection from another address is closed before a byte is read and logged. Widen
+/// it with [`allow`](Serve::allow). Unix sockets are left to their file permissions.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3031").await?;
+/// uwsgi_wire::server::serve(listener, app)
+///     .max_connections(1024)
+///     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.ok(); })
+///     .await
+/// # }
+/// ```
+pub fn serve<S>(listener: impl Into<Listener>, service: S) -> Serve<S> {
+    Serve {
+        listener: listener.into(),
+        service,
+        builder: Builder::new(),
+        max_connections: 4096,
+        allow: Vec::new(),
+        shutdown_timeout: Duration::from_secs(30),
+    }
+}
+
+/// A server being set up by [`serve`]; await it to run it.
+///
+/// ```no_run
+/// # #[allow(dead_code)]
+/// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// let app = axum::Router::<()>::new();
+/// uwsgi_wire::server::serve(listener, app)
+///     .connection(uwsgi_wire::server::Builder::new().head_timeout(Duration::from_secs(5)))
+///     .allow("10.0.0.0/8".parse().unwrap())
+///     .await
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "a server does nothing until it is awaited"]
+pub struct Serve<S> {
+    listener: Listener,
+    service: S,
+    builder: Builder,
+    max_connections: usize,
+    allow: Vec<IpNet>,
+    shutdown_timeout: Duration,
+}
+
+impl<S> Serve<S> {
+    /// How each connection is served (limits, timeouts). Default: [`Builder::new`].
+    ///
+    /// ```no_run
+    /// # #[allow(dead_code)]
+    /// # async fn run(listener: tokio::net::TcpListener) {
+    /// let limits = uwsgi_wire::Limits::new().max_body(1 << 20);
+    /// let serve = uwsgi_wire::server::serve(listener, axum::Router::<()>::new())
+    ///     .connection(uwsgi_wire::server::Builder::new().limits(limits));
+    /// # drop(serve);
+    /// # }
+    /// ```
+    pub fn connection(mut self, builder: Builder) -> Self {
+        self.builder = builder;
+        self
+    }
+
+    /// The most connections served at once (at least 1); more wait in the listen
+    /// backlog until one ends. Default 4096.
+    ///
+    /// ```no_run
+    /// # #[allow(dead_code)]
+    /// # async fn run(listener: tokio::net::TcpListener) {
+    /// let serve = uwsgi_wire::server::serve(listener, axum::Router::<()>::new()).max_connections(64);
+    /// # drop(serve);
+    /// # }
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Also serves TCP peers in `block` (`10.0.0.0/8`, `fd00::/8`, or one address as a
+    /// `/32` or `/128`); `0.0.0.0/0` and `::/0` together serve everyone. Repeatable.
+    ///
+    /// ```no_run
+    /// # #[allow(dead_code)]
+    /// # async fn run(listener: tokio::net::TcpListener) -> Result<(), ipnet::AddrParseError> {
+    /// let serve = uwsgi_wire::server::serve(listener, axum::Router::<()>::new()).allow("10.0.0.0/8".parse()?);
+    /// # drop(serve);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn allow(mut self, block: IpNet) -> Self {
+        self.allow.push(block);
+        self
+    }
+
+    /// How long in-flight connections may run on after the shutdown signal before they
+    /// are dropped. Default 30 s.
+    ///
+    /// ```no_run
+    /// # #[allow(dead_code)]
+    /// # async fn run(listener: tokio::net::TcpListener) {
+    /// let serve = uwsgi_wire::server::serve(listener, axum::Router::<()>::new())
+    ///     .shutdown_timeout(std::time::Duration::from_secs(5));
+    /// # drop(serve);
+    /// # }
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// True when a TCP peer at `ip` is served: loopback, or inside an allowed block.
+    fn allows(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        ip.is_loopback() || self.allow.iter().any(|block| block.contains(&ip))
+    }
+}
+
+impl<S, B> Serve<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError> + Send,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError> + Send,
+{
+    /// Runs until `signal` completes, then stops accepting and lets the connections in
+    /// flight finish, for at most the [`shutdown_timeout`](Serve::shutdown_timeout).
+    ///
+    /// ```no_run
+    /// # #[allow(dead_code)]
+    /// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    /// uwsgi_wire::server::serve(listener, axum::Router::<()>::new())
+    ///     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.ok(); })
+    ///     .await
+    /// # }
+    /// ```
+    pub async fn with_graceful_shutdown<F>(self, signal: F) -> io::Result<()>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        // Dropped at shutdown: connections still waiting for a first byte close then
+        // (`Builder::serve_until`).
+        let (stop, stopped) = watch::channel(());
+        let mut tasks = JoinSet::new();
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            while let Some(done) = tasks.try_join_next() {
+                log_panic(done);
+            }
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit,
+                () = &mut signal => break,
+            };
+            let Ok(permit) = permit else { break };
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut signal => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait, then accept again.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            if let Some(peer) = peer {
+                if !self.allows(peer.ip()) {
+                    tracing::warn!("refused connection from {peer}: not loopback, not allowed");
+                    continue;
+                }
+            }
+            let service = self.service.clone();
+            let builder = self.builder;
+            let stopped = Some(stopped.clone());
+            tasks.spawn(async move {
+                let _slot = permit;
+                let served = match stream {
+                    Stream::Tcp(stream) => builder.serve_until(stream, service, stopped).await,
+                    Stream::Unix(stream) => builder.serve_until(stream, service, stopped).await,
+                };
+                if let Err(err) = served {
+                    tracing::warn!(error = %err, "connection");
+                }
+            });
+        }
+        drop(self.listener);
+        drop(stop);
+        tracing::info!(in_flight = tasks.len(), "shutting down");
+        let drained = tokio::time::timeout(self.shutdown_timeout, async {
+            while let Some(done) = tasks.join_next().await {
+                log_panic(done);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                dropped = tasks.len(),
+                "shutdown timeout: dropping connections"
+            );
+            tasks.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+/// A connection task that panicked (a handler's panic) is logged, not lost.
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = done {
+        if err.is_panic() {
+            tracing::error!(error = %err, "a connection task panicked");
+        }
+    }
+}
+
+impl<S, B> IntoFuture for Serve<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError> + Send,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError> + Send,
+{
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.with_graceful_shutdown(std::future::pending()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_allowing(blocks: &[&str]) -> Serve<()> {
+        let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std.set_nonblocking(true).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let listener = TcpListener::from_std(std).unwrap();
+        blocks.iter().fold(serve(listener, ()), |serve, block| {
+            serve.allow(block.parse().unwrap())
+        })
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn loopback_only_by_default() {
+        let serve = serve_allowing(&[]);
+        for peer in ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"] {
+            assert!(serve.allows(ip(peer)), "{peer} is loopback");
+        }
+        for peer in [
+            "192.0.2.2",
+            "10.0.0.1",
+            "0.0.0.0",
+            "::",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            // Not loopback: ::1 inside another prefix.
+            "::2",
+            "::ffff:0:1",
+        ] {
+            assert!(!serve.allows(ip(peer)), "{peer} is not loopback");
+        }
+    }
+
+    #[test]
+    fn allowed_blocks_also_match_ipv4_mapped_peers() {
+        let serve = serve_allowing(&["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]);
+        for peer in [
+            "10.0.0.1",
+            "10.255.255.255",
+            "192.0.2.7",
+            "::ffff:10.1.2.3",
+            "fd12::1",
+            "::1",
+        ] {
+            assert!(serve.allows(ip(peer)), "{peer} is allowed");
+        }
+        for peer in ["11.0.0.0", "192.0.2.8", "fe00::1", "2001:db8::1"] {
+            assert!(!serve.allows(ip(peer)), "{peer} is not allowed");
+        }
+        let everyone = serve_allowing(&["0.0.0.0/0", "::/0"]);
+        assert!(everyone.allows(ip("203.0.113.9")) && everyone.allows(ip("2001:db8::1")));
+    }
+}

@@ -1,0 +1,961 @@
+//! The server driver (`uwsgi_wire::server`, feature `server`).
+//!
+//! 1. `examples/axum` (an axum `Router` served by `server::serve`) behind real nginx 1.22
+//!    `uwsgi_pass`: headers, a streamed upload and download with the example's peak RSS
+//!    bounded, 64 concurrent requests, a client gone mid-body, slow-drip connections
+//!    cut by the head timeout, graceful shutdown.
+//! 2. `server::serve_connection` on its own, where nginx adds nothing: pipelining and
+//!    the error answers (400, 431, 413, 408), asserted on the raw bytes.
+#![cfg(feature = "server")]
+
+mod direct {
+    use std::time::{Duration, Instant};
+
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::routing::{any, get};
+    use axum::Router;
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+    use uwsgi_wire::server::{Builder, ConnectionError};
+    use uwsgi_wire::{Limits, VarsBuilder};
+
+    /// A request packet (modifier1 0) with these vars, then `body`.
+    fn packet(vars: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut block = VarsBuilder::new();
+        for (key, value) in vars {
+            block.push(key, value).expect("var fits");
+        }
+        let len = u16::try_from(block.encoded_len()).expect("datasize fits");
+        let mut out = vec![0];
+        out.extend_from_slice(&len.to_le_bytes());
+        out.push(0);
+        out.extend_from_slice(block.as_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn get_packet(path: &str) -> Vec<u8> {
+        packet(
+            &[
+                ("REQUEST_METHOD", "GET"),
+                ("REQUEST_URI", path),
+                ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ],
+            b"",
+        )
+    }
+
+    fn post(path: &str, body: &[u8]) -> Vec<u8> {
+        let len = body.len().to_string();
+        packet(
+            &[
+                ("REQUEST_METHOD", "POST"),
+                ("REQUEST_URI", path),
+                ("SERVER_PROTOCOL", "HTTP/1.1"),
+                ("CONTENT_LENGTH", &len),
+            ],
+            body,
+        )
+    }
+
+    fn app() -> Router {
+        Router::new()
+            .route("/a", get(|| async { "first" }))
+            .route(
+                "/len",
+                any(|request: Request| async move {
+                    let body = request.into_body().collect().await;
+                    match body {
+                        Ok(body) => format!("len={}", body.to_bytes().len()),
+                        Err(err) => format!("error: {err}"),
+                    }
+                }),
+            )
+            // The request body streamed straight back as the response body (hyper's echo).
+            .route(
+                "/mirror",
+                any(|request: Request| async move { Body::new(request.into_body()) }),
+            )
+    }
+
+    /// Serves one in-memory connection: writes `input` (then closes the write side when
+    /// `close` is set), and returns every byte answered up to the server's close, and
+    /// what `serve_connection` returned.
+    async fn exchange(
+        builder: Builder,
+        input: &[u8],
+        close: bool,
+    ) -> (Vec<u8>, Result<(), ConnectionError>) {
+        let (mut client, server): (DuplexStream, DuplexStream) = tokio::io::duplex(1 << 20);
+        let served = tokio::spawn(async move { builder.serve_connection(server, app()).await });
+        client.write_all(input).await.expect("write the request");
+        if close {
+            client.shutdown().await.expect("shut down the write side");
+        }
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .expect("read the answer");
+        let result = tokio::time::timeout(Duration::from_secs(10), served)
+            .await
+            .expect("serve_connection returns")
+            .expect("no panic");
+        (answer, result)
+    }
+
+    /// The answer `write_status` gives for an error met before the service was called.
+    fn status(code: u16, reason: &str) -> String {
+        let body = format!("{code} {reason}\n");
+        format!(
+            "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_are_answered_in_turn() {
+        let mut input = get_packet("/a");
+        input.extend_from_slice(&post("/len", b"hello"));
+        input.extend_from_slice(&get_packet("/a"));
+        let (answer, result) = exchange(Builder::new(), &input, true).await;
+        let answer = String::from_utf8_lossy(&answer);
+        let first = "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\r\nfirst";
+        let second = "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\r\nlen=5";
+        assert_eq!(answer, format!("{first}{second}{first}"));
+        result.expect("a clean end at the front end's close");
+    }
+
+    #[tokio::test]
+    async fn a_request_body_streams_back_as_the_response_body() {
+        let body = crate::client::pattern(300 * 1024);
+        let mut input = post("/mirror", &body);
+        input.extend_from_slice(&get_packet("/a"));
+        let (answer, result) = exchange(Builder::new(), &input, true).await;
+        let head = b"HTTP/1.1 200 OK\r\ncontent-length: 307200\r\n\r\n";
+        assert!(
+            answer.starts_with(head),
+            "{:?}",
+            String::from_utf8_lossy(&answer[..answer.len().min(200)])
+        );
+        assert_eq!(&answer[head.len()..head.len() + body.len()], &body[..]);
+        let rest = String::from_utf8_lossy(&answer[head.len() + body.len()..]);
+        assert_eq!(
+            rest,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\r\nfirst"
+        );
+        result.expect("a clean end");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_packet_is_answered_400() {
+        // `key_past_end` of tests/errors.rs: a key length of 16 in a 5-byte block.
+        let (answer, result) =
+            exchange(Builder::new(), b"\x00\x05\x00\x00\x10\x00abc", false).await;
+        assert_eq!(String::from_utf8_lossy(&answer), status(400, "Bad Request"));
+        assert!(
+            matches!(result, Err(ConnectionError::Stream(_))),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversize_datasize_is_answered_431_from_the_header_alone() {
+        let builder = Builder::new().limits(Limits::new().max_datasize(4096));
+        // Datasize 5000: refused before a byte of the block arrives.
+        let (answer, result) = exchange(builder, b"\x00\x88\x13\x00", false).await;
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            status(431, "Request Header Fields Too Large")
+        );
+        assert!(
+            matches!(result, Err(ConnectionError::Stream(_))),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_max_body_is_answered_413_before_the_service() {
+        let builder = Builder::new().limits(Limits::new().max_body(10));
+        // CONTENT_LENGTH 11 over a limit of 10: refused on the announced length.
+        let input = packet(
+            &[
+                ("REQUEST_METHOD", "POST"),
+                ("REQUEST_URI", "/len"),
+                ("CONTENT_LENGTH", "11"),
+            ],
+            b"hello world",
+        );
+        let (answer, result) = exchange(builder, &input, false).await;
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            status(413, "Payload Too Large")
+        );
+        assert!(
+            matches!(result, Err(ConnectionError::Stream(_))),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_head_is_answered_408_at_the_head_timeout() {
+        let builder = Builder::new().head_timeout(Duration::from_millis(300));
+        let start = Instant::now();
+        // 2 of the 4 header bytes, and the connection stays open.
+        let (answer, result) = exchange(builder, b"\x00\x10", false).await;
+        let took = start.elapsed();
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            status(408, "Request Timeout")
+        );
+        assert!(
+            matches!(result, Err(ConnectionError::Timeout(_))),
+            "{result:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+}
+
+mod behind_nginx {
+    use std::collections::HashSet;
+    use std::fs;
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::TcpStream;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+    use std::time::{Duration, Instant, SystemTime};
+
+    use serde_json::{json, Value};
+    use sha2::{Digest, Sha256};
+
+    use crate::client::{find, pattern, HttpRequest, HttpResponse};
+    use crate::harness::{is_root, poll, require, start_listening, Peer, TempDir, NGINX};
+    use crate::own_servers::examples;
+
+    /// The longest a peer may live (the `timeout` cap).
+    const CAP: Duration = Duration::from_secs(300);
+
+    /// The bound on the example's peak RSS (`VmHWM`) in the streaming tests: its debug
+    /// build peaks near 7.5 MiB after a warm-up request (README), and a driver holding
+    /// the 10 MiB upload, or 10 MiB of the 100 MiB download, even once would pass
+    /// 17 MiB; a few copies (a `Vec` doubling as it grows, a collected body and its
+    /// hash input) would pass 40 MiB. The growth over the warmed-up peak is bounded
+    /// tighter, by [`MAX_GROWTH_KIB`].
+    const MAX_PEAK_KIB: u64 = 40 * 1024;
+
+    /// The most the peak RSS may grow during one streamed transfer: less than the
+    /// 10 MiB the smallest transfer would add if held whole once.
+    const MAX_GROWTH_KIB: u64 = 8 * 1024;
+
+    /// A running `examples/axum`.
+    struct Axum {
+        peer: Peer,
+        port: u16,
+        pid: u32,
+    }
+
+    impl Axum {
+        /// Starts examples/axum on a free port, with `env` (`NAME=value`) set.
+        fn start(dir: &TempDir, env: &[&str]) -> Axum {
+            let bin = example_binary();
+            let bin_str = bin.to_str().expect("UTF-8 path").to_owned();
+            let (peer, port) = start_listening(|port| {
+                let mut args: Vec<String> = env.iter().map(|var| var.to_string()).collect();
+                args.push(bin_str.clone());
+                args.push(format!("127.0.0.1:{port}"));
+                // `env` execs the example: its pid is the one `timeout` started.
+                Peer::start("axum", dir.path(), "TERM", CAP, "env", args)
+            });
+            let pid = example_pid(&bin_str, port);
+            let axum = Axum { peer, port, pid };
+            assert!(
+                axum.log()
+                    .contains(&format!("listening on 127.0.0.1:{port}")),
+                "{}",
+                axum.log()
+            );
+            axum
+        }
+
+        fn log(&self) -> String {
+            self.peer.log()
+        }
+
+        /// A field of /proc/PID/status in KiB (`VmHWM`: the peak resident set).
+        fn status_kib(&self, field: &str) -> u64 {
+            let status = fs::read_to_string(format!("/proc/{}/status", self.pid))
+                .unwrap_or_else(|e| panic!("/proc/{}/status: {e}", self.pid));
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {field} in /proc/{}/status", self.pid))
+        }
+
+        fn peak_rss_kib(&self) -> u64 {
+            self.status_kib("VmHWM")
+        }
+
+        /// The TCP connections the example holds open (its sockets in /proc/net/tcp
+        /// that are not listening): one per front-end connection.
+        fn connections(&self) -> usize {
+            let inodes: HashSet<String> = fs::read_dir(format!("/proc/{}/fd", self.pid))
+                .map(|fds| {
+                    fds.filter_map(|fd| fs::read_link(fd.ok()?.path()).ok())
+                        .filter_map(|target| {
+                            let target = target.to_str()?;
+                            let inode = target.strip_prefix("socket:[")?.strip_suffix(']')?;
+                            Some(inode.to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let table = fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+            table
+                .lines()
+                .skip(1)
+                .filter(|line| {
+                    // st is the 4th field (0A = LISTEN), the inode the 10th.
+                    let mut fields = line.split_whitespace();
+                    let state = fields.nth(3);
+                    let inode = fields.nth(5);
+                    state != Some("0A") && inode.is_some_and(|inode| inodes.contains(inode))
+                })
+                .count()
+        }
+
+        /// Waits until the example holds `want` connections; panics with what it holds.
+        fn wait_connections(&self, want: usize, timeout: Duration) {
+            let reached = poll(timeout, || (self.connections() == want).then_some(()));
+            assert!(
+                reached.is_some(),
+                "the example holds {} connections, not {want}, after {timeout:?}",
+                self.connections()
+            );
+        }
+
+        /// Sends SIGTERM to the example alone (not to its `timeout` parent).
+        fn terminate(&self) {
+            let sent = Command::new("sh")
+                .args(["-c", r#"kill -s TERM "$0""#])
+                .arg(self.pid.to_string())
+                .stdout(Stdio::null())
+                .status()
+                .expect("run sh");
+            assert!(sent.success(), "kill -s TERM {}", self.pid);
+        }
+    }
+
+    /// examples/axum as `cargo test --workspace --all-features` built it; refused when
+    /// older than its sources (`cargo test --test conformance` alone does not rebuild
+    /// examples: run `cargo build --all-features --example axum` first).
+    fn example_binary() -> PathBuf {
+        let bin = examples::example("axum");
+        let built = modified(&bin);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = vec![root.join("examples/axum.rs")];
+        if let Ok(dir) = fs::read_dir(root.join("src/server")) {
+            sources.extend(dir.filter_map(|entry| Some(entry.ok()?.path())));
+        }
+        for source in sources {
+            assert!(
+                modified(&source) <= built,
+                "{} is older than {}: run `cargo build --all-features --example axum` (or \
+                 `cargo test --workspace --all-features`, which builds the examples)",
+                bin.display(),
+                source.display()
+            );
+        }
+        bin
+    }
+
+    fn modified(path: &Path) -> SystemTime {
+        fs::metadata(path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The pid of the process running `bin 127.0.0.1:<port>`.
+    fn example_pid(bin: &str, port: u16) -> u32 {
+        let addr = format!("127.0.0.1:{port}");
+        let found = poll(Duration::from_secs(5), || {
+            fs::read_dir("/proc").ok()?.find_map(|entry| {
+                let entry = entry.ok()?;
+                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+                let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+                let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+                (args.first() == Some(&bin.as_bytes()) && args.contains(&addr.as_bytes()))
+                    .then_some(pid)
+            })
+        });
+        found.unwrap_or_else(|| panic!("no process runs {bin} {addr}"))
+    }
+
+    /// nginx 1.22 in front of the example, streaming both ways.
+    struct Nginx {
+        port: u16,
+        _peer: Peer,
+    }
+
+    /// nginx 1.22 with `uwsgi_pass 127.0.0.1:<backend>` and Debian's `uwsgi_params` for
+    /// every path, streaming in both directions:
+    ///
+    /// - `uwsgi_request_buffering off`: the body goes to the example as the client
+    ///   sends it (the default spools it to a temp file first, and a client gone
+    ///   mid-body would never reach the example);
+    /// - `uwsgi_buffering off`: nginx reads the response only as fast as the client
+    ///   takes it. With the default (`on`), nginx would drain the 100 MiB download into
+    ///   its temp file at full speed, so the example would never wait on a slow reader
+    ///   and its bounded memory would not be shown; with `off` back-pressure reaches
+    ///   the driver's writes;
+    /// - `client_max_body_size 200m` (the default 1 MiB refuses the 10 MiB upload);
+    /// - `worker_connections 1024`: 64 concurrent requests take 128 connections.
+    fn nginx(dir: &TempDir, backend: u16) -> Nginx {
+        let d = dir.path().display().to_string();
+        let user = if is_root() { "user root root;" } else { "" };
+        let (peer, port) = start_listening(|port| {
+            dir.write(
+                "nginx.conf",
+                format!(
+                    r#"daemon off;
+master_process on;
+worker_processes 1;
+{user}
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        location / {{
+            include /etc/nginx/uwsgi_params;
+            uwsgi_pass 127.0.0.1:{backend};
+            uwsgi_request_buffering off;
+            uwsgi_buffering off;
+            client_max_body_size 200m;
+        }}
+    }}
+}}
+"#
+                ),
+            );
+            Peer::start(
+                "nginx",
+                dir.path(),
+                "TERM",
+                CAP,
+                "nginx",
+                [
+                    "-p",
+                    &d,
+                    "-c",
+                    &format!("{d}/nginx.conf"),
+                    "-e",
+                    &format!("{d}/error.log"),
+                ],
+            )
+        });
+        Nginx { port, _peer: peer }
+    }
+
+    /// The example behind nginx, in a fresh folder.
+    fn stack(name: &str, env: &[&str]) -> (TempDir, Axum, Nginx) {
+        let dir = TempDir::new(name);
+        let axum = Axum::start(&dir, env);
+        let front = nginx(&dir, axum.port);
+        (dir, axum, front)
+    }
+
+    fn json(response: &HttpResponse) -> Value {
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        serde_json::from_slice(&response.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&response.body)))
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        hex(&Sha256::digest(bytes))
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// GET `target` through nginx; the response and how long it took.
+    fn get(port: u16, target: &str) -> (HttpResponse, Duration) {
+        let start = Instant::now();
+        let (_, response) = HttpRequest::new("GET", target, port).send(port, b"");
+        (response, start.elapsed())
+    }
+
+    /// Warms the example up (its runtime's first allocations) and returns its peak RSS.
+    fn warmed_up_peak(axum: &Axum, front: &Nginx) -> u64 {
+        let (response, _) = get(front.port, "/echo?warm=up");
+        json(&response);
+        let (response, _) = get(front.port, "/big/1000000");
+        assert_eq!(response.body.len(), 1_000_000);
+        axum.peak_rss_kib()
+    }
+
+    #[test]
+    fn axum_get_keeps_the_query_and_every_header_line() {
+        require!(NGINX);
+        let (_dir, _axum, front) = stack("axum-headers", &[]);
+        let (_, response) = HttpRequest::new("GET", "/echo?a=1&b=two%20words&a=3", front.port)
+            .header("Cookie", "a=1")
+            .header("X-Dup", "first")
+            .header("Cookie", "b=2")
+            .header("X-Dup", "second")
+            .header("Accept", "*/*")
+            .send(front.port, b"");
+        let answer = json(&response);
+        assert_eq!(answer["method"], "GET");
+        assert_eq!(answer["path"], "/echo");
+        assert_eq!(answer["query"], "a=1&b=two%20words&a=3");
+        assert_eq!(answer["body_len"], 0);
+        assert_eq!(answer["body_sha256"], sha256_hex(b""));
+        // nginx sends one HTTP_ var per header line, in the client's order, after
+        // Debian's `uwsgi_params` (HTTP_HOST = $host: no port). The empty
+        // CONTENT_TYPE and CONTENT_LENGTH of a GET make no header. `http::HeaderMap`
+        // keeps every value, a repeated name's in order.
+        assert_eq!(
+            answer["headers"],
+            json!([
+                ["host", "127.0.0.1"],
+                ["cookie", "a=1"],
+                ["cookie", "b=2"],
+                ["x-dup", "first"],
+                ["x-dup", "second"],
+                ["accept", "*/*"],
+                ["connection", "close"],
+            ]),
+        );
+    }
+
+    #[test]
+    fn axum_streams_a_10_mib_upload_in_bounded_memory() {
+        require!(NGINX);
+        let (_dir, axum, front) = stack("axum-upload", &[]);
+        let before = warmed_up_peak(&axum, &front);
+        let body = pattern(10 << 20);
+        let start = Instant::now();
+        let (_, response) = HttpRequest::new("POST", "/echo?upload", front.port)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Length", body.len().to_string())
+            .send(front.port, &body);
+        let took = start.elapsed();
+        let answer = json(&response);
+        assert_eq!(answer["method"], "POST");
+        assert_eq!(answer["body_len"], 10 << 20);
+        assert_eq!(answer["body_sha256"], sha256_hex(&body));
+        let peak = axum.peak_rss_kib();
+        eprintln!("measured: 10 MiB upload in {took:?}; example VmHWM {before} KiB warmed up, {peak} KiB after");
+        assert!(peak < MAX_PEAK_KIB, "peak RSS {peak} KiB");
+        assert!(
+            peak - before < MAX_GROWTH_KIB,
+            "peak RSS grew by {} KiB (from {before} KiB) for a 10 MiB body",
+            peak - before
+        );
+    }
+
+    #[test]
+    fn axum_streams_a_100_mib_download_in_bounded_memory() {
+        require!(NGINX);
+        let (_dir, axum, front) = stack("axum-download", &[]);
+        let before = warmed_up_peak(&axum, &front);
+        const LEN: u64 = 100 << 20;
+        let start = Instant::now();
+        let mut conn = TcpStream::connect(("127.0.0.1", front.port)).expect("connect nginx");
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let request = HttpRequest::new("GET", &format!("/big/{LEN}"), front.port).bytes();
+        conn.write_all(&request).expect("send the request");
+        // The head, then the body counted and compared as it streams, never held: byte
+        // for byte against the pattern `/big/N` documents, which a digest would only
+        // summarise (and SHA-256 of 100 MiB takes ~6 s in this debug build).
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut head = Vec::new();
+        let body_start = loop {
+            let n = conn.read(&mut buf).expect("read the head");
+            assert!(
+                n > 0,
+                "closed in the head: {:?}",
+                String::from_utf8_lossy(&head)
+            );
+            head.extend_from_slice(&buf[..n]);
+            if let Some(at) = find(&head, b"\r\n\r\n") {
+                break at + 4;
+            }
+        };
+        let head_text = String::from_utf8_lossy(&head[..body_start]).to_ascii_lowercase();
+        assert!(head_text.starts_with("http/1.1 200 ok\r\n"), "{head_text}");
+        assert!(
+            head_text.contains(&format!("\r\ncontent-length: {LEN}\r\n")),
+            "{head_text}"
+        );
+        // `/big/N` sends `0123456789` repeated: byte i is b'0' + i % 10.
+        let expected: Vec<u8> = b"0123456789".repeat(buf.len() / 10 + 2);
+        let mut count: u64 = 0;
+        let mut check = |chunk: &[u8]| {
+            let offset = usize::try_from(count % 10).expect("small");
+            assert!(
+                chunk == &expected[offset..offset + chunk.len()],
+                "wrong bytes in the {} bytes at offset {count}",
+                chunk.len()
+            );
+            count += chunk.len() as u64;
+        };
+        check(&head[body_start..]);
+        let mut paused = false;
+        loop {
+            let n = conn.read(&mut buf).expect("read the body");
+            if n == 0 {
+                break;
+            }
+            check(&buf[..n]);
+            if !paused {
+                // A slow reader for a while: the socket buffers and nginx's fill up, and
+                // the example's writes wait (back-pressure) instead of queueing.
+                paused = true;
+                thread::sleep(Duration::from_millis(300));
+            }
+        }
+        let took = start.elapsed();
+        assert_eq!(count, LEN, "body bytes, then the close");
+        let peak = axum.peak_rss_kib();
+        eprintln!("measured: 100 MiB download in {took:?}; example VmHWM {before} KiB warmed up, {peak} KiB after");
+        assert!(peak < MAX_PEAK_KIB, "peak RSS {peak} KiB");
+        assert!(
+            peak - before < MAX_GROWTH_KIB,
+            "peak RSS grew by {} KiB (from {before} KiB) for a 100 MiB download",
+            peak - before
+        );
+    }
+
+    #[test]
+    fn axum_answers_64_concurrent_requests() {
+        require!(NGINX);
+        let (_dir, _axum, front) = stack("axum-concurrent", &[]);
+        let port = front.port;
+        const N: usize = 64;
+
+        // 64 POSTs at once, each with its own query, header and 16 KiB body.
+        let barrier = Arc::new(Barrier::new(N));
+        let posts: Vec<_> = (0..N)
+            .map(|i| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    let mut body = format!("request {i}:").into_bytes();
+                    body.extend_from_slice(&pattern(16 * 1024 + i));
+                    let request = HttpRequest::new("POST", &format!("/echo?i={i}"), port)
+                        .header("X-Index", i.to_string())
+                        .header("Content-Length", body.len().to_string());
+                    barrier.wait();
+                    let (_, response) = request.send(port, &body);
+                    let answer = json(&response);
+                    assert_eq!(answer["query"], format!("i={i}"));
+                    let index: Vec<&Value> = answer["headers"]
+                        .as_array()
+                        .expect("headers")
+                        .iter()
+                        .filter(|pair| pair[0] == "x-index")
+                        .collect();
+                    assert_eq!(index, [&json!(["x-index", i.to_string()])]);
+                    assert_eq!(answer["body_len"], body.len());
+                    assert_eq!(answer["body_sha256"], sha256_hex(&body));
+                })
+            })
+            .collect();
+        for post in posts {
+            post.join().expect("a POST failed");
+        }
+
+        // 64 requests that each take 500 ms, at once: served side by side, not in turn
+        // (32 s).
+        let barrier = Arc::new(Barrier::new(N + 1));
+        let slows: Vec<_> = (0..N)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    barrier.wait();
+                    let (response, took) = get(port, "/slow?ms=500");
+                    assert_eq!(response.status, 200);
+                    assert_eq!(response.body, b"slow\n");
+                    took
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        let took: Vec<Duration> = slows
+            .into_iter()
+            .map(|slow| slow.join().expect("a slow request failed"))
+            .collect();
+        let all = start.elapsed();
+        eprintln!(
+            "measured: 64 concurrent /slow?ms=500 all answered in {all:?} (slowest {:?})",
+            took.iter().max().expect("64")
+        );
+        assert!(took.iter().all(|t| *t >= Duration::from_millis(500)));
+        assert!(all < Duration::from_secs(4), "{all:?}");
+    }
+
+    #[test]
+    fn axum_sees_a_client_gone_mid_body_as_a_body_error() {
+        require!(NGINX);
+        let (_dir, axum, front) = stack("axum-gone", &[]);
+        let (response, _) = get(front.port, "/echo");
+        json(&response);
+        axum.wait_connections(0, Duration::from_secs(5));
+
+        // A 1 MiB Content-Length, half of it, then the client closes.
+        let mut conn = TcpStream::connect(("127.0.0.1", front.port)).expect("connect nginx");
+        let head = HttpRequest::new("POST", "/echo?gone", front.port)
+            .header("Content-Length", (1u32 << 20).to_string())
+            .bytes();
+        conn.write_all(&head).expect("head");
+        conn.write_all(&pattern(512 * 1024)).expect("half the body");
+        // Let nginx forward it (the example holds the connection meanwhile).
+        axum.wait_connections(1, Duration::from_secs(5));
+        thread::sleep(Duration::from_millis(200));
+        drop(conn);
+
+        let gone = Instant::now();
+        let mut axum = axum;
+        axum.peer
+            .wait_log("request body failed", Duration::from_secs(10));
+        let log = axum.log();
+        let line = log
+            .lines()
+            .find(|line| line.contains("request body failed"))
+            .expect("the warning");
+        assert!(line.contains("WARN"), "{line}");
+        assert!(
+            line.contains("the connection ended before the end of the body"),
+            "{line}"
+        );
+        // What the handler had read before the error: some, never more than was sent.
+        let read: u64 = line
+            .split("body_len=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no body_len in {line}"));
+        assert!(read > 0 && read <= 512 * 1024, "{line}");
+        eprintln!(
+            "measured: body error logged {:?} after the close, after {read} body bytes",
+            gone.elapsed()
+        );
+
+        // Nothing hangs: the connection is gone and the next request is answered.
+        axum.wait_connections(0, Duration::from_secs(5));
+        let (response, took) = get(front.port, "/echo?next");
+        assert_eq!(json(&response)["query"], "next");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    #[test]
+    fn axum_slow_drip_connections_are_cut_by_the_head_timeout() {
+        require!(NGINX);
+        const DRIPS: usize = 200;
+        const HEAD_TIMEOUT: Duration = Duration::from_millis(3000);
+        let (_dir, axum, front) = stack("axum-drip", &["UWSGI_HEAD_TIMEOUT_MS=3000"]);
+        let (response, _) = get(front.port, "/echo");
+        json(&response);
+        axum.wait_connections(0, Duration::from_secs(5));
+
+        // 200 connections straight to the example, each sending one byte of a request
+        // header (`00 10 00 00`: datasize 16) a second: 3 bytes, at 0, 1 and 2 s, then
+        // nothing, so nothing of theirs is unread when the server closes them. (A
+        // connect can take 1 s, a lost SYN's retransmission on a loaded machine: each
+        // one's time counts from its own connect, and the drip from the first.)
+        let start = Instant::now();
+        let drips: Vec<(TcpStream, Instant)> = (0..DRIPS)
+            .map(|_| {
+                let conn = TcpStream::connect(("127.0.0.1", axum.port)).expect("connect");
+                (conn, Instant::now())
+            })
+            .collect();
+        let mut dripper = Some(thread::spawn(move || {
+            for (k, byte) in [0x00u8, 0x10, 0x00].into_iter().enumerate() {
+                if let Some(wait) =
+                    (start + Duration::from_secs(k as u64)).checked_duration_since(Instant::now())
+                {
+                    thread::sleep(wait);
+                }
+                for (conn, _) in &drips {
+                    let mut drip: &TcpStream = conn;
+                    drip.write_all(&[byte]).expect("drip a byte");
+                }
+            }
+            // None is answered before its head timeout (checked right after the last
+            // byte, whatever the request loop below is doing).
+            for (conn, _) in &drips {
+                let mut drip: &TcpStream = conn;
+                drip.set_nonblocking(true).expect("nonblocking");
+                let mut byte = [0u8; 1];
+                match drip.read(&mut byte) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    other => panic!("answered before the head timeout: {other:?}"),
+                }
+                drip.set_nonblocking(false).expect("blocking");
+            }
+            let checked = Instant::now();
+            // Then one reader each, to time every answer and close where it happens.
+            let readers: Vec<_> = drips
+                .into_iter()
+                .map(|(mut drip, connected)| {
+                    thread::Builder::new()
+                        .stack_size(64 * 1024)
+                        .spawn(move || {
+                            drip.set_read_timeout(Some(Duration::from_secs(20)))
+                                .expect("timeout");
+                            let mut answer = Vec::new();
+                            drip.read_to_end(&mut answer)
+                                .expect("read the answer and the close");
+                            (answer, connected.elapsed())
+                        })
+                        .expect("spawn a reader")
+                })
+                .collect();
+            (checked, readers)
+        }));
+
+        // Meanwhile ordinary requests through nginx are answered as usual, until every
+        // drip is closed.
+        let mut slowest = Duration::ZERO;
+        let mut requests = 0;
+        let mut held = 0;
+        let mut counted = Instant::now() - Duration::from_secs(1);
+        let mut readers = None;
+        loop {
+            let (response, took) = get(front.port, &format!("/echo?n={requests}"));
+            assert_eq!(json(&response)["query"], format!("n={requests}"));
+            assert!(took < Duration::from_secs(1), "a request took {took:?}");
+            slowest = slowest.max(took);
+            requests += 1;
+            if counted.elapsed() > Duration::from_millis(500) {
+                held = held.max(axum.connections());
+                counted = Instant::now();
+            }
+            if let Some(done) = dripper.take_if(|dripper| dripper.is_finished()) {
+                readers = Some(done.join().expect("dripper"));
+                held = held.max(axum.connections());
+            }
+            if let Some((_, readers)) = &readers {
+                if readers.iter().all(|reader| reader.is_finished()) {
+                    break;
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let (checked, readers) = readers.expect("the dripper ended");
+        let first = start;
+        // Every drip was accepted and is held by a task (not queued in the backlog).
+        assert!(held >= DRIPS, "{held} connections held");
+        // The check that none was answered came before any head timeout could end.
+        let checked = checked - first;
+        assert!(
+            checked < HEAD_TIMEOUT - Duration::from_millis(300),
+            "the drip was checked {checked:?} after the first connect"
+        );
+        // Each was answered 408 and closed at its head timeout.
+        let expected = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\r\n408 Request Timeout\n";
+        let mut closed: Vec<Duration> = readers
+            .into_iter()
+            .map(|reader| {
+                let (answer, closed) = reader.join().expect("a reader");
+                assert_eq!(String::from_utf8_lossy(&answer), expected);
+                closed
+            })
+            .collect();
+        closed.sort();
+        let (soonest, latest) = (closed[0], closed[DRIPS - 1]);
+        eprintln!(
+            "measured: {DRIPS} drips held {held} connections, none answered {checked:?} after the first connect; {requests} requests meanwhile, slowest {slowest:?}; each answered 408 and closed {soonest:?} to {latest:?} (median {:?}) after its connect",
+            closed[DRIPS / 2]
+        );
+        assert!(
+            soonest >= HEAD_TIMEOUT - Duration::from_millis(50),
+            "{soonest:?}"
+        );
+        assert!(latest < HEAD_TIMEOUT + Duration::from_secs(3), "{latest:?}");
+        axum.wait_connections(0, Duration::from_secs(5));
+        let (response, took) = get(front.port, "/echo?after");
+        assert_eq!(json(&response)["query"], "after");
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+
+    #[test]
+    fn axum_shuts_down_gracefully_with_a_request_in_flight() {
+        require!(NGINX);
+        let (_dir, mut axum, front) = stack("axum-shutdown", &[]);
+        let (response, _) = get(front.port, "/echo");
+        json(&response);
+        axum.wait_connections(0, Duration::from_secs(5));
+
+        let port = front.port;
+        let slow = thread::spawn(move || get(port, "/slow?ms=2000"));
+        // And a connection straight to the example that has sent nothing (a stalled
+        // client, a front end's spare connection): nothing of it is in flight.
+        let mut idle = TcpStream::connect(("127.0.0.1", axum.port)).expect("connect the example");
+        thread::sleep(Duration::from_millis(300));
+        assert_eq!(axum.connections(), 2, "the slow request is in flight");
+        let signalled = Instant::now();
+        axum.terminate();
+
+        // The idle connection is closed at once, with no answer (it used to hold the
+        // shutdown for the whole head timeout, 30 s, then get a 408).
+        idle.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut answer = Vec::new();
+        idle.read_to_end(&mut answer).expect("the close");
+        let idle_closed = signalled.elapsed();
+        assert_eq!(String::from_utf8_lossy(&answer), "");
+        assert!(idle_closed < Duration::from_secs(1), "{idle_closed:?}");
+
+        // The listener closes at once: a new connection is refused, and nginx answers a
+        // new request 502.
+        let refused = poll(Duration::from_secs(2), || {
+            match TcpStream::connect(("127.0.0.1", axum.port)) {
+                Err(e) if e.kind() == ErrorKind::ConnectionRefused => Some(signalled.elapsed()),
+                _ => None,
+            }
+        });
+        let refused = refused.expect("the example still accepts after SIGTERM");
+        let (response, _) = get(front.port, "/echo?late");
+        assert_eq!(response.status, 502);
+
+        // The request in flight completes.
+        let (response, took) = slow.join().expect("the slow request");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"slow\n");
+        assert!(took >= Duration::from_secs(2), "{took:?}");
+
+        // Then the example exits 0.
+        let status = axum.peer.wait_exit(Duration::from_secs(5));
+        let exited = signalled.elapsed();
+        eprintln!(
+            "measured: idle connection closed {idle_closed:?} and new ones refused {refused:?} after SIGTERM; in-flight request done in {took:?}; exit {status} {exited:?} after SIGTERM"
+        );
+        assert!(status.success(), "{status}: {}", axum.log());
+        assert!(exited < Duration::from_secs(4), "{exited:?}");
+        assert!(axum.log().contains("shutting down"), "{}", axum.log());
+    }
+}

@@ -15,10 +15,12 @@
 //!   (`BytesMut::split_to` then `freeze`): keys and values share that memory, and its
 //!   views ([`OwnedPacket::vars`]) are O(1), validated once. Body chunks are split off
 //!   the same way.
-//! - **Bounded memory.** The decoder reserves exactly the bytes a head still needs, never
-//!   more than 4 + [`Limits::max_datasize`](crate::Limits) (an oversize datasize is an
-//!   error as soon as the header is in, before the block is read), and never buffers a
-//!   body: every body byte that arrives is handed out at once, in chunks of at most
+//! - **Bounded memory.** The decoder reserves exactly the bytes a packet still needs,
+//!   never more than 4 + [`Limits::max_datasize`](crate::Limits) (an oversize datasize
+//!   is an error as soon as the header is in, before the block is read); for a response
+//!   head, whose end is unknown until it arrives, twice what it has, never more than
+//!   [`Limits::max_head`](crate::Limits) (checked by the `exchange` fuzz target and
+//!   `tests/fuzz_exchange_regressions.rs`). It never buffers a body: every body byte that arrives is handed out at once, in chunks of at most
 //!   [`Builder::body_chunk`] bytes. With `FramedRead`, which only reads when the decoder
 //!   asks for more, the read buffer stays within the largest of its initial capacity
 //!   (8 KiB), the largest head and one body chunk (the decoder reserves room for one,
@@ -218,6 +220,7 @@ impl Builder {
 
     fn codec(&self, exchange: Exchange) -> UwsgiCodec {
         UwsgiCodec {
+            head_bound: packet_bound(&self.limits),
             exchange,
             body_chunk: self.body_chunk,
             write_announced: 0,
@@ -276,6 +279,9 @@ impl Default for Builder {
 pub struct UwsgiCodec {
     exchange: Exchange,
     body_chunk: usize,
+    /// The most bytes the head being decoded may take: 4 + `max_datasize` for a packet,
+    /// `max_head` for a response head.
+    head_bound: usize,
     /// Encoder side: the body length of the last head, and what is still owed.
     write_announced: u64,
     write_left: u64,
@@ -340,7 +346,15 @@ impl UwsgiCodec {
     /// # Ok::<(), uwsgi_wire::StreamError>(())
     /// ```
     pub fn expect(&mut self, reply: Reply) -> bool {
-        self.exchange.expect(reply)
+        if !self.exchange.expect(reply) {
+            return false;
+        }
+        let limits = self.exchange.limits();
+        self.head_bound = match reply {
+            Reply::Response { .. } => limits.max_head,
+            _ => packet_bound(limits),
+        };
+        true
     }
 
     /// The body bytes of the current exchange the decoder has not yielded yet, or
@@ -361,7 +375,21 @@ impl UwsgiCodec {
     }
 
     /// Decodes one frame from `src`; `eof` when no more bytes will come.
+    #[inline]
     fn next_frame(&mut self, src: &mut BytesMut, eof: bool) -> Result<Option<Frame>, StreamError> {
+        // The end of an exchange needs no bytes: answered here, without the full decode
+        // (every request without a body ends with one; BENCHMARKS.md).
+        if self.exchange.take_end() {
+            return Ok(Some(Frame::End));
+        }
+        self.decode_frame(src, eof)
+    }
+
+    fn decode_frame(
+        &mut self,
+        src: &mut BytesMut,
+        eof: bool,
+    ) -> Result<Option<Frame>, StreamError> {
         loop {
             let in_body = self.exchange.after_head();
             let view = if in_body {
@@ -384,24 +412,36 @@ impl UwsgiCodec {
                     let room = match self.exchange.body_remaining() {
                         Some(left) => to_usize(left).min(self.body_chunk),
                         None if in_body => self.body_chunk,
-                        // Exactly the missing bytes of a head, which the limits bound.
-                        None => needed,
+                        // A packet's `needed` is exactly the rest of its block; a response
+                        // head's only a lower bound (the blank line), so it gets twice what
+                        // it has, or a long head would take a read per two bytes. Never
+                        // past the largest head the limits allow.
+                        None => needed
+                            .max(src.len())
+                            .min(self.head_bound.saturating_sub(src.len()))
+                            .max(1),
                     };
                     reserve_bounded(src, room);
                     return Ok(None);
                 }
             };
-            let bytes = src.split_to(consumed).freeze();
+            // Only the frames that carry bytes split them off: `split_to(0)` would still
+            // take and drop a reference to the buffer (two atomic operations) for every
+            // `End` (BENCHMARKS.md, the codec's decode).
+            let mut take = || src.split_to(consumed).freeze();
             return Ok(Some(match event {
                 Item::Packet(layout, body) => Frame::Head(OwnedPacket::from_parts(
-                    bytes,
+                    take(),
                     layout,
                     body.exact().unwrap_or(0),
                 )),
-                Item::Response(body) => Frame::Response(OwnedResponseHead::from_parts(bytes, body)),
-                // A raw reply has no head: its body frames come next.
+                Item::Response(body) => {
+                    Frame::Response(OwnedResponseHead::from_parts(take(), body))
+                }
+                // A raw reply has no head (`consumed` is 0): its body frames come next.
                 Item::NoHead => continue,
-                Item::Body => Frame::Body(bytes),
+                Item::Body => Frame::Body(take()),
+                // `consumed` is 0.
                 Item::End => Frame::End,
             }));
         }
@@ -467,6 +507,11 @@ impl Item {
             Event::End => Item::End,
         }
     }
+}
+
+/// The largest packet `limits` allow: its header and block.
+fn packet_bound(limits: &Limits) -> usize {
+    crate::header::HEADER_LEN + usize::from(limits.max_datasize)
 }
 
 /// The smallest buffer [`reserve_bounded`] moves unread bytes into: `FramedRead`'s

@@ -73,6 +73,12 @@ impl<T: Pair + ?Sized> Pair for &T {
 }
 
 /// The 16-bit length prefixes of one pair, after checking them.
+///
+/// `#[inline]`, as the other helpers here: the encoders are generic, so they are
+/// compiled in the caller's crate, where a non-`#[inline]` helper is an out-of-line call
+/// per pair returning its `Result` through memory (1.2x the instructions and 1.37x the
+/// time of a hand-written encoder; BENCHMARKS.md).
+#[inline]
 pub(crate) fn pair_prefixes(
     index: usize,
     key: &[u8],
@@ -93,12 +99,14 @@ pub(crate) fn pair_prefixes(
 }
 
 /// The size one pair adds to a block.
+#[inline]
 fn pair_len(index: usize, key: &[u8], value: &[u8]) -> Result<usize, EncodeError> {
     let [klen, vlen] = pair_prefixes(index, key, value)?;
     Ok(4 + usize::from(klen) + usize::from(vlen))
 }
 
 /// The 16-bit length prefix of one array item, after checking it.
+#[inline]
 pub(crate) fn item_prefix(index: usize, item: &[u8]) -> Result<u16, EncodeError> {
     u16::try_from(item.len()).map_err(|_| EncodeError::ItemTooLong {
         index,
@@ -106,11 +114,13 @@ pub(crate) fn item_prefix(index: usize, item: &[u8]) -> Result<u16, EncodeError>
     })
 }
 
+#[inline]
 fn item_len(index: usize, item: &[u8]) -> Result<usize, EncodeError> {
     Ok(2 + usize::from(item_prefix(index, item)?))
 }
 
 /// Adds `add` to a block length, failing once it passes `limit`.
+#[inline]
 pub(crate) fn grow(len: usize, add: usize, limit: u16) -> Result<usize, EncodeError> {
     let new = len.saturating_add(add);
     if new > usize::from(limit) {
@@ -160,9 +170,13 @@ where
 /// past the end is reported (`None`), never a panic or a silent truncation. Inlined, with
 /// the 2-byte prefix stored directly: an out-of-line call and a `memcpy` per field made
 /// `encode_vars` 1.8x slower (BENCHMARKS.md).
+///
+/// It keeps no count of what it wrote (the caller takes it from what is left,
+/// [`SliceWriter::written`]): one value fewer live across the `memcpy` calls keeps the
+/// output pointer in a register instead of a stack slot reloaded per field (encode_vars
+/// went from 1.19x to within 1.1x of a hand-written encoder; BENCHMARKS.md).
 struct SliceWriter<'b> {
     rest: &'b mut [u8],
-    written: usize,
 }
 
 impl SliceWriter<'_> {
@@ -174,8 +188,13 @@ impl SliceWriter<'_> {
         let (dst, rest) = rest.split_at_mut_checked(field.len())?;
         dst.copy_from_slice(field);
         self.rest = rest;
-        self.written += 2 + field.len();
         Some(())
+    }
+
+    /// The bytes written into a buffer of `len` bytes.
+    #[inline]
+    fn written(&self, len: usize) -> usize {
+        len.saturating_sub(self.rest.len())
     }
 }
 
@@ -201,10 +220,7 @@ where
     if needed > available {
         return Err(EncodeError::BufferTooSmall { needed, available });
     }
-    let mut w = SliceWriter {
-        rest: buf,
-        written: 0,
-    };
+    let mut w = SliceWriter { rest: buf };
     for pair in pairs {
         // The pairs are walked a second time: an iterator that yields more than it did
         // the first time is caught here, as a buffer that is too small.
@@ -212,7 +228,7 @@ where
             .and_then(|()| w.put_field(pair.value()))
             .ok_or(EncodeError::BufferTooSmall { needed, available })?;
     }
-    Ok(w.written)
+    Ok(w.written(available))
 }
 
 /// Encodes `items`, in order, as an array block at the start of `buf`; returns its
@@ -235,15 +251,12 @@ where
     if needed > available {
         return Err(EncodeError::BufferTooSmall { needed, available });
     }
-    let mut w = SliceWriter {
-        rest: buf,
-        written: 0,
-    };
+    let mut w = SliceWriter { rest: buf };
     for item in items {
         w.put_field(item.as_ref())
             .ok_or(EncodeError::BufferTooSmall { needed, available })?;
     }
-    Ok(w.written)
+    Ok(w.written(available))
 }
 
 /// Fails when `buf` cannot take `needed` more bytes (`BufMut::put_slice` would panic).

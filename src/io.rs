@@ -325,7 +325,8 @@ impl<R: Read> PacketReader<R> {
     /// # Ok::<(), uwsgi_wire::StreamError>(())
     /// ```
     pub fn read_packet(&mut self) -> Result<Option<Incoming<'_, R>>, StreamError> {
-        match self.read_head()? {
+        let bound = HEADER_LEN + usize::from(self.exchange.limits().max_datasize);
+        match self.read_head(bound)? {
             Some((Head::Packet(packet), body)) => Ok(Some(Incoming { packet, body })),
             // A server-side exchange starts with a packet, always.
             Some(_) => Err(io::Error::other("read_packet called on a client-side reader").into()),
@@ -362,7 +363,12 @@ impl<R: Read> PacketReader<R> {
             )
             .into());
         }
-        match self.read_head()? {
+        let limits = self.exchange.limits();
+        let bound = match reply {
+            Reply::Response { .. } => limits.max_head,
+            _ => HEADER_LEN + usize::from(limits.max_datasize),
+        };
+        match self.read_head(bound)? {
             Some((head, body)) => Ok(IncomingReply { head, body }),
             // The exchange reports a close before a reply it expects as an error.
             None => Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
@@ -370,7 +376,9 @@ impl<R: Read> PacketReader<R> {
     }
 
     /// Reads until the exchange yields a head, then hands out the head and its body.
-    fn read_head(&mut self) -> Result<Option<(Head<'_>, Body<'_, R>)>, StreamError> {
+    /// `bound` is the most a head can take: 4 + `max_datasize` for a packet, `max_head`
+    /// for a response head.
+    fn read_head(&mut self, bound: usize) -> Result<Option<(Head<'_>, Body<'_, R>)>, StreamError> {
         self.skip_body()?;
         let (consumed, shape) = loop {
             let buffered = self.buf.get(self.start..self.end).unwrap_or_default();
@@ -384,7 +392,7 @@ impl<R: Read> PacketReader<R> {
                 Status::Partial { needed } => needed,
             };
             let have = self.end - self.start;
-            if self.fill(have.saturating_add(needed))? == 0 {
+            if self.fill(room(have, needed, bound))? == 0 {
                 let buffered = self.buf.get(self.start..self.end).unwrap_or_default();
                 match self.exchange.decode_eof(buffered)? {
                     None => return Ok(None),
@@ -398,9 +406,12 @@ impl<R: Read> PacketReader<R> {
         let head_end = self.start + consumed;
         // Body bytes already read go to the body now; what follows stays buffered.
         let after = self.buf.get(head_end..self.end).unwrap_or_default();
-        let in_buf = match self.exchange.decode(after)? {
-            Status::Complete((Event::Body(bytes), _)) => bytes.len(),
-            _ => 0,
+        // A body over `max_body` fails when it is read, as when its bytes come later:
+        // the head is still handed out.
+        let (in_buf, pending) = match self.exchange.decode(after) {
+            Ok(Status::Complete((Event::Body(bytes), _))) => (bytes.len(), None),
+            Ok(_) => (0, None),
+            Err(err) => (0, Some(err)),
         };
         let body_end = head_end + in_buf;
         let wire = self.buf.get(self.start..head_end).unwrap_or_default();
@@ -414,6 +425,7 @@ impl<R: Read> PacketReader<R> {
         let head = shape.head(wire, self.exchange.limits());
         let body = Body {
             buffered,
+            pending,
             exchange: Machine::Shared(&mut self.exchange),
             inner: &mut self.inner,
         };
@@ -476,6 +488,18 @@ impl<R: Read> PacketReader<R> {
         }
         Ok(())
     }
+}
+
+/// The buffer room to make for a head that has `have` bytes and needs at least `needed`
+/// more: exactly the missing bytes of a packet (its `needed` is the rest of its block);
+/// for a response head, whose `needed` is only a lower bound (the blank line), twice
+/// what it has, so a long head takes a few reads, not one per two bytes. Never past
+/// `bound`, the largest head allowed (the next byte after it is refused anyway).
+fn room(have: usize, needed: usize, bound: usize) -> usize {
+    have.saturating_add(needed)
+        .max(have.saturating_mul(2))
+        .min(bound)
+        .max(have.saturating_add(1))
 }
 
 /// A packet read by [`PacketReader::read_packet`] and the body that follows it.
@@ -607,6 +631,8 @@ impl Machine<'_> {
 pub struct Body<'a, R: ?Sized> {
     /// Body bytes the packet reader had already read (and counted).
     buffered: &'a [u8],
+    /// An error the bytes read along with the head met (a body over `max_body`).
+    pending: Option<crate::exchange::ExchangeError>,
     exchange: Machine<'a>,
     inner: &'a mut R,
 }
@@ -621,6 +647,7 @@ impl<'a, R: Read + ?Sized> Body<'a, R> {
     pub fn new(inner: &'a mut R, len: u64) -> Self {
         Body {
             buffered: &[],
+            pending: None,
             exchange: Machine::Owned(Exchange::within_body(len)),
             inner,
         }
@@ -647,6 +674,9 @@ impl<R: ?Sized> Body<'_, R> {
 
 impl<R: Read + ?Sized> Read for Body<'_, R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(err) = self.pending.take() {
+            return Err(err.into());
+        }
         if out.is_empty() {
             return Ok(0);
         }

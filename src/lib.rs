@@ -89,12 +89,12 @@ pub mod codec;
 pub mod http;
 #[cfg(feature = "std")]
 pub mod io;
-#[cfg(feature = "server")]
-pub mod server;
 #[cfg(feature = "alloc")]
 mod owned;
 #[cfg(feature = "tokio")]
 mod owned_head;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use array::{Array, ArrayIter};
 #[cfg(feature = "alloc")]

@@ -91,6 +91,7 @@ impl<'a> Vars<'a> {
     }
 
     /// Parses a block that starts `base` bytes into the caller's buffer.
+    #[inline]
     pub(crate) fn parse_at(block: &'a [u8], base: usize, limits: &Limits) -> Result<Self, Error> {
         let mut content_length = Seen::Absent;
         match validate_each(block, limits.max_vars, |_, (key, value)| {
@@ -132,6 +133,7 @@ impl<'a> Vars<'a> {
     /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 21));
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
+    #[inline]
     pub fn parse_indexed<'s>(
         block: &'a [u8],
         slots: &'s mut [Var<'a>],
@@ -150,14 +152,22 @@ impl<'a> Vars<'a> {
     ///     .unwrap_err();
     /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 5));
     /// ```
+    #[inline]
     pub fn parse_indexed_with<'s>(
         block: &'a [u8],
         limits: &Limits,
         slots: &'s mut [Var<'a>],
     ) -> Result<VarsIndex<'a, 's>, Error> {
+        // The slots the limit allows, so that the pair limit is their number: the store
+        // below then needs no bounds check of its own (the limit check just made it).
         let max_vars = limits.max_vars.min(slots.len());
+        let slots: &'s mut [Var<'a>] = match slots.get_mut(..max_vars) {
+            Some(allowed) => allowed,
+            // Not reached: `max_vars` is at most `slots.len()`.
+            None => &mut [],
+        };
         let mut content_length = Seen::Absent;
-        let len = validate_each(block, max_vars, |i, pair| {
+        let len = validate_each(block, slots.len(), |i, pair| {
             content_length.note(pair.0, pair.1);
             if let Some(slot) = slots.get_mut(i) {
                 *slot = pair;
@@ -279,6 +289,28 @@ impl<'a> Vars<'a> {
     /// assert_eq!(vars.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"b"[..])]);
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
+    ///
+    /// Each iteration walks the block's chain of length prefixes again, which costs as
+    /// much as the validating walk did. To visit every pair of a packet just parsed,
+    /// parse it with the index instead: [`Vars::parse_indexed`] stores the pairs as it
+    /// validates them, and [`VarsIndex::iter`] reads them back with no second walk (about
+    /// half the time on the nginx captures; BENCHMARKS.md, target 4):
+    ///
+    /// ```
+    /// use uwsgi_wire::{BlockKind, Limits, Packet, Status, Var, Vars};
+    ///
+    /// // Captured from nginx 1.22: a GET with 16 vars.
+    /// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+    /// let Status::Complete((packet, _)) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
+    /// else {
+    ///     unreachable!()
+    /// };
+    /// let mut slots = [Var::default(); 64];
+    /// let index = Vars::parse_indexed(packet.payload().as_bytes(), &mut slots)?;
+    /// let bytes: usize = index.iter().map(|(key, value)| key.len() + value.len()).sum();
+    /// assert_eq!((index.len(), bytes), (16, 372 - 4 * 16));
+    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// ```
     pub fn iter(&self) -> VarsIter<'a> {
         VarsIter {
             rest: self.block,
@@ -351,17 +383,21 @@ impl<'a> Vars<'a> {
     /// assert_eq!(signed.content_length().unwrap_err().kind(), ErrorKind::InvalidContentLength);
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
+    #[inline]
     pub fn content_length(&self) -> Result<Option<u64>, Error> {
+        // What validation saw answers the common cases here, inlined: a server asks on
+        // every request (the codec's decode, BENCHMARKS.md).
         match self.content_length {
-            Seen::Absent => return Ok(None),
-            Seen::Once(value) => {
-                return parse_content_length(value).ok_or(Error::new(
-                    ErrorKind::InvalidContentLength,
-                    self.offset_of(value),
-                ))
-            }
-            Seen::Unknown | Seen::Several => {}
+            Seen::Absent => Ok(None),
+            Seen::Once(value) => parse_content_length(value)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidContentLength, self.offset_of(value))),
+            Seen::Unknown | Seen::Several => self.content_length_walk(),
         }
+    }
+
+    /// [`content_length`](Vars::content_length) by walking every `CONTENT_LENGTH`: a
+    /// view built without validating, or one with several.
+    fn content_length_walk(&self) -> Result<Option<u64>, Error> {
         let mut found: Option<Option<u64>> = None;
         for value in self.get_all(b"CONTENT_LENGTH") {
             let at = self.offset_of(value);
@@ -387,6 +423,7 @@ impl<'a> Vars<'a> {
 
 /// Parses a `CONTENT_LENGTH` value: empty is `Some(None)`, digits are `Some(Some(n))`,
 /// anything else `None`.
+#[inline]
 fn parse_content_length(value: &[u8]) -> Option<Option<u64>> {
     if value.is_empty() {
         return Some(None);
@@ -431,7 +468,10 @@ fn validate_each<'a>(
                 at,
             ));
         }
-        if count == max_vars {
+        // `>=`, not `==` (the same here: `count` grows by one from 0), so that the
+        // compiler knows `count < max_vars` below: the indexed parse then stores into
+        // its slots without a bounds check of its own.
+        if count >= max_vars {
             return Err(Error::new(ErrorKind::TooManyVars { limit: max_vars }, at));
         }
         let (after_klen, klen) =

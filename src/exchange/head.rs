@@ -40,11 +40,23 @@
 //! `httparse` checks every line first (a strict HTTP/1.1 parser, and a fast one); what it
 //! accepts nginx accepts too. Only a line it refuses goes through the hand-written rules
 //! above, where nginx is more lenient; each is commented with the nginx behaviour it
-//! follows.
+//! follows. A head that arrives whole in the first call and that httparse accepts whole
+//! (a status line, header lines, the blank line) is read in that one httparse pass; the
+//! line-by-line rules decide everything else, with the same verdicts.
 
 use core::fmt;
+use core::mem::MaybeUninit;
 
 use crate::packet::Status;
+
+/// Header slots for the one-pass parse of a whole head ([`HeadParser::whole`]), on the
+/// stack: enough for most heads, few enough to be cheap to initialise.
+const WHOLE_HEAD_SLOTS: usize = 8;
+
+/// Header slots, never initialised (httparse fills the ones it uses), for a whole head
+/// with more header lines ([`HeadParser::whole_many`]); one with more still takes the
+/// line-by-line path.
+const MANY_SLOTS: usize = 100;
 
 /// nginx's default `uwsgi_buffer_size` (one memory page, 4 KiB on x86-64): the limit
 /// `HeadParser::default()` uses.
@@ -433,8 +445,111 @@ struct Facts {
     /// byte. Only used when the status line gives no status.
     cgi_status: Option<Result<(u16, Span), usize>>,
     location: bool,
-    content_length: Option<u64>,
+    /// The last `Content-Length` as ngx_atoof reads it, [`NO_LENGTH`] for none (or one
+    /// it refuses): a plain `u64` rather than an `Option`, which is written as two
+    /// words and read back as one 16-byte load that the store buffer cannot forward.
+    content_length: u64,
     chunked: bool,
+}
+
+/// [`Facts::content_length`] when there is no length: more than any ngx_atoof accepts
+/// (at most `i64::MAX`).
+const NO_LENGTH: u64 = u64::MAX;
+
+impl Facts {
+    /// Nothing read yet.
+    const NONE: Facts = Facts {
+        first_line: false,
+        status_line: None,
+        cgi_status: None,
+        location: false,
+        content_length: NO_LENGTH,
+        chunked: false,
+    };
+
+    /// What the header lines httparse parsed (`headers`, in `head`) say, for
+    /// [`HeadParser::whole`]; `None` when one cannot be placed in `head`.
+    #[inline(always)]
+    fn whole_headers(&mut self, head: &[u8], headers: &[httparse::Header<'_>]) -> Option<()> {
+        let base = head.as_ptr() as usize;
+        let at = |part: &[u8]| (part.as_ptr() as usize).wrapping_sub(base);
+        for header in headers {
+            let name = header.name.as_bytes();
+            if !may_matter(name.len()) {
+                continue;
+            }
+            // httparse's value is nginx's unless a tab borders it (httparse trims spaces
+            // and tabs around it, nginx only spaces) or it is empty; then nginx's is
+            // taken from the raw line (httparse allows nothing before the name).
+            let start = at(name);
+            let value_at = at(header.value);
+            let before = head.get(start + name.len() + 1..value_at)?;
+            let after = head.get(value_at + header.value.len()..)?;
+            let tab_after = after
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .any(|&b| b == b'\t');
+            if !header.value.is_empty() && !tab_after && before.iter().all(|&b| b == b' ') {
+                self.named(name, header.value, value_at);
+            } else {
+                let line = head.get(start..)?;
+                let end = line.iter().position(|&b| b == b'\n')?;
+                self.header(trim_crs(line.get(..end)?), start);
+            }
+        }
+        Some(())
+    }
+
+    /// What one valid header line (`content`: no CR or LF, not starting with `HTTP/`,
+    /// at offset `start` of the head) says, for both paths of [`HeadParser`].
+    fn header(&mut self, content: &[u8], start: usize) {
+        let (name, value, value_at) = split_header(content);
+        self.named(name, value, start + value_at);
+    }
+
+    /// What a header line with nginx's `name` and `value` (at offset `value_at` of the
+    /// head, see [`split_header`]) says.
+    #[inline(always)]
+    fn named(&mut self, name: &[u8], value: &[u8], value_at: usize) {
+        if is_name(name, b"status") {
+            // ngx_http_upstream_process_header_line: the first Status header counts.
+            if self.cgi_status.is_none() {
+                self.cgi_status = Some(cgi_status(value, value_at));
+            }
+        } else if is_name(name, b"location") {
+            self.location = true;
+        } else if is_name(name, b"content-length") {
+            // ngx_http_upstream_process_content_length: every one overwrites the last,
+            // ngx_atoof's error (-1) means no length.
+            self.content_length = atoof(value).unwrap_or(NO_LENGTH);
+        } else if is_name(name, b"transfer-encoding") && contains_chunked(value) {
+            // ngx_http_upstream_process_transfer_encoding: ngx_strlcasestrn "chunked".
+            self.chunked = true;
+        }
+    }
+}
+
+/// `name.eq_ignore_ascii_case(lower)` for a `lower` of ASCII lowercase letters and `-`,
+/// without an early exit: `lower` is a constant, so this unrolls into a few wide
+/// compares (the byte-at-a-time compare was a tenth of a head's parse time).
+#[inline(always)]
+fn is_name<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
+    let Ok(name) = <&[u8; N]>::try_from(name) else {
+        return false;
+    };
+    let mut diff = 0u8;
+    for (&a, &b) in name.iter().zip(lower) {
+        // A letter matches in either case (its 0x20 bit set), anything else exactly.
+        let case = if b.is_ascii_lowercase() { 0x20 } else { 0 };
+        diff |= (a | case) ^ b;
+    }
+    diff == 0
+}
+
+/// True when a header name of `len` bytes may be one [`Facts::header`] acts on
+/// (`Status`, `Location`, `Content-Length`, `Transfer-Encoding`).
+const fn may_matter(len: usize) -> bool {
+    matches!(len, 6 | 8 | 14 | 17)
 }
 
 /// A complete head, to build the [`ResponseHead`] again on a later call.
@@ -478,14 +593,7 @@ impl HeadParser {
             max_len,
             line_start: 0,
             searched: 0,
-            facts: Facts {
-                first_line: false,
-                status_line: None,
-                cgi_status: None,
-                location: false,
-                content_length: None,
-                chunked: false,
-            },
+            facts: Facts::NONE,
             outcome: None,
         }
     }
@@ -557,7 +665,8 @@ impl HeadParser {
             reason,
             version: done.version,
             cgi: done.cgi,
-            content_length: self.facts.content_length,
+            content_length: (self.facts.content_length != NO_LENGTH)
+                .then_some(self.facts.content_length),
             chunked: self.facts.chunked,
         };
         (head, done.len)
@@ -565,6 +674,11 @@ impl HeadParser {
 
     /// Checks every line completed since the last call.
     fn advance(&mut self, buf: &[u8]) -> Result<Status<Done>, HeadError> {
+        if self.searched == 0 {
+            if let Some(outcome) = self.whole(buf) {
+                return outcome.map(Status::Complete);
+            }
+        }
         let limit = buf.len().min(self.max_len);
         loop {
             let new = buf.get(self.searched..limit).unwrap_or_default();
@@ -630,27 +744,91 @@ impl HeadParser {
         if !strict {
             check_line(body).map_err(|(kind, at)| HeadError::new(kind, start + at))?;
         }
-        let (name, value, value_at) = split_header(content);
-        if name.eq_ignore_ascii_case(b"status") {
-            // ngx_http_upstream_process_header_line: the first Status header counts.
-            if self.facts.cgi_status.is_none() {
-                self.facts.cgi_status = Some(cgi_status(value, start + value_at));
-            }
-        } else if name.eq_ignore_ascii_case(b"location") {
-            self.facts.location = true;
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            // ngx_http_upstream_process_content_length: every one overwrites the last,
-            // ngx_atoof's error (-1) means no length.
-            self.facts.content_length = atoof(value);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") && contains_chunked(value) {
-            // ngx_http_upstream_process_transfer_encoding: ngx_strlcasestrn "chunked".
-            self.facts.chunked = true;
-        }
+        self.facts.header(content, start);
         Ok(())
+    }
+
+    /// The whole head in one pass, when the parser has seen nothing yet: `None` unless
+    /// the head at the start of `buf` is a status line and header lines in httparse's
+    /// strict grammar, blank line included, within the limit (the line-by-line path
+    /// then decides, as for any head that arrives in parts). Every line of such a head
+    /// is one the line-by-line path accepts without its own checks (the same grammar
+    /// for the status line, [`strict_status_line`], and the same `httparse::parse_headers`
+    /// for the headers), so the verdict is the same, and the facts come from the same
+    /// code ([`Facts::named`], [`Facts::header`]). One call per head at most (the
+    /// parser must be fresh), so feeding a head in parts stays linear. About 2x faster
+    /// than the line-by-line path on uWSGI's replies (BENCHMARKS.md).
+    fn whole(&mut self, buf: &[u8]) -> Option<Result<Done, HeadError>> {
+        // httparse's status line parser would skip blank lines before it (to nginx a
+        // blank first line is an empty head) and costs as much as the header lines of a
+        // small head: the status line is checked here, by the same grammar.
+        let (code, minor, text_len, line_len) = strict_status_line(buf)?;
+        let mut slots = [httparse::EMPTY_HEADER; WHOLE_HEAD_SLOTS];
+        let (len, headers) = match httparse::parse_headers(buf.get(line_len..)?, &mut slots) {
+            Ok(httparse::Status::Complete((n, headers))) => (line_len + n, headers),
+            Err(httparse::Error::TooManyHeaders) => return self.whole_many(buf, code, minor),
+            _ => return None,
+        };
+        self.whole_done(buf, len, (code, minor, text_len), headers)
+    }
+
+    /// [`whole`](HeadParser::whole) for a head with more than [`WHOLE_HEAD_SLOTS`]
+    /// header lines: httparse's response parser over uninitialised slots, out of the
+    /// common path's stack frame.
+    #[cold]
+    #[inline(never)]
+    fn whole_many(&mut self, buf: &[u8], code: u16, minor: u8) -> Option<Result<Done, HeadError>> {
+        let (_, _, text_len, _) = strict_status_line(buf)?;
+        let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MANY_SLOTS];
+        let mut response = httparse::Response::new(&mut []);
+        let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            buf,
+            &mut slots,
+        ) {
+            Ok(httparse::Status::Complete(len)) => len,
+            _ => return None,
+        };
+        let httparse::Response { headers, .. } = response;
+        self.whole_done(buf, len, (code, minor, text_len), headers)
+    }
+
+    /// The facts of a head `whole` found: `len` bytes of `buf`, its status line's code,
+    /// minor version and length without the line end, its header lines.
+    #[inline(always)]
+    fn whole_done(
+        &mut self,
+        buf: &[u8],
+        len: usize,
+        (code, minor, text_len): (u16, u8, usize),
+        headers: &[httparse::Header<'_>],
+    ) -> Option<Result<Done, HeadError>> {
+        if len > self.max_len {
+            return None;
+        }
+        let head = buf.get(..len)?;
+        // The status line as `status_line` reads one httparse accepts: the reason from
+        // byte 13 (`HTTP/1.x NNN `) to the line end.
+        let status = (code, Some(minor), (text_len.min(13), text_len));
+        self.facts = Facts {
+            first_line: true,
+            status_line: Some(status),
+            ..Facts::NONE
+        };
+        if self.facts.whole_headers(head, headers).is_none() {
+            // Not read after all (an odd empty value): the line-by-line path starts
+            // from nothing.
+            self.facts = Facts::NONE;
+            return None;
+        }
+        self.line_start = len;
+        self.searched = len;
+        Some(self.finish(len))
     }
 
     /// The status, once the blank line (ending at `len`) has arrived, as
     /// ngx_http_uwsgi_process_header picks it.
+    #[inline(always)]
     fn finish(&self, len: usize) -> Result<Done, HeadError> {
         let version = self.facts.status_line.and_then(|(_, version, _)| version);
         // A status line's code of 0 (`HTTP/1.1 000`) leaves nginx's status_n at 0: it
@@ -784,6 +962,47 @@ fn status_line(line: &[u8], start: usize) -> Option<StatusLine> {
     Some((code, version, (start + reason, start + text.len())))
 }
 
+/// httparse's grammar for a status line (`httparse::Response::parse` with its default
+/// configuration), on the first line of `buf`: `HTTP/1.0` or `HTTP/1.1`, one space,
+/// three digits, then the line end, or a space and a reason of tabs, spaces, visible
+/// bytes and bytes over 0x7f up to the line end; the line end is CRLF or LF. Returns the
+/// code, the minor version, the length of the line without its line end and with it;
+/// `None` when the line is not complete or not in that grammar. nginx accepts every
+/// such line as a status line, as [`status_line`] reads it.
+#[inline]
+fn strict_status_line(buf: &[u8]) -> Option<(u16, u8, usize, usize)> {
+    let (version, rest) = buf.split_first_chunk::<8>()?;
+    // One 8-byte compare, as httparse makes it.
+    let minor = match u64::from_le_bytes(*version) {
+        v if v == u64::from_le_bytes(*b"HTTP/1.1") => 1,
+        v if v == u64::from_le_bytes(*b"HTTP/1.0") => 0,
+        _ => return None,
+    };
+    let (&[space, hundreds, tens, ones], rest) = rest.split_first_chunk::<4>()?;
+    let digit = |b: u8| b.is_ascii_digit().then(|| u16::from(b - b'0'));
+    if space != b' ' {
+        return None;
+    }
+    let code = digit(hundreds)? * 100 + digit(tens)? * 10 + digit(ones)?;
+    // The bytes after the code: a reason (after a space) runs to the first byte that
+    // may not be in one.
+    let (text_len, rest) = match rest.split_first()? {
+        (b' ', reason) => {
+            let end = reason
+                .iter()
+                .position(|&b| !(b == b'\t' || (b >= b' ' && b != 0x7f)))?;
+            (13 + end, reason.get(end..)?)
+        }
+        _ => (12, rest),
+    };
+    let line_end = match rest {
+        [b'\n', ..] => 1,
+        [b'\r', b'\n', ..] => 2,
+        _ => return None,
+    };
+    Some((code, minor, text_len, text_len + line_end))
+}
+
 /// ngx_http_parse_status_line on one line's `text` (without its LF and the CR before
 /// it), where httparse refused it: `(major, minor, code, reason offset)`. Beyond
 /// httparse, nginx accepts
@@ -893,4 +1112,88 @@ fn contains_chunked(value: &[u8]) -> bool {
     value
         .windows(7)
         .any(|window| window.eq_ignore_ascii_case(b"chunked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The verdict when the head arrives whole (the one-pass path, where it applies) and
+    /// when its first byte arrives alone first (the line-by-line path, always).
+    fn both(wire: &[u8], max: usize) -> [Result<Status<(ResponseHead<'_>, usize)>, HeadError>; 2] {
+        let whole = HeadParser::new(max).parse(wire);
+        let mut parser = HeadParser::new(max);
+        let first = parser.parse(wire.get(..1).unwrap_or_default());
+        let split = if wire.len() > 1 && matches!(first, Ok(Status::Partial { .. })) {
+            parser.parse(wire)
+        } else {
+            HeadParser::new(max).parse(wire)
+        };
+        [whole, split]
+    }
+
+    /// Heads the one-pass path reads (or nearly: each byte is also replaced with the
+    /// bytes where httparse's and nginx's rules differ), compared with the line-by-line
+    /// path: the same head, status, reason, version, Content-Length and chunked flag,
+    /// or the same error at the same offset.
+    #[test]
+    fn the_one_pass_path_gives_the_line_by_line_verdict() {
+        let heads: [&[u8]; 12] = [
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nbody",
+            b"HTTP/1.0 404 Not Found\nContent-Length: 0\n\n",
+            b"HTTP/1.1 204\r\n\r\n",
+            b"HTTP/1.1 201 \r\nLocation: /x\r\n\r\n",
+            b"HTTP/1.1 000 X\r\nStatus: 404 Gone\r\nLocation: /y\r\n\r\n",
+            b"HTTP/1.1 000\r\nStatus:  503  Busy \r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length:\t4\r\nTransfer-Encoding: gzip,\tchunked\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4\t\r\nContent-Length:  7  \r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length:\r\nStatus:\r\nLocation:\t\r\n\r\n",
+            b"HTTP/1.1 200 \xe9t\xe9\r\nX: \x80\r\nCONTENT-length: 9\r\n\r\n",
+            b"HTTP/1.1 302 Found\r\nStatus: 200\r\nlocation: /z\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nContent-Length: 3\r\n\r\n",
+        ];
+        let mut wire = Vec::new();
+        for head in heads {
+            let [whole, split] = both(head, 4096);
+            assert_eq!(whole, split, "{:?}", crate::ByteStr(head));
+            assert!(
+                matches!(whole, Ok(Status::Complete(_))),
+                "{:?}",
+                crate::ByteStr(head)
+            );
+            for at in 0..head.len() {
+                for byte in [b'\t', b' ', b'\r', b'\n', 0, 0x7f, 0x80, b':', b'0', b'a'] {
+                    wire.clear();
+                    wire.extend_from_slice(head);
+                    wire[at] = byte;
+                    let [whole, split] = both(&wire, 4096);
+                    assert_eq!(whole, split, "{:?}", crate::ByteStr(&wire));
+                }
+            }
+            // The limit: the head fits exactly, or by one byte too few.
+            let len = whole.map_or(0, |s| s.complete().map_or(0, |(_, n)| n));
+            for max in [len, len - 1] {
+                let [whole, split] = both(head, max);
+                assert_eq!(whole, split, "max {max}: {:?}", crate::ByteStr(head));
+            }
+        }
+    }
+
+    /// More header lines than the one-pass path's first slots, and more than all of
+    /// them: the same verdicts.
+    #[test]
+    fn many_header_lines_give_the_same_verdict() {
+        for count in [0, 7, 8, 9, 99, 100, 101, 150] {
+            let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..count {
+                wire.extend_from_slice(format!("X-H-{i}: {i}\r\n").as_bytes());
+            }
+            wire.extend_from_slice(b"Content-Length: 5\r\n\r\n");
+            let [whole, split] = both(&wire, 64 * 1024);
+            assert_eq!(whole, split, "{count} headers");
+            let (head, _) = whole.unwrap().complete().unwrap();
+            assert_eq!(head.content_length(), Some(5));
+            assert_eq!(head.headers().count(), count + 1);
+        }
+    }
 }

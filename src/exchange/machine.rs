@@ -235,6 +235,7 @@ impl Exchange {
     /// assert_eq!(server.decode(&[0x64, 0])?, Status::Partial { needed: 2 });
     /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
     /// ```
+    #[inline]
     pub fn decode<'a>(
         &mut self,
         buf: &'a [u8],
@@ -302,10 +303,24 @@ impl Exchange {
         Err(self.error(kind, to_u64(buf.len())))
     }
 
+    /// [`decode`](Exchange::decode) when only the [`Event::End`] is left: true, and the
+    /// machine is idle again, exactly as `decode` and `decode_eof` would leave it (they
+    /// consume nothing there). Lets an adapter answer the end without the buffer.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn take_end(&mut self) -> bool {
+        let end = matches!(self.state, State::End);
+        if end {
+            self.state = State::Idle;
+        }
+        end
+    }
+
     fn error(&self, kind: ExchangeErrorKind, at: u64) -> ExchangeError {
         ExchangeError::new(kind, self.position.saturating_add(at))
     }
 
+    #[inline]
     fn step<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
         match self.state {
             State::Idle => match self.side {
@@ -381,6 +396,7 @@ impl Exchange {
         Ok(())
     }
 
+    #[inline]
     fn request<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
         let packet_error = |this: &Self, err: crate::Error| {
             this.error(ExchangeErrorKind::Packet(err), to_u64(err.offset()))

@@ -35,7 +35,7 @@ for target in "${targets[@]}"; do
     case "$target" in
         # Targets that read raw bytes (streaming: after a 28-byte prefix): room for the
         # largest packet (65539 bytes) and a bit more.
-        parse_packet | differential | streaming | typed_messages) extra=(-max_len=70100) ;;
+        parse_packet | differential | streaming | typed_messages | exchange) extra=(-max_len=70100) ;;
     esac
     printf '\n==> fuzz %s for %ss\n' "$target" "$secs"
     status=ok

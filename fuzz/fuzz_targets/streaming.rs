@@ -1,6 +1,7 @@
 //! `streaming`: one byte stream, delivered in fuzzer-chosen pieces, through both
 //! streaming readers, checked against a plain model that parses the whole stream at
-//! once (`Packet::parse_with`, the strict `CONTENT_LENGTH`, the body slice after it).
+//! once (`Packet::parse_with`, the strict `CONTENT_LENGTH` or a cache set's `size`, the
+//! body slice after it).
 //!
 //! The stream is either valid requests (a request modifier1, `arbitrary` pairs and a body
 //! of fuzzer-chosen length with `CONTENT_LENGTH` set to it, sent one to three times:
@@ -40,7 +41,9 @@ use uwsgi_wire::codec::{Frame, UwsgiCodec, DEFAULT_BODY_CHUNK};
 use uwsgi_wire::exchange::ExchangeErrorKind;
 use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
 use uwsgi_wire::StreamError;
-use uwsgi_wire::{Error, Limits, Modifier1, OwnedPacket, Packet, Status, VarsBuilder};
+use uwsgi_wire::{
+    CacheRequest, Error, Limits, Modifier1, OwnedPacket, Packet, Status, VarsBuilder, CACHE_MAGIC,
+};
 
 /// The modifier1 values of requests (`Modifier1::is_request`): a body follows them.
 const REQUEST_TYPES: [u8; 9] = [0, 5, 6, 7, 8, 9, 14, 15, 30];
@@ -205,11 +208,20 @@ fn model(stream: &[u8], limits: &Limits, max_body: u64) -> Outcome {
             Ok(Status::Partial { .. }) => break End::Eof,
             Ok(Status::Complete(done)) => done,
         };
+        // What follows a packet (docs/PROTOCOL.md section 4.1): the strict CONTENT_LENGTH
+        // for a request, `size` for a magic cache set/update (a magic cache packet that is
+        // not a valid cache request cannot be framed: an error), nothing otherwise.
         let body_len = match packet.vars() {
             Some(vars) if packet.modifier1().is_request() => match vars.content_length() {
                 Ok(len) => len.unwrap_or(0),
                 Err(err) => break End::Protocol(err),
             },
+            _ if packet.modifier1() == Modifier1::CACHE && packet.modifier2() == CACHE_MAGIC => {
+                match CacheRequest::from_packet(&packet) {
+                    Ok(request) => request.value_len(),
+                    Err(err) => break End::Protocol(err),
+                }
+            }
             _ => 0,
         };
         if body_len > max_body {

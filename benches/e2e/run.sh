@@ -11,6 +11,10 @@
 #   hyper   examples/hyper_backend.rs (hyper 1.x) via proxy_pass, HTTP/1.1, upstream keepalive
 #   hyper-close  the same hyper backend via proxy_pass WITHOUT upstream keepalive (a new
 #           connection per request, as uwsgi_pass always does): a diagnostic row
+#   axum    examples/axum.rs (an axum Router on uwsgi_wire::server::serve, its /bench
+#           route) via uwsgi_pass; #[tokio::main], TOKIO_WORKER_THREADS=WORKERS
+#   gunicorn  gunicorn 27 from PyPI (a venv the script makes), --protocol uwsgi, sync
+#           workers, benches/e2e/gunicorn_app.py (a tiny WSGI app) via uwsgi_pass
 # See benches/e2e/README.md.
 #
 # usage: benches/e2e/run.sh [SECONDS]      (default 10 s per backend, after a warm-up)
@@ -20,10 +24,14 @@
 #                   cores (the rate is flat from 4 to 32), few enough to stay under the
 #                   upstream keepalive pool; see README
 #   ROUNDS=1        measure every backend ROUNDS times, interleaved (t,u,h,t,u,h,...)
-#   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close"
+#   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn"
 #   WORKERS=1       uWSGI processes = tokio and hyper runtime threads: 1 is a
-#                   current-thread runtime (tokio-tuned: --shards N for N > 1); see README
-#   BASE_PORT=28180 nginx listens on BASE_PORT+0..4, backends on BASE_PORT+10..13
+#                   current-thread runtime (tokio-tuned: --shards N for N > 1); = axum's
+#                   tokio worker threads (TOKIO_WORKER_THREADS) = gunicorn sync workers;
+#                   see README
+#   BASE_PORT=28180 nginx listens on BASE_PORT+0..6, backends on BASE_PORT+10..15
+#   GUNICORN_VENV   the venv gunicorn is installed in (default:
+#                   $CARGO_TARGET_DIR/e2e-gunicorn-<version>; made once, then reused)
 #   OUT=DIR         keep the raw wrk outputs, captures, configs and logs in DIR
 #   CARGO_TARGET_DIR  as usual (default: ./target)
 set -euo pipefail
@@ -32,7 +40,7 @@ DURATION=${1:-10}
 WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-1}
-BACKENDS=${BACKENDS:-tokio tokio-tuned uwsgi hyper hyper-close}
+BACKENDS=${BACKENDS:-tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn}
 WORKERS=${WORKERS:-1}
 BASE_PORT=${BASE_PORT:-28180}
 
@@ -43,8 +51,12 @@ say() { printf '==> %s\n' "$*" >&2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
 for b in $BACKENDS; do
-    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close) ;; *) die "unknown backend $b" ;; esac
+    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn) ;; *) die "unknown backend $b" ;; esac
 done
+wants() { [[ " $BACKENDS " == *" $1 "* ]]; }
+# gunicorn from PyPI, pinned: the release this script was checked against (its
+# `--protocol uwsgi`: gunicorn/config.py, class Protocol; `--no-control-socket`).
+GUNICORN_VERSION=27.0.1
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -99,6 +111,11 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v uwsgi >/dev/null || missing+=(uwsgi-core)
 command -v curl >/dev/null || missing+=(curl)
 command -v ss >/dev/null || missing+=(iproute2)
+if wants gunicorn; then
+    # The venv is made with Debian's python3 (its venv module needs python3-venv).
+    [ -x /usr/bin/python3 ] || missing+=(python3)
+    { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; } || missing+=(python3-venv)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing ${missing[*]}; install them (apt-get install -y ${missing[*]}) or run as root"
     say "apt-get install -y ${missing[*]}"
@@ -122,7 +139,25 @@ say "build (release): examples bench_server, hyper_backend"
 run timeout 1800 cargo build -q --release --features tokio,http \
     --example bench_server --example hyper_backend >&2 ||
     die "cargo build failed or took over 30 min"
+if wants axum; then
+    say "build (release): example axum (--all-features)"
+    run timeout 1800 cargo build -q --release --example axum --all-features >&2 ||
+        die "cargo build --example axum failed or took over 30 min"
+fi
 BIN=$CARGO_TARGET_DIR/release/examples
+
+GUNICORN_VENV=${GUNICORN_VENV:-$CARGO_TARGET_DIR/e2e-gunicorn-$GUNICORN_VERSION}
+if wants gunicorn; then
+    if [ "$("$GUNICORN_VENV/bin/gunicorn" --version 2>/dev/null)" != "gunicorn (version $GUNICORN_VERSION)" ]; then
+        say "gunicorn $GUNICORN_VERSION from PyPI into the venv $GUNICORN_VENV"
+        rm -rf "$GUNICORN_VENV"
+        run timeout 300 /usr/bin/python3 -m venv "$GUNICORN_VENV" >&2 || die "python3 -m venv $GUNICORN_VENV failed"
+        run timeout 600 "$GUNICORN_VENV/bin/pip" install -q --disable-pip-version-check \
+            "gunicorn==$GUNICORN_VERSION" >&2 || die "pip install gunicorn==$GUNICORN_VERSION failed"
+    fi
+    [ "$("$GUNICORN_VENV/bin/gunicorn" --version)" = "gunicorn (version $GUNICORN_VERSION)" ] ||
+        die "$GUNICORN_VENV/bin/gunicorn is not gunicorn $GUNICORN_VERSION"
+fi
 
 # The measurement phase is bounded as a whole: a watchdog ends the script (and the trap
 # stops everything) if it overruns.
@@ -141,8 +176,10 @@ P_NGX_TOKIO=$((BASE_PORT + 0)) P_NGX_UWSGI=$((BASE_PORT + 1))
 P_NGX_HYPER=$((BASE_PORT + 2)) P_NGX_HYPER_CLOSE=$((BASE_PORT + 3)) P_NGX_TUNED=$((BASE_PORT + 4))
 P_TOKIO=$((BASE_PORT + 10)) P_UWSGI=$((BASE_PORT + 11)) P_HYPER=$((BASE_PORT + 12))
 P_TUNED=$((BASE_PORT + 13))
-NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED"
-for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED; do
+P_NGX_AXUM=$((BASE_PORT + 5)) P_NGX_GUNICORN=$((BASE_PORT + 6))
+P_AXUM=$((BASE_PORT + 14)) P_GUNICORN=$((BASE_PORT + 15))
+NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED $P_NGX_AXUM $P_NGX_GUNICORN"
+for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN; do
     [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -200,6 +237,24 @@ start uwsgi uwsgi --socket "127.0.0.1:$P_UWSGI" --master --processes "$WORKERS" 
 wait_port "$P_UWSGI" uwsgi "$LAST_PID"
 start hyper "$BIN/hyper_backend" "127.0.0.1:$P_HYPER" "${RUNTIME[@]}"
 wait_port "$P_HYPER" hyper "$LAST_PID"
+if wants axum; then
+    # #[tokio::main] builds a multi-thread runtime, whose worker count tokio reads from
+    # TOKIO_WORKER_THREADS (tokio/src/loom/std/mod.rs); the main thread also runs the
+    # main future there: serve's accept loop. RUST_LOG: the example's default, pinned.
+    start axum env TOKIO_WORKER_THREADS="$WORKERS" RUST_LOG=info "$BIN/axum" "127.0.0.1:$P_AXUM"
+    wait_port "$P_AXUM" axum "$LAST_PID"
+fi
+if wants gunicorn; then
+    # One arbiter and WORKERS sync workers (one request at a time each, a connection per
+    # request). No access log (the default), no control socket (it would go to
+    # ~/.gunicorn), no .pyc written into benches/e2e; --graceful-timeout 3 so SIGTERM
+    # ends it within the trap's 5 s. --backlog 128: uWSGI's and tokio's.
+    start gunicorn env PYTHONDONTWRITEBYTECODE=1 "$GUNICORN_VENV/bin/gunicorn" \
+        --protocol uwsgi --bind "127.0.0.1:$P_GUNICORN" --workers "$WORKERS" --worker-class sync \
+        --backlog 128 --no-control-socket --graceful-timeout 3 --worker-tmp-dir "$TMP" \
+        --chdir "$ROOT/benches/e2e" gunicorn_app:application
+    wait_port "$P_GUNICORN" gunicorn "$LAST_PID"
+fi
 
 # ---------------------------------------------------------------------------------------
 user_line=""
@@ -238,6 +293,8 @@ http {
         keepalive_requests 10000000;
     }
     upstream hyper_close_backend { server 127.0.0.1:$P_HYPER; }
+    upstream axum_backend { server 127.0.0.1:$P_AXUM; keepalive $KEEPALIVE; }
+    upstream gunicorn_backend { server 127.0.0.1:$P_GUNICORN; keepalive $KEEPALIVE; }
 
     server {
         listen 127.0.0.1:$P_NGX_TOKIO;
@@ -263,6 +320,14 @@ http {
         listen 127.0.0.1:$P_NGX_HYPER_CLOSE;
         location / { proxy_pass http://hyper_close_backend; }
     }
+    server {
+        listen 127.0.0.1:$P_NGX_AXUM;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass axum_backend; }
+    }
+    server {
+        listen 127.0.0.1:$P_NGX_GUNICORN;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass gunicorn_backend; }
+    }
 }
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///'), 1 worker"
@@ -274,17 +339,23 @@ ngx_port() {
     case $1 in
     tokio) echo "$P_NGX_TOKIO" ;; tokio-tuned) echo "$P_NGX_TUNED" ;; uwsgi) echo "$P_NGX_UWSGI" ;;
     hyper) echo "$P_NGX_HYPER" ;; hyper-close) echo "$P_NGX_HYPER_CLOSE" ;;
+    axum) echo "$P_NGX_AXUM" ;; gunicorn) echo "$P_NGX_GUNICORN" ;;
     esac
 }
+# The path requested: axum answers the 78 bytes from its /bench route (through its
+# Router); every other backend answers them for any path.
+url_path() { if [ "$1" = axum ]; then echo /bench; else echo /; fi; }
 backend_port() {
     case $1 in
     tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi) echo "$P_UWSGI" ;;
+    axum) echo "$P_AXUM" ;; gunicorn) echo "$P_GUNICORN" ;;
     *) echo "$P_HYPER" ;;
     esac
 }
 backend_pid() {
     case $1 in
     tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi) echo "$PID_uwsgi" ;;
+    axum) echo "$PID_axum" ;; gunicorn) echo "$PID_gunicorn" ;;
     *) echo "$PID_hyper" ;;
     esac
 }
@@ -304,16 +375,17 @@ upstream_sockets() {
 say "what each backend answers (curl -i through nginx; Date differs per request)"
 for b in $BACKENDS; do
     port=$(ngx_port "$b")
-    curl -sS -i --max-time 5 "http://127.0.0.1:$port/" >"$TMP/curl-$b.txt" || die "curl through nginx to $b failed"
+    url="http://127.0.0.1:$port$(url_path "$b")"
+    curl -sS -i --max-time 5 "$url" >"$TMP/curl-$b.txt" || die "curl through nginx to $b failed"
     head -1 "$TMP/curl-$b.txt" | grep -q '^HTTP/1.1 200 OK' || die "$b: not a 200: $(head -1 "$TMP/curl-$b.txt")"
     [ "$(tail -c 13 "$TMP/curl-$b.txt")" = "Hello, world!" ] || die "$b: body is not 'Hello, world!'"
-    printf -- '--- %s (nginx :%s)\n' "$b" "$port" >&2
+    printf -- '--- %s (nginx :%s%s)\n' "$b" "$port" "$(url_path "$b")" >&2
     sed 's/\r$/\\r/' "$TMP/curl-$b.txt" >&2
     printf '\n' >&2
     # Does nginx reuse upstream connections? 20 requests, then count the backend's sockets.
     bport=$(backend_port "$b")
     upstream_sockets "$bport" >"$TMP/sockets-before"
-    for _ in $(seq 20); do curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/"; done
+    for _ in $(seq 20); do curl -s -o /dev/null --max-time 5 "$url"; done
     upstream_sockets "$bport" >"$TMP/sockets-after"
     # New sockets, counted once per client port (an open connection has two sockets).
     new_conns=$(comm -13 "$TMP/sockets-before" "$TMP/sockets-after" | awk '{ print $2 }' | sort -u | wc -l)
@@ -321,12 +393,16 @@ for b in $BACKENDS; do
 done
 if command -v python3 >/dev/null; then
     say "the raw bytes each backend writes (straight to the backend, no nginx)"
-    python3 - "$P_TOKIO" "$P_TUNED" "$P_UWSGI" "$P_HYPER" >"$TMP/raw-bytes.txt" <<'PY'
+    # NAME PORT PATH for each backend reached with uwsgi, "hyper" for the HTTP one.
+    targets=(tokio "$P_TOKIO" / tokio-tuned "$P_TUNED" / uwsgi "$P_UWSGI" / hyper "$P_HYPER" /)
+    wants axum && targets+=(axum "$P_AXUM" /bench)
+    wants gunicorn && targets+=(gunicorn "$P_GUNICORN" /)
+    python3 - "${targets[@]}" >"$TMP/raw-bytes.txt" <<'PY'
 import socket, struct, sys
-def uwsgi_get(port):
-    # What nginx's uwsgi_params send for `GET /`, in the same order.
+def uwsgi_get(path):
+    # What nginx's uwsgi_params send for `GET PATH`, in the same order.
     pairs = [("QUERY_STRING", ""), ("REQUEST_METHOD", "GET"), ("CONTENT_TYPE", ""),
-             ("CONTENT_LENGTH", ""), ("REQUEST_URI", "/"), ("PATH_INFO", "/"),
+             ("CONTENT_LENGTH", ""), ("REQUEST_URI", path), ("PATH_INFO", path),
              ("DOCUMENT_ROOT", "/etc/nginx/html"), ("SERVER_PROTOCOL", "HTTP/1.1"),
              ("REQUEST_SCHEME", "http"), ("REMOTE_ADDR", "127.0.0.1"),
              ("REMOTE_PORT", "40000"), ("SERVER_PORT", "80"), ("SERVER_NAME", ""),
@@ -345,11 +421,13 @@ def fetch(port, request):
         out += data
     s.close()
     return out
-tokio, tuned, uwsgi, hyper = (int(p) for p in sys.argv[1:5])
-for name, port, req in [("tokio", tokio, uwsgi_get(tokio)), ("tokio-tuned", tuned, uwsgi_get(tuned)),
-                        ("uwsgi", uwsgi, uwsgi_get(uwsgi)),
-                        ("hyper", hyper, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")]:
-    data = fetch(port, req)
+args = sys.argv[1:]
+for name, port, path in zip(args[0::3], args[1::3], args[2::3]):
+    if name == "hyper":
+        req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    else:
+        req = uwsgi_get(path)
+    data = fetch(int(port), req)
     print(f"{name:11} {len(data)} bytes {data!r}")
 PY
     cat "$TMP/raw-bytes.txt" >&2
@@ -370,7 +448,7 @@ RESULTS=$TMP/results.tsv
 say "load: wrk -t1 -c$CONNS -d${DURATION}s --latency, after ${WARMUP}s of warm-up each; $ROUNDS round(s)"
 for round in $(seq "$ROUNDS"); do
     for b in $BACKENDS; do
-        url="http://127.0.0.1:$(ngx_port "$b")/"
+        url="http://127.0.0.1:$(ngx_port "$b")$(url_path "$b")"
         run timeout $((WARMUP + 20)) wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null ||
             die "wrk warm-up against $b failed"
         load=$(cut -d' ' -f1 /proc/loadavg)
@@ -402,6 +480,10 @@ done
 # ratios to uWSGI and to hyper measured in the same round.
 echo
 echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
+extra=""
+wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (multi-thread, TOKIO_WORKER_THREADS=$WORKERS); "
+wants gunicorn && extra+="gunicorn $GUNICORN_VERSION ($("$GUNICORN_VENV/bin/python" --version), $WORKERS sync worker(s)); "
+[ -n "$extra" ] && echo "${extra%; }"
 echo "wrk -t1 -c$CONNS -d${DURATION}s --latency, warm-up ${WARMUP}s, $ROUNDS round(s); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 awk -F'\t' -v order="$BACKENDS" '
@@ -418,24 +500,29 @@ awk -F'\t' -v order="$BACKENDS" '
         label["uwsgi"] = "uWSGI (C routing), uwsgi_pass"
         label["hyper"] = "hyper, proxy_pass keepalive"
         label["hyper-close"] = "hyper, proxy_pass no keepalive"
-        printf "| %-32s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "nginx CPU", "errors"
-        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "------------:", "-------:"
+        label["axum"] = "axum (uwsgi-wire server), uwsgi_pass"
+        label["gunicorn"] = "gunicorn 27 (sync), uwsgi_pass"
+        printf "| %-36s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %9s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "CPU/uWSGI", "nginx CPU", "errors"
+        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "----------:", "------------:", "-------:"
         for (i = 1; i <= nb; i++) {
-            b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = ""
+            b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = cu = ""
             for (r in rounds) {
                 lr = lr " " rps[r, b]; lp = lp " " p99[r, b]; lb = lb " " bcpu[r, b]; ln = ln " " ncpu[r, b]
-                if ((r, "uwsgi") in rps) { ru = ru " " rps[r, b] / rps[r, "uwsgi"]; pu = pu " " p99[r, b] / p99[r, "uwsgi"] }
+                if ((r, "uwsgi") in rps) {
+                    ru = ru " " rps[r, b] / rps[r, "uwsgi"]; pu = pu " " p99[r, b] / p99[r, "uwsgi"]
+                    if (bcpu[r, "uwsgi"] > 0) cu = cu " " bcpu[r, b] / bcpu[r, "uwsgi"]
+                }
                 if ((r, "hyper") in rps) { rh = rh " " rps[r, b] / rps[r, "hyper"]; ph = ph " " p99[r, b] / p99[r, "hyper"] }
             }
-            printf "| %-32s | %10.0f | %8.2f | %9s | %9s | %9s | %9s | %8.1f us | %8.1f us | %6d |\n", label[b], median(lr), median(lp),
+            printf "| %-36s | %10.0f | %8.2f | %9s | %9s | %9s | %9s | %8.1f us | %9s | %8.1f us | %6d |\n", label[b], median(lr), median(lp),
                 ru == "" ? "-" : sprintf("%.2fx", median(ru)), rh == "" ? "-" : sprintf("%.2fx", median(rh)),
                 pu == "" ? "-" : sprintf("%.2fx", median(pu)), ph == "" ? "-" : sprintf("%.2fx", median(ph)),
-                median(lb), median(ln), err[b]
+                median(lb), cu == "" ? "-" : sprintf("%.2fx", median(cu)), median(ln), err[b]
         }
     }' "$RESULTS"
 echo
 echo "rps/X: requests/s over X's in the same round (above 1 is faster); p99/X: p99 over X's (below 1 is better)."
-echo "CPU: user + system CPU time per request of the backend's processes and of nginx (master + worker) during the measured run."
+echo "CPU: user + system CPU time per request of the backend's processes and of nginx (master + worker) during the measured run; CPU/uWSGI: the backend's over uWSGI's, same round (below 1 is cheaper)."
 [ "$ROUNDS" -gt 1 ] && echo "Each figure is the median over the $ROUNDS rounds (ratios: median of the per-round ratios)."
 awk -F'\t' '{ e += $6 } END { exit e > 0 }' "$RESULTS" || echo "WARNING: some requests failed (errors column): those figures are not valid." >&2
 exit 0

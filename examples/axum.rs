@@ -97,9 +97,8 @@ async fn echo(request: Request) -> Response {
 /// `n` bytes, produced 64 KiB at a time as the connection takes them.
 async fn big(Path(n): Path<u64>) -> Response {
     const CHUNK: u64 = 64 * 1024;
-    // Bug fixed here: the pattern was CHUNK / 10 + 1 repetitions (65540 bytes), but a
-    // chunk starts at any offset 0..=9 of it and needs CHUNK + 9 bytes: the second chunk
-    // (offset 6) panicked out of bounds, and every response past 64 KiB was cut there.
+    // A chunk starts at any offset 0..=9 of the pattern and takes CHUNK bytes: the
+    // pattern needs CHUNK + 9 of them.
     let pattern: Bytes = b"0123456789"
         .repeat(usize::try_from(CHUNK / 10 + 2).unwrap_or(0))
         .into();

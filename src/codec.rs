@@ -65,7 +65,7 @@ use crate::exchange::{BodyLength, Event, Exchange, ExchangeError, ExchangeErrorK
 use crate::limits::Limits;
 use crate::owned::{Layout, OwnedPacket};
 use crate::owned_head::OwnedResponseHead;
-use crate::packet::{Packet, Payload, Status};
+use crate::packet::{Packet, Status};
 use crate::stream_error::StreamError;
 use crate::{to_u64, to_usize};
 
@@ -220,7 +220,6 @@ impl Builder {
 
     fn codec(&self, exchange: Exchange) -> UwsgiCodec {
         UwsgiCodec {
-            head_bound: packet_bound(&self.limits),
             exchange,
             body_chunk: self.body_chunk,
             write_announced: 0,
@@ -279,9 +278,6 @@ impl Default for Builder {
 pub struct UwsgiCodec {
     exchange: Exchange,
     body_chunk: usize,
-    /// The most bytes the head being decoded may take: 4 + `max_datasize` for a packet,
-    /// `max_head` for a response head.
-    head_bound: usize,
     /// Encoder side: the body length of the last head, and what is still owed.
     write_announced: u64,
     write_left: u64,
@@ -346,15 +342,7 @@ impl UwsgiCodec {
     /// # Ok::<(), uwsgi_wire::StreamError>(())
     /// ```
     pub fn expect(&mut self, reply: Reply) -> bool {
-        if !self.exchange.expect(reply) {
-            return false;
-        }
-        let limits = self.exchange.limits();
-        self.head_bound = match reply {
-            Reply::Response { .. } => limits.max_head,
-            _ => packet_bound(limits),
-        };
-        true
+        self.exchange.expect(reply)
     }
 
     /// The body bytes of the current exchange the decoder has not yielded yet, or
@@ -412,14 +400,11 @@ impl UwsgiCodec {
                     let room = match self.exchange.body_remaining() {
                         Some(left) => to_usize(left).min(self.body_chunk),
                         None if in_body => self.body_chunk,
-                        // A packet's `needed` is exactly the rest of its block; a response
-                        // head's only a lower bound (the blank line), so it gets twice what
-                        // it has, or a long head would take a read per two bytes. Never
-                        // past the largest head the limits allow.
-                        None => needed
-                            .max(src.len())
-                            .min(self.head_bound.saturating_sub(src.len()))
-                            .max(1),
+                        // The exchange knows how much a partial head may still take.
+                        None => self
+                            .exchange
+                            .head_room(src.len(), needed)
+                            .saturating_sub(src.len()),
                     };
                     reserve_bounded(src, room);
                     return Ok(None);
@@ -492,14 +477,7 @@ impl Item {
     fn of(event: Event<'_>) -> Self {
         match event {
             Event::Head { head, body } => match head {
-                Head::Packet(packet) => Item::Packet(
-                    match packet.payload() {
-                        Payload::Vars(vars) => Layout::Vars(vars.len()),
-                        Payload::Array(array) => Layout::Array(array.len()),
-                        Payload::Raw(_) => Layout::Raw,
-                    },
-                    body,
-                ),
+                Head::Packet(packet) => Item::Packet(Layout::of(&packet.payload()), body),
                 Head::Response(_) => Item::Response(body),
                 Head::Raw => Item::NoHead,
             },
@@ -507,11 +485,6 @@ impl Item {
             Event::End => Item::End,
         }
     }
-}
-
-/// The largest packet `limits` allow: its header and block.
-fn packet_bound(limits: &Limits) -> usize {
-    crate::header::HEADER_LEN + usize::from(limits.max_datasize)
 }
 
 /// The smallest buffer [`reserve_bounded`] moves unread bytes into: `FramedRead`'s

@@ -68,13 +68,12 @@
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 
-use crate::array::Array;
 use crate::exchange::{Event, Exchange, Head, HeadParser, Reply};
 use crate::header::{Header, HEADER_LEN};
 use crate::limits::Limits;
-use crate::packet::{Packet, Payload, Status};
+use crate::owned::Layout;
+use crate::packet::{Packet, Status};
 use crate::stream_error::StreamError;
-use crate::vars::Vars;
 use crate::{to_u64, to_usize};
 
 /// The buffer a [`PacketReader`] starts with: 8 KiB. It grows, once, to the largest
@@ -98,9 +97,7 @@ pub const DEFAULT_BUFFER_SIZE: usize = 8192;
 /// keep filling it until a head is complete, then borrow it once).
 #[derive(Debug, Clone, Copy)]
 enum Shape {
-    Vars(usize),
-    Array(usize),
-    Raw,
+    Packet(Layout),
     Response,
     NoHead,
 }
@@ -108,11 +105,7 @@ enum Shape {
 impl Shape {
     fn of(head: &Head<'_>) -> Self {
         match head {
-            Head::Packet(packet) => match packet.payload() {
-                Payload::Vars(vars) => Shape::Vars(vars.len()),
-                Payload::Array(array) => Shape::Array(array.len()),
-                Payload::Raw(_) => Shape::Raw,
-            },
+            Head::Packet(packet) => Shape::Packet(Layout::of(&packet.payload())),
             Head::Response(_) => Shape::Response,
             Head::Raw => Shape::NoHead,
         }
@@ -121,30 +114,27 @@ impl Shape {
     /// The head again, over `wire` (exactly the bytes the exchange consumed for it): O(1)
     /// for packets, whose blocks were validated already.
     fn head<'a>(self, wire: &'a [u8], limits: &Limits) -> Head<'a> {
-        let mut header = [0u8; HEADER_LEN];
-        if let Some(bytes) = wire.get(..HEADER_LEN) {
-            header.copy_from_slice(bytes);
+        match self {
+            Shape::Packet(layout) => match Header::parse(wire) {
+                Status::Complete(header) => {
+                    let block = wire.get(HEADER_LEN..).unwrap_or_default();
+                    let payload = layout.payload(block);
+                    Head::Packet(Packet::from_parts(
+                        header.modifier1,
+                        header.modifier2,
+                        payload,
+                    ))
+                }
+                // `wire` holds the whole packet; this arm only keeps the code panic-free.
+                Status::Partial { .. } => Head::Raw,
+            },
+            // Validated when the exchange consumed it; parsing it again cannot fail.
+            Shape::Response => match HeadParser::new(limits.max_head).parse(wire) {
+                Ok(Status::Complete((head, _))) => Head::Response(head),
+                _ => Head::Raw,
+            },
+            Shape::NoHead => Head::Raw,
         }
-        let header = Header::from_bytes(header);
-        let block = wire.get(HEADER_LEN..).unwrap_or_default();
-        let payload = match self {
-            Shape::Vars(len) => Payload::Vars(Vars::trusted(block, len)),
-            Shape::Array(len) => Payload::Array(Array::trusted(block, len)),
-            Shape::Raw => Payload::Raw(block),
-            Shape::Response => {
-                // Validated when the exchange consumed it; parsing it again cannot fail.
-                return match HeadParser::new(limits.max_head).parse(wire) {
-                    Ok(Status::Complete((head, _))) => Head::Response(head),
-                    _ => Head::Raw,
-                };
-            }
-            Shape::NoHead => return Head::Raw,
-        };
-        Head::Packet(Packet::from_parts(
-            header.modifier1,
-            header.modifier2,
-            payload,
-        ))
     }
 }
 
@@ -325,8 +315,7 @@ impl<R: Read> PacketReader<R> {
     /// # Ok::<(), uwsgi_wire::StreamError>(())
     /// ```
     pub fn read_packet(&mut self) -> Result<Option<Incoming<'_, R>>, StreamError> {
-        let bound = HEADER_LEN + usize::from(self.exchange.limits().max_datasize);
-        match self.read_head(bound)? {
+        match self.read_head()? {
             Some((Head::Packet(packet), body)) => Ok(Some(Incoming { packet, body })),
             // A server-side exchange starts with a packet, always.
             Some(_) => Err(io::Error::other("read_packet called on a client-side reader").into()),
@@ -363,12 +352,7 @@ impl<R: Read> PacketReader<R> {
             )
             .into());
         }
-        let limits = self.exchange.limits();
-        let bound = match reply {
-            Reply::Response { .. } => limits.max_head,
-            _ => HEADER_LEN + usize::from(limits.max_datasize),
-        };
-        match self.read_head(bound)? {
+        match self.read_head()? {
             Some((head, body)) => Ok(IncomingReply { head, body }),
             // The exchange reports a close before a reply it expects as an error.
             None => Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
@@ -376,9 +360,7 @@ impl<R: Read> PacketReader<R> {
     }
 
     /// Reads until the exchange yields a head, then hands out the head and its body.
-    /// `bound` is the most a head can take: 4 + `max_datasize` for a packet, `max_head`
-    /// for a response head.
-    fn read_head(&mut self, bound: usize) -> Result<Option<(Head<'_>, Body<'_, R>)>, StreamError> {
+    fn read_head(&mut self) -> Result<Option<(Head<'_>, Body<'_, R>)>, StreamError> {
         self.skip_body()?;
         let (consumed, shape) = loop {
             let buffered = self.buf.get(self.start..self.end).unwrap_or_default();
@@ -392,7 +374,7 @@ impl<R: Read> PacketReader<R> {
                 Status::Partial { needed } => needed,
             };
             let have = self.end - self.start;
-            if self.fill(room(have, needed, bound))? == 0 {
+            if self.fill(self.exchange.head_room(have, needed))? == 0 {
                 let buffered = self.buf.get(self.start..self.end).unwrap_or_default();
                 match self.exchange.decode_eof(buffered)? {
                     None => return Ok(None),
@@ -488,18 +470,6 @@ impl<R: Read> PacketReader<R> {
         }
         Ok(())
     }
-}
-
-/// The buffer room to make for a head that has `have` bytes and needs at least `needed`
-/// more: exactly the missing bytes of a packet (its `needed` is the rest of its block);
-/// for a response head, whose `needed` is only a lower bound (the blank line), twice
-/// what it has, so a long head takes a few reads, not one per two bytes. Never past
-/// `bound`, the largest head allowed (the next byte after it is refused anyway).
-fn room(have: usize, needed: usize, bound: usize) -> usize {
-    have.saturating_add(needed)
-        .max(have.saturating_mul(2))
-        .min(bound)
-        .max(have.saturating_add(1))
 }
 
 /// A packet read by [`PacketReader::read_packet`] and the body that follows it.

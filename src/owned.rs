@@ -209,6 +209,26 @@ pub(crate) enum Layout {
     Raw,
 }
 
+impl Layout {
+    /// The layout of a validated payload.
+    pub(crate) fn of(payload: &Payload<'_>) -> Self {
+        match payload {
+            Payload::Vars(vars) => Layout::Vars(vars.len()),
+            Payload::Array(array) => Layout::Array(array.len()),
+            Payload::Raw(_) => Layout::Raw,
+        }
+    }
+
+    /// The payload again over `block`, the bytes validated with this layout (O(1)).
+    pub(crate) fn payload(self, block: &[u8]) -> Payload<'_> {
+        match self {
+            Layout::Vars(len) => Payload::Vars(Vars::trusted(block, len)),
+            Layout::Array(len) => Payload::Array(Array::trusted(block, len)),
+            Layout::Raw => Payload::Raw(block),
+        }
+    }
+}
+
 /// One validated packet (header and block) that owns its bytes.
 ///
 /// Built by the async codec straight from its read buffer (no copy), by
@@ -313,12 +333,7 @@ impl OwnedPacket {
     /// The block layout with its count, and the body length (strict `CONTENT_LENGTH` for
     /// request types, else 0).
     pub(crate) fn describe(packet: &Packet<'_>) -> Result<(Layout, u64), Error> {
-        let layout = match packet.payload() {
-            Payload::Vars(vars) => Layout::Vars(vars.len()),
-            Payload::Array(array) => Layout::Array(array.len()),
-            Payload::Raw(_) => Layout::Raw,
-        };
-        Ok((layout, packet.body_len()?))
+        Ok((Layout::of(&packet.payload()), packet.body_len()?))
     }
 
     /// The header (datasize is the block's length).
@@ -388,12 +403,7 @@ impl OwnedPacket {
     /// # Ok::<(), uwsgi_wire::Error>(())
     /// ```
     pub fn payload(&self) -> Payload<'_> {
-        let block = self.block();
-        match self.layout {
-            Layout::Vars(len) => Payload::Vars(Vars::trusted(block, len)),
-            Layout::Array(len) => Payload::Array(Array::trusted(block, len)),
-            Layout::Raw => Payload::Raw(block),
-        }
+        self.layout.payload(self.block())
     }
 
     /// How the block was read.

@@ -1,6 +1,6 @@
 //! The state machine: bytes in, events out, for both sides of a stream.
 
-use crate::header::{Header, Modifier1};
+use crate::header::{Header, Modifier1, HEADER_LEN};
 use crate::limits::Limits;
 use crate::packet::{Packet, Status};
 use crate::to_u64;
@@ -301,6 +301,24 @@ impl Exchange {
             State::End => return Ok(None),
         };
         Err(self.error(kind, to_u64(buf.len())))
+    }
+
+    /// The buffer an adapter should make room for while a head is partial: `have` bytes
+    /// of it, `needed` more at least (what `decode` returned). Exactly the missing bytes
+    /// of a packet, whose `needed` is the rest of its block; for a response head, whose
+    /// `needed` is only a lower bound (the blank line), twice what it has, so a long head
+    /// takes a few reads, not one per two bytes. Never past the largest head the limits
+    /// allow (4 + `max_datasize`, or `max_head`): the byte after it is refused anyway.
+    #[cfg(feature = "std")]
+    pub(crate) fn head_room(&self, have: usize, needed: usize) -> usize {
+        let bound = match self.state {
+            State::Response { .. } => self.limits.max_head,
+            _ => HEADER_LEN + usize::from(self.limits.max_datasize),
+        };
+        have.saturating_add(needed)
+            .max(have.saturating_mul(2))
+            .min(bound)
+            .max(have.saturating_add(1))
     }
 
     /// [`decode`](Exchange::decode) when only the [`Event::End`] is left: true, and the

@@ -179,14 +179,10 @@ impl Builder {
     }
 
     /// [`serve_connection`](Builder::serve_connection), closed as soon as `stop`'s
-    /// sender is dropped (the server shuts down) if no byte of a request arrived yet.
-    ///
-    /// Bug fixed here: `serve`'s graceful shutdown waited for every connection, and
-    /// one that had sent nothing yet (a stalled client, a front end's spare
-    /// connection) held the process for the whole head timeout (30 s by default, as
-    /// long as the shutdown timeout) and was then answered 408. Now a connection
-    /// still waiting for its first byte at shutdown is closed at once; a request
-    /// already arriving gets the rest of its head timeout, one in flight finishes.
+    /// sender is dropped (the server shuts down) if no byte of a request arrived yet:
+    /// an idle connection must not hold a graceful shutdown for the whole head timeout.
+    /// A request already arriving gets the rest of its head timeout; one in flight
+    /// finishes.
     pub(super) async fn serve_until<IO, S, B>(
         &self,
         io: IO,
@@ -295,30 +291,22 @@ impl Builder {
                 return Err(err.into());
             }
         };
-        let (tx, body) = RequestBody::channel(head.body_len());
+        let body_len = head.body_len();
+        let (tx, body) = RequestBody::channel(body_len);
         let mut request = request.map(|()| body);
         // The packet itself (modifier1, modifier2, every var) for services that want it.
-        request.extensions_mut().insert(head.clone());
+        request.extensions_mut().insert(head);
 
         poll_fn(|cx| service.poll_ready(cx))
             .await
             .map_err(|err| ConnectionError::Service(err.into()))?;
-        // Bug fixed here: the body used to be fed only while the service's future ran,
-        // and `done` was set only by an End frame read through the service's channel.
-        // So (1) a request without a body (its receiver is dropped at once), and one
-        // whose last chunk the service took before the feeder asked for room, never
-        // read their End frame: the connection closed after every GET, and a pipelined
-        // packet after it was never answered; (2) a response body that streams the
-        // request body (hyper's echo, `Body::new(request.into_body())`) failed with
-        // "the connection task stopped" before its head was written, since the feeder
-        // was gone once the service returned; (3) while a body read waited on the
-        // connection (up to the body timeout) the service's future was not polled, as
-        // the read ran inside the `select!` handler. The body is now fed by a branch
-        // raced against the service's call *and* against the writing of its response,
-        // and its end is read from the connection once all of its bytes were.
+        // The body is fed while the service runs *and* while its response is written (a
+        // response may stream the request body back), raced against both so neither
+        // waits on a body read; its end is read from the connection once all of its bytes
+        // were, whether or not the service read them, so a pipelined packet is found.
         let mut feed = Feed {
             tx: Some(tx),
-            left: head.body_len(),
+            left: body_len,
             ended: false,
             stopped: false,
         };

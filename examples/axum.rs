@@ -17,7 +17,11 @@
 //! - `/slow?ms=N`: 200 after N ms.
 //! - `/bench`: `Hello, world!` as `text/plain`, the end-to-end benchmark's answer.
 //!
-//! Logs go to stderr through `tracing` (`RUST_LOG=debug` for more).
+//! Logs go to stderr through `tracing` (`RUST_LOG=debug` for more). It runs on one
+//! thread (a current-thread runtime), and its TCP listener has `TCP_DEFER_ACCEPT`, as
+//! uWSGI's has: the kernel hands over a connection once its first bytes are in
+//! (`UWSGI_DEFER_ACCEPT=0` turns that off, so that a connection that never sends a byte
+//! is accepted too).
 //!
 //! `UWSGI_HEAD_TIMEOUT_MS=N` sets the connections' head timeout
 //! ([`Builder::head_timeout`](uwsgi_wire::server::Builder::head_timeout), default 30 s):
@@ -33,6 +37,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -43,8 +48,12 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpSocket, UnixListener};
 use uwsgi_wire::server::{serve, Builder, Listener};
+
+#[path = "support/defer_accept.rs"]
+mod defer_accept;
+use defer_accept::defer_accept;
 
 fn app() -> Router {
     Router::new()
@@ -137,6 +146,29 @@ async fn bench() -> impl IntoResponse {
     )
 }
 
+/// A TCP listener on the first address `addr` resolves to, with `TCP_DEFER_ACCEPT` as
+/// uWSGI sets it (unless `UWSGI_DEFER_ACCEPT=0`): a connection is accepted once its
+/// request is in, so its first read finds it instead of waking the task twice (about
+/// 6 µs of CPU per request, benches/e2e/RESULTS.md).
+async fn bind(addr: &str) -> io::Result<TcpListener> {
+    let Some(addr) = tokio::net::lookup_host(addr).await?.next() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{addr}: no address"),
+        ));
+    };
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    if std::env::var("UWSGI_DEFER_ACCEPT").as_deref() != Ok("0") {
+        defer_accept(&socket)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -154,7 +186,12 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal: finishing the requests in flight");
 }
 
-#[tokio::main]
+/// A current-thread runtime: the one worker of the end-to-end comparison, and the
+/// cheapest way to run `serve` (with `#[tokio::main]`'s multi-thread runtime the accept
+/// loop runs on the main thread and hands every connection to a worker: 7 to 20 µs of
+/// CPU per request more, benches/e2e/RESULTS.md). Spread the load over cores with one
+/// such process per core, as uWSGI does with its workers.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -175,7 +212,7 @@ async fn main() -> io::Result<()> {
         println!("listening on unix:{path}");
         listener.into()
     } else {
-        let listener = TcpListener::bind(&addr).await?;
+        let listener = bind(&addr).await?;
         println!("listening on {}", listener.local_addr()?);
         listener.into()
     };

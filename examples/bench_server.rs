@@ -53,6 +53,10 @@ use uwsgi_wire::http::request_from_owned;
 use uwsgi_wire::StreamError;
 use uwsgi_wire::{Limits, OwnedPacket};
 
+#[path = "support/defer_accept.rs"]
+mod defer_accept;
+use defer_accept::defer_accept;
+
 /// The response every backend of the end-to-end test sends, byte for byte.
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
@@ -191,29 +195,6 @@ fn bind(addr: SocketAddr, reuseport: bool, options: Options) -> io::Result<TcpLi
     }
     socket.bind(addr)?;
     socket.listen(128)
-}
-
-/// `TCP_DEFER_ACCEPT`, 4 s as uWSGI sets it: the kernel completes `accept` only once
-/// the first bytes of the request are in, so the first read finds them.
-fn defer_accept(socket: &TcpSocket) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let seconds: libc::c_int = 4;
-    // SAFETY: a valid socket fd, and a pointer to a c_int with its exact size, as
-    // setsockopt(2) requires for TCP_DEFER_ACCEPT.
-    let status = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if status == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 async fn accept_loop(listener: TcpListener, options: Options) -> io::Result<()> {

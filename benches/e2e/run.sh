@@ -12,7 +12,8 @@
 #   hyper-close  the same hyper backend via proxy_pass WITHOUT upstream keepalive (a new
 #           connection per request, as uwsgi_pass always does): a diagnostic row
 #   axum    examples/axum.rs (an axum Router on uwsgi_wire::server::serve, its /bench
-#           route) via uwsgi_pass; #[tokio::main], TOKIO_WORKER_THREADS=WORKERS
+#           route) via uwsgi_pass; a current-thread runtime and TCP_DEFER_ACCEPT (one
+#           thread whatever WORKERS says)
 #   gunicorn  gunicorn 27 from PyPI (a venv the script makes), --protocol uwsgi, sync
 #           workers, benches/e2e/gunicorn_app.py (a tiny WSGI app) via uwsgi_pass
 # See benches/e2e/README.md.
@@ -238,10 +239,10 @@ wait_port "$P_UWSGI" uwsgi "$LAST_PID"
 start hyper "$BIN/hyper_backend" "127.0.0.1:$P_HYPER" "${RUNTIME[@]}"
 wait_port "$P_HYPER" hyper "$LAST_PID"
 if wants axum; then
-    # #[tokio::main] builds a multi-thread runtime, whose worker count tokio reads from
-    # TOKIO_WORKER_THREADS (tokio/src/loom/std/mod.rs); the main thread also runs the
-    # main future there: serve's accept loop. RUST_LOG: the example's default, pinned.
-    start axum env TOKIO_WORKER_THREADS="$WORKERS" RUST_LOG=info "$BIN/axum" "127.0.0.1:$P_AXUM"
+    # One thread: the example runs serve on a current-thread runtime. RUST_LOG: the
+    # example's default, pinned.
+    [ "$WORKERS" = 1 ] || say "axum: one thread (a current-thread runtime), not WORKERS=$WORKERS"
+    start axum env RUST_LOG=info "$BIN/axum" "127.0.0.1:$P_AXUM"
     wait_port "$P_AXUM" axum "$LAST_PID"
 fi
 if wants gunicorn; then

@@ -219,6 +219,24 @@ where
     /// ```
     pub async fn with_graceful_shutdown<F>(self, signal: F) -> io::Result<()>
     where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // The accept loop runs in a task of its own, so that a multi-thread runtime runs
+        // it on a worker beside the connections it spawns, not on the thread awaiting
+        // it (with `#[tokio::main]`, the main thread: a cross-thread hand-off of every
+        // connection, about 19 µs of CPU per request, benches/e2e/RESULTS.md). In a
+        // `JoinSet`, so that dropping this future still stops the server.
+        let mut accept = JoinSet::new();
+        accept.spawn(self.run(signal));
+        match accept.join_next().await {
+            Some(Ok(result)) => result,
+            Some(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            _ => Err(io::Error::other("the accept loop was cancelled")),
+        }
+    }
+
+    async fn run<F>(self, signal: F) -> io::Result<()>
+    where
         F: Future<Output = ()> + Send,
     {
         let slots = Arc::new(Semaphore::new(self.max_connections));

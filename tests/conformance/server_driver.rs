@@ -905,7 +905,9 @@ http {{
     #[test]
     fn axum_shuts_down_gracefully_with_a_request_in_flight() {
         require!(NGINX);
-        let (_dir, mut axum, front) = stack("axum-shutdown", &[]);
+        // Without TCP_DEFER_ACCEPT, so that the kernel hands over the idle connection
+        // below (with it, the kernel keeps a connection that sent nothing to itself).
+        let (_dir, mut axum, front) = stack("axum-shutdown", &["UWSGI_DEFER_ACCEPT=0"]);
         let (response, _) = get(front.port, "/echo");
         json(&response);
         axum.wait_connections(0, Duration::from_secs(5));

@@ -428,6 +428,9 @@ pub struct HeadParser {
     outcome: Option<Result<Done, HeadError>>,
 }
 
+/// What [`HeadParser::parse`] returns.
+type Parsed<'a> = Result<Status<(ResponseHead<'a>, usize)>, HeadError>;
+
 /// A range of the head: start and end offsets.
 type Span = (usize, usize);
 
@@ -483,8 +486,19 @@ impl Facts {
             // taken from the raw line (httparse allows nothing before the name).
             let start = at(name);
             let value_at = at(header.value);
-            let before = head.get(start + name.len() + 1..value_at)?;
-            let after = head.get(value_at + header.value.len()..)?;
+            let colon = start + name.len();
+            let value_end = value_at + header.value.len();
+            // The usual line, `Name: value` and the line end, answers that in three
+            // compares, without walking the borders below.
+            let plain = value_at == colon + 2
+                && head.get(colon + 1) == Some(&b' ')
+                && matches!(head.get(value_end), Some(b'\r' | b'\n'));
+            if !header.value.is_empty() && plain {
+                self.named(name, header.value, value_at);
+                continue;
+            }
+            let before = head.get(colon + 1..value_at)?;
+            let after = head.get(value_end..)?;
             let tab_after = after
                 .iter()
                 .take_while(|&&b| b == b' ' || b == b'\t')
@@ -550,6 +564,16 @@ fn is_name<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
 /// (`Status`, `Location`, `Content-Length`, `Transfer-Encoding`).
 const fn may_matter(len: usize) -> bool {
     matches!(len, 6 | 8 | 14 | 17)
+}
+
+/// Why [`HeadParser::whole`] did not read a head.
+#[derive(Debug, Clone, Copy)]
+enum NotWhole {
+    /// The line-by-line path decides.
+    Lines,
+    /// More header lines than its slots: [`HeadParser::whole_many`] reads it, given the
+    /// status line's code and minor version.
+    Many(u16, u8),
 }
 
 /// A complete head, to build the [`ResponseHead`] again on a later call.
@@ -628,12 +652,30 @@ impl HeadParser {
         &mut self,
         buf: &'a [u8],
     ) -> Result<Status<(ResponseHead<'a>, usize)>, HeadError> {
+        // A parser that has examined nothing (no outcome, nothing searched), the
+        // common case, cannot have shrunk; and its one-pass verdict, built here apart
+        // from the line-by-line path's, goes out without passing through that path's.
+        if self.outcome.is_none() && self.searched == 0 {
+            match self.whole(buf) {
+                Ok(done) => return self.settle(buf, Ok(Status::Complete(done))),
+                Err(NotWhole::Many(code, minor)) => {
+                    if let Some(parsed) = self.whole_many(buf, code, minor) {
+                        return parsed;
+                    }
+                }
+                Err(NotWhole::Lines) => {}
+            }
+            let outcome = self.advance(buf);
+            return self.settle(buf, outcome);
+        }
         let shrunk = match self.outcome {
             Some(Ok(done)) => buf.len() < done.len,
             _ => buf.len() < self.searched,
         };
         if shrunk {
+            // Fresh again: once more from the top, where a whole head takes one pass.
             *self = HeadParser::new(self.max_len);
+            return self.parse(buf);
         }
         match self.outcome {
             Some(Ok(done)) => return Ok(Status::Complete(self.build(buf, done))),
@@ -641,6 +683,16 @@ impl HeadParser {
             None => {}
         }
         let outcome = self.advance(buf);
+        self.settle(buf, outcome)
+    }
+
+    /// Keeps a final outcome for later calls, and gives the caller its view.
+    #[inline(always)]
+    fn settle<'a>(
+        &mut self,
+        buf: &'a [u8],
+        outcome: Result<Status<Done>, HeadError>,
+    ) -> Parsed<'a> {
         match outcome {
             Ok(Status::Complete(done)) => {
                 self.outcome = Some(Ok(done));
@@ -672,13 +724,9 @@ impl HeadParser {
         (head, done.len)
     }
 
-    /// Checks every line completed since the last call.
+    /// Checks every line completed since the last call: the line-by-line path, for
+    /// every head the one-pass path ([`whole`](HeadParser::whole)) does not read.
     fn advance(&mut self, buf: &[u8]) -> Result<Status<Done>, HeadError> {
-        if self.searched == 0 {
-            if let Some(outcome) = self.whole(buf) {
-                return outcome.map(Status::Complete);
-            }
-        }
         let limit = buf.len().min(self.max_len);
         loop {
             let new = buf.get(self.searched..limit).unwrap_or_default();
@@ -692,7 +740,7 @@ impl HeadParser {
             self.line_start = end;
             self.searched = end;
             if line == b"\n" || line == b"\r\n" {
-                return self.finish(end).map(Status::Complete);
+                return self.facts.finish(end).map(Status::Complete);
             }
             self.line(line, start)?;
         }
@@ -758,26 +806,34 @@ impl HeadParser {
     /// code ([`Facts::named`], [`Facts::header`]). One call per head at most (the
     /// parser must be fresh), so feeding a head in parts stays linear. About 2x faster
     /// than the line-by-line path on uWSGI's replies (BENCHMARKS.md).
-    fn whole(&mut self, buf: &[u8]) -> Option<Result<Done, HeadError>> {
+    fn whole(&mut self, buf: &[u8]) -> Result<Done, NotWhole> {
         // httparse's status line parser would skip blank lines before it (to nginx a
         // blank first line is an empty head) and costs as much as the header lines of a
         // small head: the status line is checked here, by the same grammar.
-        let (code, minor, text_len, line_len) = strict_status_line(buf)?;
+        let (code, minor, text_len, line_len) = strict_status_line(buf).ok_or(NotWhole::Lines)?;
+        if code == 0 {
+            // nginx picks the status of such a head from its headers (`finish`): left
+            // to the line-by-line path, so this one has a single result to give.
+            return Err(NotWhole::Lines);
+        }
         let mut slots = [httparse::EMPTY_HEADER; WHOLE_HEAD_SLOTS];
-        let (len, headers) = match httparse::parse_headers(buf.get(line_len..)?, &mut slots) {
+        let rest = buf.get(line_len..).ok_or(NotWhole::Lines)?;
+        let (len, headers) = match httparse::parse_headers(rest, &mut slots) {
             Ok(httparse::Status::Complete((n, headers))) => (line_len + n, headers),
-            Err(httparse::Error::TooManyHeaders) => return self.whole_many(buf, code, minor),
-            _ => return None,
+            Err(httparse::Error::TooManyHeaders) => return Err(NotWhole::Many(code, minor)),
+            _ => return Err(NotWhole::Lines),
         };
         self.whole_done(buf, len, (code, minor, text_len), headers)
+            .ok_or(NotWhole::Lines)
     }
 
     /// [`whole`](HeadParser::whole) for a head with more than [`WHOLE_HEAD_SLOTS`]
     /// header lines: httparse's response parser over uninitialised slots, out of the
-    /// common path's stack frame.
+    /// common path's stack frame. Settles its own result, which then does not merge
+    /// with the common path's.
     #[cold]
     #[inline(never)]
-    fn whole_many(&mut self, buf: &[u8], code: u16, minor: u8) -> Option<Result<Done, HeadError>> {
+    fn whole_many<'a>(&mut self, buf: &'a [u8], code: u16, minor: u8) -> Option<Parsed<'a>> {
         let (_, _, text_len, _) = strict_status_line(buf)?;
         let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MANY_SLOTS];
         let mut response = httparse::Response::new(&mut []);
@@ -790,7 +846,8 @@ impl HeadParser {
             _ => return None,
         };
         let httparse::Response { headers, .. } = response;
-        self.whole_done(buf, len, (code, minor, text_len), headers)
+        let done = self.whole_done(buf, len, (code, minor, text_len), headers)?;
+        Some(self.settle(buf, Ok(Status::Complete(done))))
     }
 
     /// The facts of a head `whole` found: `len` bytes of `buf`, its status line's code,
@@ -802,7 +859,7 @@ impl HeadParser {
         len: usize,
         (code, minor, text_len): (u16, u8, usize),
         headers: &[httparse::Header<'_>],
-    ) -> Option<Result<Done, HeadError>> {
+    ) -> Option<Done> {
         if len > self.max_len {
             return None;
         }
@@ -823,17 +880,29 @@ impl HeadParser {
         }
         self.line_start = len;
         self.searched = len;
-        Some(self.finish(len))
+        // What `finish` gives for a status line with a code (`whole` takes no other):
+        // one result, built from values at hand rather than from the facts just
+        // stored, and not merged with `finish`'s other cases (a merge that went
+        // through the stack in narrow stores read back wide).
+        Some(Done {
+            len,
+            status: code,
+            reason: Reason::Range(status.2 .0, status.2 .1),
+            version: Some(minor),
+            cgi: false,
+        })
     }
+}
 
+impl Facts {
     /// The status, once the blank line (ending at `len`) has arrived, as
     /// ngx_http_uwsgi_process_header picks it.
     #[inline(always)]
     fn finish(&self, len: usize) -> Result<Done, HeadError> {
-        let version = self.facts.status_line.and_then(|(_, version, _)| version);
+        let version = self.status_line.and_then(|(_, version, _)| version);
         // A status line's code of 0 (`HTTP/1.1 000`) leaves nginx's status_n at 0: it
         // picks the status as for a head without a status line.
-        if let Some((status, _, (start, end))) = self.facts.status_line {
+        if let Some((status, _, (start, end))) = self.status_line {
             if status != 0 {
                 return Ok(Done {
                     len,
@@ -844,10 +913,10 @@ impl HeadParser {
                 });
             }
         }
-        let (status, reason) = match self.facts.cgi_status {
+        let (status, reason) = match self.cgi_status {
             Some(Ok((status, (start, end)))) => (status, Reason::Range(start, end)),
             Some(Err(at)) => return Err(HeadError::new(HeadErrorKind::InvalidStatus, at)),
-            None if self.facts.location => (302, Reason::Static(b"Moved Temporarily")),
+            None if self.location => (302, Reason::Static(b"Moved Temporarily")),
             None => (200, Reason::Static(b"OK")),
         };
         Ok(Done {
@@ -1093,10 +1162,31 @@ fn cgi_status(value: &[u8], at: usize) -> Result<(u16, Span), usize> {
 }
 
 /// ngx_atoof: one or more digits, at most `i64::MAX` (NGX_MAX_OFF_T_VALUE).
+#[inline(always)]
 fn atoof(value: &[u8]) -> Option<u64> {
     if value.is_empty() {
         return None;
     }
+    // 18 digits stay under 10^18, below `i64::MAX`: no overflow to check for, which
+    // halves the work per digit of every real length.
+    if value.len() <= 18 {
+        let mut n: u64 = 0;
+        for &b in value {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(digit);
+        }
+        return Some(n);
+    }
+    atoof_long(value)
+}
+
+/// [`atoof`] for a value of 19 digits or more, where the limit may be passed.
+#[cold]
+#[inline(never)]
+fn atoof_long(value: &[u8]) -> Option<u64> {
     let mut n: u64 = 0;
     for &b in value {
         if !b.is_ascii_digit() {
@@ -1138,7 +1228,7 @@ mod tests {
     /// or the same error at the same offset.
     #[test]
     fn the_one_pass_path_gives_the_line_by_line_verdict() {
-        let heads: [&[u8]; 12] = [
+        let heads: [&[u8]; 14] = [
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nbody",
             b"HTTP/1.0 404 Not Found\nContent-Length: 0\n\n",
             b"HTTP/1.1 204\r\n\r\n",
@@ -1151,6 +1241,10 @@ mod tests {
             b"HTTP/1.1 200 \xe9t\xe9\r\nX: \x80\r\nCONTENT-length: 9\r\n\r\n",
             b"HTTP/1.1 302 Found\r\nStatus: 200\r\nlocation: /z\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nContent-Length: 3\r\n\r\n",
+            // Borders next to the plain `Name: value` line: no space, two, one after.
+            b"HTTP/1.1 200 OK\r\nContent-Length:7\r\nLocation:  /a\r\nStatus: 201 \r\n\r\n",
+            // Lengths of 19 digits and more (the overflow-checked path of `atoof`).
+            b"HTTP/1.1 200 OK\nContent-Length: 9223372036854775807\nContent-Length: 0000000000000000000012\n\n",
         ];
         let mut wire = Vec::new();
         for head in heads {
@@ -1176,6 +1270,48 @@ mod tests {
                 let [whole, split] = both(head, max);
                 assert_eq!(whole, split, "max {max}: {:?}", crate::ByteStr(head));
             }
+        }
+    }
+
+    /// `atoof` against ngx_atoof's definition, around the length where it stops
+    /// checking for overflow.
+    #[test]
+    fn atoof_reads_what_ngx_atoof_reads() {
+        let reference = |value: &[u8]| {
+            let digits = !value.is_empty() && value.iter().all(u8::is_ascii_digit);
+            let text = core::str::from_utf8(value).ok()?;
+            let n = text.parse::<u64>().ok().filter(|_| digits)?;
+            (n <= i64::MAX.unsigned_abs()).then_some(n)
+        };
+        let mut values: Vec<Vec<u8>> = [
+            &b""[..],
+            b"0",
+            b"12",
+            b"+1",
+            b"1a",
+            b" 1",
+            b"9223372036854775807",
+            b"9223372036854775808",
+            b"18446744073709551615",
+            b"18446744073709551616",
+            b"00000000000000000000000042",
+        ]
+        .iter()
+        .map(|v| v.to_vec())
+        .collect();
+        for len in 1..=21 {
+            values.push(vec![b'9'; len]);
+            let mut bad = vec![b'1'; len];
+            bad[len - 1] = b'/';
+            values.push(bad);
+        }
+        for value in &values {
+            assert_eq!(
+                atoof(value),
+                reference(value),
+                "{:?}",
+                crate::ByteStr(value)
+            );
         }
     }
 

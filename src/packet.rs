@@ -228,6 +228,7 @@ impl<'a> Packet<'a> {
     ///     .unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
     /// ```
+    #[inline]
     pub fn parse_with(buf: &'a [u8], limits: &Limits) -> Result<Status<(Self, usize)>, Error> {
         Self::parse_frame(buf, limits, |header| header.modifier1.block_kind())
     }
@@ -252,11 +253,28 @@ impl<'a> Packet<'a> {
         Self::parse_frame(buf, limits, |_| kind)
     }
 
+    #[inline]
     fn parse_frame(
         buf: &'a [u8],
         limits: &Limits,
         kind: impl FnOnce(&Header) -> BlockKind,
     ) -> Result<Status<(Self, usize)>, Error> {
+        let (header, total) = match Self::frame_len(buf, limits)? {
+            Status::Complete(done) => done,
+            Status::Partial { needed } => return Ok(Status::Partial { needed }),
+        };
+        // `frame_len` saw all `total` bytes.
+        let block = buf.get(HEADER_LEN..total).unwrap_or_default();
+        let packet = Self::from_block(&header, block, kind(&header), limits)?;
+        Ok(Status::Complete((packet, total)))
+    }
+
+    /// The framing half of a parse: the header, checked against the limits, and the
+    /// packet's length (4 + datasize) once all of it is in `buf`. The exchange core's
+    /// adapters split the packet off their buffer between the two halves (BENCHMARKS.md,
+    /// target 1).
+    #[inline(always)]
+    pub(crate) fn frame_len(buf: &[u8], limits: &Limits) -> Result<Status<(Header, usize)>, Error> {
         let header = match Header::parse(buf) {
             Status::Complete(header) => header,
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
@@ -264,24 +282,36 @@ impl<'a> Packet<'a> {
         // Refuse an oversize block from the header alone, before waiting for it.
         limits.check_header(&header)?;
         let total = HEADER_LEN + usize::from(header.datasize);
-        let Some(block) = buf.get(HEADER_LEN..total) else {
+        if buf.len() < total {
             return Ok(Status::Partial {
                 needed: total - buf.len(),
             });
-        };
-        let payload = match kind(&header) {
+        }
+        Ok(Status::Complete((header, total)))
+    }
+
+    /// The validating half: the packet of `header` (which [`frame_len`](Self::frame_len)
+    /// accepted) and its whole `block`, read as `kind`. Error offsets count from the
+    /// header's first byte.
+    #[inline(always)]
+    pub(crate) fn from_block(
+        header: &Header,
+        block: &'a [u8],
+        kind: BlockKind,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
+        let payload = match kind {
             BlockKind::Vars => Payload::Vars(Vars::parse_at(block, HEADER_LEN, limits)?),
             BlockKind::Array => {
                 Payload::Array(Array::parse_with(block, limits).map_err(|e| e.shifted(HEADER_LEN))?)
             }
             BlockKind::Raw => Payload::Raw(block),
         };
-        let packet = Packet {
+        Ok(Packet {
             modifier1: header.modifier1,
             modifier2: header.modifier2,
             payload,
-        };
-        Ok(Status::Complete((packet, total)))
+        })
     }
 
     /// The header this packet encodes with (datasize is the payload's length).

@@ -385,6 +385,14 @@ impl<'a> Vars<'a> {
     /// ```
     #[inline]
     pub fn content_length(&self) -> Result<Option<u64>, Error> {
+        self.noted_content_length()
+    }
+
+    /// [`content_length`](Vars::content_length), always inlined: the exchange core asks on
+    /// every request, and in the codec's decode LLVM left the `#[inline]` one out of line,
+    /// the view passed through memory (BENCHMARKS.md, target 1).
+    #[inline(always)]
+    pub(crate) fn noted_content_length(&self) -> Result<Option<u64>, Error> {
         // What validation saw answers the common cases here, inlined: a server asks on
         // every request (the codec's decode, BENCHMARKS.md).
         match self.content_length {

@@ -416,19 +416,79 @@ impl Exchange {
 
     #[inline]
     fn request<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
-        let packet_error = |this: &Self, err: crate::Error| {
-            this.error(ExchangeErrorKind::Packet(err), to_u64(err.offset()))
+        Ok(self.request_head(buf)?.map(|(packet, len, consumed)| {
+            let head = Head::Packet(packet);
+            let body = BodyLength::Exact(len);
+            (Event::Head { head, body }, consumed)
+        }))
+    }
+
+    /// True when [`decode`](Exchange::decode) would read a request head: a server
+    /// between exchanges.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn awaits_request(&self) -> bool {
+        matches!((&self.state, self.side), (State::Idle, Side::Server))
+    }
+
+    /// The first half of [`decode`](Exchange::decode) for an adapter that owns its
+    /// buffer, when [`awaits_request`](Exchange::awaits_request): the next request's
+    /// header, checked against the limits, and the packet's length once all of it is in
+    /// `buf`. The same `Partial` and the same errors as `decode`; changes nothing.
+    #[inline(always)]
+    pub(crate) fn request_len(&self, buf: &[u8]) -> Result<Status<(Header, usize)>, ExchangeError> {
+        Packet::frame_len(buf, &self.limits).map_err(|err| self.packet_error(err))
+    }
+
+    /// The second half: `wire` is exactly the packet [`request_len`](Exchange::request_len)
+    /// measured (header included). Validates it and enters its body, as `decode` would,
+    /// and consumes it. The codec splits the packet off its buffer before this, which
+    /// costs less there than after (BENCHMARKS.md, target 1).
+    #[cfg(feature = "tokio")]
+    #[inline(always)]
+    pub(crate) fn request_taken<'a>(
+        &mut self,
+        header: &Header,
+        wire: &'a [u8],
+    ) -> Result<(Packet<'a>, u64), ExchangeError> {
+        let done = self.request_in(header, wire)?;
+        self.position = self.position.saturating_add(to_u64(wire.len()));
+        Ok(done)
+    }
+
+    /// [`request_taken`](Exchange::request_taken) without the consuming.
+    #[inline(always)]
+    fn request_in<'a>(
+        &mut self,
+        header: &Header,
+        wire: &'a [u8],
+    ) -> Result<(Packet<'a>, u64), ExchangeError> {
+        let block = wire.get(HEADER_LEN..).unwrap_or_default();
+        let kind = header.modifier1.block_kind();
+        let packet = Packet::from_block(header, block, kind, &self.limits)
+            .map_err(|err| self.packet_error(err))?;
+        let len = request_body_len(&packet).map_err(|err| self.packet_error(err))?;
+        self.start_body(BodyLength::Exact(len), wire.len())?;
+        Ok((packet, len))
+    }
+
+    #[inline]
+    fn request_head<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Packet<'a>, u64, usize)>, ExchangeError> {
+        let (header, total) = match self.request_len(buf)? {
+            Status::Complete(done) => done,
+            Status::Partial { needed } => return Ok(Status::Partial { needed }),
         };
-        let (packet, consumed) = match Packet::parse_with(buf, &self.limits) {
-            Ok(Status::Complete(done)) => done,
-            Ok(Status::Partial { needed }) => return Ok(Status::Partial { needed }),
-            Err(err) => return Err(packet_error(self, err)),
-        };
-        let len = request_body_len(&packet).map_err(|err| packet_error(self, err))?;
-        let body = BodyLength::Exact(len);
-        self.start_body(body, consumed)?;
-        let head = Head::Packet(packet);
-        Ok(Status::Complete((Event::Head { head, body }, consumed)))
+        // `request_len` saw all `total` bytes.
+        let wire = buf.get(..total).unwrap_or_default();
+        let (packet, len) = self.request_in(&header, wire)?;
+        Ok(Status::Complete((packet, len, total)))
+    }
+
+    fn packet_error(&self, err: crate::Error) -> ExchangeError {
+        self.error(ExchangeErrorKind::Packet(err), to_u64(err.offset()))
     }
 
     fn reply_packet<'a>(

@@ -1,104 +1,78 @@
-//! A tokio uwsgi client: sends one HTTP-style request the way nginx would (Debian's
-//! `uwsgi_params`), then prints the raw HTTP response the application server answers.
+//! A tokio uwsgi client on the library's client driver (`uwsgi_wire::client`): sends one
+//! HTTP-style request the way nginx would (Debian's `uwsgi_params`), prints the status
+//! and headers to stderr, and streams the response body to stdout as it arrives, one
+//! chunk of at most 64 KiB at a time (memory stays bounded whatever the size).
 //!
 //! ```sh
-//! cargo run --example tokio_client --all-features                              # GET / from 127.0.0.1:3031
-//! cargo run --example tokio_client --all-features -- 127.0.0.1:3031 /path?q=1
-//! cargo run --example tokio_client --all-features -- unix:/tmp/app.sock /upload 'some body'
+//! cargo run --example tokio_client --features client                              # GET / from 127.0.0.1:3031
+//! cargo run --example tokio_client --features client -- 127.0.0.1:3031 /path?q=1
+//! cargo run --example tokio_client --features client -- unix:/tmp/app.sock /upload 'some body'
 //! ```
 //!
-//! With a third argument the request is a POST with that body.
+//! With a third argument the request is a POST with that body. A body cut short by the
+//! server is an error (exit 1), never a silently short output.
 
-use std::io;
+use std::io::Write;
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::SinkExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixStream};
-use tokio_util::codec::FramedWrite;
-use uwsgi_wire::codec::{Frame, UwsgiCodec};
-use uwsgi_wire::http::{parse_response_head, NginxParams};
-use uwsgi_wire::{Modifier1, Packet, Payload, Status};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use uwsgi_wire::client::Builder;
+use uwsgi_wire::http::NginxParams;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() {
+    if let Err(err) = run().await {
+        eprintln!("tokio_client: {err}"); // one line: what failed and why
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:3031".to_string());
     let path = args.next().unwrap_or_else(|| "/".to_string());
     let body = args.next();
-    if let Some(socket) = addr.strip_prefix("unix:") {
-        exchange(UnixStream::connect(socket).await?, "localhost", &path, body).await
-    } else {
-        let stream = TcpStream::connect(&addr).await?;
-        exchange(stream, &addr, &path, body).await
-    }
-}
 
-async fn exchange(
-    stream: impl AsyncRead + AsyncWrite + Unpin,
-    host: &str,
-    path: &str,
-    body: Option<String>,
-) -> Result<(), Error> {
     let mut request = http::Request::builder()
-        .uri(path)
-        .header("host", host)
+        .uri(&path)
         .header("user-agent", "uwsgi-wire-tokio-client");
-    if let Some(body) = &body {
-        request = request
-            .method("POST")
-            .header("content-type", "text/plain")
-            .header("content-length", body.len());
+    if let Some((host, _)) = addr.rsplit_once(':').filter(|_| !addr.contains('/')) {
+        request = request.header("host", host);
     }
-    let request = request.body(())?;
+    if body.is_some() {
+        request = request.method("POST").header("content-type", "text/plain");
+    }
+    // The body's exact size is its CONTENT_LENGTH.
+    let request = request.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
+
     let mut params = NginxParams::new();
-    if let Some((_, port)) = host.rsplit_once(':') {
+    if let Some((_, port)) = addr.rsplit_once(':').filter(|_| !addr.contains('/')) {
         params = params.server_port(port); // nginx's SERVER_PORT: the port it listens on
     }
-    let vars = params.encode(&request)?;
+    let client = Builder::new()
+        .params(params)
+        .connect_timeout(Duration::from_secs(5))
+        .head_timeout(Duration::from_secs(30))
+        .body_timeout(Duration::from_secs(30));
 
-    let (mut read, write) = tokio::io::split(stream);
-    let mut out = FramedWrite::new(write, UwsgiCodec::new());
-    out.send(Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?)
-        .await?;
-    if let Some(body) = body.filter(|b| !b.is_empty()) {
-        out.send(Frame::Body(Bytes::from(body))).await?;
-    }
-    out.send(Frame::End).await?;
-
-    // The answer is raw HTTP/1.x: read until the head is complete...
-    let mut buf = BytesMut::with_capacity(8192);
-    let (response, head_len) = loop {
-        if let Status::Complete(parsed) = parse_response_head(&buf)? {
-            break parsed;
-        }
-        if read.read_buf(&mut buf).await? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response head").into());
-        }
-    };
-    let _ = buf.split_to(head_len);
-    // ...then the body: Content-Length bytes, or up to the end of the stream.
-    let length = response
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    loop {
-        if length.is_some_and(|n| buf.len() >= n) {
-            break;
-        }
-        if read.read_buf(&mut buf).await? == 0 {
-            break;
-        }
-    }
-    out.get_mut().shutdown().await?;
-
-    println!("{:?} {}", response.version(), response.status());
+    let stream = client.connect(&addr).await?;
+    let response = client.send_request(stream, request).await?;
+    eprintln!("{:?} {}", response.version(), response.status());
     for (name, value) in response.headers() {
-        println!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        eprintln!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
     }
-    println!();
-    println!("{}", String::from_utf8_lossy(&buf));
+    eprintln!();
+
+    let mut body = response.into_body();
+    let mut stdout = std::io::stdout().lock();
+    while let Some(frame) = body.frame().await {
+        if let Ok(chunk) = frame?.into_data() {
+            stdout.write_all(&chunk)?;
+        }
+    }
+    stdout.flush()?;
     Ok(())
 }

@@ -56,6 +56,7 @@
 //! | `tokio` | no | the async adapter `codec`: `codec::UwsgiCodec`, a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end, on the server or the client side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
 //! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::serve_connection`, `server::serve`); implies `tokio` and `http` |
+//! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::send_request`, `client::Builder`); implies `tokio` and `http` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
 //! parses, and encodes into `&mut [u8]`.
@@ -83,6 +84,8 @@ mod security;
 mod stream_error;
 mod vars;
 
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "tokio")]
 pub mod codec;
 #[cfg(feature = "http")]

@@ -16,6 +16,9 @@
 #           thread whatever WORKERS says)
 #   gunicorn  gunicorn 27 from PyPI (a venv the script makes), --protocol uwsgi, sync
 #           workers, benches/e2e/gunicorn_app.py (a tiny WSGI app) via uwsgi_pass
+#   gateway the same uWSGI as the uwsgi row, but with `uwsgi-wire gateway` (the CLI,
+#           release build, TOKIO_WORKER_THREADS=WORKERS) in front instead of nginx: its
+#           "front CPU" is the gateway's, to compare with nginx's in the uwsgi row
 # See benches/e2e/README.md.
 #
 # usage: benches/e2e/run.sh [SECONDS]      (default 10 s per backend, after a warm-up)
@@ -25,7 +28,7 @@
 #                   cores (the rate is flat from 4 to 32), few enough to stay under the
 #                   upstream keepalive pool; see README
 #   ROUNDS=1        measure every backend ROUNDS times, interleaved (t,u,h,t,u,h,...)
-#   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn"
+#   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn gateway"
 #   WORKERS=1       uWSGI processes = tokio and hyper runtime threads: 1 is a
 #                   current-thread runtime (tokio-tuned: --shards N for N > 1); = axum's
 #                   tokio worker threads (TOKIO_WORKER_THREADS) = gunicorn sync workers;
@@ -41,7 +44,7 @@ DURATION=${1:-10}
 WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-1}
-BACKENDS=${BACKENDS:-tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn}
+BACKENDS=${BACKENDS:-tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn gateway}
 WORKERS=${WORKERS:-1}
 BASE_PORT=${BASE_PORT:-28180}
 
@@ -52,7 +55,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
 for b in $BACKENDS; do
-    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn) ;; *) die "unknown backend $b" ;; esac
+    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway) ;; *) die "unknown backend $b" ;; esac
 done
 wants() { [[ " $BACKENDS " == *" $1 "* ]]; }
 # gunicorn from PyPI, pinned: the release this script was checked against (its
@@ -145,6 +148,11 @@ if wants axum; then
     run timeout 1800 cargo build -q --release --example axum --all-features >&2 ||
         die "cargo build --example axum failed or took over 30 min"
 fi
+if wants gateway; then
+    say "build (release): the CLI (uwsgi-wire gateway)"
+    run timeout 1800 cargo build -q --release -p uwsgi-wire-cli >&2 ||
+        die "cargo build -p uwsgi-wire-cli failed or took over 30 min"
+fi
 BIN=$CARGO_TARGET_DIR/release/examples
 
 GUNICORN_VENV=${GUNICORN_VENV:-$CARGO_TARGET_DIR/e2e-gunicorn-$GUNICORN_VERSION}
@@ -179,8 +187,9 @@ P_TOKIO=$((BASE_PORT + 10)) P_UWSGI=$((BASE_PORT + 11)) P_HYPER=$((BASE_PORT + 1
 P_TUNED=$((BASE_PORT + 13))
 P_NGX_AXUM=$((BASE_PORT + 5)) P_NGX_GUNICORN=$((BASE_PORT + 6))
 P_AXUM=$((BASE_PORT + 14)) P_GUNICORN=$((BASE_PORT + 15))
+P_GATEWAY=$((BASE_PORT + 7))
 NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED $P_NGX_AXUM $P_NGX_GUNICORN"
-for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN; do
+for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN $P_GATEWAY; do
     [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -335,27 +344,36 @@ say "nginx $(nginx -v 2>&1 | sed 's/.*\///'), 1 worker"
 nginx -t -q -c "$TMP/nginx.conf" -p "$TMP/" 2>"$TMP/nginx-t.log" || die "nginx -t: $(cat "$TMP/nginx-t.log")"
 start nginx nginx -c "$TMP/nginx.conf" -p "$TMP/"
 for p in $NGX_PORTS; do wait_port "$p" nginx "$LAST_PID"; done
+if wants gateway; then
+    # In front of the same uWSGI, with as many runtime threads as the backends have
+    # workers (tokio reads TOKIO_WORKER_THREADS); RUST_LOG: its default, pinned.
+    start gateway env TOKIO_WORKER_THREADS="$WORKERS" RUST_LOG=warn \
+        "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway "127.0.0.1:$P_GATEWAY" "127.0.0.1:$P_UWSGI"
+    wait_port "$P_GATEWAY" gateway "$LAST_PID"
+fi
 
 ngx_port() {
     case $1 in
     tokio) echo "$P_NGX_TOKIO" ;; tokio-tuned) echo "$P_NGX_TUNED" ;; uwsgi) echo "$P_NGX_UWSGI" ;;
     hyper) echo "$P_NGX_HYPER" ;; hyper-close) echo "$P_NGX_HYPER_CLOSE" ;;
-    axum) echo "$P_NGX_AXUM" ;; gunicorn) echo "$P_NGX_GUNICORN" ;;
+    axum) echo "$P_NGX_AXUM" ;; gunicorn) echo "$P_NGX_GUNICORN" ;; gateway) echo "$P_GATEWAY" ;;
     esac
 }
+# The front end's pid: the gateway for its row, nginx for every other.
+front_pid() { if [ "$1" = gateway ]; then echo "$PID_gateway"; else echo "$PID_nginx"; fi; }
 # The path requested: axum answers the 78 bytes from its /bench route (through its
 # Router); every other backend answers them for any path.
 url_path() { if [ "$1" = axum ]; then echo /bench; else echo /; fi; }
 backend_port() {
     case $1 in
-    tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi) echo "$P_UWSGI" ;;
+    tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi | gateway) echo "$P_UWSGI" ;;
     axum) echo "$P_AXUM" ;; gunicorn) echo "$P_GUNICORN" ;;
     *) echo "$P_HYPER" ;;
     esac
 }
 backend_pid() {
     case $1 in
-    tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi) echo "$PID_uwsgi" ;;
+    tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi | gateway) echo "$PID_uwsgi" ;;
     axum) echo "$PID_axum" ;; gunicorn) echo "$PID_gunicorn" ;;
     *) echo "$PID_hyper" ;;
     esac
@@ -373,7 +391,7 @@ upstream_sockets() {
 }
 
 # ---------------------------------------------------------------------------------------
-say "what each backend answers (curl -i through nginx; Date differs per request)"
+say "what each backend answers (curl -i through nginx, or the gateway; Date differs per request)"
 for b in $BACKENDS; do
     port=$(ngx_port "$b")
     url="http://127.0.0.1:$port$(url_path "$b")"
@@ -455,10 +473,11 @@ for round in $(seq "$ROUNDS"); do
         load=$(cut -d' ' -f1 /proc/loadavg)
         log=$TMP/wrk-$b-$round.txt
         bpid=$(backend_pid "$b")
-        b0=$(cpu_ticks "$bpid") n0=$(cpu_ticks "$PID_nginx")
+        fpid=$(front_pid "$b")
+        b0=$(cpu_ticks "$bpid") n0=$(cpu_ticks "$fpid")
         run timeout $((DURATION + 30)) wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" >"$log" ||
             die "wrk against $b failed: $(cat "$log")"
-        b1=$(cpu_ticks "$bpid") n1=$(cpu_ticks "$PID_nginx")
+        b1=$(cpu_ticks "$bpid") n1=$(cpu_ticks "$fpid")
         rps=$(awk '/^Requests\/sec:/ { print $2 }' "$log")
         p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$log")")
         p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$log")")
@@ -471,7 +490,7 @@ for round in $(seq "$ROUNDS"); do
         bcpu=$(awk -v t=$((b1 - b0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
         ncpu=$(awk -v t=$((n1 - n0)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$b" "$rps" "$p99" "$p50" "$errors" "$load" "$bcpu" "$ncpu" >>"$RESULTS"
-        printf '    round %s %-12s %10s req/s  p50 %7s ms  p99 %7s ms  CPU/req backend %5s us nginx %5s us  errors %s  (load before: %s)\n' \
+        printf '    round %s %-12s %10s req/s  p50 %7s ms  p99 %7s ms  CPU/req backend %5s us front %5s us  errors %s  (load before: %s)\n' \
             "$round" "$b" "$rps" "$p50" "$p99" "$bcpu" "$ncpu" "$errors" "$load" >&2
     done
 done
@@ -482,7 +501,8 @@ done
 echo
 echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
 extra=""
-wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (multi-thread, TOKIO_WORKER_THREADS=$WORKERS); "
+wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (current-thread runtime); "
+wants gateway && extra+="uwsgi-wire gateway (hyper $(awk '/^name = "hyper"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock), TOKIO_WORKER_THREADS=$WORKERS); "
 wants gunicorn && extra+="gunicorn $GUNICORN_VERSION ($("$GUNICORN_VENV/bin/python" --version), $WORKERS sync worker(s)); "
 [ -n "$extra" ] && echo "${extra%; }"
 echo "wrk -t1 -c$CONNS -d${DURATION}s --latency, warm-up ${WARMUP}s, $ROUNDS round(s); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -503,27 +523,30 @@ awk -F'\t' -v order="$BACKENDS" '
         label["hyper-close"] = "hyper, proxy_pass no keepalive"
         label["axum"] = "axum (uwsgi-wire server), uwsgi_pass"
         label["gunicorn"] = "gunicorn 27 (sync), uwsgi_pass"
-        printf "| %-36s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %9s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "CPU/uWSGI", "nginx CPU", "errors"
-        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "----------:", "------------:", "-------:"
+        label["gateway"] = "uWSGI behind uwsgi-wire gateway"
+        printf "| %-36s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %9s | %11s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "CPU/uWSGI", "front CPU", "front/nginx", "errors"
+        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "----------:", "------------:", "------------:", "-------:"
         for (i = 1; i <= nb; i++) {
-            b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = cu = ""
+            b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = cu = fu = ""
             for (r in rounds) {
                 lr = lr " " rps[r, b]; lp = lp " " p99[r, b]; lb = lb " " bcpu[r, b]; ln = ln " " ncpu[r, b]
                 if ((r, "uwsgi") in rps) {
                     ru = ru " " rps[r, b] / rps[r, "uwsgi"]; pu = pu " " p99[r, b] / p99[r, "uwsgi"]
                     if (bcpu[r, "uwsgi"] > 0) cu = cu " " bcpu[r, b] / bcpu[r, "uwsgi"]
+                    if (ncpu[r, "uwsgi"] > 0) fu = fu " " ncpu[r, b] / ncpu[r, "uwsgi"]
                 }
                 if ((r, "hyper") in rps) { rh = rh " " rps[r, b] / rps[r, "hyper"]; ph = ph " " p99[r, b] / p99[r, "hyper"] }
             }
-            printf "| %-36s | %10.0f | %8.2f | %9s | %9s | %9s | %9s | %8.1f us | %9s | %8.1f us | %6d |\n", label[b], median(lr), median(lp),
+            printf "| %-36s | %10.0f | %8.2f | %9s | %9s | %9s | %9s | %8.1f us | %9s | %8.1f us | %11s | %6d |\n", label[b], median(lr), median(lp),
                 ru == "" ? "-" : sprintf("%.2fx", median(ru)), rh == "" ? "-" : sprintf("%.2fx", median(rh)),
                 pu == "" ? "-" : sprintf("%.2fx", median(pu)), ph == "" ? "-" : sprintf("%.2fx", median(ph)),
-                median(lb), cu == "" ? "-" : sprintf("%.2fx", median(cu)), median(ln), err[b]
+                median(lb), cu == "" ? "-" : sprintf("%.2fx", median(cu)), median(ln),
+                fu == "" ? "-" : sprintf("%.2fx", median(fu)), err[b]
         }
     }' "$RESULTS"
 echo
 echo "rps/X: requests/s over X's in the same round (above 1 is faster); p99/X: p99 over X's (below 1 is better)."
-echo "CPU: user + system CPU time per request of the backend's processes and of nginx (master + worker) during the measured run; CPU/uWSGI: the backend's over uWSGI's, same round (below 1 is cheaper)."
+echo "CPU: user + system CPU time per request of the backend's processes and of the front end (nginx master + worker; the gateway for its row) during the measured run; CPU/uWSGI: the backend's over uWSGI's, same round; front/nginx: the front end's over nginx's in the uwsgi row, same round (below 1 is cheaper)."
 [ "$ROUNDS" -gt 1 ] && echo "Each figure is the median over the $ROUNDS rounds (ratios: median of the per-round ratios)."
 awk -F'\t' '{ e += $6 } END { exit e > 0 }' "$RESULTS" || echo "WARNING: some requests failed (errors column): those figures are not valid." >&2
 exit 0

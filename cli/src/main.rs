@@ -1,5 +1,6 @@
 //! `uwsgi-wire`: decode, encode and talk the uwsgi protocol.
 
+mod gateway;
 mod json;
 mod net;
 
@@ -84,6 +85,10 @@ enum Command {
     /// Run an inspection server: every request is answered with its decoded vars as JSON
     /// and logged one line each.
     Serve(ServeArgs),
+    /// Run an HTTP/1.1 server that forwards every request to uwsgi upstreams, as nginx's
+    /// `uwsgi_pass` with `include uwsgi_params` does: 502 when an upstream refuses or
+    /// closes early, 504 when it is too slow, 413 for a body over --max-body.
+    Gateway(GatewayArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -218,6 +223,50 @@ struct ServeArgs {
     addr: Addr,
 }
 
+#[derive(Debug, Args)]
+struct GatewayArgs {
+    /// Where HTTP clients connect, `host:port`.
+    #[arg(value_parser = Addr::parse)]
+    listen: Addr,
+    /// The uwsgi upstreams: `host:port`, `unix:PATH` or a socket path; several are used
+    /// round robin.
+    #[arg(required = true, value_parser = Addr::parse)]
+    upstreams: Vec<Addr>,
+    /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
+    /// (repeatable), as nginx's `uwsgi_param`.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
+    #[arg(long, default_value_t = 0)]
+    modifier1: u8,
+    /// SERVER_NAME, as nginx's `server_name`.
+    #[arg(long, default_value = "localhost")]
+    server_name: String,
+    /// DOCUMENT_ROOT, as nginx's `root` (the default: Debian's default site).
+    #[arg(long, default_value = "/var/www/html")]
+    document_root: String,
+    /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431.
+    #[arg(long, default_value = "32K", value_parser = parse_size, value_name = "BYTES")]
+    max_head: u64,
+    /// The largest request body (nginx's `client_max_body_size`); a larger one is
+    /// answered 413.
+    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "BYTES")]
+    max_body: u64,
+    /// Seconds to connect to an upstream (nginx's `uwsgi_connect_timeout`).
+    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    connect_timeout: Duration,
+    /// Seconds to wait for an upstream's response head, and between reads of its body
+    /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut.
+    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    timeout: Duration,
+    /// The most HTTP connections served at once; more wait to be accepted.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Log every request's vars and its response status on stderr.
+    #[arg(long)]
+    trace: bool,
+}
+
 /// A failure: one line on stderr and an exit status.
 #[derive(Debug)]
 struct Failure {
@@ -299,6 +348,7 @@ fn main() -> ExitCode {
         Command::Rpc(args) => rpc(&args),
         Command::Signal(args) => signal(&args),
         Command::Serve(args) => serve(&args),
+        Command::Gateway(args) => gateway(args),
     };
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
@@ -768,6 +818,37 @@ fn serve(args: &ServeArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| fail(format!("{addr}: {e}")))
     })
+}
+
+fn gateway(args: GatewayArgs) -> Result<(), Failure> {
+    let level = if args.trace { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
+        )
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+    let config = gateway::Config {
+        listen: args.listen,
+        upstreams: args.upstreams,
+        params: args.params,
+        modifier1: args.modifier1,
+        server_name: args.server_name,
+        document_root: args.document_root,
+        max_head: usize::try_from(args.max_head).unwrap_or(usize::MAX),
+        max_body: args.max_body,
+        connect_timeout: args.connect_timeout,
+        read_timeout: args.timeout,
+        max_connections: args.max_connections.max(1),
+        trace: args.trace,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("starting the runtime: {e}")))?
+        .block_on(gateway::run(config))
 }
 
 /// Removes a Unix socket file when `serve` ends.

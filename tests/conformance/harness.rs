@@ -460,3 +460,30 @@ pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T>
         sleep(Duration::from_millis(20));
     }
 }
+
+/// The pid of the process whose command line is `program` followed by, among its
+/// arguments, `arg` (a server started through `timeout` and `env`: the real one).
+pub fn pid_running(program: &str, arg: &str) -> u32 {
+    let found = poll(Duration::from_secs(5), || {
+        fs::read_dir("/proc").ok()?.find_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            (args.first() == Some(&program.as_bytes()) && args.contains(&arg.as_bytes()))
+                .then_some(pid)
+        })
+    });
+    found.unwrap_or_else(|| panic!("no process runs {program} ... {arg}"))
+}
+
+/// A field of /proc/PID/status in KiB (`VmHWM`: the peak resident set).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}

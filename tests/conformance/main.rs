@@ -21,7 +21,9 @@ mod harness;
 mod peers;
 mod uwsgi_app;
 
+mod client_driver;
 mod front_ends;
+mod gateway;
 mod own_servers;
 mod rejections;
 mod response_heads;

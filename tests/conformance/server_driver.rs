@@ -235,7 +235,7 @@ mod behind_nginx {
     use sha2::{Digest, Sha256};
 
     use crate::client::{find, pattern, HttpRequest, HttpResponse};
-    use crate::harness::{is_root, poll, require, start_listening, Peer, TempDir, NGINX};
+    use crate::harness::{self, is_root, poll, require, start_listening, Peer, TempDir, NGINX};
     use crate::own_servers::examples;
 
     /// The longest a peer may live (the `timeout` cap).
@@ -272,7 +272,7 @@ mod behind_nginx {
                 // `env` execs the example: its pid is the one `timeout` started.
                 Peer::start("axum", dir.path(), "TERM", CAP, "env", args)
             });
-            let pid = example_pid(&bin_str, port);
+            let pid = harness::pid_running(&bin_str, &format!("127.0.0.1:{port}"));
             let axum = Axum { peer, port, pid };
             assert!(
                 axum.log()
@@ -287,19 +287,8 @@ mod behind_nginx {
             self.peer.log()
         }
 
-        /// A field of /proc/PID/status in KiB (`VmHWM`: the peak resident set).
-        fn status_kib(&self, field: &str) -> u64 {
-            let status = fs::read_to_string(format!("/proc/{}/status", self.pid))
-                .unwrap_or_else(|e| panic!("/proc/{}/status: {e}", self.pid));
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-                .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
-                .unwrap_or_else(|| panic!("no {field} in /proc/{}/status", self.pid))
-        }
-
         fn peak_rss_kib(&self) -> u64 {
-            self.status_kib("VmHWM")
+            harness::status_kib(self.pid, "VmHWM")
         }
 
         /// The TCP connections the example holds open (its sockets in /proc/net/tcp
@@ -379,22 +368,6 @@ mod behind_nginx {
         fs::metadata(path)
             .and_then(|m| m.modified())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    /// The pid of the process running `bin 127.0.0.1:<port>`.
-    fn example_pid(bin: &str, port: u16) -> u32 {
-        let addr = format!("127.0.0.1:{port}");
-        let found = poll(Duration::from_secs(5), || {
-            fs::read_dir("/proc").ok()?.find_map(|entry| {
-                let entry = entry.ok()?;
-                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-                let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
-                let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-                (args.first() == Some(&bin.as_bytes()) && args.contains(&addr.as_bytes()))
-                    .then_some(pid)
-            })
-        });
-        found.unwrap_or_else(|| panic!("no process runs {bin} {addr}"))
     }
 
     /// nginx 1.22 in front of the example, streaming both ways.
@@ -479,17 +452,6 @@ http {{
         (dir, axum, front)
     }
 
-    fn json(response: &HttpResponse) -> Value {
-        assert_eq!(
-            response.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        serde_json::from_slice(&response.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&response.body)))
-    }
-
     fn sha256_hex(bytes: &[u8]) -> String {
         hex(&Sha256::digest(bytes))
     }
@@ -508,7 +470,7 @@ http {{
     /// Warms the example up (its runtime's first allocations) and returns its peak RSS.
     fn warmed_up_peak(axum: &Axum, front: &Nginx) -> u64 {
         let (response, _) = get(front.port, "/echo?warm=up");
-        json(&response);
+        response.json();
         let (response, _) = get(front.port, "/big/1000000");
         assert_eq!(response.body.len(), 1_000_000);
         axum.peak_rss_kib()
@@ -525,7 +487,7 @@ http {{
             .header("X-Dup", "second")
             .header("Accept", "*/*")
             .send(front.port, b"");
-        let answer = json(&response);
+        let answer = response.json();
         assert_eq!(answer["method"], "GET");
         assert_eq!(answer["path"], "/echo");
         assert_eq!(answer["query"], "a=1&b=two%20words&a=3");
@@ -561,7 +523,7 @@ http {{
             .header("Content-Length", body.len().to_string())
             .send(front.port, &body);
         let took = start.elapsed();
-        let answer = json(&response);
+        let answer = response.json();
         assert_eq!(answer["method"], "POST");
         assert_eq!(answer["body_len"], 10 << 20);
         assert_eq!(answer["body_sha256"], sha256_hex(&body));
@@ -669,7 +631,7 @@ http {{
                         .header("Content-Length", body.len().to_string());
                     barrier.wait();
                     let (_, response) = request.send(port, &body);
-                    let answer = json(&response);
+                    let answer = response.json();
                     assert_eq!(answer["query"], format!("i={i}"));
                     let index: Vec<&Value> = answer["headers"]
                         .as_array()
@@ -722,7 +684,7 @@ http {{
         require!(NGINX);
         let (_dir, axum, front) = stack("axum-gone", &[]);
         let (response, _) = get(front.port, "/echo");
-        json(&response);
+        response.json();
         axum.wait_connections(0, Duration::from_secs(5));
 
         // A 1 MiB Content-Length, half of it, then the client closes.
@@ -766,7 +728,7 @@ http {{
         // Nothing hangs: the connection is gone and the next request is answered.
         axum.wait_connections(0, Duration::from_secs(5));
         let (response, took) = get(front.port, "/echo?next");
-        assert_eq!(json(&response)["query"], "next");
+        assert_eq!(response.json()["query"], "next");
         assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
@@ -777,7 +739,7 @@ http {{
         const HEAD_TIMEOUT: Duration = Duration::from_millis(3000);
         let (_dir, axum, front) = stack("axum-drip", &["UWSGI_HEAD_TIMEOUT_MS=3000"]);
         let (response, _) = get(front.port, "/echo");
-        json(&response);
+        response.json();
         axum.wait_connections(0, Duration::from_secs(5));
 
         // 200 connections straight to the example, each sending one byte of a request
@@ -846,7 +808,7 @@ http {{
         let mut readers = None;
         loop {
             let (response, took) = get(front.port, &format!("/echo?n={requests}"));
-            assert_eq!(json(&response)["query"], format!("n={requests}"));
+            assert_eq!(response.json()["query"], format!("n={requests}"));
             assert!(took < Duration::from_secs(1), "a request took {took:?}");
             slowest = slowest.max(took);
             requests += 1;
@@ -898,7 +860,7 @@ http {{
         assert!(latest < HEAD_TIMEOUT + Duration::from_secs(3), "{latest:?}");
         axum.wait_connections(0, Duration::from_secs(5));
         let (response, took) = get(front.port, "/echo?after");
-        assert_eq!(json(&response)["query"], "after");
+        assert_eq!(response.json()["query"], "after");
         assert!(took < Duration::from_secs(1), "{took:?}");
     }
 
@@ -909,7 +871,7 @@ http {{
         // below (with it, the kernel keeps a connection that sent nothing to itself).
         let (_dir, mut axum, front) = stack("axum-shutdown", &["UWSGI_DEFER_ACCEPT=0"]);
         let (response, _) = get(front.port, "/echo");
-        json(&response);
+        response.json();
         axum.wait_connections(0, Duration::from_secs(5));
 
         let port = front.port;

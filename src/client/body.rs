@@ -1,0 +1,178 @@
+//! The response body: streamed from the connection, never whole.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use http_body::{Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+
+use crate::codec::Frame as CodecFrame;
+use crate::stream_error::StreamError;
+
+use super::error::{Error, ErrorKind};
+
+/// The frames of the connection, after the response head.
+pub(super) type Frames = Pin<Box<dyn Stream<Item = Result<CodecFrame, StreamError>> + Send>>;
+
+/// The body of a response from [`send_request`](super::send_request): an
+/// [`http_body::Body`] read from the connection only as it is polled (back-pressure: a
+/// reader that stops polling stops the reads, and the server's writes wait), in chunks
+/// of at most 64 KiB, never buffered whole. It ends at the head's `Content-Length`, or
+/// when the server closes the connection (no `Content-Length`, or a chunked body,
+/// passed on as bytes: uWSGI and nginx do not de-chunk); it is empty after a `HEAD`
+/// request and for 1xx, 204 and 304.
+///
+/// A connection that ends before the last byte of a `Content-Length` body makes the
+/// last frame an [`Error`] of kind [`BodyCutShort`](ErrorKind::BodyCutShort), never a
+/// silently short body; no byte for [`body_timeout`](super::Builder::body_timeout)
+/// makes it one of kind [`Timeout`](ErrorKind::Timeout). Dropping the body closes the
+/// connection.
+///
+/// ```
+/// use http_body::Body as _;
+/// let body = uwsgi_wire::client::ResponseBody::empty();
+/// assert!(body.is_end_stream());
+/// assert_eq!(body.size_hint().exact(), Some(0));
+/// ```
+pub struct ResponseBody {
+    inner: Option<Box<Inner>>,
+    /// Bytes still to come when the length is known.
+    remaining: Option<u64>,
+}
+
+struct Inner {
+    frames: Frames,
+    idle: Duration,
+    sleep: Pin<Box<Sleep>>,
+    /// The idle timer runs (it is armed when a poll starts waiting, so the time the
+    /// reader takes between polls is not counted).
+    waiting: bool,
+}
+
+impl ResponseBody {
+    /// A body with no bytes.
+    ///
+    /// ```
+    /// use http_body::Body as _;
+    /// assert!(uwsgi_wire::client::ResponseBody::empty().is_end_stream());
+    /// ```
+    pub fn empty() -> Self {
+        ResponseBody {
+            inner: None,
+            remaining: Some(0),
+        }
+    }
+
+    /// A body read from `frames` (`remaining`: the Content-Length, if any).
+    pub(super) fn streaming(frames: Frames, remaining: Option<u64>, idle: Duration) -> Self {
+        if remaining == Some(0) {
+            return ResponseBody::empty();
+        }
+        ResponseBody {
+            inner: Some(Box::new(Inner {
+                frames,
+                idle,
+                sleep: Box::pin(tokio::time::sleep(idle)),
+                waiting: false,
+            })),
+            remaining,
+        }
+    }
+
+    fn finish(
+        &mut self,
+        result: Option<Result<Frame<Bytes>, Error>>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        self.inner = None;
+        if self.remaining.is_none() {
+            self.remaining = Some(0);
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl Default for ResponseBody {
+    fn default() -> Self {
+        ResponseBody::empty()
+    }
+}
+
+impl fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("streaming", &self.inner.is_some())
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if !inner.waiting {
+            let deadline = Instant::now() + inner.idle;
+            inner.sleep.as_mut().reset(deadline);
+            inner.waiting = true;
+        }
+        match inner.frames.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(CodecFrame::Body(chunk)))) => {
+                inner.waiting = false;
+                if let Some(left) = this.remaining.as_mut() {
+                    *left = left.saturating_sub(crate::to_u64(chunk.len()));
+                    if *left == 0 {
+                        // The last byte: the connection is not needed any more.
+                        this.inner = None;
+                    }
+                }
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
+            Poll::Ready(Some(Ok(CodecFrame::End)) | None) => this.finish(None),
+            Poll::Ready(Some(Ok(_))) => this.finish(Some(Err(Error::new(
+                ErrorKind::Io,
+                "reading the response body: a head inside the body",
+            )))),
+            Poll::Ready(Some(Err(err))) => {
+                let err = Error::body(err);
+                tracing::debug!(error = %err, "uwsgi response body failed");
+                this.finish(Some(Err(err)))
+            }
+            Poll::Pending => match inner.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    let idle = inner.idle;
+                    let err = Error::new(
+                        ErrorKind::Timeout,
+                        format!("no response body bytes within the body timeout of {idle:?}"),
+                    );
+                    tracing::debug!(error = %err, "uwsgi response body failed");
+                    this.finish(Some(Err(err)))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.remaining {
+            Some(left) => SizeHint::with_exact(left),
+            None => SizeHint::default(),
+        }
+    }
+}

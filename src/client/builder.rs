@@ -1,0 +1,239 @@
+//! The client driver's [`Builder`]: its settings, and connecting to a server.
+
+use std::time::Duration;
+
+use tokio::net::{TcpStream, UnixStream};
+use tokio::time::timeout;
+
+use crate::header::Modifier1;
+use crate::http::NginxParams;
+use crate::limits::Limits;
+
+use super::error::{Error, ErrorKind};
+use super::stream::Stream;
+
+/// nginx's default `uwsgi_connect_timeout`, `uwsgi_read_timeout` and
+/// `uwsgi_send_timeout`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Configures the client driver, after hyper's `client::conn::http1::Builder`: limits,
+/// the vars sent, timeouts. Then [`connect`](Builder::connect) and
+/// [`send_request`](Builder::send_request).
+///
+/// ```
+/// use std::time::Duration;
+/// use uwsgi_wire::client::Builder;
+/// use uwsgi_wire::http::NginxParams;
+///
+/// let builder = Builder::new()
+///     .params(NginxParams::new().remote_addr("10.0.0.7").remote_port("40000"))
+///     .connect_timeout(Duration::from_secs(5))
+///     .head_timeout(Duration::from_secs(30))
+///     .body_timeout(Duration::from_secs(30));
+/// # let _ = builder;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    pub(super) limits: Limits,
+    pub(super) params: NginxParams,
+    pub(super) modifier1: Modifier1,
+    pub(super) connect_timeout: Duration,
+    pub(super) head_timeout: Duration,
+    pub(super) body_timeout: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The defaults: [`Limits::new`] (response heads up to 64 KiB), [`NginxParams::new`]
+    /// (Debian's `uwsgi_params`, no client address), modifier1 0 (WSGI), and 60 s for
+    /// each timeout (nginx's `uwsgi_connect_timeout`, `uwsgi_send_timeout` and
+    /// `uwsgi_read_timeout`).
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new();
+    /// # let _ = builder;
+    /// ```
+    pub fn new() -> Self {
+        Builder {
+            limits: Limits::new(),
+            params: NginxParams::new(),
+            modifier1: Modifier1::WSGI,
+            connect_timeout: DEFAULT_TIMEOUT,
+            head_timeout: DEFAULT_TIMEOUT,
+            body_timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The limits: `max_head` bounds the response head
+    /// ([`HeadTooLarge`](ErrorKind::HeadTooLarge) past it), `max_datasize` the vars
+    /// sent; `max_body` bounds only a request body of unknown length, which is buffered
+    /// to learn its `CONTENT_LENGTH` (left unlimited, such a body is buffered up to 1
+    /// MiB, nginx's default `client_max_body_size`). Response bodies stream and are
+    /// never limited. Default: [`Limits::new`].
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new().limits(uwsgi_wire::Limits::new().max_head(4096).max_body(8 << 20));
+    /// # let _ = builder;
+    /// ```
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How the vars are built from each request: a gateway sets the client's
+    /// `REMOTE_ADDR` and `REMOTE_PORT` here (on a clone of its builder, per request),
+    /// `SERVER_PORT`, `HTTPS` and any extra `uwsgi_param`. Default: [`NginxParams::new`].
+    ///
+    /// ```
+    /// use uwsgi_wire::http::NginxParams;
+    /// let builder = uwsgi_wire::client::Builder::new().params(NginxParams::new().remote_addr("192.0.2.1").server_port("8080"));
+    /// # let _ = builder;
+    /// ```
+    pub fn params(mut self, params: NginxParams) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// The request packet's modifier1 (nginx's `uwsgi_modifier1`). Default
+    /// [`Modifier1::WSGI`] (0).
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new().modifier1(uwsgi_wire::Modifier1::WSGI_SCRIPT_NAME);
+    /// # let _ = builder;
+    /// ```
+    pub fn modifier1(mut self, modifier1: Modifier1) -> Self {
+        self.modifier1 = modifier1;
+        self
+    }
+
+    /// The longest wait in [`connect`](Builder::connect): for the name lookup, then for
+    /// each address tried. Default 60 s.
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new().connect_timeout(std::time::Duration::from_secs(3));
+    /// # let _ = builder;
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest wait for the response head, from the moment the whole request (the
+    /// packet and its body) was written until the head is parsed. Default 60 s.
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new().head_timeout(std::time::Duration::from_secs(10));
+    /// # let _ = builder;
+    /// ```
+    pub fn head_timeout(mut self, timeout: Duration) -> Self {
+        self.head_timeout = timeout;
+        self
+    }
+
+    /// The longest idle wait while bytes stream: for the server to take the next
+    /// request bytes, for the request body to yield its next bytes, and between two
+    /// reads of the response body. Default 60 s.
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new().body_timeout(std::time::Duration::from_secs(10));
+    /// # let _ = builder;
+    /// ```
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// Connects to `addr`, written as nginx's `uwsgi_pass` writes it: `unix:PATH`, or
+    /// any path holding a `/`, is a Unix socket; `host:port` is TCP, and a name is tried
+    /// at every address it resolves to, in order, until one connects. The lookup and
+    /// each connect are bounded by [`connect_timeout`](Builder::connect_timeout).
+    /// Refused, missing or unresolvable is [`ErrorKind::Connect`]; too slow is
+    /// [`ErrorKind::Timeout`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let port = listener.local_addr()?.port();
+    /// let builder = uwsgi_wire::client::Builder::new();
+    /// let stream = builder.connect(&format!("localhost:{port}")).await?;
+    /// # drop(stream);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(&self, addr: &str) -> Result<Stream, Error> {
+        let limit = self.connect_timeout;
+        let unix = addr
+            .strip_prefix("unix:")
+            .or(addr.contains('/').then_some(addr));
+        if let Some(path) = unix {
+            return match timeout(limit, UnixStream::connect(path)).await {
+                Ok(Ok(stream)) => Ok(Stream::Unix(stream)),
+                Ok(Err(err)) => Err(Error::new(
+                    ErrorKind::Connect,
+                    format!("connecting to {addr}: {err}"),
+                )),
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("connecting to {addr}: no connection within {limit:?}"),
+                )),
+            };
+        }
+        let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
+            Ok(Ok(addrs)) => addrs,
+            Ok(Err(err)) => {
+                return Err(Error::new(
+                    ErrorKind::Connect,
+                    format!("connecting to {addr}: {err}"),
+                ))
+            }
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("connecting to {addr}: no name lookup answer within {limit:?}"),
+                ))
+            }
+        };
+        let mut last = None;
+        for socket in addrs {
+            let at = if socket.to_string() == addr {
+                addr.to_string()
+            } else {
+                format!("{addr} ({socket})")
+            };
+            match timeout(limit, TcpStream::connect(socket)).await {
+                Ok(Ok(stream)) => {
+                    // The request is written at once: no Nagle delay on its last bytes.
+                    let _ = stream.set_nodelay(true);
+                    tracing::debug!(%addr, %socket, "connected to the uwsgi server");
+                    return Ok(Stream::Tcp(stream));
+                }
+                Ok(Err(err)) => {
+                    tracing::debug!(%addr, %socket, error = %err, "connect failed");
+                    last = Some(Error::new(
+                        ErrorKind::Connect,
+                        format!("connecting to {at}: {err}"),
+                    ));
+                }
+                Err(_) => {
+                    tracing::debug!(%addr, %socket, "connect timed out");
+                    last = Some(Error::new(
+                        ErrorKind::Timeout,
+                        format!("connecting to {at}: no connection within {limit:?}"),
+                    ));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::Connect,
+                format!("connecting to {addr}: the name resolves to no address"),
+            )
+        }))
+    }
+}

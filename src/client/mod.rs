@@ -1,0 +1,60 @@
+//! The client driver (feature `client`): an `http::Request` sent to a uwsgi server
+//! (uWSGI, gunicorn's `--protocol uwsgi`) the way nginx's `uwsgi_pass` sends it, and its
+//! `http::Response` back with a streaming body. The other side of
+//! [`server`](crate::server), in the shape of hyper's `client::conn::http1`.
+//!
+//! - [`Builder::connect`] opens a TCP or Unix connection, written as `uwsgi_pass`
+//!   writes it (`127.0.0.1:3031`, `localhost:3031`, `unix:/run/app.sock`).
+//! - [`Builder::send_request`] (or [`send_request`] with the defaults) writes the vars
+//!   nginx's `uwsgi_params` would ([`NginxParams`](crate::http::NginxParams)), streams
+//!   the request body from any [`http_body::Body`] with back-pressure, and returns as
+//!   soon as the response head is parsed (the exchange core's client side: a status
+//!   line, or nginx's CGI `Status:` fallback). The [`ResponseBody`] is read from the
+//!   connection as it is polled, to the `Content-Length` or to the close, in chunks of at
+//!   most 64 KiB: memory stays bounded whatever the sizes.
+//! - One request per connection: uWSGI and gunicorn close after each answer.
+//! - Every wait has a timeout ([`Builder::connect_timeout`], [`Builder::head_timeout`],
+//!   [`Builder::body_timeout`]); every failure is an [`Error`] with an [`ErrorKind`]
+//!   (connection refused, closed before the head, malformed head, head too large,
+//!   timeout, body cut short, ...) and the [`status_code`](Error::status_code) a gateway
+//!   answers with (502, 504). Logs go through `tracing`, at debug level.
+//!
+//! ```
+//! use http_body_util::BodyExt;
+//! use uwsgi_wire::client::Builder;
+//! use uwsgi_wire::http::NginxParams;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A uwsgi server to talk to: the crate's own server driver with an axum app.
+//! let app = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello over uwsgi" }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?.to_string();
+//! tokio::spawn(async move { uwsgi_wire::server::serve(listener, app).await });
+//!
+//! let client = Builder::new().params(NginxParams::new().remote_addr("127.0.0.1"));
+//! let stream = client.connect(&addr).await?;
+//! let request = http::Request::get("/hello").body(http_body_util::Empty::<bytes::Bytes>::new())?;
+//! let response = client.send_request(stream, request).await?;
+//! assert_eq!(response.status(), 200);
+//! let mut body = response.into_body();
+//! let mut got = Vec::new();
+//! while let Some(frame) = body.frame().await {
+//!     got.extend_from_slice(&frame?.into_data().unwrap_or_default()); // at most 64 KiB each
+//! }
+//! assert_eq!(got, b"hello over uwsgi");
+//! # Ok(())
+//! # }
+//! ```
+
+mod body;
+mod builder;
+mod error;
+mod send;
+mod stream;
+
+pub use body::ResponseBody;
+pub use builder::Builder;
+pub use error::{Error, ErrorKind};
+pub use send::send_request;
+pub use stream::Stream;

@@ -1,0 +1,560 @@
+//! One exchange of the client driver: the request packet and its body out, the response
+//! head in, its body handed over as a [`ResponseBody`].
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::time::{timeout, timeout_at, Instant};
+use tokio_util::codec::FramedRead;
+
+use crate::codec::{Builder as CodecBuilder, Frame, DEFAULT_BODY_CHUNK};
+use crate::exchange::Reply;
+use crate::http::HttpError;
+use crate::owned_head::OwnedResponseHead;
+use crate::packet::{Packet, Payload};
+use crate::to_u64;
+
+use super::body::ResponseBody;
+use super::builder::Builder;
+use super::error::{is_cut, Error, ErrorKind};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The most a request body of unknown length is buffered when `Limits::max_body` is
+/// left unlimited: nginx's default `client_max_body_size`, 1 MiB.
+const DEFAULT_BUFFER_LIMIT: u64 = 1 << 20;
+
+impl Builder {
+    /// Sends `request` on `io` and returns the response as soon as its head is parsed,
+    /// its body streaming from the connection ([`ResponseBody`]). One request per
+    /// connection, as uWSGI and gunicorn answer one and close.
+    ///
+    /// - **Vars**: as nginx's `uwsgi_params` (see [`params`](Builder::params)).
+    ///   `CONTENT_LENGTH` is the request's `Content-Length` header, else the body's
+    ///   exact [`size_hint`](http_body::Body::size_hint); a body of unknown length is
+    ///   read first, up to the limit of [`limits`](Builder::limits), to learn it (nginx
+    ///   de-chunks a request the same way). A `Transfer-Encoding` header is not sent: the
+    ///   body sent is exactly `CONTENT_LENGTH` bytes.
+    /// - **Body**: streamed after the packet, one chunk at a time as the server takes
+    ///   them (back-pressure both ways), while the response is read: a server that
+    ///   answers early (a 413 before reading the body) gets no more bytes, and its
+    ///   answer is returned. A body that fails, or yields more or fewer bytes than
+    ///   `CONTENT_LENGTH`, is [`ErrorKind::RequestBody`].
+    /// - **Response**: the status, version and headers as sent (repeated ones kept; a
+    ///   CGI head's `Status` line gives the status and is not a header); the head's raw
+    ///   bytes (reason phrase included) are in the response's extensions as an
+    ///   [`OwnedResponseHead`].
+    ///
+    /// ```
+    /// use http_body_util::{BodyExt, Full};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (client, mut server) = tokio::io::duplex(64 * 1024);
+    /// // A tiny uwsgi server: read the packet and its 5 body bytes, answer.
+    /// tokio::spawn(async move {
+    ///     let mut header = [0u8; 4];
+    ///     server.read_exact(&mut header).await?;
+    ///     let mut block = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]])) + 5];
+    ///     server.read_exact(&mut block).await?;
+    ///     assert!(block.ends_with(b"hello"));
+    ///     server.write_all(b"HTTP/1.1 201 Created\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok").await
+    /// });
+    ///
+    /// let request = http::Request::post("/upload").body(Full::new(bytes::Bytes::from("hello")))?;
+    /// let response = uwsgi_wire::client::Builder::new().send_request(client, request).await?;
+    /// assert_eq!(response.status(), 201);
+    /// assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
+    /// let body = response.into_body().collect().await?.to_bytes();
+    /// assert_eq!(&body[..], b"ok");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_request<IO, B>(
+        &self,
+        io: IO,
+        request: Request<B>,
+    ) -> Result<Response<ResponseBody>, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let (mut parts, body) = request.into_parts();
+        let mut body = Box::pin(body);
+        let announced = content_length(&parts.headers)?;
+        let hint = if body.is_end_stream() {
+            Some(0)
+        } else {
+            body.size_hint().exact()
+        };
+        let (length, source) = match (announced, hint) {
+            (Some(len), Some(exact)) if len != exact => {
+                return Err(Error::new(
+                    ErrorKind::RequestBody,
+                    format!("the request's Content-Length is {len} but its body is {exact} bytes"),
+                ))
+            }
+            (Some(len), _) | (None, Some(len)) => (len, Source::Stream(body)),
+            (None, None) => {
+                let limit = match self.limits.max_body {
+                    u64::MAX => DEFAULT_BUFFER_LIMIT,
+                    limit => limit,
+                };
+                let chunks = buffer(&mut body, limit, self.body_timeout).await?;
+                let len = chunks.iter().map(|c| to_u64(c.len())).sum();
+                (len, Source::Buffered(chunks))
+            }
+        };
+        parts.headers.remove(TRANSFER_ENCODING);
+        let head_request = parts.method == Method::HEAD;
+        let request = Request::from_parts(parts, ());
+        let wire = self.encode(&request, announced.is_none(), length)?;
+        tracing::debug!(
+            method = %request.method(),
+            uri = %request.uri(),
+            content_length = length,
+            "sending a uwsgi request"
+        );
+        let response = self.exchange(io, wire, source, length, head_request).await;
+        match &response {
+            Ok(response) => {
+                tracing::debug!(status = response.status().as_u16(), "uwsgi response head")
+            }
+            Err(err) => tracing::debug!(error = %err, "uwsgi request failed"),
+        }
+        response
+    }
+
+    /// The request packet: the vars, `CONTENT_LENGTH` set to `length` when no header
+    /// said it.
+    fn encode(&self, request: &Request<()>, set_length: bool, length: u64) -> Result<Bytes, Error> {
+        let params = if set_length && length > 0 {
+            self.params
+                .clone()
+                .param("CONTENT_LENGTH", length.to_string())
+        } else {
+            self.params.clone()
+        };
+        let vars = params.encode(request).map_err(|err| {
+            let status = match &err {
+                HttpError::Encode(_) => 500,
+                _ => 400,
+            };
+            Error::new(
+                ErrorKind::Request,
+                format!("cannot encode the request: {err}"),
+            )
+            .with_status(status)
+        })?;
+        let max = usize::from(self.limits.max_datasize);
+        if vars.encoded_len() > max {
+            return Err(Error::new(
+                ErrorKind::Request,
+                format!(
+                    "cannot encode the request: vars of {} bytes are over the limit of {max}",
+                    vars.encoded_len()
+                ),
+            ));
+        }
+        let too_large = |err| {
+            Error::new(
+                ErrorKind::Request,
+                format!("cannot encode the request: {err}"),
+            )
+        };
+        let packet =
+            Packet::new(self.modifier1, 0, Payload::Vars(vars.vars())).map_err(too_large)?;
+        let mut wire = BytesMut::with_capacity(packet.encoded_len());
+        packet.encode_to(&mut wire).map_err(too_large)?;
+        Ok(wire.freeze())
+    }
+
+    /// Writes the request while reading the response head; returns the response.
+    async fn exchange<IO, B>(
+        &self,
+        io: IO,
+        wire: Bytes,
+        mut source: Source<B>,
+        length: u64,
+        head_request: bool,
+    ) -> Result<Response<ResponseBody>, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        B: http_body::Body,
+        B::Error: Into<BoxError>,
+    {
+        let (read, mut write) = tokio::io::split(io);
+        // Response bodies stream: `max_body` is the request's buffer limit only.
+        let mut limits = self.limits;
+        limits.max_body = u64::MAX;
+        let mut codec = CodecBuilder::new()
+            .limits(limits)
+            .body_chunk(DEFAULT_BODY_CHUNK)
+            .new_client_codec();
+        codec.expect(Reply::Response { head_request });
+        let mut frames = FramedRead::new(read, codec);
+
+        let idle = self.body_timeout;
+        let mut send = std::pin::pin!(send_all(&mut write, wire, &mut source, length, idle));
+        let mut deadline = None;
+        let mut write_failed = None;
+        let next = loop {
+            match deadline {
+                None => tokio::select! {
+                    next = frames.next() => break next,
+                    sent = &mut send => {
+                        match sent {
+                            Ok(()) => {}
+                            Err(Sent::Body(err)) => return Err(err),
+                            // The server may have answered and closed: read its answer.
+                            Err(Sent::Write(err)) => write_failed = Some(err),
+                            Err(Sent::Timeout) => return Err(Error::new(
+                                ErrorKind::Timeout,
+                                format!("the server took no request bytes within the body timeout of {idle:?}"),
+                            )),
+                        }
+                        deadline = Some(Instant::now() + self.head_timeout);
+                    }
+                },
+                Some(at) => match timeout_at(at, frames.next()).await {
+                    Ok(next) => break next,
+                    Err(_) => {
+                        return Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "no response head within the head timeout of {:?}",
+                                self.head_timeout
+                            ),
+                        ))
+                    }
+                },
+            }
+        };
+        let head = match next {
+            Some(Ok(Frame::Response(head))) => head,
+            Some(Ok(_)) => {
+                return Err(Error::new(
+                    ErrorKind::MalformedHead,
+                    "invalid response head: not an HTTP response",
+                ))
+            }
+            Some(Err(err)) => {
+                let err = Error::head(err);
+                return Err(match write_failed {
+                    Some(write) if err.kind() == ErrorKind::Closed => Error::new(
+                        ErrorKind::Closed,
+                        format!("{err} (writing the request failed: {write})"),
+                    ),
+                    _ => err,
+                });
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorKind::Closed,
+                    "the server closed the connection before the response head",
+                ))
+            }
+        };
+        let mut response = response_from_head(&head)?;
+        let remaining = head.body().exact();
+        response.extensions_mut().insert(head);
+        let body = ResponseBody::streaming(Box::pin(frames), remaining, idle);
+        Ok(response.map(|()| body))
+    }
+}
+
+/// Sends `request` on `io` with the [`Builder::new`] defaults: see
+/// [`Builder::send_request`].
+///
+/// ```
+/// use http_body_util::{BodyExt, Empty};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (client, mut server) = tokio::io::duplex(64 * 1024);
+/// tokio::spawn(async move {
+///     let mut header = [0u8; 4];
+///     server.read_exact(&mut header).await?;
+///     let mut block = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]]))];
+///     server.read_exact(&mut block).await?;
+///     // No Content-Length: the body ends when the server closes, as uWSGI's does.
+///     server.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello").await
+/// });
+/// let request = http::Request::get("/?q=1").body(Empty::<bytes::Bytes>::new())?;
+/// let response = uwsgi_wire::client::send_request(client, request).await?;
+/// assert_eq!(response.headers()["content-type"], "text/plain");
+/// assert_eq!(&response.into_body().collect().await?.to_bytes()[..], b"hello");
+/// # Ok(())
+/// # }
+/// ```
+pub async fn send_request<IO, B>(
+    io: IO,
+    request: Request<B>,
+) -> Result<Response<ResponseBody>, Error>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    Builder::new().send_request(io, request).await
+}
+
+/// The `http::Response` of a parsed head (its body is set by the caller).
+fn response_from_head(head: &OwnedResponseHead) -> Result<Response<()>, Error> {
+    let view = head.head();
+    let malformed = |what: String| {
+        Error::new(
+            ErrorKind::MalformedHead,
+            format!("invalid response head: {what}"),
+        )
+    };
+    let status = StatusCode::from_u16(view.status())
+        .map_err(|_| malformed(format!("status {} is not an HTTP status", view.status())))?;
+    let version = match view.version() {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    let headers = response.headers_mut();
+    // nginx takes the status of a CGI head from its first `Status` line and does not
+    // pass that line on.
+    let mut status_line = view.is_cgi();
+    for (name, value) in view.headers() {
+        if status_line && name.eq_ignore_ascii_case(b"status") {
+            status_line = false;
+            continue;
+        }
+        let name = HeaderName::from_bytes(name).map_err(|_| {
+            malformed(format!(
+                "header name {:?} is not a valid HTTP header name",
+                String::from_utf8_lossy(name)
+            ))
+        })?;
+        let value = HeaderValue::from_bytes(value)
+            .map_err(|_| malformed(format!("the value of header {name} holds a control byte")))?;
+        headers.append(name, value);
+    }
+    Ok(response)
+}
+
+/// The request's `Content-Length`: digits only; repeated, every one the same.
+fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Error> {
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let bytes = value.as_bytes();
+        let parsed = (!bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit))
+            .then(|| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
+            .flatten();
+        let invalid = || {
+            Error::new(
+                ErrorKind::RequestBody,
+                format!(
+                    "invalid request Content-Length {:?}",
+                    String::from_utf8_lossy(bytes)
+                ),
+            )
+        };
+        let parsed = parsed.ok_or_else(invalid)?;
+        if length.is_some_and(|len| len != parsed) {
+            return Err(invalid());
+        }
+        length = Some(parsed);
+    }
+    Ok(length)
+}
+
+/// Where the request body's bytes come from.
+enum Source<B> {
+    /// The body itself, of known length.
+    Stream(Pin<Box<B>>),
+    /// A body of unknown length, read ahead to learn it.
+    Buffered(VecDeque<Bytes>),
+}
+
+impl<B> Source<B>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    async fn next(&mut self) -> Option<Result<Bytes, BoxError>> {
+        match self {
+            Source::Stream(body) => next_data(body).await,
+            Source::Buffered(chunks) => chunks.pop_front().map(Ok),
+        }
+    }
+
+    fn is_end(&self) -> bool {
+        match self {
+            Source::Stream(body) => body.is_end_stream(),
+            Source::Buffered(chunks) => chunks.is_empty(),
+        }
+    }
+}
+
+/// The body's next non-empty data chunk (trailers are skipped: uwsgi has none).
+async fn next_data<B>(body: &mut Pin<Box<B>>) -> Option<Result<Bytes, BoxError>>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    loop {
+        match poll_fn(|cx| body.as_mut().poll_frame(cx)).await? {
+            Err(err) => return Some(Err(err.into())),
+            Ok(frame) => {
+                if let Ok(mut data) = frame.into_data() {
+                    if data.has_remaining() {
+                        return Some(Ok(data.copy_to_bytes(data.remaining())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads a body of unknown length whole, up to `limit` bytes.
+async fn buffer<B>(
+    body: &mut Pin<Box<B>>,
+    limit: u64,
+    idle: Duration,
+) -> Result<VecDeque<Bytes>, Error>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    let mut chunks = VecDeque::new();
+    let mut total = 0u64;
+    while !body.is_end_stream() {
+        match timeout(idle, next_data(body)).await {
+            Err(_) => return Err(body_stalled(idle)),
+            Ok(None) => break,
+            Ok(Some(Err(err))) => return Err(body_failed(&*err)),
+            Ok(Some(Ok(chunk))) => {
+                total = total.saturating_add(to_u64(chunk.len()));
+                if total > limit {
+                    return Err(Error::new(
+                        ErrorKind::RequestBody,
+                        format!("the request body of unknown length is over the {limit}-byte limit to buffer it"),
+                    )
+                    .with_status(413));
+                }
+                chunks.push_back(chunk);
+            }
+        }
+    }
+    Ok(chunks)
+}
+
+fn body_stalled(idle: Duration) -> Error {
+    Error::new(
+        ErrorKind::RequestBody,
+        format!("the request body yielded no bytes within the body timeout of {idle:?}"),
+    )
+    .with_status(408)
+}
+
+fn body_failed(err: &(dyn std::error::Error + Send + Sync)) -> Error {
+    Error::new(
+        ErrorKind::RequestBody,
+        format!("the request body failed: {err}"),
+    )
+}
+
+/// Why sending the request stopped.
+enum Sent {
+    /// The request body is at fault: give up.
+    Body(Error),
+    /// The connection failed: the server may have answered before closing it.
+    Write(io::Error),
+    /// The server took no bytes within the body timeout.
+    Timeout,
+}
+
+/// Writes the packet, then exactly `length` body bytes from `source`.
+async fn send_all<W, B>(
+    write: &mut W,
+    wire: Bytes,
+    source: &mut Source<B>,
+    length: u64,
+    idle: Duration,
+) -> Result<(), Sent>
+where
+    W: AsyncWrite + Unpin,
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    write_bounded(write, &wire, idle).await?;
+    let mut left = length;
+    while left > 0 {
+        let chunk = match timeout(idle, source.next()).await {
+            Err(_) => return Err(Sent::Body(body_stalled(idle))),
+            Ok(None) => {
+                return Err(Sent::Body(Error::new(
+                    ErrorKind::RequestBody,
+                    format!("the request body ended {left} bytes short of its length of {length}"),
+                )))
+            }
+            Ok(Some(Err(err))) => return Err(Sent::Body(body_failed(&*err))),
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        let len = to_u64(chunk.len());
+        if len > left {
+            return Err(Sent::Body(longer(length)));
+        }
+        left -= len;
+        write_bounded(write, &chunk, idle).await?;
+    }
+    if !source.is_end() {
+        // A body that still yields bytes is longer than it said.
+        if let Ok(Some(Ok(_))) = timeout(idle, source.next()).await {
+            return Err(Sent::Body(longer(length)));
+        }
+    }
+    match timeout(idle, write.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(Sent::Write(err)),
+        Err(_) => Err(Sent::Timeout),
+    }
+}
+
+fn longer(length: u64) -> Error {
+    Error::new(
+        ErrorKind::RequestBody,
+        format!("the request body is longer than its length of {length}"),
+    )
+}
+
+/// Writes `bytes` in slices of at most one body chunk, each within `idle`.
+async fn write_bounded<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    bytes: &[u8],
+    idle: Duration,
+) -> Result<(), Sent> {
+    for slice in bytes.chunks(DEFAULT_BODY_CHUNK) {
+        match timeout(idle, write.write_all(slice)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                if !is_cut(&err) {
+                    tracing::debug!(error = %err, "writing the uwsgi request failed");
+                }
+                return Err(Sent::Write(err));
+            }
+            Err(_) => return Err(Sent::Timeout),
+        }
+    }
+    Ok(())
+}

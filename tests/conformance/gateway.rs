@@ -1,0 +1,472 @@
+//! `uwsgi-wire gateway` (the CLI's HTTP -> uwsgi gateway, on the client driver) in front
+//! of the same real servers as `client_driver.rs` (uWSGI 2.0 and gunicorn 27 serving the
+//! Django project of `tests/peers/django/`), and beside nginx 1.22's `uwsgi_pass`: the
+//! app must see the same environ through both, port-derived values aside.
+//!
+//! The gateway is the CLI binary that `cargo test --workspace` builds beside this test
+//! binary (`target/<profile>/uwsgi-wire`).
+#![cfg(feature = "client")]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::client::{Conn, HttpRequest, HttpResponse};
+use crate::client_driver::{servers, Server};
+use crate::harness::{self, require, start_listening, Peer, TempDir, NGINX};
+use crate::peers::nginx;
+
+/// The CLI binary next to this test binary.
+fn cli_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let path = profile.join("uwsgi-wire");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --workspace --all-features` (it builds the CLI)",
+        path.display()
+    );
+    path
+}
+
+/// A running gateway in front of `upstreams`.
+struct Gateway {
+    port: u16,
+    pid: u32,
+    peer: Peer,
+    _dir: TempDir,
+}
+
+impl Gateway {
+    fn start(upstreams: &[String], extra: &[&str]) -> Gateway {
+        let dir = TempDir::new("gateway");
+        let bin = cli_binary().display().to_string();
+        let (peer, port) = start_listening(|port| {
+            let mut args = vec!["gateway".to_owned(), format!("127.0.0.1:{port}")];
+            args.extend(upstreams.iter().cloned());
+            args.extend(extra.iter().map(|s| s.to_string()));
+            args.push("--trace".to_owned());
+            Peer::start(
+                "gateway",
+                dir.path(),
+                "INT",
+                Duration::from_secs(300),
+                &bin,
+                args,
+            )
+        });
+        let pid = harness::pid_running(&bin, &format!("127.0.0.1:{port}"));
+        Gateway {
+            port,
+            pid,
+            peer,
+            _dir: dir,
+        }
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        harness::status_kib(self.pid, "VmHWM")
+    }
+}
+
+fn get(port: u16, target: &str) -> HttpResponse {
+    HttpRequest::new("GET", target, port).send(port, b"").1
+}
+
+/// The raw response to `request` on a new connection: head and body bytes as read
+/// until the server closes (or the read times out).
+fn raw(port: u16, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect the gateway");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    stream.write_all(request).expect("write the request");
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    out
+}
+
+/// Both Django servers, each behind a gateway of its own.
+fn stacks(extra: &[&str]) -> Option<Vec<(Server, Gateway)>> {
+    let servers = servers()?;
+    Some(
+        servers
+            .into_iter()
+            .map(|server| {
+                let gateway = Gateway::start(&[server.addr()], extra);
+                (server, gateway)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn get_with_a_query_and_cookies() {
+    let Some(stacks) = stacks(&[]) else { return };
+    for (server, gateway) in &stacks {
+        let (local_port, response) =
+            HttpRequest::new("GET", "/echo?a=1&a=2&q=caf%C3%A9", gateway.port)
+                .header("Cookie", "session=abc; theme=dark")
+                .send(gateway.port, b"");
+        let echo = response.json();
+        assert_eq!(echo["method"], "GET", "{:?}", server.kind);
+        assert_eq!(echo["query"]["a"], serde_json::json!(["1", "2"]));
+        assert_eq!(echo["query"]["q"], serde_json::json!(["café"]));
+        assert_eq!(echo["cookies"]["session"], "abc");
+        assert_eq!(echo["cookies"]["theme"], "dark");
+        // The real client's address, as nginx sends it (gunicorn reports its own
+        // socket peer: the gateway, also 127.0.0.1).
+        assert_eq!(echo["remote_addr"], "127.0.0.1");
+        let log = gateway.peer.log();
+        assert!(
+            log.contains(&format!("REMOTE_PORT={local_port}")),
+            "the vars sent carry the client's port {local_port}: {log}"
+        );
+        assert!(log.contains("status=200"), "{log}");
+    }
+}
+
+#[test]
+fn a_form_post_and_a_10_mib_body() {
+    let Some(stacks) = stacks(&["--max-body", "16M"]) else {
+        return;
+    };
+    for (server, gateway) in &stacks {
+        let form = b"name=J%C3%B6rg&tag=a&tag=b&empty=";
+        let (_, response) = HttpRequest::new("POST", "/echo", gateway.port)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Content-Length", form.len().to_string())
+            .send(gateway.port, form);
+        let echo = response.json();
+        assert_eq!(
+            echo["form"]["name"],
+            serde_json::json!(["Jörg"]),
+            "{:?}",
+            server.kind
+        );
+        assert_eq!(echo["form"]["tag"], serde_json::json!(["a", "b"]));
+        assert_eq!(echo["form"]["empty"], serde_json::json!([""]));
+
+        let body: Vec<u8> = (0..10u32 << 20).map(|i| (i * 7 % 253) as u8).collect();
+        let (_, response) = HttpRequest::new("POST", "/sha256", gateway.port)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Length", body.len().to_string())
+            .send(gateway.port, &body);
+        let got = response.json();
+        assert_eq!(got["length"], body.len());
+        let want: String = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(got["sha256"], want.as_str(), "{:?}", server.kind);
+
+        // Over --max-body: 413 from the gateway, the upstream never asked.
+        let (_, response) = HttpRequest::new("POST", "/sha256", gateway.port)
+            .header("Content-Length", (17u64 << 20).to_string())
+            .send(gateway.port, b"");
+        assert_eq!(response.status, 413);
+    }
+}
+
+#[test]
+fn a_100_mib_download_streams_with_the_gateway_memory_bounded() {
+    let Some(stacks) = stacks(&[]) else { return };
+    for (server, gateway) in &stacks {
+        // Warm up (the runtime's threads, the first connection), then measure the peak.
+        get(gateway.port, "/echo").json();
+        let before = gateway.peak_rss_kib();
+        let n: usize = 100 << 20;
+        let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let request =
+            format!("GET /download?n={n} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("write");
+        let head = read_head(&mut stream).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(head.contains(&format!("content-length: {n}")), "{head}");
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let read = stream.read(&mut buf).expect("read the body");
+            if read == 0 {
+                break;
+            }
+            for (i, &b) in buf[..read].iter().enumerate() {
+                assert_eq!(b as usize, (got + i) % 251, "byte {}", got + i);
+            }
+            got += read;
+        }
+        assert_eq!(got, n, "{:?}", server.kind);
+        let after = gateway.peak_rss_kib();
+        eprintln!(
+            "measured: {:?} 100 MiB through the gateway, its peak RSS {before} -> {after} KiB",
+            server.kind
+        );
+        assert!(
+            after.saturating_sub(before) < 16 * 1024,
+            "the gateway's peak RSS grew {before} -> {after} KiB over a 100 MiB download"
+        );
+    }
+}
+
+#[test]
+fn non_200_statuses_keep_their_headers() {
+    let Some(stacks) = stacks(&[]) else { return };
+    for (server, gateway) in &stacks {
+        for code in [404u16, 418, 503, 301] {
+            let target = format!("/status/{code}?h=X-Test:yes&h=Location:/elsewhere");
+            let answer = raw(
+                gateway.port,
+                format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            let text = String::from_utf8_lossy(&answer);
+            let status_line = text.lines().next().unwrap_or_default();
+            assert!(
+                status_line.starts_with(&format!("HTTP/1.1 {code} ")),
+                "{:?}: {text}",
+                server.kind
+            );
+            let lower = text.to_ascii_lowercase();
+            assert!(lower.contains("\r\nx-test: yes\r\n"), "{text}");
+            assert!(lower.contains("\r\nlocation: /elsewhere\r\n"), "{text}");
+            assert_eq!(lower.matches("\r\nset-cookie: ").count(), 2, "{text}");
+            assert!(text.ends_with(&format!("status {code}")), "{text}");
+        }
+    }
+}
+
+#[test]
+fn an_upstream_that_dies_mid_response_cuts_the_client_connection() {
+    let Some(stacks) = stacks(&[]) else { return };
+    for (server, gateway) in &stacks {
+        let n = 100_000;
+        let answer = raw(
+            gateway.port,
+            format!("GET /die?n={n} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        let at = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a head");
+        let head = String::from_utf8_lossy(&answer[..at]).to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("content-length: {}", 2 * n)),
+            "{head}"
+        );
+        let body = answer.len() - at - 4;
+        // Cut as the upstream's was, never padded nor presented as complete.
+        assert!(body < 2 * n, "{:?}: {body} body bytes", server.kind);
+        let log = gateway.peer.log();
+        assert!(
+            log.contains("upstream body: "),
+            "one log line says why: {log}"
+        );
+    }
+}
+
+#[test]
+fn an_upstream_that_is_down_is_502_and_one_too_slow_is_504() {
+    let Some(mut stacks) = stacks(&["--timeout", "1"]) else {
+        return;
+    };
+    for (server, gateway) in &stacks {
+        let started = Instant::now();
+        let response = get(gateway.port, "/slow?s=4");
+        assert_eq!(response.status, 504, "{:?}", server.kind);
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+    for (server, gateway) in &mut stacks {
+        server.peer.stop();
+        let response = get(gateway.port, "/echo");
+        assert_eq!(response.status, 502, "{:?}", server.kind);
+        let log = gateway.peer.log();
+        assert!(log.contains("status=502"), "{log}");
+        assert!(
+            log.contains(&server.addr()),
+            "the log line names the upstream: {log}"
+        );
+    }
+}
+
+#[test]
+fn several_upstreams_are_used_round_robin() {
+    let Some(servers) = servers() else { return };
+    let upstreams: Vec<String> = servers.iter().map(Server::addr).collect();
+    let gateway = Gateway::start(&upstreams, &[]);
+    for _ in 0..4 {
+        get(gateway.port, "/echo").json();
+    }
+    let log = gateway.peer.log();
+    for upstream in &upstreams {
+        let used = log.matches(&format!("upstream=\"{upstream}\"")).count();
+        assert_eq!(used, 2, "{upstream}: {log}");
+    }
+}
+
+/// The environ a request gives the app, minus what depends on ports (the client's,
+/// the front end's) and on the server's own connection.
+fn environ(port: u16, request: &HttpRequest, body: &[u8]) -> BTreeMap<String, Value> {
+    let mut conn = Conn::open(port);
+    conn.write(&request.bytes());
+    conn.write(body);
+    let response = conn.response();
+    let Value::Object(map) = response.json() else {
+        panic!("not an object")
+    };
+    map.into_iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "REMOTE_PORT" | "SERVER_PORT"))
+        .collect()
+}
+
+#[test]
+fn the_app_sees_the_same_environ_through_nginx_and_through_the_gateway() {
+    require!(NGINX);
+    let Some(servers) = servers() else { return };
+    for server in &servers {
+        let dir = TempDir::new("gateway-vs-nginx");
+        let front = nginx(&dir, server.port);
+        let gateway = Gateway::start(&[server.addr()], &["--document-root", &front.docroot]);
+        let requests: Vec<(HttpRequest, Vec<u8>)> = vec![
+            (
+                HttpRequest::new("GET", "/environ?x=1&y=%20z", 0)
+                    .header("User-Agent", "uwsgi-wire-test/1")
+                    .header("Accept", "*/*")
+                    .header("Cookie", "a=1; b=2")
+                    .header("X-Forwarded-For", "198.51.100.7"),
+                Vec::new(),
+            ),
+            (
+                HttpRequest::new("POST", "/environ", 0)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header("Content-Length", "7")
+                    .header("X-Custom", "one"),
+                b"a=1&b=2".to_vec(),
+            ),
+        ];
+        for (request, body) in &requests {
+            let through_nginx = environ(front.port, request, body);
+            let through_gateway = environ(gateway.port, request, body);
+            assert_eq!(
+                through_nginx,
+                through_gateway,
+                "{:?}: the environ through nginx (left) and the gateway (right) for {}",
+                server.kind,
+                String::from_utf8_lossy(&request.bytes())
+            );
+        }
+    }
+}
+
+/// Reads a response head from `stream`, byte by byte (nothing of the body).
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).expect("read the head"),
+            1,
+            "head cut"
+        );
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Reads one response with a Content-Length body from `stream`; its head and body.
+fn read_one(stream: &mut TcpStream) -> (String, Vec<u8>) {
+    let head = read_head(stream);
+    let len: usize = head
+        .to_ascii_lowercase()
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no Content-Length: {head}"));
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).expect("read the body");
+    (head, body)
+}
+
+#[test]
+fn clients_keep_their_connection_alive_and_heads_are_bounded() {
+    let Some(servers) = servers() else { return };
+    let gateway = Gateway::start(&[servers[0].addr()], &["--max-head", "8K"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    for i in 0..3 {
+        let request = format!("GET /echo?i={i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("write");
+        let (head, body) = read_one(&mut stream);
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        let echo: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(echo["query"]["i"], serde_json::json!([i.to_string()]));
+    }
+
+    // A head over --max-head: 431 from the gateway (hyper's verdict), nothing sent on.
+    let big = "a".repeat(16 * 1024);
+    let answer = raw(
+        gateway.port,
+        format!("GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
+}
+
+/// The bytes of a chunked response body, as an app may send them.
+const CHUNKED: &[u8] = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+
+#[test]
+fn a_chunked_upstream_body_is_passed_on_as_bytes_as_nginx_does() {
+    require!(NGINX);
+    // A uwsgi backend whose answer is chunked: every connection gets the same reply.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let backend = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 65536];
+            let _ = stream.read(&mut request);
+            let mut reply =
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .to_vec();
+            reply.extend_from_slice(CHUNKED);
+            let _ = stream.write_all(&reply);
+        }
+    });
+    let dir = TempDir::new("gateway-chunked");
+    let front = nginx(&dir, backend);
+    let gateway = Gateway::start(&[format!("127.0.0.1:{backend}")], &[]);
+    for (who, port) in [("nginx", front.port), ("gateway", gateway.port)] {
+        // HTTP/1.0: the front end cannot chunk its answer, so the body is what it
+        // makes of the upstream's, byte for byte.
+        let answer = raw(port, b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        let at = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("{who}: no head: {answer:?}"));
+        let head = String::from_utf8_lossy(&answer[..at]).to_ascii_lowercase();
+        // nginx answers HTTP/1.1, hyper the client's HTTP/1.0.
+        assert!(
+            head.starts_with("http/1.") && head[8..].starts_with(" 200"),
+            "{who}: {head}"
+        );
+        assert!(!head.contains("transfer-encoding"), "{who}: {head}");
+        assert_eq!(
+            String::from_utf8_lossy(&answer[at + 4..]),
+            String::from_utf8_lossy(CHUNKED),
+            "{who}: the chunked body, undecoded"
+        );
+    }
+}

@@ -57,6 +57,8 @@
 //! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::serve_connection`, `server::serve`); implies `tokio` and `http` |
 //! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::send_request`, `client::Builder`); implies `tokio` and `http` |
+//! | `arbitrary` | no | `arbitrary`: `arbitrary::ArbitraryRequest` (nginx-style vars, a consistent `CONTENT_LENGTH`, its body) and `arbitrary::ArbitraryPacket` (every packet kind), `arbitrary::Arbitrary` generators of valid inputs for cargo-fuzz; implies `alloc` |
+//! | `check` | no | `check`: the conformance catalogue for any uwsgi server (`check::catalogue`, `check::Checker::run`: h2spec for uwsgi); implies `client` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
 //! parses, and encodes into `&mut [u8]`.
@@ -69,9 +71,12 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
 mod array;
 #[cfg(feature = "alloc")]
 mod builder;
+mod diagnose;
 mod encode;
 mod error;
 pub mod exchange;
@@ -84,6 +89,8 @@ mod security;
 mod stream_error;
 mod vars;
 
+#[cfg(feature = "check")]
+pub mod check;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "tokio")]
@@ -102,6 +109,7 @@ pub mod server;
 pub use array::{Array, ArrayIter};
 #[cfg(feature = "alloc")]
 pub use builder::{ArrayBuilder, VarsBuilder};
+pub use diagnose::Diagnosis;
 pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len, Pair};
 pub use error::{EncodeError, Error, ErrorKind};
 pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};

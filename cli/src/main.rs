@@ -1,6 +1,8 @@
 //! `uwsgi-wire`: decode, encode and talk the uwsgi protocol.
 
+mod check;
 mod gateway;
+mod grade;
 mod json;
 mod net;
 
@@ -89,6 +91,9 @@ enum Command {
     /// `uwsgi_pass` with `include uwsgi_params` does: 502 when an upstream refuses or
     /// closes early, 504 when it is too slow, 413 for a body over --max-body.
     Gateway(GatewayArgs),
+    /// Run the conformance catalogue against a uwsgi server, as h2spec does for HTTP/2:
+    /// one line per case, a summary; exit 1 when a required case fails.
+    Check(check::CheckArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -221,6 +226,12 @@ struct ServeArgs {
     /// `host:port`, `unix:PATH`, or the path of a Unix socket to create (containing `/`).
     #[arg(default_value = "127.0.0.1:3031", value_parser = Addr::parse)]
     addr: Addr,
+    /// Grade what the front end sends: every request is still answered, with a
+    /// `findings` array (`id`, `level`, `message`) and a `grade` in its JSON, and each
+    /// finding is logged (`check METHOD URI PROTOCOL: LEVEL ID: MESSAGE`); a summary is
+    /// logged at shutdown (Ctrl-C), which exits 1 if any finding was an error.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +360,7 @@ fn main() -> ExitCode {
         Command::Signal(args) => signal(&args),
         Command::Serve(args) => serve(&args),
         Command::Gateway(args) => gateway(args),
+        Command::Check(args) => check::check(&args),
     };
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
@@ -391,16 +403,27 @@ fn decode(args: &DecodeArgs) -> Result<(), Failure> {
             Packet::parse_as(&bytes, kind, &Limits::new())
         }
     };
+    // What an operator should change (HTTP or TLS sent to a uwsgi socket, a big-endian
+    // datasize, a block over uWSGI's default buffer-size): first on a failure, a note
+    // on stderr otherwise.
+    let diagnosis = uwsgi_wire::Diagnosis::find(&bytes, uwsgi_wire::Diagnosis::UWSGI_BUFFER_SIZE);
+    let failed = |what: String| match diagnosis {
+        Some(found) => fail(format!("{found} (as a uwsgi packet: {what})")),
+        None => fail(what),
+    };
     let (packet, consumed) = match parsed {
         Ok(Status::Complete(done)) => done,
         Ok(Status::Partial { needed }) => {
-            return Err(fail(format!(
+            return Err(failed(format!(
                 "truncated packet: {needed} more byte(s) needed ({} given)",
                 bytes.len()
             )))
         }
-        Err(err) => return Err(fail(format!("invalid packet: {err}"))),
+        Err(err) => return Err(failed(format!("invalid packet: {err}"))),
     };
+    if let Some(found) = diagnosis {
+        eprintln!("uwsgi-wire: note: {found}");
+    }
     let body_len = bytes.len() - consumed;
     if args.json {
         let text = json::packet_to_json(&packet, body_len).to_string();
@@ -808,7 +831,11 @@ fn serve(args: &ServeArgs) -> Result<(), Failure> {
             .head_timeout(Duration::from_secs(30))
             .body_timeout(Duration::from_secs(30))
             .write_timeout(Duration::from_secs(30));
-        server::serve(listener, Inspector)
+        let tally = args.check.then(Default::default);
+        let inspector = Inspector {
+            tally: tally.clone(),
+        };
+        server::serve(listener, inspector)
             .connection(builder)
             .max_connections(256)
             .shutdown_timeout(Duration::from_secs(5))
@@ -816,8 +843,24 @@ fn serve(args: &ServeArgs) -> Result<(), Failure> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
-            .map_err(|e| fail(format!("{addr}: {e}")))
+            .map_err(|e| fail(format!("{addr}: {e}")))?;
+        check_summary(tally.as_deref())
     })
+}
+
+/// `serve --check` at shutdown: the summary on stderr; exit 1 if a finding was an error.
+fn check_summary(tally: Option<&std::sync::Mutex<grade::Tally>>) -> Result<(), Failure> {
+    let Some(tally) = tally else { return Ok(()) };
+    let tally = tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for line in tally.summary() {
+        eprintln!("{line}");
+    }
+    match tally.count(grade::Level::Error) {
+        0 => Ok(()),
+        n => Err(fail(format!("check: {n} findings were errors"))),
+    }
 }
 
 fn gateway(args: GatewayArgs) -> Result<(), Failure> {
@@ -862,8 +905,11 @@ impl Drop for RemoveOnDrop {
 
 /// The inspection service: every request is answered with its decoded packet as JSON
 /// (and its body's length), and logged one line each. The server driver answers pings.
-#[derive(Debug, Clone, Copy)]
-struct Inspector;
+/// With `serve --check` (`tally` set) every request is graded too (`grade.rs`).
+#[derive(Debug, Clone)]
+struct Inspector {
+    tally: Option<std::sync::Arc<std::sync::Mutex<grade::Tally>>>,
+}
 
 type Answer = http::Response<http_body_util::Full<bytes::Bytes>>;
 
@@ -881,12 +927,13 @@ impl tower_service::Service<http::Request<server::RequestBody>> for Inspector {
     }
 
     fn call(&mut self, request: http::Request<server::RequestBody>) -> Self::Future {
-        Box::pin(inspect(request))
+        Box::pin(inspect(request, self.tally.clone()))
     }
 }
 
 async fn inspect(
     request: http::Request<server::RequestBody>,
+    tally: Option<std::sync::Arc<std::sync::Mutex<grade::Tally>>>,
 ) -> Result<Answer, std::convert::Infallible> {
     use http_body_util::BodyExt;
     let packet = request.extensions().get::<OwnedPacket>().cloned();
@@ -923,12 +970,19 @@ async fn inspect(
     }
     if let Some(e) = failed {
         eprintln!("{line} body error: {e}");
+        if let Some(tally) = &tally {
+            check(&packet, tally);
+        }
         return Ok(text_answer(400, format!("{e}\n")));
     }
     eprintln!("{line}");
+    let findings = tally.map(|tally| check(&packet, &tally));
     let mut json = json::packet_to_json(&packet, 0);
     if let Some(object) = json.as_object_mut() {
         object.insert("body_len".into(), body_len.into());
+        if let Some(findings) = findings {
+            object.extend(grade::to_json(&findings));
+        }
     }
     let mut answer = text_answer(200, format!("{json:#}\n"));
     answer.headers_mut().insert(
@@ -936,6 +990,30 @@ async fn inspect(
         http::HeaderValue::from_static("application/json"),
     );
     Ok(answer)
+}
+
+/// `serve --check`: grades a request packet, logs each finding (or `ok`) with the
+/// request line, and counts them.
+fn check(
+    packet: &uwsgi_wire::Packet<'_>,
+    tally: &std::sync::Mutex<grade::Tally>,
+) -> Vec<grade::Finding> {
+    let Some(vars) = packet.vars() else {
+        return Vec::new();
+    };
+    let findings = grade::grade(&vars);
+    let request = grade::request_line(&vars);
+    if findings.is_empty() {
+        eprintln!("check {request}: ok");
+    }
+    for f in &findings {
+        eprintln!("check {request}: {} {}: {}", f.level, f.id, f.message);
+    }
+    tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .add(&findings);
+    findings
 }
 
 fn text_answer(status: u16, text: String) -> Answer {

@@ -234,11 +234,13 @@ impl Builder {
             first = false;
             let head = match next {
                 Err(_) => {
+                    log_diagnosis(frames.read_buffer(), &self.limits);
                     let _ = write_status(&mut write, 408, self.write_timeout).await;
                     return Err(ConnectionError::Timeout("reading the request packet"));
                 }
                 Ok(None) => return Ok(()),
                 Ok(Some(Err(err))) => {
+                    log_diagnosis(frames.read_buffer(), &self.limits);
                     if let Some(code) = err.status_code() {
                         let _ = write_status(&mut write, code, self.write_timeout).await;
                     }
@@ -450,6 +452,15 @@ pub(super) async fn write_all<W: AsyncWrite + Unpin>(
     match timeout(limit, write.write_all(bytes)).await {
         Ok(result) => Ok(result?),
         Err(_) => Err(ConnectionError::Timeout("writing the response")),
+    }
+}
+
+/// Logs what an operator should change when the bytes that did not make a request packet
+/// have a known cause: HTTP or TLS sent to the socket, a big-endian datasize, a block
+/// over the buffer ([`Diagnosis`](crate::Diagnosis), docs/PROTOCOL.md "Diagnostics").
+fn log_diagnosis(received: &[u8], limits: &Limits) {
+    if let Some(found) = crate::Diagnosis::find(received, limits.max_datasize) {
+        tracing::warn!("{found}");
     }
 }
 

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,22 +19,6 @@ use crate::client::{Conn, HttpRequest, HttpResponse};
 use crate::client_driver::{servers, Server};
 use crate::harness::{self, require, start_listening, Peer, TempDir, NGINX};
 use crate::peers::nginx;
-
-/// The CLI binary next to this test binary.
-fn cli_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile.join("uwsgi-wire");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test --workspace --all-features` (it builds the CLI)",
-        path.display()
-    );
-    path
-}
 
 /// A running gateway in front of `upstreams`.
 struct Gateway {
@@ -48,7 +31,9 @@ struct Gateway {
 impl Gateway {
     fn start(upstreams: &[String], extra: &[&str]) -> Gateway {
         let dir = TempDir::new("gateway");
-        let bin = cli_binary().display().to_string();
+        let bin = crate::own_servers::examples::cli_binary()
+            .display()
+            .to_string();
         let (peer, port) = start_listening(|port| {
             let mut args = vec!["gateway".to_owned(), format!("127.0.0.1:{port}")];
             args.extend(upstreams.iter().cloned());

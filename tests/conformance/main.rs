@@ -21,7 +21,9 @@ mod harness;
 mod peers;
 mod uwsgi_app;
 
+mod check;
 mod client_driver;
+mod diagnose;
 mod front_ends;
 mod gateway;
 mod own_servers;

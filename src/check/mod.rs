@@ -414,6 +414,31 @@ impl Checker {
                 })
             }
         };
+        if baseline == Some(400) {
+            // An HTTP server answers a uwsgi packet 400 (a bad request line); a uwsgi
+            // server closes on HTTP bytes (docs/PROTOCOL.md section 5.1). Told apart by
+            // one plain HTTP request, only when the answer is 400.
+            let http = probe
+                .attempt(
+                    &[Write::now(
+                        &b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"[..],
+                    )],
+                    crate::exchange::Reply::Response {
+                        head_request: false,
+                    },
+                    Duration::ZERO,
+                )
+                .await;
+            if let Answer::Response { status, .. } = http.answer {
+                if status != 400 {
+                    return Err(Error {
+                        message: format!(
+                            "{addr} speaks HTTP, not uwsgi: it answered the uwsgi GET / with 400 and a plain HTTP GET / with {status}. It is an HTTP port (nginx's listen, uWSGI's --http-socket); check the address nginx's uwsgi_pass points at (uWSGI's --socket)"
+                        ),
+                    });
+                }
+            }
+        }
         tracing::debug!(%addr, ?baseline, cases = cases.len(), "check: running");
         let ctx = Ctx { probe, baseline };
         let mut results = Vec::with_capacity(cases.len());

@@ -389,3 +389,38 @@ fn the_grid_of_the_real_servers_and_our_own() {
         "docs/CHECK.md's grid is out of date: run tests/peers/check-grid.sh. New file:\n{text}"
     );
 }
+
+#[tokio::test]
+async fn an_http_port_is_told_apart_from_a_uwsgi_socket() {
+    if !crate::harness::available(crate::harness::NGINX) {
+        return;
+    }
+    // nginx's HTTP port (its upstream is down: a plain GET / gets 502 there).
+    let dir = TempDir::new("check-http-port");
+    let front = crate::peers::nginx(&dir, crate::harness::free_port());
+    let addr = format!("127.0.0.1:{}", front.port);
+    let err = checker().run(&addr).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("speaks HTTP, not uwsgi"), "{text}");
+    assert!(text.contains("uwsgi_pass"), "{text}");
+}
+
+#[tokio::test]
+async fn a_unix_socket_is_checked_like_tcp() {
+    // The crate's own server driver on a Unix socket, as `uwsgi_pass unix:PATH` reaches it.
+    let dir = TempDir::new("check-unix");
+    let path = dir.path().join("app.sock");
+    let listener = tokio::net::UnixListener::bind(&path).expect("bind the socket");
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    let server = tokio::spawn(async move { uwsgi_wire::server::serve(listener, app).await });
+    let addr = format!("unix:{}", path.display());
+    let report = checker()
+        .only(["framing", "vars", "body/1"])
+        .run(&addr)
+        .await
+        .expect("the check runs");
+    assert_eq!(report.baseline_status, Some(200));
+    assert!(report.passed(), "{report:?}");
+    assert_eq!(report.count(Outcome::Pass), report.results.len());
+    server.abort();
+}

@@ -95,6 +95,8 @@ pub mod check;
 pub mod client;
 #[cfg(feature = "tokio")]
 pub mod codec;
+#[cfg(any(feature = "server", feature = "client"))]
+mod deadline;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "std")]

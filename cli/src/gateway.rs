@@ -14,14 +14,14 @@ use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use uwsgi_wire::client::{self, ErrorKind};
 use uwsgi_wire::http::NginxParams;
-use uwsgi_wire::Modifier1;
+use uwsgi_wire::{Limits, Modifier1};
 
 use crate::net::Addr;
 use crate::{fail, Failure};
@@ -50,6 +50,8 @@ pub struct Config {
     /// Waiting for the upstream's head, and between reads of its body (nginx's
     /// `uwsgi_read_timeout`).
     pub read_timeout: Duration,
+    /// Writing to an HTTP client that does not read (nginx's `send_timeout`).
+    pub send_timeout: Duration,
     /// At most this many HTTP connections at once.
     pub max_connections: usize,
     /// Log every request's vars and its response status.
@@ -86,7 +88,10 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     println!("listening on {local}");
     std::io::stdout().flush().ok();
 
+    // A body of unknown length (chunked) is buffered up to --max-body to learn its
+    // CONTENT_LENGTH, as nginx spools one; over it the driver's error says 413.
     let client = client::Builder::new()
+        .limits(Limits::new().max_body(config.max_body))
         .modifier1(Modifier1(config.modifier1))
         .connect_timeout(config.connect_timeout)
         .head_timeout(config.read_timeout)
@@ -122,6 +127,13 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             _ = &mut shutdown => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
+        // Every write to the client is bounded, as nginx's send_timeout bounds it: a
+        // client that stops reading its answer gives its slot (and its upstream) back.
+        // Reads are bounded by hyper's header timeout and the request body's idle
+        // timeout in the client driver.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(gateway.config.send_timeout));
+        let stream = Box::pin(stream);
         let gateway = gateway.clone();
         tokio::spawn(async move {
             let _slot = permit;
@@ -179,8 +191,6 @@ impl Gateway {
             tracing::warn!(%peer, uri = %request.uri(), len = announced, max_body, "request body too large");
             return answer(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        let request =
-            request.map(|body| Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)));
         let params = self.params(peer);
         if self.config.trace {
             trace_vars(&params, &request, peer);
@@ -216,7 +226,7 @@ impl Gateway {
                 });
                 Response::from_parts(parts, body.boxed_unsync())
             }
-            Err(err) if err.kind() == ErrorKind::RequestBody && is_too_large(&err) => {
+            Err(err) if err.kind() == ErrorKind::RequestBody && err.status_code() == 413 => {
                 tracing::warn!(%peer, %method, %uri, max_body, "request body too large");
                 answer(StatusCode::PAYLOAD_TOO_LARGE)
             }
@@ -229,18 +239,6 @@ impl Gateway {
             }
         }
     }
-}
-
-/// True when the request body failed because it outgrew `--max-body`.
-fn is_too_large(err: &client::Error) -> bool {
-    let mut source = std::error::Error::source(err);
-    while let Some(err) = source {
-        if err.is::<LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
 }
 
 /// `--trace`: the vars sent for a request, one line.

@@ -204,19 +204,20 @@ fn is_port(v: &[u8]) -> bool {
 }
 
 fn duplicates(vars: &Vars<'_>, out: &mut Vec<Finding>) {
-    // Keys in first-appearance order with their count.
-    let mut first: BTreeMap<&[u8], (usize, usize)> = BTreeMap::new();
-    for (i, (k, _)) in vars.iter().enumerate() {
-        first.entry(k).or_insert((i, 0)).1 += 1;
+    // Keys in first-appearance order with their values, in one pass (a block of
+    // thousands of repeated keys stays linear).
+    let mut first: BTreeMap<&[u8], (usize, Vec<&[u8]>)> = BTreeMap::new();
+    for (i, (k, v)) in vars.iter().enumerate() {
+        first.entry(k).or_insert((i, Vec::new())).1.push(v);
     }
-    let mut dups: Vec<(usize, &[u8], usize)> = first
+    let mut dups: Vec<_> = first
         .into_iter()
-        .filter(|(_, (_, n))| *n > 1)
-        .map(|(k, (i, n))| (i, k, n))
+        .filter(|(_, (_, values))| values.len() > 1)
+        .map(|(k, (i, values))| (i, k, values))
         .collect();
     dups.sort_unstable();
-    for (_, key, n) in dups {
-        let values: Vec<&[u8]> = vars.get_all(key).collect();
+    for (_, key, values) in dups {
+        let n = values.len();
         let last = values.last().copied().unwrap_or_default();
         let all_same = values.iter().all(|v| *v == last);
         let name = show(key, 64);

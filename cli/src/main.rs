@@ -270,6 +270,10 @@ struct GatewayArgs {
     /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut.
     #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
     timeout: Duration,
+    /// Seconds a write to an HTTP client may wait for it to read (nginx's
+    /// `send_timeout`); then its connection is closed.
+    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    send_timeout: Duration,
     /// The most HTTP connections served at once; more wait to be accepted.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
@@ -873,6 +877,13 @@ fn gateway(args: GatewayArgs) -> Result<(), Failure> {
         .with_target(false)
         .with_ansi(false)
         .init();
+    if args.max_head < 8192 {
+        // hyper's smallest read buffer.
+        return Err(usage(format!(
+            "--max-head {}: at least 8K (8192 bytes)",
+            args.max_head
+        )));
+    }
     let config = gateway::Config {
         listen: args.listen,
         upstreams: args.upstreams,
@@ -884,6 +895,7 @@ fn gateway(args: GatewayArgs) -> Result<(), Failure> {
         max_body: args.max_body,
         connect_timeout: args.connect_timeout,
         read_timeout: args.timeout,
+        send_timeout: args.send_timeout,
         max_connections: args.max_connections.max(1),
         trace: args.trace,
     };

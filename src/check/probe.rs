@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{sleep, timeout, timeout_at, Instant};
+use tokio::time::{sleep, timeout, timeout_at};
 
 use crate::client::{Builder, Stream};
 use crate::exchange::{Event, Exchange, ExchangeError, Head, Reply};
@@ -191,7 +191,7 @@ impl Probe {
     }
 
     async fn read(&self, stream: &mut Stream, reply: Reply, linger: Duration, out: &mut Attempt) {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = crate::deadline::after(self.timeout);
         let mut machine = Exchange::client(Limits::new());
         machine.expect(reply);
         let mut buf: Vec<u8> = Vec::new();
@@ -256,7 +256,7 @@ impl Probe {
         if eof || linger.is_zero() || matches!(out.answer, Answer::Timeout) {
             return;
         }
-        let until = Instant::now() + linger;
+        let until = crate::deadline::after(linger);
         while out.extra.len() < 64 * 1024 {
             let mut chunk = [0u8; 16 * 1024];
             match timeout_at(until, stream.read(&mut chunk)).await {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::Stream;
 use http_body::{Frame, SizeHint};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 use crate::codec::Frame as CodecFrame;
 use crate::stream_error::StreamError;
@@ -124,7 +124,7 @@ impl http_body::Body for ResponseBody {
             return Poll::Ready(None);
         };
         if !inner.waiting {
-            let deadline = Instant::now() + inner.idle;
+            let deadline = crate::deadline::after(inner.idle);
             inner.sleep.as_mut().reset(deadline);
             inner.waiting = true;
         }

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
 
 use crate::codec::{Builder as CodecBuilder, Frame, DEFAULT_BODY_CHUNK};
@@ -44,10 +44,14 @@ impl Builder {
     ///   de-chunks a request the same way). A `Transfer-Encoding` header is not sent: the
     ///   body sent is exactly `CONTENT_LENGTH` bytes.
     /// - **Body**: streamed after the packet, one chunk at a time as the server takes
-    ///   them (back-pressure both ways), while the response is read: a server that
-    ///   answers early (a 413 before reading the body) gets no more bytes, and its
-    ///   answer is returned. A body that fails, or yields more or fewer bytes than
-    ///   `CONTENT_LENGTH`, is [`ErrorKind::RequestBody`].
+    ///   them (back-pressure both ways), while the response is read. The response is
+    ///   returned as soon as its head is in, and the rest of the body goes on being
+    ///   sent in a task of its own (a server that answers as it reads, an echo, needs
+    ///   it; one that answered early, a 413, and closed makes the next write fail,
+    ///   which ends it; every write is bounded by the body timeout). A body that fails,
+    ///   or yields more or fewer bytes than `CONTENT_LENGTH`, is
+    ///   [`ErrorKind::RequestBody`]; vars whose `CONTENT_LENGTH` (a param set by hand)
+    ///   is not the body's length are [`ErrorKind::Request`].
     /// - **Response**: the status, version and headers as sent (repeated ones kept; a
     ///   CGI head's `Status` line gives the status and is not a header); the head's raw
     ///   bytes (reason phrase included) are in the response's extensions as an
@@ -157,6 +161,18 @@ impl Builder {
             )
             .with_status(status)
         })?;
+        // The bytes sent after the packet are `length`: vars that say otherwise (a
+        // `CONTENT_LENGTH` param set or removed by hand) would make the server read the
+        // body as the next packet.
+        let said = vars.vars().content_length().ok().flatten().unwrap_or(0);
+        if said != length {
+            return Err(Error::new(
+                ErrorKind::Request,
+                format!(
+                    "cannot encode the request: its vars say CONTENT_LENGTH {said} but its body is {length} bytes"
+                ),
+            ));
+        }
         let max = usize::from(self.limits.max_datasize);
         if vars.encoded_len() > max {
             return Err(Error::new(
@@ -191,10 +207,11 @@ impl Builder {
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        B: http_body::Body,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let (read, mut write) = tokio::io::split(io);
+        let (read, write) = tokio::io::split(io);
         // Response bodies stream: `max_body` is the request's buffer limit only.
         let mut limits = self.limits;
         limits.max_body = u64::MAX;
@@ -206,7 +223,12 @@ impl Builder {
         let mut frames = FramedRead::new(read, codec);
 
         let idle = self.body_timeout;
-        let mut send = std::pin::pin!(send_all(&mut write, wire, &mut source, length, idle));
+        // Owned, so that it can go on in a task of its own when the head comes first.
+        let mut send = Box::pin(async move {
+            let mut write = write;
+            send_all(&mut write, wire, &mut source, length, idle).await
+        });
+        let mut all_sent = false;
         let mut deadline = None;
         let mut write_failed = None;
         let next = loop {
@@ -224,7 +246,8 @@ impl Builder {
                                 format!("the server took no request bytes within the body timeout of {idle:?}"),
                             )),
                         }
-                        deadline = Some(Instant::now() + self.head_timeout);
+                        all_sent = true;
+                        deadline = Some(crate::deadline::after(self.head_timeout));
                     }
                 },
                 Some(at) => match timeout_at(at, frames.next()).await {
@@ -241,6 +264,26 @@ impl Builder {
                 },
             }
         };
+        if !all_sent {
+            // The head came before the whole body went out: a server that answers as it
+            // reads (an echo, a streaming app) still needs the rest, or both sides wait.
+            // Every write stays bounded by the idle timeout; a server that answered
+            // early and closed makes the next one fail, which ends the task.
+            tokio::spawn(async move {
+                match send.await {
+                    Ok(()) => {}
+                    Err(Sent::Body(err)) => {
+                        tracing::debug!(error = %err, "the rest of the request body was not sent")
+                    }
+                    Err(Sent::Write(err)) => {
+                        tracing::debug!(error = %err, "the rest of the request body was not sent")
+                    }
+                    Err(Sent::Timeout) => tracing::debug!(
+                        "the rest of the request body was not sent: the server took no bytes"
+                    ),
+                }
+            });
+        }
         let head = match next {
             Some(Ok(Frame::Response(head))) => head,
             Some(Ok(_)) => {

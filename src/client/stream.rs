@@ -22,6 +22,7 @@ use tokio::net::{TcpStream, UnixStream};
 /// # }
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Stream {
     /// A TCP connection.
     Tcp(TcpStream),

@@ -9,7 +9,7 @@ use futures_util::{FutureExt, StreamExt};
 use http::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
 use tower_service::Service;
 
@@ -206,7 +206,7 @@ impl Builder {
         let mut first = true;
         loop {
             let next = if first {
-                let deadline = Instant::now() + self.head_timeout;
+                let deadline = crate::deadline::after(self.head_timeout);
                 let waited = match stop.as_mut() {
                     Some(stop) => tokio::select! {
                         next = timeout_at(deadline, frames.next()) => Some(next),

@@ -219,19 +219,34 @@ where
     /// ```
     pub async fn with_graceful_shutdown<F>(self, signal: F) -> io::Result<()>
     where
-        F: Future<Output = ()> + Send + 'static,
+        F: Future<Output = ()> + Send,
     {
         // The accept loop runs in a task of its own, so that a multi-thread runtime runs
         // it on a worker beside the connections it spawns, not on the thread awaiting
         // it (with `#[tokio::main]`, the main thread: a cross-thread hand-off of every
         // connection, about 19 µs of CPU per request, benches/e2e/RESULTS.md). In a
-        // `JoinSet`, so that dropping this future still stops the server.
+        // `JoinSet`, so that dropping this future still stops the server. The signal
+        // stays here (it need not be `'static`) and is passed on through a oneshot.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let mut accept = JoinSet::new();
-        accept.spawn(self.run(signal));
-        match accept.join_next().await {
-            Some(Ok(result)) => result,
-            Some(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            _ => Err(io::Error::other("the accept loop was cancelled")),
+        accept.spawn(self.run(async move {
+            let _ = stopped.await;
+        }));
+        let mut signal = std::pin::pin!(signal);
+        let mut stop = Some(stop);
+        loop {
+            tokio::select! {
+                done = accept.join_next() => return match done {
+                    Some(Ok(result)) => result,
+                    Some(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                    _ => Err(io::Error::other("the accept loop was cancelled")),
+                },
+                () = &mut signal, if stop.is_some() => {
+                    if let Some(stop) = stop.take() {
+                        let _ = stop.send(());
+                    }
+                }
+            }
         }
     }
 

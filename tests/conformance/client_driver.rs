@@ -629,3 +629,49 @@ async fn unix_sockets() {
     }
     served.abort();
 }
+
+/// A server that answers as it reads (an echo: its head goes out before the body is in)
+/// gets the whole request body: the client goes on sending after the head, or both
+/// sides would wait for each other until the body timeout. No peer: the crate's own
+/// server driver with an axum echo route.
+#[cfg(feature = "server")]
+#[tokio::test]
+async fn a_server_that_answers_as_it_reads_gets_the_whole_body() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let app = axum::Router::new().route(
+        "/echo",
+        axum::routing::post(|request: axum::extract::Request| async move {
+            axum::body::Body::new(request.into_body())
+        }),
+    );
+    let served = tokio::spawn(async move { uwsgi_wire::server::serve(listener, app).await });
+    let body: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    let builder = client().body_timeout(Duration::from_secs(5));
+    let stream = builder.connect(&addr).await.expect("connect");
+    let request = http::Request::post("/echo")
+        .body(Full::new(Bytes::from(body.clone())))
+        .unwrap();
+    let started = Instant::now();
+    let response = builder
+        .send_request(stream, request)
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    let echoed = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the whole echo")
+        .to_bytes();
+    assert_eq!(echoed.len(), body.len());
+    assert!(echoed == body, "the echo differs");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    served.abort();
+}

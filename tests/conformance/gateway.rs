@@ -455,3 +455,72 @@ fn a_chunked_upstream_body_is_passed_on_as_bytes_as_nginx_does() {
         );
     }
 }
+
+#[test]
+fn a_chunked_body_is_buffered_up_to_max_body_then_413() {
+    let Some(servers) = servers() else { return };
+    let gateway = Gateway::start(&[servers[0].addr()], &["--max-body", "4M"]);
+    let chunked = |len: usize| -> (Vec<u8>, String) {
+        let body: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        let mut wire = Vec::new();
+        for piece in body.chunks(64 * 1024) {
+            wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            wire.extend_from_slice(piece);
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+        let sha: String = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        (wire, sha)
+    };
+    // 2 MiB with no length: buffered, sent with its CONTENT_LENGTH.
+    let (wire, sha) = chunked(2 << 20);
+    let (_, response) = HttpRequest::new("POST", "/sha256", gateway.port)
+        .header("Transfer-Encoding", "chunked")
+        .send(gateway.port, &wire);
+    let got = response.json();
+    assert_eq!(got["length"], 2 << 20);
+    assert_eq!(got["sha256"], sha.as_str());
+    // 6 MiB with no length: over --max-body, 413 (nginx's answer), one log line.
+    let (wire, _) = chunked(6 << 20);
+    let (_, response) = HttpRequest::new("POST", "/sha256", gateway.port)
+        .header("Transfer-Encoding", "chunked")
+        .send(gateway.port, &wire);
+    assert_eq!(response.status, 413);
+    assert!(
+        gateway.peer.log().contains("request body too large"),
+        "{}",
+        gateway.peer.log()
+    );
+}
+
+#[test]
+fn a_client_that_stops_reading_is_closed_after_the_timeout() {
+    let Some(servers) = servers() else { return };
+    let gateway = Gateway::start(&[servers[0].addr()], &["--send-timeout", "1"]);
+    let n: usize = 100 << 20;
+    let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).expect("connect");
+    let request =
+        format!("GET /download?n={n} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("write");
+    // Read nothing for longer than the timeout: the gateway's writes stall, and it
+    // gives the connection up instead of holding it (and its upstream) for ever.
+    std::thread::sleep(Duration::from_secs(4));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => got += read,
+        }
+    }
+    assert!(
+        got < n,
+        "the whole {n} bytes came: the stalled connection was kept"
+    );
+}

@@ -3,7 +3,7 @@
 //! (`uwsgi_wire::Diagnosis`; docs/PROTOCOL.md, "Diagnostics").
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -121,16 +121,28 @@ fn serve_logs_http_sent_to_its_socket() {
         .unwrap_or_else(|| panic!("{line:?}"))
         .to_owned();
 
-    // curl (or nginx's proxy_pass) at the uwsgi socket; the request ends with the
-    // connection, so the driver does not wait for the 21573 bytes.
+    // curl (or nginx's proxy_pass) at the uwsgi socket, its connection kept open as
+    // curl keeps it: answered at once, in HTTP, with the diagnosis (not after the 30 s
+    // head timeout, waiting for the 21573 bytes `GET ` announces).
     let mut conn = TcpStream::connect(&addr).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let started = std::time::Instant::now();
     conn.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
         .unwrap();
-    conn.shutdown(Shutdown::Write).unwrap();
     let mut answer = Vec::new();
     let _ = conn.read_to_end(&mut answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let answer = text(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("use uwsgi_pass"), "{answer}");
 
     // The log line comes before the connection's error; wait for it, then stop.
     let mut stderr = child.stderr.take().unwrap();
@@ -142,7 +154,7 @@ fn serve_logs_http_sent_to_its_socket() {
                 break;
             }
             log.extend_from_slice(&chunk[..n]);
-            if String::from_utf8_lossy(&log).contains("connection") {
+            if String::from_utf8_lossy(&log).contains("--http-socket") {
                 break;
             }
         }

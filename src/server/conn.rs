@@ -5,6 +5,8 @@ use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
+use std::task::Poll;
+
 use futures_util::{FutureExt, StreamExt};
 use http::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -21,7 +23,7 @@ use crate::owned::OwnedPacket;
 use crate::stream_error::StreamError;
 
 use super::body::{BodyError, RequestBody};
-use super::response::{write_response, write_status};
+use super::response::{write_response, write_status, write_text};
 
 /// A boxed error, what services return (`tower::BoxError`).
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -209,16 +211,29 @@ impl Builder {
                 let deadline = crate::deadline::after(self.head_timeout);
                 let waited = match stop.as_mut() {
                     Some(stop) => tokio::select! {
-                        next = timeout_at(deadline, frames.next()) => Some(next),
+                        next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
                         // Only ever dropped: `changed` fails when the server shuts down.
                         _ = stop.changed() => None,
                     },
-                    None => Some(timeout_at(deadline, frames.next()).await),
+                    None => Some(timeout_at(deadline, first_packet(&mut frames)).await),
                 };
-                match waited {
+                let waited = match waited {
                     Some(next) => next,
                     None if frames.read_buffer().is_empty() => return Ok(()),
-                    None => timeout_at(deadline, frames.next()).await,
+                    None => timeout_at(deadline, first_packet(&mut frames)).await,
+                };
+                match waited {
+                    Ok(First::Frame(next)) => Ok(next),
+                    Ok(First::Foreign { http, diagnosis }) => {
+                        tracing::warn!("{diagnosis}");
+                        if http {
+                            // The client waits for an answer and reads HTTP: say why.
+                            let _ =
+                                write_text(&mut write, 400, &diagnosis, self.write_timeout).await;
+                        }
+                        return Ok(());
+                    }
+                    Err(elapsed) => Err(elapsed),
                 }
             } else {
                 // After an answer, as uWSGI, the connection ends unless the front end
@@ -453,6 +468,40 @@ pub(super) async fn write_all<W: AsyncWrite + Unpin>(
         Ok(result) => Ok(result?),
         Err(_) => Err(ConnectionError::Timeout("writing the response")),
     }
+}
+
+/// What the first read of a connection gave: a frame (or the end, or an error), or bytes
+/// that are not uwsgi at all.
+enum First {
+    Frame(Option<Result<Frame, StreamError>>),
+    /// HTTP or TLS sent to the socket ([`Diagnosis`](crate::Diagnosis)): such a client
+    /// waits for an answer and never sends the 21573 bytes its `GET ` announces as a
+    /// datasize, so it is told at once instead of at the head timeout.
+    Foreign {
+        http: bool,
+        diagnosis: String,
+    },
+}
+
+/// The first frame of a connection, or, while its first packet is still incomplete,
+/// the diagnosis of bytes that are an HTTP request line or a TLS record.
+fn first_packet<R: AsyncRead + Unpin>(
+    frames: &mut FramedRead<R, UwsgiCodec>,
+) -> impl std::future::Future<Output = First> + '_ {
+    poll_fn(move |cx| match frames.poll_next_unpin(cx) {
+        Poll::Ready(next) => Poll::Ready(First::Frame(next)),
+        Poll::Pending => match crate::Diagnosis::find(frames.read_buffer(), u16::MAX) {
+            Some(found @ crate::Diagnosis::Http { .. }) => Poll::Ready(First::Foreign {
+                http: true,
+                diagnosis: found.to_string(),
+            }),
+            Some(found @ crate::Diagnosis::Tls { .. }) => Poll::Ready(First::Foreign {
+                http: false,
+                diagnosis: found.to_string(),
+            }),
+            _ => Poll::Pending,
+        },
+    })
 }
 
 /// Logs what an operator should change when the bytes that did not make a request packet

@@ -84,7 +84,21 @@ pub(super) async fn write_status<W: AsyncWrite + Unpin>(
         .ok()
         .and_then(|status| status.canonical_reason())
         .unwrap_or("Error");
-    let body = format!("{code} {reason}\n");
+    write_text(write, code, &format!("{code} {reason}"), limit).await
+}
+
+/// Answers with a status and a line of text as its body.
+pub(super) async fn write_text<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    code: u16,
+    text: &str,
+    limit: Duration,
+) -> Result<(), ConnectionError> {
+    let reason = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("Error");
+    let body = format!("{text}\n");
     let head = format!(
         "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()

@@ -176,10 +176,15 @@ fn temp_path(ext: &str) -> PathBuf {
 
 /// An address nothing listens on.
 fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    addr.to_string()
+    // Port 1 (tcpmux): never an ephemeral port, so no other test's server, bound to
+    // 127.0.0.1:0 at the same time, can be given it (a port freed here could be: CI
+    // once saw another test's server answer on the "closed" port).
+    let addr = "127.0.0.1:1";
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "something listens on {addr}"
+    );
+    addr.to_owned()
 }
 
 // Exit 0.

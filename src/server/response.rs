@@ -80,11 +80,7 @@ pub(super) async fn write_status<W: AsyncWrite + Unpin>(
     code: u16,
     limit: Duration,
 ) -> Result<(), ConnectionError> {
-    let reason = http::StatusCode::from_u16(code)
-        .ok()
-        .and_then(|status| status.canonical_reason())
-        .unwrap_or("Error");
-    write_text(write, code, &format!("{code} {reason}"), limit).await
+    write_text(write, code, &format!("{code} {}", reason(code)), limit).await
 }
 
 /// Answers with a status and a line of text as its body.
@@ -94,14 +90,19 @@ pub(super) async fn write_text<W: AsyncWrite + Unpin>(
     text: &str,
     limit: Duration,
 ) -> Result<(), ConnectionError> {
-    let reason = http::StatusCode::from_u16(code)
-        .ok()
-        .and_then(|status| status.canonical_reason())
-        .unwrap_or("Error");
+    let reason = reason(code);
     let body = format!("{text}\n");
     let head = format!(
         "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     write_all(write, head.as_bytes(), limit).await
+}
+
+/// The reason phrase of a status line: the canonical one, or `Error`.
+fn reason(code: u16) -> &'static str {
+    http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("Error")
 }

@@ -6,9 +6,10 @@
 //! socket read would; then `a` runs `UwsgiCodec::decode` until `Frame::End` (the head as
 //! an `OwnedPacket` over shared `Bytes`, no body for a GET) and `b` runs `Packet::parse`.
 //! The ratio therefore isolates what the codec adds: splitting and freezing the buffer,
-//! the owned packet, the state machine. Two more rows say what the shared buffer costs by
-//! itself (`bytes_split` against `vec_copy`) and the least a decode into shared `Bytes`
-//! can cost (`split_then_parse`).
+//! the owned packet, the state machine. More rows say what the shared buffer costs by
+//! itself (`bytes_split` against `vec_copy`), the least a decode into shared `Bytes` can
+//! cost (`parse_then_split`), and what copying the head out instead costs
+//! (`parse_then_copy`).
 //!
 //! ```sh
 //! cargo bench --bench codec --all-features                    # same-run ratios (default)
@@ -90,16 +91,34 @@ fn bytes_split(packet: &[u8], side: &mut Side) -> usize {
     black_box(&head).len()
 }
 
-/// The floor for any decode over a shared buffer: [`bytes_split`], then `Packet::parse`
-/// of the split-off head.
+/// The floor for any decode into shared `Bytes`: the same copy, `Packet::parse` in
+/// place, then [`bytes_split`]'s split, freeze and drop (the order the codec uses).
 #[inline(never)]
-fn split_then_parse(packet: &[u8], side: &mut Side) -> usize {
+fn parse_then_split(packet: &[u8], side: &mut Side) -> usize {
     side.buf.extend_from_slice(packet);
-    let head = side.buf.split_to(packet.len()).freeze();
-    match Packet::parse(&head) {
+    let vars = match Packet::parse(&side.buf) {
         Ok(Status::Complete((packet, _))) => packet.vars().map_or(0, |v| v.len()),
         other => panic!("unexpected {other:?}"),
-    }
+    };
+    let head = side.buf.split_to(packet.len()).freeze();
+    black_box(&head);
+    vars
+}
+
+/// The alternative to sharing the buffer: parse in place, then copy the head into new
+/// `Bytes` of its own (an allocation and a free per request, no atomic operation) and
+/// advance the read buffer past it.
+#[inline(never)]
+fn parse_then_copy(packet: &[u8], side: &mut Side) -> usize {
+    side.buf.extend_from_slice(packet);
+    let vars = match Packet::parse(&side.buf) {
+        Ok(Status::Complete((packet, _))) => packet.vars().map_or(0, |v| v.len()),
+        other => panic!("unexpected {other:?}"),
+    };
+    let head = bytes::Bytes::copy_from_slice(&side.buf[..packet.len()]);
+    bytes::Buf::advance(&mut side.buf, packet.len());
+    black_box(&head);
+    vars
 }
 
 /// The copy alone, as `core_parse` makes it: the baseline for [`bytes_split`].
@@ -134,8 +153,13 @@ fn case_vec_copy(packet: &[u8], side: &mut Side) -> usize {
 }
 
 #[inline(never)]
-fn case_split_then_parse(packet: &[u8], side: &mut Side) -> usize {
-    split_then_parse(packet, side)
+fn case_parse_then_split(packet: &[u8], side: &mut Side) -> usize {
+    parse_then_split(packet, side)
+}
+
+#[inline(never)]
+fn case_parse_then_copy(packet: &[u8], side: &mut Side) -> usize {
+    parse_then_copy(packet, side)
 }
 
 fn batch(run: Case, packet: &[u8], side: &mut Side, iters: u32) -> f64 {
@@ -194,12 +218,13 @@ fn main() {
         // Fixed counts for `valgrind --tool=callgrind --toggle-collect='codec::case_*'`.
         let input = std::env::var("CODEC_BENCH_INPUT").unwrap_or_else(|_| "get16".into());
         for (name, packet) in INPUTS.into_iter().filter(|(name, _)| *name == input) {
-            let cases: [Case; 5] = [
+            let cases: [Case; 6] = [
                 case_codec_decode,
                 case_core_parse,
                 case_bytes_split,
                 case_vec_copy,
-                case_split_then_parse,
+                case_parse_then_split,
+                case_parse_then_copy,
             ];
             for case in cases {
                 let mut side = Side::new();
@@ -250,7 +275,7 @@ fn main() {
 }
 
 /// The ratios mode 1 prints: (label, a, b, input, goal for a / b).
-const ROWS: [(&str, Case, Case, &str, Option<f64>); 4] = [
+const ROWS: [(&str, Case, Case, &str, Option<f64>); 6] = [
     (
         "codec decode / core parse",
         codec_decode,
@@ -273,9 +298,23 @@ const ROWS: [(&str, Case, Case, &str, Option<f64>); 4] = [
         None,
     ),
     (
-        "(codec decode / split + freeze + drop + core parse)",
+        "(floor: core parse + split + freeze + drop / core parse)",
+        parse_then_split,
+        core_parse,
+        "get16",
+        None,
+    ),
+    (
+        "(copied head: core parse + copy into new Bytes / core parse)",
+        parse_then_copy,
+        core_parse,
+        "get16",
+        None,
+    ),
+    (
+        "(codec decode / floor)",
         codec_decode,
-        split_then_parse,
+        parse_then_split,
         "get16",
         None,
     ),

@@ -380,9 +380,10 @@ impl UwsgiCodec {
 
     /// [`decode_frame`](Self::decode_frame) when the exchange awaits a request head and
     /// more bytes may come: the same frame, the same errors, the same reservation when
-    /// the head is partial. The packet is split off before it is validated, not after:
-    /// with the buffer's reference count taken first, split and validation together
-    /// measured 0.03-0.2x of a core parse faster (BENCHMARKS.md, target 1).
+    /// the head is partial. The packet is validated in place and split off only then:
+    /// nothing to put back on an error, and the atomic operation on the buffer's
+    /// reference count comes after the loads of the validation, not before them
+    /// (BENCHMARKS.md, target 1).
     #[inline(always)]
     fn request_frame(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, StreamError> {
         let (header, total) = match self.exchange.request_len(src)? {
@@ -396,25 +397,16 @@ impl UwsgiCodec {
                 return Ok(None);
             }
         };
-        let mut wire = src.split_to(total);
         let described = self
             .exchange
-            .request_taken(&header, &wire)
+            .request_taken(&header, src.get(..total).unwrap_or_default())
             .map(|(packet, body_len)| (Layout::of(&packet.payload()), body_len));
-        match described {
-            Ok((layout, body_len)) => Ok(Some(Frame::Head(OwnedPacket::from_parts(
-                wire.freeze(),
-                layout,
-                body_len,
-            )))),
-            Err(err) => {
-                // Nothing is consumed on an error: the buffer is whole again (`unsplit`
-                // of the adjacent rest is O(1)).
-                wire.unsplit(core::mem::take(src));
-                *src = wire;
-                Err(err.into())
-            }
-        }
+        let (layout, body_len) = described?;
+        Ok(Some(Frame::Head(OwnedPacket::from_parts(
+            src.split_to(total).freeze(),
+            layout,
+            body_len,
+        ))))
     }
 
     /// Out of line, so that the two paths above stay small enough to inline whole.

@@ -124,6 +124,28 @@ fn heads_share_the_read_buffer() {
     assert!(head.as_bytes().as_ptr_range().contains(&method.as_ptr()));
 }
 
+#[test]
+fn a_refused_request_leaves_the_read_buffer_as_it_was() {
+    // The 16-var GET captured from nginx 1.22, then a request whose CONTENT_LENGTH is not
+    // a number: the first decodes; the second is refused and consumes nothing.
+    let mut bad = VarsBuilder::new();
+    bad.push("CONTENT_LENGTH", "5abc").unwrap();
+    bad.push("REQUEST_METHOD", "POST").unwrap();
+    let mut wire = vector("nginx-get.bin");
+    let good_len = wire.len();
+    Packet::new(Modifier1::WSGI, 0, Payload::Vars(bad.vars()))
+        .unwrap()
+        .encode_to(&mut wire)
+        .unwrap();
+    let mut buf = BytesMut::from(&wire[..]);
+    let mut codec = UwsgiCodec::new();
+    assert!(matches!(codec.decode(&mut buf), Ok(Some(Frame::Head(_)))));
+    assert!(matches!(codec.decode(&mut buf), Ok(Some(Frame::End))));
+    let err = codec.decode(&mut buf).unwrap_err();
+    assert_eq!(err.status_code(), Some(400), "{err}");
+    assert_eq!(&buf[..], &wire[good_len..]);
+}
+
 /// Returns one chunk per `poll_read`, with a `Pending` (and an immediate wake-up)
 /// before each, like a socket whose data trickles in.
 struct Trickle {

@@ -442,8 +442,7 @@ impl Exchange {
 
     /// The second half: `wire` is exactly the packet [`request_len`](Exchange::request_len)
     /// measured (header included). Validates it and enters its body, as `decode` would,
-    /// and consumes it. The codec splits the packet off its buffer before this, which
-    /// costs less there than after (BENCHMARKS.md, target 1).
+    /// and consumes it. The codec splits the packet off its buffer after this.
     #[cfg(feature = "tokio")]
     #[inline(always)]
     pub(crate) fn request_taken<'a>(

@@ -386,7 +386,7 @@ impl UwsgiCodec {
     /// (BENCHMARKS.md, target 1).
     #[inline(always)]
     fn request_frame(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, StreamError> {
-        let (header, total) = match self.exchange.request_len(src)? {
+        let (packet, body_len, total) = match self.exchange.take_request(src)? {
             Status::Complete(done) => done,
             Status::Partial { needed } => {
                 let room = self
@@ -397,11 +397,7 @@ impl UwsgiCodec {
                 return Ok(None);
             }
         };
-        let described = self
-            .exchange
-            .request_taken(&header, src.get(..total).unwrap_or_default())
-            .map(|(packet, body_len)| (Layout::of(&packet.payload()), body_len));
-        let (layout, body_len) = described?;
+        let layout = Layout::of(&packet.payload());
         Ok(Some(Frame::Head(OwnedPacket::from_parts(
             src.split_to(total).freeze(),
             layout,

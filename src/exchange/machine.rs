@@ -431,47 +431,33 @@ impl Exchange {
         matches!((&self.state, self.side), (State::Idle, Side::Server))
     }
 
-    /// The first half of [`decode`](Exchange::decode) for an adapter that owns its
-    /// buffer, when [`awaits_request`](Exchange::awaits_request): the next request's
-    /// header, checked against the limits, and the packet's length once all of it is in
-    /// `buf`. The same `Partial` and the same errors as `decode`; changes nothing.
+    /// The next request's header, checked against the limits, and the packet's length
+    /// once all of it is in `buf`.
     #[inline(always)]
-    pub(crate) fn request_len(&self, buf: &[u8]) -> Result<Status<(Header, usize)>, ExchangeError> {
+    fn request_len(&self, buf: &[u8]) -> Result<Status<(Header, usize)>, ExchangeError> {
         Packet::frame_len(buf, &self.limits).map_err(|err| self.packet_error(err))
     }
 
-    /// The second half: `wire` is exactly the packet [`request_len`](Exchange::request_len)
-    /// measured (header included). Validates it and enters its body, as `decode` would,
-    /// and consumes it. The codec splits the packet off its buffer after this.
+    /// [`decode`](Exchange::decode) for an adapter that owns its buffer, when
+    /// [`awaits_request`](Exchange::awaits_request): the request head, its body length
+    /// and the bytes it took, without the event. The same `Partial` and the same errors
+    /// as `decode`, and it consumes the head as `decode` does. The codec splits the
+    /// packet off its buffer after this (BENCHMARKS.md, target 1).
     #[cfg(feature = "tokio")]
     #[inline(always)]
-    pub(crate) fn request_taken<'a>(
+    pub(crate) fn take_request<'a>(
         &mut self,
-        header: &Header,
-        wire: &'a [u8],
-    ) -> Result<(Packet<'a>, u64), ExchangeError> {
-        let done = self.request_in(header, wire)?;
-        self.position = self.position.saturating_add(to_u64(wire.len()));
+        buf: &'a [u8],
+    ) -> Result<Status<(Packet<'a>, u64, usize)>, ExchangeError> {
+        let done = self.request_head(buf)?;
+        if let Status::Complete((_, _, total)) = &done {
+            self.position = self.position.saturating_add(to_u64(*total));
+        }
         Ok(done)
     }
 
-    /// [`request_taken`](Exchange::request_taken) without the consuming.
+    /// Always inlined: the codec's request path runs through it on every request.
     #[inline(always)]
-    fn request_in<'a>(
-        &mut self,
-        header: &Header,
-        wire: &'a [u8],
-    ) -> Result<(Packet<'a>, u64), ExchangeError> {
-        let block = wire.get(HEADER_LEN..).unwrap_or_default();
-        let kind = header.modifier1.block_kind();
-        let packet = Packet::from_block(header, block, kind, &self.limits)
-            .map_err(|err| self.packet_error(err))?;
-        let len = request_body_len(&packet).map_err(|err| self.packet_error(err))?;
-        self.start_body(BodyLength::Exact(len), wire.len())?;
-        Ok((packet, len))
-    }
-
-    #[inline]
     fn request_head<'a>(
         &mut self,
         buf: &'a [u8],
@@ -481,8 +467,12 @@ impl Exchange {
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
         };
         // `request_len` saw all `total` bytes.
-        let wire = buf.get(..total).unwrap_or_default();
-        let (packet, len) = self.request_in(&header, wire)?;
+        let block = buf.get(HEADER_LEN..total).unwrap_or_default();
+        let kind = header.modifier1.block_kind();
+        let packet = Packet::from_block(&header, block, kind, &self.limits)
+            .map_err(|err| self.packet_error(err))?;
+        let len = request_body_len(&packet).map_err(|err| self.packet_error(err))?;
+        self.start_body(BodyLength::Exact(len), total)?;
         Ok(Status::Complete((packet, len, total)))
     }
 

@@ -3,7 +3,7 @@
 //! its README).
 //!
 //! Both sides start the same way, copying the packet into their reused read buffer, as a
-//! socket read would; then `a` runs `UwsgiCodec::decode` until `Frame::End` (the head as
+//! socket read would; then `a` runs `ServerCodec::decode` until `Frame::End` (the head as
 //! an `OwnedPacket` over shared `Bytes`, no body for a GET) and `b` runs `Packet::parse`.
 //! The ratio therefore isolates what the codec adds: splitting and freezing the buffer,
 //! the owned packet, the state machine. More rows say what the shared buffer costs by
@@ -25,7 +25,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use criterion::Criterion;
 use tokio_util::codec::Decoder;
-use uwsgi_wire::codec::{Frame, UwsgiCodec};
+use uwsgi_wire::codec::{Frame, ServerCodec};
 use uwsgi_wire::{Packet, Status};
 
 /// Captured from nginx 1.22 (tests/vectors/README.md): a GET with 16 vars, and one with
@@ -40,7 +40,7 @@ const INPUTS: [(&str, &[u8]); 2] = [
 
 struct Side {
     buf: BytesMut,
-    codec: UwsgiCodec,
+    codec: ServerCodec,
     vec: Vec<u8>,
 }
 
@@ -48,7 +48,7 @@ impl Side {
     fn new() -> Self {
         Side {
             buf: BytesMut::with_capacity(64 * 1024),
-            codec: UwsgiCodec::new(),
+            codec: ServerCodec::default(),
             vec: Vec::with_capacity(64 * 1024),
         }
     }

@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use uwsgi_wire::{
-    encode_vars, BlockKind, Error, ErrorKind, Header, Limits, Packet, Status, Var, Vars, VarsIndex,
-    HEADER_LEN, MAX_PAIRS_IN_BLOCK,
+    encode_vars, BlockKind, Header, Limits, Packet, ParseError, ParseErrorKind, Status, Var, Vars,
+    VarsIndex, HEADER_LEN, MAX_PAIRS_IN_BLOCK,
 };
 
 /// nginx 1.22, `curl http://127.0.0.1/path/x?a=1&b=2`: 16 vars, datasize 372.
@@ -73,35 +73,47 @@ fn chain_limit(packet: &[u8]) -> Option<usize> {
 /// The vars validation of `Vars::parse_with` (src/vars.rs `validate`), written by hand:
 /// the same checks in the same order, the same error kinds and offsets.
 #[inline(never)]
-fn hand_validate(block: &[u8], max_vars: usize) -> Result<usize, Error> {
+fn hand_validate(block: &[u8], max_vars: usize) -> Result<usize, ParseError> {
     let mut rest = block;
     let mut count = 0usize;
     while !rest.is_empty() {
         let at = block.len() - rest.len();
         if rest.len() <= 2 {
             let count = if rest.len() == 1 { 1 } else { 2 };
-            return Err(Error::new(ErrorKind::TrailingBytes { count }, at));
+            return Err(ParseError::new(ParseErrorKind::TrailingBytes { count }, at));
         }
         if count == max_vars {
-            return Err(Error::new(ErrorKind::TooManyVars { limit: max_vars }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::TooManyVars { limit: max_vars },
+                at,
+            ));
         }
         let Some((klen, after_klen)) = rest.split_first_chunk::<2>() else {
-            return Err(Error::new(ErrorKind::TrailingBytes { count: 2 }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::TrailingBytes { count: 2 },
+                at,
+            ));
         };
         let klen = u16::from_le_bytes(*klen);
         if klen == 0 {
-            return Err(Error::new(ErrorKind::EmptyKey, at));
+            return Err(ParseError::new(ParseErrorKind::EmptyKey, at));
         }
         let Some(after_key) = after_klen.get(usize::from(klen)..) else {
-            return Err(Error::new(ErrorKind::KeyPastEnd { len: klen }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::KeyPastEnd { len: klen },
+                at,
+            ));
         };
         let vat = at + 2 + usize::from(klen);
         let Some((vlen, after_vlen)) = after_key.split_first_chunk::<2>() else {
-            return Err(Error::new(ErrorKind::MissingValueLength, vat));
+            return Err(ParseError::new(ParseErrorKind::MissingValueLength, vat));
         };
         let vlen = u16::from_le_bytes(*vlen);
         let Some(after_value) = after_vlen.get(usize::from(vlen)..) else {
-            return Err(Error::new(ErrorKind::ValuePastEnd { len: vlen }, vat));
+            return Err(ParseError::new(
+                ParseErrorKind::ValuePastEnd { len: vlen },
+                vat,
+            ));
         };
         rest = after_value;
         count += 1;
@@ -113,18 +125,18 @@ fn hand_validate(block: &[u8], max_vars: usize) -> Result<usize, Error> {
 /// limit, partial check, then [`hand_validate`]. Returns the pair count and the bytes
 /// consumed.
 #[inline(never)]
-fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, Error> {
+fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, ParseError> {
     let limits = Limits::new();
     let header = match Header::parse(buf) {
         Status::Complete(header) => header,
         Status::Partial { needed } => return Ok(Status::Partial { needed }),
     };
     if header.datasize > limits.max_datasize {
-        let kind = ErrorKind::DatasizeOverLimit {
+        let kind = ParseErrorKind::DatasizeOverLimit {
             datasize: header.datasize,
             limit: limits.max_datasize,
         };
-        return Err(Error::new(kind, 1));
+        return Err(ParseError::new(kind, 1));
     }
     let total = HEADER_LEN + usize::from(header.datasize);
     let Some(block) = buf.get(HEADER_LEN..total) else {
@@ -134,7 +146,7 @@ fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, Error> {
     };
     match hand_validate(block, limits.max_vars) {
         Ok(count) => Ok(Status::Complete((count, total))),
-        Err(err) => Err(Error::new(err.kind(), err.offset() + HEADER_LEN)),
+        Err(err) => Err(ParseError::new(err.kind(), err.offset() + HEADER_LEN)),
     }
 }
 
@@ -142,7 +154,7 @@ fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, Error> {
 /// (`le_u16` and `take` from `complete`, error type `()`), generic over the input so the
 /// same code runs on `&[u8]` and on [`nom_input::Inlined`].
 #[inline(always)]
-fn nom_validate<I>(block: I, max_vars: usize) -> Result<usize, Error>
+fn nom_validate<I>(block: I, max_vars: usize) -> Result<usize, ParseError>
 where
     I: nom::Input<Item = u8> + Copy,
 {
@@ -155,26 +167,38 @@ where
         let at = total - rest.input_len();
         if rest.input_len() <= 2 {
             let count = if rest.input_len() == 1 { 1 } else { 2 };
-            return Err(Error::new(ErrorKind::TrailingBytes { count }, at));
+            return Err(ParseError::new(ParseErrorKind::TrailingBytes { count }, at));
         }
         if count == max_vars {
-            return Err(Error::new(ErrorKind::TooManyVars { limit: max_vars }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::TooManyVars { limit: max_vars },
+                at,
+            ));
         }
         let Ok((after_klen, klen)) = le_u16::<_, ()>(rest) else {
-            return Err(Error::new(ErrorKind::TrailingBytes { count: 2 }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::TrailingBytes { count: 2 },
+                at,
+            ));
         };
         if klen == 0 {
-            return Err(Error::new(ErrorKind::EmptyKey, at));
+            return Err(ParseError::new(ParseErrorKind::EmptyKey, at));
         }
         let Ok((after_key, _key)) = take::<_, _, ()>(klen)(after_klen) else {
-            return Err(Error::new(ErrorKind::KeyPastEnd { len: klen }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::KeyPastEnd { len: klen },
+                at,
+            ));
         };
         let vat = at + 2 + usize::from(klen);
         let Ok((after_vlen, vlen)) = le_u16::<_, ()>(after_key) else {
-            return Err(Error::new(ErrorKind::MissingValueLength, vat));
+            return Err(ParseError::new(ParseErrorKind::MissingValueLength, vat));
         };
         let Ok((after_value, _value)) = take::<_, _, ()>(vlen)(after_vlen) else {
-            return Err(Error::new(ErrorKind::ValuePastEnd { len: vlen }, vat));
+            return Err(ParseError::new(
+                ParseErrorKind::ValuePastEnd { len: vlen },
+                vat,
+            ));
         };
         rest = after_value;
         count += 1;
@@ -185,13 +209,13 @@ where
 /// nom on `&[u8]`: every `le_u16` and `take` ends in `<&[u8] as nom::Input>::take_from`,
 /// which nom 8.0.0 does not mark `#[inline]`: an out-of-line call per field.
 #[inline(never)]
-fn nom_slice(block: &[u8], max_vars: usize) -> Result<usize, Error> {
+fn nom_slice(block: &[u8], max_vars: usize) -> Result<usize, ParseError> {
     nom_validate(block, max_vars)
 }
 
 /// nom on a newtype whose `nom::Input` methods are all `#[inline]`.
 #[inline(never)]
-fn nom_inlined_input(block: &[u8], max_vars: usize) -> Result<usize, Error> {
+fn nom_inlined_input(block: &[u8], max_vars: usize) -> Result<usize, ParseError> {
     nom_validate(nom_input::Inlined(block), max_vars)
 }
 

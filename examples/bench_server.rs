@@ -6,7 +6,7 @@
 //! HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!
 //! ```
 //!
-//! Each request is really decoded: the head through [`UwsgiCodec`] (header, every var
+//! Each request is really decoded: the head through [`ServerCodec`] (header, every var
 //! validated, `CONTENT_LENGTH` checked), then turned into an
 //! `http::Request` (method, URI, `HeaderMap`: what hyper hands its service), then the
 //! body is drained chunk by chunk. Like uWSGI it answers one request per connection and
@@ -48,10 +48,10 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::codec::{Decoder, FramedRead};
-use uwsgi_wire::codec::{Frame, UwsgiCodec};
+use uwsgi_wire::codec::{Frame, ServerCodec};
 use uwsgi_wire::http::request_from_owned;
-use uwsgi_wire::StreamError;
-use uwsgi_wire::{Limits, OwnedPacket};
+use uwsgi_wire::io::StreamError;
+use uwsgi_wire::{owned::OwnedPacket, Limits};
 
 #[path = "support/defer_accept.rs"]
 mod defer_accept;
@@ -218,21 +218,19 @@ async fn accept_loop(listener: TcpListener, options: Options) -> io::Result<()> 
 }
 
 /// uWSGI's defaults (4096-byte buffer, 128 vars) and nginx's 1 MiB body limit.
-fn codec() -> UwsgiCodec {
-    UwsgiCodec::builder()
-        .limits(
-            Limits::new()
-                .max_datasize(4096)
-                .max_vars(128)
-                .max_body(1 << 20),
-        )
-        .new_codec()
+fn codec() -> ServerCodec {
+    ServerCodec::new(
+        Limits::new()
+            .max_datasize(4096)
+            .max_vars(128)
+            .max_body(1 << 20),
+    )
 }
 
 /// Serves one connection: reads the rest of the request through `frames` (whose codec
 /// and buffer may already hold part of it), answers, closes.
 async fn serve(
-    mut frames: FramedRead<TcpStream, UwsgiCodec>,
+    mut frames: FramedRead<TcpStream, ServerCodec>,
     mut is_request: bool,
     options: Options,
 ) {
@@ -249,8 +247,6 @@ async fn serve(
                     black_box(chunk);
                 }
                 Frame::End => return Ok(is_request),
-                // Only a client-side codec yields response heads.
-                Frame::Response(_) => return Ok(false),
             }
         }
         Ok(false)
@@ -362,8 +358,6 @@ fn serve_inline(stream: std::net::TcpStream, scratch: &mut [u8], options: Option
                 black_box(chunk);
             }
             Ok(Some(Frame::End)) => break Ok(is_request),
-            // Only a client-side codec yields response heads.
-            Ok(Some(Frame::Response(_))) => break Ok(false),
             Ok(None) => {
                 // Not all there yet: finish on the async path, same codec, same bytes.
                 let Ok(stream) = TcpStream::from_std(stream) else {

@@ -21,17 +21,17 @@ use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use uwsgi_wire::io::{write_packet, Incoming, PacketReader};
-use uwsgi_wire::StreamError;
+use uwsgi_wire::io::StreamError;
+use uwsgi_wire::io::{write_packet, Incoming, ServerReader};
 use uwsgi_wire::{Limits, Modifier1, Packet, Payload};
 
 /// uWSGI's defaults: a 4096-byte buffer, 128 vars; and nginx's 1 MiB body limit.
-fn reader(stream: TcpStream) -> PacketReader<TcpStream> {
+fn reader(stream: TcpStream) -> ServerReader<TcpStream> {
     let limits = Limits::new()
         .max_datasize(4096)
         .max_vars(128)
         .max_body(1 << 20);
-    PacketReader::with_limits(stream, limits)
+    ServerReader::new(stream, limits)
 }
 
 fn main() -> io::Result<()> {

@@ -50,7 +50,7 @@ use ipnet::IpNet;
 use tokio::net::{TcpListener, UnixListener};
 use uwsgi_wire::http::request_from_owned;
 use uwsgi_wire::server::{serve, Builder, Listener};
-use uwsgi_wire::{Limits, OwnedPacket};
+use uwsgi_wire::{owned::OwnedPacket, Limits};
 
 const USAGE: &str = "usage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]";
 

@@ -11,7 +11,7 @@
 //! ```
 //! use arbitrary::{Arbitrary, Unstructured};
 //! use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
-//! use uwsgi_wire::{Packet, Request};
+//! use uwsgi_wire::{Packet, message::Request};
 //!
 //! let seed = [7u8; 256];
 //! let request = ArbitraryRequest::arbitrary(&mut Unstructured::new(&seed))?;
@@ -31,15 +31,15 @@ use alloc::vec::Vec;
 
 use ::arbitrary::{Arbitrary, Unstructured};
 
-use crate::builder::{ArrayBuilder, VarsBuilder};
-use crate::header::{BlockKind, Modifier1, HEADER_LEN};
-use crate::limits::Limits;
 use crate::message::{
     CacheCommand, CacheReply, CacheRequest, Echo, GenericResponse, Ping, Pong, Request, RpcCall,
     RpcReply, Signal, SpoolerRequest, SubscriptionBuilder,
 };
-use crate::packet::Packet;
-use crate::vars::Vars;
+use crate::wire::builder::{ArrayBuilder, VarsBuilder};
+use crate::wire::header::{BlockKind, Modifier1, HEADER_LEN};
+use crate::wire::limits::Limits;
+use crate::wire::packet::Packet;
+use crate::wire::vars::Vars;
 
 /// The request types (modifier1), WSGI most often.
 const REQUEST_TYPES: [Modifier1; 10] = [
@@ -312,13 +312,13 @@ impl<'a> Arbitrary<'a> for ArbitraryRequest {
 /// RPC reply (the large form with its result), a cache reply, a generic response.
 ///
 /// Requests parse with [`Packet::parse`] and type with
-/// [`Message::from_packet`](crate::Message::from_packet); replies with their own type's
+/// [`Message::from_packet`](crate::message::Message::from_packet); replies with their own type's
 /// parser.
 ///
 /// ```
 /// use arbitrary::{Arbitrary, Unstructured};
 /// use uwsgi_wire::arbitrary::ArbitraryPacket;
-/// use uwsgi_wire::{Message, Packet};
+/// use uwsgi_wire::{message::Message, Packet};
 ///
 /// let any = ArbitraryPacket::arbitrary(&mut Unstructured::new(&[3, 1, 4, 1, 5, 9, 2, 6]))?;
 /// let wire = any.to_bytes();

@@ -3,9 +3,9 @@
 
 use core::fmt;
 
-use crate::array::Array;
-use crate::header::{BlockKind, Header, HEADER_LEN};
-use crate::vars::{Var, Vars};
+use crate::wire::array::Array;
+use crate::wire::header::{BlockKind, Header, HEADER_LEN};
+use crate::wire::vars::{Var, Vars};
 
 /// The HTTP methods recognised where a uwsgi header should be; `PRI` starts the HTTP/2
 /// connection preface (`PRI * HTTP/2.0`).
@@ -24,7 +24,7 @@ const MAX_LINE: usize = 80;
 /// whole packet, a capture, or the start of a connection's stream.
 ///
 /// ```
-/// use uwsgi_wire::Diagnosis;
+/// use uwsgi_wire::diagnose::Diagnosis;
 ///
 /// // nginx with `proxy_pass` (HTTP) where `uwsgi_pass` was meant.
 /// let found = Diagnosis::find(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", Diagnosis::UWSGI_BUFFER_SIZE);
@@ -90,7 +90,7 @@ impl Diagnosis<'_> {
     /// uWSGI's default `buffer-size` (`-b`): the largest block it reads.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::Diagnosis::UWSGI_BUFFER_SIZE, 4096);
+    /// assert_eq!(uwsgi_wire::diagnose::Diagnosis::UWSGI_BUFFER_SIZE, 4096);
     /// ```
     pub const UWSGI_BUFFER_SIZE: u16 = 4096;
 }
@@ -102,7 +102,7 @@ impl<'a> Diagnosis<'a> {
     /// judge against uWSGI's default). `None` when nothing is wrong that it recognises.
     ///
     /// ```
-    /// use uwsgi_wire::Diagnosis;
+    /// use uwsgi_wire::diagnose::Diagnosis;
     ///
     /// // A 5000-byte cookie makes the block too big for uWSGI's default buffer.
     /// let mut vars = uwsgi_wire::VarsBuilder::new();

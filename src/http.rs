@@ -40,14 +40,14 @@ use ::http::uri::{Authority, PathAndQuery, Scheme};
 use ::http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use bytes::{BufMut, Bytes};
 
-use crate::builder::VarsBuilder;
-use crate::encode::check_room;
-use crate::error::{EncodeError, Error};
 use crate::exchange::{HeadErrorKind, HeadParser};
 use crate::message::url_scheme;
 use crate::owned::OwnedVars;
-use crate::packet::Status;
-use crate::vars::Vars;
+use crate::wire::builder::VarsBuilder;
+use crate::wire::encode::check_room;
+use crate::wire::error::{EncodeError, ParseError};
+use crate::wire::packet::Status;
+use crate::wire::vars::Vars;
 
 /// The longest response head [`parse_response_head`] accepts, blank line included: 64
 /// KiB. nginx reads a head into `uwsgi_buffer_size` bytes (one memory page, 4 KiB, by
@@ -111,7 +111,7 @@ pub enum HttpError {
     InvalidPath(&'static str),
     /// A strict `CONTENT_LENGTH` error (invalid, or two that differ).
     #[error("bad CONTENT_LENGTH: {0}")]
-    ContentLength(Error),
+    ContentLength(ParseError),
     /// The vars cannot be encoded (a value over 65535 bytes, a block over the limit).
     #[error("cannot encode: {0}")]
     Encode(#[from] EncodeError),
@@ -233,7 +233,7 @@ pub fn request_from_vars(vars: &Vars<'_>) -> Result<Request<()>, HttpError> {
 ///
 /// ```
 /// use uwsgi_wire::http::request_from_owned;
-/// use uwsgi_wire::OwnedVars;
+/// use uwsgi_wire::owned::OwnedVars;
 ///
 /// let block = bytes::Bytes::from_static(b"\x0e\x00REQUEST_METHOD\x03\x00GET\x0d\x00DOCUMENT_ROOT\x04\x00/srv");
 /// let request = request_from_owned(&OwnedVars::parse(block)?)?;
@@ -335,7 +335,7 @@ fn build_request(
 }
 
 /// The scheme as uWSGI works it out, with nginx's `REQUEST_SCHEME` as a last resort:
-/// the rule [`Request::scheme`](crate::Request::scheme) follows too.
+/// the rule [`Request::scheme`](crate::message::Request::scheme) follows too.
 fn request_scheme(vars: &Vars<'_>) -> Result<Scheme, HttpError> {
     let (scheme, from) = url_scheme(vars);
     let key = match from {

@@ -53,7 +53,7 @@
 //! |---|---|---|
 //! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::PacketReader`]: requests and their bodies, or replies and theirs, from any `Read`; [`io::write_packet`]: vectored, short-write safe); [`StreamError`], the adapters' one error type; implies `alloc` |
 //! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`OwnedPacket`] and [`OwnedVars`] (views over a shared `bytes::Bytes`) |
-//! | `tokio` | no | the async adapter `codec`: `codec::UwsgiCodec`, a `tokio_util::codec` `Decoder`/`Encoder` yielding head, body chunks, end, on the server or the client side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
+//! | `tokio` | no | the async adapter `codec`: `codec::ServerCodec` and `codec::ClientCodec`, `tokio_util::codec` `Decoder`/`Encoder`s yielding head, body chunks, end, one type per side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
 //! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::serve_connection`, `server::serve`); implies `tokio` and `http` |
 //! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::send_request`, `client::Builder`); implies `tokio` and `http` |
@@ -71,24 +71,14 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod wire;
+
+pub mod diagnose;
+pub mod exchange;
+pub mod message;
+
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
-mod array;
-#[cfg(feature = "alloc")]
-mod builder;
-mod diagnose;
-mod encode;
-mod error;
-pub mod exchange;
-mod header;
-mod limits;
-mod message;
-mod packet;
-mod security;
-#[cfg(feature = "std")]
-mod stream_error;
-mod vars;
-
 #[cfg(feature = "check")]
 pub mod check;
 #[cfg(feature = "client")]
@@ -102,37 +92,11 @@ pub mod http;
 #[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "alloc")]
-mod owned;
-#[cfg(feature = "tokio")]
-mod owned_head;
+pub mod owned;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use array::{Array, ArrayIter};
-#[cfg(feature = "alloc")]
-pub use builder::{ArrayBuilder, VarsBuilder};
-pub use diagnose::Diagnosis;
-pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len, Pair};
-pub use error::{EncodeError, Error, ErrorKind};
-pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
-pub use limits::{Limits, DEFAULT_MAX_HEAD, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
-#[cfg(feature = "alloc")]
-pub use message::SubscriptionBuilder;
-pub use message::{
-    CacheCommand, CacheReply, CacheRequest, Echo, GenericResponse, Message, Ping, Pong, Request,
-    ResponseFormat, RpcCall, RpcReply, Signal, SpoolerRequest, Subscription, CACHE_MAGIC,
-    MAX_RPC_ARGS,
-};
-#[cfg(feature = "alloc")]
-pub use owned::{OwnedPacket, OwnedVars};
-#[cfg(feature = "tokio")]
-pub use owned_head::OwnedResponseHead;
-pub use packet::{Packet, Payload, Status};
-pub use security::{is_magic_var, MAGIC_VAR_PREFIX};
-#[cfg(feature = "std")]
-pub use stream_error::StreamError;
-pub use vars::{Var, VarsIndex};
-pub use vars::{Vars, VarsIter};
+pub use wire::*;
 
 /// `n` as a `u64`: lossless on every platform Rust supports, saturating otherwise.
 pub(crate) fn to_u64(n: usize) -> u64 {

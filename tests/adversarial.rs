@@ -10,8 +10,8 @@
 //! `tests/errors.rs` are not repeated here.
 
 use uwsgi_wire::{
-    encode_vars, Array, BlockKind, EncodeError, Error, ErrorKind, Limits, Packet, Status, Vars,
-    VarsBuilder, HEADER_LEN,
+    encode_vars, Array, BlockKind, EncodeError, Limits, Packet, ParseError, ParseErrorKind, Status,
+    Vars, VarsBuilder, HEADER_LEN,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ fn is_reply(name: &str) -> bool {
     name.contains("-reply") || name.contains("echo") || name.contains("http-reply")
 }
 
-type Parsed<'a> = Result<Status<(Packet<'a>, usize)>, Error>;
+type Parsed<'a> = Result<Status<(Packet<'a>, usize)>, ParseError>;
 
 fn parse_capture<'a>(name: &str, buf: &'a [u8]) -> Parsed<'a> {
     if is_reply(name) {
@@ -89,7 +89,11 @@ fn packet(modifier1: u8, block: &[u8]) -> Vec<u8> {
 }
 
 #[track_caller]
-fn assert_err(result: Result<impl std::fmt::Debug, Error>, kind: ErrorKind, offset: usize) {
+fn assert_err(
+    result: Result<impl std::fmt::Debug, ParseError>,
+    kind: ParseErrorKind,
+    offset: usize,
+) {
     match result {
         Err(err) => assert_eq!((err.kind(), err.offset()), (kind, offset)),
         Ok(ok) => panic!("expected {kind:?} at {offset}, got {ok:?}"),
@@ -235,10 +239,14 @@ fn every_key_and_value_length_of_real_captures_overrun() {
             for bad in overruns(remaining) {
                 let mut w = wire.to_vec();
                 w[at..at + 2].copy_from_slice(&bad.to_le_bytes());
-                assert_err(Packet::parse(&w), ErrorKind::KeyPastEnd { len: bad }, at);
+                assert_err(
+                    Packet::parse(&w),
+                    ParseErrorKind::KeyPastEnd { len: bad },
+                    at,
+                );
                 assert_err(
                     Vars::parse(&w[HEADER_LEN..]),
-                    ErrorKind::KeyPastEnd { len: bad },
+                    ParseErrorKind::KeyPastEnd { len: bad },
                     start,
                 );
             }
@@ -248,7 +256,7 @@ fn every_key_and_value_length_of_real_captures_overrun() {
                 w[at..at + 2].copy_from_slice(&u16::try_from(bad).unwrap().to_le_bytes());
                 assert_err(
                     Packet::parse(&w),
-                    ErrorKind::MissingValueLength,
+                    ParseErrorKind::MissingValueLength,
                     at + 2 + bad,
                 );
             }
@@ -260,7 +268,7 @@ fn every_key_and_value_length_of_real_captures_overrun() {
                 w[HEADER_LEN + v..HEADER_LEN + v + 2].copy_from_slice(&bad.to_le_bytes());
                 assert_err(
                     Packet::parse(&w),
-                    ErrorKind::ValuePastEnd { len: bad },
+                    ParseErrorKind::ValuePastEnd { len: bad },
                     HEADER_LEN + v,
                 );
             }
@@ -286,9 +294,9 @@ fn every_overrunning_value_of_every_length_prefix_of_one_capture() {
                 w[at..at + 2].copy_from_slice(&bad.to_le_bytes());
                 let err = Packet::parse(&w).unwrap_err();
                 let kind = if is_key {
-                    ErrorKind::KeyPastEnd { len: bad }
+                    ParseErrorKind::KeyPastEnd { len: bad }
                 } else {
-                    ErrorKind::ValuePastEnd { len: bad }
+                    ParseErrorKind::ValuePastEnd { len: bad }
                 };
                 assert_eq!((err.kind(), err.offset()), (kind, at));
                 checked += 1;
@@ -312,7 +320,11 @@ fn every_item_length_of_a_real_rpc_call_overruns() {
         for bad in overruns(block_len - start - 2) {
             let mut w = wire.to_vec();
             w[at..at + 2].copy_from_slice(&bad.to_le_bytes());
-            assert_err(Packet::parse(&w), ErrorKind::ItemPastEnd { len: bad }, at);
+            assert_err(
+                Packet::parse(&w),
+                ParseErrorKind::ItemPastEnd { len: bad },
+                at,
+            );
         }
     }
 }
@@ -322,7 +334,7 @@ fn every_item_length_of_a_real_rpc_call_overruns() {
 fn expected_vars_cut(
     layout: &[(usize, usize, usize)],
     cut: usize,
-) -> Result<usize, (ErrorKind, usize)> {
+) -> Result<usize, (ParseErrorKind, usize)> {
     for (index, &(start, klen, vlen)) in layout.iter().enumerate() {
         if cut == start {
             return Ok(index);
@@ -334,17 +346,20 @@ fn expected_vars_cut(
         let len = |n: usize| u16::try_from(n).unwrap();
         return Err(if have <= 2 {
             (
-                ErrorKind::TrailingBytes {
+                ParseErrorKind::TrailingBytes {
                     count: u8::try_from(have).unwrap(),
                 },
                 start,
             )
         } else if have < 2 + klen {
-            (ErrorKind::KeyPastEnd { len: len(klen) }, start)
+            (ParseErrorKind::KeyPastEnd { len: len(klen) }, start)
         } else if have < 4 + klen {
-            (ErrorKind::MissingValueLength, start + 2 + klen)
+            (ParseErrorKind::MissingValueLength, start + 2 + klen)
         } else {
-            (ErrorKind::ValuePastEnd { len: len(vlen) }, start + 2 + klen)
+            (
+                ParseErrorKind::ValuePastEnd { len: len(vlen) },
+                start + 2 + klen,
+            )
         });
     }
     Ok(layout.len())
@@ -416,9 +431,9 @@ fn a_datasize_cutting_a_real_array_anywhere_is_the_exact_error() {
             Some(i) => {
                 let (start, len) = layout[i];
                 let kind = if cut - start == 1 {
-                    ErrorKind::TrailingBytes { count: 1 }
+                    ParseErrorKind::TrailingBytes { count: 1 }
                 } else {
-                    ErrorKind::ItemPastEnd {
+                    ParseErrorKind::ItemPastEnd {
                         len: u16::try_from(len).unwrap(),
                     }
                 };
@@ -436,19 +451,19 @@ fn ffff_lengths_with_a_small_datasize() {
     // Derived from the wire format: a 5-byte block whose key length says 65535.
     assert_err(
         Packet::parse(&packet(0, b"\xff\xffABC")),
-        ErrorKind::KeyPastEnd { len: 0xffff },
+        ParseErrorKind::KeyPastEnd { len: 0xffff },
         4,
     );
     // A 1-byte key, then a value length of 65535 with 2 bytes left.
     assert_err(
         Packet::parse(&packet(0, b"\x01\x00a\xff\xff\x00\x00")),
-        ErrorKind::ValuePastEnd { len: 0xffff },
+        ParseErrorKind::ValuePastEnd { len: 0xffff },
         7,
     );
     // An RPC item of 65535 bytes in a 4-byte block.
     assert_err(
         Packet::parse(&packet(173, b"\xff\xff\x00\x00")),
-        ErrorKind::ItemPastEnd { len: 0xffff },
+        ParseErrorKind::ItemPastEnd { len: 0xffff },
         4,
     );
     // Inside a 65535-byte block: still past the end (2 + 65535 > 65535).
@@ -456,7 +471,7 @@ fn ffff_lengths_with_a_small_datasize() {
     block[..2].copy_from_slice(&[0xff, 0xff]);
     assert_err(
         Packet::parse(&packet(0, &block)),
-        ErrorKind::KeyPastEnd { len: 0xffff },
+        ParseErrorKind::KeyPastEnd { len: 0xffff },
         4,
     );
 }
@@ -482,12 +497,12 @@ fn the_largest_key_that_fits_and_the_two_just_past_it() {
     // One more key byte: 1 byte where the value length goes; two more: none.
     assert_err(
         Packet::parse(&packet(0, &block_with(0xfffc))),
-        ErrorKind::MissingValueLength,
+        ParseErrorKind::MissingValueLength,
         4 + 0xfffe,
     );
     assert_err(
         Packet::parse(&packet(0, &block_with(0xfffd))),
-        ErrorKind::MissingValueLength,
+        ParseErrorKind::MissingValueLength,
         4 + 0xffff,
     );
 }
@@ -532,18 +547,18 @@ fn thirteen_thousand_one_hundred_and_seven_minimal_pairs() {
     let uwsgi_like = Limits::new().max_vars(128);
     assert_err(
         Packet::parse_with(&wire, &uwsgi_like),
-        ErrorKind::TooManyVars { limit: 128 },
+        ParseErrorKind::TooManyVars { limit: 128 },
         4 + 128 * 5,
     );
     assert_err(
         Vars::parse_with(&block, &uwsgi_like),
-        ErrorKind::TooManyVars { limit: 128 },
+        ParseErrorKind::TooManyVars { limit: 128 },
         128 * 5,
     );
     // One under the count: refused at the last pair.
     assert_err(
         Packet::parse_with(&wire, &Limits::new().max_vars(13_106)),
-        ErrorKind::TooManyVars { limit: 13_106 },
+        ParseErrorKind::TooManyVars { limit: 13_106 },
         4 + 13_106 * 5,
     );
 
@@ -585,13 +600,13 @@ fn thirty_two_thousand_seven_hundred_and_sixty_seven_empty_items() {
     odd.push(0);
     assert_err(
         Packet::parse(&packet(173, &odd)),
-        ErrorKind::TrailingBytes { count: 1 },
+        ParseErrorKind::TrailingBytes { count: 1 },
         4 + 65_534,
     );
     // An RPC call has at most 255 items in uWSGI: refused at the 256th, 510 bytes in.
     assert_err(
         Array::parse_with(&block, &Limits::new().max_items(255)),
-        ErrorKind::TooManyItems { limit: 255 },
+        ParseErrorKind::TooManyItems { limit: 255 },
         510,
     );
 }
@@ -615,8 +630,8 @@ fn block(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
 fn more_content_length_forms() {
     // Derived from the documented rule (README: ASCII digits only, leading zeros allowed,
     // fits u64): the forms tests/errors.rs does not already cover.
-    type Expected = Result<Option<u64>, ErrorKind>;
-    let invalid = Err(ErrorKind::InvalidContentLength);
+    type Expected = Result<Option<u64>, ParseErrorKind>;
+    let invalid = Err(ParseErrorKind::InvalidContentLength);
     let cases: &[(&[u8], Expected)] = &[
         // 30 digits that fit, thanks to leading zeros; and 30 zeros.
         (b"000000000000000000000000000005", Ok(Some(5))),
@@ -663,21 +678,21 @@ fn more_content_length_disagreements() {
     let three = block(&[(cl, b"5"), (cl, b"5"), (cl, b"6")]);
     assert_err(
         Vars::parse(&three).unwrap().content_length(),
-        ErrorKind::ConflictingContentLength,
+        ParseErrorKind::ConflictingContentLength,
         value_at(&[b"5", b"5"]),
     );
     // A valid one then an invalid one: the invalid one is reported, where it is.
     let bad_second = block(&[(cl, b"5"), (cl, b"x")]);
     assert_err(
         Vars::parse(&bad_second).unwrap().content_length(),
-        ErrorKind::InvalidContentLength,
+        ParseErrorKind::InvalidContentLength,
         value_at(&[b"5"]),
     );
     // An invalid one first is reported before any comparison.
     let bad_first = block(&[(cl, b"5x"), (cl, b"6")]);
     assert_err(
         Vars::parse(&bad_first).unwrap().content_length(),
-        ErrorKind::InvalidContentLength,
+        ParseErrorKind::InvalidContentLength,
         value_at(&[]),
     );
     // u64::MAX written two ways agrees; "" and "0" agree (both mean no body bytes).

@@ -10,8 +10,8 @@ use proptest::prelude::*;
 use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
 use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Head};
 use uwsgi_wire::{
-    CacheReply, GenericResponse, Limits, Message, Modifier1, Packet, Pong, Request, RpcReply,
-    Status, VarsBuilder,
+    message::CacheReply, message::GenericResponse, message::Message, message::Pong,
+    message::Request, message::RpcReply, Limits, Modifier1, Packet, Status, VarsBuilder,
 };
 
 /// Frames `stream` through the exchange core, server side: one head, its body, the end.

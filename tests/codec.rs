@@ -14,10 +14,11 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite};
-use uwsgi_wire::codec::{Frame, UwsgiCodec};
+use uwsgi_wire::codec::{ClientCodec, Frame, ServerCodec};
 use uwsgi_wire::exchange::ExchangeErrorKind;
-use uwsgi_wire::StreamError;
-use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, VarsBuilder};
+use uwsgi_wire::io::StreamError;
+use uwsgi_wire::owned::OwnedPacket;
+use uwsgi_wire::{Limits, Modifier1, Packet, ParseErrorKind, Payload, VarsBuilder};
 
 #[path = "support/captures.rs"]
 mod captures;
@@ -38,7 +39,7 @@ fn pipelined() -> (Vec<u8>, Expected) {
 }
 
 /// Folds frames back into (packet, body) pairs, checking the Head -> Body* -> End order.
-fn collect(frames: Vec<Frame>) -> Expected {
+fn collect(frames: Vec<Frame<OwnedPacket>>) -> Expected {
     let mut out: Expected = Vec::new();
     let mut open = false;
     for frame in frames {
@@ -56,7 +57,6 @@ fn collect(frames: Vec<Frame>) -> Expected {
                 assert!(open, "End outside a packet");
                 open = false;
             }
-            Frame::Response(_) => panic!("a response head on the server side"),
         }
     }
     assert!(!open, "missing End");
@@ -64,7 +64,7 @@ fn collect(frames: Vec<Frame>) -> Expected {
 }
 
 /// Decodes everything `decode` gives from `buf`.
-fn drain(codec: &mut UwsgiCodec, buf: &mut BytesMut, out: &mut Vec<Frame>) {
+fn drain(codec: &mut ServerCodec, buf: &mut BytesMut, out: &mut Vec<Frame<OwnedPacket>>) {
     while let Some(frame) = codec.decode(buf).unwrap() {
         out.push(frame);
     }
@@ -74,7 +74,7 @@ fn drain(codec: &mut UwsgiCodec, buf: &mut BytesMut, out: &mut Vec<Frame>) {
 fn every_split_through_the_decoder() {
     let (wire, expected) = pipelined();
     for at in 0..=wire.len() {
-        let mut codec = UwsgiCodec::new();
+        let mut codec = ServerCodec::default();
         let mut buf = BytesMut::new();
         let mut frames = Vec::new();
         buf.extend_from_slice(&wire[..at]);
@@ -89,7 +89,7 @@ fn every_split_through_the_decoder() {
 #[test]
 fn byte_by_byte_through_the_decoder() {
     let (wire, expected) = pipelined();
-    let mut codec = UwsgiCodec::new();
+    let mut codec = ServerCodec::default();
     let mut buf = BytesMut::new();
     let mut frames = Vec::new();
     for &b in &wire {
@@ -113,7 +113,7 @@ fn heads_share_the_read_buffer() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22
     let mut buf = BytesMut::from(&wire[..]);
     let start = buf.as_ptr();
-    let Some(Frame::Head(head)) = UwsgiCodec::new().decode(&mut buf).unwrap() else {
+    let Some(Frame::Head(head)) = ServerCodec::default().decode(&mut buf).unwrap() else {
         panic!()
     };
     // The head is the first bytes of the read buffer itself, and so are its values.
@@ -138,7 +138,7 @@ fn a_refused_request_leaves_the_read_buffer_as_it_was() {
         .encode_to(&mut wire)
         .unwrap();
     let mut buf = BytesMut::from(&wire[..]);
-    let mut codec = UwsgiCodec::new();
+    let mut codec = ServerCodec::default();
     assert!(matches!(codec.decode(&mut buf), Ok(Some(Frame::Head(_)))));
     assert!(matches!(codec.decode(&mut buf), Ok(Some(Frame::End))));
     let err = codec.decode(&mut buf).unwrap_err();
@@ -183,7 +183,7 @@ impl AsyncRead for Trickle {
     }
 }
 
-async fn read_all(reader: impl AsyncRead + Unpin, codec: UwsgiCodec) -> Expected {
+async fn read_all(reader: impl AsyncRead + Unpin, codec: ServerCodec) -> Expected {
     let mut framed = FramedRead::new(reader, codec);
     let mut frames = Vec::new();
     while let Some(frame) = framed.next().await {
@@ -202,7 +202,7 @@ async fn every_split_through_framed_read_with_pending_reads() {
             pending: false,
         };
         assert_eq!(
-            read_all(reader, UwsgiCodec::new()).await,
+            read_all(reader, ServerCodec::default()).await,
             expected,
             "split at {at}"
         );
@@ -212,16 +212,14 @@ async fn every_split_through_framed_read_with_pending_reads() {
         next: 0,
         pending: false,
     };
-    assert_eq!(read_all(bytewise, UwsgiCodec::new()).await, expected);
+    assert_eq!(read_all(bytewise, ServerCodec::default()).await, expected);
 }
 
 #[test]
 fn oversize_and_malformed_heads() {
     // nginx's largest packet (65535-byte block), captured from nginx 1.22.
     let wire = vector("nginx-large-header.bin");
-    let mut codec = UwsgiCodec::builder()
-        .limits(Limits::new().max_datasize(4096))
-        .new_codec();
+    let mut codec = ServerCodec::new(Limits::new().max_datasize(4096));
     let mut buf = BytesMut::with_capacity(64);
     buf.extend_from_slice(&wire[..4]);
     let err = codec.decode(&mut buf).unwrap_err();
@@ -229,7 +227,7 @@ fn oversize_and_malformed_heads() {
         Some(e) => assert_eq!(
             (e.kind(), e.offset()),
             (
-                ErrorKind::DatasizeOverLimit {
+                ParseErrorKind::DatasizeOverLimit {
                     datasize: 65535,
                     limit: 4096
                 },
@@ -242,7 +240,7 @@ fn oversize_and_malformed_heads() {
     assert_eq!(buf.capacity(), 64, "the buffer did not grow for it");
 
     // Within the limit, the decoder reserves exactly what the head still lacks.
-    let mut codec = UwsgiCodec::new();
+    let mut codec = ServerCodec::default();
     let mut buf = BytesMut::new();
     buf.extend_from_slice(&wire[..10]);
     assert_eq!(codec.decode(&mut buf).unwrap(), None);
@@ -251,16 +249,14 @@ fn oversize_and_malformed_heads() {
 
     // Malformed vars: 400. Derived from the spec: a key length of 0.
     let mut buf = BytesMut::from(&b"\x00\x05\x00\x00\x00\x00\x01\x00x"[..]);
-    let err = UwsgiCodec::new().decode(&mut buf).unwrap_err();
-    assert!(matches!(packet_error(&err), Some(e) if e.kind() == ErrorKind::EmptyKey));
+    let err = ServerCodec::default().decode(&mut buf).unwrap_err();
+    assert!(matches!(packet_error(&err), Some(e) if e.kind() == ParseErrorKind::EmptyKey));
     assert_eq!(err.status_code(), Some(400));
 
     // A body over the limit: 413, before any body byte is read.
     let post = vector("nginx-post.bin"); // captured from nginx 1.22, 11-byte body
     let mut buf = BytesMut::from(&post[..472]);
-    let err = UwsgiCodec::builder()
-        .limits(Limits::new().max_body(10))
-        .new_codec()
+    let err = ServerCodec::new(Limits::new().max_body(10))
         .decode(&mut buf)
         .unwrap_err();
     assert!(matches!(
@@ -281,7 +277,7 @@ fn a_peer_that_closes_early() {
         (100, "after 100 bytes of a head, at least 372 short"),
         (476, "7 bytes before the end of the body"),
     ] {
-        let mut codec = UwsgiCodec::new();
+        let mut codec = ServerCodec::default();
         let mut buf = BytesMut::from(&wire[..cut]);
         let mut frames = Vec::new();
         let err = loop {
@@ -298,16 +294,16 @@ fn a_peer_that_closes_early() {
     }
     // A close between packets is a clean end.
     let mut buf = BytesMut::new();
-    assert_eq!(UwsgiCodec::new().decode_eof(&mut buf).unwrap(), None);
+    assert_eq!(ServerCodec::default().decode_eof(&mut buf).unwrap(), None);
 }
 
 #[test]
 fn decoded_frames_encode_back_to_the_same_bytes() {
     let (wire, _) = pipelined();
-    let mut codec = UwsgiCodec::new();
+    let mut codec = ServerCodec::default();
     let mut buf = BytesMut::from(&wire[..]);
     let mut out = BytesMut::new();
-    let mut encoder = UwsgiCodec::new();
+    let mut encoder = ClientCodec::default();
     while let Some(frame) = codec.decode(&mut buf).unwrap() {
         encoder.encode(frame, &mut out).unwrap();
     }
@@ -320,7 +316,7 @@ fn the_encoder_checks_bodies_against_content_length() -> Result<(), Box<dyn std:
     vars.push("REQUEST_METHOD", "POST")?
         .push("CONTENT_LENGTH", "5")?;
     let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
-    let mut codec = UwsgiCodec::new();
+    let mut codec = ClientCodec::default();
     let mut out = BytesMut::new();
     codec.encode(packet, &mut out)?;
     codec.encode(Frame::Body(Bytes::from_static(b"hel")), &mut out)?;
@@ -391,7 +387,7 @@ async fn a_multi_mib_body_streams_with_bounded_memory() {
     let written = Arc::new(AtomicU64::new(0));
     let writer = tokio::spawn(write_big_request(client, BIG, written.clone()));
     let chunk = 16 * 1024;
-    let mut framed = FramedRead::new(server, UwsgiCodec::builder().body_chunk(chunk).new_codec());
+    let mut framed = FramedRead::new(server, ServerCodec::default().body_chunk(chunk));
     let Some(Ok(Frame::Head(head))) = framed.next().await else {
         panic!()
     };
@@ -408,7 +404,7 @@ async fn a_multi_mib_body_streams_with_bounded_memory() {
                 chunks += 1;
             }
             Frame::End => break,
-            Frame::Head(_) | Frame::Response(_) => panic!("second head"),
+            Frame::Head(_) => panic!("second head"),
         }
     }
     writer.await.unwrap();
@@ -430,7 +426,7 @@ async fn a_slow_reader_applies_back_pressure() {
     let written = Arc::new(AtomicU64::new(0));
     let writer = tokio::spawn(write_big_request(client, 1 << 20, written.clone()));
     let chunk = 4096;
-    let mut framed = FramedRead::new(server, UwsgiCodec::builder().body_chunk(chunk).new_codec());
+    let mut framed = FramedRead::new(server, ServerCodec::default().body_chunk(chunk));
     assert!(matches!(framed.next().await, Some(Ok(Frame::Head(_)))));
     let mut consumed = 0u64;
     let mut max_ahead = 0u64;
@@ -438,7 +434,7 @@ async fn a_slow_reader_applies_back_pressure() {
         match frame.unwrap() {
             Frame::Body(bytes) => consumed += bytes.len() as u64,
             Frame::End => break,
-            Frame::Head(_) | Frame::Response(_) => panic!(),
+            Frame::Head(_) => panic!(),
         }
         if consumed % (64 * 1024) == 0 {
             // A slow consumer: the writer must wait for it.
@@ -473,7 +469,7 @@ async fn cancelled_reads_lose_nothing() {
     let (wire, expected) = pipelined();
     let (client, server) = tokio::io::duplex(64);
     let writer = tokio::spawn(drip(client, wire));
-    let mut framed = FramedRead::new(server, UwsgiCodec::new());
+    let mut framed = FramedRead::new(server, ServerCodec::default());
     let (mut frames, mut cancelled) = (Vec::new(), 0);
     loop {
         tokio::select! {
@@ -493,7 +489,7 @@ async fn cancelled_reads_lose_nothing() {
 /// Reads every packet on `stream`, answers each with a raw HTTP response carrying the
 /// body length, and returns what it saw.
 async fn serve(stream: impl AsyncRead + AsyncWrite + Unpin) -> Expected {
-    let mut framed = tokio_util::codec::Framed::new(stream, UwsgiCodec::new());
+    let mut framed = tokio_util::codec::Framed::new(stream, ServerCodec::default());
     let mut frames = Vec::new();
     let mut body = 0usize;
     while let Some(frame) = framed.next().await {
@@ -505,7 +501,7 @@ async fn serve(stream: impl AsyncRead + AsyncWrite + Unpin) -> Expected {
                 framed.send(Bytes::from(reply)).await.unwrap();
                 body = 0;
             }
-            Frame::Head(_) | Frame::Response(_) => {}
+            Frame::Head(_) => {}
         }
         frames.push(frame);
     }
@@ -515,8 +511,8 @@ async fn serve(stream: impl AsyncRead + AsyncWrite + Unpin) -> Expected {
 /// Sends the capture's packets and bodies as frames, then checks the replies.
 async fn client(stream: impl AsyncRead + AsyncWrite + Unpin, wire: &[u8], expected: &Expected) {
     let (mut read, write) = tokio::io::split(stream);
-    let mut out = FramedWrite::new(write, UwsgiCodec::new());
-    let mut codec = UwsgiCodec::new();
+    let mut out = FramedWrite::new(write, ClientCodec::default());
+    let mut codec = ServerCodec::default();
     let mut buf = BytesMut::from(wire);
     while let Some(frame) = codec.decode(&mut buf).unwrap() {
         out.send(frame).await.unwrap();
@@ -570,7 +566,8 @@ async fn a_tcp_peer_that_disconnects_mid_head_and_mid_body() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            let mut framed = FramedRead::new(listener.accept().await.unwrap().0, UwsgiCodec::new());
+            let mut framed =
+                FramedRead::new(listener.accept().await.unwrap().0, ServerCodec::default());
             loop {
                 match framed.next().await {
                     Some(Ok(_)) => {}

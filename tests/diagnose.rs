@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use uwsgi_wire::{Diagnosis, Header, Modifier1, Packet, Payload, VarsBuilder};
+use uwsgi_wire::{diagnose::Diagnosis, Header, Modifier1, Packet, Payload, VarsBuilder};
 
 const BUFFER: u16 = Diagnosis::UWSGI_BUFFER_SIZE;
 

@@ -5,10 +5,10 @@
 //! real encoders never produce; `tests/conformance/rejections.rs` checks what real uWSGI
 //! does with each of them.
 
-use uwsgi_wire::{Array, Error, ErrorKind, Limits, Packet, Vars};
+use uwsgi_wire::{Array, Limits, Packet, ParseError, ParseErrorKind, Vars};
 
 /// Parses `wire` as a whole packet and returns the error it must give.
-fn packet_err(wire: &[u8], limits: &Limits) -> Error {
+fn packet_err(wire: &[u8], limits: &Limits) -> ParseError {
     match Packet::parse_with(wire, limits) {
         Err(err) => err,
         Ok(status) => panic!("expected an error for {wire:02x?}, got {status:?}"),
@@ -16,7 +16,7 @@ fn packet_err(wire: &[u8], limits: &Limits) -> Error {
 }
 
 #[track_caller]
-fn assert_packet_err(wire: &[u8], kind: ErrorKind, offset: usize) {
+fn assert_packet_err(wire: &[u8], kind: ParseErrorKind, offset: usize) {
     let err = packet_err(wire, &Limits::new());
     assert_eq!((err.kind(), err.offset()), (kind, offset), "{wire:02x?}");
 }
@@ -29,7 +29,7 @@ fn datasize_over_limit_is_refused_from_the_header_alone() {
     assert_eq!(
         (err.kind(), err.offset()),
         (
-            ErrorKind::DatasizeOverLimit {
+            ParseErrorKind::DatasizeOverLimit {
                 datasize: 5000,
                 limit: 4096
             },
@@ -45,7 +45,11 @@ fn datasize_over_limit_is_refused_from_the_header_alone() {
 #[test]
 fn empty_key() {
     // modifier1 0, datasize 5: klen 0 at block offset 0 (packet offset 4).
-    assert_packet_err(b"\x00\x05\x00\x00\x00\x00\x01\x00x", ErrorKind::EmptyKey, 4);
+    assert_packet_err(
+        b"\x00\x05\x00\x00\x00\x00\x01\x00x",
+        ParseErrorKind::EmptyKey,
+        4,
+    );
 }
 
 #[test]
@@ -53,7 +57,7 @@ fn key_past_end() {
     // klen 0x10 but only 3 bytes follow inside the 5-byte block.
     assert_packet_err(
         b"\x00\x05\x00\x00\x10\x00abc",
-        ErrorKind::KeyPastEnd { len: 16 },
+        ParseErrorKind::KeyPastEnd { len: 16 },
         4,
     );
 }
@@ -63,7 +67,7 @@ fn missing_value_length() {
     // A 3-byte key and then one byte where the 2-byte value length should be.
     assert_packet_err(
         b"\x00\x06\x00\x00\x03\x00abc\x00",
-        ErrorKind::MissingValueLength,
+        ParseErrorKind::MissingValueLength,
         9,
     );
 }
@@ -73,7 +77,7 @@ fn value_past_end() {
     // Second pair: value length 9 with 2 bytes left. Pair 1 is 7 bytes at offset 4.
     assert_packet_err(
         b"\x00\x0e\x00\x00\x01\x00a\x02\x00bc\x01\x00d\x09\x00ef",
-        ErrorKind::ValuePastEnd { len: 9 },
+        ParseErrorKind::ValuePastEnd { len: 9 },
         14,
     );
 }
@@ -84,17 +88,17 @@ fn one_and_two_trailing_bytes() {
     // key length of 0 or 5: still stray, as uWSGI needs 3 bytes to start a pair).
     assert_packet_err(
         b"\x00\x08\x00\x00\x01\x00a\x02\x00bc\x00",
-        ErrorKind::TrailingBytes { count: 1 },
+        ParseErrorKind::TrailingBytes { count: 1 },
         11,
     );
     assert_packet_err(
         b"\x00\x09\x00\x00\x01\x00a\x02\x00bc\x00\x00",
-        ErrorKind::TrailingBytes { count: 2 },
+        ParseErrorKind::TrailingBytes { count: 2 },
         11,
     );
     assert_packet_err(
         b"\x00\x09\x00\x00\x01\x00a\x02\x00bc\x05\x00",
-        ErrorKind::TrailingBytes { count: 2 },
+        ParseErrorKind::TrailingBytes { count: 2 },
         11,
     );
 }
@@ -109,7 +113,7 @@ fn the_resync_quirk_vector_is_rejected() {
     let err = Vars::parse(block).unwrap_err();
     assert_eq!(
         (err.kind(), err.offset()),
-        (ErrorKind::KeyPastEnd { len: 255 }, 0)
+        (ParseErrorKind::KeyPastEnd { len: 255 }, 0)
     );
 }
 
@@ -120,7 +124,7 @@ fn too_many_vars() {
     let err = packet_err(wire, &Limits::new().max_vars(2));
     assert_eq!(
         (err.kind(), err.offset()),
-        (ErrorKind::TooManyVars { limit: 2 }, 14)
+        (ParseErrorKind::TooManyVars { limit: 2 }, 14)
     );
     assert!(Packet::parse_with(wire, &Limits::new().max_vars(3)).is_ok());
 }
@@ -130,7 +134,7 @@ fn item_past_end() {
     // RPC array: "f", then an item of length 4 with 1 byte left.
     assert_packet_err(
         b"\xad\x06\x00\x00\x01\x00f\x04\x00x",
-        ErrorKind::ItemPastEnd { len: 4 },
+        ParseErrorKind::ItemPastEnd { len: 4 },
         7,
     );
 }
@@ -139,7 +143,7 @@ fn item_past_end() {
 fn array_trailing_byte() {
     assert_packet_err(
         b"\xad\x04\x00\x00\x01\x00f\x00",
-        ErrorKind::TrailingBytes { count: 1 },
+        ParseErrorKind::TrailingBytes { count: 1 },
         7,
     );
 }
@@ -150,7 +154,7 @@ fn too_many_items() {
         Array::parse_with(b"\x00\x00\x00\x00\x00\x00", &Limits::new().max_items(2)).unwrap_err();
     assert_eq!(
         (err.kind(), err.offset()),
-        (ErrorKind::TooManyItems { limit: 2 }, 4)
+        (ParseErrorKind::TooManyItems { limit: 2 }, 4)
     );
 }
 
@@ -168,7 +172,7 @@ fn block(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
 
 #[test]
 fn content_length_forms() {
-    type Expected = Result<Option<u64>, ErrorKind>;
+    type Expected = Result<Option<u64>, ParseErrorKind>;
     let cases: &[(&[u8], Expected)] = &[
         (b"", Ok(None)),
         (b"0", Ok(Some(0))),
@@ -177,19 +181,19 @@ fn content_length_forms() {
         (b"18446744073709551615", Ok(Some(u64::MAX))),
         (
             b"18446744073709551616",
-            Err(ErrorKind::InvalidContentLength),
+            Err(ParseErrorKind::InvalidContentLength),
         ),
         (
             b"123456789012345678901234567890",
-            Err(ErrorKind::InvalidContentLength),
+            Err(ParseErrorKind::InvalidContentLength),
         ),
-        (b"+5", Err(ErrorKind::InvalidContentLength)),
-        (b"-5", Err(ErrorKind::InvalidContentLength)),
-        (b" 5", Err(ErrorKind::InvalidContentLength)),
-        (b"5 ", Err(ErrorKind::InvalidContentLength)),
-        (b"5abc", Err(ErrorKind::InvalidContentLength)),
-        (b"1e3", Err(ErrorKind::InvalidContentLength)),
-        (b"0x10", Err(ErrorKind::InvalidContentLength)),
+        (b"+5", Err(ParseErrorKind::InvalidContentLength)),
+        (b"-5", Err(ParseErrorKind::InvalidContentLength)),
+        (b" 5", Err(ParseErrorKind::InvalidContentLength)),
+        (b"5 ", Err(ParseErrorKind::InvalidContentLength)),
+        (b"5abc", Err(ParseErrorKind::InvalidContentLength)),
+        (b"1e3", Err(ParseErrorKind::InvalidContentLength)),
+        (b"0x10", Err(ParseErrorKind::InvalidContentLength)),
     ];
     for (value, expected) in cases {
         let bytes = block(&[(b"PATH_INFO", b"/"), (b"CONTENT_LENGTH", value)]);
@@ -221,7 +225,7 @@ fn content_length_conflicts() {
         let err = Vars::parse(&two).unwrap().content_length().unwrap_err();
         assert_eq!(
             (err.kind(), err.offset()),
-            (ErrorKind::ConflictingContentLength, 19 + 18),
+            (ParseErrorKind::ConflictingContentLength, 19 + 18),
             "5 then {second:?}"
         );
     }
@@ -231,7 +235,7 @@ fn content_length_conflicts() {
         .unwrap()
         .content_length()
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ConflictingContentLength);
+    assert_eq!(err.kind(), ParseErrorKind::ConflictingContentLength);
     let empty_twice = block(&[(b"CONTENT_LENGTH", b""), (b"CONTENT_LENGTH", b"")]);
     assert_eq!(
         Vars::parse(&empty_twice).unwrap().content_length(),

@@ -9,11 +9,12 @@ use std::io::{self, Read};
 
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
-use uwsgi_wire::codec::{Frame, UwsgiCodec};
+use uwsgi_wire::codec::{ClientCodec, Frame, ReplyHead, ServerCodec};
 use uwsgi_wire::exchange::{
     BodyLength, Event, Exchange, ExchangeError, ExchangeErrorKind, Head, Reply,
 };
-use uwsgi_wire::io::{IncomingReply, PacketReader};
+use uwsgi_wire::io::{ClientReader, IncomingReply, ServerReader, StreamError};
+use uwsgi_wire::owned::OwnedPacket;
 use uwsgi_wire::{Limits, Modifier1, Packet, Status};
 
 #[path = "support/captures.rs"]
@@ -136,16 +137,16 @@ impl Read for Pieces<'_> {
 }
 
 /// The exchange error inside a stream error.
-fn exchange_error(err: &uwsgi_wire::StreamError) -> ExchangeError {
+fn exchange_error(err: &uwsgi_wire::io::StreamError) -> ExchangeError {
     match err {
-        uwsgi_wire::StreamError::Exchange(e) => *e,
+        uwsgi_wire::io::StreamError::Exchange(e) => *e,
         other => panic!("not a framing error: {other:?}"),
     }
 }
 
 /// The same through the blocking adapter (client side only).
 fn blocking(wire: &[u8], cuts: &[usize], replies: &[Reply]) -> (Vec<Seen>, Ending) {
-    let mut reader = PacketReader::client(Pieces::new(wire, cuts), Limits::new());
+    let mut reader = ClientReader::new(Pieces::new(wire, cuts), Limits::new());
     let mut seen = Vec::new();
     for &reply in replies {
         let IncomingReply { head, mut body } = match reader.read_reply(reply) {
@@ -168,13 +169,52 @@ fn blocking(wire: &[u8], cuts: &[usize], replies: &[Reply]) -> (Vec<Seen>, Endin
     (seen, Ok(()))
 }
 
+/// Either side's tokio codec, its frames seen as a client's (a server's heads are
+/// packets).
+trait Side: Decoder<Error = StreamError> {
+    fn frame(item: Self::Item) -> Frame<ReplyHead>;
+    fn expect(&mut self, reply: Reply) -> bool;
+}
+
+impl Side for ServerCodec {
+    fn frame(item: Frame<OwnedPacket>) -> Frame<ReplyHead> {
+        match item {
+            Frame::Head(packet) => Frame::Head(ReplyHead::Packet(packet)),
+            Frame::Body(bytes) => Frame::Body(bytes),
+            Frame::End => Frame::End,
+        }
+    }
+
+    fn expect(&mut self, _: Reply) -> bool {
+        unreachable!("a server's codec expects no reply")
+    }
+}
+
+impl Side for ClientCodec {
+    fn frame(item: Frame<ReplyHead>) -> Frame<ReplyHead> {
+        item
+    }
+
+    fn expect(&mut self, reply: Reply) -> bool {
+        ClientCodec::expect(self, reply)
+    }
+}
+
 /// The same through the tokio codec, fed the pieces as reads would bring them.
 fn codec(wire: &[u8], cuts: &[usize], replies: &[Reply]) -> (Vec<Seen>, Ending) {
-    let mut codec = if replies.is_empty() {
-        UwsgiCodec::new()
+    if replies.is_empty() {
+        drive(ServerCodec::default(), wire, cuts, replies)
     } else {
-        UwsgiCodec::builder().new_client_codec()
-    };
+        drive(ClientCodec::default(), wire, cuts, replies)
+    }
+}
+
+fn drive<C: Side>(
+    mut codec: C,
+    wire: &[u8],
+    cuts: &[usize],
+    replies: &[Reply],
+) -> (Vec<Seen>, Ending) {
     let mut replies = replies.iter().copied();
     // A raw reply has no head frame: its first body frame starts it.
     let mut raw_next = false;
@@ -202,17 +242,17 @@ fn codec(wire: &[u8], cuts: &[usize], replies: &[Reply]) -> (Vec<Seen>, Ending) 
                 fed = next;
                 continue;
             }
-            Ok(Some(frame)) => frame,
+            Ok(Some(frame)) => C::frame(frame),
         };
         match frame {
-            Frame::Head(packet) => seen.push(Seen {
+            Frame::Head(ReplyHead::Packet(packet)) => seen.push(Seen {
                 head: describe(&Head::Packet(
                     Packet::new(packet.modifier1(), packet.modifier2(), packet.payload()).unwrap(),
                 )),
                 length: None,
                 body: Vec::new(),
             }),
-            Frame::Response(head) => seen.push(Seen {
+            Frame::Head(ReplyHead::Response(head)) => seen.push(Seen {
                 head: describe(&Head::Response(head.head())),
                 length: None,
                 body: Vec::new(),
@@ -474,7 +514,7 @@ fn a_cache_set_carries_its_value_as_the_body_on_the_server_side() {
     assert!(seen[1].head.starts_with("packet 100 0"), "{}", seen[1].head);
 
     // The blocking adapter hands out the same value as the body.
-    let mut reader = PacketReader::new(&wire[..]);
+    let mut reader = ServerReader::new(&wire[..], Limits::new());
     let mut incoming = reader.read_packet().unwrap().unwrap();
     let mut value = Vec::new();
     incoming.body.read_to_end(&mut value).unwrap();

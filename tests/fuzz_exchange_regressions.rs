@@ -1,17 +1,17 @@
 //! What the `exchange` fuzz target (fuzz/fuzz_targets/exchange.rs) found in the exchange
 //! adapters, as minimal deterministic reproducers, kept as regression tests: each states
 //! the behaviour the fix gives (src/io.rs `room`, src/codec.rs `head_bound`, and the
-//! pending body error of `PacketReader::read_reply`).
+//! pending body error of `ClientReader::read_reply`).
 #![cfg(all(feature = "tokio", feature = "std"))]
 
 use std::io::{self, Read};
 
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
-use uwsgi_wire::codec::UwsgiCodec;
+use uwsgi_wire::codec::{ClientCodec, ServerCodec};
 use uwsgi_wire::exchange::{ExchangeErrorKind, Reply};
-use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
-use uwsgi_wire::{Limits, StreamError};
+use uwsgi_wire::io::{ClientReader, DEFAULT_BUFFER_SIZE};
+use uwsgi_wire::{io::StreamError, Limits};
 
 /// `FramedRead`'s initial buffer (tokio-util 0.7).
 const INITIAL_CAPACITY: usize = 8 * 1024;
@@ -20,10 +20,13 @@ const HTTP: Reply = Reply::Response {
     head_request: false,
 };
 
-/// Drives a client codec over `wire` as `FramedRead` does (a read only when `decode`
-/// asks for more, into the spare capacity after `reserve(1)`), until the first frame or
-/// error. Returns the number of reads and the largest buffer capacity seen.
-fn framed_read(codec: &mut UwsgiCodec, wire: &[u8]) -> (usize, usize, Result<(), StreamError>) {
+/// Drives either side's codec over `wire` as `FramedRead` does (a read only when
+/// `decode` asks for more, into the spare capacity after `reserve(1)`), until the first
+/// frame or error. Returns the number of reads and the largest buffer capacity seen.
+fn framed_read<D: Decoder<Error = StreamError>>(
+    codec: &mut D,
+    wire: &[u8],
+) -> (usize, usize, Result<(), StreamError>) {
     let mut buf = BytesMut::with_capacity(INITIAL_CAPACITY);
     let (mut at, mut reads, mut peak) = (0, 0, buf.capacity());
     loop {
@@ -69,7 +72,7 @@ impl Read for Pieces<'_> {
 /// 2 bytes `HeadParser` says are still needed, so the buffer reaches `max_head + 1`
 /// bytes before the head is refused as `TooLarge`. `codec.rs` bounds the buffer by "the
 /// largest head"; a response head is at most `max_head` bytes (`Builder::limits`:
-/// "`max_head` the buffer a response head needs"). `PacketReader` grows to the same
+/// "`max_head` the buffer a response head needs"). `ClientReader` grows to the same
 /// `max_head + 1`, over `DEFAULT_BUFFER_SIZE`'s "the largest head it has to hold".
 /// Input: `HTTP/1.1 200 OK\r\nX-Pad: ` then `a` up to 9101 bytes, `max_head` 9001.
 #[test]
@@ -79,7 +82,7 @@ fn a_response_head_never_grows_a_buffer_past_max_head() {
     wire.resize(max_head + 100, b'a');
     let limits = Limits::new().max_head(max_head);
 
-    let mut codec = UwsgiCodec::builder().limits(limits).new_client_codec();
+    let mut codec = ClientCodec::new(limits);
     assert!(codec.expect(HTTP));
     let (_, peak, end) = framed_read(&mut codec, &wire);
     assert!(matches!(
@@ -91,7 +94,7 @@ fn a_response_head_never_grows_a_buffer_past_max_head() {
         "codec buffer {peak} over max_head {max_head}"
     );
 
-    let mut reader = PacketReader::client(
+    let mut reader = ClientReader::new(
         Pieces {
             data: &wire,
             sizes: &[],
@@ -102,7 +105,7 @@ fn a_response_head_never_grows_a_buffer_past_max_head() {
     assert!(reader.read_reply(HTTP).is_err());
     assert!(
         reader.buffer_capacity() <= DEFAULT_BUFFER_SIZE.max(max_head),
-        "PacketReader buffer {} over max_head {max_head}",
+        "ClientReader buffer {} over max_head {max_head}",
         reader.buffer_capacity()
     );
 }
@@ -127,10 +130,10 @@ fn a_large_response_head_takes_a_few_reads_not_one_per_two_bytes() {
 
     // The same budget a packet head of the largest size gets, with room to spare.
     let packet = std::fs::read("tests/vectors/nginx-large-header.bin").unwrap();
-    let (packet_reads, _, end) = framed_read(&mut UwsgiCodec::new(), &packet);
+    let (packet_reads, _, end) = framed_read(&mut ServerCodec::default(), &packet);
     assert!(end.is_ok() && packet_reads <= 2);
 
-    let mut codec = UwsgiCodec::builder().new_client_codec();
+    let mut codec = ClientCodec::default();
     assert!(codec.expect(HTTP));
     let (reads, _, end) = framed_read(&mut codec, &wire);
     assert!(end.is_ok());
@@ -140,7 +143,7 @@ fn a_large_response_head_takes_a_few_reads_not_one_per_two_bytes() {
         wire.len()
     );
 
-    let mut reader = PacketReader::client(
+    let mut reader = ClientReader::new(
         Pieces {
             data: &wire,
             sizes: &[],
@@ -152,7 +155,7 @@ fn a_large_response_head_takes_a_few_reads_not_one_per_two_bytes() {
     let reads = reader.get_ref().reads;
     assert!(
         reads <= 16,
-        "PacketReader read a {}-byte head in {reads} reads",
+        "ClientReader read a {}-byte head in {reads} reads",
         wire.len()
     );
 }
@@ -161,7 +164,7 @@ fn a_large_response_head_takes_a_few_reads_not_one_per_two_bytes() {
 /// arrives, item 2), 2025-12, which had to tolerate it until the fix:
 /// for a body that runs to the end of the stream, whether `read_reply` returns the
 /// head depends on how many bytes came with it. The core and the codec always give the
-/// head, then refuse the body once it passes `max_body`; `PacketReader::read_reply`
+/// head, then refuse the body once it passes `max_body`; `ClientReader::read_reply`
 /// refuses the reply instead of returning its head when the bytes read along with the
 /// head already pass `max_body` (it counts them against the body before returning),
 /// and returns the head (the body's `read` failing) when they do not. `Body`'s docs
@@ -173,7 +176,7 @@ fn read_reply_gives_the_head_of_a_body_to_the_end_over_max_body_however_it_arriv
     let wire = std::fs::read("tests/vectors/uwsgi-http-reply.bin").unwrap();
     let limits = Limits::new().max_body(1);
     for sizes in [&[45][..], &[]] {
-        let mut reader = PacketReader::client(
+        let mut reader = ClientReader::new(
             Pieces {
                 data: &wire,
                 sizes,
@@ -188,7 +191,7 @@ fn read_reply_gives_the_head_of_a_body_to_the_end_over_max_body_however_it_arriv
         let err = reply.body.read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "reads of {sizes:?}");
     }
-    let mut reader = PacketReader::client(
+    let mut reader = ClientReader::new(
         Pieces {
             data: b"abc",
             sizes: &[],

@@ -14,10 +14,10 @@
 /// least *doubles* the allocation. Heads of 40,000 and then 65,539 bytes doubled a
 /// 40,000-byte buffer to 80,000; a 20,000-byte packet followed by 50,000 bytes of a
 /// 65,539-byte head then doubled that to 160,000 (140,000 of capacity past the consumed
-/// bytes): more than twice the largest head. Fixed in `UwsgiCodec` by reserving through
-/// `BytesMut::try_reclaim` (reuse the allocation, never grow it) and otherwise moving
-/// the unread bytes (at most a head) to an allocation of exactly the size needed (at
-/// least 8 KiB).
+/// bytes): more than twice the largest head. Fixed in the codec (then `UwsgiCodec`) by
+/// reserving through `BytesMut::try_reclaim` (reuse the allocation, never grow it) and
+/// otherwise moving the unread bytes (at most a head) to an allocation of exactly the
+/// size needed (at least 8 KiB).
 ///
 /// The stream is driven as `tokio_util::codec::FramedRead` drives it: an 8 KiB buffer,
 /// `decode` until it asks for more, then one read into the spare capacity.
@@ -26,7 +26,8 @@
 fn codec_buffer_never_doubles_past_a_head() {
     use bytes::BytesMut;
     use tokio_util::codec::Decoder;
-    use uwsgi_wire::codec::{Frame, UwsgiCodec};
+    use uwsgi_wire::codec::{Frame, ServerCodec, DEFAULT_BODY_CHUNK};
+    use uwsgi_wire::Limits;
 
     // Echo packets (modifier1 101: a raw block, no body) of the given total sizes.
     fn echo(total: usize) -> Vec<u8> {
@@ -42,9 +43,10 @@ fn codec_buffer_never_doubles_past_a_head() {
     let reads = [8_192, 31_808, 40_000, 25_539, 70_000, 15_539];
     assert_eq!(reads.iter().sum::<usize>(), stream.len());
 
-    let mut codec = UwsgiCodec::new();
-    let head = 4 + usize::from(codec.limits().max_datasize);
-    let bound = 8192usize.max(head).max(codec.body_chunk());
+    let limits = Limits::new();
+    let mut codec = ServerCodec::new(limits);
+    let head = 4 + usize::from(limits.max_datasize);
+    let bound = 8192usize.max(head).max(DEFAULT_BODY_CHUNK);
     let mut buf = BytesMut::with_capacity(8192);
     let (mut at, mut heads, mut ends) = (0, Vec::new(), 0);
     let mut pending = reads.iter().copied();
@@ -54,7 +56,7 @@ fn codec_buffer_never_doubles_past_a_head() {
             match frame {
                 Frame::Head(packet) => heads.push(packet.as_bytes().len()),
                 Frame::End => ends += 1,
-                Frame::Body(_) | Frame::Response(_) => panic!("echo packets have no body"),
+                Frame::Body(_) => panic!("echo packets have no body"),
             }
         }
         assert!(
@@ -81,7 +83,7 @@ fn codec_buffer_never_doubles_past_a_head() {
         match frame {
             Frame::Head(packet) => heads.push(packet.as_bytes().len()),
             Frame::End => ends += 1,
-            Frame::Body(_) | Frame::Response(_) => panic!("echo packets have no body"),
+            Frame::Body(_) => panic!("echo packets have no body"),
         }
     }
     assert_eq!(heads, sizes);

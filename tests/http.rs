@@ -8,7 +8,7 @@ use uwsgi_wire::http::{
     encode_response_head, parse_response_head, request_from_owned, request_from_vars, HeadStyle,
     HttpError, NginxParams,
 };
-use uwsgi_wire::{OwnedPacket, Packet, Status, Vars, VarsBuilder};
+use uwsgi_wire::{owned::OwnedPacket, Packet, Status, Vars, VarsBuilder};
 
 /// A capture from `tests/vectors/`.
 fn vector(name: &str) -> Vec<u8> {
@@ -216,7 +216,10 @@ fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
     let request = request_from_owned(&packet.owned_vars().unwrap()).unwrap();
     let ua = request.headers()["user-agent"].as_bytes();
     assert!(wire.as_ptr_range().contains(&ua.as_ptr()), "not copied");
-    let raw = request.extensions().get::<uwsgi_wire::OwnedVars>().unwrap();
+    let raw = request
+        .extensions()
+        .get::<uwsgi_wire::owned::OwnedVars>()
+        .unwrap();
     assert_eq!(
         raw.get(b"REMOTE_PORT").unwrap(),
         packet.vars().unwrap().get(b"REMOTE_PORT").unwrap()

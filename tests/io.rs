@@ -7,11 +7,11 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 
 use uwsgi_wire::exchange::ExchangeErrorKind;
+use uwsgi_wire::io::StreamError;
 use uwsgi_wire::io::{
-    read_packet, write_all_vectored, write_packet, write_request, Body, Incoming, PacketReader,
+    read_packet, write_all_vectored, write_packet, write_request, Body, Incoming, ServerReader,
 };
-use uwsgi_wire::StreamError;
-use uwsgi_wire::{ErrorKind, Limits, Modifier1, Packet, Payload, Status, VarsBuilder};
+use uwsgi_wire::{Limits, Modifier1, Packet, ParseErrorKind, Payload, Status, VarsBuilder};
 
 #[path = "support/captures.rs"]
 mod captures;
@@ -83,9 +83,9 @@ impl Read for Chunked {
     }
 }
 
-/// Reads every packet and body with a `PacketReader` and checks them against `expected`.
+/// Reads every packet and body with a `ServerReader` and checks them against `expected`.
 fn check_reader(reader: impl Read, expected: &[(Vec<u8>, Vec<u8>)], what: &str) {
-    let mut reader = PacketReader::new(reader);
+    let mut reader = ServerReader::new(reader, Limits::new());
     for (i, (head, body)) in expected.iter().enumerate() {
         let Some(Incoming {
             packet,
@@ -207,12 +207,12 @@ fn oversize_datasize_is_refused_from_the_header_before_reading_the_block() {
     // nginx's largest packet: a 65535-byte block (captured from nginx 1.22).
     let wire = vector("nginx-large-header.bin");
     let limits = Limits::new().max_datasize(4096);
-    let want = ErrorKind::DatasizeOverLimit {
+    let want = ParseErrorKind::DatasizeOverLimit {
         datasize: 65535,
         limit: 4096,
     };
 
-    let mut reader = PacketReader::with_limits(HeaderThenFail(wire.clone(), false), limits);
+    let mut reader = ServerReader::new(HeaderThenFail(wire.clone(), false), limits);
     match reader.read_packet() {
         Err(err) => {
             let e = packet_error(&err).unwrap();
@@ -236,7 +236,7 @@ fn oversize_datasize_is_refused_from_the_header_before_reading_the_block() {
 #[test]
 fn the_largest_packet_grows_the_buffer_once() {
     let wire = vector("nginx-large-header.bin"); // captured from nginx 1.22
-    let mut reader = PacketReader::new(Chunked::split(&wire, 1000));
+    let mut reader = ServerReader::new(Chunked::split(&wire, 1000), Limits::new());
     let incoming = reader.read_packet().unwrap().unwrap();
     assert_eq!(incoming.packet.encoded_len(), 65539);
     assert_eq!(reader.buffer_capacity(), 65539);
@@ -245,7 +245,7 @@ fn the_largest_packet_grows_the_buffer_once() {
 #[test]
 fn body_and_var_limits() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22, body of 11 bytes
-    let err = PacketReader::with_limits(&wire[..], Limits::new().max_body(10))
+    let err = ServerReader::new(&wire[..], Limits::new().max_body(10))
         .read_packet()
         .unwrap_err();
     assert!(matches!(
@@ -256,18 +256,16 @@ fn body_and_var_limits() {
         }
     ));
     assert_eq!(err.status_code(), Some(413));
-    assert!(
-        PacketReader::with_limits(&wire[..], Limits::new().max_body(11))
-            .read_packet()
-            .is_ok()
-    );
+    assert!(ServerReader::new(&wire[..], Limits::new().max_body(11))
+        .read_packet()
+        .is_ok());
 
-    let err = PacketReader::with_limits(&wire[..], Limits::new().max_vars(10))
+    let err = ServerReader::new(&wire[..], Limits::new().max_vars(10))
         .read_packet()
         .unwrap_err();
     assert_eq!(
         packet_error(&err).map(|e| e.kind()),
-        Some(ErrorKind::TooManyVars { limit: 10 })
+        Some(ParseErrorKind::TooManyVars { limit: 10 })
     );
 }
 
@@ -282,12 +280,12 @@ fn an_invalid_content_length_is_a_protocol_error() -> Result<(), Box<dyn std::er
         &mut wire,
         &Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?,
     )?;
-    match PacketReader::new(&wire[..])
+    match ServerReader::new(&wire[..], Limits::new())
         .read_packet()
         .map_err(|e| packet_error(&e))
     {
         Err(Some(e)) => {
-            assert_eq!(e.kind(), ErrorKind::ConflictingContentLength);
+            assert_eq!(e.kind(), ParseErrorKind::ConflictingContentLength);
             assert_eq!(
                 e.offset(),
                 4 + 19 + 18,
@@ -302,7 +300,7 @@ fn an_invalid_content_length_is_a_protocol_error() -> Result<(), Box<dyn std::er
 #[test]
 fn an_unread_body_is_skipped() {
     let (wire, expected) = pipelined();
-    let mut reader = PacketReader::new(Chunked::bytewise(&wire));
+    let mut reader = ServerReader::new(Chunked::bytewise(&wire), Limits::new());
     // Read 3 bytes of the POST body, then move on.
     let mut first = reader.read_packet().unwrap().unwrap();
     first.body.read_exact(&mut [0u8; 3]).unwrap();
@@ -319,7 +317,7 @@ fn a_peer_that_closes_early() {
         (100, "after 100 bytes of a head, at least 372 short"),
         (wire.len() - 4, "body"),
     ] {
-        let mut reader = PacketReader::new(Chunked::bytewise(&wire[..cut]));
+        let mut reader = ServerReader::new(Chunked::bytewise(&wire[..cut]), Limits::new());
         let err = match reader.read_packet() {
             Ok(Some(mut incoming)) => {
                 let err = incoming.body.read_to_end(&mut Vec::new()).unwrap_err();
@@ -338,9 +336,12 @@ fn a_peer_that_closes_early() {
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "cut at {cut}");
     }
     // Nothing at all is a clean end, not an error.
-    assert!(PacketReader::new(&b""[..]).read_packet().unwrap().is_none());
+    assert!(ServerReader::new(&b""[..], Limits::new())
+        .read_packet()
+        .unwrap()
+        .is_none());
     // Skipping an unread body that the peer cut short is an error too.
-    let mut reader = PacketReader::new(Chunked::split(&wire[..wire.len() - 4], 474));
+    let mut reader = ServerReader::new(Chunked::split(&wire[..wire.len() - 4], 474), Limits::new());
     assert!(reader.read_packet().unwrap().is_some());
     let err = reader.read_packet().unwrap_err();
     assert!(err.is_eof(), "{err}");
@@ -464,7 +465,7 @@ fn broken_writers_are_errors_not_panics() {
 /// Serves one connection: reads every packet, answers each request with its body
 /// length, and returns what it saw.
 fn serve(stream: impl Read + Write) -> Expected {
-    let mut reader = PacketReader::new(stream);
+    let mut reader = ServerReader::new(stream, Limits::new());
     let mut seen = Vec::new();
     while let Some(Incoming { packet, mut body }) = reader.read_packet().unwrap() {
         let mut encoded = vec![0u8; packet.encoded_len()];
@@ -520,7 +521,7 @@ fn a_tcp_peer_that_disconnects_mid_head_and_mid_body() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = thread::spawn(move || {
-            let mut reader = PacketReader::new(listener.accept().unwrap().0);
+            let mut reader = ServerReader::new(listener.accept().unwrap().0, Limits::new());
             match reader.read_packet() {
                 Ok(Some(mut incoming)) => incoming.body.read_to_end(&mut Vec::new()).map(drop),
                 Ok(None) => Ok(()),

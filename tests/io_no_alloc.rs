@@ -1,12 +1,12 @@
 //! Proves that the blocking adapter allocates nothing per packet once warm: a counting
-//! global allocator watches a `PacketReader` read many requests and their bodies, and
+//! global allocator watches a `ServerReader` read many requests and their bodies, and
 //! the writers write them.
 #![cfg(feature = "std")]
 
 use std::io::{self, Read};
 
-use uwsgi_wire::io::{write_request, Incoming, PacketReader};
-use uwsgi_wire::{Packet, Status};
+use uwsgi_wire::io::{write_request, Incoming, ServerReader};
+use uwsgi_wire::{Limits, Packet, Status};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -48,7 +48,7 @@ fn the_counter_sees_allocations() {
 }
 
 /// Reads `rounds` packets with their bodies; returns the body bytes seen.
-fn read_rounds<R: Read>(reader: &mut PacketReader<R>, rounds: usize) -> usize {
+fn read_rounds<R: Read>(reader: &mut ServerReader<R>, rounds: usize) -> usize {
     let mut scratch = [0u8; 512];
     let mut total = 0;
     for _ in 0..rounds {
@@ -79,11 +79,14 @@ fn reading_packets_and_bodies_allocates_nothing_once_warm() {
     ]
     .concat();
     for step in [1 << 20, 4096, 7] {
-        let mut reader = PacketReader::new(Repeat {
-            wire: &wire,
-            pos: 0,
-            step,
-        });
+        let mut reader = ServerReader::new(
+            Repeat {
+                wire: &wire,
+                pos: 0,
+                step,
+            },
+            Limits::new(),
+        );
         // Warm up: the first round grows the buffer to the largest packet.
         read_rounds(&mut reader, 3);
         let mut body = 0;

@@ -5,9 +5,10 @@ use std::fs;
 use std::path::Path;
 
 use uwsgi_wire::{
-    ArrayBuilder, BlockKind, CacheCommand, CacheReply, CacheRequest, GenericResponse, Limits,
-    Message, Modifier1, Packet, Payload, Pong, Request, ResponseFormat, RpcCall, RpcReply, Signal,
-    Status, Subscription, SubscriptionBuilder,
+    message::CacheCommand, message::CacheReply, message::CacheRequest, message::GenericResponse,
+    message::Message, message::Pong, message::Request, message::ResponseFormat, message::RpcCall,
+    message::RpcReply, message::Signal, message::Subscription, message::SubscriptionBuilder,
+    ArrayBuilder, BlockKind, Limits, Modifier1, Packet, Payload, Status,
 };
 
 fn vector(name: &str) -> Vec<u8> {
@@ -297,7 +298,7 @@ fn subscription_sign_must_be_last() {
     let err = Subscription::new(misplaced.vars(), 0).unwrap_err();
     assert_eq!(
         err.kind(),
-        uwsgi_wire::ErrorKind::InvalidVar { key: "sign" }
+        uwsgi_wire::ParseErrorKind::InvalidVar { key: "sign" }
     );
 }
 
@@ -349,7 +350,7 @@ fn cache_magic_matches_uwsgi_bytes() {
 
 #[test]
 fn cache_requests_are_checked() {
-    use uwsgi_wire::ErrorKind;
+    use uwsgi_wire::ParseErrorKind;
     let check = |pairs: &[(&str, &str)]| {
         let mut v = uwsgi_wire::VarsBuilder::new();
         for (k, val) in pairs {
@@ -361,23 +362,23 @@ fn cache_requests_are_checked() {
     };
     assert_eq!(
         check(&[("key", "k")]),
-        Err(ErrorKind::MissingVar { key: "cmd" })
+        Err(ParseErrorKind::MissingVar { key: "cmd" })
     );
     assert_eq!(
         check(&[("cmd", "GET"), ("key", "k")]),
-        Err(ErrorKind::InvalidVar { key: "cmd" })
+        Err(ParseErrorKind::InvalidVar { key: "cmd" })
     );
     assert_eq!(
         check(&[("cmd", "get")]),
-        Err(ErrorKind::MissingVar { key: "key" })
+        Err(ParseErrorKind::MissingVar { key: "key" })
     );
     assert_eq!(
         check(&[("cmd", "set"), ("key", "k"), ("size", "2"), ("size", "3")]),
-        Err(ErrorKind::InvalidVar { key: "size" })
+        Err(ParseErrorKind::InvalidVar { key: "size" })
     );
     assert_eq!(
         check(&[("cmd", "set"), ("key", "k"), ("size", "-1")]),
-        Err(ErrorKind::InvalidVar { key: "size" })
+        Err(ParseErrorKind::InvalidVar { key: "size" })
     );
     assert_eq!(check(&[("cmd", "clear")]), Ok(0));
     assert_eq!(check(&[("cmd", "get"), ("key", "k"), ("size", "9")]), Ok(0));
@@ -445,7 +446,7 @@ fn rpc_replies_encode_like_uwsgi() {
 fn subscription_address_must_be_1_to_255_bytes() {
     // uWSGI 2.0's subscription server drops a node whose address is empty or over 255
     // bytes (`address_len > 0xff || address_len == 0`, core/subscription.c).
-    use uwsgi_wire::{ErrorKind, VarsBuilder};
+    use uwsgi_wire::{ParseErrorKind, VarsBuilder};
     for (address, ok) in [
         (&b""[..], false),
         (&[b'a'; 255][..], true),
@@ -461,7 +462,7 @@ fn subscription_address_must_be_1_to_255_bytes() {
             true => assert_eq!(got, Ok(address.len())),
             false => {
                 let err = got.unwrap_err();
-                assert_eq!(err.kind(), ErrorKind::InvalidVar { key: "address" });
+                assert_eq!(err.kind(), ParseErrorKind::InvalidVar { key: "address" });
                 assert_eq!(err.offset(), 2 + 3 + 2 + 11 + 2 + 7 + 2);
             }
         }

@@ -13,9 +13,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use uwsgi_wire::{
-    array_encoded_len, encode_array, encode_vars, vars_encoded_len, ArrayBuilder, BlockKind,
-    EncodeError, ErrorKind, Header, Limits, Modifier1, OwnedVars, Packet, Payload, Status, Var,
-    Vars, VarsBuilder, HEADER_LEN,
+    array_encoded_len, encode_array, encode_vars, owned::OwnedVars, vars_encoded_len, ArrayBuilder,
+    BlockKind, EncodeError, Header, Limits, Modifier1, Packet, ParseErrorKind, Payload, Status,
+    Var, Vars, VarsBuilder, HEADER_LEN,
 };
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -176,7 +176,7 @@ fn damaged_packet() -> impl Strategy<Value = Vec<u8>> {
 
 /// `CONTENT_LENGTH` as the docs of `Vars::content_length` state it, over the values in
 /// wire order: digits only, and every number (an empty value counts as 0) the same.
-fn content_length_model(values: &[&[u8]]) -> Result<Option<u64>, ErrorKind> {
+fn content_length_model(values: &[&[u8]]) -> Result<Option<u64>, ParseErrorKind> {
     let mut first = None;
     let mut result = None;
     for value in values {
@@ -186,17 +186,19 @@ fn content_length_model(values: &[&[u8]]) -> Result<Option<u64>, ErrorKind> {
             let text = std::str::from_utf8(value).unwrap();
             Some(
                 text.parse::<u64>()
-                    .map_err(|_| ErrorKind::InvalidContentLength)?,
+                    .map_err(|_| ParseErrorKind::InvalidContentLength)?,
             )
         } else {
-            return Err(ErrorKind::InvalidContentLength);
+            return Err(ParseErrorKind::InvalidContentLength);
         };
         match first {
             None => {
                 first = Some(number.unwrap_or(0));
                 result = number;
             }
-            Some(n) if n != number.unwrap_or(0) => return Err(ErrorKind::ConflictingContentLength),
+            Some(n) if n != number.unwrap_or(0) => {
+                return Err(ParseErrorKind::ConflictingContentLength)
+            }
             Some(_) => result = result.or(number),
         }
     }
@@ -536,6 +538,6 @@ fn an_error_can_point_just_past_the_input() {
     let err = Packet::parse(b"\x00\x03\x00\x00\x01\x00k").unwrap_err();
     assert_eq!(
         (err.kind(), err.offset()),
-        (ErrorKind::MissingValueLength, 7)
+        (ParseErrorKind::MissingValueLength, 7)
     );
 }

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use uwsgi_wire::exchange::{ExchangeError, ExchangeErrorKind, Head, Reply};
 use uwsgi_wire::http::NginxParams;
-use uwsgi_wire::io::{write_packet, write_request, Body, IncomingReply, PacketReader};
+use uwsgi_wire::io::StreamError;
+use uwsgi_wire::io::{write_packet, write_request, Body, ClientReader, IncomingReply};
 use uwsgi_wire::server;
-use uwsgi_wire::StreamError;
 use uwsgi_wire::{
-    ArrayBuilder, BlockKind, GenericResponse, Limits, Modifier1, OwnedPacket, Packet, Payload,
-    Ping, Pong, RpcCall, RpcReply, Signal, Status,
+    message::GenericResponse, message::Ping, message::Pong, message::RpcCall, message::RpcReply,
+    message::Signal, owned::OwnedPacket, ArrayBuilder, BlockKind, Limits, Modifier1, Packet,
+    Payload, Status,
 };
 
 use net::{Addr, Stream};
@@ -410,7 +411,10 @@ fn decode(args: &DecodeArgs) -> Result<(), Failure> {
     // What an operator should change (HTTP or TLS sent to a uwsgi socket, a big-endian
     // datasize, a block over uWSGI's default buffer-size): first on a failure, a note
     // on stderr otherwise.
-    let diagnosis = uwsgi_wire::Diagnosis::find(&bytes, uwsgi_wire::Diagnosis::UWSGI_BUFFER_SIZE);
+    let diagnosis = uwsgi_wire::diagnose::Diagnosis::find(
+        &bytes,
+        uwsgi_wire::diagnose::Diagnosis::UWSGI_BUFFER_SIZE,
+    );
     let failed = |what: String| match diagnosis {
         Some(found) => fail(format!("{found} (as a uwsgi packet: {what})")),
         None => fail(what),
@@ -630,7 +634,7 @@ fn request(args: &RequestArgs) -> Result<(), Failure> {
         },
     };
     let limits = Limits::new(); // the head within max_head (64 KiB); the body is streamed
-    let mut reader = PacketReader::client(stream, limits);
+    let mut reader = ClientReader::new(stream, limits);
     let IncomingReply { head, mut body } = reader
         .read_reply(reply)
         .map_err(|e| reply_error(addr, e, timeout))?;
@@ -671,7 +675,7 @@ fn ping(args: &PingArgs) -> Result<(), Failure> {
         let mut stream = connect(addr, timeout)?;
         write_packet(&mut stream, &ping).map_err(|e| send_error(addr, "ping", &e, timeout))?;
         // A pong is one packet (at most 4 + 65535 bytes) and nothing after it.
-        let mut reader = PacketReader::client(stream, Limits::new().max_body(0));
+        let mut reader = ClientReader::new(stream, Limits::new().max_body(0));
         let reply = reader
             .read_reply(Reply::to(&ping))
             .map_err(|e| reply_error(addr, e, timeout))?;
@@ -721,7 +725,7 @@ fn rpc(args: &RpcArgs) -> Result<(), Failure> {
     // The result: the block of one packet, or the large form's CONTENT_LENGTH bytes
     // after it; either way within --max-body, checked before a byte of it is read.
     let limits = Limits::new().max_body(args.max_body);
-    let mut reader = PacketReader::client(stream, limits);
+    let mut reader = ClientReader::new(stream, limits);
     let IncomingReply { head, mut body } = reader.read_reply(Reply::to(&packet)).map_err(|e| {
         let too_large = matches!(&e, StreamError::Exchange(err)
                 if matches!(err.kind(), ExchangeErrorKind::BodyTooLarge { .. }));
@@ -765,7 +769,7 @@ fn signal(args: &SignalArgs) -> Result<(), Failure> {
     let mut stream = args.target.connect()?;
     write_packet(&mut stream, &packet).map_err(|e| send_error(addr, "signal", &e, timeout))?;
     // The answer is one generic response packet and nothing after it.
-    let mut reader = PacketReader::client(stream, Limits::new().max_body(0));
+    let mut reader = ClientReader::new(stream, Limits::new().max_body(0));
     let reply = reader
         .read_reply(Reply::to(&packet))
         .map_err(|e| reply_error(addr, e, timeout))?;

@@ -16,7 +16,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use uwsgi_wire::io::PacketReader;
+use uwsgi_wire::io::ServerReader;
+use uwsgi_wire::Limits;
 
 const BIN: &str = env!("CARGO_BIN_EXE_uwsgi-wire");
 
@@ -79,7 +80,7 @@ impl Received {
 /// hands the stream to `respond`.
 fn answer<S: Read + Write>(mut stream: S, respond: impl FnOnce(&mut S)) -> Received {
     let received = {
-        let mut reader = PacketReader::new(&mut stream);
+        let mut reader = ServerReader::new(&mut stream, Limits::new());
         let mut incoming = reader
             .read_packet()
             .expect("a valid request")

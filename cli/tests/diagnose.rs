@@ -1,6 +1,6 @@
 //! The operator diagnostics in the built `uwsgi-wire` binary: `decode` on HTTP, TLS and a
 //! big-endian datasize, and `serve`'s log line for HTTP sent to its socket
-//! (`uwsgi_wire::Diagnosis`; docs/PROTOCOL.md, "Diagnostics").
+//! (`uwsgi_wire::diagnose::Diagnosis`; docs/PROTOCOL.md, "Diagnostics").
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

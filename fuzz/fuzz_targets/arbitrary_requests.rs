@@ -16,7 +16,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
 use uwsgi_wire::exchange::{Event, Exchange, Head};
-use uwsgi_wire::{Limits, Message, Packet, Request, Status, VarsBuilder};
+use uwsgi_wire::{message::Message, message::Request, Limits, Packet, Status, VarsBuilder};
 
 /// Frames `stream` server side, fed in two pieces cut at `cut`; returns the head's
 /// length and the body.

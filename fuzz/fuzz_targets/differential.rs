@@ -4,13 +4,13 @@
 //! limits and with a small count limit taken from the first byte.
 //!
 //! They must agree on every input: the same pairs (or items) in the same order, or both
-//! reject with the same `ErrorKind` at the same offset. For vars that accept, the lookups
+//! reject with the same `ParseErrorKind` at the same offset. For vars that accept, the lookups
 //! (`get`, `get_first`, `get_all`), `content_length` (value or error and offset) and the
 //! magic-var helpers must agree with plain scans too. The block is then wrapped in a
 //! packet header: `Packet::parse` must give the same answer, offsets shifted by 4.
 //!
 //! The rules the reference implements are the documented ones (README "Limits and
-//! strictness", `ErrorKind` docs): a vars pair needs 3 bytes to start (1 or 2 left over is
+//! strictness", `ParseErrorKind` docs): a vars pair needs 3 bytes to start (1 or 2 left over is
 //! `TrailingBytes`), then the count limit, then a non-zero key length (`EmptyKey`), the
 //! key inside the block (`KeyPastEnd`, at the key length), 2 bytes of value length
 //! (`MissingValueLength`, where it should start) and the value inside the block
@@ -22,10 +22,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use uwsgi_wire::{Array, ErrorKind, Limits, Packet, Status, Vars};
+use uwsgi_wire::{Array, Limits, Packet, ParseErrorKind, Status, Vars};
 
 /// A reference rejection: what and where.
-type RefError = (ErrorKind, usize);
+type RefError = (ParseErrorKind, usize);
 
 /// One reference pair: key, value, and where the value starts in the block.
 struct RefPair<'a> {
@@ -48,30 +48,30 @@ fn ref_vars(block: &[u8], max_vars: usize) -> Result<Vec<RefPair<'_>>, RefError>
         let left = block.len() - pos;
         if left <= 2 {
             let count = u8::try_from(left).expect("1 or 2");
-            return Err((ErrorKind::TrailingBytes { count }, pos));
+            return Err((ParseErrorKind::TrailingBytes { count }, pos));
         }
         if pairs.len() == max_vars {
-            return Err((ErrorKind::TooManyVars { limit: max_vars }, pos));
+            return Err((ParseErrorKind::TooManyVars { limit: max_vars }, pos));
         }
         let klen = read_u16(block, pos).expect("3 bytes are left");
         if klen == 0 {
-            return Err((ErrorKind::EmptyKey, pos));
+            return Err((ParseErrorKind::EmptyKey, pos));
         }
         let key_at = pos + 2;
         let key_end = key_at.checked_add(usize::from(klen)).expect("no overflow");
         if key_end > block.len() {
-            return Err((ErrorKind::KeyPastEnd { len: klen }, pos));
+            return Err((ParseErrorKind::KeyPastEnd { len: klen }, pos));
         }
         let vlen_at = key_end;
         let Some(vlen) = read_u16(block, vlen_at) else {
-            return Err((ErrorKind::MissingValueLength, vlen_at));
+            return Err((ParseErrorKind::MissingValueLength, vlen_at));
         };
         let value_at = vlen_at + 2;
         let value_end = value_at
             .checked_add(usize::from(vlen))
             .expect("no overflow");
         if value_end > block.len() {
-            return Err((ErrorKind::ValuePastEnd { len: vlen }, vlen_at));
+            return Err((ParseErrorKind::ValuePastEnd { len: vlen }, vlen_at));
         }
         pairs.push(RefPair {
             key: &block[key_at..key_end],
@@ -88,15 +88,15 @@ fn ref_array(block: &[u8], max_items: usize) -> Result<Vec<&[u8]>, RefError> {
     let mut pos = 0usize;
     while pos < block.len() {
         let Some(len) = read_u16(block, pos) else {
-            return Err((ErrorKind::TrailingBytes { count: 1 }, pos));
+            return Err((ParseErrorKind::TrailingBytes { count: 1 }, pos));
         };
         if items.len() == max_items {
-            return Err((ErrorKind::TooManyItems { limit: max_items }, pos));
+            return Err((ParseErrorKind::TooManyItems { limit: max_items }, pos));
         }
         let at = pos + 2;
         let end = at.checked_add(usize::from(len)).expect("no overflow");
         if end > block.len() {
-            return Err((ErrorKind::ItemPastEnd { len }, pos));
+            return Err((ParseErrorKind::ItemPastEnd { len }, pos));
         }
         items.push(&block[at..end]);
         pos = end;
@@ -124,13 +124,13 @@ fn ref_content_length(pairs: &[RefPair<'_>]) -> Result<Option<u64>, RefError> {
     let mut any_number = false;
     for pair in pairs.iter().filter(|p| p.key == b"CONTENT_LENGTH") {
         let parsed =
-            ref_number(pair.value).ok_or((ErrorKind::InvalidContentLength, pair.value_at))?;
+            ref_number(pair.value).ok_or((ParseErrorKind::InvalidContentLength, pair.value_at))?;
         let number = parsed.unwrap_or(0);
         any_number |= parsed.is_some();
         match first {
             None => first = Some(number),
             Some(earlier) if earlier != number => {
-                return Err((ErrorKind::ConflictingContentLength, pair.value_at));
+                return Err((ParseErrorKind::ConflictingContentLength, pair.value_at));
             }
             Some(_) => {}
         }
@@ -240,7 +240,12 @@ fn array_agree(block: &[u8], limits: &Limits) {
 }
 
 /// The same block inside a modifier1 0 packet gives the same answer, offsets + 4.
-fn packet_agrees(block: &[u8], limits: &Limits, expected: Result<usize, ErrorKind>, at: usize) {
+fn packet_agrees(
+    block: &[u8],
+    limits: &Limits,
+    expected: Result<usize, ParseErrorKind>,
+    at: usize,
+) {
     let Ok(datasize) = u16::try_from(block.len()) else {
         return; // no packet can carry it
     };

@@ -1,7 +1,7 @@
 //! `exchange`: the exchange core (`uwsgi_wire::exchange::Exchange`) on both sides of a
 //! stream, fed whole and in fuzzer-chosen pieces, and the two adapters over it
-//! (`io::PacketReader` and `codec::UwsgiCodec`), all checked against the core fed the
-//! whole stream at once (the model).
+//! (the readers `io::ServerReader` and `io::ClientReader`, and the codecs, `codec::ServerCodec` and `codec::ClientCodec`),
+//! all checked against the core fed the whole stream at once (the model).
 //!
 //! The input picks `Limits` (a small `max_datasize`, `max_vars`, `max_items`,
 //! `max_head` or `max_body` sometimes, to reach every limit), a body chunk, up to 8 read
@@ -29,11 +29,11 @@
 //!    bytes that have arrived pass it, so the pieces may hand out up to `max_body` of it
 //!    first and `BodyTooLarge::length` counts the bytes that had arrived; the offset
 //!    (the first byte over) and the limit are the same.
-//! 2. **The adapters.** `PacketReader` (`read_packet` per packet on the server side,
+//! 2. **The adapters.** The readers (`ServerReader::read_packet` per packet on the server side,
 //!    `read_reply` per reply on the client side, each body read to its end, through a
-//!    `Read` returning the pieces, `Interrupted` for a zero piece) and `UwsgiCodec`
-//!    (driven as `FramedRead` drives it, as in `streaming`: 8 KiB to start, a read into
-//!    the spare capacity only when `decode` asks for more, `decode_eof` at the end,
+//!    `Read` returning the pieces, `Interrupted` for a zero piece) and the codecs
+//!    (driven as `FramedRead` drives them, as in `streaming`: 8 KiB to start, a read
+//!    into the spare capacity only when `decode` asks for more, `decode_eof` at the end,
 //!    `expect` after each `Frame::End`) give the model's heads (and, from the codec, its
 //!    body lengths), bodies and end, offsets included (inner `ExchangeError`s of a body's
 //!    `io::Error`). A raw reply has no codec frame: it starts at its first body chunk or
@@ -75,14 +75,14 @@ use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
-use uwsgi_wire::codec::{Frame, UwsgiCodec, DEFAULT_BODY_CHUNK};
+use uwsgi_wire::codec::{ClientCodec, Frame, ReplyHead, ServerCodec, DEFAULT_BODY_CHUNK};
 use uwsgi_wire::exchange::{
     BodyLength, Event, Exchange, ExchangeError, ExchangeErrorKind, Head, Reply, ResponseHead,
 };
-use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
+use uwsgi_wire::io::{ClientReader, ServerReader, DEFAULT_BUFFER_SIZE};
 use uwsgi_wire::{
-    CacheCommand, CacheReply, CacheRequest, Limits, Modifier1, Packet, Payload, RpcReply, Status,
-    StreamError, VarsBuilder, DEFAULT_MAX_HEAD,
+    io::StreamError, message::CacheCommand, message::CacheReply, message::CacheRequest,
+    message::RpcReply, Limits, Modifier1, Packet, Payload, Status, VarsBuilder, DEFAULT_MAX_HEAD,
 };
 
 /// `FramedRead`'s initial buffer (tokio-util 0.7's `INITIAL_CAPACITY`).
@@ -109,8 +109,13 @@ struct Config {
     max_head: Option<u16>,
     /// `None`: no body limit.
     max_body: Option<u32>,
-    /// `None`: the default 64 KiB chunk; 0 becomes 1 (the builder's minimum).
+    /// `None`: the default 64 KiB chunk; 0 becomes 1 (the codec's minimum).
     body_chunk: Option<u16>,
+}
+
+/// The codec's largest body chunk for `Config::body_chunk`.
+fn chunk_size(chunk: Option<u16>) -> usize {
+    chunk.map_or(DEFAULT_BODY_CHUNK, |c| usize::from(c).max(1))
 }
 
 /// One `Reply` a client expects, in a fixed 6-byte layout: `kind % 5` picks
@@ -631,93 +636,138 @@ fn blocking(stream: &[u8], sizes: &[u16], side: Side<'_>, limits: Limits) -> Out
         data: stream,
         pieces: Pieces::new(sizes),
     };
-    let mut reader = match side.replies {
-        None => PacketReader::with_limits(reader, limits),
-        Some(_) => PacketReader::client(reader, limits),
-    };
     let bound = DEFAULT_BUFFER_SIZE.max(head_bound(side, &limits));
-    let check = |reader: &PacketReader<Dripping<'_>>, when: &str| {
+    let check = |capacity: usize, when: &str| {
         assert!(
-            reader.buffer_capacity() <= bound,
-            "PacketReader buffer {} over {bound} {when}",
-            reader.buffer_capacity()
+            capacity <= bound,
+            "reader buffer {capacity} over {bound} {when}"
         );
     };
     let mut seen = Vec::new();
-    let end = match side.replies {
-        None => loop {
-            let (one, read) = match reader.read_packet() {
-                Ok(None) => break End::Clean,
-                Ok(Some(mut incoming)) => {
-                    let head = head_seen(&Head::Packet(incoming.packet));
-                    let mut one = Seen::new(head, None);
-                    let read = incoming.body.read_to_end(&mut one.body);
-                    if read.is_ok() {
-                        assert_eq!(incoming.body.remaining(), 0, "a body read to its end");
-                    }
-                    (one, read)
-                }
-                Err(err) => break stream_end(err, "read_packet"),
-            };
-            check(&reader, "after a body");
-            seen.push(one);
-            if let Err(err) = read {
-                break body_end(err, "read_packet body");
-            }
-        },
-        Some(replies) => 'replies: {
-            for &reply in replies {
-                let (one, read) = match reader.read_reply(reply) {
-                    Ok(mut incoming) => {
-                        let mut one = Seen::new(head_seen(&incoming.head), None);
+    let (end, capacity) = match side.replies {
+        None => {
+            let mut reader = ServerReader::new(reader, limits);
+            let end = loop {
+                let (one, read) = match reader.read_packet() {
+                    Ok(None) => break End::Clean,
+                    Ok(Some(mut incoming)) => {
+                        let head = head_seen(&Head::Packet(incoming.packet));
+                        let mut one = Seen::new(head, None);
                         let read = incoming.body.read_to_end(&mut one.body);
                         if read.is_ok() {
-                            assert_eq!(
-                                incoming.body.remaining(),
-                                0,
-                                "a reply body read to its end"
-                            );
+                            assert_eq!(incoming.body.remaining(), 0, "a body read to its end");
                         }
                         (one, read)
                     }
-                    Err(err) => break 'replies stream_end(err, "read_reply"),
+                    Err(err) => break stream_end(err, "read_packet"),
                 };
-                check(&reader, "after a reply body");
+                check(reader.buffer_capacity(), "after a body");
                 seen.push(one);
                 if let Err(err) = read {
-                    break 'replies body_end(err, "read_reply body");
+                    break body_end(err, "read_packet body");
                 }
-            }
-            // Nothing may follow the last reply: what does was left in the reader.
-            let left = reader.buffered().len() + reader.get_ref().data.len();
-            if left == 0 {
-                End::Clean
-            } else {
-                let at = (stream.len() - left) as u64;
-                End::Error(ExchangeErrorKind::UnexpectedData, at)
-            }
+            };
+            (end, reader.buffer_capacity())
+        }
+        Some(replies) => {
+            let mut reader = ClientReader::new(reader, limits);
+            let end = 'replies: {
+                for &reply in replies {
+                    let (one, read) = match reader.read_reply(reply) {
+                        Ok(mut incoming) => {
+                            let mut one = Seen::new(head_seen(&incoming.head), None);
+                            let read = incoming.body.read_to_end(&mut one.body);
+                            if read.is_ok() {
+                                assert_eq!(
+                                    incoming.body.remaining(),
+                                    0,
+                                    "a reply body read to its end"
+                                );
+                            }
+                            (one, read)
+                        }
+                        Err(err) => break 'replies stream_end(err, "read_reply"),
+                    };
+                    check(reader.buffer_capacity(), "after a reply body");
+                    seen.push(one);
+                    if let Err(err) = read {
+                        break 'replies body_end(err, "read_reply body");
+                    }
+                }
+                // Nothing may follow the last reply: what does was left in the reader.
+                let left = reader.buffered().len() + reader.get_ref().data.len();
+                if left == 0 {
+                    End::Clean
+                } else {
+                    let at = (stream.len() - left) as u64;
+                    End::Error(ExchangeErrorKind::UnexpectedData, at)
+                }
+            };
+            (end, reader.buffer_capacity())
         }
     };
-    check(&reader, "at the end");
+    check(capacity, "at the end");
     Outcome { seen, end }
 }
 
-fn codec(
+/// Either side's codec, its frames seen as a client's (a server's heads are packets).
+trait SideCodec: Decoder<Error = StreamError> {
+    /// The codec with these limits and, when given, this body chunk.
+    fn with(limits: Limits, chunk: Option<u16>) -> Self;
+    fn frame(item: Self::Item) -> Frame<ReplyHead>;
+    fn expect(&mut self, reply: Reply) -> bool;
+}
+
+impl SideCodec for ServerCodec {
+    fn with(limits: Limits, chunk: Option<u16>) -> Self {
+        let codec = ServerCodec::new(limits);
+        match chunk {
+            Some(chunk) => codec.body_chunk(usize::from(chunk)),
+            None => codec,
+        }
+    }
+
+    fn frame(item: Self::Item) -> Frame<ReplyHead> {
+        match item {
+            Frame::Head(packet) => Frame::Head(ReplyHead::Packet(packet)),
+            Frame::Body(bytes) => Frame::Body(bytes),
+            Frame::End => Frame::End,
+        }
+    }
+
+    fn expect(&mut self, _: Reply) -> bool {
+        unreachable!("a server's codec expects no reply")
+    }
+}
+
+impl SideCodec for ClientCodec {
+    fn with(limits: Limits, chunk: Option<u16>) -> Self {
+        let codec = ClientCodec::new(limits);
+        match chunk {
+            Some(chunk) => codec.body_chunk(usize::from(chunk)),
+            None => codec,
+        }
+    }
+
+    fn frame(item: Self::Item) -> Frame<ReplyHead> {
+        item
+    }
+
+    fn expect(&mut self, reply: Reply) -> bool {
+        ClientCodec::expect(self, reply)
+    }
+}
+
+/// Through the side's codec `C` (`ServerCodec` without replies, else `ClientCodec`).
+fn codec<C: SideCodec>(
     stream: &[u8],
     sizes: &[u16],
     side: Side<'_>,
     limits: Limits,
     chunk: Option<u16>,
 ) -> Outcome {
-    let mut builder = UwsgiCodec::builder().limits(limits);
-    if let Some(chunk) = chunk {
-        builder = builder.body_chunk(usize::from(chunk));
-    }
-    let mut codec = match side.replies {
-        None => builder.new_codec(),
-        Some(_) => builder.new_client_codec(),
-    };
-    let chunk = codec.body_chunk();
+    let mut codec = C::with(limits, chunk);
+    let chunk = chunk_size(chunk);
     let bound = INITIAL_CAPACITY.max(head_bound(side, &limits)).max(chunk);
     let check = |buf: &BytesMut, when: &str| {
         assert!(
@@ -740,21 +790,21 @@ fn codec(
     let mut pieces = Pieces::new(sizes);
     let mut at = 0;
     let mut seen: Vec<Seen> = Vec::new();
-    let mut take = |frame: Frame, seen: &mut Vec<Seen>, codec: &mut UwsgiCodec| {
+    let mut take = |frame: Frame<ReplyHead>, seen: &mut Vec<Seen>, codec: &mut C| {
         if raw_pending && matches!(frame, Frame::Body(_) | Frame::End) {
             seen.push(Seen::new(HeadSeen::Raw, None));
             raw_pending = false;
             open = true;
         }
         match frame {
-            Frame::Head(packet) => {
+            Frame::Head(ReplyHead::Packet(packet)) => {
                 assert!(!open, "a head before the previous End");
                 let head = packet_seen(packet.modifier1(), packet.modifier2(), packet.payload());
                 let length = BodyLength::Exact(packet.body_len());
                 seen.push(Seen::new(head, Some(length)));
                 open = true;
             }
-            Frame::Response(head) => {
+            Frame::Head(ReplyHead::Response(head)) => {
                 assert!(side.replies.is_some(), "a response head on the server side");
                 assert!(!open, "a response head before the previous End");
                 seen.push(Seen::new(response_seen(&head.head()), Some(head.body())));
@@ -784,7 +834,7 @@ fn codec(
         loop {
             match codec.decode(&mut buf) {
                 Ok(Some(frame)) => {
-                    take(frame, &mut seen, &mut codec);
+                    take(C::frame(frame), &mut seen, &mut codec);
                     check(&buf, "after a frame");
                 }
                 Ok(None) => break,
@@ -795,7 +845,7 @@ fn codec(
         if at == stream.len() {
             loop {
                 match codec.decode_eof(&mut buf) {
-                    Ok(Some(frame)) => take(frame, &mut seen, &mut codec),
+                    Ok(Some(frame)) => take(C::frame(frame), &mut seen, &mut codec),
                     Ok(None) => break 'stream End::Clean,
                     Err(err) => break 'stream stream_end(err, "codec at the end"),
                 }
@@ -1262,9 +1312,7 @@ fuzz_target!(|input: Input<'_>| {
     if let Some(n) = config.max_body {
         limits = limits.max_body(u64::from(n));
     }
-    let chunk = config
-        .body_chunk
-        .map_or(DEFAULT_BODY_CHUNK, |c| usize::from(c).max(1));
+    let chunk = chunk_size(config.body_chunk);
     let most = MAX_BODY_LEN.min(u32::try_from(512 * chunk).unwrap_or(u32::MAX));
 
     let mut stream = Vec::new();
@@ -1332,7 +1380,10 @@ fuzz_target!(|input: Input<'_>| {
     let split = core(&stream, Some(pieces), side, limits);
     agree("the core in pieces", &split, &model, &stream);
     let through_reader = blocking(&stream, pieces, side, limits);
-    agree("PacketReader", &through_reader, &model, &stream);
-    let through_codec = codec(&stream, pieces, side, limits, config.body_chunk);
+    agree("the readers", &through_reader, &model, &stream);
+    let through_codec = match side.replies {
+        None => codec::<ServerCodec>(&stream, pieces, side, limits, config.body_chunk),
+        Some(_) => codec::<ClientCodec>(&stream, pieces, side, limits, config.body_chunk),
+    };
     agree("the codec", &through_codec, &model, &stream);
 });

@@ -22,8 +22,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use uwsgi_wire::{
-    encode_array, encode_vars, Array, ArrayBuilder, BlockKind, EncodeError, Error, ErrorKind,
-    Limits, Packet, Payload, Status, Vars, VarsBuilder, HEADER_LEN,
+    encode_array, encode_vars, Array, ArrayBuilder, BlockKind, EncodeError, Limits, Packet,
+    ParseError, ParseErrorKind, Payload, Status, Vars, VarsBuilder, HEADER_LEN,
 };
 
 /// Output buffers start filled with this byte, to see whether anything was written
@@ -31,7 +31,7 @@ use uwsgi_wire::{
 const SENTINEL: u8 = 0x5a;
 static SENTINELS: [u8; HEADER_LEN + 65_535] = [SENTINEL; HEADER_LEN + 65_535];
 
-type Parsed<'a> = Result<Status<(Packet<'a>, usize)>, Error>;
+type Parsed<'a> = Result<Status<(Packet<'a>, usize)>, ParseError>;
 
 fn parse<'a>(data: &'a [u8], limits: &Limits, kind: Option<BlockKind>) -> Parsed<'a> {
     match kind {
@@ -236,10 +236,10 @@ fn partial(data: &[u8], needed: usize, limits: &Limits, kind: Option<BlockKind>)
     }
 }
 
-fn error(data: &[u8], err: Error, limits: &Limits, kind: Option<BlockKind>) {
+fn error(data: &[u8], err: ParseError, limits: &Limits, kind: Option<BlockKind>) {
     let _ = err.to_string();
     let datasize = datasize(data).expect("no error before the header is complete");
-    if let ErrorKind::DatasizeOverLimit { datasize: d, limit } = err.kind() {
+    if let ParseErrorKind::DatasizeOverLimit { datasize: d, limit } = err.kind() {
         assert_eq!(err.offset(), 1);
         assert_eq!(usize::from(d), datasize);
         assert_eq!(limit, limits.max_datasize);

@@ -7,22 +7,22 @@
 //! of fuzzer-chosen length with `CONTENT_LENGTH` set to it, sent one to three times:
 //! pipelining) or arbitrary raw bytes, optionally cut short at a fuzzer-chosen point.
 //!
-//! - **The async codec** (`UwsgiCodec` through `Decoder::decode`, no runtime) is driven
+//! - **The async codec** (`ServerCodec` through `Decoder::decode`, no runtime) is driven
 //!   the way `tokio_util::codec::FramedRead` drives it: a `BytesMut` of 8 KiB to start
 //!   with, `decode` until it asks for more, then one read of the next piece into the
 //!   buffer's spare capacity (after `reserve(1)`, as `poll_read_buf` does), and
 //!   `decode_eof` at the end of the stream. A head is kept until its `End` (as a server
 //!   that answers after the body keeps it), body chunks are copied and dropped.
-//! - **The blocking reader** (`io::PacketReader`) reads through a `Read` that returns at
+//! - **The blocking reader** (`io::ServerReader`) reads through a `Read` that returns at
 //!   most the next piece per call and `Interrupted` for a zero piece; each body is read
 //!   to its end with `read_to_end`.
 //!
 //! Both must give exactly the model's outcome: the same heads (header and block bytes,
 //! the same vars), the same body bytes, in order, then the same end: a clean end, an
-//! `UnexpectedEof` (mid-head or mid-body), the same protocol `Error` (kind and offset), or
+//! `UnexpectedEof` (mid-head or mid-body), the same protocol `ParseError` (kind and offset), or
 //! the same `BodyTooLarge`. Nothing panics, nothing hangs, a short body is never a
 //! success. Memory: after every `decode` and every read the codec's buffer capacity is
-//! at most `max(8 KiB, 4 + max_datasize, body_chunk)`, what `codec.rs` documents (this
+//! at most `max(8 KiB, 4 + max_datasize, body_chunk)`, what `codec` documents (this
 //! found `BytesMut::reserve` doubling it past that: `tests/fuzz_regressions.rs`), and
 //! the reader's buffer at most `max(8 KiB, 4 + max_datasize)`.
 //!
@@ -37,12 +37,13 @@ use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
-use uwsgi_wire::codec::{Frame, UwsgiCodec, DEFAULT_BODY_CHUNK};
+use uwsgi_wire::codec::{Frame, ServerCodec, DEFAULT_BODY_CHUNK};
 use uwsgi_wire::exchange::ExchangeErrorKind;
-use uwsgi_wire::io::{PacketReader, DEFAULT_BUFFER_SIZE};
-use uwsgi_wire::StreamError;
+use uwsgi_wire::io::StreamError;
+use uwsgi_wire::io::{ServerReader, DEFAULT_BUFFER_SIZE};
 use uwsgi_wire::{
-    CacheRequest, Error, Limits, Modifier1, OwnedPacket, Packet, Status, VarsBuilder, CACHE_MAGIC,
+    message::CacheRequest, message::CACHE_MAGIC, owned::OwnedPacket, Limits, Modifier1, Packet,
+    ParseError, Status, VarsBuilder,
 };
 
 /// The modifier1 values of requests (`Modifier1::is_request`): a body follows them.
@@ -64,10 +65,18 @@ struct Config {
     max_datasize: Option<u16>,
     max_vars: Option<u16>,
     max_items: Option<u16>,
-    /// `None`: the default 64 KiB chunk; 0 becomes 1 (the builder's minimum).
+    /// `None`: the default 64 KiB chunk; 0 becomes 1 (the codec's minimum).
     body_chunk: Option<u16>,
     /// `None`: no body limit.
     max_body: Option<u32>,
+}
+
+impl Config {
+    /// The codec's largest body chunk.
+    fn chunk(&self) -> usize {
+        self.body_chunk
+            .map_or(DEFAULT_BODY_CHUNK, |c| usize::from(c).max(1))
+    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -161,7 +170,7 @@ enum End {
     Clean,
     /// `UnexpectedEof`: mid-head or mid-body.
     Eof,
-    Protocol(Error),
+    Protocol(ParseError),
     BodyTooLarge {
         length: u64,
         limit: u64,
@@ -311,7 +320,7 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
         data: stream,
         pieces: Pieces::new(sizes),
     };
-    let mut reader = PacketReader::with_limits(reader, limits.max_body(max_body));
+    let mut reader = ServerReader::new(reader, limits.max_body(max_body));
     let buffer_bound = DEFAULT_BUFFER_SIZE.max(4 + usize::from(limits.max_datasize));
     let mut packets = Vec::new();
     let end = loop {
@@ -331,7 +340,7 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
         };
         assert!(
             reader.buffer_capacity() <= buffer_bound,
-            "PacketReader buffer grew to {} (bound {buffer_bound})",
+            "ServerReader buffer grew to {} (bound {buffer_bound})",
             reader.buffer_capacity()
         );
         if let Some(end) = end {
@@ -344,9 +353,9 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
 /// What the codec documents: the read buffer stays within the largest of its initial
 /// capacity (`FramedRead`'s 8 KiB), the largest head (4 + `max_datasize`) and one body
 /// chunk.
-fn codec_bound(codec: &UwsgiCodec) -> usize {
-    let head = 4 + usize::from(codec.limits().max_datasize);
-    INITIAL_CAPACITY.max(head).max(codec.body_chunk())
+fn codec_bound(limits: &Limits, chunk: usize) -> usize {
+    let head = 4 + usize::from(limits.max_datasize);
+    INITIAL_CAPACITY.max(head).max(chunk)
 }
 
 /// How a stream ended, from either adapter's error (they share one type).
@@ -366,7 +375,7 @@ fn stream_end(err: StreamError, what: &str) -> End {
 }
 
 /// Feeds one frame into the outcome. A head is held until its `End`.
-fn take(frame: Frame, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) {
+fn take(frame: Frame<OwnedPacket>, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) {
     match frame {
         Frame::Head(packet) => {
             assert!(head.is_none(), "a head before the previous End");
@@ -390,7 +399,6 @@ fn take(frame: Frame, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) 
                 "more body than announced"
             );
         }
-        Frame::Response(_) => panic!("a response head from a server-side codec"),
         Frame::End => {
             let packet = head.take().expect("an End after a head");
             let read = packets.last().expect("a head first");
@@ -404,13 +412,13 @@ fn take(frame: Frame, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) 
 }
 
 fn codec(stream: &[u8], sizes: &[u16], config: &Config, limits: Limits, max_body: u64) -> Outcome {
-    let mut builder = UwsgiCodec::builder().limits(limits.max_body(max_body));
+    let limits = limits.max_body(max_body);
+    let mut codec = ServerCodec::new(limits);
     if let Some(chunk) = config.body_chunk {
-        builder = builder.body_chunk(usize::from(chunk));
+        codec = codec.body_chunk(usize::from(chunk));
     }
-    let mut codec = builder.new_codec();
-    let bound = codec_bound(&codec);
-    let chunk = codec.body_chunk();
+    let chunk = config.chunk();
+    let bound = codec_bound(&limits, chunk);
     let check = |buf: &BytesMut, when: &str| {
         assert!(
             buf.capacity() <= bound,
@@ -480,10 +488,7 @@ fuzz_target!(|input: Input<'_>| {
     }
     let max_body = input.config.max_body.map_or(u64::MAX, u64::from);
 
-    let chunk = input
-        .config
-        .body_chunk
-        .map_or(DEFAULT_BODY_CHUNK, |c| usize::from(c).max(1));
+    let chunk = input.config.chunk();
     let one = match &input.stream {
         Stream::Valid(request) => match request.wire(chunk) {
             Some(wire) => wire,
@@ -518,6 +523,6 @@ fuzz_target!(|input: Input<'_>| {
     let through_reader = blocking(&stream, pieces, limits, max_body);
     assert_eq!(
         through_reader, expected,
-        "PacketReader disagrees with the whole parse"
+        "ServerReader disagrees with the whole parse"
     );
 });

@@ -31,9 +31,11 @@ use uwsgi_wire::http::{
     MAX_RESPONSE_HEAD,
 };
 use uwsgi_wire::{
-    ArrayBuilder, BlockKind, CacheReply, CacheRequest, Echo, EncodeError, GenericResponse, Limits,
-    Message, Packet, Ping, Pong, Request, ResponseFormat, RpcCall, RpcReply, Signal,
-    SpoolerRequest, Status, Subscription, SubscriptionBuilder, Vars,
+    message::CacheReply, message::CacheRequest, message::Echo, message::GenericResponse,
+    message::Message, message::Ping, message::Pong, message::Request, message::ResponseFormat,
+    message::RpcCall, message::RpcReply, message::Signal, message::SpoolerRequest,
+    message::Subscription, message::SubscriptionBuilder, ArrayBuilder, BlockKind, EncodeError,
+    Limits, Packet, Status, Vars,
 };
 
 /// How a packet was read, so its re-encoding can be read back the same way.

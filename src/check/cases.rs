@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::builder::VarsBuilder;
 use crate::exchange::{BodyLength, Reply};
-use crate::header::{Header, Modifier1};
+use crate::wire::builder::VarsBuilder;
+use crate::wire::header::{Header, Modifier1};
 
 use super::probe::{dribble, Answer, Attempt, Probe, Write};
 use super::{Case, Outcome};

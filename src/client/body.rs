@@ -11,13 +11,14 @@ use futures_util::Stream;
 use http_body::{Frame, SizeHint};
 use tokio::time::Sleep;
 
-use crate::codec::Frame as CodecFrame;
-use crate::stream_error::StreamError;
+use crate::codec::{Frame as CodecFrame, ReplyHead};
+use crate::io::StreamError;
 
 use super::error::{Error, ErrorKind};
 
 /// The frames of the connection, after the response head.
-pub(super) type Frames = Pin<Box<dyn Stream<Item = Result<CodecFrame, StreamError>> + Send>>;
+pub(super) type Frames =
+    Pin<Box<dyn Stream<Item = Result<CodecFrame<ReplyHead>, StreamError>> + Send>>;
 
 /// The body of a response from [`send_request`](super::send_request): an
 /// [`http_body::Body`] read from the connection only as it is polled (back-pressure: a

@@ -5,9 +5,9 @@ use std::time::Duration;
 use tokio::net::{TcpStream, UnixStream};
 use tokio::time::timeout;
 
-use crate::header::Modifier1;
 use crate::http::NginxParams;
-use crate::limits::Limits;
+use crate::wire::header::Modifier1;
+use crate::wire::limits::Limits;
 
 use super::error::{Error, ErrorKind};
 use super::stream::Stream;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 
 use crate::exchange::{ExchangeErrorKind, HeadErrorKind};
-use crate::stream_error::StreamError;
+use crate::io::StreamError;
 
 /// Why [`send_request`](super::send_request), [`connect`](super::Builder::connect) or a
 /// [`ResponseBody`](super::ResponseBody) failed: a [`kind`](Error::kind) to match on, a

@@ -15,12 +15,12 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
 
-use crate::codec::{Builder as CodecBuilder, Frame, DEFAULT_BODY_CHUNK};
+use crate::codec::{ClientCodec, Frame, ReplyHead, DEFAULT_BODY_CHUNK};
 use crate::exchange::Reply;
 use crate::http::HttpError;
-use crate::owned_head::OwnedResponseHead;
-use crate::packet::{Packet, Payload};
+use crate::owned::OwnedResponseHead;
 use crate::to_u64;
+use crate::wire::packet::{Packet, Payload};
 
 use super::body::ResponseBody;
 use super::builder::Builder;
@@ -215,10 +215,7 @@ impl Builder {
         // Response bodies stream: `max_body` is the request's buffer limit only.
         let mut limits = self.limits;
         limits.max_body = u64::MAX;
-        let mut codec = CodecBuilder::new()
-            .limits(limits)
-            .body_chunk(DEFAULT_BODY_CHUNK)
-            .new_client_codec();
+        let mut codec = ClientCodec::new(limits);
         codec.expect(Reply::Response { head_request });
         let mut frames = FramedRead::new(read, codec);
 
@@ -285,7 +282,7 @@ impl Builder {
             });
         }
         let head = match next {
-            Some(Ok(Frame::Response(head))) => head,
+            Some(Ok(Frame::Head(ReplyHead::Response(head)))) => head,
             Some(Ok(_)) => {
                 return Err(Error::new(
                     ErrorKind::MalformedHead,

@@ -1,7 +1,7 @@
 //! Why an exchange failed, where on the stream, and what to answer.
 
-use crate::error::{Error, ErrorKind};
-use crate::header::Modifier1;
+use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::header::Modifier1;
 
 use super::HeadError;
 
@@ -13,14 +13,14 @@ use super::HeadError;
 ///
 /// ```
 /// use uwsgi_wire::exchange::{Exchange, ExchangeErrorKind};
-/// use uwsgi_wire::{ErrorKind, Limits};
+/// use uwsgi_wire::{ParseErrorKind, Limits};
 ///
 /// // A header announcing a 5000-byte block, against uWSGI's 4096-byte buffer-size.
 /// let mut server = Exchange::server(Limits::new().max_datasize(4096));
 /// let err = server.decode(&[0x00, 0x88, 0x13, 0x00]).unwrap_err();
 /// assert!(matches!(
 ///     err.kind(),
-///     ExchangeErrorKind::Packet(e) if e.kind() == ErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 }
+///     ExchangeErrorKind::Packet(e) if e.kind() == ParseErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 }
 /// ));
 /// assert_eq!(err.offset(), 1); // the datasize field
 /// assert_eq!(err.status_code(), Some(431));
@@ -148,11 +148,11 @@ impl ExchangeError {
 
 /// The HTTP status that fits a malformed request packet (see
 /// [`ExchangeError::status_code`]).
-pub(crate) fn status_for(kind: ErrorKind) -> u16 {
+pub(crate) fn status_for(kind: ParseErrorKind) -> u16 {
     match kind {
-        ErrorKind::DatasizeOverLimit { .. }
-        | ErrorKind::TooManyVars { .. }
-        | ErrorKind::TooManyItems { .. } => 431,
+        ParseErrorKind::DatasizeOverLimit { .. }
+        | ParseErrorKind::TooManyVars { .. }
+        | ParseErrorKind::TooManyItems { .. } => 431,
         _ => 400,
     }
 }
@@ -170,11 +170,11 @@ pub enum ExchangeErrorKind {
     /// A malformed packet (the request a server reads), or one over the
     /// [`Limits`](crate::Limits); its offset counts from the packet's first byte.
     #[error("malformed packet: {0}")]
-    Packet(Error),
+    Packet(ParseError),
     /// A malformed uwsgi-framed reply (a cache reply without `status`, a large RPC reply
     /// without `CONTENT_LENGTH`, ...); its offset counts from the packet's first byte.
     #[error("malformed reply: {0}")]
-    ReplyPacket(Error),
+    ReplyPacket(ParseError),
     /// A malformed or oversize HTTP response head; its offset counts from the head's
     /// first byte.
     #[error("malformed response head: {0}")]

@@ -1,10 +1,10 @@
 //! What follows a packet on the stream, by its kind and direction: the one place the
 //! body rules of docs/PROTOCOL.md section 4 are written.
 
-use crate::error::Error;
-use crate::header::{BlockKind, Header, Modifier1};
 use crate::message::{CacheReply, CacheRequest, RpcReply, CACHE_MAGIC};
-use crate::packet::Packet;
+use crate::wire::error::ParseError;
+use crate::wire::header::{BlockKind, Header, Modifier1};
+use crate::wire::packet::Packet;
 
 /// The bytes that follow a packet a server receives: the strict `CONTENT_LENGTH` for
 /// request types (absent or empty is 0), `size` for a magic cache `set` or `update`
@@ -14,7 +14,7 @@ use crate::packet::Packet;
 /// the call took the 64-byte packet by reference, so through memory (BENCHMARKS.md,
 /// target 1).
 #[inline(always)]
-pub(crate) fn request_body_len(packet: &Packet<'_>) -> Result<u64, Error> {
+pub(crate) fn request_body_len(packet: &Packet<'_>) -> Result<u64, ParseError> {
     let m1 = packet.modifier1();
     if m1.is_request() {
         return match packet.vars() {
@@ -30,7 +30,7 @@ pub(crate) fn request_body_len(packet: &Packet<'_>) -> Result<u64, Error> {
 
 /// The `size` of a magic cache `set` or `update`.
 #[inline(never)]
-fn cache_body_len(packet: &Packet<'_>) -> Result<u64, Error> {
+fn cache_body_len(packet: &Packet<'_>) -> Result<u64, ParseError> {
     Ok(CacheRequest::from_packet(packet)?.value_len())
 }
 
@@ -47,7 +47,7 @@ pub(crate) const fn reply_block_kind(header: &Header) -> BlockKind {
 /// The bytes that follow a uwsgi-framed reply: the result of a large RPC reply
 /// (modifier2 5, its `CONTENT_LENGTH`), the value of a cache reply (`size`), nothing
 /// for the rest (docs/PROTOCOL.md section 4.2).
-pub(crate) fn reply_body_len(packet: &Packet<'_>) -> Result<u64, Error> {
+pub(crate) fn reply_body_len(packet: &Packet<'_>) -> Result<u64, ParseError> {
     match (packet.modifier1(), packet.modifier2()) {
         (Modifier1::RPC, RpcReply::LARGE) => match RpcReply::from_packet(packet)? {
             RpcReply::Large { len } => Ok(len),

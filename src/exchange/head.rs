@@ -47,7 +47,7 @@
 use core::fmt;
 use core::mem::MaybeUninit;
 
-use crate::packet::Status;
+use crate::wire::packet::Status;
 
 /// Header slots for the one-pass parse of a whole head ([`HeadParser::whole`]), on the
 /// stack: enough for most heads, few enough to be cheap to initialise.

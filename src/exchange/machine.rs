@@ -1,9 +1,9 @@
 //! The state machine: bytes in, events out, for both sides of a stream.
 
-use crate::header::{Header, Modifier1, HEADER_LEN};
-use crate::limits::Limits;
-use crate::packet::{Packet, Status};
 use crate::to_u64;
+use crate::wire::header::{Header, Modifier1, HEADER_LEN};
+use crate::wire::limits::Limits;
+use crate::wire::packet::{Packet, Status};
 
 use super::error::{ExchangeError, ExchangeErrorKind};
 use super::follow::{reply_block_kind, reply_body_len, request_body_len};
@@ -476,7 +476,7 @@ impl Exchange {
         Ok(Status::Complete((packet, len, total)))
     }
 
-    fn packet_error(&self, err: crate::Error) -> ExchangeError {
+    fn packet_error(&self, err: crate::ParseError) -> ExchangeError {
         self.error(ExchangeErrorKind::Packet(err), to_u64(err.offset()))
     }
 
@@ -497,7 +497,7 @@ impl Exchange {
             };
             return Err(self.error(kind, 0));
         }
-        let reply_error = |this: &Self, err: crate::Error| {
+        let reply_error = |this: &Self, err: crate::ParseError| {
             this.error(ExchangeErrorKind::ReplyPacket(err), to_u64(err.offset()))
         };
         let (packet, consumed) =

@@ -72,7 +72,7 @@
 //! ```
 
 mod error;
-mod follow;
+pub(crate) mod follow;
 mod head;
 mod machine;
 mod reply;
@@ -84,7 +84,7 @@ pub use reply::Reply;
 
 pub(crate) use follow::request_body_len;
 
-use crate::packet::Packet;
+use crate::wire::packet::Packet;
 
 /// One step of an exchange, as [`Exchange::decode`] returns it.
 ///
@@ -121,7 +121,7 @@ pub enum Event<'a> {
 /// use uwsgi_wire::{Packet, Status};
 /// let Status::Complete((ping, _)) = Packet::parse(&[0x64, 0, 0, 0])? else { unreachable!() };
 /// assert!(matches!(Head::Packet(ping), Head::Packet(p) if p.modifier2() == 0));
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Head<'a> {

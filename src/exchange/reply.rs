@@ -1,8 +1,8 @@
 //! What a client expects back: the reply of each packet kind.
 
-use crate::header::Modifier1;
 use crate::message::{RpcCall, CACHE_MAGIC};
-use crate::packet::Packet;
+use crate::wire::header::Modifier1;
+use crate::wire::packet::Packet;
 
 use super::BodyLength;
 
@@ -21,7 +21,7 @@ use super::BodyLength;
 /// // `uwsgi --ping` is answered with a pong packet.
 /// let Status::Complete((ping, _)) = Packet::parse(&[0x64, 0, 0, 0])? else { unreachable!() };
 /// assert_eq!(Reply::to(&ping), Reply::Packet(Modifier1::PING));
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

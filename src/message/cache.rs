@@ -4,19 +4,19 @@
 //! The value bytes of a `set`/`update` request and of a `get` reply follow the vars
 //! block and are **not** counted in datasize: their length is the `size` var.
 
-use crate::error::{Error, ErrorKind};
-use crate::header::Modifier1;
 #[cfg(feature = "alloc")]
 use crate::message::fields::Digits;
 use crate::message::fields::{missing, number, required};
 use crate::message::request::{unexpected, unexpected_modifier2};
-use crate::packet::{Packet, Payload};
-use crate::vars::Vars;
+use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::header::Modifier1;
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::vars::Vars;
 
 /// modifier2 of the magic interface.
 ///
 /// ```
-/// use uwsgi_wire::{CacheCommand, Message, Packet, CACHE_MAGIC};
+/// use uwsgi_wire::{message::CacheCommand, message::Message, Packet, message::CACHE_MAGIC};
 ///
 /// // `cmd=clear`, as uWSGI's cache client sends it: modifier1 111, modifier2 17.
 /// let wire = b"\x6f\x0c\x00\x11\x03\x00cmd\x05\x00clear";
@@ -33,7 +33,7 @@ pub const CACHE_MAGIC: u8 = 17;
 /// A magic cache command (the `cmd` var).
 ///
 /// ```
-/// use uwsgi_wire::CacheCommand;
+/// use uwsgi_wire::message::CacheCommand;
 /// assert_eq!(CacheCommand::from_bytes(b"update"), Some(CacheCommand::Update));
 /// assert_eq!(CacheCommand::Set.as_bytes(), b"set");
 /// assert_eq!(CacheCommand::from_bytes(b"GET"), None);
@@ -58,7 +58,7 @@ impl CacheCommand {
     /// The command named by `cmd` (matched exactly, as uWSGI does).
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::CacheCommand::from_bytes(b"del"), Some(uwsgi_wire::CacheCommand::Del));
+    /// assert_eq!(uwsgi_wire::message::CacheCommand::from_bytes(b"del"), Some(uwsgi_wire::message::CacheCommand::Del));
     /// ```
     pub fn from_bytes(cmd: &[u8]) -> Option<Self> {
         Some(match cmd {
@@ -75,7 +75,7 @@ impl CacheCommand {
     /// The `cmd` value.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::CacheCommand::Clear.as_bytes(), b"clear");
+    /// assert_eq!(uwsgi_wire::message::CacheCommand::Clear.as_bytes(), b"clear");
     /// ```
     pub const fn as_bytes(self) -> &'static [u8] {
         match self {
@@ -91,8 +91,8 @@ impl CacheCommand {
     /// True for `set` and `update`, whose value bytes follow the vars.
     ///
     /// ```
-    /// assert!(uwsgi_wire::CacheCommand::Set.carries_value());
-    /// assert!(!uwsgi_wire::CacheCommand::Get.carries_value());
+    /// assert!(uwsgi_wire::message::CacheCommand::Set.carries_value());
+    /// assert!(!uwsgi_wire::message::CacheCommand::Get.carries_value());
     /// ```
     pub const fn carries_value(self) -> bool {
         matches!(self, CacheCommand::Set | CacheCommand::Update)
@@ -107,7 +107,7 @@ impl CacheCommand {
 /// `set`/`update`, `expires` is a number.
 ///
 /// ```
-/// use uwsgi_wire::{CacheCommand, CacheRequest, Packet};
+/// use uwsgi_wire::{message::CacheCommand, message::CacheRequest, Packet};
 ///
 /// // What uwsgi.cache_set('k', 'vv', 30, '@127.0.0.1:4000') sends (uWSGI 2.0.21).
 /// let wire = b"\x6f\x3a\x00\x11\x03\x00cmd\x03\x00set\x03\x00key\x01\x00k\x04\x00size\x01\x002\
@@ -134,17 +134,21 @@ impl<'a> CacheRequest<'a> {
     /// A request from its vars, checked as described above.
     ///
     /// ```
-    /// use uwsgi_wire::{CacheRequest, ErrorKind, VarsBuilder};
+    /// use uwsgi_wire::{message::CacheRequest, ParseErrorKind, VarsBuilder};
     /// let mut v = VarsBuilder::new();
     /// v.push("cmd", "set")?.push("key", "k")?;
     /// let err = CacheRequest::new(v.vars()).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::MissingVar { key: "size" });
+    /// assert_eq!(err.kind(), ParseErrorKind::MissingVar { key: "size" });
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(vars: Vars<'a>) -> Result<Self, Error> {
+    pub fn new(vars: Vars<'a>) -> Result<Self, ParseError> {
         let cmd = required(&vars, "cmd")?;
-        let command = CacheCommand::from_bytes(cmd)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidVar { key: "cmd" }, vars.offset_of(cmd)))?;
+        let command = CacheCommand::from_bytes(cmd).ok_or_else(|| {
+            ParseError::new(
+                ParseErrorKind::InvalidVar { key: "cmd" },
+                vars.offset_of(cmd),
+            )
+        })?;
         let key = match command {
             CacheCommand::Clear => vars.get(b"key").unwrap_or(b""),
             _ => required(&vars, "key")?,
@@ -167,14 +171,14 @@ impl<'a> CacheRequest<'a> {
     /// The request in a packet (modifier1 111, modifier2 17).
     ///
     /// ```
-    /// use uwsgi_wire::{CacheRequest, ErrorKind, Packet};
+    /// use uwsgi_wire::{message::CacheRequest, ParseErrorKind, Packet};
     /// let (p, _) = Packet::parse(b"\x6f\x05\x00\x00\x01\x00k\x00\x00")?.complete().unwrap();
     /// let err = CacheRequest::from_packet(&p).unwrap_err();
-    /// assert!(matches!(err.kind(), ErrorKind::UnexpectedPacket { modifier1: 111, modifier2: 0 }));
+    /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 111, modifier2: 0 }));
     /// assert_eq!(err.offset(), 3); // not the magic interface: modifier2 is what is wrong
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         match (packet.modifier1(), packet.modifier2(), packet.vars()) {
             (Modifier1::CACHE, CACHE_MAGIC, Some(vars)) => CacheRequest::new(vars),
             (Modifier1::CACHE, m2, _) if m2 != CACHE_MAGIC => Err(unexpected_modifier2(packet)),
@@ -185,7 +189,7 @@ impl<'a> CacheRequest<'a> {
     /// The command.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheCommand, CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheCommand, message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "clear")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.command(), CacheCommand::Clear);
@@ -198,7 +202,7 @@ impl<'a> CacheRequest<'a> {
     /// The key (empty for a `clear` without one).
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "get")?.push("key", "user:1")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.key(), b"user:1");
@@ -211,7 +215,7 @@ impl<'a> CacheRequest<'a> {
     /// The number of value bytes after the packet: `size` for `set`/`update`, else 0.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "update")?.push("key", "k")?.push("size", "3")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.value_len(), 3);
@@ -224,7 +228,7 @@ impl<'a> CacheRequest<'a> {
     /// `expires`, in seconds from now (0: never, or absent).
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "get")?.push("key", "k")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.expires(), 0);
@@ -237,7 +241,7 @@ impl<'a> CacheRequest<'a> {
     /// The cache name; `None` or empty means the server's default cache.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "get")?.push("key", "k")?.push("cache", "sessions")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.cache(), Some(&b"sessions"[..]));
@@ -250,7 +254,7 @@ impl<'a> CacheRequest<'a> {
     /// All the vars, unknown ones included.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "clear")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.vars().len(), 1);
@@ -263,7 +267,7 @@ impl<'a> CacheRequest<'a> {
     /// The packet to send; the value bytes (for `set`/`update`) are written after it.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheRequest, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "clear")?;
     /// let p = CacheRequest::new(v.vars())?.to_packet()?;
@@ -280,7 +284,7 @@ impl<'a> CacheRequest<'a> {
     /// carry no value.
     ///
     /// ```
-    /// use uwsgi_wire::{CacheCommand, CacheRequest, Modifier1, Packet, Payload};
+    /// use uwsgi_wire::{message::CacheCommand, message::CacheRequest, Modifier1, Packet, Payload};
     /// let vars = CacheRequest::build(CacheCommand::Set, b"k", 2, 30, Some(b""))?;
     /// let mut wire = Vec::new();
     /// Packet::new(Modifier1::CACHE, 17, Payload::Vars(vars.vars()))?.encode_to(&mut wire)?;
@@ -322,7 +326,7 @@ impl<'a> CacheRequest<'a> {
 /// a miss or a failure closes the connection with no reply.
 ///
 /// ```
-/// use uwsgi_wire::{CacheReply, Packet};
+/// use uwsgi_wire::{message::CacheReply, Packet};
 /// // A get hit as uWSGI 2.0.21 answers it: status=ok, size=5, expires=<unix time>, "hello".
 /// let wire = b"\x6f\x2a\x00\x11\x06\x00status\x02\x00ok\x04\x00size\x01\x005\
 ///              \x07\x00expires\x0a\x001795392550hello";
@@ -345,11 +349,11 @@ impl<'a> CacheReply<'a> {
     /// A reply from its vars: `status` is required, `size` and `expires` must be numbers.
     ///
     /// ```
-    /// use uwsgi_wire::{CacheReply, ErrorKind, Vars};
+    /// use uwsgi_wire::{message::CacheReply, ParseErrorKind, Vars};
     /// let err = CacheReply::new(Vars::empty()).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::MissingVar { key: "status" });
+    /// assert_eq!(err.kind(), ParseErrorKind::MissingVar { key: "status" });
     /// ```
-    pub fn new(vars: Vars<'a>) -> Result<Self, Error> {
+    pub fn new(vars: Vars<'a>) -> Result<Self, ParseError> {
         Ok(CacheReply {
             vars,
             status: required(&vars, "status")?,
@@ -361,12 +365,12 @@ impl<'a> CacheReply<'a> {
     /// The reply in a packet (modifier1 111, modifier2 17).
     ///
     /// ```
-    /// use uwsgi_wire::{CacheReply, Packet};
+    /// use uwsgi_wire::{message::CacheReply, Packet};
     /// let (p, _) = Packet::parse(b"\x6f\x0c\x00\x11\x06\x00status\x02\x00ok")?.complete().unwrap();
     /// assert!(CacheReply::from_packet(&p)?.is_ok());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         match (packet.modifier1(), packet.modifier2(), packet.vars()) {
             (Modifier1::CACHE, CACHE_MAGIC, Some(vars)) => CacheReply::new(vars),
             (Modifier1::CACHE, m2, _) if m2 != CACHE_MAGIC => Err(unexpected_modifier2(packet)),
@@ -377,7 +381,7 @@ impl<'a> CacheReply<'a> {
     /// The `status` value (`ok` is the only one uWSGI 2.0 sends).
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheReply, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("status", "ok")?;
     /// assert_eq!(CacheReply::new(v.vars())?.status(), b"ok");
@@ -390,7 +394,7 @@ impl<'a> CacheReply<'a> {
     /// True when `status` is `ok`.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheReply, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("status", "notfound")?;
     /// assert!(!CacheReply::new(v.vars())?.is_ok());
@@ -403,7 +407,7 @@ impl<'a> CacheReply<'a> {
     /// The number of value bytes after the packet (`size`, 0 when absent).
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheReply, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("status", "ok")?;
     /// assert_eq!(CacheReply::new(v.vars())?.value_len(), 0);
@@ -416,7 +420,7 @@ impl<'a> CacheReply<'a> {
     /// The item's expiry as an absolute unix time, when it has one.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheReply, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("status", "ok")?.push("expires", "1795392550")?;
     /// assert_eq!(CacheReply::new(v.vars())?.expires(), Some(1795392550));
@@ -429,7 +433,7 @@ impl<'a> CacheReply<'a> {
     /// All the vars.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheReply, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("status", "ok")?;
     /// assert_eq!(CacheReply::new(v.vars())?.vars().len(), 1);
@@ -442,7 +446,7 @@ impl<'a> CacheReply<'a> {
     /// The packet to send; the value bytes follow it.
     ///
     /// ```
-    /// # use uwsgi_wire::{CacheReply, VarsBuilder};
+    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("status", "ok")?;
     /// let p = CacheReply::new(v.vars())?.to_packet()?;
@@ -457,9 +461,9 @@ impl<'a> CacheReply<'a> {
     /// `size` and `expires` (absolute unix time, when not 0).
     ///
     /// ```
-    /// let vars = uwsgi_wire::CacheReply::build(Some((5, 1795392550)))?;
+    /// let vars = uwsgi_wire::message::CacheReply::build(Some((5, 1795392550)))?;
     /// assert_eq!(vars.len(), 3);
-    /// assert_eq!(uwsgi_wire::CacheReply::build(None)?.as_bytes(), b"\x06\x00status\x02\x00ok");
+    /// assert_eq!(uwsgi_wire::message::CacheReply::build(None)?.as_bytes(), b"\x06\x00status\x02\x00ok");
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     #[cfg(feature = "alloc")]

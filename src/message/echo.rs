@@ -1,19 +1,19 @@
 //! Echo (modifier1 101): the server writes the payload back, raw, with no header.
 
-use crate::error::{EncodeError, Error};
-use crate::header::Modifier1;
 use crate::message::request::{unexpected, unexpected_modifier2};
-use crate::packet::{Packet, Payload};
+use crate::wire::error::{EncodeError, ParseError};
+use crate::wire::header::Modifier1;
+use crate::wire::packet::{Packet, Payload};
 
 /// An echo request. The reply is the payload itself, raw: no uwsgi header, so read
 /// exactly `payload().len()` bytes back.
 ///
 /// ```
-/// use uwsgi_wire::{Echo, Packet};
+/// use uwsgi_wire::{message::Echo, Packet};
 /// let (packet, _) = Packet::parse(b"\x65\x05\x00\x00hello")?.complete().unwrap();
 /// let echo = Echo::from_packet(&packet)?;
 /// assert_eq!(echo.payload(), b"hello");
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Echo<'a> {
@@ -24,7 +24,7 @@ impl<'a> Echo<'a> {
     /// An echo of `payload` (at most 65535 bytes).
     ///
     /// ```
-    /// use uwsgi_wire::Echo;
+    /// use uwsgi_wire::message::Echo;
     /// let packet = Echo::new(b"ping me back")?.to_packet();
     /// assert_eq!(packet.header().datasize, 12);
     /// assert!(Echo::new(&vec![0u8; 65536]).is_err());
@@ -38,12 +38,12 @@ impl<'a> Echo<'a> {
     /// The echo request in a packet (modifier1 101, modifier2 0).
     ///
     /// ```
-    /// use uwsgi_wire::{Echo, Packet};
+    /// use uwsgi_wire::{message::Echo, Packet};
     /// let (packet, _) = Packet::parse(b"\x65\x00\x00\x00")?.complete().unwrap();
     /// assert_eq!(Echo::from_packet(&packet)?.payload(), b"");
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         if packet.modifier1() != Modifier1::ECHO {
             return Err(unexpected(packet));
         }
@@ -58,7 +58,7 @@ impl<'a> Echo<'a> {
     /// The bytes to echo, which are also the exact reply.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::Echo::new(b"x")?.payload(), b"x");
+    /// assert_eq!(uwsgi_wire::message::Echo::new(b"x")?.payload(), b"x");
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub const fn payload(&self) -> &'a [u8] {
@@ -69,7 +69,7 @@ impl<'a> Echo<'a> {
     ///
     /// ```
     /// let mut buf = [0u8; 6];
-    /// uwsgi_wire::Echo::new(b"hi")?.to_packet().encode(&mut buf)?;
+    /// uwsgi_wire::message::Echo::new(b"hi")?.to_packet().encode(&mut buf)?;
     /// assert_eq!(&buf, b"\x65\x02\x00\x00hi");
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```

@@ -27,15 +27,15 @@ pub use subscription::SubscriptionBuilder;
 #[cfg(feature = "http")]
 pub(crate) use request::url_scheme;
 
-use crate::error::Error;
-use crate::header::Modifier1;
-use crate::packet::Packet;
+use crate::wire::error::ParseError;
+use crate::wire::header::Modifier1;
+use crate::wire::packet::Packet;
 
 /// Any packet a uWSGI server receives, typed by its modifier1 (and modifier2 where it
 /// selects the message).
 ///
 /// ```
-/// use uwsgi_wire::{Message, Packet};
+/// use uwsgi_wire::{message::Message, Packet};
 ///
 /// for wire in [&include_bytes!("../../tests/vectors/uwsgi-ping.bin")[..],
 ///              include_bytes!("../../tests/vectors/uwsgi-signal.bin"),
@@ -48,7 +48,7 @@ use crate::packet::Packet;
 ///         other => println!("{other:?}"),
 ///     }
 /// }
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -82,12 +82,12 @@ impl<'a> Message<'a> {
     /// Types a packet parsed with [`Packet::parse`] (the request direction).
     ///
     /// ```
-    /// use uwsgi_wire::{Message, Packet, Signal};
+    /// use uwsgi_wire::{message::Message, Packet, message::Signal};
     /// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9])?.complete().unwrap();
     /// assert_eq!(Message::from_packet(&packet)?, Message::Signal(Signal::new(9)));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         let m1 = packet.modifier1();
         Ok(match m1 {
             _ if m1.is_request() => Message::Request(Request::from_packet(packet)?),

@@ -1,18 +1,18 @@
 //! Ping (modifier1 100, modifier2 0) and pong (modifier2 1).
 
-use crate::error::{EncodeError, Error, ErrorKind};
-use crate::header::{Modifier1, HEADER_LEN};
 use crate::message::request::{unexpected, unexpected_modifier2};
-use crate::packet::{Packet, Payload};
+use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
+use crate::wire::header::{Modifier1, HEADER_LEN};
+use crate::wire::packet::{Packet, Payload};
 
 /// A ping: `64 00 00 00`, as `uwsgi --ping ADDR` sends it. It carries nothing.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, Ping};
+/// use uwsgi_wire::{Packet, message::Ping};
 /// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x00])?.complete().unwrap();
 /// assert_eq!(Ping::from_packet(&packet)?, Ping);
 /// assert_eq!(Ping.to_packet().header().to_bytes(), [0x64, 0, 0, 0]);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Ping;
@@ -21,14 +21,14 @@ impl Ping {
     /// The ping in a packet: modifier1 100, modifier2 0, no payload.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Packet, Ping};
+    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Ping};
     /// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
     /// let err = Ping::from_packet(&pong).unwrap_err();
-    /// assert!(matches!(err.kind(), ErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
+    /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
     /// assert_eq!(err.offset(), 3); // modifier2 is what is wrong
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, ParseError> {
         if packet.modifier1() != Modifier1::PING {
             return Err(unexpected(packet));
         }
@@ -36,7 +36,10 @@ impl Ping {
             return Err(unexpected_modifier2(packet));
         }
         if !packet.payload().as_bytes().is_empty() {
-            return Err(Error::new(ErrorKind::UnexpectedPayload, HEADER_LEN));
+            return Err(ParseError::new(
+                ParseErrorKind::UnexpectedPayload,
+                HEADER_LEN,
+            ));
         }
         Ok(Ping)
     }
@@ -45,7 +48,7 @@ impl Ping {
     ///
     /// ```
     /// let mut buf = [0u8; 4];
-    /// uwsgi_wire::Ping.to_packet().encode(&mut buf)?;
+    /// uwsgi_wire::message::Ping.to_packet().encode(&mut buf)?;
     /// assert_eq!(buf, [0x64, 0, 0, 0]);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -58,10 +61,10 @@ impl Ping {
 /// from the server.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, Pong};
+/// use uwsgi_wire::{Packet, message::Pong};
 /// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
 /// assert_eq!(Pong::from_packet(&packet)?.warning(), None);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Pong<'a> {
@@ -72,7 +75,7 @@ impl<'a> Pong<'a> {
     /// A clean pong.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::Pong::new().to_packet()?.header().to_bytes(), [0x64, 0, 0, 1]);
+    /// assert_eq!(uwsgi_wire::message::Pong::new().to_packet()?.header().to_bytes(), [0x64, 0, 0, 1]);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub const fn new() -> Self {
@@ -82,7 +85,7 @@ impl<'a> Pong<'a> {
     /// A pong carrying a warning message.
     ///
     /// ```
-    /// let pong = uwsgi_wire::Pong::with_warning(b"disk almost full");
+    /// let pong = uwsgi_wire::message::Pong::with_warning(b"disk almost full");
     /// assert_eq!(pong.warning(), Some(&b"disk almost full"[..]));
     /// ```
     pub const fn with_warning(warning: &'a [u8]) -> Self {
@@ -92,12 +95,12 @@ impl<'a> Pong<'a> {
     /// The pong in a packet: modifier1 100, modifier2 1.
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, Pong};
+    /// use uwsgi_wire::{Packet, message::Pong};
     /// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi")?.complete().unwrap();
     /// assert_eq!(Pong::from_packet(&packet)?.warning(), Some(&b"hi"[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         if packet.modifier1() != Modifier1::PING {
             return Err(unexpected(packet));
         }
@@ -112,7 +115,7 @@ impl<'a> Pong<'a> {
     /// The warning message, if the server sent one.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::Pong::new().warning(), None);
+    /// assert_eq!(uwsgi_wire::message::Pong::new().warning(), None);
     /// ```
     pub const fn warning(&self) -> Option<&'a [u8]> {
         if self.warning.is_empty() {
@@ -125,7 +128,7 @@ impl<'a> Pong<'a> {
     /// The packet to send; fails only for a warning over 65535 bytes.
     ///
     /// ```
-    /// let pong = uwsgi_wire::Pong::with_warning(b"hi").to_packet()?;
+    /// let pong = uwsgi_wire::message::Pong::with_warning(b"hi").to_packet()?;
     /// assert_eq!(pong.encoded_len(), 6);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```

@@ -1,9 +1,9 @@
 //! HTTP-style requests: modifier1 0 (WSGI) and the other language modifiers.
 
-use crate::error::{EncodeError, Error, ErrorKind};
-use crate::header::Modifier1;
-use crate::packet::{Packet, Payload};
-use crate::vars::Vars;
+use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
+use crate::wire::header::Modifier1;
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::vars::Vars;
 
 /// A request (modifier1 0, 5, 6, 7, 8, 9, 14, 15 or 30): vars, then `content_length`
 /// body bytes on the stream after the packet.
@@ -13,7 +13,7 @@ use crate::vars::Vars;
 /// The CGI accessors return raw bytes, exactly as the front end sent them.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, Request};
+/// use uwsgi_wire::{Packet, message::Request};
 ///
 /// // A POST captured from nginx 1.22 (tests/vectors/nginx-post.bin).
 /// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
@@ -23,7 +23,7 @@ use crate::vars::Vars;
 /// assert_eq!(req.path_info(), Some(&b"/post"[..]));
 /// assert_eq!(req.content_length(), 11);
 /// assert_eq!(&wire[consumed..], b"hello=world");
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request<'a> {
@@ -38,7 +38,7 @@ impl<'a> Request<'a> {
     /// `CONTENT_LENGTH` is invalid or conflicting.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// let mut vars = VarsBuilder::new();
     /// vars.push("REQUEST_METHOD", "GET")?.push("PATH_INFO", "/")?;
     /// let req = Request::new(Modifier1::WSGI, 0, vars.vars())?;
@@ -46,10 +46,10 @@ impl<'a> Request<'a> {
     /// assert!(Request::new(Modifier1::PING, 0, vars.vars()).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(modifier1: Modifier1, modifier2: u8, vars: Vars<'a>) -> Result<Self, Error> {
+    pub fn new(modifier1: Modifier1, modifier2: u8, vars: Vars<'a>) -> Result<Self, ParseError> {
         if !modifier1.is_request() {
-            return Err(Error::new(
-                ErrorKind::UnexpectedPacket {
+            return Err(ParseError::new(
+                ParseErrorKind::UnexpectedPacket {
                     modifier1: modifier1.0,
                     modifier2,
                 },
@@ -68,13 +68,13 @@ impl<'a> Request<'a> {
     /// The request in a parsed packet.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Packet, Request};
+    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Request};
     /// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0])?.complete().unwrap();
     /// let err = Request::from_packet(&ping).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert_eq!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         match packet.vars() {
             Some(vars) => Request::new(packet.modifier1(), packet.modifier2(), vars),
             None => Err(unexpected(packet)),
@@ -84,7 +84,7 @@ impl<'a> Request<'a> {
     /// The packet to encode (the body is written after it, separately).
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// use uwsgi_wire::{Modifier1, message::Request, Vars};
     /// let req = Request::new(Modifier1::PSGI, 0, Vars::empty())?;
     /// assert_eq!(req.to_packet()?.header().to_bytes(), [5, 0, 0, 0]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -96,9 +96,9 @@ impl<'a> Request<'a> {
     /// The request type (0 WSGI, 5 PSGI, ...).
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// use uwsgi_wire::{Modifier1, message::Request, Vars};
     /// assert_eq!(Request::new(Modifier1::RACK, 0, Vars::empty())?.modifier1(), Modifier1::RACK);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn modifier1(&self) -> Modifier1 {
         self.modifier1
@@ -107,9 +107,9 @@ impl<'a> Request<'a> {
     /// modifier2 (0, except JVM's 1 for Ring; nginx's `uwsgi_modifier2` sets any value).
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// use uwsgi_wire::{Modifier1, message::Request, Vars};
     /// assert_eq!(Request::new(Modifier1::JVM, 1, Vars::empty())?.modifier2(), 1);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn modifier2(&self) -> u8 {
         self.modifier2
@@ -118,9 +118,9 @@ impl<'a> Request<'a> {
     /// All the vars, in wire order.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// use uwsgi_wire::{Modifier1, message::Request, Vars};
     /// assert!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.vars().is_empty());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
@@ -130,7 +130,7 @@ impl<'a> Request<'a> {
     /// or empty).
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// let mut vars = VarsBuilder::new();
     /// vars.push("CONTENT_LENGTH", "42")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, vars.vars())?.content_length(), 42);
@@ -143,7 +143,7 @@ impl<'a> Request<'a> {
     /// `REQUEST_METHOD`.
     ///
     /// ```
-    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("REQUEST_METHOD", "GET")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
@@ -157,7 +157,7 @@ impl<'a> Request<'a> {
     /// `REQUEST_URI` (path and query as the client sent them).
     ///
     /// ```
-    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("REQUEST_URI", "/a?b=1")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
@@ -171,7 +171,7 @@ impl<'a> Request<'a> {
     /// `PATH_INFO` (the decoded path).
     ///
     /// ```
-    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("PATH_INFO", "/a")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
@@ -185,7 +185,7 @@ impl<'a> Request<'a> {
     /// `QUERY_STRING`.
     ///
     /// ```
-    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("QUERY_STRING", "b=1")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
@@ -199,7 +199,7 @@ impl<'a> Request<'a> {
     /// `SERVER_PROTOCOL` (`HTTP/1.1`, ...).
     ///
     /// ```
-    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("SERVER_PROTOCOL", "HTTP/1.1")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
@@ -218,7 +218,7 @@ impl<'a> Request<'a> {
     /// ignores); else `http`.
     ///
     /// ```
-    /// # use uwsgi_wire::{Modifier1, Request, VarsBuilder, Vars};
+    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder, Vars};
     /// let mut v = VarsBuilder::new();
     /// v.push("HTTPS", "on")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"https");
@@ -263,19 +263,19 @@ pub(crate) fn url_scheme<'a>(vars: &Vars<'a>) -> (&'a [u8], Option<(&'static str
 
 /// The error for a packet that is not the message type asked for: its modifier1 (or its
 /// block's layout) is wrong, so at offset 0.
-pub(crate) fn unexpected(packet: &Packet<'_>) -> Error {
+pub(crate) fn unexpected(packet: &Packet<'_>) -> ParseError {
     unexpected_at(packet, 0)
 }
 
 /// The error for a packet of the right modifier1 whose modifier2 is not one the message
 /// type allows: at offset 3, where modifier2 is.
-pub(crate) fn unexpected_modifier2(packet: &Packet<'_>) -> Error {
+pub(crate) fn unexpected_modifier2(packet: &Packet<'_>) -> ParseError {
     unexpected_at(packet, 3)
 }
 
-fn unexpected_at(packet: &Packet<'_>, offset: usize) -> Error {
-    Error::new(
-        ErrorKind::UnexpectedPacket {
+fn unexpected_at(packet: &Packet<'_>, offset: usize) -> ParseError {
+    ParseError::new(
+        ParseErrorKind::UnexpectedPacket {
             modifier1: packet.modifier1().0,
             modifier2: packet.modifier2(),
         },

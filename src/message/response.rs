@@ -1,21 +1,21 @@
 //! The response side: generic responses (modifier1 255) and telling a raw HTTP response
 //! from a uwsgi-framed one.
 
-use crate::error::{EncodeError, Error};
-use crate::header::{Modifier1, HEADER_LEN};
 use crate::message::request::unexpected;
-use crate::packet::{Packet, Payload, Status};
+use crate::wire::error::{EncodeError, ParseError};
+use crate::wire::header::{Modifier1, HEADER_LEN};
+use crate::wire::packet::{Packet, Payload, Status};
 
 /// A generic response (modifier1 255), the answer to a signal or a spooler request:
 /// modifier2 1 means done (`ff 00 00 01`), 0 means failed (`ff 00 00 00`).
 ///
 /// ```
-/// use uwsgi_wire::{GenericResponse, Packet};
+/// use uwsgi_wire::{message::GenericResponse, Packet};
 /// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x01])?.complete().unwrap();
 /// let response = GenericResponse::from_packet(&packet)?;
 /// assert!(response.is_ok());
 /// assert_eq!(response, GenericResponse::OK);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GenericResponse<'a> {
@@ -27,7 +27,7 @@ impl<'a> GenericResponse<'a> {
     /// `ff 00 00 01`: the request was accepted (signal queued, spool file written).
     ///
     /// ```
-    /// use uwsgi_wire::{GenericResponse, Packet};
+    /// use uwsgi_wire::{message::GenericResponse, Packet};
     /// // uWSGI 2.0.21's answer to `uwsgi --signal ADDR,17`.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal-reply.bin");
     /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
@@ -38,7 +38,7 @@ impl<'a> GenericResponse<'a> {
     /// `ff 00 00 00`: the request failed.
     ///
     /// ```
-    /// use uwsgi_wire::GenericResponse;
+    /// use uwsgi_wire::message::GenericResponse;
     /// let mut buf = [0u8; 4];
     /// GenericResponse::FAILED.to_packet()?.encode(&mut buf)?;
     /// assert_eq!(buf, [0xff, 0x00, 0x00, 0x00]);
@@ -50,7 +50,7 @@ impl<'a> GenericResponse<'a> {
     /// A response with modifier2 `code` and no payload.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::GenericResponse::new(1), uwsgi_wire::GenericResponse::OK);
+    /// assert_eq!(uwsgi_wire::message::GenericResponse::new(1), uwsgi_wire::message::GenericResponse::OK);
     /// ```
     pub const fn new(code: u8) -> GenericResponse<'static> {
         GenericResponse { code, payload: &[] }
@@ -59,12 +59,12 @@ impl<'a> GenericResponse<'a> {
     /// The response in a packet (modifier1 255); any payload is kept.
     ///
     /// ```
-    /// use uwsgi_wire::{GenericResponse, Packet};
+    /// use uwsgi_wire::{message::GenericResponse, Packet};
     /// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00])?.complete().unwrap();
     /// assert!(!GenericResponse::from_packet(&packet)?.is_ok());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         if packet.modifier1() != Modifier1::RESPONSE {
             return Err(unexpected(packet));
         }
@@ -77,7 +77,7 @@ impl<'a> GenericResponse<'a> {
     /// modifier2: 1 ok, 0 failed; other values are request dependent.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::GenericResponse::FAILED.code(), 0);
+    /// assert_eq!(uwsgi_wire::message::GenericResponse::FAILED.code(), 0);
     /// ```
     pub const fn code(&self) -> u8 {
         self.code
@@ -86,7 +86,7 @@ impl<'a> GenericResponse<'a> {
     /// True when modifier2 is 1.
     ///
     /// ```
-    /// assert!(uwsgi_wire::GenericResponse::OK.is_ok());
+    /// assert!(uwsgi_wire::message::GenericResponse::OK.is_ok());
     /// ```
     pub const fn is_ok(&self) -> bool {
         self.code == 1
@@ -95,7 +95,7 @@ impl<'a> GenericResponse<'a> {
     /// The payload (empty in every response uWSGI sends).
     ///
     /// ```
-    /// assert!(uwsgi_wire::GenericResponse::OK.payload().is_empty());
+    /// assert!(uwsgi_wire::message::GenericResponse::OK.payload().is_empty());
     /// ```
     pub const fn payload(&self) -> &'a [u8] {
         self.payload
@@ -104,7 +104,7 @@ impl<'a> GenericResponse<'a> {
     /// The packet to send; fails only for a payload over 65535 bytes.
     ///
     /// ```
-    /// let p = uwsgi_wire::GenericResponse::OK.to_packet()?;
+    /// let p = uwsgi_wire::message::GenericResponse::OK.to_packet()?;
     /// assert_eq!(p.header().to_bytes(), [0xff, 0, 0, 1]);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -121,7 +121,7 @@ impl<'a> GenericResponse<'a> {
 /// (pong, RPC results, generic responses) is a uwsgi packet.
 ///
 /// ```
-/// use uwsgi_wire::{ResponseFormat, Status};
+/// use uwsgi_wire::{message::ResponseFormat, Status};
 /// assert_eq!(ResponseFormat::detect(b"HTTP/1.1 200 OK\r\n"), Status::Complete(ResponseFormat::RawHttp));
 /// assert_eq!(ResponseFormat::detect(b"Status: 404\r\n"), Status::Complete(ResponseFormat::CgiHeaders));
 /// assert_eq!(ResponseFormat::detect(&[0x64, 0, 0, 1]), Status::Complete(ResponseFormat::Uwsgi));
@@ -142,7 +142,7 @@ impl ResponseFormat {
     /// enough bytes to tell (4, or 7 for something starting `Stat`).
     ///
     /// ```
-    /// use uwsgi_wire::{ResponseFormat, Status};
+    /// use uwsgi_wire::{message::ResponseFormat, Status};
     /// assert_eq!(ResponseFormat::detect(b"Stat"), Status::Partial { needed: 3 });
     /// assert_eq!(ResponseFormat::detect(b"Stats!!"), Status::Complete(ResponseFormat::Uwsgi));
     /// ```

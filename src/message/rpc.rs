@@ -1,18 +1,18 @@
 //! RPC (modifier1 173): a call is an array (function name, then up to 254 arguments).
 
-use crate::array::{Array, ArrayIter};
-use crate::encode::encode_vars;
-use crate::error::{EncodeError, Error, ErrorKind};
-use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
-use crate::limits::Limits;
 use crate::message::fields::{missing, Digits};
 use crate::message::request::{unexpected, unexpected_modifier2};
-use crate::packet::{Packet, Payload, Status};
+use crate::wire::array::{Array, ArrayIter};
+use crate::wire::encode::encode_vars;
+use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
+use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
+use crate::wire::limits::Limits;
+use crate::wire::packet::{Packet, Payload, Status};
 
 /// The most arguments an RPC call can carry (uWSGI's `UMAX8 - 1`).
 ///
 /// ```
-/// use uwsgi_wire::{ArrayBuilder, ErrorKind, RpcCall, MAX_RPC_ARGS};
+/// use uwsgi_wire::{ArrayBuilder, ParseErrorKind, message::RpcCall, message::MAX_RPC_ARGS};
 ///
 /// let mut call = ArrayBuilder::new();
 /// call.push("join")?;
@@ -24,7 +24,7 @@ use crate::packet::{Packet, Payload, Status};
 /// call.push("one too many")?;
 /// let err = RpcCall::new(call.array(), 0).unwrap_err();
 /// // At the extra argument: after "join" (2 + 4 bytes) and 254 x (2 + 1 bytes each).
-/// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyRpcArgs, 6 + 254 * 3));
+/// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TooManyRpcArgs, 6 + 254 * 3));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const MAX_RPC_ARGS: usize = 254;
@@ -32,7 +32,7 @@ pub const MAX_RPC_ARGS: usize = 254;
 /// An RPC call: `uwsgi.rpc(node, "function", "arg", ...)` on the wire.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, RpcCall};
+/// use uwsgi_wire::{Packet, message::RpcCall};
 ///
 /// // Captured from uWSGI 2.0.21: uwsgi.rpc(addr, "hello", "a", "", "b").
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
@@ -40,7 +40,7 @@ pub const MAX_RPC_ARGS: usize = 254;
 /// let call = RpcCall::from_packet(&packet)?;
 /// assert_eq!(call.function(), b"hello");
 /// assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RpcCall<'a> {
@@ -54,7 +54,7 @@ impl<'a> RpcCall<'a> {
     /// in the large form (modifier2 5) when it is over 65535 bytes. See [`RpcReply`].
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, RpcCall};
+    /// use uwsgi_wire::{Packet, message::RpcCall};
     /// // `uwsgi.rpc()` in uWSGI 2.0.21 asks for the framed reply.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
     /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
@@ -65,7 +65,7 @@ impl<'a> RpcCall<'a> {
     /// modifier2 1: the result comes back raw, with no header, until the server closes.
     ///
     /// ```
-    /// use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// use uwsgi_wire::{ArrayBuilder, message::RpcCall};
     /// let mut call = ArrayBuilder::new();
     /// call.push("hello")?.push("x")?;
     /// let packet = RpcCall::new(call.array(), RpcCall::RAW_REPLY)?.to_packet()?;
@@ -80,23 +80,23 @@ impl<'a> RpcCall<'a> {
     /// array or more than [`MAX_RPC_ARGS`] arguments. Offsets count from the array.
     ///
     /// ```
-    /// use uwsgi_wire::{ArrayBuilder, ErrorKind, RpcCall};
+    /// use uwsgi_wire::{ArrayBuilder, ParseErrorKind, message::RpcCall};
     /// let mut a = ArrayBuilder::new();
     /// a.push("hello")?.push("world")?;
     /// let call = RpcCall::new(a.array(), RpcCall::UWSGI_REPLY)?;
     /// assert_eq!(call.function(), b"hello");
     ///
     /// let err = RpcCall::new(ArrayBuilder::new().array(), 0).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::MissingRpcFunction);
+    /// assert_eq!(err.kind(), ParseErrorKind::MissingRpcFunction);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(array: Array<'a>, modifier2: u8) -> Result<Self, Error> {
+    pub fn new(array: Array<'a>, modifier2: u8) -> Result<Self, ParseError> {
         Self::at(array, modifier2, 0)
     }
 
-    fn at(array: Array<'a>, modifier2: u8, base: usize) -> Result<Self, Error> {
+    fn at(array: Array<'a>, modifier2: u8, base: usize) -> Result<Self, ParseError> {
         let Some(function) = array.get(0) else {
-            return Err(Error::new(ErrorKind::MissingRpcFunction, base));
+            return Err(ParseError::new(ParseErrorKind::MissingRpcFunction, base));
         };
         if array.len() > MAX_RPC_ARGS + 1 {
             // Offset of the first extra argument: walk to it.
@@ -105,7 +105,10 @@ impl<'a> RpcCall<'a> {
                 .take(MAX_RPC_ARGS + 1)
                 .map(|i| 2 + i.len())
                 .sum();
-            return Err(Error::new(ErrorKind::TooManyRpcArgs, base + before));
+            return Err(ParseError::new(
+                ParseErrorKind::TooManyRpcArgs,
+                base + before,
+            ));
         }
         Ok(RpcCall {
             array,
@@ -117,13 +120,13 @@ impl<'a> RpcCall<'a> {
     /// The call in a packet (modifier1 173, read as an array).
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Packet, RpcCall};
+    /// use uwsgi_wire::{ParseErrorKind, Packet, message::RpcCall};
     /// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00")?.complete().unwrap();
     /// let err = RpcCall::from_packet(&packet).unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::MissingRpcFunction, 4));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::MissingRpcFunction, 4));
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         match (packet.modifier1(), packet.array()) {
             (Modifier1::RPC, Some(array)) => Self::at(array, packet.modifier2(), HEADER_LEN),
             _ => Err(unexpected(packet)),
@@ -133,7 +136,7 @@ impl<'a> RpcCall<'a> {
     /// The function name.
     ///
     /// ```
-    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
     /// # let mut a = ArrayBuilder::new();
     /// # a.push("hello")?;
     /// assert_eq!(RpcCall::new(a.array(), 0)?.function(), b"hello");
@@ -146,7 +149,7 @@ impl<'a> RpcCall<'a> {
     /// The arguments, in order (empty ones kept).
     ///
     /// ```
-    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
     /// # let mut a = ArrayBuilder::new();
     /// # a.push("f")?.push("")?.push("x")?;
     /// let call = RpcCall::new(a.array(), 0)?;
@@ -162,7 +165,7 @@ impl<'a> RpcCall<'a> {
     /// The whole array (function name first).
     ///
     /// ```
-    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
     /// # let mut a = ArrayBuilder::new();
     /// # a.push("f")?;
     /// assert_eq!(RpcCall::new(a.array(), 0)?.array().len(), 1);
@@ -176,7 +179,7 @@ impl<'a> RpcCall<'a> {
     /// HTTP and XML-RPC replies in uWSGI's other handlers).
     ///
     /// ```
-    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
     /// # let mut a = ArrayBuilder::new();
     /// # a.push("f")?;
     /// assert_eq!(RpcCall::new(a.array(), RpcCall::RAW_REPLY)?.modifier2(), 1);
@@ -190,7 +193,7 @@ impl<'a> RpcCall<'a> {
     /// oversize slice: packets and builders never hold one).
     ///
     /// ```
-    /// # use uwsgi_wire::{ArrayBuilder, RpcCall};
+    /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
     /// let mut a = ArrayBuilder::new();
     /// a.push("hello")?;
     /// let packet = RpcCall::new(a.array(), 0)?.to_packet()?;
@@ -206,14 +209,14 @@ impl<'a> RpcCall<'a> {
 /// frames it.
 ///
 /// ```
-/// use uwsgi_wire::{RpcReply, Status};
+/// use uwsgi_wire::{message::RpcReply, Status};
 ///
 /// // Captured from uWSGI 2.0.21: the result "HI:x".
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply.bin");
 /// let Status::Complete((reply, consumed)) = RpcReply::parse(wire)? else { unreachable!() };
 /// assert_eq!(reply, RpcReply::Result(b"HI:x"));
 /// assert_eq!(consumed, wire.len());
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RpcReply<'a> {
@@ -231,7 +234,7 @@ impl<'a> RpcReply<'a> {
     /// modifier2 of the large form.
     ///
     /// ```
-    /// use uwsgi_wire::{BlockKind, Limits, Packet, RpcReply};
+    /// use uwsgi_wire::{BlockKind, Limits, Packet, message::RpcReply};
     /// // uWSGI 2.0.21's reply for a 70000-byte result.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply-big.bin");
     /// let (packet, _) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
@@ -247,15 +250,15 @@ impl<'a> RpcReply<'a> {
     /// [`RpcReply::Large`] the result is the next `len` bytes.
     ///
     /// ```
-    /// use uwsgi_wire::{RpcReply, Status};
+    /// use uwsgi_wire::{message::RpcReply, Status};
     /// // Captured from uWSGI 2.0.21: a 70000-byte result.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply-big.bin");
     /// let Status::Complete((reply, consumed)) = RpcReply::parse(wire)? else { unreachable!() };
     /// assert_eq!(reply, RpcReply::Large { len: 70000 });
     /// assert_eq!(wire.len() - consumed, 70000);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, Error> {
+    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, ParseError> {
         let (packet, consumed) = match Packet::parse_as(buf, BlockKind::Raw, &Limits::new())? {
             Status::Complete(done) => done,
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
@@ -267,7 +270,7 @@ impl<'a> RpcReply<'a> {
     /// [`RpcReply::Large`] beyond (then write `result` itself after the packet).
     ///
     /// ```
-    /// use uwsgi_wire::RpcReply;
+    /// use uwsgi_wire::message::RpcReply;
     /// assert_eq!(RpcReply::for_result(b"HI:x"), RpcReply::Result(b"HI:x"));
     /// assert_eq!(RpcReply::for_result(&vec![b'B'; 70000]), RpcReply::Large { len: 70000 });
     /// ```
@@ -285,7 +288,7 @@ impl<'a> RpcReply<'a> {
     /// the packet only: the result's bytes follow it).
     ///
     /// ```
-    /// use uwsgi_wire::RpcReply;
+    /// use uwsgi_wire::message::RpcReply;
     /// assert_eq!(RpcReply::Result(b"HI:x").encoded_len(), 8);
     /// assert_eq!(RpcReply::Large { len: 70000 }.encoded_len(), 4 + 2 + 14 + 2 + 5);
     /// ```
@@ -303,7 +306,7 @@ impl<'a> RpcReply<'a> {
     /// too small.
     ///
     /// ```
-    /// use uwsgi_wire::RpcReply;
+    /// use uwsgi_wire::message::RpcReply;
     /// let mut buf = [0u8; 32];
     /// let n = RpcReply::Large { len: 70000 }.encode(&mut buf)?;
     /// // Byte for byte what uWSGI 2.0.21 sends for a 70000-byte result.
@@ -337,12 +340,12 @@ impl<'a> RpcReply<'a> {
     /// The reply in a packet parsed with [`BlockKind::Raw`].
     ///
     /// ```
-    /// use uwsgi_wire::{BlockKind, Limits, Packet, RpcReply};
+    /// use uwsgi_wire::{BlockKind, Limits, Packet, message::RpcReply};
     /// let (p, _) = Packet::parse_as(b"\xad\x02\x00\x00ok", BlockKind::Raw, &Limits::new())?.complete().unwrap();
     /// assert_eq!(RpcReply::from_packet(&p)?, RpcReply::Result(b"ok"));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         let block = packet.payload().as_bytes();
         match (packet.modifier1(), packet.modifier2()) {
             (Modifier1::RPC, 0) => Ok(RpcReply::Result(block)),

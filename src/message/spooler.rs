@@ -1,17 +1,17 @@
 //! Spooler requests (modifier1 17): vars in, a generic response out.
 
-use crate::error::{EncodeError, Error};
-use crate::header::Modifier1;
 use crate::message::request::unexpected;
-use crate::packet::{Packet, Payload};
-use crate::vars::Vars;
+use crate::wire::error::{EncodeError, ParseError};
+use crate::wire::header::Modifier1;
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::vars::Vars;
 
 /// A spooler request: the vars become a spool file; the server answers with a
-/// [`GenericResponse`](crate::GenericResponse) (`ff 00 00 01` written, `ff 00 00 00`
+/// [`GenericResponse`](crate::message::GenericResponse) (`ff 00 00 01` written, `ff 00 00 00`
 /// failed). modifier2 is ignored by uWSGI and carried untouched here.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, SpoolerRequest, VarsBuilder};
+/// use uwsgi_wire::{Packet, message::SpoolerRequest, VarsBuilder};
 /// let mut vars = VarsBuilder::new();
 /// vars.push("task", "send-mail")?.push("to", "ops@example.com")?;
 /// let job = SpoolerRequest::new(vars.vars());
@@ -31,7 +31,7 @@ impl<'a> SpoolerRequest<'a> {
     /// A spooler request carrying `vars` (modifier2 0).
     ///
     /// ```
-    /// assert!(uwsgi_wire::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().is_empty());
+    /// assert!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().is_empty());
     /// ```
     pub const fn new(vars: Vars<'a>) -> Self {
         SpoolerRequest { vars, modifier2: 0 }
@@ -40,12 +40,12 @@ impl<'a> SpoolerRequest<'a> {
     /// The spooler request in a packet (modifier1 17).
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, SpoolerRequest};
+    /// use uwsgi_wire::{Packet, message::SpoolerRequest};
     /// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00")?.complete().unwrap();
     /// assert_eq!(SpoolerRequest::from_packet(&packet)?.vars().len(), 1);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         match (packet.modifier1(), packet.vars()) {
             (Modifier1::SPOOLER, Some(vars)) => Ok(SpoolerRequest {
                 vars,
@@ -58,7 +58,7 @@ impl<'a> SpoolerRequest<'a> {
     /// The job's vars.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().len(), 0);
+    /// assert_eq!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().len(), 0);
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
@@ -67,7 +67,7 @@ impl<'a> SpoolerRequest<'a> {
     /// The packet to send; fails only for vars over 65535 bytes.
     ///
     /// ```
-    /// let p = uwsgi_wire::SpoolerRequest::new(uwsgi_wire::Vars::empty()).to_packet()?;
+    /// let p = uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).to_packet()?;
     /// assert_eq!(p.header().to_bytes(), [17, 0, 0, 0]);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```

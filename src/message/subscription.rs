@@ -3,12 +3,12 @@
 //! modifier2) a pool. Layout from uWSGI 2.0's `uwsgi_subscription_ub`
 //! (core/subscription.c) and the server's `corerouter_manage_subscription`.
 
-use crate::error::{Error, ErrorKind};
-use crate::header::Modifier1;
 use crate::message::fields::required;
 use crate::message::request::unexpected;
-use crate::packet::{Packet, Payload};
-use crate::vars::{parse_decimal, Vars};
+use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::header::Modifier1;
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::vars::{parse_decimal, Vars};
 
 /// A subscribe or unsubscribe datagram.
 ///
@@ -19,7 +19,7 @@ use crate::vars::{parse_decimal, Vars};
 /// assumes. Keys this type does not know are kept in [`vars`](Subscription::vars).
 ///
 /// ```
-/// use uwsgi_wire::{Packet, Subscription};
+/// use uwsgi_wire::{Packet, message::Subscription};
 /// // Captured from uWSGI 2.0.21 `--subscribe-to 127.0.0.1:PORT:example.com`.
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-subscribe.bin");
 /// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
@@ -27,7 +27,7 @@ use crate::vars::{parse_decimal, Vars};
 /// assert!(sub.is_subscribe());
 /// assert_eq!(sub.key(), b"example.com");
 /// assert_eq!((sub.modifier1(), sub.cores(), sub.weight()), (0, 1, 0));
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subscription<'a> {
@@ -49,34 +49,34 @@ impl<'a> Subscription<'a> {
     /// unsubscribe), checked as described above.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Subscription, VarsBuilder};
+    /// use uwsgi_wire::{ParseErrorKind, message::Subscription, VarsBuilder};
     /// let mut v = VarsBuilder::new();
     /// v.push("key", "example.com")?.push("address", "127.0.0.1:3031")?.push("modifier1", "300")?;
     /// let err = Subscription::new(v.vars(), 0).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::InvalidVar { key: "modifier1" });
+    /// assert_eq!(err.kind(), ParseErrorKind::InvalidVar { key: "modifier1" });
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(vars: Vars<'a>, modifier2: u8) -> Result<Self, Error> {
-        let number = |key: &'static str| -> Result<Option<u64>, Error> {
+    pub fn new(vars: Vars<'a>, modifier2: u8) -> Result<Self, ParseError> {
+        let number = |key: &'static str| -> Result<Option<u64>, ParseError> {
             match vars.get(key.as_bytes()) {
                 None => Ok(None),
                 Some(value) => parse_decimal(value).map(Some).ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidVar { key }, vars.offset_of(value))
+                    ParseError::new(ParseErrorKind::InvalidVar { key }, vars.offset_of(value))
                 }),
             }
         };
-        let byte = |key: &'static str| -> Result<u8, Error> {
+        let byte = |key: &'static str| -> Result<u8, ParseError> {
             let n = number(key)?.unwrap_or(0);
             u8::try_from(n).map_err(|_| {
                 let at = vars.get(key.as_bytes()).map_or(0, |v| vars.offset_of(v));
-                Error::new(ErrorKind::InvalidVar { key }, at)
+                ParseError::new(ParseErrorKind::InvalidVar { key }, at)
             })
         };
         if let Some((last_key, _)) = vars.iter().last() {
             if last_key != b"sign" {
                 if let Some(sign) = vars.get(b"sign") {
-                    return Err(Error::new(
-                        ErrorKind::InvalidVar { key: "sign" },
+                    return Err(ParseError::new(
+                        ParseErrorKind::InvalidVar { key: "sign" },
                         vars.offset_of(sign),
                     ));
                 }
@@ -84,8 +84,8 @@ impl<'a> Subscription<'a> {
         }
         let address = required(&vars, "address")?;
         if address.is_empty() || address.len() > 255 {
-            return Err(Error::new(
-                ErrorKind::InvalidVar { key: "address" },
+            return Err(ParseError::new(
+                ParseErrorKind::InvalidVar { key: "address" },
                 vars.offset_of(address),
             ));
         }
@@ -107,13 +107,13 @@ impl<'a> Subscription<'a> {
     /// The subscription in a packet (modifier1 224).
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, Subscription};
+    /// use uwsgi_wire::{Packet, message::Subscription};
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-unsubscribe.bin");
     /// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
     /// assert!(!Subscription::from_packet(&packet)?.is_subscribe());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
         match (packet.modifier1(), packet.vars()) {
             (Modifier1::SUBSCRIPTION, Some(vars)) => Subscription::new(vars, packet.modifier2()),
             _ => Err(unexpected(packet)),
@@ -123,7 +123,7 @@ impl<'a> Subscription<'a> {
     /// True for a subscribe (packet modifier2 0), false for an unsubscribe.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert!(!Subscription::new(v.vars(), 1)?.is_subscribe());
@@ -136,7 +136,7 @@ impl<'a> Subscription<'a> {
     /// The pool key (a domain name, usually).
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "example.com")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.key(), b"example.com");
@@ -149,7 +149,7 @@ impl<'a> Subscription<'a> {
     /// The address requests for the key should be sent to.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "127.0.0.1:3031")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.address(), b"127.0.0.1:3031");
@@ -162,7 +162,7 @@ impl<'a> Subscription<'a> {
     /// The modifier1 the router should use towards this node.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?.push("modifier1", "5")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.modifier1(), 5);
@@ -175,7 +175,7 @@ impl<'a> Subscription<'a> {
     /// The modifier2 the router should use towards this node.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.modifier2(), 0);
@@ -188,7 +188,7 @@ impl<'a> Subscription<'a> {
     /// `cores` (processes x cores of the node).
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?.push("cores", "4")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.cores(), 4);
@@ -201,7 +201,7 @@ impl<'a> Subscription<'a> {
     /// `load`.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.load(), 0);
@@ -214,7 +214,7 @@ impl<'a> Subscription<'a> {
     /// `weight` (0 is what uWSGI sends by default; its server counts it as 1).
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?.push("weight", "7")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.weight(), 7);
@@ -227,7 +227,7 @@ impl<'a> Subscription<'a> {
     /// `backup` level (sent by uWSGI master's `--subscribe2`, not by 2.0).
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.backup(), None);
@@ -240,7 +240,7 @@ impl<'a> Subscription<'a> {
     /// `unix`: the signing time (unix seconds), sent with `sign`.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?.push("unix", "1700000000")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.unix(), Some(1_700_000_000));
@@ -254,7 +254,7 @@ impl<'a> Subscription<'a> {
     /// other key the sender added.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?.push("notify", "/tmp/n.sock")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.field(b"notify"), Some(&b"/tmp/n.sock"[..]));
@@ -267,7 +267,7 @@ impl<'a> Subscription<'a> {
     /// The raw signature, when the datagram is signed.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.sign(), None);
@@ -281,7 +281,7 @@ impl<'a> Subscription<'a> {
     /// as uWSGI's server computes it. The whole block when unsigned.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// let mut v = VarsBuilder::new();
     /// v.push("key", "k")?.push("address", "a")?;
     /// let covered = v.as_bytes().len();
@@ -303,7 +303,7 @@ impl<'a> Subscription<'a> {
     /// All the vars, unknown keys included.
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?.push("vassal", "x")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.vars().get(b"vassal"), Some(&b"x"[..]));
@@ -316,7 +316,7 @@ impl<'a> Subscription<'a> {
     /// The datagram to send (modifier2 0 subscribe, 1 unsubscribe).
     ///
     /// ```
-    /// # use uwsgi_wire::{Subscription, VarsBuilder};
+    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// let p = Subscription::new(v.vars(), 1)?.to_packet()?;
@@ -338,7 +338,7 @@ impl<'a> Subscription<'a> {
 /// the built block's bytes and push `sign` last.
 ///
 /// ```
-/// use uwsgi_wire::{Modifier1, Packet, Payload, SubscriptionBuilder};
+/// use uwsgi_wire::{Modifier1, Packet, Payload, message::SubscriptionBuilder};
 /// let vars = SubscriptionBuilder::new(b"example.com", b"127.0.0.1:3031")
 ///     .cores(1)
 ///     .build()?;
@@ -366,7 +366,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// A subscription for `key` served at `address`; every number starts at 0.
     ///
     /// ```
-    /// let b = uwsgi_wire::SubscriptionBuilder::new(b"example.com", b"127.0.0.1:3031");
+    /// let b = uwsgi_wire::message::SubscriptionBuilder::new(b"example.com", b"127.0.0.1:3031");
     /// assert_eq!(b.build()?.len(), 7);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -384,7 +384,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// The modifier1 requests to this node should carry.
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").modifier1(5).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").modifier1(5).build()?;
     /// assert_eq!(v.vars().get(b"modifier1"), Some(&b"5"[..]));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -396,7 +396,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// The modifier2 requests to this node should carry.
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").modifier2(1).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").modifier2(1).build()?;
     /// assert_eq!(v.vars().get(b"modifier2"), Some(&b"1"[..]));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -408,7 +408,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// `cores`.
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").cores(8).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").cores(8).build()?;
     /// assert_eq!(v.vars().get(b"cores"), Some(&b"8"[..]));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -420,7 +420,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// `load`.
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").load(3).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").load(3).build()?;
     /// assert_eq!(v.vars().get(b"load"), Some(&b"3"[..]));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -432,7 +432,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// `weight`.
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").weight(7).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").weight(7).build()?;
     /// assert_eq!(v.vars().get(b"weight"), Some(&b"7"[..]));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -444,7 +444,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// `backup` (uWSGI master's `--subscribe2` field).
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").backup(1).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").backup(1).build()?;
     /// assert_eq!(v.vars().get(b"backup"), Some(&b"1"[..]));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -456,7 +456,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// `unix`, the signing time; goes last before `sign`.
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a").unix(1_700_000_000).build()?;
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a").unix(1_700_000_000).build()?;
     /// assert_eq!(v.vars().iter().last(), Some((&b"unix"[..], &b"1700000000"[..])));
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -469,7 +469,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// uWSGI's order, or any other key, placed after them in the order given).
     ///
     /// ```
-    /// let v = uwsgi_wire::SubscriptionBuilder::new(b"k", b"a")
+    /// let v = uwsgi_wire::message::SubscriptionBuilder::new(b"k", b"a")
     ///     .field(b"notify", b"/run/n.sock")
     ///     .field(b"sni_key", b"/etc/k.pem")
     ///     .build()?;
@@ -485,7 +485,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// The vars, in order.
     ///
     /// ```
-    /// use uwsgi_wire::{Subscription, SubscriptionBuilder};
+    /// use uwsgi_wire::{message::Subscription, message::SubscriptionBuilder};
     /// let v = SubscriptionBuilder::new(b"k", b"a").weight(2).build()?;
     /// assert_eq!(Subscription::new(v.vars(), 0).unwrap().weight(), 2);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())

@@ -15,12 +15,12 @@ use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
 use tower_service::Service;
 
-use crate::codec::{Frame, UwsgiCodec};
-use crate::header::Modifier1;
+use crate::codec::{Frame, ServerCodec};
 use crate::http::request_from_owned;
-use crate::limits::Limits;
+use crate::io::StreamError;
 use crate::owned::OwnedPacket;
-use crate::stream_error::StreamError;
+use crate::wire::header::Modifier1;
+use crate::wire::limits::Limits;
 
 use super::body::{BodyError, RequestBody};
 use super::response::{write_response, write_status, write_text};
@@ -200,10 +200,7 @@ impl Builder {
         B::Error: Into<BoxError>,
     {
         let (read, mut write) = tokio::io::split(io);
-        let codec = UwsgiCodec::builder()
-            .limits(self.limits)
-            .body_chunk(self.body_chunk)
-            .new_codec();
+        let codec = ServerCodec::new(self.limits).body_chunk(self.body_chunk);
         let mut frames = FramedRead::new(read, codec);
         let mut first = true;
         loop {
@@ -278,7 +275,7 @@ impl Builder {
     /// Answers one packet; says whether the connection can carry another.
     async fn exchange<IO, S, B>(
         &self,
-        frames: &mut FramedRead<ReadHalf<IO>, UwsgiCodec>,
+        frames: &mut FramedRead<ReadHalf<IO>, ServerCodec>,
         write: &mut WriteHalf<IO>,
         service: &mut S,
         head: OwnedPacket,
@@ -358,7 +355,7 @@ impl Builder {
     /// feeding it the request body, one chunk at a time as it makes room for them.
     async fn feeding<R, F>(
         &self,
-        frames: &mut FramedRead<R, UwsgiCodec>,
+        frames: &mut FramedRead<R, ServerCodec>,
         feed: &mut Feed,
         task: F,
     ) -> F::Output
@@ -395,7 +392,7 @@ impl Feed {
     /// left to do. Cancel-safe: its state changes only after its last await.
     async fn step<R: AsyncRead + Unpin>(
         &mut self,
-        frames: &mut FramedRead<R, UwsgiCodec>,
+        frames: &mut FramedRead<R, ServerCodec>,
         limit: Duration,
     ) {
         if self.ended || self.stopped {
@@ -448,7 +445,7 @@ enum Next {
 
 /// Reads the frames of a packet with no body up to its end.
 async fn skip_to_end<R: AsyncRead + Unpin>(
-    frames: &mut FramedRead<R, UwsgiCodec>,
+    frames: &mut FramedRead<R, ServerCodec>,
 ) -> Result<(), ConnectionError> {
     while let Some(frame) = frames.next().await {
         if let Frame::End = frame? {
@@ -473,8 +470,8 @@ pub(super) async fn write_all<W: AsyncWrite + Unpin>(
 /// What the first read of a connection gave: a frame (or the end, or an error), or bytes
 /// that are not uwsgi at all.
 enum First {
-    Frame(Option<Result<Frame, StreamError>>),
-    /// HTTP or TLS sent to the socket ([`Diagnosis`](crate::Diagnosis)): such a client
+    Frame(Option<Result<Frame<OwnedPacket>, StreamError>>),
+    /// HTTP or TLS sent to the socket ([`Diagnosis`](crate::diagnose::Diagnosis)): such a client
     /// waits for an answer and never sends the 21573 bytes its `GET ` announces as a
     /// datasize, so it is told at once instead of at the head timeout.
     Foreign {
@@ -486,16 +483,16 @@ enum First {
 /// The first frame of a connection, or, while its first packet is still incomplete,
 /// the diagnosis of bytes that are an HTTP request line or a TLS record.
 fn first_packet<R: AsyncRead + Unpin>(
-    frames: &mut FramedRead<R, UwsgiCodec>,
+    frames: &mut FramedRead<R, ServerCodec>,
 ) -> impl std::future::Future<Output = First> + '_ {
     poll_fn(move |cx| match frames.poll_next_unpin(cx) {
         Poll::Ready(next) => Poll::Ready(First::Frame(next)),
-        Poll::Pending => match crate::Diagnosis::find(frames.read_buffer(), u16::MAX) {
-            Some(found @ crate::Diagnosis::Http { .. }) => Poll::Ready(First::Foreign {
+        Poll::Pending => match crate::diagnose::Diagnosis::find(frames.read_buffer(), u16::MAX) {
+            Some(found @ crate::diagnose::Diagnosis::Http { .. }) => Poll::Ready(First::Foreign {
                 http: true,
                 diagnosis: found.to_string(),
             }),
-            Some(found @ crate::Diagnosis::Tls { .. }) => Poll::Ready(First::Foreign {
+            Some(found @ crate::diagnose::Diagnosis::Tls { .. }) => Poll::Ready(First::Foreign {
                 http: false,
                 diagnosis: found.to_string(),
             }),
@@ -506,18 +503,18 @@ fn first_packet<R: AsyncRead + Unpin>(
 
 /// Logs what an operator should change when the bytes that did not make a request packet
 /// have a known cause: HTTP or TLS sent to the socket, a big-endian datasize, a block
-/// over the buffer ([`Diagnosis`](crate::Diagnosis), docs/PROTOCOL.md "Diagnostics").
+/// over the buffer ([`Diagnosis`](crate::diagnose::Diagnosis), docs/PROTOCOL.md "Diagnostics").
 fn log_diagnosis(received: &[u8], limits: &Limits) {
-    if let Some(found) = crate::Diagnosis::find(received, limits.max_datasize) {
+    if let Some(found) = crate::diagnose::Diagnosis::find(received, limits.max_datasize) {
         tracing::warn!("{found}");
     }
 }
 
 /// Serves one connection with the [`Builder::new`] defaults: reads a request packet and
 /// its body, calls `service` with an `http::Request` (the front end's vars stay in its
-/// extensions as an [`OwnedVars`](crate::OwnedVars): `REMOTE_ADDR`, `HTTPS`,
+/// extensions as an [`OwnedVars`](crate::owned::OwnedVars): `REMOTE_ADDR`, `HTTPS`,
 /// `SCRIPT_NAME` and the rest; the whole packet, modifiers included, as an
-/// [`OwnedPacket`](crate::OwnedPacket)), and writes the raw HTTP/1.1 response nginx expects from
+/// [`OwnedPacket`](crate::owned::OwnedPacket)), and writes the raw HTTP/1.1 response nginx expects from
 /// a uwsgi backend, its body streamed as the service yields it. A ping is answered with
 /// a pong. Packets pipelined on one connection are answered in turn; nginx sends one.
 ///

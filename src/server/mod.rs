@@ -5,7 +5,7 @@
 //! - [`serve_connection`] drives one connection, in the shape of hyper's
 //!   `server::conn::http1::Builder::serve_connection` ([`Builder`] sets limits and
 //!   timeouts): the request packet becomes an `http::Request<`[`RequestBody`]`>` whose
-//!   extensions keep every var the front end sent (an [`OwnedVars`](crate::OwnedVars));
+//!   extensions keep every var the front end sent (an [`OwnedVars`](crate::owned::OwnedVars));
 //!   the body streams from the connection as the service reads it; the response is
 //!   written as the raw HTTP/1.1 head a uwsgi backend answers with, its body streamed as
 //!   the service yields it.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use uwsgi_wire::{Error, Packet, Request, Status};
+use uwsgi_wire::{message::Request, Packet, ParseError, Status};
 
 /// The body of every answer.
 pub const REPLY_BODY: &[u8] = b"ok";
@@ -41,7 +41,7 @@ pub enum Outcome {
     /// The front end closed before a whole packet (and body) arrived.
     Closed { raw: Vec<u8> },
     /// Our decoder refused the bytes.
-    Refused { raw: Vec<u8>, error: Error },
+    Refused { raw: Vec<u8>, error: ParseError },
     /// A socket error.
     Io(String),
 }

@@ -20,7 +20,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use sha2::{Digest, Sha256};
 use uwsgi_wire::client::{Builder, ErrorKind, ResponseBody};
 use uwsgi_wire::http::NginxParams;
-use uwsgi_wire::{Modifier1, OwnedResponseHead};
+use uwsgi_wire::{owned::OwnedResponseHead, Modifier1};
 
 use crate::harness::{self, ci, start_listening, Need, Peer, TempDir, CLEAN_PATH};
 

@@ -4,7 +4,7 @@
 //! (4096) each go to uWSGI on a fresh connection; uWSGI closes without a byte and logs
 //! the line our message quotes.
 
-use uwsgi_wire::{Diagnosis, Modifier1, Packet, Payload, VarsBuilder};
+use uwsgi_wire::{diagnose::Diagnosis, Modifier1, Packet, Payload, VarsBuilder};
 
 use crate::harness::{require, TempDir, UWSGI_APP};
 use crate::uwsgi_app::UwsgiApp;

@@ -1,7 +1,7 @@
 //! Checks shared by the front-end tests: every decoded var against an expected list, the
 //! body, and that re-encoding gives back the received bytes.
 
-use uwsgi_wire::{Modifier1, Request, VarsBuilder};
+use uwsgi_wire::{message::Request, Modifier1, VarsBuilder};
 
 use crate::backend::Capture;
 

@@ -6,8 +6,8 @@
 //! The table of results is in `tests/conformance/README.md`.
 
 use uwsgi_wire::{
-    ArrayBuilder, Error, ErrorKind, Limits, Message, Modifier1, Packet, Payload, Request, RpcCall,
-    Status, VarsBuilder,
+    message::Message, message::Request, message::RpcCall, ArrayBuilder, Limits, Modifier1, Packet,
+    ParseError, ParseErrorKind, Payload, Status, VarsBuilder,
 };
 
 use crate::harness::{require, TempDir, UWSGI_APP};
@@ -45,7 +45,7 @@ fn uwsgi_answers(name: &str, bytes: &[u8]) -> AppEcho {
 
 /// Our verdict on a whole packet with `limits`.
 #[track_caller]
-fn our_error(bytes: &[u8], limits: &Limits) -> (ErrorKind, usize) {
+fn our_error(bytes: &[u8], limits: &Limits) -> (ParseErrorKind, usize) {
     match Packet::parse_with(bytes, limits) {
         Err(err) => (err.kind(), err.offset()),
         Ok(status) => panic!("we accepted {bytes:02x?}: {status:?}"),
@@ -54,12 +54,12 @@ fn our_error(bytes: &[u8], limits: &Limits) -> (ErrorKind, usize) {
 
 /// Our verdict on a request: the packet parses, `Request::from_packet` refuses it.
 #[track_caller]
-fn our_request_error(bytes: &[u8]) -> (ErrorKind, usize) {
+fn our_request_error(bytes: &[u8]) -> (ParseErrorKind, usize) {
     let (packet, _) = Packet::parse(bytes)
         .expect("the packet itself is well formed")
         .complete()
         .expect("whole");
-    let err: Error = Request::from_packet(&packet).expect_err("we refuse the request");
+    let err: ParseError = Request::from_packet(&packet).expect_err("we refuse the request");
     (err.kind(), err.offset())
 }
 
@@ -75,7 +75,10 @@ fn empty_key_both_reject() {
         bytes,
         "uwsgi key cannot be null. skip this var.",
     );
-    assert_eq!(our_error(bytes, &Limits::new()), (ErrorKind::EmptyKey, 4));
+    assert_eq!(
+        our_error(bytes, &Limits::new()),
+        (ParseErrorKind::EmptyKey, 4)
+    );
 }
 
 #[test]
@@ -91,7 +94,7 @@ fn key_past_end_both_reject() {
     );
     assert_eq!(
         our_error(bytes, &Limits::new()),
-        (ErrorKind::KeyPastEnd { len: 16 }, 4)
+        (ParseErrorKind::KeyPastEnd { len: 16 }, 4)
     );
 }
 
@@ -107,7 +110,7 @@ fn missing_value_length_both_reject() {
     );
     assert_eq!(
         our_error(bytes, &Limits::new()),
-        (ErrorKind::MissingValueLength, 9)
+        (ParseErrorKind::MissingValueLength, 9)
     );
 }
 
@@ -123,7 +126,7 @@ fn value_past_end_both_reject() {
     );
     assert_eq!(
         our_error(bytes, &Limits::new()),
-        (ErrorKind::ValuePastEnd { len: 9 }, 14)
+        (ParseErrorKind::ValuePastEnd { len: 9 }, 14)
     );
 }
 
@@ -139,7 +142,7 @@ fn one_trailing_byte_both_reject() {
     );
     assert_eq!(
         our_error(bytes, &Limits::new()),
-        (ErrorKind::TrailingBytes { count: 1 }, 11)
+        (ParseErrorKind::TrailingBytes { count: 1 }, 11)
     );
 }
 
@@ -162,7 +165,7 @@ fn two_trailing_bytes_both_reject() {
         );
         assert_eq!(
             our_error(bytes, &Limits::new()),
-            (ErrorKind::TrailingBytes { count: 2 }, 11)
+            (ParseErrorKind::TrailingBytes { count: 2 }, 11)
         );
     }
 }
@@ -187,7 +190,7 @@ fn stricter_than_uwsgi_resync_quirk_block() {
     // We refuse the key length that runs past the block.
     assert_eq!(
         our_error(bytes, &Limits::new()),
-        (ErrorKind::KeyPastEnd { len: 255 }, 4)
+        (ParseErrorKind::KeyPastEnd { len: 255 }, 4)
     );
 }
 
@@ -228,7 +231,7 @@ fn more_lenient_than_uwsgi_by_default_var_count_over_128() {
     assert!(Packet::parse(&over).is_ok(), "the default limit accepts it");
     assert_eq!(
         our_error(&over, &Limits::new().max_vars(128)),
-        (ErrorKind::TooManyVars { limit: 128 }, 4 + 128 * 8)
+        (ParseErrorKind::TooManyVars { limit: 128 }, 4 + 128 * 8)
     );
 }
 
@@ -247,7 +250,7 @@ fn more_lenient_than_uwsgi_by_default_datasize_over_buffer_size() {
     assert_eq!(
         our_error(header, &Limits::new().max_datasize(4096)),
         (
-            ErrorKind::DatasizeOverLimit {
+            ParseErrorKind::DatasizeOverLimit {
                 datasize: 5000,
                 limit: 4096
             },
@@ -304,7 +307,7 @@ fn stricter_than_uwsgi_content_length_plus_5() {
     // We refuse it (the value starts at 4 + 32).
     assert_eq!(
         our_request_error(&bytes),
-        (ErrorKind::InvalidContentLength, 36)
+        (ParseErrorKind::InvalidContentLength, 36)
     );
 }
 
@@ -322,7 +325,7 @@ fn stricter_than_uwsgi_content_length_5abc() {
     assert_eq!(echo.body, b"hello");
     assert_eq!(
         our_request_error(&bytes),
-        (ErrorKind::InvalidContentLength, 36)
+        (ParseErrorKind::InvalidContentLength, 36)
     );
 }
 
@@ -340,7 +343,7 @@ fn stricter_than_uwsgi_conflicting_content_lengths() {
     // We refuse the second value (at 4 + 19 + 18).
     assert_eq!(
         our_request_error(&bytes),
-        (ErrorKind::ConflictingContentLength, 41)
+        (ParseErrorKind::ConflictingContentLength, 41)
     );
 }
 

@@ -6,9 +6,11 @@ use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use uwsgi_wire::{
-    ArrayBuilder, BlockKind, CacheCommand, CacheReply, CacheRequest, Echo, GenericResponse, Limits,
-    Message, Modifier1, Packet, Payload, Ping, Pong, Request, ResponseFormat, RpcCall, RpcReply,
-    Signal, SpoolerRequest, Status, VarsBuilder,
+    message::CacheCommand, message::CacheReply, message::CacheRequest, message::Echo,
+    message::GenericResponse, message::Message, message::Ping, message::Pong, message::Request,
+    message::ResponseFormat, message::RpcCall, message::RpcReply, message::Signal,
+    message::SpoolerRequest, ArrayBuilder, BlockKind, Limits, Modifier1, Packet, Payload, Status,
+    VarsBuilder,
 };
 
 use crate::client::pattern;

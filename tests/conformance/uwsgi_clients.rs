@@ -9,8 +9,9 @@ use std::thread::{sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
 use uwsgi_wire::{
-    GenericResponse, Message, Modifier1, Packet, Payload, Ping, Pong, RpcCall, Signal, Status,
-    Subscription, SubscriptionBuilder, VarsBuilder,
+    message::GenericResponse, message::Message, message::Ping, message::Pong, message::RpcCall,
+    message::Signal, message::Subscription, message::SubscriptionBuilder, Modifier1, Packet,
+    Payload, Status, VarsBuilder,
 };
 
 use crate::harness::{
@@ -182,7 +183,7 @@ fn rpc_answer(packet: &Packet<'_>) -> Vec<u8> {
             let mut out = encode(
                 &Packet::new(
                     Modifier1::RPC,
-                    uwsgi_wire::RpcReply::LARGE,
+                    uwsgi_wire::message::RpcReply::LARGE,
                     Payload::Vars(vars.vars()),
                 )
                 .expect("fits"),

@@ -28,9 +28,9 @@ pub fn pipelined(names: &[&str]) -> (Vec<u8>, Expected) {
 }
 
 /// The malformed-packet error inside a stream error, if that is what it is.
-pub fn packet_error(err: &uwsgi_wire::StreamError) -> Option<uwsgi_wire::Error> {
+pub fn packet_error(err: &uwsgi_wire::io::StreamError) -> Option<uwsgi_wire::ParseError> {
     match err {
-        uwsgi_wire::StreamError::Exchange(e) => match e.kind() {
+        uwsgi_wire::io::StreamError::Exchange(e) => match e.kind() {
             uwsgi_wire::exchange::ExchangeErrorKind::Packet(p) => Some(p),
             _ => None,
         },

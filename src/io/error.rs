@@ -2,8 +2,8 @@
 
 use std::io;
 
-use crate::error::EncodeError;
 use crate::exchange::ExchangeError;
+use crate::wire::error::EncodeError;
 
 /// Why reading or writing a stream failed, in the blocking adapter [`io`](crate::io) and
 /// the tokio codec alike.
@@ -13,18 +13,18 @@ use crate::exchange::ExchangeError;
 /// [`is_eof`](ExchangeError::is_eof) is true.
 ///
 /// ```
-/// use uwsgi_wire::io::PacketReader;
-/// use uwsgi_wire::{ErrorKind, Limits, StreamError};
+/// use uwsgi_wire::io::ServerReader;
+/// use uwsgi_wire::{ParseErrorKind, Limits, io::StreamError};
 /// use uwsgi_wire::exchange::ExchangeErrorKind;
 ///
 /// // A header announcing a 5000-byte block, against a 4096-byte limit.
 /// let wire = [0x00, 0x88, 0x13, 0x00];
-/// let mut reader = PacketReader::with_limits(&wire[..], Limits::new().max_datasize(4096));
+/// let mut reader = ServerReader::new(&wire[..], Limits::new().max_datasize(4096));
 /// let err = reader.read_packet().unwrap_err();
 /// assert!(matches!(
 ///     &err,
 ///     StreamError::Exchange(e) if matches!(e.kind(), ExchangeErrorKind::Packet(p)
-///         if p.kind() == ErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 })
+///         if p.kind() == ParseErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 })
 /// ));
 /// assert_eq!(err.status_code(), Some(431));
 /// ```
@@ -69,7 +69,7 @@ impl StreamError {
     /// local (encoder) errors.
     ///
     /// ```
-    /// use uwsgi_wire::StreamError;
+    /// use uwsgi_wire::io::StreamError;
     /// let err = StreamError::BufferTooSmall { needed: 70000, available: 4096 };
     /// assert_eq!(err.status_code(), Some(431));
     /// ```
@@ -88,8 +88,8 @@ impl StreamError {
     /// [`Body`]: crate::io::Body
     ///
     /// ```
-    /// use uwsgi_wire::io::PacketReader;
-    /// let mut reader = PacketReader::new(&[0x00, 0x05][..]); // 2 of 4 header bytes
+    /// use uwsgi_wire::{io::ServerReader, Limits};
+    /// let mut reader = ServerReader::new(&[0x00, 0x05][..], Limits::new()); // 2 of 4 header bytes
     /// assert!(reader.read_packet().unwrap_err().is_eof());
     /// ```
     pub fn is_eof(&self) -> bool {

@@ -1,4 +1,4 @@
-//! Error types: [`Error`] for parsing, [`EncodeError`] for encoding.
+//! ParseError types: [`ParseError`] for parsing, [`EncodeError`] for encoding.
 //!
 //! Neither carries an I/O error and neither means "need more bytes": short input is
 //! [`Status::Partial`](crate::Status::Partial), never an error.
@@ -7,46 +7,46 @@ use core::fmt;
 
 /// Why a parse failed, and where.
 ///
-/// The [`offset`](Error::offset) counts bytes from the start of the buffer handed to the
+/// The [`offset`](ParseError::offset) counts bytes from the start of the buffer handed to the
 /// function that failed: for [`Packet::parse`](crate::Packet::parse) that is the first
 /// header byte, for [`Vars::parse`](crate::Vars::parse) the first byte of the block.
 ///
 /// ```
-/// use uwsgi_wire::{ErrorKind, Vars};
+/// use uwsgi_wire::{ParseErrorKind, Vars};
 ///
 /// // A key length of 0 at the very start of the block.
 /// let err = Vars::parse(b"\x00\x00\x01\x00x").unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::EmptyKey);
+/// assert_eq!(err.kind(), ParseErrorKind::EmptyKey);
 /// assert_eq!(err.offset(), 0);
 /// assert_eq!(err.to_string(), "zero-length key at byte 0");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("{kind} at byte {offset}")]
-pub struct Error {
-    kind: ErrorKind,
+pub struct ParseError {
+    kind: ParseErrorKind,
     offset: usize,
 }
 
-impl Error {
+impl ParseError {
     /// An error of `kind` at byte `offset`.
     ///
     /// ```
-    /// use uwsgi_wire::{Error, ErrorKind};
-    /// let err = Error::new(ErrorKind::TrailingBytes { count: 1 }, 9);
+    /// use uwsgi_wire::{ParseError, ParseErrorKind};
+    /// let err = ParseError::new(ParseErrorKind::TrailingBytes { count: 1 }, 9);
     /// assert_eq!(err.offset(), 9);
     /// ```
-    pub const fn new(kind: ErrorKind, offset: usize) -> Self {
-        Error { kind, offset }
+    pub const fn new(kind: ParseErrorKind, offset: usize) -> Self {
+        ParseError { kind, offset }
     }
 
     /// What is wrong.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Vars};
+    /// use uwsgi_wire::{ParseErrorKind, Vars};
     /// let err = Vars::parse(b"\x05\x00ab").unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::KeyPastEnd { len: 5 });
+    /// assert_eq!(err.kind(), ParseErrorKind::KeyPastEnd { len: 5 });
     /// ```
-    pub const fn kind(&self) -> ErrorKind {
+    pub const fn kind(&self) -> ParseErrorKind {
         self.kind
     }
 
@@ -65,7 +65,7 @@ impl Error {
     /// The same error with `base` added to its offset: turns a block-relative offset into
     /// a packet-relative one.
     pub(crate) const fn shifted(self, base: usize) -> Self {
-        Error {
+        ParseError {
             kind: self.kind,
             offset: self.offset.saturating_add(base),
         }
@@ -75,13 +75,13 @@ impl Error {
 /// The precise reason a parse failed. New reasons may be added in minor releases.
 ///
 /// ```
-/// use uwsgi_wire::ErrorKind;
-/// let kind = ErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 };
+/// use uwsgi_wire::ParseErrorKind;
+/// let kind = ParseErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 };
 /// assert_eq!(kind.to_string(), "datasize 5000 is over the limit of 4096");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ErrorKind {
+pub enum ParseErrorKind {
     /// The header's datasize is larger than [`Limits::max_datasize`](crate::Limits).
     /// Reported at offset 1, where the datasize field starts, as soon as the header has
     /// arrived.
@@ -163,46 +163,46 @@ pub enum ErrorKind {
     TooManyRpcArgs,
 }
 
-impl fmt::Display for ErrorKind {
+impl fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ErrorKind::DatasizeOverLimit { datasize, limit } => {
+            ParseErrorKind::DatasizeOverLimit { datasize, limit } => {
                 write!(f, "datasize {datasize} is over the limit of {limit}")
             }
-            ErrorKind::EmptyKey => f.write_str("zero-length key"),
-            ErrorKind::KeyPastEnd { len } => {
+            ParseErrorKind::EmptyKey => f.write_str("zero-length key"),
+            ParseErrorKind::KeyPastEnd { len } => {
                 write!(f, "key length {len} runs past the end of the block")
             }
-            ErrorKind::MissingValueLength => {
+            ParseErrorKind::MissingValueLength => {
                 f.write_str("block ends where a value length should be")
             }
-            ErrorKind::ValuePastEnd { len } => {
+            ParseErrorKind::ValuePastEnd { len } => {
                 write!(f, "value length {len} runs past the end of the block")
             }
-            ErrorKind::ItemPastEnd { len } => {
+            ParseErrorKind::ItemPastEnd { len } => {
                 write!(f, "array item length {len} runs past the end of the block")
             }
-            ErrorKind::TrailingBytes { count } => {
+            ParseErrorKind::TrailingBytes { count } => {
                 write!(f, "{count} stray byte(s) at the end of the block")
             }
-            ErrorKind::TooManyVars { limit } => write!(f, "more than {limit} vars"),
-            ErrorKind::TooManyItems { limit } => write!(f, "more than {limit} array items"),
-            ErrorKind::InvalidContentLength => f.write_str("invalid CONTENT_LENGTH value"),
-            ErrorKind::ConflictingContentLength => {
+            ParseErrorKind::TooManyVars { limit } => write!(f, "more than {limit} vars"),
+            ParseErrorKind::TooManyItems { limit } => write!(f, "more than {limit} array items"),
+            ParseErrorKind::InvalidContentLength => f.write_str("invalid CONTENT_LENGTH value"),
+            ParseErrorKind::ConflictingContentLength => {
                 f.write_str("CONTENT_LENGTH differs from an earlier CONTENT_LENGTH")
             }
-            ErrorKind::UnexpectedPacket {
+            ParseErrorKind::UnexpectedPacket {
                 modifier1,
                 modifier2,
             } => write!(
                 f,
                 "unexpected packet type (modifier1 {modifier1}, modifier2 {modifier2})"
             ),
-            ErrorKind::UnexpectedPayload => f.write_str("unexpected payload"),
-            ErrorKind::MissingVar { key } => write!(f, "missing var {key}"),
-            ErrorKind::InvalidVar { key } => write!(f, "invalid value for var {key}"),
-            ErrorKind::MissingRpcFunction => f.write_str("RPC call without a function name"),
-            ErrorKind::TooManyRpcArgs => f.write_str("RPC call with more than 254 arguments"),
+            ParseErrorKind::UnexpectedPayload => f.write_str("unexpected payload"),
+            ParseErrorKind::MissingVar { key } => write!(f, "missing var {key}"),
+            ParseErrorKind::InvalidVar { key } => write!(f, "invalid value for var {key}"),
+            ParseErrorKind::MissingRpcFunction => f.write_str("RPC call without a function name"),
+            ParseErrorKind::TooManyRpcArgs => f.write_str("RPC call with more than 254 arguments"),
         }
     }
 }

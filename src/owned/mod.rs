@@ -7,22 +7,28 @@
 //! ([`codec`](crate::codec), feature `tokio`) decodes into these types straight from
 //! its read buffer.
 
+#[cfg(feature = "tokio")]
+mod head;
+
+#[cfg(feature = "tokio")]
+pub use head::OwnedResponseHead;
+
 use core::fmt;
 
 use bytes::Bytes;
 
-use crate::array::Array;
-use crate::error::Error;
-use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
-use crate::limits::Limits;
-use crate::packet::{Packet, Payload, Status};
-use crate::vars::Vars;
+use crate::wire::array::Array;
+use crate::wire::error::ParseError;
+use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
+use crate::wire::limits::Limits;
+use crate::wire::packet::{Packet, Payload, Status};
+use crate::wire::vars::Vars;
 
 /// A validated vars block that owns its bytes (a cheap-to-clone [`Bytes`]).
 ///
 /// ```
 /// use bytes::Bytes;
-/// use uwsgi_wire::OwnedVars;
+/// use uwsgi_wire::owned::OwnedVars;
 ///
 /// let block = Bytes::from_static(b"\x0e\x00REQUEST_METHOD\x03\x00GET\x09\x00PATH_INFO\x01\x00/");
 /// let vars = OwnedVars::parse(block.clone())?;
@@ -32,7 +38,7 @@ use crate::vars::Vars;
 /// assert_eq!(method.as_ptr(), block[18..].as_ptr());
 /// // The borrowed view costs nothing to get back.
 /// assert_eq!(vars.vars().len(), 2);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct OwnedVars {
@@ -44,23 +50,23 @@ impl OwnedVars {
     /// Validates `block` as a vars block with the default [`Limits`].
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, OwnedVars};
+    /// use uwsgi_wire::{ParseErrorKind, owned::OwnedVars};
     /// let err = OwnedVars::parse(bytes::Bytes::from_static(b"\x00\x00\x00\x00")).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::EmptyKey);
+    /// assert_eq!(err.kind(), ParseErrorKind::EmptyKey);
     /// ```
-    pub fn parse(block: Bytes) -> Result<Self, Error> {
+    pub fn parse(block: Bytes) -> Result<Self, ParseError> {
         Self::parse_with(block, &Limits::new())
     }
 
     /// Validates `block` as a vars block with the given limits (`max_vars`).
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Limits, OwnedVars};
+    /// use uwsgi_wire::{ParseErrorKind, Limits, owned::OwnedVars};
     /// let block = bytes::Bytes::from_static(b"\x01\x00a\x00\x00\x01\x00b\x00\x00");
     /// let err = OwnedVars::parse_with(block, &Limits::new().max_vars(1)).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::TooManyVars { limit: 1 });
+    /// assert_eq!(err.kind(), ParseErrorKind::TooManyVars { limit: 1 });
     /// ```
-    pub fn parse_with(block: Bytes, limits: &Limits) -> Result<Self, Error> {
+    pub fn parse_with(block: Bytes, limits: &Limits) -> Result<Self, ParseError> {
         let len = Vars::parse_with(&block, limits)?.len();
         Ok(OwnedVars { block, len })
     }
@@ -69,9 +75,9 @@ impl OwnedVars {
     ///
     /// ```
     /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00a\x01\x00b")?;
-    /// let owned = uwsgi_wire::OwnedVars::from_vars(&vars);
+    /// let owned = uwsgi_wire::owned::OwnedVars::from_vars(&vars);
     /// assert_eq!(owned.vars(), vars);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn from_vars(vars: &Vars<'_>) -> Self {
         OwnedVars {
@@ -83,9 +89,9 @@ impl OwnedVars {
     /// The borrowed view: O(1), no re-validation.
     ///
     /// ```
-    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
     /// assert_eq!(owned.vars().get(b"k"), Some(&b"v"[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn vars(&self) -> Vars<'_> {
         Vars::trusted(&self.block, self.len)
@@ -94,9 +100,9 @@ impl OwnedVars {
     /// The number of pairs, duplicates included.
     ///
     /// ```
-    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
     /// assert_eq!(owned.len(), 1);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn len(&self) -> usize {
         self.len
@@ -105,8 +111,8 @@ impl OwnedVars {
     /// True when the block holds no pairs.
     ///
     /// ```
-    /// assert!(uwsgi_wire::OwnedVars::parse(bytes::Bytes::new())?.is_empty());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert!(uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::new())?.is_empty());
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -115,10 +121,10 @@ impl OwnedVars {
     /// The value of the last pair named `key` (as [`Vars::get`]), sharing the buffer.
     ///
     /// ```
-    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
     /// assert_eq!(owned.get(b"k").unwrap(), "2");
     /// assert!(owned.get(b"nope").is_none());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get(&self, key: &[u8]) -> Option<Bytes> {
         self.vars().get(key).map(|v| self.share(v))
@@ -128,10 +134,10 @@ impl OwnedVars {
     /// buffer.
     ///
     /// ```
-    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
     /// assert_eq!(owned.get_first(b"k").unwrap(), "1");
     /// assert!(owned.get_first(b"nope").is_none());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get_first(&self, key: &[u8]) -> Option<Bytes> {
         self.vars().get_first(key).map(|v| self.share(v))
@@ -142,9 +148,9 @@ impl OwnedVars {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// let owned = uwsgi_wire::OwnedVars::parse(Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00j\x00\x00\x01\x00k\x01\x002"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00j\x00\x00\x01\x00k\x01\x002"))?;
     /// assert_eq!(owned.get_all(b"k").collect::<Vec<_>>(), [Bytes::from("1"), Bytes::from("2")]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get_all<'k>(&'k self, key: &'k [u8]) -> impl Iterator<Item = Bytes> + 'k {
         self.vars().get_all(key).map(move |v| self.share(v))
@@ -153,10 +159,10 @@ impl OwnedVars {
     /// Every pair in wire order as owned `(key, value)` slices of the same buffer.
     ///
     /// ```
-    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00a\x01\x00b"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00a\x01\x00b"))?;
     /// let pairs: Vec<_> = owned.iter().collect();
     /// assert_eq!(pairs, [(bytes::Bytes::from("a"), bytes::Bytes::from("b"))]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (Bytes, Bytes)> + '_ {
         self.vars()
@@ -168,22 +174,22 @@ impl OwnedVars {
     ///
     /// ```
     /// let block = bytes::Bytes::from_static(b"\x01\x00a\x01\x00b");
-    /// assert_eq!(uwsgi_wire::OwnedVars::parse(block.clone())?.as_bytes(), &block);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert_eq!(uwsgi_wire::owned::OwnedVars::parse(block.clone())?.as_bytes(), &block);
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn as_bytes(&self) -> &Bytes {
         &self.block
     }
 
-    /// The strict `CONTENT_LENGTH` ([`Vars::content_length`]). Error offsets count
+    /// The strict `CONTENT_LENGTH` ([`Vars::content_length`]). ParseError offsets count
     /// from the first byte of the block.
     ///
     /// ```
-    /// let owned = uwsgi_wire::OwnedVars::parse(bytes::Bytes::from_static(b"\x0e\x00CONTENT_LENGTH\x01\x007"))?;
+    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x0e\x00CONTENT_LENGTH\x01\x007"))?;
     /// assert_eq!(owned.content_length(), Ok(Some(7)));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn content_length(&self) -> Result<Option<u64>, Error> {
+    pub fn content_length(&self) -> Result<Option<u64>, ParseError> {
         self.vars().content_length()
     }
 
@@ -242,7 +248,7 @@ impl Layout {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use uwsgi_wire::{OwnedPacket, Status};
+/// use uwsgi_wire::{owned::OwnedPacket, Status};
 ///
 /// let wire = Bytes::from_static(b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005hello");
 /// let Status::Complete((packet, consumed)) = OwnedPacket::parse(wire.clone())? else { unreachable!() };
@@ -250,7 +256,7 @@ impl Layout {
 /// assert_eq!(packet.body_len(), 5);
 /// assert_eq!(&wire[consumed..], b"hello");
 /// assert_eq!(packet.vars().unwrap().get(b"CONTENT_LENGTH"), Some(&b"5"[..]));
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct OwnedPacket {
@@ -266,24 +272,24 @@ impl OwnedPacket {
     /// bytes it took; what follows (a body, a next packet) is left alone.
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let ping = bytes::Bytes::from_static(&[0x64, 0, 0]);
     /// assert_eq!(OwnedPacket::parse(ping)?, Status::Partial { needed: 1 });
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn parse(buf: Bytes) -> Result<Status<(Self, usize)>, Error> {
+    pub fn parse(buf: Bytes) -> Result<Status<(Self, usize)>, ParseError> {
         Self::parse_with(buf, &Limits::new())
     }
 
     /// [`OwnedPacket::parse`] with the given limits.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Limits, OwnedPacket};
+    /// use uwsgi_wire::{ParseErrorKind, Limits, owned::OwnedPacket};
     /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00");
     /// let err = OwnedPacket::parse_with(wire, &Limits::new().max_datasize(4)).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
+    /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
     /// ```
-    pub fn parse_with(buf: Bytes, limits: &Limits) -> Result<Status<(Self, usize)>, Error> {
+    pub fn parse_with(buf: Bytes, limits: &Limits) -> Result<Status<(Self, usize)>, ParseError> {
         let (layout, body_len, consumed) = match Packet::parse_with(&buf, limits)? {
             Status::Complete((packet, consumed)) => {
                 let (layout, body_len) = Self::describe(&packet)?;
@@ -309,7 +315,7 @@ impl OwnedPacket {
     /// packet is a request whose `CONTENT_LENGTH` is invalid.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, OwnedPacket, Packet, Payload, VarsBuilder};
+    /// use uwsgi_wire::{Modifier1, owned::OwnedPacket, Packet, Payload, VarsBuilder};
     /// let mut vars = VarsBuilder::new();
     /// vars.push("CONTENT_LENGTH", "3")?;
     /// let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
@@ -318,7 +324,7 @@ impl OwnedPacket {
     /// assert_eq!(owned.payload(), packet.payload());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, Error> {
+    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, ParseError> {
         let (layout, body_len) = Self::describe(packet)?;
         let mut wire = alloc::vec::Vec::with_capacity(packet.encoded_len());
         wire.extend_from_slice(&packet.header().to_bytes());
@@ -332,17 +338,17 @@ impl OwnedPacket {
 
     /// The block layout with its count, and the body length (strict `CONTENT_LENGTH` for
     /// request types, else 0).
-    pub(crate) fn describe(packet: &Packet<'_>) -> Result<(Layout, u64), Error> {
+    pub(crate) fn describe(packet: &Packet<'_>) -> Result<(Layout, u64), ParseError> {
         Ok((Layout::of(&packet.payload()), packet.body_len()?))
     }
 
     /// The header (datasize is the block's length).
     ///
     /// ```
-    /// use uwsgi_wire::{Header, Modifier1, OwnedPacket, Status};
+    /// use uwsgi_wire::{Header, Modifier1, owned::OwnedPacket, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]))? else { unreachable!() };
     /// assert_eq!(p.header(), Header::new(Modifier1::SIGNAL, 0, 17));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn header(&self) -> Header {
         let mut bytes = [0u8; HEADER_LEN];
@@ -355,10 +361,10 @@ impl OwnedPacket {
     /// The packet type.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, OwnedPacket, Status};
+    /// use uwsgi_wire::{Modifier1, owned::OwnedPacket, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 1]))? else { unreachable!() };
     /// assert_eq!((p.modifier1(), p.modifier2()), (Modifier1::PING, 1));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn modifier1(&self) -> Modifier1 {
         self.header().modifier1
@@ -367,10 +373,10 @@ impl OwnedPacket {
     /// The sub-type.
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]))? else { unreachable!() };
     /// assert_eq!(p.modifier2(), 17);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn modifier2(&self) -> u8 {
         self.header().modifier2
@@ -384,10 +390,10 @@ impl OwnedPacket {
     /// The borrowed [`Packet`] view (O(1)), for everything that takes one.
     ///
     /// ```
-    /// use uwsgi_wire::{Message, OwnedPacket, Signal, Status};
+    /// use uwsgi_wire::{message::Message, owned::OwnedPacket, message::Signal, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 9]))? else { unreachable!() };
     /// assert_eq!(Message::from_packet(&p.packet())?, Message::Signal(Signal::new(9)));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn packet(&self) -> Packet<'_> {
         let header = self.header();
@@ -397,10 +403,10 @@ impl OwnedPacket {
     /// The block, interpreted (O(1): the counts were kept when it was validated).
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Payload, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Payload, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(b"\x65\x02\x00\x00hi"))? else { unreachable!() };
     /// assert_eq!(p.payload(), Payload::Raw(b"hi"));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn payload(&self) -> Payload<'_> {
         self.layout.payload(self.block())
@@ -409,10 +415,10 @@ impl OwnedPacket {
     /// How the block was read.
     ///
     /// ```
-    /// use uwsgi_wire::{BlockKind, OwnedPacket, Status};
+    /// use uwsgi_wire::{BlockKind, owned::OwnedPacket, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
     /// assert_eq!(p.block_kind(), BlockKind::Raw);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn block_kind(&self) -> BlockKind {
         match self.layout {
@@ -425,11 +431,11 @@ impl OwnedPacket {
     /// The vars, when the block is a vars block (O(1)).
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00\x01\x00k\x00\x00");
     /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
     /// assert_eq!(p.vars().unwrap().get(b"k"), Some(&b""[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn vars(&self) -> Option<Vars<'_>> {
         match self.layout {
@@ -441,11 +447,11 @@ impl OwnedPacket {
     /// The vars as an [`OwnedVars`] sharing this packet's buffer (O(1)).
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00\x01\x00k\x00\x00");
     /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
     /// assert_eq!(p.owned_vars().unwrap().len(), 1);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn owned_vars(&self) -> Option<OwnedVars> {
         match self.layout {
@@ -460,11 +466,11 @@ impl OwnedPacket {
     /// The array, when the block is an array (O(1)).
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(b"\xad\x03\x00\x00\x01\x00f");
     /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
     /// assert_eq!(p.array().unwrap().get(0), Some(&b"f"[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn array(&self) -> Option<Array<'_>> {
         match self.layout {
@@ -477,10 +483,10 @@ impl OwnedPacket {
     /// `CONTENT_LENGTH` for request types ([`Modifier1::is_request`]), else 0.
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
     /// assert_eq!(p.body_len(), 0);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn body_len(&self) -> u64 {
         self.body_len
@@ -489,11 +495,11 @@ impl OwnedPacket {
     /// The wire bytes: header and block (not the body).
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(&[0x64, 0, 0, 0]);
     /// let Status::Complete((p, _)) = OwnedPacket::parse(wire.clone())? else { unreachable!() };
     /// assert_eq!(p.as_bytes(), &wire);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn as_bytes(&self) -> &Bytes {
         &self.wire
@@ -502,10 +508,10 @@ impl OwnedPacket {
     /// The wire bytes, consuming the packet.
     ///
     /// ```
-    /// use uwsgi_wire::{OwnedPacket, Status};
+    /// use uwsgi_wire::{owned::OwnedPacket, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
     /// assert_eq!(p.into_bytes().len(), 4);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn into_bytes(self) -> Bytes {
         self.wire

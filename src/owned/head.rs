@@ -3,24 +3,24 @@
 use bytes::Bytes;
 
 use crate::exchange::{BodyLength, HeadParser, ResponseHead};
-use crate::packet::Status;
+use crate::wire::packet::Status;
 
 /// A validated HTTP/1.x response head that owns its bytes: what the async codec yields
-/// for the reply to a request (`codec::Frame::Response`), split off its read buffer
+/// for the reply to a request (`codec::ReplyHead::Response`), split off its read buffer
 /// without a copy. [`head`](OwnedResponseHead::head) gives the borrowed view.
 ///
 /// ```
-/// # fn main() -> Result<(), uwsgi_wire::StreamError> {
+/// # fn main() -> Result<(), uwsgi_wire::io::StreamError> {
 /// use bytes::BytesMut;
 /// use tokio_util::codec::Decoder;
-/// use uwsgi_wire::codec::{Frame, UwsgiCodec};
+/// use uwsgi_wire::codec::{ClientCodec, Frame, ReplyHead};
 /// use uwsgi_wire::exchange::{BodyLength, Reply};
 ///
 /// // Captured from uWSGI 2.0.21: a response with no Content-Length.
-/// let mut buf = BytesMut::from(&include_bytes!("../tests/vectors/uwsgi-http-reply.bin")[..]);
-/// let mut codec = UwsgiCodec::builder().new_client_codec();
+/// let mut buf = BytesMut::from(&include_bytes!("../../tests/vectors/uwsgi-http-reply.bin")[..]);
+/// let mut codec = ClientCodec::default();
 /// codec.expect(Reply::Response { head_request: false });
-/// let Some(Frame::Response(head)) = codec.decode(&mut buf)? else { unreachable!() };
+/// let Some(Frame::Head(ReplyHead::Response(head))) = codec.decode(&mut buf)? else { unreachable!() };
 /// assert_eq!(head.head().status(), 200);
 /// assert_eq!(head.body(), BodyLength::ToEof);
 /// assert_eq!(&head.as_bytes()[..], b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
@@ -43,13 +43,13 @@ impl OwnedResponseHead {
     /// The borrowed view: status, reason, headers.
     ///
     /// ```
-    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
+    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::owned::OwnedResponseHead {
     /// #     use tokio_util::codec::Decoder;
-    /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
+    /// #     let mut codec = uwsgi_wire::codec::ClientCodec::default();
     /// #     codec.expect(uwsgi_wire::exchange::Reply::Response { head_request: false });
     /// #     let mut buf = bytes::BytesMut::from(wire);
     /// #     match codec.decode(&mut buf) {
-    /// #         Ok(Some(uwsgi_wire::codec::Frame::Response(head))) => head,
+    /// #         Ok(Some(uwsgi_wire::codec::Frame::Head(uwsgi_wire::codec::ReplyHead::Response(head)))) => head,
     /// #         other => panic!("{other:?}"),
     /// #     }
     /// # }
@@ -68,13 +68,13 @@ impl OwnedResponseHead {
     /// How the body after this head is delimited.
     ///
     /// ```
-    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
+    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::owned::OwnedResponseHead {
     /// #     use tokio_util::codec::Decoder;
-    /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
+    /// #     let mut codec = uwsgi_wire::codec::ClientCodec::default();
     /// #     codec.expect(uwsgi_wire::exchange::Reply::Response { head_request: false });
     /// #     let mut buf = bytes::BytesMut::from(wire);
     /// #     match codec.decode(&mut buf) {
-    /// #         Ok(Some(uwsgi_wire::codec::Frame::Response(head))) => head,
+    /// #         Ok(Some(uwsgi_wire::codec::Frame::Head(uwsgi_wire::codec::ReplyHead::Response(head)))) => head,
     /// #         other => panic!("{other:?}"),
     /// #     }
     /// # }
@@ -88,13 +88,13 @@ impl OwnedResponseHead {
     /// The head's wire bytes, blank line included.
     ///
     /// ```
-    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::OwnedResponseHead {
+    /// # fn head(wire: &'static [u8]) -> uwsgi_wire::owned::OwnedResponseHead {
     /// #     use tokio_util::codec::Decoder;
-    /// #     let mut codec = uwsgi_wire::codec::UwsgiCodec::builder().new_client_codec();
+    /// #     let mut codec = uwsgi_wire::codec::ClientCodec::default();
     /// #     codec.expect(uwsgi_wire::exchange::Reply::Response { head_request: false });
     /// #     let mut buf = bytes::BytesMut::from(wire);
     /// #     match codec.decode(&mut buf) {
-    /// #         Ok(Some(uwsgi_wire::codec::Frame::Response(head))) => head,
+    /// #         Ok(Some(uwsgi_wire::codec::Frame::Head(uwsgi_wire::codec::ReplyHead::Response(head)))) => head,
     /// #         other => panic!("{other:?}"),
     /// #     }
     /// # }

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::error::EncodeError;
+use crate::wire::error::EncodeError;
 use crate::Status;
 
 /// Length of a uwsgi header in bytes.
@@ -11,7 +11,7 @@ use crate::Status;
 /// use uwsgi_wire::{Header, Packet, Status, HEADER_LEN};
 ///
 /// // Captured from nginx 1.22: a 372-byte vars block after the header.
-/// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+/// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
 /// let (packet, consumed) = Packet::parse(wire)?.complete().ok_or("short capture")?;
 /// assert_eq!(consumed, HEADER_LEN + usize::from(packet.header().datasize));
 /// assert_eq!(Header::parse(&wire[..1]), Status::Partial { needed: HEADER_LEN - 1 });
@@ -155,7 +155,7 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{BlockKind, Header, Modifier1, Status};
     /// // Captured from nginx 1.22 with the default `uwsgi_modifier1`.
-    /// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+    /// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
     /// assert_eq!(Header::parse(wire).map(|h| h.modifier1), Status::Complete(Modifier1::WSGI));
     /// assert!(Modifier1::WSGI.is_request());
     /// assert_eq!(Modifier1::WSGI.block_kind(), BlockKind::Vars);
@@ -166,7 +166,7 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{Header, Modifier1, Status};
     /// // Captured from nginx 1.22 with `uwsgi_modifier1 5; uwsgi_modifier2 9;`.
-    /// let wire = include_bytes!("../tests/vectors/nginx-modifiers.bin");
+    /// let wire = include_bytes!("../../tests/vectors/nginx-modifiers.bin");
     /// let header = Header::parse(wire).map(|h| (h.modifier1, h.modifier2));
     /// assert_eq!(header, Status::Complete((Modifier1::PSGI, 9)));
     /// assert!(Modifier1::PSGI.is_request());
@@ -191,7 +191,7 @@ impl Modifier1 {
     /// 8: JVM request (modifier2 1 = Ring).
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Request, Vars};
+    /// use uwsgi_wire::{Modifier1, message::Request, Vars};
     /// let ring = Request::new(Modifier1::JVM, 1, Vars::empty())?;
     /// assert_eq!(ring.to_packet()?.header().to_bytes(), [8, 0, 0, 1]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -249,9 +249,9 @@ impl Modifier1 {
     /// 72: not a real packet type: the bytes `HTTP` of a raw HTTP response read as a header.
     ///
     /// ```
-    /// use uwsgi_wire::{Header, Modifier1, ResponseFormat, Status};
+    /// use uwsgi_wire::{Header, Modifier1, message::ResponseFormat, Status};
     /// // What uWSGI 2.0.21 answered a request with: raw HTTP, no uwsgi header.
-    /// let reply = include_bytes!("../tests/vectors/uwsgi-http-reply.bin");
+    /// let reply = include_bytes!("../../tests/vectors/uwsgi-http-reply.bin");
     /// let modifier1 = Header::parse(reply).map(|h| h.modifier1);
     /// assert_eq!(modifier1, Status::Complete(Modifier1::RAW_HTTP));
     /// assert_eq!(ResponseFormat::detect(reply), Status::Complete(ResponseFormat::RawHttp));
@@ -262,8 +262,8 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{Header, Modifier1, Status};
     /// // What `uwsgi --ping` sent, and what uWSGI 2.0.21 answered.
-    /// let ping = include_bytes!("../tests/vectors/uwsgi-ping.bin");
-    /// let pong = include_bytes!("../tests/vectors/uwsgi-pong.bin");
+    /// let ping = include_bytes!("../../tests/vectors/uwsgi-ping.bin");
+    /// let pong = include_bytes!("../../tests/vectors/uwsgi-pong.bin");
     /// assert_eq!(Header::parse(ping), Status::Complete(Header::new(Modifier1::PING, 0, 0)));
     /// assert_eq!(Header::parse(pong), Status::Complete(Header::new(Modifier1::PING, 0, 1)));
     /// ```
@@ -271,7 +271,7 @@ impl Modifier1 {
     /// 101: echo.
     ///
     /// ```
-    /// use uwsgi_wire::{BlockKind, Echo, Modifier1};
+    /// use uwsgi_wire::{BlockKind, message::Echo, Modifier1};
     /// assert_eq!(Echo::new(b"echo-payload")?.to_packet().modifier1(), Modifier1::ECHO);
     /// assert_eq!(Modifier1::ECHO.block_kind(), BlockKind::Raw);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
@@ -291,14 +291,14 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{Header, Modifier1, Status};
     /// // What `uwsgi --signal ADDR,17` sent.
-    /// let wire = include_bytes!("../tests/vectors/uwsgi-signal.bin");
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal.bin");
     /// assert_eq!(Header::parse(wire), Status::Complete(Header::new(Modifier1::SIGNAL, 0, 17)));
     /// ```
     pub const SIGNAL: Modifier1 = Modifier1(110);
     /// 111: cache; the command is modifier2 (17 is the "magic" interface).
     ///
     /// ```
-    /// use uwsgi_wire::{BlockKind, Modifier1, CACHE_MAGIC};
+    /// use uwsgi_wire::{BlockKind, Modifier1, message::CACHE_MAGIC};
     /// assert_eq!(Modifier1::CACHE.block_kind(), BlockKind::Vars);
     /// assert_eq!((Modifier1::CACHE.0, CACHE_MAGIC), (111, 17));
     /// ```
@@ -308,7 +308,7 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{BlockKind, Header, Modifier1, Status};
     /// // What `uwsgi.rpc(node, b'hello', b'a', b'', b'b')` sent (uWSGI 2.0.21).
-    /// let wire = include_bytes!("../tests/vectors/uwsgi-rpc-call.bin");
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
     /// assert_eq!(Header::parse(wire).map(|h| h.modifier1), Status::Complete(Modifier1::RPC));
     /// assert_eq!(Modifier1::RPC.block_kind(), BlockKind::Array);
     /// ```
@@ -326,8 +326,8 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{Header, Modifier1, Status};
     /// // The datagrams of `uwsgi --subscribe-to` at start-up and at shutdown (uWSGI 2.0.21).
-    /// let join = include_bytes!("../tests/vectors/uwsgi-subscribe.bin");
-    /// let leave = include_bytes!("../tests/vectors/uwsgi-unsubscribe.bin");
+    /// let join = include_bytes!("../../tests/vectors/uwsgi-subscribe.bin");
+    /// let leave = include_bytes!("../../tests/vectors/uwsgi-unsubscribe.bin");
     /// let header = |m2| Status::Complete(Header::new(Modifier1::SUBSCRIPTION, 102, m2));
     /// assert_eq!(Header::parse(join), header(0));
     /// assert_eq!(Header::parse(leave), header(1));
@@ -338,7 +338,7 @@ impl Modifier1 {
     /// ```
     /// use uwsgi_wire::{Header, Modifier1, Status};
     /// // uWSGI 2.0.21's answer to a signal: queued.
-    /// let wire = include_bytes!("../tests/vectors/uwsgi-signal-reply.bin");
+    /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal-reply.bin");
     /// assert_eq!(Header::parse(wire), Status::Complete(Header::new(Modifier1::RESPONSE, 0, 1)));
     /// ```
     pub const RESPONSE: Modifier1 = Modifier1(255);

@@ -12,13 +12,13 @@
 /// Read a limit from its field, set it with the method of the same name:
 ///
 /// ```
-/// use uwsgi_wire::{ErrorKind, Limits, Packet};
+/// use uwsgi_wire::{ParseErrorKind, Limits, Packet};
 ///
 /// let strict = Limits::new().max_datasize(4096).max_vars(128);
 /// assert_eq!((strict.max_datasize, strict.max_vars), (4096, 128));
 /// // A header announcing 5000 bytes is refused before the block arrives.
 /// let err = Packet::parse_with(&[0x00, 0x88, 0x13, 0x00], &strict).unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 });
+/// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 });
 /// assert_eq!(err.offset(), 1);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,10 +163,10 @@ impl Limits {
 impl Limits {
     /// Refuses a header whose datasize is over `max_datasize`, before its block is read
     /// (offset 1, where the datasize starts).
-    pub(crate) fn check_header(&self, header: &crate::Header) -> Result<(), crate::Error> {
+    pub(crate) fn check_header(&self, header: &crate::Header) -> Result<(), crate::ParseError> {
         if header.datasize > self.max_datasize {
-            return Err(crate::Error::new(
-                crate::ErrorKind::DatasizeOverLimit {
+            return Err(crate::ParseError::new(
+                crate::ParseErrorKind::DatasizeOverLimit {
                     datasize: header.datasize,
                     limit: self.max_datasize,
                 },

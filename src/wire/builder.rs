@@ -3,11 +3,11 @@
 
 use alloc::vec::Vec;
 
-use crate::array::Array;
-use crate::encode::{grow, item_prefix, pair_prefixes};
-use crate::error::EncodeError;
-use crate::limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
-use crate::vars::{split_field, Vars};
+use crate::wire::array::Array;
+use crate::wire::encode::{grow, item_prefix, pair_prefixes};
+use crate::wire::error::EncodeError;
+use crate::wire::limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
+use crate::wire::vars::{split_field, Vars};
 
 /// Builds a vars block in caller order, checking every pair as it is pushed, so the
 /// finished block always encodes.

@@ -18,7 +18,7 @@
 //! This is defence in depth, not a substitute for the real fix: a uwsgi socket must only
 //! ever accept connections from trusted peers.
 
-use crate::vars::Vars;
+use crate::wire::vars::Vars;
 #[cfg(feature = "alloc")]
 use crate::{builder::VarsBuilder, error::EncodeError};
 
@@ -71,7 +71,7 @@ impl<'a> Vars<'a> {
     /// let vars = Vars::parse(b"\x0a\x00UWSGI_FILE\x0d\x00exec://whoami\x09\x00PATH_INFO\x01\x00/")?;
     /// let magic: Vec<_> = vars.magic_vars().collect();
     /// assert_eq!(magic, [(&b"UWSGI_FILE"[..], &b"exec://whoami"[..])]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn magic_vars(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone {
         self.iter().filter(|(key, _)| is_magic_var(key))
@@ -87,7 +87,7 @@ impl<'a> Vars<'a> {
     /// assert!(!clean.has_magic_vars());
     /// let hostile = Vars::parse(b"\x0c\x00UWSGI_SETENV\x14\x00LD_PRELOAD=/tmp/x.so")?;
     /// assert!(hostile.has_magic_vars());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn has_magic_vars(&self) -> bool {
         self.magic_vars().next().is_some()

@@ -1,10 +1,10 @@
 //! Whole packets: a header and its block, parsed from and encoded to bytes.
 
-use crate::array::Array;
-use crate::error::{EncodeError, Error};
-use crate::header::{BlockKind, Header, Modifier1, HEADER_LEN};
-use crate::limits::Limits;
-use crate::vars::Vars;
+use crate::wire::array::Array;
+use crate::wire::error::{EncodeError, ParseError};
+use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
+use crate::wire::limits::Limits;
+use crate::wire::vars::Vars;
 
 /// The result of parsing input that may not have fully arrived yet.
 ///
@@ -19,7 +19,7 @@ use crate::vars::Vars;
 /// let Status::Complete((packet, consumed)) = Packet::parse(&ping)? else { unreachable!() };
 /// assert_eq!(consumed, 4);
 /// assert!(packet.payload().as_bytes().is_empty());
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
@@ -85,7 +85,7 @@ impl<T> Status<T> {
 /// use uwsgi_wire::{Array, Payload};
 /// let payload = Payload::Array(Array::parse(b"\x01\x00x")?);
 /// assert_eq!(payload.as_bytes(), b"\x01\x00x");
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payload<'a> {
@@ -206,7 +206,7 @@ impl<'a> Packet<'a> {
     /// block as a server receives it ([`Modifier1::block_kind`]).
     ///
     /// Returns the packet and the number of bytes it took (`4 + datasize`); bytes after
-    /// it (a request body, a next packet) are left alone. Error offsets count from the
+    /// it (a request body, a next packet) are left alone. ParseError offsets count from the
     /// start of `buf`.
     ///
     /// ```
@@ -214,22 +214,22 @@ impl<'a> Packet<'a> {
     /// // A signal, as `uwsgi --signal ADDR,17` sends it.
     /// let Status::Complete((p, n)) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])? else { unreachable!() };
     /// assert_eq!((p.modifier1(), p.modifier2(), n), (Modifier1::SIGNAL, 17, 4));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, Error> {
+    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, ParseError> {
         Self::parse_with(buf, &Limits::new())
     }
 
     /// [`Packet::parse`] with the given limits.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Limits, Packet};
+    /// use uwsgi_wire::{ParseErrorKind, Limits, Packet};
     /// let err = Packet::parse_with(b"\x00\x05\x00\x00\x01\x00k\x00\x00", &Limits::new().max_datasize(4))
     ///     .unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
+    /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
     /// ```
     #[inline]
-    pub fn parse_with(buf: &'a [u8], limits: &Limits) -> Result<Status<(Self, usize)>, Error> {
+    pub fn parse_with(buf: &'a [u8], limits: &Limits) -> Result<Status<(Self, usize)>, ParseError> {
         Self::parse_frame(buf, limits, |header| header.modifier1.block_kind())
     }
 
@@ -243,13 +243,13 @@ impl<'a> Packet<'a> {
     /// let reply = b"\xad\x05\x00\x00HI:ab";
     /// let Status::Complete((p, _)) = Packet::parse_as(reply, BlockKind::Raw, &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.payload(), Payload::Raw(b"HI:ab"));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn parse_as(
         buf: &'a [u8],
         kind: BlockKind,
         limits: &Limits,
-    ) -> Result<Status<(Self, usize)>, Error> {
+    ) -> Result<Status<(Self, usize)>, ParseError> {
         Self::parse_frame(buf, limits, |_| kind)
     }
 
@@ -258,7 +258,7 @@ impl<'a> Packet<'a> {
         buf: &'a [u8],
         limits: &Limits,
         kind: impl FnOnce(&Header) -> BlockKind,
-    ) -> Result<Status<(Self, usize)>, Error> {
+    ) -> Result<Status<(Self, usize)>, ParseError> {
         let (header, total) = match Self::frame_len(buf, limits)? {
             Status::Complete(done) => done,
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
@@ -274,7 +274,10 @@ impl<'a> Packet<'a> {
     /// adapters split the packet off their buffer between the two halves (BENCHMARKS.md,
     /// target 1).
     #[inline(always)]
-    pub(crate) fn frame_len(buf: &[u8], limits: &Limits) -> Result<Status<(Header, usize)>, Error> {
+    pub(crate) fn frame_len(
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Status<(Header, usize)>, ParseError> {
         let header = match Header::parse(buf) {
             Status::Complete(header) => header,
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
@@ -291,7 +294,7 @@ impl<'a> Packet<'a> {
     }
 
     /// The validating half: the packet of `header` (which [`frame_len`](Self::frame_len)
-    /// accepted) and its whole `block`, read as `kind`. Error offsets count from the
+    /// accepted) and its whole `block`, read as `kind`. ParseError offsets count from the
     /// header's first byte.
     #[inline(always)]
     pub(crate) fn from_block(
@@ -299,7 +302,7 @@ impl<'a> Packet<'a> {
         block: &'a [u8],
         kind: BlockKind,
         limits: &Limits,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, ParseError> {
         let payload = match kind {
             BlockKind::Vars => Payload::Vars(Vars::parse_at(block, HEADER_LEN, limits)?),
             BlockKind::Array => {
@@ -368,7 +371,7 @@ impl<'a> Packet<'a> {
     /// use uwsgi_wire::{Packet, Status};
     /// let Status::Complete((p, _)) = Packet::parse(b"\x00\x05\x00\x00\x01\x00k\x00\x00")? else { unreachable!() };
     /// assert_eq!(p.vars().map(|v| v.len()), Some(1));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn vars(&self) -> Option<Vars<'a>> {
         match self.payload {
@@ -383,7 +386,7 @@ impl<'a> Packet<'a> {
     /// use uwsgi_wire::{Packet, Status};
     /// let Status::Complete((p, _)) = Packet::parse(b"\xad\x03\x00\x00\x01\x00f")? else { unreachable!() };
     /// assert_eq!(p.array().and_then(|a| a.get(0)), Some(&b"f"[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn array(&self) -> Option<Array<'a>> {
         match self.payload {
@@ -395,7 +398,7 @@ impl<'a> Packet<'a> {
     /// The number of bytes that follow this packet on the stream when a server receives
     /// it (docs/PROTOCOL.md section 4.1): the strict [`Vars::content_length`] for
     /// request types ([`Modifier1::is_request`]; absent or empty is 0), the `size` of a
-    /// magic cache `set` or `update` ([`CacheRequest::value_len`](crate::CacheRequest)),
+    /// magic cache `set` or `update` ([`CacheRequest::value_len`](crate::message::CacheRequest)),
     /// and 0 for every other type. The exchange core
     /// ([`Exchange::server`](crate::exchange::Exchange::server)) frames streams by this
     /// rule.
@@ -403,7 +406,7 @@ impl<'a> Packet<'a> {
     /// ```
     /// use uwsgi_wire::{Packet, Status};
     /// // A POST captured from nginx 1.22: 11 body bytes follow the packet.
-    /// let wire = include_bytes!("../tests/vectors/nginx-post.bin");
+    /// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
     /// let Status::Complete((packet, consumed)) = Packet::parse(wire)? else { unreachable!() };
     /// assert_eq!(packet.body_len()?, 11);
     /// assert_eq!(wire.len() - consumed, 11);
@@ -413,9 +416,9 @@ impl<'a> Packet<'a> {
     ///             \x07\x00expires\x02\x0030\x04\x00size\x01\x002\x05\x00cache\x00\x00vv";
     /// let Status::Complete((packet, _)) = Packet::parse(set)? else { unreachable!() };
     /// assert_eq!(packet.body_len()?, 2);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn body_len(&self) -> Result<u64, Error> {
+    pub fn body_len(&self) -> Result<u64, ParseError> {
         crate::exchange::request_body_len(self)
     }
 
@@ -468,7 +471,7 @@ impl<'a> Packet<'a> {
     #[cfg(feature = "alloc")]
     pub fn encode_to<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EncodeError> {
         let needed = self.encoded_len();
-        crate::encode::check_room(buf, needed)?;
+        crate::wire::encode::check_room(buf, needed)?;
         buf.put_slice(&self.header().to_bytes());
         buf.put_slice(self.payload.as_bytes());
         Ok(needed)

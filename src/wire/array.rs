@@ -3,9 +3,9 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use crate::error::{Error, ErrorKind};
-use crate::limits::Limits;
-use crate::vars::{bytes, length, split_field};
+use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::limits::Limits;
+use crate::wire::vars::{bytes, length, split_field};
 
 /// A validated, borrowed array block. Empty items are kept.
 ///
@@ -17,7 +17,7 @@ use crate::vars::{bytes, length, split_field};
 /// let array = Array::parse(block)?;
 /// assert_eq!(array.len(), 4);
 /// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"hello"[..], b"a", b"", b"b"]);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct Array<'a> {
@@ -29,22 +29,22 @@ impl<'a> Array<'a> {
     /// Parses and validates a whole array block with the default [`Limits`].
     ///
     /// ```
-    /// use uwsgi_wire::{Array, ErrorKind};
+    /// use uwsgi_wire::{Array, ParseErrorKind};
     /// let err = Array::parse(b"\x01\x00a\x07").unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TrailingBytes { count: 1 }, 3));
+    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TrailingBytes { count: 1 }, 3));
     /// ```
-    pub fn parse(block: &'a [u8]) -> Result<Self, Error> {
+    pub fn parse(block: &'a [u8]) -> Result<Self, ParseError> {
         Self::parse_with(block, &Limits::new())
     }
 
     /// Parses and validates a whole array block with the given limits (`max_items`).
     ///
     /// ```
-    /// use uwsgi_wire::{Array, ErrorKind, Limits};
+    /// use uwsgi_wire::{Array, ParseErrorKind, Limits};
     /// let err = Array::parse_with(b"\x00\x00\x00\x00", &Limits::new().max_items(1)).unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyItems { limit: 1 }, 2));
+    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TooManyItems { limit: 1 }, 2));
     /// ```
-    pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, Error> {
+    pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
         validate(block, limits.max_items).map(|len| Array { block, len })
     }
 
@@ -58,7 +58,7 @@ impl<'a> Array<'a> {
     ///
     /// ```
     /// assert_eq!(uwsgi_wire::Array::parse(b"\x00\x00")?.len(), 1);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn len(&self) -> usize {
         self.len
@@ -68,7 +68,7 @@ impl<'a> Array<'a> {
     ///
     /// ```
     /// assert!(uwsgi_wire::Array::parse(b"")?.is_empty());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn is_empty(&self) -> bool {
         self.len == 0
@@ -78,7 +78,7 @@ impl<'a> Array<'a> {
     ///
     /// ```
     /// assert_eq!(uwsgi_wire::Array::parse(b"\x01\x00x")?.as_bytes(), b"\x01\x00x");
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.block
@@ -89,7 +89,7 @@ impl<'a> Array<'a> {
     /// ```
     /// let array = uwsgi_wire::Array::parse(b"\x01\x00x\x00\x00")?;
     /// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"x"[..], b""]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn iter(&self) -> ArrayIter<'a> {
         ArrayIter {
@@ -104,25 +104,30 @@ impl<'a> Array<'a> {
     /// let array = uwsgi_wire::Array::parse(b"\x01\x00x\x01\x00y")?;
     /// assert_eq!(array.get(1), Some(&b"y"[..]));
     /// assert_eq!(array.get(2), None);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get(&self, index: usize) -> Option<&'a [u8]> {
         self.iter().nth(index)
     }
 }
 
-fn validate(block: &[u8], max_items: usize) -> Result<usize, Error> {
+fn validate(block: &[u8], max_items: usize) -> Result<usize, ParseError> {
     let mut rest = block;
     let mut count = 0usize;
     while !rest.is_empty() {
         let at = block.len() - rest.len();
-        let (after_len, len) =
-            length(rest).ok_or(Error::new(ErrorKind::TrailingBytes { count: 1 }, at))?;
+        let (after_len, len) = length(rest).ok_or(ParseError::new(
+            ParseErrorKind::TrailingBytes { count: 1 },
+            at,
+        ))?;
         if count == max_items {
-            return Err(Error::new(ErrorKind::TooManyItems { limit: max_items }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::TooManyItems { limit: max_items },
+                at,
+            ));
         }
-        let (after_item, _item) =
-            bytes(after_len, len).ok_or(Error::new(ErrorKind::ItemPastEnd { len }, at))?;
+        let (after_item, _item) = bytes(after_len, len)
+            .ok_or(ParseError::new(ParseErrorKind::ItemPastEnd { len }, at))?;
         rest = after_item;
         count += 1;
     }
@@ -136,7 +141,7 @@ fn validate(block: &[u8], max_items: usize) -> Result<usize, Error> {
 /// let mut it = array.iter();
 /// assert_eq!(it.next(), Some(&b"hi"[..]));
 /// assert_eq!(it.next(), None);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ArrayIter<'a> {

@@ -3,7 +3,7 @@
 //! Every length is checked with `u16::try_from`, never cast: a key, value, item or block
 //! over 65535 bytes is an [`EncodeError`], never a wrapped length.
 
-use crate::error::EncodeError;
+use crate::wire::error::EncodeError;
 
 /// A key/value pair to encode: `(key, value)` tuples of anything that is `AsRef<[u8]>`
 /// (`&str`, `&[u8]`, `String`, `Vec<u8>`, ...), or a reference to one.

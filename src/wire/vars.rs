@@ -3,8 +3,8 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use crate::error::{Error, ErrorKind};
-use crate::limits::Limits;
+use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::limits::Limits;
 
 /// A validated, borrowed vars block.
 ///
@@ -23,7 +23,7 @@ use crate::limits::Limits;
 /// assert_eq!(vars.get(b"CONTENT_TYPE"), Some(&b""[..]));
 /// let keys: Vec<&[u8]> = vars.iter().map(|(k, _)| k).collect();
 /// assert_eq!(keys, [&b"REQUEST_METHOD"[..], b"CONTENT_TYPE"]);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct Vars<'a> {
@@ -65,34 +65,38 @@ impl<'a> Seen<'a> {
 impl<'a> Vars<'a> {
     /// Parses and validates a whole vars block with the default [`Limits`].
     ///
-    /// Error offsets count from the first byte of `block`.
+    /// ParseError offsets count from the first byte of `block`.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Vars};
+    /// use uwsgi_wire::{ParseErrorKind, Vars};
     /// let err = Vars::parse(b"\x01\x00k\x09\x00short").unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::ValuePastEnd { len: 9 });
+    /// assert_eq!(err.kind(), ParseErrorKind::ValuePastEnd { len: 9 });
     /// assert_eq!(err.offset(), 3);
     /// ```
-    pub fn parse(block: &'a [u8]) -> Result<Self, Error> {
+    pub fn parse(block: &'a [u8]) -> Result<Self, ParseError> {
         Self::parse_with(block, &Limits::new())
     }
 
     /// Parses and validates a whole vars block with the given limits (`max_vars`).
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Limits, Vars};
+    /// use uwsgi_wire::{ParseErrorKind, Limits, Vars};
     /// let block = b"\x01\x00a\x00\x00\x01\x00b\x00\x00";
     /// let err = Vars::parse_with(block, &Limits::new().max_vars(1)).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::TooManyVars { limit: 1 });
+    /// assert_eq!(err.kind(), ParseErrorKind::TooManyVars { limit: 1 });
     /// assert_eq!(err.offset(), 5);
     /// ```
-    pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, Error> {
+    pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
         Self::parse_at(block, 0, limits)
     }
 
     /// Parses a block that starts `base` bytes into the caller's buffer.
     #[inline]
-    pub(crate) fn parse_at(block: &'a [u8], base: usize, limits: &Limits) -> Result<Self, Error> {
+    pub(crate) fn parse_at(
+        block: &'a [u8],
+        base: usize,
+        limits: &Limits,
+    ) -> Result<Self, ParseError> {
         let mut content_length = Seen::Absent;
         match validate_each(block, limits.max_vars, |_, (key, value)| {
             content_length.note(key, value)
@@ -114,12 +118,12 @@ impl<'a> Vars<'a> {
     /// no measurable extra parse time (the stores are off the parse's critical path;
     /// BENCHMARKS.md).
     ///
-    /// More pairs than slots is [`ErrorKind::TooManyVars`] with `limit: slots.len()`, at
-    /// the first pair that does not fit. Error offsets count from the first byte of
+    /// More pairs than slots is [`ParseErrorKind::TooManyVars`] with `limit: slots.len()`, at
+    /// the first pair that does not fit. ParseError offsets count from the first byte of
     /// `block`. Nothing is allocated.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Vars};
+    /// use uwsgi_wire::{ParseErrorKind, Vars};
     ///
     /// let block = b"\x0e\x00REQUEST_METHOD\x03\x00GET\x09\x00PATH_INFO\x01\x00/";
     /// let mut slots = [Default::default(); 64];
@@ -130,14 +134,14 @@ impl<'a> Vars<'a> {
     ///
     /// let mut one = [Default::default(); 1];
     /// let err = Vars::parse_indexed(block, &mut one).unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 21));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TooManyVars { limit: 1 }, 21));
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     #[inline]
     pub fn parse_indexed<'s>(
         block: &'a [u8],
         slots: &'s mut [Var<'a>],
-    ) -> Result<VarsIndex<'a, 's>, Error> {
+    ) -> Result<VarsIndex<'a, 's>, ParseError> {
         Self::parse_indexed_with(block, &Limits::new(), slots)
     }
 
@@ -145,19 +149,19 @@ impl<'a> Vars<'a> {
     /// the smaller of `max_vars` and `slots.len()`.
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Limits, Vars};
+    /// use uwsgi_wire::{ParseErrorKind, Limits, Vars};
     /// let block = b"\x01\x00a\x00\x00\x01\x00b\x00\x00";
     /// let mut slots = [Default::default(); 8];
     /// let err = Vars::parse_indexed_with(block, &Limits::new().max_vars(1), &mut slots)
     ///     .unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 5));
+    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TooManyVars { limit: 1 }, 5));
     /// ```
     #[inline]
     pub fn parse_indexed_with<'s>(
         block: &'a [u8],
         limits: &Limits,
         slots: &'s mut [Var<'a>],
-    ) -> Result<VarsIndex<'a, 's>, Error> {
+    ) -> Result<VarsIndex<'a, 's>, ParseError> {
         // The slots the limit allows, so that the pair limit is their number: the store
         // below then needs no bounds check of its own (the limit check just made it).
         let max_vars = limits.max_vars.min(slots.len());
@@ -189,11 +193,11 @@ impl<'a> Vars<'a> {
     /// view that came from [`Packet::parse`](crate::Packet::parse). One more walk of the
     /// block; [`parse_indexed`](Vars::parse_indexed) does both in one pass.
     ///
-    /// More pairs than slots is [`ErrorKind::TooManyVars`] with `limit: slots.len()`, at
+    /// More pairs than slots is [`ParseErrorKind::TooManyVars`] with `limit: slots.len()`, at
     /// the first pair that does not fit (offset in the buffer the view was parsed from).
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Packet, Status};
+    /// use uwsgi_wire::{ParseErrorKind, Packet, Status};
     /// let wire = b"\x00\x0a\x00\x00\x01\x00a\x00\x00\x01\x00b\x00\x00";
     /// let Status::Complete((packet, _)) = Packet::parse(wire)? else { unreachable!() };
     /// let vars = packet.vars().expect("modifier1 0 carries vars");
@@ -202,17 +206,17 @@ impl<'a> Vars<'a> {
     /// assert_eq!(vars.index(&mut slots)?.get(b"b"), Some(&b""[..]));
     ///
     /// let err = vars.index(&mut [Default::default(); 1]).unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ErrorKind::TooManyVars { limit: 1 }, 9));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TooManyVars { limit: 1 }, 9));
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn index<'s>(&self, slots: &'s mut [Var<'a>]) -> Result<VarsIndex<'a, 's>, Error> {
+    pub fn index<'s>(&self, slots: &'s mut [Var<'a>]) -> Result<VarsIndex<'a, 's>, ParseError> {
         if self.len > slots.len() {
             let at = match self.iter().nth(slots.len()) {
                 Some((key, _)) => self.offset_of(key).saturating_sub(2),
                 None => self.base,
             };
-            let kind = ErrorKind::TooManyVars { limit: slots.len() };
-            return Err(Error::new(kind, at));
+            let kind = ParseErrorKind::TooManyVars { limit: slots.len() };
+            return Err(ParseError::new(kind, at));
         }
         let mut len = 0;
         for (slot, pair) in slots.iter_mut().zip(self.iter()) {
@@ -255,7 +259,7 @@ impl<'a> Vars<'a> {
     /// ```
     /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00a\x00\x00\x01\x00a\x01\x00x")?;
     /// assert_eq!(vars.len(), 2);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn len(&self) -> usize {
         self.len
@@ -265,7 +269,7 @@ impl<'a> Vars<'a> {
     ///
     /// ```
     /// assert!(uwsgi_wire::Vars::parse(b"")?.is_empty());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn is_empty(&self) -> bool {
         self.len == 0
@@ -276,7 +280,7 @@ impl<'a> Vars<'a> {
     /// ```
     /// let block = b"\x01\x00a\x01\x00b";
     /// assert_eq!(uwsgi_wire::Vars::parse(block)?.as_bytes(), block);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.block
@@ -287,7 +291,7 @@ impl<'a> Vars<'a> {
     /// ```
     /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00a\x01\x00b")?;
     /// assert_eq!(vars.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"b"[..])]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     ///
     /// Each iteration walks the block's chain of length prefixes again, which costs as
@@ -300,7 +304,7 @@ impl<'a> Vars<'a> {
     /// use uwsgi_wire::{BlockKind, Limits, Packet, Status, Var, Vars};
     ///
     /// // Captured from nginx 1.22: a GET with 16 vars.
-    /// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+    /// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
     /// let Status::Complete((packet, _)) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
     /// else {
     ///     unreachable!()
@@ -309,7 +313,7 @@ impl<'a> Vars<'a> {
     /// let index = Vars::parse_indexed(packet.payload().as_bytes(), &mut slots)?;
     /// let bytes: usize = index.iter().map(|(key, value)| key.len() + value.len()).sum();
     /// assert_eq!((index.len(), bytes), (16, 372 - 4 * 16));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn iter(&self) -> VarsIter<'a> {
         VarsIter {
@@ -327,7 +331,7 @@ impl<'a> Vars<'a> {
     /// let vars = uwsgi_wire::Vars::parse(b"\x0b\x00HTTP_COOKIE\x03\x00a=1\x0b\x00HTTP_COOKIE\x03\x00b=2")?;
     /// assert_eq!(vars.get(b"HTTP_COOKIE"), Some(&b"b=2"[..]));
     /// assert_eq!(vars.get(b"MISSING"), None);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get(&self, key: &[u8]) -> Option<&'a [u8]> {
         self.iter().last_value(key)
@@ -338,7 +342,7 @@ impl<'a> Vars<'a> {
     /// ```
     /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00k\x01\x001\x01\x00k\x01\x002")?;
     /// assert_eq!(vars.get_first(b"k"), Some(&b"1"[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get_first(&self, key: &[u8]) -> Option<&'a [u8]> {
         self.iter().first_value(key)
@@ -349,7 +353,7 @@ impl<'a> Vars<'a> {
     /// ```
     /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00k\x01\x001\x01\x00j\x00\x00\x01\x00k\x01\x002")?;
     /// assert_eq!(vars.get_all(b"k").collect::<Vec<_>>(), [&b"1"[..], b"2"]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get_all<'k>(&self, key: &'k [u8]) -> impl Iterator<Item = &'a [u8]> + 'k
     where
@@ -364,27 +368,27 @@ impl<'a> Vars<'a> {
     ///   request without a body): no body follows.
     /// - `Ok(Some(n))`: the value is 1 or more ASCII digits (leading zeros allowed, as
     ///   in HTTP) that fit in a `u64`.
-    /// - [`ErrorKind::InvalidContentLength`]: anything else (a sign, a space, a letter,
+    /// - [`ParseErrorKind::InvalidContentLength`]: anything else (a sign, a space, a letter,
     ///   overflow), where uWSGI would silently use the leading digits.
-    /// - [`ErrorKind::ConflictingContentLength`]: a later `CONTENT_LENGTH` whose number
+    /// - [`ParseErrorKind::ConflictingContentLength`]: a later `CONTENT_LENGTH` whose number
     ///   differs from an earlier one (an empty one counts as 0).
     ///
     /// ```
-    /// use uwsgi_wire::{ErrorKind, Vars};
+    /// use uwsgi_wire::{ParseErrorKind, Vars};
     /// let vars = Vars::parse(b"\x0e\x00CONTENT_LENGTH\x02\x0042")?;
     /// assert_eq!(vars.content_length(), Ok(Some(42)));
     ///
     /// let smuggle = Vars::parse(b"\x0e\x00CONTENT_LENGTH\x01\x005\x0e\x00CONTENT_LENGTH\x01\x006")?;
     /// let err = smuggle.content_length().unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::ConflictingContentLength);
+    /// assert_eq!(err.kind(), ParseErrorKind::ConflictingContentLength);
     /// assert_eq!(err.offset(), 37);
     ///
     /// let signed = Vars::parse(b"\x0e\x00CONTENT_LENGTH\x02\x00+5")?;
-    /// assert_eq!(signed.content_length().unwrap_err().kind(), ErrorKind::InvalidContentLength);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// assert_eq!(signed.content_length().unwrap_err().kind(), ParseErrorKind::InvalidContentLength);
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     #[inline]
-    pub fn content_length(&self) -> Result<Option<u64>, Error> {
+    pub fn content_length(&self) -> Result<Option<u64>, ParseError> {
         self.noted_content_length()
     }
 
@@ -392,28 +396,32 @@ impl<'a> Vars<'a> {
     /// every request, and in the codec's decode LLVM left the `#[inline]` one out of line,
     /// the view passed through memory (BENCHMARKS.md, target 1).
     #[inline(always)]
-    pub(crate) fn noted_content_length(&self) -> Result<Option<u64>, Error> {
+    pub(crate) fn noted_content_length(&self) -> Result<Option<u64>, ParseError> {
         // What validation saw answers the common cases here, inlined: a server asks on
         // every request (the codec's decode, BENCHMARKS.md).
         match self.content_length {
             Seen::Absent => Ok(None),
-            Seen::Once(value) => parse_content_length(value)
-                .ok_or_else(|| Error::new(ErrorKind::InvalidContentLength, self.offset_of(value))),
+            Seen::Once(value) => parse_content_length(value).ok_or_else(|| {
+                ParseError::new(ParseErrorKind::InvalidContentLength, self.offset_of(value))
+            }),
             Seen::Unknown | Seen::Several => self.content_length_walk(),
         }
     }
 
     /// [`content_length`](Vars::content_length) by walking every `CONTENT_LENGTH`: a
     /// view built without validating, or one with several.
-    fn content_length_walk(&self) -> Result<Option<u64>, Error> {
+    fn content_length_walk(&self) -> Result<Option<u64>, ParseError> {
         let mut found: Option<Option<u64>> = None;
         for value in self.get_all(b"CONTENT_LENGTH") {
             let at = self.offset_of(value);
             let parsed = parse_content_length(value)
-                .ok_or(Error::new(ErrorKind::InvalidContentLength, at))?;
+                .ok_or(ParseError::new(ParseErrorKind::InvalidContentLength, at))?;
             match found {
                 Some(earlier) if earlier.unwrap_or(0) != parsed.unwrap_or(0) => {
-                    return Err(Error::new(ErrorKind::ConflictingContentLength, at));
+                    return Err(ParseError::new(
+                        ParseErrorKind::ConflictingContentLength,
+                        at,
+                    ));
                 }
                 Some(Some(_)) => {}
                 _ => found = Some(parsed),
@@ -461,7 +469,7 @@ fn validate_each<'a>(
     block: &'a [u8],
     max_vars: usize,
     mut each: impl FnMut(usize, Var<'a>),
-) -> Result<usize, Error> {
+) -> Result<usize, ParseError> {
     let mut rest = block;
     let mut count = 0usize;
     while !rest.is_empty() {
@@ -469,8 +477,8 @@ fn validate_each<'a>(
         // uWSGI needs 3 bytes to start a pair (`ptrbuf + 2 < bufferend`): 1 or 2 left
         // over can only be stray bytes, even when they would read as a key length.
         if rest.len() <= 2 {
-            return Err(Error::new(
-                ErrorKind::TrailingBytes {
+            return Err(ParseError::new(
+                ParseErrorKind::TrailingBytes {
                     count: rest.len() as u8,
                 },
                 at,
@@ -480,20 +488,29 @@ fn validate_each<'a>(
         // compiler knows `count < max_vars` below: the indexed parse then stores into
         // its slots without a bounds check of its own.
         if count >= max_vars {
-            return Err(Error::new(ErrorKind::TooManyVars { limit: max_vars }, at));
+            return Err(ParseError::new(
+                ParseErrorKind::TooManyVars { limit: max_vars },
+                at,
+            ));
         }
-        let (after_klen, klen) =
-            length(rest).ok_or(Error::new(ErrorKind::TrailingBytes { count: 2 }, at))?;
+        let (after_klen, klen) = length(rest).ok_or(ParseError::new(
+            ParseErrorKind::TrailingBytes { count: 2 },
+            at,
+        ))?;
         if klen == 0 {
-            return Err(Error::new(ErrorKind::EmptyKey, at));
+            return Err(ParseError::new(ParseErrorKind::EmptyKey, at));
         }
-        let (after_key, key) =
-            bytes(after_klen, klen).ok_or(Error::new(ErrorKind::KeyPastEnd { len: klen }, at))?;
+        let (after_key, key) = bytes(after_klen, klen).ok_or(ParseError::new(
+            ParseErrorKind::KeyPastEnd { len: klen },
+            at,
+        ))?;
         let vat = at + 2 + usize::from(klen);
         let (after_vlen, vlen) =
-            length(after_key).ok_or(Error::new(ErrorKind::MissingValueLength, vat))?;
-        let (after_value, value) = bytes(after_vlen, vlen)
-            .ok_or(Error::new(ErrorKind::ValuePastEnd { len: vlen }, vat))?;
+            length(after_key).ok_or(ParseError::new(ParseErrorKind::MissingValueLength, vat))?;
+        let (after_value, value) = bytes(after_vlen, vlen).ok_or(ParseError::new(
+            ParseErrorKind::ValuePastEnd { len: vlen },
+            vat,
+        ))?;
         each(count, (key, value));
         rest = after_value;
         count += 1;
@@ -549,7 +566,7 @@ pub(crate) fn split_field(input: &[u8]) -> Option<(&[u8], &[u8])> {
 /// assert_eq!(it.next(), Some((&b"a"[..], &b"b"[..])));
 /// assert_eq!(it.next(), Some((&b"c"[..], &b""[..])));
 /// assert_eq!(it.next(), None);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct VarsIter<'a> {
@@ -623,13 +640,13 @@ impl fmt::Debug for Vars<'_> {
 /// use uwsgi_wire::{Var, Vars};
 ///
 /// // Captured from nginx 1.22: the 16 vars of a GET, after the 4-byte header.
-/// let wire = include_bytes!("../tests/vectors/nginx-get.bin");
+/// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
 /// let mut slots: [Var<'_>; 32] = [Var::default(); 32];
 /// let index = Vars::parse_indexed(&wire[4..], &mut slots)?;
 /// let first: Option<&Var<'_>> = index.pairs().first();
 /// assert_eq!(first, Some(&(&b"QUERY_STRING"[..], &b"a=1&b=2"[..])));
 /// assert_eq!(index.len(), 16);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 pub type Var<'a> = (&'a [u8], &'a [u8]);
 
@@ -649,7 +666,7 @@ pub type Var<'a> = (&'a [u8], &'a [u8]);
 /// assert_eq!(index.get_first(b"HTTP_COOKIE"), Some(&b"a=1"[..]));
 /// assert_eq!(index.get_all(b"HTTP_COOKIE").collect::<Vec<_>>(), [&b"a=1"[..], b"b=2"]);
 /// assert_eq!(index.vars(), Vars::parse(block)?);
-/// # Ok::<(), uwsgi_wire::Error>(())
+/// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct VarsIndex<'a, 's> {
@@ -664,7 +681,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// let mut slots = [Default::default(); 4];
     /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00a\x01\x00b", &mut slots)?;
     /// assert_eq!(index.vars().as_bytes(), b"\x01\x00a\x01\x00b");
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
@@ -676,7 +693,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// let mut slots = [Default::default(); 4];
     /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00a\x01\x00b", &mut slots)?;
     /// assert_eq!(index.pairs(), [(&b"a"[..], &b"b"[..])]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn pairs(&self) -> &'s [Var<'a>] {
         self.pairs
@@ -687,7 +704,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// ```
     /// let mut slots = [Default::default(); 4];
     /// assert_eq!(uwsgi_wire::Vars::parse_indexed(b"", &mut slots)?.len(), 0);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn len(&self) -> usize {
         self.pairs.len()
@@ -698,7 +715,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// ```
     /// let mut slots = [Default::default(); 4];
     /// assert!(uwsgi_wire::Vars::parse_indexed(b"", &mut slots)?.is_empty());
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn is_empty(&self) -> bool {
         self.pairs.is_empty()
@@ -710,7 +727,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// let mut slots = [Default::default(); 4];
     /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00a\x01\x00b", &mut slots)?;
     /// assert_eq!(index.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"b"[..])]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn iter(&self) -> core::iter::Copied<core::slice::Iter<'s, Var<'a>>> {
         self.pairs.iter().copied()
@@ -723,7 +740,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00k\x01\x001\x01\x00k\x01\x002", &mut slots)?;
     /// assert_eq!(index.get(b"k"), Some(&b"2"[..]));
     /// assert_eq!(index.get(b"missing"), None);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get(&self, key: &[u8]) -> Option<&'a [u8]> {
         self.iter().last_value(key)
@@ -735,7 +752,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// let mut slots = [Default::default(); 4];
     /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00k\x01\x001\x01\x00k\x01\x002", &mut slots)?;
     /// assert_eq!(index.get_first(b"k"), Some(&b"1"[..]));
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get_first(&self, key: &[u8]) -> Option<&'a [u8]> {
         self.iter().first_value(key)
@@ -747,7 +764,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
     /// let mut slots = [Default::default(); 4];
     /// let index = uwsgi_wire::Vars::parse_indexed(b"\x01\x00k\x01\x001\x01\x00k\x01\x002", &mut slots)?;
     /// assert_eq!(index.get_all(b"k").collect::<Vec<_>>(), [&b"1"[..], b"2"]);
-    /// # Ok::<(), uwsgi_wire::Error>(())
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn get_all<'k>(&self, key: &'k [u8]) -> impl Iterator<Item = &'a [u8]> + 'k
     where
@@ -763,7 +780,7 @@ impl<'a, 's> VarsIndex<'a, 's> {
 
 /// Lookup by key, written once for every view: [`Vars`] (a walk of the block),
 /// [`VarsIndex`] (a scan of its slots) and, through its [`Vars`],
-/// [`OwnedVars`](crate::OwnedVars). Implemented by the iterators over their pairs in wire
+/// [`OwnedVars`](crate::owned::OwnedVars). Implemented by the iterators over their pairs in wire
 /// order; only the last-duplicate search differs between them, and only because the
 /// slots can be scanned from the end.
 ///
@@ -825,9 +842,9 @@ mod tests {
     /// Real nginx 1.22 captures (tests/vectors/README.md): the vars block after the
     /// 4-byte header.
     const NGINX: [&[u8]; 3] = [
-        include_bytes!("../tests/vectors/nginx-get.bin"),
-        include_bytes!("../tests/vectors/nginx-56vars.bin"),
-        include_bytes!("../tests/vectors/nginx-dup-headers.bin"),
+        include_bytes!("../../tests/vectors/nginx-get.bin"),
+        include_bytes!("../../tests/vectors/nginx-56vars.bin"),
+        include_bytes!("../../tests/vectors/nginx-dup-headers.bin"),
     ];
 
     fn block(packet: &[u8]) -> &[u8] {
@@ -896,17 +913,23 @@ mod tests {
         let short = &mut slots[..n - 1];
         let limits = Limits::new().max_vars(n - 1);
         let expected = Vars::parse_with(block, &limits).unwrap_err();
-        assert_eq!(expected.kind(), ErrorKind::TooManyVars { limit: n - 1 });
+        assert_eq!(
+            expected.kind(),
+            ParseErrorKind::TooManyVars { limit: n - 1 }
+        );
         assert_eq!(Vars::parse_indexed(block, short).unwrap_err(), expected);
         assert_eq!(vars.index(short).unwrap_err(), expected);
         assert_eq!(
             Vars::parse_indexed(block, &mut []).unwrap_err(),
-            Error::new(ErrorKind::TooManyVars { limit: 0 }, 0)
+            ParseError::new(ParseErrorKind::TooManyVars { limit: 0 }, 0)
         );
         // The smaller of max_vars and the slot count is the limit.
         let mut many = [Var::default(); 64];
         let err = Vars::parse_indexed_with(block, &Limits::new().max_vars(2), &mut many);
-        assert_eq!(err.unwrap_err().kind(), ErrorKind::TooManyVars { limit: 2 });
+        assert_eq!(
+            err.unwrap_err().kind(),
+            ParseErrorKind::TooManyVars { limit: 2 }
+        );
     }
 
     #[test]

@@ -44,15 +44,15 @@
 //!   an HTTP response head and its body, or a uwsgi-framed reply). No I/O, no
 //!   allocation, `no_std`; the adapters [`io`] and `codec` are thin shells over it.
 //!
-//! Every error is an [`Error`] naming an [`ErrorKind`] and a byte offset, or an
+//! Every error is a [`ParseError`] naming a [`ParseErrorKind`] and a byte offset, or an
 //! [`EncodeError`]. Nothing panics and no length is ever truncated to 16 bits.
 //!
 //! # Features
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::PacketReader`]: requests and their bodies, or replies and theirs, from any `Read`; [`io::write_packet`]: vectored, short-write safe); [`StreamError`], the adapters' one error type; implies `alloc` |
-//! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`OwnedPacket`] and [`OwnedVars`] (views over a shared `bytes::Bytes`) |
+//! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::ServerReader`] and [`io::ClientReader`]: requests and their bodies, or replies and theirs, from any `Read`, one type per side; [`io::write_packet`]: vectored, short-write safe); [`io::StreamError`], the adapters' one error type; implies `alloc` |
+//! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`owned::OwnedPacket`] and [`owned::OwnedVars`] (views over a shared `bytes::Bytes`) |
 //! | `tokio` | no | the async adapter `codec`: `codec::ServerCodec` and `codec::ClientCodec`, `tokio_util::codec` `Decoder`/`Encoder`s yielding head, body chunks, end, one type per side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
 //! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
 //! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::serve_connection`, `server::serve`); implies `tokio` and `http` |
@@ -96,7 +96,14 @@ pub mod owned;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use wire::*;
+pub use wire::{
+    array_encoded_len, encode_array, encode_vars, is_magic_var, vars_encoded_len, Array, ArrayIter,
+    BlockKind, EncodeError, Header, Limits, Modifier1, Packet, Pair, ParseError, ParseErrorKind,
+    Payload, Status, Var, Vars, VarsIndex, VarsIter, DEFAULT_MAX_HEAD, HEADER_LEN,
+    MAGIC_VAR_PREFIX, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK,
+};
+#[cfg(feature = "alloc")]
+pub use wire::{ArrayBuilder, VarsBuilder};
 
 /// `n` as a `u64`: lossless on every platform Rust supports, saturating otherwise.
 pub(crate) fn to_u64(n: usize) -> u64 {

@@ -1,5 +1,5 @@
-//! The async adapter (feature `tokio`): a [`tokio_util::codec`] [`Decoder`] and
-//! [`Encoder`] for uwsgi streams.
+//! The async adapter (feature `tokio`): [`tokio_util::codec`]
+//! [`Decoder`](tokio_util::codec::Decoder)s and [`Encoder`](tokio_util::codec::Encoder)s for uwsgi streams.
 //!
 //! Two codecs, one per side, each a thin shell over the [exchange core](crate::exchange)
 //! that frames the stream. [`ServerCodec`] decodes what a server receives: for every

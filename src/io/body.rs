@@ -37,7 +37,7 @@ impl Machine<'_> {
 /// It never reads past the body, so whatever follows on the stream (a next packet) is
 /// left alone. A peer that closes before the last byte of a body of known length makes
 /// `read` fail with [`io::ErrorKind::UnexpectedEof`], never a silent short body; a body
-/// over [`Limits::max_body`] fails with [`io::ErrorKind::InvalidData`] (the inner error
+/// over [`Limits::max_body`](crate::Limits::max_body) fails with [`io::ErrorKind::InvalidData`] (the inner error
 /// is the [`ExchangeError`](crate::exchange::ExchangeError)). Like any [`Read`], a
 /// single `read` may return fewer bytes than asked for.
 ///
@@ -68,7 +68,7 @@ pub struct Body<'a, R: ?Sized> {
 }
 
 impl<'a, R: Read + ?Sized> Body<'a, R> {
-    /// A body of `len` bytes read from `inner` (after [`read_packet`]).
+    /// A body of `len` bytes read from `inner` (after [`read_packet`](super::read_packet)).
     ///
     /// ```
     /// let mut stream: &[u8] = b"abc";

@@ -1,5 +1,5 @@
-//! Blocking I/O (feature `std`): read exchanges from any [`Read`], write packets to any
-//! [`Write`]. A thin shell over the [exchange core](crate::exchange): the framing rules
+//! Blocking I/O (feature `std`): read exchanges from any [`Read`](std::io::Read), write packets
+//! to any [`Write`](std::io::Write). A thin shell over the [exchange core](crate::exchange): the framing rules
 //! live there, this module only moves bytes.
 //!
 //! - [`ServerReader`] and [`ClientReader`] own a reusable buffer. A [`ServerReader`]
@@ -14,12 +14,12 @@
 //!   more: the body is still in the reader, for [`Body::new`].
 //! - [`write_packet`], [`write_request`] and [`write_all_vectored`] write with vectored
 //!   writes (header, block and body in one system call when the writer allows) and
-//!   survive short writes and [`io::ErrorKind::Interrupted`].
+//!   survive short writes and [`Interrupted`](std::io::ErrorKind::Interrupted).
 //!
 //! Short reads are never errors: every function here keeps reading until it has what it
 //! needs. A peer that closes in the middle of an exchange is a [`StreamError`] whose
 //! [`is_eof`](StreamError::is_eof) is true (inside a [`Body`]'s `read`, an
-//! [`io::ErrorKind::UnexpectedEof`] error).
+//! [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) error).
 //!
 //! ```
 //! use std::io::Read;

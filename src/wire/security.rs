@@ -20,7 +20,7 @@
 
 use crate::wire::vars::Vars;
 #[cfg(feature = "alloc")]
-use crate::{builder::VarsBuilder, error::EncodeError};
+use crate::wire::{builder::VarsBuilder, error::EncodeError};
 
 /// The prefix that marks a uWSGI magic var: `UWSGI_`.
 ///

@@ -48,8 +48,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::codec::{Decoder, FramedRead};
+use uwsgi_wire::cgi::request_from_vars;
 use uwsgi_wire::codec::{Frame, ServerCodec};
-use uwsgi_wire::http::request_from_owned;
 use uwsgi_wire::io::StreamError;
 use uwsgi_wire::{owned::OwnedPacket, Limits};
 
@@ -270,8 +270,8 @@ fn take_head(head: &OwnedPacket, options: Options) -> Result<bool, StreamError> 
         black_box((vars.get(b"REQUEST_METHOD"), vars.get(b"PATH_INFO")));
     } else {
         let owned = head.owned_vars().expect("vars, checked above");
-        let request = request_from_owned(&owned)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let request =
+            request_from_vars(&owned).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         black_box(request);
     }
     Ok(true)

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use uwsgi_wire::cgi::NginxParams;
 use uwsgi_wire::client::Builder;
-use uwsgi_wire::http::NginxParams;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

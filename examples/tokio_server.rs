@@ -48,7 +48,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use ipnet::IpNet;
 use tokio::net::{TcpListener, UnixListener};
-use uwsgi_wire::http::request_from_owned;
+use uwsgi_wire::cgi::request_from_vars;
 use uwsgi_wire::server::{serve, Builder, Listener};
 use uwsgi_wire::{owned::OwnedPacket, Limits};
 
@@ -165,7 +165,7 @@ fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
         .flat_map(|vars| vars.iter())
         .map(|(k, v)| (text(k), text(v)))
         .collect();
-    let request = match packet.owned_vars().map(|vars| request_from_owned(&vars)) {
+    let request = match packet.owned_vars().map(|vars| request_from_vars(&vars)) {
         Some(Ok(request)) => serde_json::json!({
             "method": request.method().as_str(),
             "uri": request.uri().to_string(),

@@ -54,9 +54,9 @@
 //! | `std` | yes | `std::error::Error` for the error types; the blocking adapter [`io`] ([`io::ServerReader`] and [`io::ClientReader`]: requests and their bodies, or replies and theirs, from any `Read`, one type per side; [`io::write_packet`]: vectored, short-write safe); [`io::StreamError`], the adapters' one error type; implies `alloc` |
 //! | `alloc` | with `std` | [`VarsBuilder`], [`ArrayBuilder`], [`Packet::encode_to`] (any [`bytes::BufMut`]), [`owned::OwnedPacket`] and [`owned::OwnedVars`] (views over a shared `bytes::Bytes`) |
 //! | `tokio` | no | the async adapter `codec`: `codec::ServerCodec` and `codec::ClientCodec`, `tokio_util::codec` `Decoder`/`Encoder`s yielding head, body chunks, end, one type per side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
-//! | `http` | no | `http`: vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head; implies `std` |
-//! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::serve_connection`, `server::serve`); implies `tokio` and `http` |
-//! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::send_request`, `client::Builder`); implies `tokio` and `http` |
+//! | `http` | no | `cgi`: the CGI/1.1 vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head both ways; implies `std` |
+//! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::Builder::serve_connection`, `server::serve`); implies `tokio` and `http` |
+//! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::Builder::send_request`); implies `tokio` and `http` |
 //! | `arbitrary` | no | `arbitrary`: `arbitrary::ArbitraryRequest` (nginx-style vars, a consistent `CONTENT_LENGTH`, its body) and `arbitrary::ArbitraryPacket` (every packet kind), `arbitrary::Arbitrary` generators of valid inputs for cargo-fuzz; implies `alloc` |
 //! | `check` | no | `check`: the conformance catalogue for any uwsgi server (`check::catalogue`, `check::Checker::run`: h2spec for uwsgi); implies `client` |
 //!
@@ -79,6 +79,8 @@ pub mod message;
 
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
+#[cfg(feature = "http")]
+pub mod cgi;
 #[cfg(feature = "check")]
 pub mod check;
 #[cfg(feature = "client")]
@@ -87,8 +89,6 @@ pub mod client;
 pub mod codec;
 #[cfg(any(feature = "server", feature = "client"))]
 mod deadline;
-#[cfg(feature = "http")]
-pub mod http;
 #[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "alloc")]

@@ -67,7 +67,8 @@ fn check_request(request: &ArbitraryRequest) {
     // The vars make an HTTP request.
     #[cfg(feature = "http")]
     {
-        let http = uwsgi_wire::http::request_from_vars(&parsed.vars()).expect("an http::Request");
+        let vars = uwsgi_wire::owned::OwnedVars::from_vars(&parsed.vars());
+        let http = uwsgi_wire::cgi::request_from_vars(&vars).expect("an http::Request");
         assert_eq!(
             http.method().as_str().as_bytes(),
             parsed.method().unwrap_or_default()

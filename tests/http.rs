@@ -1,14 +1,23 @@
-//! The `http` interop (`uwsgi_wire::http`) against real captures: decoding what nginx
+//! The `http` interop (`uwsgi_wire::cgi`) against real captures: decoding what nginx
 //! sent gives the request curl made (tests/peers/capture.sh has the curl commands), and
 //! encoding that request again gives nginx's var names in nginx's order.
 #![cfg(feature = "http")]
 
 use http::{Method, Request, Response, Version};
-use uwsgi_wire::http::{
-    encode_response_head, parse_response_head, request_from_owned, request_from_vars, HeadStyle,
-    HttpError, NginxParams,
+use uwsgi_wire::cgi::{
+    self, encode_response_head, parse_response_head, request_from_vars, HeadStyle, NginxParams,
 };
-use uwsgi_wire::{owned::OwnedPacket, Packet, Status, Vars, VarsBuilder};
+use uwsgi_wire::exchange::HeadErrorKind;
+use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
+use uwsgi_wire::{Packet, Status, Vars, VarsBuilder};
+
+/// The longest response head read here: the client driver's default, 64 KiB.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// The one public conversion, over vars borrowed from a packet.
+fn request_from(vars: &Vars<'_>) -> Result<Request<()>, cgi::Error> {
+    request_from_vars(&OwnedVars::from_vars(vars))
+}
 
 /// A capture from `tests/vectors/`.
 fn vector(name: &str) -> Vec<u8> {
@@ -52,7 +61,7 @@ fn nginx_get_is_the_request_curl_sent() {
     // Captured from nginx 1.22: curl -A uwsgi-wire-capture "$URL/path/x?a=1&b=2"
     let wire = vector("nginx-get.bin");
     let (vars, body) = parse(&wire);
-    let request = request_from_vars(&vars).unwrap();
+    let request = request_from(&vars).unwrap();
     assert_eq!(request.method(), Method::GET);
     assert_eq!(request.uri().path_and_query().unwrap(), "/path/x?a=1&b=2");
     assert_eq!(request.uri().scheme_str(), Some("http"));
@@ -80,7 +89,7 @@ fn nginx_post_is_the_request_curl_sent() {
     // Captured from nginx 1.22: curl -A uwsgi-wire-capture -d 'hello=world' "$URL/post"
     let wire = vector("nginx-post.bin");
     let (vars, body) = parse(&wire);
-    let request = request_from_vars(&vars).unwrap();
+    let request = request_from(&vars).unwrap();
     assert_eq!(request.method(), Method::POST);
     assert_eq!(request.uri().path_and_query().unwrap(), "/post");
     let headers: Vec<(&str, &str)> = request
@@ -109,7 +118,7 @@ fn nginx_dup_headers_keep_every_line() {
     // -H 'X-Dup: two' -H 'X_Under: kept' "$URL/dup" (nginx drops X_Under).
     let wire = vector("nginx-dup-headers.bin");
     let (vars, _) = parse(&wire);
-    let request = request_from_vars(&vars).unwrap();
+    let request = request_from(&vars).unwrap();
     let all = |name: &str| -> Vec<&str> {
         request
             .headers()
@@ -129,7 +138,7 @@ fn nginx_chunked_upload_has_a_content_length_and_no_transfer_encoding() {
     // text/plain' --data-binary @chunked-body.txt "$URL/chunked"; nginx de-chunked it.
     let wire = vector("nginx-chunked.bin");
     let (vars, body) = parse(&wire);
-    let request = request_from_vars(&vars).unwrap();
+    let request = request_from(&vars).unwrap();
     assert_eq!(request.headers()["content-length"], "32");
     assert_eq!(request.headers()["content-type"], "text/plain");
     assert!(request.headers().get("transfer-encoding").is_none());
@@ -142,7 +151,7 @@ fn encoding_the_request_again_gives_nginx_vars_in_nginx_order() {
     for name in ["nginx-get.bin", "nginx-post.bin", "nginx-chunked.bin"] {
         let wire = vector(name);
         let (vars, _) = parse(&wire);
-        let mut request = request_from_vars(&vars).unwrap();
+        let mut request = request_from(&vars).unwrap();
         if name == "nginx-chunked.bin" {
             // What curl sent; the conversion dropped it (the body is de-chunked).
             request
@@ -151,7 +160,7 @@ fn encoding_the_request_again_gives_nginx_vars_in_nginx_order() {
             // curl sent no Content-Length: nginx made CONTENT_LENGTH up.
             request.headers_mut().remove("content-length");
         }
-        let again = params_like(&vars).encode(&request).unwrap();
+        let again = params_like(&vars).to_vars(&request).unwrap();
         let mut want = pairs(&vars);
         if name == "nginx-chunked.bin" {
             // Our HeaderMap holds content-type before transfer-encoding.
@@ -183,8 +192,8 @@ fn encoding_duplicate_headers_keeps_names_and_per_name_order() {
     // params are identical, the headers the same per name, in the same order.
     let wire = vector("nginx-dup-headers.bin");
     let (vars, _) = parse(&wire);
-    let request = request_from_vars(&vars).unwrap();
-    let again = params_like(&vars).encode(&request).unwrap();
+    let request = request_from(&vars).unwrap();
+    let again = params_like(&vars).to_vars(&request).unwrap();
     let (got, want) = (pairs(&again.vars()), pairs(&vars));
     let first_header = want
         .iter()
@@ -213,7 +222,7 @@ fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
     let Ok(Status::Complete((packet, _))) = OwnedPacket::parse(wire.clone()) else {
         panic!()
     };
-    let request = request_from_owned(&packet.owned_vars().unwrap()).unwrap();
+    let request = request_from_vars(&packet.owned_vars().unwrap()).unwrap();
     let ua = request.headers()["user-agent"].as_bytes();
     assert!(wire.as_ptr_range().contains(&ua.as_ptr()), "not copied");
     let raw = request
@@ -225,7 +234,7 @@ fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
         packet.vars().unwrap().get(b"REMOTE_PORT").unwrap()
     );
     assert_eq!(raw, &packet.owned_vars().unwrap());
-    let copied = request_from_vars(&packet.vars().unwrap()).unwrap();
+    let copied = request_from(&packet.vars().unwrap()).unwrap();
     assert_eq!(request.uri(), copied.uri());
     assert_eq!(request.headers(), copied.headers());
 }
@@ -253,10 +262,10 @@ fn cr_lf_and_nul_never_reach_a_header() {
         ("HTTP_HOST", b"good\0evil", 0, 4),
     ] {
         let vars = vars_of(&[("REQUEST_METHOD", b"GET"), (key, value)]);
-        let err = request_from_vars(&vars.vars()).unwrap_err();
+        let err = request_from(&vars.vars()).unwrap_err();
         assert_eq!(
             err,
-            HttpError::ForbiddenByte {
+            cgi::Error::ForbiddenByte {
                 var: key.to_string(),
                 byte,
                 index
@@ -268,15 +277,15 @@ fn cr_lf_and_nul_never_reach_a_header() {
     // Other control bytes are not valid header values either.
     let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("HTTP_X", b"a\x07b")]);
     assert!(matches!(
-        request_from_vars(&vars.vars()),
-        Err(HttpError::InvalidVar {
+        request_from(&vars.vars()),
+        Err(cgi::Error::InvalidVar {
             what: "header value",
             ..
         })
     ));
     // Bytes 0x80-0xFF (nginx passes them through) are fine.
     let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("HTTP_X", b"caf\xe9")]);
-    let request = request_from_vars(&vars.vars()).unwrap();
+    let request = request_from(&vars.vars()).unwrap();
     assert_eq!(request.headers()["x"].as_bytes(), b"caf\xe9");
 }
 
@@ -284,26 +293,26 @@ fn cr_lf_and_nul_never_reach_a_header() {
 fn missing_and_invalid_vars() {
     let vars = vars_of(&[("PATH_INFO", b"/")]);
     assert_eq!(
-        request_from_vars(&vars.vars()).unwrap_err(),
-        HttpError::MissingVar("REQUEST_METHOD")
+        request_from(&vars.vars()).unwrap_err(),
+        cgi::Error::MissingVar("REQUEST_METHOD")
     );
     let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("SERVER_PROTOCOL", b"SPDY/3")]);
     assert!(matches!(
-        request_from_vars(&vars.vars()),
-        Err(HttpError::InvalidVar {
+        request_from(&vars.vars()),
+        Err(cgi::Error::InvalidVar {
             what: "protocol version",
             ..
         })
     ));
     let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("CONTENT_LENGTH", b"+5")]);
     assert!(matches!(
-        request_from_vars(&vars.vars()),
-        Err(HttpError::ContentLength(_))
+        request_from(&vars.vars()),
+        Err(cgi::Error::ContentLength(_))
     ));
     let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("HTTP_X_BAD_NAME(", b"v")]);
     assert!(matches!(
-        request_from_vars(&vars.vars()),
-        Err(HttpError::InvalidVar {
+        request_from(&vars.vars()),
+        Err(cgi::Error::InvalidVar {
             what: "header name",
             ..
         })
@@ -354,7 +363,7 @@ fn scheme_uri_and_version_as_uwsgi_reads_them() {
     ] {
         let mut all = base.to_vec();
         all.extend(extra.iter().copied());
-        let request = request_from_vars(&vars_of(&all).vars()).unwrap();
+        let request = request_from(&vars_of(&all).vars()).unwrap();
         assert_eq!(request.uri(), uri, "{extra:?}");
         assert_eq!(request.version(), Version::HTTP_10, "no SERVER_PROTOCOL");
     }
@@ -365,11 +374,11 @@ fn scheme_uri_and_version_as_uwsgi_reads_them() {
         ("SERVER_PORT", b"80"),
         ("SERVER_PROTOCOL", b"HTTP/2.0"),
     ]);
-    let request = request_from_vars(&vars.vars()).unwrap();
+    let request = request_from(&vars.vars()).unwrap();
     assert_eq!(request.uri(), "http://example.com/");
     assert_eq!(request.version(), Version::HTTP_2);
     let vars = vars_of(&[("REQUEST_METHOD", b"GET"), ("REQUEST_URI", b"/only")]);
-    assert_eq!(request_from_vars(&vars.vars()).unwrap().uri(), "/only");
+    assert_eq!(request_from(&vars.vars()).unwrap().uri(), "/only");
 }
 
 #[test]
@@ -384,7 +393,7 @@ fn nginx_params_document_uri_and_overrides() {
         .unwrap();
     let vars = NginxParams::new()
         .param("HTTP_X_FORWARDED_FOR", "set by the proxy")
-        .encode(&request)
+        .to_vars(&request)
         .unwrap();
     let got = pairs(&vars.vars());
     let get = |k: &str| {
@@ -410,14 +419,11 @@ fn nginx_params_document_uri_and_overrides() {
     assert_eq!(get("HTTP_X_FORWARDED_FOR"), ["set by the proxy"]);
 
     for (path, err) in [
-        ("/../etc/passwd", "`..` above the root"),
-        ("/a%zz", "bad percent escape"),
+        ("/../etc/passwd", cgi::Error::PathAboveRoot),
+        ("/a%zz", cgi::Error::PercentEscape { index: 2 }),
     ] {
         let request = Request::get(path).body(()).unwrap();
-        assert_eq!(
-            NginxParams::new().encode(&request).unwrap_err(),
-            HttpError::InvalidPath(err)
-        );
+        assert_eq!(NginxParams::new().to_vars(&request).unwrap_err(), err);
     }
 }
 
@@ -435,7 +441,7 @@ fn response_heads_round_trip() {
         let n = encode_response_head(&response, style, &mut head).unwrap();
         assert_eq!(n, head.len());
         head.extend_from_slice(b"{}");
-        let Status::Complete((parsed, len)) = parse_response_head(&head).unwrap() else {
+        let Status::Complete((parsed, len)) = parse_response_head(&head, MAX_HEAD).unwrap() else {
             panic!()
         };
         assert_eq!(&head[len..], b"{}");
@@ -443,7 +449,9 @@ fn response_heads_round_trip() {
         assert_eq!(parsed.headers(), response.headers(), "{style:?}");
         // Every prefix of the head is partial, never an error.
         for end in 0..len {
-            assert!(parse_response_head(&head[..end]).unwrap().is_partial());
+            assert!(parse_response_head(&head[..end], MAX_HEAD)
+                .unwrap()
+                .is_partial());
         }
     }
     // An unknown status has no reason; the space before it stays.
@@ -464,7 +472,7 @@ fn response_heads_round_trip() {
     let mut out = &mut small[..];
     assert!(matches!(
         encode_response_head(&odd, HeadStyle::StatusLine, &mut out),
-        Err(HttpError::Encode(_))
+        Err(cgi::Error::Encode(_))
     ));
     assert_eq!(small, [0u8; 8]);
 }
@@ -473,7 +481,7 @@ fn response_heads_round_trip() {
 fn response_heads_as_nginx_reads_them() {
     // Captured from uWSGI 2.0.21 answering a request (the raw HTTP reply).
     let reply = vector("uwsgi-http-reply.bin");
-    let Status::Complete((response, len)) = parse_response_head(&reply).unwrap() else {
+    let Status::Complete((response, len)) = parse_response_head(&reply, MAX_HEAD).unwrap() else {
         panic!()
     };
     assert_eq!(response.status(), 200);
@@ -487,7 +495,7 @@ fn response_heads_as_nginx_reads_them() {
         (b"Status: 418 I'm a teapot\r\n\r\n", 418),
         (b"HTTP/1.0 204\r\n\r\n", 204),
     ] {
-        let Status::Complete((response, _)) = parse_response_head(raw).unwrap() else {
+        let Status::Complete((response, _)) = parse_response_head(raw, MAX_HEAD).unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -505,13 +513,16 @@ fn response_heads_as_nginx_reads_them() {
         b"HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n",
     ] {
         assert!(
-            matches!(parse_response_head(raw), Err(HttpError::InvalidResponse(_))),
+            matches!(
+                parse_response_head(raw, MAX_HEAD),
+                Err(cgi::Error::InvalidResponse(_))
+            ),
             "{}",
             String::from_utf8_lossy(raw)
         );
     }
     let endless = vec![b'a'; 70_000];
-    assert!(parse_response_head(&endless).is_err());
+    assert!(parse_response_head(&endless, MAX_HEAD).is_err());
 }
 
 #[test]
@@ -519,7 +530,7 @@ fn nginx_params_never_invent_a_client_address() {
     // Derived: nginx takes REMOTE_ADDR and REMOTE_PORT from the client connection;
     // NginxParams has none, so without remote_addr/remote_port they are left out.
     let request = Request::get("/").body(()).unwrap();
-    let vars = NginxParams::new().encode(&request).unwrap();
+    let vars = NginxParams::new().to_vars(&request).unwrap();
     let keys: Vec<String> = pairs(&vars.vars()).into_iter().map(|(k, _)| k).collect();
     assert_eq!(
         keys,
@@ -542,7 +553,7 @@ fn nginx_params_never_invent_a_client_address() {
     let vars = NginxParams::new()
         .remote_port("40000")
         .remote_addr("10.0.0.7")
-        .encode(&request)
+        .to_vars(&request)
         .unwrap();
     let got = pairs(&vars.vars());
     let at = got.iter().position(|(k, _)| k == "REMOTE_ADDR").unwrap();
@@ -553,7 +564,7 @@ fn nginx_params_never_invent_a_client_address() {
     // One without the other: only that one.
     let vars = NginxParams::new()
         .remote_addr("::1")
-        .encode(&request)
+        .to_vars(&request)
         .unwrap();
     assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"::1"[..]));
     assert_eq!(vars.vars().get(b"REMOTE_PORT"), None);
@@ -591,7 +602,7 @@ fn response_heads_where_nginx_is_lenient() {
         ),
     ] {
         let name = String::from_utf8_lossy(raw);
-        let Status::Complete((response, len)) = parse_response_head(raw).unwrap() else {
+        let Status::Complete((response, len)) = parse_response_head(raw, MAX_HEAD).unwrap() else {
             panic!("{name:?}")
         };
         assert_eq!(len, raw.len(), "{name:?}");
@@ -600,7 +611,7 @@ fn response_heads_where_nginx_is_lenient() {
         assert!(response.headers().get("status").is_none(), "{name:?}");
     }
     let Status::Complete((response, _)) =
-        parse_response_head(b"HTTP/1.1 200 OK\r\nFoo\r\nX-A:\ta\t\r\n\r\n").unwrap()
+        parse_response_head(b"HTTP/1.1 200 OK\r\nFoo\r\nX-A:\ta\t\r\n\r\n", MAX_HEAD).unwrap()
     else {
         panic!()
     };
@@ -608,28 +619,82 @@ fn response_heads_where_nginx_is_lenient() {
     assert_eq!(response.headers()["x-a"], "\ta\t");
     // nginx accepts these too, but an http::Response cannot hold them.
     for (raw, why) in [
-        (&b"HTTP/1.1 099 X\r\n\r\n"[..], "status code under 100"),
-        (b"HTTP/1.1 200 OK\r\nX(Y): 1\r\n\r\n", "invalid header name"),
+        (
+            &b"HTTP/1.1 099 X\r\n\r\n"[..],
+            cgi::Error::ResponseStatus(99),
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nX(Y): 1\r\n\r\n",
+            cgi::Error::ResponseHeader {
+                name: "X(Y)".into(),
+                what: "header name",
+            },
+        ),
         (
             b"HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n",
-            "invalid header value",
+            cgi::Error::ResponseHeader {
+                name: "X-A".into(),
+                what: "header value",
+            },
         ),
     ] {
         assert_eq!(
-            parse_response_head(raw).unwrap_err(),
-            HttpError::InvalidResponse(why),
+            parse_response_head(raw, MAX_HEAD).unwrap_err(),
+            why,
             "{}",
             String::from_utf8_lossy(raw)
         );
     }
     // nginx refuses a head that does not fit its buffer; ours is 64 KiB, at once.
     let mut endless = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
-    endless.resize(uwsgi_wire::http::MAX_RESPONSE_HEAD, b'a');
-    assert_eq!(
-        parse_response_head(&endless).unwrap_err(),
-        HttpError::InvalidResponse("head longer than 65536 bytes")
-    );
-    assert!(parse_response_head(&endless[..endless.len() - 1])
+    endless.resize(MAX_HEAD, b'a');
+    assert!(matches!(
+        parse_response_head(&endless, MAX_HEAD).unwrap_err(),
+        cgi::Error::InvalidResponse(err) if err.kind() == HeadErrorKind::TooLarge { limit: 65536 }
+    ));
+    assert!(parse_response_head(&endless[..endless.len() - 1], MAX_HEAD)
         .unwrap()
         .is_partial());
+}
+
+/// One conversion for every public path: a CGI head with two `Status` lines reads the
+/// same through `cgi::parse_response_head` and through the client driver. nginx 1.22
+/// takes the status from the first and passes every `Status` line on to its client
+/// (`ngx_http_upstream_headers_in`: "Status" is copied; tests/conformance/response_heads.rs,
+/// case "two Status", agrees with nginx on the status and on the header lines passed
+/// on); the response holds the first as its status, so only the second stays a header.
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn a_cgi_head_with_two_status_lines_reads_the_same_through_every_path() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const HEAD: &[u8] = b"Status: 404 X\r\nStatus: 500 Y\r\nX-A: 1\r\n\r\n";
+    let Status::Complete((parsed, len)) = parse_response_head(HEAD, MAX_HEAD).unwrap() else {
+        panic!("a whole head")
+    };
+    assert_eq!(len, HEAD.len());
+    assert_eq!(parsed.status(), 404);
+    let statuses: Vec<_> = parsed.headers().get_all("status").iter().collect();
+    assert_eq!(statuses, ["500 Y"]);
+    assert_eq!(parsed.headers()["x-a"], "1");
+
+    let (client, mut server) = tokio::io::duplex(64 * 1024);
+    let answered = tokio::spawn(async move {
+        let mut header = [0u8; 4];
+        server.read_exact(&mut header).await?;
+        let mut block = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]]))];
+        server.read_exact(&mut block).await?;
+        server.write_all(HEAD).await
+    });
+    let request = Request::get("/")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = uwsgi_wire::client::Builder::new()
+        .send_request(client, request)
+        .await
+        .unwrap();
+    answered.await.unwrap().unwrap();
+    assert_eq!(response.status(), parsed.status());
+    assert_eq!(response.version(), parsed.version());
+    assert_eq!(response.headers(), parsed.headers());
 }

@@ -31,8 +31,8 @@ COMPONENTS = [
     ("FramedRead + codec decode",
      r"FramedImpl|FramedRead|ReadFrame|UwsgiCodec|uwsgi_wire::codec|uwsgi_wire::exchange"
      r"|poll_read_buf|uwsgi_wire::owned|uwsgi_wire::header"),
-    ("request_from_owned (http::Request)",
-     r"request_from_owned|uwsgi_wire::http::|uwsgi_wire::vars|uwsgi_wire::message"
+    ("request_from_vars (http::Request)",
+     r"request_from_vars|uwsgi_wire::cgi::|uwsgi_wire::vars|uwsgi_wire::message"
      r"|http::extensions|Extensions|HeaderMap|http::uri|http::request"),
     ("axum Router + handler", r"axum::|tower::|matchit|<F as axum"),
     ("write_response + head", r"write_response|encode_response_head|write_all|server::response|write_status"),

@@ -10,13 +10,14 @@ use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatu
 use serde_json::{json, Value};
 use uwsgi_wire::check::{catalogue, CaseResult, Checker, Level, Outcome, Report};
 
-use crate::{fail, parse_seconds, usage, Failure};
+use crate::args::parse_seconds;
+use crate::failure::{fail, usage, Failure};
 
 /// How many bytes of what was sent and what came back a failure line shows.
 const SHOW: usize = 160;
 
 #[derive(Debug, Args)]
-pub(crate) struct CheckArgs {
+pub struct CheckArgs {
     /// The server: `host:port`, `unix:PATH`, or a Unix socket path (containing `/`).
     #[arg(required_unless_present = "list")]
     addr: Option<String>,
@@ -46,18 +47,17 @@ fn level(level: Level) -> &'static str {
     }
 }
 
-/// `bytes` with everything but printable ASCII as `\xNN` (`\r`, `\n`, `\\` named), at
-/// most [`SHOW`] bytes, then how many more there were.
+/// `bytes` as `escape_ascii` writes them, at most [`SHOW`] of them, then how many more
+/// there were.
 fn escape(bytes: &[u8]) -> String {
     let mut out = String::new();
     for &b in bytes.iter().take(SHOW) {
+        // Not quite `escape_ascii`: the report has always kept `'` as is inside its
+        // double quotes, and written a tab `\x09`.
         match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+            b'\'' => out.push('\''),
+            b'\t' => out.push_str("\\x09"),
+            _ => out.extend(b.escape_ascii().map(char::from)),
         }
     }
     if bytes.len() > SHOW {
@@ -66,7 +66,7 @@ fn escape(bytes: &[u8]) -> String {
     out
 }
 
-pub(crate) fn check(args: &CheckArgs) -> Result<(), Failure> {
+pub fn run(args: &CheckArgs) -> Result<(), Failure> {
     if args.list {
         for case in catalogue() {
             println!("{}  {}  {}", case.id, level(case.level), case.title);
@@ -220,4 +220,16 @@ fn to_junit(report: &Report) -> Result<String, Failure> {
     junit
         .to_string()
         .map_err(|e| fail(format!("JUnit XML: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_quotes_and_writes_tabs_in_hex() {
+        assert_eq!(escape(b"a'\t\r\n\\\"\xff\x7f"), r#"a'\x09\r\n\\\"\xff\x7f"#);
+        let long = escape(&[b'x'; SHOW + 2]);
+        assert!(long.ends_with(&format!("... ({SHOW} bytes shown of {})", SHOW + 2)));
+    }
 }

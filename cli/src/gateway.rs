@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use clap::Args;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -19,43 +20,60 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use uwsgi_wire::cgi::NginxParams;
 use uwsgi_wire::client::{self, ErrorKind};
-use uwsgi_wire::http::NginxParams;
-use uwsgi_wire::{Limits, Modifier1};
+use uwsgi_wire::Modifier1;
 
+use crate::args::{parse_param, parse_seconds, parse_size};
+use crate::failure::{fail, usage, Failure};
 use crate::net::Addr;
-use crate::{fail, Failure};
 
-/// What `gateway` was asked to do.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Where HTTP clients connect (`host:port`).
-    pub listen: Addr,
-    /// The uwsgi upstreams, used round robin.
-    pub upstreams: Vec<Addr>,
-    /// `--param K=V`, in order: replaces nginx's var of that name, or adds one.
-    pub params: Vec<(String, String)>,
-    /// The packet's modifier1.
-    pub modifier1: u8,
-    /// `SERVER_NAME` (nginx's `server_name`).
-    pub server_name: String,
-    /// `DOCUMENT_ROOT` (nginx's `root`).
-    pub document_root: String,
-    /// The largest request head, in bytes (hyper's read buffer).
-    pub max_head: usize,
-    /// The largest request body (nginx's `client_max_body_size`): 413 above it.
-    pub max_body: u64,
-    /// Connecting to an upstream (nginx's `uwsgi_connect_timeout`).
-    pub connect_timeout: Duration,
-    /// Waiting for the upstream's head, and between reads of its body (nginx's
-    /// `uwsgi_read_timeout`).
-    pub read_timeout: Duration,
-    /// Writing to an HTTP client that does not read (nginx's `send_timeout`).
-    pub send_timeout: Duration,
-    /// At most this many HTTP connections at once.
-    pub max_connections: usize,
-    /// Log every request's vars and its response status.
-    pub trace: bool,
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Where HTTP clients connect, `host:port`.
+    #[arg(value_parser = Addr::parse)]
+    listen: Addr,
+    /// The uwsgi upstreams: `host:port`, `unix:PATH` or a socket path; several are used
+    /// round robin.
+    #[arg(required = true, value_parser = Addr::parse)]
+    upstreams: Vec<Addr>,
+    /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
+    /// (repeatable), as nginx's `uwsgi_param`.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
+    #[arg(long, default_value_t = 0)]
+    modifier1: u8,
+    /// SERVER_NAME, as nginx's `server_name`.
+    #[arg(long, default_value = "localhost")]
+    server_name: String,
+    /// DOCUMENT_ROOT, as nginx's `root` (the default: Debian's default site).
+    #[arg(long, default_value = "/var/www/html")]
+    document_root: String,
+    /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431.
+    #[arg(long, default_value = "32K", value_parser = parse_size, value_name = "BYTES")]
+    max_head: u64,
+    /// The largest request body (nginx's `client_max_body_size`); a larger one is
+    /// answered 413.
+    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "BYTES")]
+    max_body: u64,
+    /// Seconds to connect to an upstream (nginx's `uwsgi_connect_timeout`).
+    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    connect_timeout: Duration,
+    /// Seconds to wait for an upstream's response head, and between reads of its body
+    /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut.
+    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    timeout: Duration,
+    /// Seconds a write to an HTTP client may wait for it to read (nginx's
+    /// `send_timeout`); then its connection is closed.
+    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
+    send_timeout: Duration,
+    /// The most HTTP connections served at once; more wait to be accepted.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Log every request's vars and its response status on stderr.
+    #[arg(long)]
+    trace: bool,
 }
 
 /// The body of every answer: the upstream's, streamed, or one the gateway makes.
@@ -63,7 +81,7 @@ type Body = UnsyncBoxBody<Bytes, client::Error>;
 
 /// What every connection shares.
 struct Gateway {
-    config: Config,
+    config: GatewayArgs,
     /// The upstreams as the client driver's `connect` takes them.
     upstreams: Vec<String>,
     next: AtomicUsize,
@@ -73,7 +91,31 @@ struct Gateway {
 
 /// Runs the gateway until Ctrl-C: prints `listening on ADDR` once bound, then serves
 /// each HTTP connection (keep-alive) in a task of its own.
-pub async fn run(config: Config) -> Result<(), Failure> {
+pub fn run(args: GatewayArgs) -> Result<(), Failure> {
+    let level = if args.trace { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
+        )
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+    if args.max_head < 8192 {
+        // hyper's smallest read buffer.
+        return Err(usage(format!(
+            "--max-head {}: at least 8K (8192 bytes)",
+            args.max_head
+        )));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("starting the runtime: {e}")))?
+        .block_on(serve(args))
+}
+
+async fn serve(config: GatewayArgs) -> Result<(), Failure> {
     let Addr::Tcp { host, port } = &config.listen else {
         return Err(fail(format!(
             "{}: the gateway listens on TCP (host:port)",
@@ -91,11 +133,11 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     // A body of unknown length (chunked) is buffered up to --max-body to learn its
     // CONTENT_LENGTH, as nginx spools one; over it the driver's error says 413.
     let client = client::Builder::new()
-        .limits(Limits::new().max_body(config.max_body))
+        .max_request_body(config.max_body)
         .modifier1(Modifier1(config.modifier1))
         .connect_timeout(config.connect_timeout)
-        .head_timeout(config.read_timeout)
-        .body_timeout(config.read_timeout);
+        .head_timeout(config.timeout)
+        .body_timeout(config.timeout);
     let gateway = Arc::new(Gateway {
         upstreams: config.upstreams.iter().map(Addr::to_string).collect(),
         next: AtomicUsize::new(0),
@@ -103,7 +145,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         local_port: local.port(),
         config,
     });
-    let slots = Arc::new(Semaphore::new(gateway.config.max_connections));
+    let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
     loop {
@@ -137,7 +179,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         let gateway = gateway.clone();
         tokio::spawn(async move {
             let _slot = permit;
-            let max_head = gateway.config.max_head;
+            let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
             let service = hyper::service::service_fn(move |request| {
                 let gateway = gateway.clone();
                 async move { Ok::<_, Infallible>(gateway.forward(request, peer).await) }
@@ -226,13 +268,15 @@ impl Gateway {
                 });
                 Response::from_parts(parts, body.boxed_unsync())
             }
-            Err(err) if err.kind() == ErrorKind::RequestBody && err.status_code() == 413 => {
+            Err(err) if err.kind() == ErrorKind::RequestBody && err.status_code() == Some(413) => {
                 tracing::warn!(%peer, %method, %uri, max_body, "request body too large");
                 answer(StatusCode::PAYLOAD_TOO_LARGE)
             }
             Err(err) => {
-                let status =
-                    StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::BAD_GATEWAY);
+                let status = err
+                    .status_code()
+                    .and_then(|code| StatusCode::from_u16(code).ok())
+                    .unwrap_or(StatusCode::BAD_GATEWAY);
                 // One line saying why, as nginx's error log does.
                 tracing::error!(%peer, %method, %uri, upstream, status = status.as_u16(), "upstream: {err}");
                 answer(status)
@@ -243,11 +287,12 @@ impl Gateway {
 
 /// `--trace`: the vars sent for a request, one line.
 fn trace_vars<B>(params: &NginxParams, request: &Request<B>, peer: SocketAddr) {
-    match params.encode(request) {
+    match params.to_vars(request) {
         Ok(vars) => {
             let pairs: Vec<String> = vars
                 .vars()
                 .iter()
+                // Lossy, not `escape_ascii` as elsewhere: the trace shows UTF-8 vars as text.
                 .map(|(k, v)| {
                     format!(
                         "{}={}",

@@ -14,6 +14,7 @@ pub fn bytes_to_json(bytes: &[u8]) -> Value {
     }
 }
 
+// Not `escape_ascii` as elsewhere: `encode` reads these back, so every byte is two digits.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

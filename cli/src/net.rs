@@ -1,5 +1,6 @@
 //! Addresses (`host:port`, `unix:PATH`, a path), connections with a timeout on every
-//! wait, and one-line descriptions of network errors.
+//! wait, the one round trip of `ping`, `rpc` and `signal`, and one-line descriptions of
+//! network errors.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -9,6 +10,13 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
+
+use uwsgi_wire::client::Address;
+use uwsgi_wire::exchange::{ExchangeErrorKind, Head, Reply};
+use uwsgi_wire::io::{write_packet, Body, ClientReader, IncomingReply};
+use uwsgi_wire::{io::StreamError, Limits, Packet};
+
+use crate::failure::{fail, reply_error, send_error, Failure};
 
 /// Where to connect or listen, as nginx's `uwsgi_pass` and uWSGI's `--socket` write it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,19 +37,18 @@ pub enum Addr {
 const FORMS: &str = "expected host:port, unix:PATH, or a socket path containing '/'";
 
 impl Addr {
-    /// Parses an address: `unix:PATH` and anything containing a `/` are Unix sockets;
-    /// the rest must be `host:port`.
+    /// Parses an address by the client driver's rule ([`Address`]), then checks what it
+    /// leaves to the connect: a socket path that is not empty, a host and a port number.
     pub fn parse(text: &str) -> Result<Addr, String> {
-        if let Some(path) = text.strip_prefix("unix:") {
-            if path.is_empty() {
-                return Err(format!("{text:?}: the socket path is empty"));
+        let Ok(parsed) = text.parse::<Address>();
+        let host_port = match parsed {
+            Address::Unix(path) if path.as_os_str().is_empty() => {
+                return Err(format!("{text:?}: the socket path is empty"))
             }
-            return Ok(Addr::Unix(PathBuf::from(path)));
-        }
-        if text.contains('/') {
-            return Ok(Addr::Unix(PathBuf::from(text)));
-        }
-        let Some((host, port)) = text.rsplit_once(':') else {
+            Address::Unix(path) => return Ok(Addr::Unix(path)),
+            Address::Tcp(host_port) => host_port,
+        };
+        let Some((host, port)) = host_port.rsplit_once(':') else {
             return Err(format!(
                 "{text:?}: no port ({FORMS}; write ./{text} or unix:{text} for a socket file)"
             ));
@@ -240,6 +247,43 @@ impl Write for Stream {
             Stream::Unix(s) => s.flush(),
         }
     }
+}
+
+/// Connects to `addr` as [`Stream::connect`] does; its error in one line naming `addr`.
+pub fn connect(addr: &Addr, timeout: Duration) -> Result<Stream, Failure> {
+    Stream::connect(addr, timeout).map_err(|e| fail(format!("{addr}: {}", describe(&e, timeout))))
+}
+
+/// The exchange of `ping`, `rpc` and `signal`: connects to `addr`, sends `packet` (the
+/// `what` of an error), reads the packet uWSGI answers it with and hands it to `read`
+/// with the bytes that follow it. `timeout` bounds every wait. `max_body` is `None`
+/// when nothing follows the reply packet, else the `--max-body` given, which a reply
+/// over it names.
+pub fn round_trip<T>(
+    addr: &Addr,
+    timeout: Duration,
+    what: &str,
+    packet: &Packet<'_>,
+    max_body: Option<u64>,
+    read: impl FnOnce(Packet<'_>, Body<'_, Stream>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let mut stream = connect(addr, timeout)?;
+    write_packet(&mut stream, packet).map_err(|e| send_error(addr, what, &e, timeout))?;
+    // Within the limit, checked before a byte of the body is read.
+    let mut reader = ClientReader::new(stream, Limits::new().max_body(max_body.unwrap_or(0)));
+    let IncomingReply { head, body } = reader.read_reply(Reply::to(packet)).map_err(|e| {
+        let too_large = matches!(&e, StreamError::Exchange(err)
+                if matches!(err.kind(), ExchangeErrorKind::BodyTooLarge { .. }));
+        let mut failure = reply_error(addr, e, timeout);
+        if too_large && max_body.is_some() {
+            failure.message += " (raise it with --max-body)";
+        }
+        failure
+    })?;
+    let Head::Packet(reply) = head else {
+        return Err(fail(format!("{addr}: invalid reply: not a packet")));
+    };
+    read(reply, body)
 }
 
 /// True for the errors a socket timeout gives: `TimedOut` (a connect), `WouldBlock` (a

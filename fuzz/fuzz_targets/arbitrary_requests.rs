@@ -83,7 +83,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!((head, &body[..]), (consumed, request.body()));
     let again = VarsBuilder::from_vars(&parsed.vars()).expect("re-encodes");
     assert_eq!(again.as_bytes(), request.vars().as_bytes());
-    uwsgi_wire::http::request_from_vars(&parsed.vars()).expect("an http::Request");
+    uwsgi_wire::cgi::request_from_vars(&uwsgi_wire::OwnedVars::from_vars(&parsed.vars()))
+        .expect("an http::Request");
 
     let any = &input.packet;
     let wire = any.to_bytes();

@@ -6,8 +6,8 @@
 //! each type's own parser: `Request`, `Ping`, `Pong`, `Echo`, `Signal`, `RpcCall`,
 //! `RpcReply`, `SpoolerRequest`, `CacheRequest`, `CacheReply`, `Subscription`,
 //! `GenericResponse`. The raw input also goes through `RpcReply::parse`,
-//! `ResponseFormat::detect`, and (feature `http`) `http::parse_response_head`; the vars of
-//! every packet go through `http::request_from_vars`.
+//! `ResponseFormat::detect`, and (feature `http`) `cgi::parse_response_head`; the vars of
+//! every packet go through `cgi::request_from_vars`.
 //!
 //! - nothing panics, accessors included;
 //! - whatever parses re-encodes (`to_packet`, `RpcReply::encode`) without an error to
@@ -26,15 +26,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use uwsgi_wire::http::{
-    encode_response_head, parse_response_head, request_from_vars, HeadStyle, HttpError,
-    MAX_RESPONSE_HEAD,
+use uwsgi_wire::cgi::{
+    self, encode_response_head, parse_response_head, request_from_vars, HeadStyle,
 };
 use uwsgi_wire::{
     message::CacheReply, message::CacheRequest, message::Echo, message::GenericResponse,
     message::Message, message::Ping, message::Pong, message::Request, message::ResponseFormat,
     message::RpcCall, message::RpcReply, message::Signal, message::SpoolerRequest,
-    message::Subscription, message::SubscriptionBuilder, ArrayBuilder, BlockKind, EncodeError,
+    message::Subscription, message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind, EncodeError,
     Limits, Packet, Status, Vars,
 };
 
@@ -344,13 +343,16 @@ fn reply_roundtrip(reply: &RpcReply<'_>, original: Option<&[u8]>) {
     }
 }
 
+/// The longest response head read: the client driver's default, 64 KiB.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
 fn forbidden(bytes: &[u8]) -> bool {
     bytes.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0'))
 }
 
 /// `request_from_vars` never lets CR, LF or NUL through.
 fn http_request(vars: &Vars<'_>) {
-    match request_from_vars(vars) {
+    match request_from_vars(&OwnedVars::from_vars(vars)) {
         Ok(request) => {
             assert!(!forbidden(request.method().as_str().as_bytes()));
             assert!(!forbidden(request.uri().to_string().as_bytes()));
@@ -379,7 +381,7 @@ fn http_request(vars: &Vars<'_>) {
                 }
             }
         }
-        Err(HttpError::ForbiddenByte { byte, .. }) => {
+        Err(cgi::Error::ForbiddenByte { byte, .. }) => {
             assert!(
                 matches!(byte, b'\r' | b'\n' | b'\0'),
                 "ForbiddenByte {byte:#04x}"
@@ -391,7 +393,8 @@ fn http_request(vars: &Vars<'_>) {
 
 /// `parse_response_head`, and the head re-encoded and parsed again.
 fn response_head(data: &[u8]) {
-    let Ok(Status::Complete((response, head_len))) = parse_response_head(data) else {
+    let Ok(Status::Complete((response, head_len))) = parse_response_head(data, MAX_RESPONSE_HEAD)
+    else {
         return;
     };
     assert!(head_len <= data.len() && head_len <= MAX_RESPONSE_HEAD);
@@ -401,13 +404,13 @@ fn response_head(data: &[u8]) {
     let mut out = Vec::new();
     encode_response_head(&response, HeadStyle::StatusLine, &mut out)
         .expect("a parsed response head re-encodes");
-    match parse_response_head(&out) {
+    match parse_response_head(&out, MAX_RESPONSE_HEAD) {
         Ok(Status::Complete((back, n))) => {
             assert_eq!(n, out.len());
             assert_eq!(back.status(), response.status());
             assert_eq!(back.headers(), response.headers());
         }
-        Err(HttpError::InvalidResponse(_)) if out.len() > MAX_RESPONSE_HEAD => {}
+        Err(cgi::Error::InvalidResponse(_)) if out.len() > MAX_RESPONSE_HEAD => {}
         other => panic!("a re-encoded response head does not parse back: {other:?}"),
     }
 }

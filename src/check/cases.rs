@@ -435,7 +435,7 @@ pub(super) async fn run(ctx: &Ctx, case: &Case) -> Verdict {
             let mut bytes = edge_packet();
             bytes.truncate(1024);
             let attempt = ctx.send(bytes).await;
-            if attempt.answer == Answer::Timeout {
+            if matches!(attempt.answer, Answer::Timeout) {
                 return Verdict::new(
                     Outcome::Warn,
                     format!("waited for the rest of the block for {limit:?}: its buffer holds 65535 bytes, so no datasize is over it"),

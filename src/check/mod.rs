@@ -12,7 +12,8 @@
 //!   reads the answer through the exchange core's client side, and judges it. Every
 //!   wait is bounded by [`Checker::timeout`]; at most 1 MiB is read per connection.
 //! - The only thing required of the server is that it answers a `GET /` with any
-//!   status; it cannot be reached or does not, and `run` is an [`Error`].
+//!   status; it cannot be reached or does not, and `run` is an [`Error`] (with the
+//!   [`client::Error`] that says why as its source).
 //!
 //! Cases run one after the other. Logs go through `tracing`, at debug level.
 //!
@@ -41,8 +42,9 @@ mod cases;
 mod catalogue;
 mod probe;
 
-use std::fmt;
 use std::time::{Duration, Instant};
+
+use crate::client::{self, ErrorKind};
 
 use cases::Ctx;
 use probe::{Answer, Probe, Write};
@@ -238,30 +240,55 @@ impl Report {
 }
 
 /// The run could not start: the server cannot be reached or does not answer a plain
-/// `GET /` at all, or a case named in [`Checker::only`] does not exist.
+/// `GET /` at all, it speaks HTTP rather than uwsgi, or a case named in
+/// [`Checker::only`] does not exist.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
+/// use uwsgi_wire::check::Error;
+/// use uwsgi_wire::client::ErrorKind;
+///
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 /// let addr = listener.local_addr().unwrap().to_string();
 /// drop(listener); // nothing listens there any more
 /// let err = uwsgi_wire::check::Checker::new().run(&addr).await.unwrap_err();
 /// assert!(err.to_string().contains("GET /"), "{err}");
+/// let Error::NoAnswer { source, .. } = &err else { unreachable!() };
+/// assert_eq!(source.kind(), ErrorKind::Connect);
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    message: String,
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A name given to [`Checker::only`] is neither a case id nor a section.
+    #[error("no case or section {id:?} (see the catalogue: `uwsgi-wire check --list`)")]
+    UnknownCase {
+        /// The name given.
+        id: String,
+    },
+    /// The plain `GET /` got no answer: the server cannot be reached, closed without
+    /// answering, or neither answered nor closed within the timeout.
+    #[error(
+        "{addr}: a plain GET / {source}; the server must answer it (any status) to be checked"
+    )]
+    NoAnswer {
+        /// The address checked.
+        addr: String,
+        /// Why: [`Connect`](ErrorKind::Connect) (the connect's error is its own
+        /// source), [`Closed`](ErrorKind::Closed) or [`Timeout`](ErrorKind::Timeout).
+        source: client::Error,
+    },
+    /// The address answered the uwsgi `GET /` with 400 and a plain HTTP `GET /` with
+    /// another status: it is an HTTP port, not a uwsgi socket.
+    #[error("{addr} speaks HTTP, not uwsgi: it answered the uwsgi GET / with 400 and a plain HTTP GET / with {status}. It is an HTTP port (nginx's listen, uWSGI's --http-socket); check the address nginx's uwsgi_pass points at (uWSGI's --socket)")]
+    SpeaksHttp {
+        /// The address checked.
+        addr: String,
+        /// The status of the plain HTTP `GET /`.
+        status: u16,
+    },
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// Runs the catalogue against a server; by-value setters, then [`run`](Checker::run).
 ///
@@ -349,11 +376,7 @@ impl Checker {
                 .iter()
                 .any(|case| case.id == id || case.section == id)
             {
-                return Err(Error {
-                    message: format!(
-                        "no case or section {id:?} (see the catalogue: `uwsgi-wire check --list`)"
-                    ),
-                });
+                return Err(Error::UnknownCase { id: id.clone() });
             }
         }
         Ok(catalogue()
@@ -402,16 +425,23 @@ impl Checker {
                 Duration::ZERO,
             )
             .await;
-        let baseline = match &first.answer {
-            Answer::Response { status, .. } => Some(*status),
+        let baseline = match first.answer {
+            Answer::Response { status, .. } => Some(status),
             Answer::Invalid(_) => None,
             _ => {
-                return Err(Error {
-                    message: format!(
-                        "{addr}: a plain GET / {}; the server must answer it (any status) to be checked",
-                        first.describe(self.timeout)
-                    ),
-                })
+                let how = first.describe(self.timeout);
+                let source = match first.answer {
+                    Answer::Unreachable(err) => {
+                        client::Error::new(err.kind(), how).with_source(err)
+                    }
+                    Answer::Closed => client::Error::new(ErrorKind::Closed, how),
+                    Answer::Timeout => client::Error::new(ErrorKind::Timeout, how),
+                    _ => client::Error::new(ErrorKind::MalformedHead, how),
+                };
+                return Err(Error::NoAnswer {
+                    addr: addr.to_owned(),
+                    source,
+                });
             }
         };
         if baseline == Some(400) {
@@ -431,10 +461,9 @@ impl Checker {
                 .await;
             if let Answer::Response { status, .. } = http.answer {
                 if status != 400 {
-                    return Err(Error {
-                        message: format!(
-                            "{addr} speaks HTTP, not uwsgi: it answered the uwsgi GET / with 400 and a plain HTTP GET / with {status}. It is an HTTP port (nginx's listen, uWSGI's --http-socket); check the address nginx's uwsgi_pass points at (uWSGI's --socket)"
-                        ),
+                    return Err(Error::SpeaksHttp {
+                        addr: addr.to_owned(),
+                        status,
                     });
                 }
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, timeout, timeout_at};
 
-use crate::client::{Builder, Stream};
+use crate::client::{self, Builder, Stream};
 use crate::exchange::{Event, Exchange, ExchangeError, Head, Reply};
 use crate::wire::limits::Limits;
 use crate::wire::packet::Status;
@@ -50,7 +50,7 @@ pub(super) fn dribble(bytes: &[u8], size: usize, pause: Duration) -> Vec<Write> 
 }
 
 /// What came back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum Answer {
     /// An HTTP/1.x response head (status line or CGI), and whether its body was read to
     /// its end.
@@ -74,11 +74,11 @@ pub(super) enum Answer {
     /// Bytes that are not the reply expected.
     Invalid(String),
     /// No connection.
-    Unreachable(String),
+    Unreachable(client::Error),
 }
 
 /// One attempt: what was sent, what came back.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Attempt {
     pub(super) sent: Vec<u8>,
     pub(super) received: Vec<u8>,
@@ -163,7 +163,7 @@ impl Probe {
         let mut stream = match builder.connect(&self.addr).await {
             Ok(stream) => stream,
             Err(err) => {
-                attempt.answer = Answer::Unreachable(err.to_string());
+                attempt.answer = Answer::Unreachable(err);
                 return attempt;
             }
         };

@@ -20,7 +20,7 @@ use super::error::{Error, ErrorKind};
 pub(super) type Frames =
     Pin<Box<dyn Stream<Item = Result<CodecFrame<ReplyHead>, StreamError>> + Send>>;
 
-/// The body of a response from [`send_request`](super::send_request): an
+/// The body of a response from [`send_request`](super::Builder::send_request): an
 /// [`http_body::Body`] read from the connection only as it is polled (back-pressure: a
 /// reader that stops polling stops the reads, and the server's writes wait), in chunks
 /// of at most 64 KiB, never buffered whole. It ends at the head's `Content-Length`, or
@@ -35,10 +35,26 @@ pub(super) type Frames =
 /// connection.
 ///
 /// ```
-/// use http_body::Body as _;
-/// let body = uwsgi_wire::client::ResponseBody::empty();
-/// assert!(body.is_end_stream());
-/// assert_eq!(body.size_hint().exact(), Some(0));
+/// use http_body_util::{BodyExt, Empty};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (client, mut server) = tokio::io::duplex(64 * 1024);
+/// tokio::spawn(async move {
+///     let mut header = [0u8; 4];
+///     server.read_exact(&mut header).await?;
+///     let mut block = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]]))];
+///     server.read_exact(&mut block).await?;
+///     // No Content-Length: the body ends when the server closes, as uWSGI's does.
+///     server.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello").await
+/// });
+/// let request = http::Request::get("/?q=1").body(Empty::<bytes::Bytes>::new())?;
+/// let response = uwsgi_wire::client::Builder::new().send_request(client, request).await?;
+/// assert_eq!(response.headers()["content-type"], "text/plain");
+/// assert_eq!(&response.into_body().collect().await?.to_bytes()[..], b"hello");
+/// # Ok(())
+/// # }
 /// ```
 pub struct ResponseBody {
     inner: Option<Box<Inner>>,
@@ -56,23 +72,10 @@ struct Inner {
 }
 
 impl ResponseBody {
-    /// A body with no bytes.
-    ///
-    /// ```
-    /// use http_body::Body as _;
-    /// assert!(uwsgi_wire::client::ResponseBody::empty().is_end_stream());
-    /// ```
-    pub fn empty() -> Self {
-        ResponseBody {
-            inner: None,
-            remaining: Some(0),
-        }
-    }
-
     /// A body read from `frames` (`remaining`: the Content-Length, if any).
     pub(super) fn streaming(frames: Frames, remaining: Option<u64>, idle: Duration) -> Self {
         if remaining == Some(0) {
-            return ResponseBody::empty();
+            return ResponseBody::default();
         }
         ResponseBody {
             inner: Some(Box::new(Inner {
@@ -97,9 +100,20 @@ impl ResponseBody {
     }
 }
 
+/// A body with no bytes.
+///
+/// ```
+/// use http_body::Body as _;
+/// let body = uwsgi_wire::client::ResponseBody::default();
+/// assert!(body.is_end_stream());
+/// assert_eq!(body.size_hint().exact(), Some(0));
+/// ```
 impl Default for ResponseBody {
     fn default() -> Self {
-        ResponseBody::empty()
+        ResponseBody {
+            inner: None,
+            remaining: Some(0),
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! The client driver's [`Builder`]: its settings, and connecting to a server.
 
+use std::convert::Infallible;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use tokio::net::{TcpStream, UnixStream};
 use tokio::time::timeout;
 
-use crate::http::NginxParams;
+use crate::cgi::NginxParams;
 use crate::wire::header::Modifier1;
 use crate::wire::limits::Limits;
 
@@ -16,14 +20,67 @@ use super::stream::Stream;
 /// `uwsgi_send_timeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The default [`Builder::max_request_body`]: nginx's default `client_max_body_size`,
+/// 1 MiB.
+const DEFAULT_MAX_REQUEST_BODY: u64 = 1 << 20;
+
+/// A uwsgi server's address as nginx's `uwsgi_pass` writes it, told apart without any
+/// I/O: `unix:PATH`, or any address holding a `/`, is a Unix socket; anything else is
+/// TCP `host:port`, resolved only on [`connect`](Builder::connect), which tries each
+/// address the name resolves to, in order.
+///
+/// ```
+/// use uwsgi_wire::client::Address;
+///
+/// let tcp: Address = "localhost:3031".parse()?;
+/// assert_eq!(tcp, Address::Tcp("localhost:3031".to_owned()));
+/// let unix: Address = "/run/app.sock".parse()?;
+/// assert_eq!(unix, Address::Unix("/run/app.sock".into()));
+/// assert_eq!(unix.to_string(), "unix:/run/app.sock");
+/// # Ok::<(), std::convert::Infallible>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Address {
+    /// `host:port` as written: a name, an IPv4 address or a bracketed IPv6 address.
+    Tcp(String),
+    /// The path of a Unix stream socket (after `unix:`, when it was written).
+    Unix(PathBuf),
+}
+
+impl FromStr for Address {
+    /// Every string is one or the other; whether it connects,
+    /// [`connect`](Builder::connect) finds out.
+    type Err = Infallible;
+
+    fn from_str(addr: &str) -> Result<Self, Infallible> {
+        let unix = addr
+            .strip_prefix("unix:")
+            .or(addr.contains('/').then_some(addr));
+        Ok(match unix {
+            Some(path) => Address::Unix(PathBuf::from(path)),
+            None => Address::Tcp(addr.to_owned()),
+        })
+    }
+}
+
+impl fmt::Display for Address {
+    /// The form that parses back to the same address: `host:port` or `unix:PATH`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Tcp(host_port) => f.write_str(host_port),
+            Address::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
 /// Configures the client driver, after hyper's `client::conn::http1::Builder`: limits,
-/// the vars sent, timeouts. Then [`connect`](Builder::connect) and
-/// [`send_request`](Builder::send_request).
+/// the vars sent, timeouts, by-value setters from [`new`](Builder::new). Then
+/// [`connect`](Builder::connect) and [`send_request`](Builder::send_request).
 ///
 /// ```
 /// use std::time::Duration;
 /// use uwsgi_wire::client::Builder;
-/// use uwsgi_wire::http::NginxParams;
+/// use uwsgi_wire::cgi::NginxParams;
 ///
 /// let builder = Builder::new()
 ///     .params(NginxParams::new().remote_addr("10.0.0.7").remote_port("40000"))
@@ -35,6 +92,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug)]
 pub struct Builder {
     pub(super) limits: Limits,
+    pub(super) max_request_body: u64,
     pub(super) params: NginxParams,
     pub(super) modifier1: Modifier1,
     pub(super) connect_timeout: Duration,
@@ -49,10 +107,11 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// The defaults: [`Limits::new`] (response heads up to 64 KiB), [`NginxParams::new`]
-    /// (Debian's `uwsgi_params`, no client address), modifier1 0 (WSGI), and 60 s for
-    /// each timeout (nginx's `uwsgi_connect_timeout`, `uwsgi_send_timeout` and
-    /// `uwsgi_read_timeout`).
+    /// The defaults: [`Limits::new`] (response heads up to 64 KiB, response bodies of any
+    /// length), request bodies of unknown length buffered up to 1 MiB,
+    /// [`NginxParams::new`] (Debian's `uwsgi_params`, no client address), modifier1 0
+    /// (WSGI), and 60 s for each timeout (nginx's `uwsgi_connect_timeout`,
+    /// `uwsgi_send_timeout` and `uwsgi_read_timeout`).
     ///
     /// ```
     /// let builder = uwsgi_wire::client::Builder::new();
@@ -61,6 +120,7 @@ impl Builder {
     pub fn new() -> Self {
         Builder {
             limits: Limits::new(),
+            max_request_body: DEFAULT_MAX_REQUEST_BODY,
             params: NginxParams::new(),
             modifier1: Modifier1::WSGI,
             connect_timeout: DEFAULT_TIMEOUT,
@@ -69,19 +129,36 @@ impl Builder {
         }
     }
 
-    /// The limits: `max_head` bounds the response head
-    /// ([`HeadTooLarge`](ErrorKind::HeadTooLarge) past it), `max_datasize` the vars
-    /// sent; `max_body` bounds only a request body of unknown length, which is buffered
-    /// to learn its `CONTENT_LENGTH` (left unlimited, such a body is buffered up to 1
-    /// MiB, nginx's default `client_max_body_size`). Response bodies stream and are
-    /// never limited. Default: [`Limits::new`].
+    /// The limits on what is read and sent, as everywhere in the crate: `max_head` bounds
+    /// the response head ([`HeadTooLarge`](ErrorKind::HeadTooLarge) past it),
+    /// `max_body` the response body ([`BodyTooLarge`](ErrorKind::BodyTooLarge) past it;
+    /// the body still streams, never buffered), `max_datasize` the vars sent and a
+    /// uwsgi-framed reply. Default: [`Limits::new`] (a 64 KiB head, any body). The
+    /// request body's buffer has its own setting,
+    /// [`max_request_body`](Builder::max_request_body).
     ///
     /// ```
-    /// let builder = uwsgi_wire::client::Builder::new().limits(uwsgi_wire::Limits::new().max_head(4096).max_body(8 << 20));
+    /// let builder = uwsgi_wire::client::Builder::new().limits(uwsgi_wire::Limits::new().max_head(4096).max_body(1 << 30));
     /// # let _ = builder;
     /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The most bytes of a request body of unknown length (no `Content-Length` header,
+    /// no exact size hint) that are read ahead to learn its `CONTENT_LENGTH`, as nginx
+    /// de-chunks a request before `uwsgi_pass`. Past it the request fails with
+    /// [`RequestBody`](ErrorKind::RequestBody) and status 413. A body of known length
+    /// streams and is not bounded here. Default 1 MiB, nginx's default
+    /// `client_max_body_size`; `u64::MAX` buffers any length.
+    ///
+    /// ```
+    /// let builder = uwsgi_wire::client::Builder::new().max_request_body(8 << 20);
+    /// # let _ = builder;
+    /// ```
+    pub fn max_request_body(mut self, max: u64) -> Self {
+        self.max_request_body = max;
         self
     }
 
@@ -90,7 +167,7 @@ impl Builder {
     /// `SERVER_PORT`, `HTTPS` and any extra `uwsgi_param`. Default: [`NginxParams::new`].
     ///
     /// ```
-    /// use uwsgi_wire::http::NginxParams;
+    /// use uwsgi_wire::cgi::NginxParams;
     /// let builder = uwsgi_wire::client::Builder::new().params(NginxParams::new().remote_addr("192.0.2.1").server_port("8080"));
     /// # let _ = builder;
     /// ```
@@ -148,10 +225,11 @@ impl Builder {
         self
     }
 
-    /// Connects to `addr`, written as nginx's `uwsgi_pass` writes it: `unix:PATH`, or
-    /// any path holding a `/`, is a Unix socket; `host:port` is TCP, and a name is tried
-    /// at every address it resolves to, in order, until one connects. The lookup and
-    /// each connect are bounded by [`connect_timeout`](Builder::connect_timeout).
+    /// Connects to `addr`, written as nginx's `uwsgi_pass` writes it (an [`Address`]):
+    /// `unix:PATH`, or any path holding a `/`, is a Unix socket; `host:port` is TCP, and
+    /// a name is tried at every address it resolves to, in order, until one connects.
+    /// The lookup and each connect are bounded by
+    /// [`connect_timeout`](Builder::connect_timeout).
     /// Refused, missing or unresolvable is [`ErrorKind::Connect`]; too slow is
     /// [`ErrorKind::Timeout`].
     ///
@@ -168,16 +246,17 @@ impl Builder {
     /// ```
     pub async fn connect(&self, addr: &str) -> Result<Stream, Error> {
         let limit = self.connect_timeout;
-        let unix = addr
-            .strip_prefix("unix:")
-            .or(addr.contains('/').then_some(addr));
-        if let Some(path) = unix {
+        let parsed = addr
+            .parse()
+            .unwrap_or_else(|never: Infallible| match never {});
+        if let Address::Unix(path) = parsed {
             return match timeout(limit, UnixStream::connect(path)).await {
                 Ok(Ok(stream)) => Ok(Stream::Unix(stream)),
                 Ok(Err(err)) => Err(Error::new(
                     ErrorKind::Connect,
                     format!("connecting to {addr}: {err}"),
-                )),
+                )
+                .with_source(err)),
                 Err(_) => Err(Error::new(
                     ErrorKind::Timeout,
                     format!("connecting to {addr}: no connection within {limit:?}"),
@@ -187,10 +266,10 @@ impl Builder {
         let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
             Ok(Ok(addrs)) => addrs,
             Ok(Err(err)) => {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    format!("connecting to {addr}: {err}"),
-                ))
+                return Err(
+                    Error::new(ErrorKind::Connect, format!("connecting to {addr}: {err}"))
+                        .with_source(err),
+                )
             }
             Err(_) => {
                 return Err(Error::new(
@@ -215,10 +294,10 @@ impl Builder {
                 }
                 Ok(Err(err)) => {
                     tracing::debug!(%addr, %socket, error = %err, "connect failed");
-                    last = Some(Error::new(
-                        ErrorKind::Connect,
-                        format!("connecting to {at}: {err}"),
-                    ));
+                    last = Some(
+                        Error::new(ErrorKind::Connect, format!("connecting to {at}: {err}"))
+                            .with_source(err),
+                    );
                 }
                 Err(_) => {
                     tracing::debug!(%addr, %socket, "connect timed out");

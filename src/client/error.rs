@@ -3,13 +3,19 @@
 use std::fmt;
 use std::io;
 
+use crate::cgi::BoxError;
 use crate::exchange::{ExchangeErrorKind, HeadErrorKind};
 use crate::io::StreamError;
 
-/// Why [`send_request`](super::send_request), [`connect`](super::Builder::connect) or a
-/// [`ResponseBody`](super::ResponseBody) failed: a [`kind`](Error::kind) to match on, a
-/// one-line [`Display`](fmt::Display) naming what failed and why, and the
-/// [`status_code`](Error::status_code) a gateway answers its own client with.
+/// Why [`send_request`](super::Builder::send_request),
+/// [`connect`](super::Builder::connect) or a [`ResponseBody`](super::ResponseBody)
+/// failed: a [`kind`](Error::kind) to match on, a one-line [`Display`](fmt::Display)
+/// naming what failed and why, the [`status_code`](Error::status_code) a gateway
+/// answers its own client with, and the error it wraps as its
+/// [`source`](std::error::Error::source): the [`io::Error`] of a connect, the
+/// [`StreamError`](crate::io::StreamError) of a read, the [`cgi::Error`](crate::cgi::Error)
+/// of a request that cannot be encoded or a head an `http::Response` cannot hold, the
+/// request body's own error.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -19,15 +25,19 @@ use crate::io::StreamError;
 /// // Nothing listens on port 1.
 /// let err = Builder::new().connect("127.0.0.1:1").await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Connect);
-/// assert_eq!(err.status_code(), 502);
+/// assert_eq!(err.status_code(), Some(502));
 /// assert!(err.to_string().starts_with("connecting to 127.0.0.1:1: "), "{err}");
+/// let source = std::error::Error::source(&err).unwrap();
+/// assert!(source.downcast_ref::<std::io::Error>().is_some());
 /// # }
 /// ```
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
     status: u16,
+    /// The whole one-line message, the cause's text included.
     message: String,
+    source: Option<BoxError>,
 }
 
 /// What kind of failure an [`Error`] is. New kinds may be added in minor releases.
@@ -51,6 +61,10 @@ pub enum ErrorKind {
     /// No end of the response head within [`Limits::max_head`](crate::Limits) bytes
     /// (nginx: "upstream sent too big header", 502).
     HeadTooLarge,
+    /// The response body is longer than [`Limits::max_body`](crate::Limits): refused
+    /// at the head when its `Content-Length` says so, else as soon as it passes the
+    /// limit (502).
+    BodyTooLarge,
     /// A wait took longer than its timeout: connecting, the server reading the request,
     /// the response head, the next body bytes (504).
     Timeout,
@@ -58,7 +72,8 @@ pub enum ErrorKind {
     /// the head was returned: the last frame of the [`ResponseBody`](super::ResponseBody)).
     BodyCutShort,
     /// The request body failed, did not match its length, or (a body of unknown length)
-    /// was over the limit to buffer it (400; 413 for that limit).
+    /// was over [`max_request_body`](super::Builder::max_request_body), the limit to
+    /// buffer it (400; 413 for that limit, 408 when it stalled).
     RequestBody,
     /// The request cannot be encoded as uwsgi vars: a path nginx refuses (400), vars
     /// over the 65535-byte block (500, as nginx answers).
@@ -79,7 +94,14 @@ impl Error {
             kind,
             status,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error, caused by `source`.
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
     }
 
     /// The same error, answered with `status` instead of its kind's.
@@ -92,42 +114,49 @@ impl Error {
     pub(crate) fn head(err: StreamError) -> Self {
         match err {
             StreamError::Exchange(err) => {
-                let kind = match err.kind() {
+                let (kind, what) = match err.kind() {
                     ExchangeErrorKind::Head(head) => match head.kind() {
-                        HeadErrorKind::TooLarge { .. } => ErrorKind::HeadTooLarge,
-                        _ => ErrorKind::MalformedHead,
+                        HeadErrorKind::TooLarge { .. } => {
+                            (ErrorKind::HeadTooLarge, "invalid response head")
+                        }
+                        _ => (ErrorKind::MalformedHead, "invalid response head"),
                     },
-                    _ if err.is_eof() => ErrorKind::Closed,
-                    _ => ErrorKind::MalformedHead,
+                    ExchangeErrorKind::BodyTooLarge { .. } => {
+                        (ErrorKind::BodyTooLarge, "response body too large")
+                    }
+                    _ if err.is_eof() => (
+                        ErrorKind::Closed,
+                        "the server closed the connection before the response head",
+                    ),
+                    _ => (ErrorKind::MalformedHead, "invalid response head"),
                 };
-                let what = if kind == ErrorKind::Closed {
-                    "the server closed the connection before the response head"
-                } else {
-                    "invalid response head"
-                };
-                Error::new(kind, format!("{what}: {err}"))
+                Error::new(kind, format!("{what}: {err}")).with_source(StreamError::Exchange(err))
             }
             StreamError::Io(err) if is_cut(&err) => Error::new(
                 ErrorKind::Closed,
                 format!("the server closed the connection before the response head: {err}"),
-            ),
-            err => Error::new(ErrorKind::Io, format!("reading the response head: {err}")),
+            )
+            .with_source(StreamError::Io(err)),
+            err => Error::new(ErrorKind::Io, format!("reading the response head: {err}"))
+                .with_source(err),
         }
     }
 
     /// A failure reading the response body from the connection.
     pub(crate) fn body(err: StreamError) -> Self {
-        match err {
-            StreamError::Exchange(err) if err.is_eof() => Error::new(
-                ErrorKind::BodyCutShort,
-                format!("response body cut short: {err}"),
-            ),
-            StreamError::Io(err) if is_cut(&err) => Error::new(
-                ErrorKind::BodyCutShort,
-                format!("response body cut short: {err}"),
-            ),
-            err => Error::new(ErrorKind::Io, format!("reading the response body: {err}")),
-        }
+        let (kind, what) = match &err {
+            StreamError::Exchange(e) if e.is_eof() => {
+                (ErrorKind::BodyCutShort, "response body cut short")
+            }
+            StreamError::Io(e) if is_cut(e) => (ErrorKind::BodyCutShort, "response body cut short"),
+            StreamError::Exchange(e)
+                if matches!(e.kind(), ExchangeErrorKind::BodyTooLarge { .. }) =>
+            {
+                (ErrorKind::BodyTooLarge, "response body too large")
+            }
+            _ => (ErrorKind::Io, "reading the response body"),
+        };
+        Error::new(kind, format!("{what}: {err}")).with_source(err)
     }
 
     /// What kind of failure this is.
@@ -143,20 +172,21 @@ impl Error {
         self.kind
     }
 
-    /// The HTTP status a gateway answers its client with: 504 for a
+    /// The HTTP status a gateway answers its client with, always `Some`: 504 for a
     /// [`Timeout`](ErrorKind::Timeout), 400 for a failed request body (413 for one over
-    /// the limit to buffer it), 400 or 500 for a request that cannot be encoded (a bad
-    /// path; vars over 65535 bytes), 502 for everything else (nginx's "Bad Gateway").
+    /// the limit to buffer it, 408 for one that stalled), 400 or 500 for a request that
+    /// cannot be encoded (a bad path; vars over 65535 bytes), 502 for everything else
+    /// (nginx's "Bad Gateway").
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let err = uwsgi_wire::client::Builder::new().connect("127.0.0.1:1").await.unwrap_err();
-    /// assert_eq!(err.status_code(), 502);
+    /// assert_eq!(err.status_code(), Some(502));
     /// # }
     /// ```
-    pub fn status_code(&self) -> u16 {
-        self.status
+    pub fn status_code(&self) -> Option<u16> {
+        Some(self.status)
     }
 }
 
@@ -166,8 +196,14 @@ impl fmt::Display for Error {
     }
 }
 
-/// The cause is part of the one-line message; `source` is `None`.
-impl std::error::Error for Error {}
+/// The one-line message names the cause too; `source` is the cause itself.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|err| err as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// True for the I/O errors of a peer that went away.
 pub(crate) fn is_cut(err: &io::Error) -> bool {

@@ -5,8 +5,8 @@
 //!
 //! - [`Builder::connect`] opens a TCP or Unix connection, written as `uwsgi_pass`
 //!   writes it (`127.0.0.1:3031`, `localhost:3031`, `unix:/run/app.sock`).
-//! - [`Builder::send_request`] (or [`send_request`] with the defaults) writes the vars
-//!   nginx's `uwsgi_params` would ([`NginxParams`](crate::http::NginxParams)), streams
+//! - [`Builder::send_request`] writes the vars nginx's `uwsgi_params` would
+//!   ([`NginxParams`](crate::cgi::NginxParams)), streams
 //!   the request body from any [`http_body::Body`] with back-pressure, and returns as
 //!   soon as the response head is parsed (the exchange core's client side: a status
 //!   line, or nginx's CGI `Status:` fallback). The [`ResponseBody`] is read from the
@@ -16,13 +16,14 @@
 //! - Every wait has a timeout ([`Builder::connect_timeout`], [`Builder::head_timeout`],
 //!   [`Builder::body_timeout`]); every failure is an [`Error`] with an [`ErrorKind`]
 //!   (connection refused, closed before the head, malformed head, head too large,
-//!   timeout, body cut short, ...) and the [`status_code`](Error::status_code) a gateway
-//!   answers with (502, 504). Logs go through `tracing`, at debug level.
+//!   timeout, body cut short, ...), the [`status_code`](Error::status_code) a gateway
+//!   answers with (502, 504), and the error it wraps as its source. Logs go through
+//!   `tracing`, at debug level.
 //!
 //! ```
 //! use http_body_util::BodyExt;
 //! use uwsgi_wire::client::Builder;
-//! use uwsgi_wire::http::NginxParams;
+//! use uwsgi_wire::cgi::NginxParams;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,7 +55,6 @@ mod send;
 mod stream;
 
 pub use body::ResponseBody;
-pub use builder::Builder;
+pub use builder::{Address, Builder};
 pub use error::{Error, ErrorKind};
-pub use send::send_request;
 pub use stream::Stream;

@@ -10,27 +10,20 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http::{HeaderMap, Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
 
+use crate::cgi::{self, response_from_head, BoxError};
 use crate::codec::{ClientCodec, Frame, ReplyHead, DEFAULT_BODY_CHUNK};
 use crate::exchange::Reply;
-use crate::http::HttpError;
-use crate::owned::OwnedResponseHead;
 use crate::to_u64;
 use crate::wire::packet::{Packet, Payload};
 
 use super::body::ResponseBody;
 use super::builder::Builder;
 use super::error::{is_cut, Error, ErrorKind};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The most a request body of unknown length is buffered when `Limits::max_body` is
-/// left unlimited: nginx's default `client_max_body_size`, 1 MiB.
-const DEFAULT_BUFFER_LIMIT: u64 = 1 << 20;
 
 impl Builder {
     /// Sends `request` on `io` and returns the response as soon as its head is parsed,
@@ -40,9 +33,9 @@ impl Builder {
     /// - **Vars**: as nginx's `uwsgi_params` (see [`params`](Builder::params)).
     ///   `CONTENT_LENGTH` is the request's `Content-Length` header, else the body's
     ///   exact [`size_hint`](http_body::Body::size_hint); a body of unknown length is
-    ///   read first, up to the limit of [`limits`](Builder::limits), to learn it (nginx
-    ///   de-chunks a request the same way). A `Transfer-Encoding` header is not sent: the
-    ///   body sent is exactly `CONTENT_LENGTH` bytes.
+    ///   read first, up to [`max_request_body`](Builder::max_request_body), to learn it
+    ///   (nginx de-chunks a request the same way). A `Transfer-Encoding` header is not
+    ///   sent: the body sent is exactly `CONTENT_LENGTH` bytes.
     /// - **Body**: streamed after the packet, one chunk at a time as the server takes
     ///   them (back-pressure both ways), while the response is read. The response is
     ///   returned as soon as its head is in, and the rest of the body goes on being
@@ -52,10 +45,12 @@ impl Builder {
     ///   or yields more or fewer bytes than `CONTENT_LENGTH`, is
     ///   [`ErrorKind::RequestBody`]; vars whose `CONTENT_LENGTH` (a param set by hand)
     ///   is not the body's length are [`ErrorKind::Request`].
-    /// - **Response**: the status, version and headers as sent (repeated ones kept; a
-    ///   CGI head's `Status` line gives the status and is not a header); the head's raw
-    ///   bytes (reason phrase included) are in the response's extensions as an
-    ///   [`OwnedResponseHead`].
+    /// - **Response**: the status, version and headers as sent (repeated ones kept),
+    ///   read by the same conversion as [`cgi::parse_response_head`] (a CGI head's first
+    ///   `Status` line gives the status and is not a header); the head's raw bytes
+    ///   (reason phrase included) are in the response's extensions as an
+    ///   [`OwnedResponseHead`](crate::owned::OwnedResponseHead). Its body is read up to
+    ///   [`Limits::max_body`](crate::Limits) ([`limits`](Builder::limits)).
     ///
     /// ```
     /// use http_body_util::{BodyExt, Full};
@@ -90,9 +85,7 @@ impl Builder {
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let (mut parts, body) = request.into_parts();
         let mut body = Box::pin(body);
@@ -111,11 +104,7 @@ impl Builder {
             }
             (Some(len), _) | (None, Some(len)) => (len, Source::Stream(body)),
             (None, None) => {
-                let limit = match self.limits.max_body {
-                    u64::MAX => DEFAULT_BUFFER_LIMIT,
-                    limit => limit,
-                };
-                let chunks = buffer(&mut body, limit, self.body_timeout).await?;
+                let chunks = buffer(&mut body, self.max_request_body, self.body_timeout).await?;
                 let len = chunks.iter().map(|c| to_u64(c.len())).sum();
                 (len, Source::Buffered(chunks))
             }
@@ -150,9 +139,9 @@ impl Builder {
         } else {
             self.params.clone()
         };
-        let vars = params.encode(request).map_err(|err| {
+        let vars = params.to_vars(request).map_err(|err| {
             let status = match &err {
-                HttpError::Encode(_) => 500,
+                cgi::Error::Encode(_) => 500,
                 _ => 400,
             };
             Error::new(
@@ -160,6 +149,7 @@ impl Builder {
                 format!("cannot encode the request: {err}"),
             )
             .with_status(status)
+            .with_source(err)
         })?;
         // The bytes sent after the packet are `length`: vars that say otherwise (a
         // `CONTENT_LENGTH` param set or removed by hand) would make the server read the
@@ -183,11 +173,12 @@ impl Builder {
                 ),
             ));
         }
-        let too_large = |err| {
+        let too_large = |err: crate::EncodeError| {
             Error::new(
                 ErrorKind::Request,
                 format!("cannot encode the request: {err}"),
             )
+            .with_source(err)
         };
         let packet =
             Packet::new(self.modifier1, 0, Payload::Vars(vars.vars())).map_err(too_large)?;
@@ -207,15 +198,10 @@ impl Builder {
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let (read, write) = tokio::io::split(io);
-        // Response bodies stream: `max_body` is the request's buffer limit only.
-        let mut limits = self.limits;
-        limits.max_body = u64::MAX;
-        let mut codec = ClientCodec::new(limits);
+        let mut codec = ClientCodec::new(self.limits);
         codec.expect(Reply::Response { head_request });
         let mut frames = FramedRead::new(read, codec);
 
@@ -295,7 +281,8 @@ impl Builder {
                     Some(write) if err.kind() == ErrorKind::Closed => Error::new(
                         ErrorKind::Closed,
                         format!("{err} (writing the request failed: {write})"),
-                    ),
+                    )
+                    .with_source(err),
                     _ => err,
                 });
             }
@@ -306,90 +293,14 @@ impl Builder {
                 ))
             }
         };
-        let mut response = response_from_head(&head)?;
+        let mut response = response_from_head(&head.head()).map_err(|err| {
+            Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
+        })?;
         let remaining = head.body().exact();
         response.extensions_mut().insert(head);
         let body = ResponseBody::streaming(Box::pin(frames), remaining, idle);
         Ok(response.map(|()| body))
     }
-}
-
-/// Sends `request` on `io` with the [`Builder::new`] defaults: see
-/// [`Builder::send_request`].
-///
-/// ```
-/// use http_body_util::{BodyExt, Empty};
-/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (client, mut server) = tokio::io::duplex(64 * 1024);
-/// tokio::spawn(async move {
-///     let mut header = [0u8; 4];
-///     server.read_exact(&mut header).await?;
-///     let mut block = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]]))];
-///     server.read_exact(&mut block).await?;
-///     // No Content-Length: the body ends when the server closes, as uWSGI's does.
-///     server.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello").await
-/// });
-/// let request = http::Request::get("/?q=1").body(Empty::<bytes::Bytes>::new())?;
-/// let response = uwsgi_wire::client::send_request(client, request).await?;
-/// assert_eq!(response.headers()["content-type"], "text/plain");
-/// assert_eq!(&response.into_body().collect().await?.to_bytes()[..], b"hello");
-/// # Ok(())
-/// # }
-/// ```
-pub async fn send_request<IO, B>(
-    io: IO,
-    request: Request<B>,
-) -> Result<Response<ResponseBody>, Error>
-where
-    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    Builder::new().send_request(io, request).await
-}
-
-/// The `http::Response` of a parsed head (its body is set by the caller).
-fn response_from_head(head: &OwnedResponseHead) -> Result<Response<()>, Error> {
-    let view = head.head();
-    let malformed = |what: String| {
-        Error::new(
-            ErrorKind::MalformedHead,
-            format!("invalid response head: {what}"),
-        )
-    };
-    let status = StatusCode::from_u16(view.status())
-        .map_err(|_| malformed(format!("status {} is not an HTTP status", view.status())))?;
-    let version = match view.version() {
-        Some(0) => Version::HTTP_10,
-        _ => Version::HTTP_11,
-    };
-    let mut response = Response::new(());
-    *response.status_mut() = status;
-    *response.version_mut() = version;
-    let headers = response.headers_mut();
-    // nginx takes the status of a CGI head from its first `Status` line and does not
-    // pass that line on.
-    let mut status_line = view.is_cgi();
-    for (name, value) in view.headers() {
-        if status_line && name.eq_ignore_ascii_case(b"status") {
-            status_line = false;
-            continue;
-        }
-        let name = HeaderName::from_bytes(name).map_err(|_| {
-            malformed(format!(
-                "header name {:?} is not a valid HTTP header name",
-                String::from_utf8_lossy(name)
-            ))
-        })?;
-        let value = HeaderValue::from_bytes(value)
-            .map_err(|_| malformed(format!("the value of header {name} holds a control byte")))?;
-        headers.append(name, value);
-    }
-    Ok(response)
 }
 
 /// The request's `Content-Length`: digits only; repeated, every one the same.
@@ -426,11 +337,7 @@ enum Source<B> {
     Buffered(VecDeque<Bytes>),
 }
 
-impl<B> Source<B>
-where
-    B: http_body::Body,
-    B::Error: Into<BoxError>,
-{
+impl<B: http_body::Body<Error: Into<BoxError>>> Source<B> {
     async fn next(&mut self) -> Option<Result<Bytes, BoxError>> {
         match self {
             Source::Stream(body) => next_data(body).await,
@@ -449,8 +356,7 @@ where
 /// The body's next non-empty data chunk (trailers are skipped: uwsgi has none).
 async fn next_data<B>(body: &mut Pin<Box<B>>) -> Option<Result<Bytes, BoxError>>
 where
-    B: http_body::Body,
-    B::Error: Into<BoxError>,
+    B: http_body::Body<Error: Into<BoxError>>,
 {
     loop {
         match poll_fn(|cx| body.as_mut().poll_frame(cx)).await? {
@@ -473,8 +379,7 @@ async fn buffer<B>(
     idle: Duration,
 ) -> Result<VecDeque<Bytes>, Error>
 where
-    B: http_body::Body,
-    B::Error: Into<BoxError>,
+    B: http_body::Body<Error: Into<BoxError>>,
 {
     let mut chunks = VecDeque::new();
     let mut total = 0u64;
@@ -482,7 +387,7 @@ where
         match timeout(idle, next_data(body)).await {
             Err(_) => return Err(body_stalled(idle)),
             Ok(None) => break,
-            Ok(Some(Err(err))) => return Err(body_failed(&*err)),
+            Ok(Some(Err(err))) => return Err(body_failed(err)),
             Ok(Some(Ok(chunk))) => {
                 total = total.saturating_add(to_u64(chunk.len()));
                 if total > limit {
@@ -507,11 +412,12 @@ fn body_stalled(idle: Duration) -> Error {
     .with_status(408)
 }
 
-fn body_failed(err: &(dyn std::error::Error + Send + Sync)) -> Error {
+fn body_failed(err: BoxError) -> Error {
     Error::new(
         ErrorKind::RequestBody,
         format!("the request body failed: {err}"),
     )
+    .with_source(err)
 }
 
 /// Why sending the request stopped.
@@ -534,8 +440,7 @@ async fn send_all<W, B>(
 ) -> Result<(), Sent>
 where
     W: AsyncWrite + Unpin,
-    B: http_body::Body,
-    B::Error: Into<BoxError>,
+    B: http_body::Body<Error: Into<BoxError>>,
 {
     write_bounded(write, &wire, idle).await?;
     let mut left = length;
@@ -548,7 +453,7 @@ where
                     format!("the request body ended {left} bytes short of its length of {length}"),
                 )))
             }
-            Ok(Some(Err(err))) => return Err(Sent::Body(body_failed(&*err))),
+            Ok(Some(Err(err))) => return Err(Sent::Body(body_failed(err))),
             Ok(Some(Ok(chunk))) => chunk,
         };
         let len = to_u64(chunk.len());

@@ -211,7 +211,7 @@ impl<'a> Request<'a> {
     }
 
     /// The URL scheme as uWSGI's WSGI layer derives it (`wsgi.url_scheme`), the same
-    /// rule `http::request_from_vars` (feature `http`) follows: a non-empty
+    /// rule `cgi::request_from_vars` (feature `http`) follows: a non-empty
     /// `UWSGI_SCHEME` as it is; else, when `HTTPS` is not empty, `https` if it starts
     /// with `on` (any case) or `1` (as Apache and nginx set it) and `http` otherwise;
     /// else a non-empty `REQUEST_SCHEME` (nginx's `$scheme`, which uWSGI itself

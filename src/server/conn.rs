@@ -1,203 +1,45 @@
 //! One connection: read a request, call the service, write its response.
 
 use std::future::poll_fn;
-use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
 use std::task::Poll;
 
 use futures_util::{FutureExt, StreamExt};
-use http::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
-use tower_service::Service;
 
+use crate::cgi::request_from_vars;
 use crate::codec::{Frame, ServerCodec};
-use crate::http::request_from_owned;
 use crate::io::StreamError;
 use crate::owned::OwnedPacket;
 use crate::wire::header::Modifier1;
 use crate::wire::limits::Limits;
 
-use super::body::{BodyError, RequestBody};
-use super::response::{write_response, write_status, write_text};
-
-/// A boxed error, what services return (`tower::BoxError`).
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Why serving a connection stopped early. Every one is also logged through `tracing`.
-///
-/// ```
-/// let err = uwsgi_wire::server::ConnectionError::Timeout("reading the request packet");
-/// assert_eq!(err.to_string(), "timed out reading the request packet");
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectionError {
-    /// The request did not frame (answered with its status when one fits: 400, 413, 431).
-    #[error(transparent)]
-    Stream(#[from] StreamError),
-    /// A wait took longer than its timeout (answered with 408 while reading the packet).
-    #[error("timed out {0}")]
-    Timeout(&'static str),
-    /// The vars do not make an HTTP request (answered with 400).
-    #[error("the vars do not make an HTTP request: {0}")]
-    Request(#[from] crate::http::HttpError),
-    /// The service failed (answered with 500 when nothing was written yet).
-    #[error("the service failed: {0}")]
-    Service(BoxError),
-    /// The response body failed after its head was written; the connection is closed.
-    #[error("the response body failed: {0}")]
-    ResponseBody(BoxError),
-    /// Writing to the front end failed.
-    #[error("writing the response failed: {0}")]
-    Io(#[from] io::Error),
-}
-
-/// Configures how connections are served, after hyper's `server::conn::http1::Builder`.
-///
-/// ```
-/// use std::time::Duration;
-/// use uwsgi_wire::server::Builder;
-/// use uwsgi_wire::Limits;
-///
-/// let builder = Builder::new()
-///     .limits(Limits::new().max_datasize(4096).max_body(1 << 20)) // uWSGI's buffer, nginx's body limit
-///     .head_timeout(Duration::from_secs(5));
-/// # let _ = builder;
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Builder {
-    limits: Limits,
-    body_chunk: usize,
-    head_timeout: Duration,
-    body_timeout: Duration,
-    write_timeout: Duration,
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Builder::new()
-    }
-}
+use super::body::RequestBody;
+use super::builder::Builder;
+use super::error::Error;
+use super::response::{write_all, write_response, write_status, write_text};
+use super::service::HttpService;
 
 impl Builder {
-    /// The defaults: [`Limits::new`] (every packet the front ends send; no body limit,
-    /// bodies stream), 64 KiB body chunks, 30 s to read a request packet, 60 s between
-    /// two reads of a body and for each write (nginx's `client_body_timeout` and
-    /// `send_timeout`).
-    ///
-    /// ```
-    /// let builder = uwsgi_wire::server::Builder::new();
-    /// # let _ = builder;
-    /// ```
-    pub fn new() -> Self {
-        Builder {
-            limits: Limits::new(),
-            body_chunk: crate::codec::DEFAULT_BODY_CHUNK,
-            head_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(60),
-            write_timeout: Duration::from_secs(60),
-        }
-    }
-
-    /// The limits on requests: a packet over `max_datasize` is answered 431, a body over
-    /// `max_body` 413, before the service is called.
-    ///
-    /// ```
-    /// let builder = uwsgi_wire::server::Builder::new().limits(uwsgi_wire::Limits::new().max_body(10));
-    /// # let _ = builder;
-    /// ```
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// The longest wait for a whole request packet, from the first read (a slow-drip
-    /// client cannot hold the connection longer); answered 408.
-    ///
-    /// ```
-    /// let builder = uwsgi_wire::server::Builder::new().head_timeout(std::time::Duration::from_secs(5));
-    /// # let _ = builder;
-    /// ```
-    pub fn head_timeout(mut self, timeout: Duration) -> Self {
-        self.head_timeout = timeout;
-        self
-    }
-
-    /// The longest wait for the next body bytes; after it the service's body ends with
-    /// [`BodyError::Timeout`].
-    ///
-    /// ```
-    /// let builder = uwsgi_wire::server::Builder::new().body_timeout(std::time::Duration::from_secs(5));
-    /// # let _ = builder;
-    /// ```
-    pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.body_timeout = timeout;
-        self
-    }
-
-    /// The longest wait for one write of the response to be taken by the front end.
-    ///
-    /// ```
-    /// let builder = uwsgi_wire::server::Builder::new().write_timeout(std::time::Duration::from_secs(5));
-    /// # let _ = builder;
-    /// ```
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
-    /// Serves one connection: see [`serve_connection`](super::serve_connection).
-    ///
-    /// ```no_run
-    /// # #[allow(dead_code)]
-    /// # async fn run(stream: tokio::net::TcpStream) {
-    /// use std::time::Duration;
-    /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
-    /// let builder = uwsgi_wire::server::Builder::new().head_timeout(Duration::from_secs(5));
-    /// if let Err(err) = builder.serve_connection(stream, app).await {
-    ///     eprintln!("{err}");
-    /// }
-    /// # }
-    /// ```
-    pub async fn serve_connection<IO, S, B>(
-        &self,
-        io: IO,
-        service: S,
-    ) -> Result<(), ConnectionError>
-    where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
-        S: Service<Request<RequestBody>, Response = Response<B>>,
-        S::Error: Into<BoxError>,
-        B: http_body::Body,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
-        self.serve_until(io, service, None).await
-    }
-
     /// [`serve_connection`](Builder::serve_connection), closed as soon as `stop`'s
     /// sender is dropped (the server shuts down) if no byte of a request arrived yet:
     /// an idle connection must not hold a graceful shutdown for the whole head timeout.
     /// A request already arriving gets the rest of its head timeout; one in flight
     /// finishes.
-    pub(super) async fn serve_until<IO, S, B>(
+    pub(super) async fn serve_until<IO, S>(
         &self,
         io: IO,
         mut service: S,
         mut stop: Option<watch::Receiver<()>>,
-    ) -> Result<(), ConnectionError>
+    ) -> Result<(), Error>
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
-        S: Service<Request<RequestBody>, Response = Response<B>>,
-        S::Error: Into<BoxError>,
-        B: http_body::Body,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        S: HttpService,
     {
         let (read, mut write) = tokio::io::split(io);
         let codec = ServerCodec::new(self.limits).body_chunk(self.body_chunk);
@@ -247,16 +89,12 @@ impl Builder {
             let head = match next {
                 Err(_) => {
                     log_diagnosis(frames.read_buffer(), &self.limits);
-                    let _ = write_status(&mut write, 408, self.write_timeout).await;
-                    return Err(ConnectionError::Timeout("reading the request packet"));
+                    return Err(self.answer(&mut write, Error::HeadTimeout).await);
                 }
                 Ok(None) => return Ok(()),
                 Ok(Some(Err(err))) => {
                     log_diagnosis(frames.read_buffer(), &self.limits);
-                    if let Some(code) = err.status_code() {
-                        let _ = write_status(&mut write, code, self.write_timeout).await;
-                    }
-                    return Err(err.into());
+                    return Err(self.answer(&mut write, err.into()).await);
                 }
                 Ok(Some(Ok(Frame::Head(head)))) => head,
                 // A server-side codec starts every exchange with a head.
@@ -273,19 +111,16 @@ impl Builder {
     }
 
     /// Answers one packet; says whether the connection can carry another.
-    async fn exchange<IO, S, B>(
+    async fn exchange<IO, S>(
         &self,
         frames: &mut FramedRead<ReadHalf<IO>, ServerCodec>,
         write: &mut WriteHalf<IO>,
         service: &mut S,
         head: OwnedPacket,
-    ) -> Result<Next, ConnectionError>
+    ) -> Result<Next, Error>
     where
         IO: AsyncRead + AsyncWrite,
-        S: Service<Request<RequestBody>, Response = Response<B>>,
-        S::Error: Into<BoxError>,
-        B: http_body::Body,
-        B::Error: Into<BoxError>,
+        S: HttpService,
     {
         if head.modifier1() == Modifier1::PING && head.modifier2() == 0 {
             skip_to_end(frames).await?;
@@ -300,12 +135,9 @@ impl Builder {
             );
             return Ok(Next::Close);
         };
-        let request = match request_from_owned(&vars) {
+        let request = match request_from_vars(&vars) {
             Ok(request) => request,
-            Err(err) => {
-                let _ = write_status(write, 400, self.write_timeout).await;
-                return Err(err.into());
-            }
+            Err(err) => return Err(self.answer(write, err.into()).await),
         };
         let body_len = head.body_len();
         let (tx, body) = RequestBody::channel(body_len);
@@ -313,9 +145,9 @@ impl Builder {
         // The packet itself (modifier1, modifier2, every var) for services that want it.
         request.extensions_mut().insert(head);
 
-        poll_fn(|cx| service.poll_ready(cx))
-            .await
-            .map_err(|err| ConnectionError::Service(err.into()))?;
+        if let Err(err) = poll_fn(|cx| service.poll_ready(cx)).await {
+            return Err(self.answer(write, Error::Service(err.into())).await);
+        }
         // The body is fed while the service runs *and* while its response is written (a
         // response may stream the request body back), raced against both so neither
         // waits on a body read; its end is read from the connection once all of its bytes
@@ -329,10 +161,7 @@ impl Builder {
         let call = service.call(request);
         let response = match self.feeding(frames, &mut feed, call).await {
             Ok(response) => response,
-            Err(err) => {
-                let _ = write_status(write, 500, self.write_timeout).await;
-                return Err(ConnectionError::Service(err.into()));
-            }
+            Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),
         };
         let written = write_response(write, response, self.write_timeout);
         let delimited = self.feeding(frames, &mut feed, written).await?;
@@ -349,6 +178,15 @@ impl Builder {
         } else {
             Next::Close
         })
+    }
+
+    /// Answers `err` with its status, when it has one (nothing was written yet), and
+    /// gives it back.
+    async fn answer<W: AsyncWrite + Unpin>(&self, write: &mut W, err: Error) -> Error {
+        if let Some(code) = err.status_code() {
+            let _ = write_status(write, code, self.write_timeout).await;
+        }
+        err
     }
 
     /// Runs `task` (the service's call, then the writing of its response) while
@@ -376,7 +214,7 @@ impl Builder {
 /// The request body on its way from the connection to the service.
 struct Feed {
     /// The service's end of the body; `None` once it is done with it.
-    tx: Option<mpsc::Sender<Result<Bytes, BodyError>>>,
+    tx: Option<mpsc::Sender<Result<Bytes, Error>>>,
     /// Body bytes not read from the connection yet.
     left: u64,
     /// The end of the exchange was read: the next bytes are the next packet.
@@ -426,10 +264,10 @@ impl Feed {
                 self.ended = true;
                 return;
             }
-            Ok(Some(Ok(_))) => BodyError::Incomplete("a frame inside the body".to_string()),
-            Ok(Some(Err(err))) => BodyError::Incomplete(err.to_string()),
-            Ok(None) => BodyError::Incomplete("the front end closed the connection".to_string()),
-            Err(_) => BodyError::Timeout,
+            Ok(Some(Err(err))) => Error::BodyIncomplete(Some(err)),
+            // A head inside the body, or the end of the frames: not a whole body.
+            Ok(Some(Ok(_)) | None) => Error::BodyIncomplete(None),
+            Err(_) => Error::BodyTimeout,
         };
         permit.send(Err(failed));
         self.tx = None;
@@ -446,25 +284,13 @@ enum Next {
 /// Reads the frames of a packet with no body up to its end.
 async fn skip_to_end<R: AsyncRead + Unpin>(
     frames: &mut FramedRead<R, ServerCodec>,
-) -> Result<(), ConnectionError> {
+) -> Result<(), Error> {
     while let Some(frame) = frames.next().await {
         if let Frame::End = frame? {
             break;
         }
     }
     Ok(())
-}
-
-/// Writes all of `bytes` within `limit`.
-pub(super) async fn write_all<W: AsyncWrite + Unpin>(
-    write: &mut W,
-    bytes: &[u8],
-    limit: Duration,
-) -> Result<(), ConnectionError> {
-    match timeout(limit, write.write_all(bytes)).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(ConnectionError::Timeout("writing the response")),
-    }
 }
 
 /// What the first read of a connection gave: a frame (or the end, or an error), or bytes
@@ -508,40 +334,4 @@ fn log_diagnosis(received: &[u8], limits: &Limits) {
     if let Some(found) = crate::diagnose::Diagnosis::find(received, limits.max_datasize) {
         tracing::warn!("{found}");
     }
-}
-
-/// Serves one connection with the [`Builder::new`] defaults: reads a request packet and
-/// its body, calls `service` with an `http::Request` (the front end's vars stay in its
-/// extensions as an [`OwnedVars`](crate::owned::OwnedVars): `REMOTE_ADDR`, `HTTPS`,
-/// `SCRIPT_NAME` and the rest; the whole packet, modifiers included, as an
-/// [`OwnedPacket`](crate::owned::OwnedPacket)), and writes the raw HTTP/1.1 response nginx expects from
-/// a uwsgi backend, its body streamed as the service yields it. A ping is answered with
-/// a pong. Packets pipelined on one connection are answered in turn; nginx sends one.
-///
-/// The body is an [`http_body::Body`] read in bounded chunks as the service polls it;
-/// the response body is written as it comes, so memory stays bounded whatever the
-/// sizes. Errors answer with their status while a response can still be written (400,
-/// 408, 413, 431, 500) and are logged through `tracing`.
-///
-/// ```no_run
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// // An axum Router, one connection at a time (`serve` runs a whole listener).
-/// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3031").await?;
-/// let (stream, _) = listener.accept().await?;
-/// uwsgi_wire::server::serve_connection(stream, app).await.ok();
-/// # Ok(())
-/// # }
-/// ```
-pub async fn serve_connection<IO, S, B>(io: IO, service: S) -> Result<(), ConnectionError>
-where
-    IO: AsyncRead + AsyncWrite + Send + 'static,
-    S: Service<Request<RequestBody>, Response = Response<B>>,
-    S::Error: Into<BoxError>,
-    B: http_body::Body,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    Builder::new().serve_connection(io, service).await
 }

@@ -2,21 +2,22 @@
 //! among them, served over uwsgi behind nginx's `uwsgi_pass` (or Apache's
 //! `mod_proxy_uwsgi`, lighttpd, the uWSGI router).
 //!
-//! - [`serve_connection`] drives one connection, in the shape of hyper's
-//!   `server::conn::http1::Builder::serve_connection` ([`Builder`] sets limits and
-//!   timeouts): the request packet becomes an `http::Request<`[`RequestBody`]`>` whose
-//!   extensions keep every var the front end sent (an [`OwnedVars`](crate::owned::OwnedVars));
-//!   the body streams from the connection as the service reads it; the response is
+//! - [`Builder::serve_connection`] drives one connection, in the shape of hyper's
+//!   `server::conn::http1::Builder::serve_connection` (the [`Builder`] sets limits and
+//!   timeouts) for any [`HttpService`]: the request packet becomes an
+//!   `http::Request<`[`RequestBody`]`>` whose extensions keep every var the front end
+//!   sent (an [`OwnedVars`](crate::owned::OwnedVars)); the body streams from the connection as the service reads it; the response is
 //!   written as the raw HTTP/1.1 head a uwsgi backend answers with, its body streamed as
 //!   the service yields it.
 //! - [`serve`] runs a TCP or Unix listener, in the shape of `axum::serve`: a task per
 //!   connection, a cap on connections, loopback-only TCP peers unless allowed, graceful
 //!   shutdown.
 //!
-//! Errors answer with their status while a response can still be written (400 for a
-//! malformed packet, 413 for a body over the limit, 431 for too many or too large vars,
-//! 408 for a packet that does not arrive in time, 500 for a failed service) and are
-//! logged through `tracing`, never printed.
+//! Every failure is an [`Error`], the driver's one error type (a request body's too).
+//! Errors answer with their [`status_code`](Error::status_code) while a response can
+//! still be written (400 for a malformed packet, 413 for a body over the limit, 431 for
+//! too many or too large vars, 408 for a packet that does not arrive in time, 500 for a
+//! failed service) and are logged through `tracing`, never printed.
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -31,10 +32,15 @@
 //! ```
 
 mod body;
+mod builder;
 mod conn;
+mod error;
 mod response;
 mod serve;
+mod service;
 
-pub use body::{BodyError, RequestBody};
-pub use conn::{serve_connection, Builder, ConnectionError};
+pub use body::RequestBody;
+pub use builder::Builder;
+pub use error::Error;
 pub use serve::{serve, Listener, Serve};
+pub use service::HttpService;

@@ -7,11 +7,12 @@ use bytes::{Buf, BytesMut};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderValue, Response};
 use http_body_util::BodyExt;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::timeout;
 
-use crate::http::{encode_response_head, HeadStyle};
+use crate::cgi::{encode_response_head, BoxError, HeadStyle};
 
-use super::conn::{write_all, ConnectionError};
+use super::error::Error;
 
 /// Bytes gathered before a write: a small response goes out in one system call.
 const WRITE_BUFFER: usize = 64 * 1024;
@@ -22,11 +23,10 @@ pub(super) async fn write_response<W, B>(
     write: &mut W,
     response: Response<B>,
     limit: Duration,
-) -> Result<bool, ConnectionError>
+) -> Result<bool, Error>
 where
     W: AsyncWrite + Unpin,
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body<Error: Into<BoxError>>,
 {
     let (mut parts, body) = response.into_parts();
     let exact = http_body::Body::size_hint(&body).exact();
@@ -44,10 +44,10 @@ where
     let head = Response::from_parts(parts, ());
     let mut out = BytesMut::with_capacity(512);
     encode_response_head(&head, HeadStyle::StatusLine, &mut out)
-        .map_err(|err| ConnectionError::ResponseBody(Box::new(err)))?;
+        .map_err(|err| Error::ResponseBody(Box::new(err)))?;
     let mut body = std::pin::pin!(body);
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|err| ConnectionError::ResponseBody(err.into()))?;
+        let frame = frame.map_err(|err| Error::ResponseBody(err.into()))?;
         let Ok(mut data) = frame.into_data() else {
             continue; // trailers: HTTP/1.x without chunking has nowhere to put them
         };
@@ -79,7 +79,7 @@ pub(super) async fn write_status<W: AsyncWrite + Unpin>(
     write: &mut W,
     code: u16,
     limit: Duration,
-) -> Result<(), ConnectionError> {
+) -> Result<(), Error> {
     write_text(write, code, &format!("{code} {}", reason(code)), limit).await
 }
 
@@ -89,7 +89,7 @@ pub(super) async fn write_text<W: AsyncWrite + Unpin>(
     code: u16,
     text: &str,
     limit: Duration,
-) -> Result<(), ConnectionError> {
+) -> Result<(), Error> {
     let reason = reason(code);
     let body = format!("{text}\n");
     let head = format!(
@@ -105,4 +105,16 @@ fn reason(code: u16) -> &'static str {
         .ok()
         .and_then(|status| status.canonical_reason())
         .unwrap_or("Error")
+}
+
+/// Writes all of `bytes` within `limit`.
+pub(super) async fn write_all<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    bytes: &[u8],
+    limit: Duration,
+) -> Result<(), Error> {
+    match timeout(limit, write.write_all(bytes)).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Error::WriteTimeout),
+    }
 }

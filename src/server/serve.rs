@@ -7,19 +7,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
 use ipnet::IpNet;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use tower_service::Service;
 
-use super::body::RequestBody;
-use super::conn::Builder;
+use super::builder::Builder;
+use super::service::HttpService;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A listening socket [`serve`] accepts connections from: TCP or Unix.
+/// A listening socket [`serve`] accepts connections from: a TCP listener (its peers are
+/// checked against the allow-list) or a Unix socket listener (its file permissions decide
+/// who connects). Made from either with `into()`.
 ///
 /// ```no_run
 /// # #[allow(dead_code)]
@@ -32,22 +30,24 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// # }
 /// ```
 #[derive(Debug)]
-pub enum Listener {
-    /// A TCP listener; peers are checked against the allow-list.
+pub struct Listener(Socket);
+
+/// The socket of a [`Listener`].
+#[derive(Debug)]
+enum Socket {
     Tcp(TcpListener),
-    /// A Unix socket listener; its file permissions decide who connects.
     Unix(UnixListener),
 }
 
 impl From<TcpListener> for Listener {
     fn from(listener: TcpListener) -> Self {
-        Listener::Tcp(listener)
+        Listener(Socket::Tcp(listener))
     }
 }
 
 impl From<UnixListener> for Listener {
     fn from(listener: UnixListener) -> Self {
-        Listener::Unix(listener)
+        Listener(Socket::Unix(listener))
     }
 }
 
@@ -59,14 +59,14 @@ enum Stream {
 
 impl Listener {
     async fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
-        match self {
-            Listener::Tcp(listener) => {
+        match &self.0 {
+            Socket::Tcp(listener) => {
                 let (stream, peer) = listener.accept().await?;
                 // Requests are written at once by front ends: no Nagle delay on answers.
                 let _ = stream.set_nodelay(true);
                 Ok((Stream::Tcp(stream), Some(peer)))
             }
-            Listener::Unix(listener) => Ok((Stream::Unix(listener.accept().await?.0), None)),
+            Socket::Unix(listener) => Ok((Stream::Unix(listener.accept().await?.0), None)),
         }
     }
 }
@@ -197,14 +197,10 @@ impl<S> Serve<S> {
     }
 }
 
-impl<S, B> Serve<S>
+impl<S> Serve<S>
 where
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Into<BoxError> + Send,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError> + Send,
+    S: HttpService<Future: Send, Error: Send, ResBody: Send + 'static> + Clone + Send + 'static,
+    <S::ResBody as http_body::Body>::Error: Send,
 {
     /// Runs until `signal` completes, then stops accepting and lets the connections in
     /// flight finish, for at most the [`shutdown_timeout`](Serve::shutdown_timeout).
@@ -331,14 +327,10 @@ fn log_panic(done: Result<(), tokio::task::JoinError>) {
     }
 }
 
-impl<S, B> IntoFuture for Serve<S>
+impl<S> IntoFuture for Serve<S>
 where
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Into<BoxError> + Send,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError> + Send,
+    S: HttpService<Future: Send, Error: Send, ResBody: Send + 'static> + Clone + Send + 'static,
+    <S::ResBody as http_body::Body>::Error: Send,
 {
     type Output = io::Result<()>;
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;

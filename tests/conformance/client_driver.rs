@@ -18,8 +18,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full, StreamBody};
 use sha2::{Digest, Sha256};
+use uwsgi_wire::cgi::NginxParams;
 use uwsgi_wire::client::{Builder, ErrorKind, ResponseBody};
-use uwsgi_wire::http::NginxParams;
 use uwsgi_wire::{owned::OwnedResponseHead, Modifier1};
 
 use crate::harness::{self, ci, start_listening, Need, Peer, TempDir, CLEAN_PATH};
@@ -484,7 +484,7 @@ async fn an_upstream_that_dies_mid_response_is_a_body_cut_short() {
             "{:?}: {err}",
             server.kind
         );
-        assert_eq!(err.status_code(), 502);
+        assert_eq!(err.status_code(), Some(502));
         assert!(got <= 100_000, "{got}");
         assert!(body.frame().await.is_none(), "nothing after the error");
     }
@@ -498,14 +498,14 @@ async fn an_upstream_that_is_down_or_closes_without_an_answer() {
     let request = http::Request::get("/echo").body(Empty::new()).unwrap();
     let err = send(&builder, &servers[0], request).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
-    assert_eq!(err.status_code(), 502);
+    assert_eq!(err.status_code(), Some(502));
 
     for server in &mut servers {
         server.peer.stop();
         let started = Instant::now();
         let err = client().connect(&server.addr()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Connect, "{:?}: {err}", server.kind);
-        assert_eq!(err.status_code(), 502);
+        assert_eq!(err.status_code(), Some(502));
         assert!(err.to_string().contains(&server.addr()), "{err}");
         assert!(started.elapsed() < Duration::from_secs(2));
     }
@@ -526,7 +526,7 @@ async fn an_upstream_that_is_too_slow_times_out() {
         let err = send(&builder, server, request).await.unwrap_err();
         let waited = started.elapsed();
         assert_eq!(err.kind(), ErrorKind::Timeout, "{:?}: {err}", server.kind);
-        assert_eq!(err.status_code(), 504);
+        assert_eq!(err.status_code(), Some(504));
         assert!(
             waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
             "{waited:?}"
@@ -591,6 +591,71 @@ async fn an_early_answer_stops_the_request_body() {
     assert_eq!(body, "too large");
     assert!(started.elapsed() < Duration::from_secs(5));
     answered.abort();
+}
+
+/// A server that reads one request packet (header and block, no body) and answers
+/// `answer`, then closes.
+fn answering(answer: &'static [u8]) -> tokio::io::DuplexStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (client_io, mut server) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let mut header = [0u8; 4];
+        server.read_exact(&mut header).await?;
+        let mut block = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]]))];
+        server.read_exact(&mut block).await?;
+        server.write_all(answer).await
+    });
+    client_io
+}
+
+/// No peer needed: each setting means one thing. `Limits::max_body` bounds what the
+/// client reads, the response body (refused at the head when its Content-Length says
+/// so, else as soon as it passes the limit); `max_request_body` bounds the request body
+/// of unknown length it buffers (413).
+#[tokio::test]
+async fn max_body_bounds_the_response_and_max_request_body_the_buffered_request() {
+    let small = || client().limits(uwsgi_wire::Limits::new().max_body(4));
+    let get = || http::Request::get("/").body(Empty::new()).unwrap();
+
+    let io = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
+    let err = small().send_request(io, get()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BodyTooLarge, "{err}");
+    assert_eq!(err.status_code(), Some(502));
+
+    let io = answering(b"HTTP/1.1 200 OK\r\n\r\n0123456789");
+    let response = small().send_request(io, get()).await.expect("the head");
+    let err = response.into_body().collect().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BodyTooLarge, "{err}");
+
+    // The default reads any response body; the request's buffer limit is its own.
+    let io = answering(b"HTTP/1.1 200 OK\r\n\r\n0123456789");
+    let response = client().send_request(io, get()).await.expect("the head");
+    let body = response.into_body().collect().await.expect("the body");
+    assert_eq!(body.to_bytes(), "0123456789");
+
+    let unknown = || {
+        let chunks = futures_util::stream::iter(0..3u64)
+            .map(|i| Ok::<_, std::io::Error>(http_body::Frame::data(chunk(i, 1000))));
+        http::Request::post("/")
+            .body(StreamBody::new(chunks))
+            .unwrap()
+    };
+    let io = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    let err = client()
+        .max_request_body(2999)
+        .send_request(io, unknown())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RequestBody, "{err}");
+    assert_eq!(err.status_code(), Some(413));
+    let io = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    let response = client()
+        .max_request_body(3000)
+        .limits(uwsgi_wire::Limits::new().max_body(0))
+        .send_request(io, unknown())
+        .await
+        .expect("a body of exactly the limit is sent");
+    assert_eq!(response.status(), 200);
 }
 
 /// No peer needed: `unix:PATH` and a bare path reach a Unix socket (the crate's own

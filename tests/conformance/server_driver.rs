@@ -17,7 +17,7 @@ mod direct {
     use axum::Router;
     use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-    use uwsgi_wire::server::{Builder, ConnectionError};
+    use uwsgi_wire::server::{Builder, Error};
     use uwsgi_wire::{Limits, VarsBuilder};
 
     /// A request packet (modifier1 0) with these vars, then `body`.
@@ -82,11 +82,7 @@ mod direct {
     /// Serves one in-memory connection: writes `input` (then closes the write side when
     /// `close` is set), and returns every byte answered up to the server's close, and
     /// what `serve_connection` returned.
-    async fn exchange(
-        builder: Builder,
-        input: &[u8],
-        close: bool,
-    ) -> (Vec<u8>, Result<(), ConnectionError>) {
+    async fn exchange(builder: Builder, input: &[u8], close: bool) -> (Vec<u8>, Result<(), Error>) {
         let (mut client, server): (DuplexStream, DuplexStream) = tokio::io::duplex(1 << 20);
         let served = tokio::spawn(async move { builder.serve_connection(server, app()).await });
         client.write_all(input).await.expect("write the request");
@@ -154,10 +150,7 @@ mod direct {
         let (answer, result) =
             exchange(Builder::new(), b"\x00\x05\x00\x00\x10\x00abc", false).await;
         assert_eq!(String::from_utf8_lossy(&answer), status(400, "Bad Request"));
-        assert!(
-            matches!(result, Err(ConnectionError::Stream(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(Error::Stream(_))), "{result:?}");
     }
 
     #[tokio::test]
@@ -169,10 +162,7 @@ mod direct {
             String::from_utf8_lossy(&answer),
             status(431, "Request Header Fields Too Large")
         );
-        assert!(
-            matches!(result, Err(ConnectionError::Stream(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(Error::Stream(_))), "{result:?}");
     }
 
     #[tokio::test]
@@ -192,10 +182,7 @@ mod direct {
             String::from_utf8_lossy(&answer),
             status(413, "Payload Too Large")
         );
-        assert!(
-            matches!(result, Err(ConnectionError::Stream(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(Error::Stream(_))), "{result:?}");
     }
 
     #[tokio::test]
@@ -209,10 +196,7 @@ mod direct {
             String::from_utf8_lossy(&answer),
             status(408, "Request Timeout")
         );
-        assert!(
-            matches!(result, Err(ConnectionError::Timeout(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(Error::HeadTimeout)), "{result:?}");
         assert!(
             took >= Duration::from_millis(300) && took < Duration::from_secs(3),
             "{took:?}"

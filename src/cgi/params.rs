@@ -1,0 +1,480 @@
+//! An [`http::Request`] to vars: [`NginxParams`], nginx's `uwsgi_params`.
+
+use std::borrow::Cow;
+use std::string::ToString;
+use std::vec::Vec;
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Scheme};
+use http::{Request, Version};
+
+use crate::wire::builder::VarsBuilder;
+
+use super::{check_bytes, Error};
+
+/// Encodes an [`http::Request`] as the vars nginx sends for it with
+/// Debian's default `/etc/nginx/uwsgi_params` (nginx 1.22):
+///
+/// | var | value |
+/// |---|---|
+/// | `QUERY_STRING` | the query, or empty |
+/// | `REQUEST_METHOD` | the method |
+/// | `CONTENT_TYPE`, `CONTENT_LENGTH` | those headers, or empty |
+/// | `REQUEST_URI` | the path and query as sent |
+/// | `PATH_INFO` | nginx's `$document_uri`: the path percent-decoded, `.` and `..` resolved, repeated `/` merged |
+/// | `DOCUMENT_ROOT` | [`document_root`](NginxParams::document_root), default `/var/www/html` (Debian's default site) |
+/// | `SERVER_PROTOCOL` | `HTTP/1.0`, `HTTP/1.1`, `HTTP/2.0`, ... |
+/// | `REQUEST_SCHEME` | the URI's scheme, or [`https`](NginxParams::https), else `http` |
+/// | `HTTPS` | `on`, only for https (nginx's `if_not_empty`) |
+/// | `REMOTE_ADDR`, `REMOTE_PORT` | [`remote_addr`](NginxParams::remote_addr), [`remote_port`](NginxParams::remote_port): **only when set** |
+/// | `SERVER_PORT` | [`server_port`](NginxParams::server_port), else the URI's port, else 80 or 443 |
+/// | `SERVER_NAME` | [`server_name`](NginxParams::server_name), else the request's host, else `localhost` |
+/// | `HTTP_HOST` | nginx's `$host`: the URI's host, else the `Host` header's, without the port, lower case; else the server name |
+///
+/// nginx always sends `REMOTE_ADDR` and `REMOTE_PORT`, from the client connection. This
+/// type has no connection, so it never makes a client address up: without
+/// [`remote_addr`](NginxParams::remote_addr) and [`remote_port`](NginxParams::remote_port)
+/// the vars are left out (an application then sees no client address, rather than a
+/// false `127.0.0.1` it might trust, log or rate-limit by). Every other default is the
+/// front end's own configuration, not the client's.
+///
+/// Then one `HTTP_NAME` var per header line, in the header map's order (`NAME` is the
+/// header name upper-cased with `-` turned into `_`), skipping, as nginx does, headers
+/// whose `HTTP_` name a param already sets (so `Host` never appears twice) and names
+/// holding `_` (nginx's `underscores_in_headers off`; [`NginxParams::underscores`]
+/// keeps them).
+///
+/// [`param`](NginxParams::param) overrides a var (or adds it after the defaults, as
+/// an extra `uwsgi_param` would), [`add_param`](NginxParams::add_param) always adds one,
+/// and [`remove_param`](NginxParams::remove_param) drops one.
+///
+/// Note that [`http::HeaderMap`] groups repeated headers by name: two
+/// `Cookie` lines with another header between them come out next to each other.
+///
+/// ```
+/// use uwsgi_wire::cgi::NginxParams;
+///
+/// let request = http::Request::post("http://example.com/form")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .header("content-length", "11")
+///     .body(())?;
+/// let vars = NginxParams::new()
+///     .remote_addr("10.0.0.7")
+///     .remote_port("40000")
+///     .param("DOCUMENT_ROOT", "/srv/app")
+///     .add_param("UWSGI_SCHEME", "https")
+///     .to_vars(&request)?;
+/// let keys: Vec<_> = vars.vars().iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
+/// assert_eq!(keys, [
+///     "QUERY_STRING", "REQUEST_METHOD", "CONTENT_TYPE", "CONTENT_LENGTH", "REQUEST_URI",
+///     "PATH_INFO", "DOCUMENT_ROOT", "SERVER_PROTOCOL", "REQUEST_SCHEME", "REMOTE_ADDR",
+///     "REMOTE_PORT", "SERVER_PORT", "SERVER_NAME", "HTTP_HOST", "UWSGI_SCHEME",
+///     "HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH",
+/// ]);
+/// assert_eq!(vars.vars().get(b"DOCUMENT_ROOT"), Some(&b"/srv/app"[..]));
+/// assert_eq!(vars.vars().get(b"HTTP_HOST"), Some(&b"example.com"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NginxParams {
+    document_root: Vec<u8>,
+    remote_addr: Option<Vec<u8>>,
+    remote_port: Option<Vec<u8>>,
+    server_port: Option<Vec<u8>>,
+    server_name: Option<Vec<u8>>,
+    https: Option<bool>,
+    underscores: bool,
+    /// In order: `(key, Some(value), replace)` sets or adds, `(key, None, _)` removes.
+    edits: Vec<(Vec<u8>, Option<Vec<u8>>, bool)>,
+}
+
+impl Default for NginxParams {
+    fn default() -> Self {
+        NginxParams::new()
+    }
+}
+
+impl NginxParams {
+    /// The defaults in the table above: no client address.
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"SERVER_NAME"), Some(&b"localhost"[..]));
+    /// assert_eq!(vars.vars().get(b"REMOTE_ADDR"), None);
+    /// assert_eq!(vars.vars().get(b"REMOTE_PORT"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new() -> Self {
+        NginxParams {
+            document_root: b"/var/www/html".to_vec(),
+            remote_addr: None,
+            remote_port: None,
+            server_port: None,
+            server_name: None,
+            https: None,
+            underscores: false,
+            edits: Vec::new(),
+        }
+    }
+
+    /// `DOCUMENT_ROOT` (nginx's `root`).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().document_root("/srv").to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"DOCUMENT_ROOT"), Some(&b"/srv"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn document_root(mut self, value: impl AsRef<[u8]>) -> Self {
+        self.document_root = value.as_ref().to_vec();
+        self
+    }
+
+    /// `REMOTE_ADDR`: the client's address (left out unless set).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().remote_addr("::1").to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"::1"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remote_addr(mut self, value: impl AsRef<[u8]>) -> Self {
+        self.remote_addr = Some(value.as_ref().to_vec());
+        self
+    }
+
+    /// `REMOTE_PORT`: the client's port (left out unless set).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().remote_port("51234").to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"REMOTE_PORT"), Some(&b"51234"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remote_port(mut self, value: impl AsRef<[u8]>) -> Self {
+        self.remote_port = Some(value.as_ref().to_vec());
+        self
+    }
+
+    /// `SERVER_PORT`: the port the front end listens on.
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().server_port("8080").to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"SERVER_PORT"), Some(&b"8080"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_port(mut self, value: impl AsRef<[u8]>) -> Self {
+        self.server_port = Some(value.as_ref().to_vec());
+        self
+    }
+
+    /// `SERVER_NAME` (nginx's `$server_name`: the `server_name` of the server block).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().server_name("_").to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"SERVER_NAME"), Some(&b"_"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_name(mut self, value: impl AsRef<[u8]>) -> Self {
+        self.server_name = Some(value.as_ref().to_vec());
+        self
+    }
+
+    /// Whether the front end's connection is TLS (`REQUEST_SCHEME` and `HTTPS`), when
+    /// the request's URI has no scheme to say so.
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().https(true).to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"HTTPS"), Some(&b"on"[..]));
+    /// assert_eq!(vars.vars().get(b"SERVER_PORT"), Some(&b"443"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn https(mut self, on: bool) -> Self {
+        self.https = Some(on);
+        self
+    }
+
+    /// Keeps headers whose names hold `_` (nginx's `underscores_in_headers on`). Off by
+    /// default: `X_Forwarded_For` and `X-Forwarded-For` would both become
+    /// `HTTP_X_FORWARDED_FOR`, so one could impersonate the other.
+    ///
+    /// ```
+    /// let request = http::Request::get("/").header("x_under", "kept").body(())?;
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().to_vars(&request)?;
+    /// assert_eq!(vars.vars().get(b"HTTP_X_UNDER"), None);
+    /// let vars = uwsgi_wire::cgi::NginxParams::new().underscores(true).to_vars(&request)?;
+    /// assert_eq!(vars.vars().get(b"HTTP_X_UNDER"), Some(&b"kept"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn underscores(mut self, on: bool) -> Self {
+        self.underscores = on;
+        self
+    }
+
+    /// Sets `key` to `value`: replaces the default var of that name where it stands
+    /// (all of them, if repeated, become one), or adds it after the defaults. An
+    /// `HTTP_*` key hides the header of that name, as in nginx.
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new()
+    ///     .param("SCRIPT_NAME", "/app")
+    ///     .param("QUERY_STRING", "forced=1")
+    ///     .to_vars(&http::Request::get("/?a=1").body(())?)?;
+    /// assert_eq!(vars.vars().get_first(b"QUERY_STRING"), Some(&b"forced=1"[..]));
+    /// assert_eq!(vars.vars().get(b"SCRIPT_NAME"), Some(&b"/app"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn param(mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.edits
+            .push((key.as_ref().to_vec(), Some(value.as_ref().to_vec()), true));
+        self
+    }
+
+    /// Adds `key` = `value` after the defaults, even when a var of that name exists
+    /// (nginx sends every repeated `uwsgi_param`).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new()
+    ///     .add_param("X_DUP", "a")
+    ///     .add_param("X_DUP", "b")
+    ///     .to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get_all(b"X_DUP").collect::<Vec<_>>(), [&b"a"[..], b"b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_param(mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.edits
+            .push((key.as_ref().to_vec(), Some(value.as_ref().to_vec()), false));
+        self
+    }
+
+    /// Drops every var named `key` (a default, or one added before).
+    ///
+    /// ```
+    /// let vars = uwsgi_wire::cgi::NginxParams::new()
+    ///     .remove_param("DOCUMENT_ROOT")
+    ///     .to_vars(&http::Request::get("/").body(())?)?;
+    /// assert_eq!(vars.vars().get(b"DOCUMENT_ROOT"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remove_param(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.edits.push((key.as_ref().to_vec(), None, false));
+        self
+    }
+
+    /// The vars for `request`, in nginx's order (see the type's docs), ready to encode
+    /// as a packet's block. The body is not looked at: send `CONTENT_LENGTH` body bytes
+    /// after the packet.
+    ///
+    /// ```
+    /// use uwsgi_wire::{cgi::NginxParams, Modifier1, Packet, Payload};
+    /// let request = http::Request::get("/hello").body(())?;
+    /// let vars = NginxParams::new().to_vars(&request)?;
+    /// let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
+    /// assert_eq!(packet.vars().unwrap().get(b"PATH_INFO"), Some(&b"/hello"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_vars<B>(&self, request: &Request<B>) -> Result<VarsBuilder, Error> {
+        let uri = request.uri();
+        let headers = request.headers();
+        let header_bytes = |name: HeaderName| {
+            headers
+                .get(name)
+                .map(HeaderValue::as_bytes)
+                .unwrap_or_default()
+        };
+        let https = match (self.https, uri.scheme()) {
+            (Some(on), _) => on,
+            (None, Some(scheme)) => *scheme == Scheme::HTTPS,
+            (None, None) => false,
+        };
+        let host_header = headers
+            .get(header::HOST)
+            .map(HeaderValue::as_bytes)
+            .map(strip_port)
+            .filter(|host| !host.is_empty());
+        let request_host: Option<Vec<u8>> = match uri.host() {
+            Some(host) => Some(host.as_bytes().to_ascii_lowercase()),
+            None => host_header.map(<[u8]>::to_ascii_lowercase),
+        };
+        let server_name: Cow<'_, [u8]> = match (&self.server_name, &request_host) {
+            (Some(name), _) => Cow::Borrowed(name),
+            (None, Some(host)) => Cow::Borrowed(host),
+            (None, None) => Cow::Borrowed(b"localhost"),
+        };
+        let server_port: Cow<'_, [u8]> = match (&self.server_port, uri.port_u16()) {
+            (Some(port), _) => Cow::Borrowed(port),
+            (None, Some(port)) => Cow::Owned(port.to_string().into_bytes()),
+            (None, None) if https => Cow::Borrowed(b"443"),
+            (None, None) => Cow::Borrowed(b"80"),
+        };
+        let version: &[u8] = match request.version() {
+            Version::HTTP_09 => b"HTTP/0.9",
+            Version::HTTP_10 => b"HTTP/1.0",
+            Version::HTTP_2 => b"HTTP/2.0",
+            Version::HTTP_3 => b"HTTP/3.0",
+            _ => b"HTTP/1.1",
+        };
+        let request_uri = uri.path_and_query().map_or("/", PathAndQuery::as_str);
+        let document_uri = document_uri(uri.path())?;
+        let host = request_host.as_deref().unwrap_or(&server_name);
+
+        let mut params: Vec<Param<'_>> = vec![
+            (
+                b"QUERY_STRING"[..].into(),
+                uri.query().unwrap_or("").as_bytes().into(),
+            ),
+            (
+                b"REQUEST_METHOD"[..].into(),
+                request.method().as_str().as_bytes().into(),
+            ),
+            (
+                b"CONTENT_TYPE"[..].into(),
+                header_bytes(header::CONTENT_TYPE).into(),
+            ),
+            (
+                b"CONTENT_LENGTH"[..].into(),
+                header_bytes(header::CONTENT_LENGTH).into(),
+            ),
+            (b"REQUEST_URI"[..].into(), request_uri.as_bytes().into()),
+            (b"PATH_INFO"[..].into(), document_uri.into()),
+            (b"DOCUMENT_ROOT"[..].into(), self.document_root[..].into()),
+            (b"SERVER_PROTOCOL"[..].into(), version.into()),
+            (
+                b"REQUEST_SCHEME"[..].into(),
+                if https { &b"https"[..] } else { b"http" }.into(),
+            ),
+        ];
+        if https {
+            params.push((b"HTTPS"[..].into(), b"on"[..].into()));
+        }
+        // Where nginx puts them, and only when known: never a made-up client.
+        if let Some(addr) = &self.remote_addr {
+            params.push((b"REMOTE_ADDR"[..].into(), addr[..].into()));
+        }
+        if let Some(port) = &self.remote_port {
+            params.push((b"REMOTE_PORT"[..].into(), port[..].into()));
+        }
+        params.extend([
+            (b"SERVER_PORT"[..].into(), server_port),
+            (b"SERVER_NAME"[..].into(), Cow::Borrowed(&*server_name)),
+            (b"HTTP_HOST"[..].into(), Cow::Owned(host.to_vec())),
+        ]);
+        for (key, value, replace) in &self.edits {
+            match value {
+                None => params.retain(|(k, _)| **k != **key),
+                Some(value) => {
+                    let first = params.iter().position(|(k, _)| **k == **key);
+                    match first.filter(|_| *replace) {
+                        Some(at) => {
+                            if let Some(slot) = params.get_mut(at) {
+                                slot.1 = Cow::Borrowed(value);
+                            }
+                            let mut index = 0;
+                            params.retain(|(k, _)| {
+                                index += 1;
+                                index - 1 == at || **k != **key
+                            });
+                        }
+                        None => params.push((Cow::Borrowed(key), Cow::Borrowed(value))),
+                    }
+                }
+            }
+        }
+
+        let mut out = VarsBuilder::new();
+        for (key, value) in &params {
+            out.push(key, value)?;
+        }
+        let mut key = Vec::with_capacity(64);
+        for (name, value) in headers {
+            let name = name.as_str().as_bytes();
+            if !self.underscores && name.contains(&b'_') {
+                continue;
+            }
+            key.clear();
+            key.extend_from_slice(b"HTTP_");
+            key.extend(name.iter().map(|&b| match b {
+                b'-' => b'_',
+                b => b.to_ascii_uppercase(),
+            }));
+            if params.iter().any(|(k, _)| **k == *key) {
+                continue;
+            }
+            check_bytes(&key, value.as_bytes())?;
+            out.push(&key, value.as_bytes())?;
+        }
+        Ok(out)
+    }
+}
+
+/// One var of the params list: key and value, borrowed or built.
+type Param<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// A `Host` header's host: `[v6]` or the part before `:`.
+fn strip_port(host: &[u8]) -> &[u8] {
+    if host.first() == Some(&b'[') {
+        let end = host
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(host.len(), |i| i + 1);
+        return host.get(..end).unwrap_or(host);
+    }
+    let end = host.iter().position(|&b| b == b':').unwrap_or(host.len());
+    host.get(..end).unwrap_or(host)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// nginx's `$document_uri` for a path: percent-decoded, `.` and `..` segments
+/// resolved, repeated slashes merged. A path that does not start with `/` (`*`) is
+/// kept as it is.
+fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
+    let path = path.as_bytes();
+    if path.first() != Some(&b'/') {
+        return Ok(path.to_vec());
+    }
+    let mut decoded = Vec::with_capacity(path.len());
+    let mut bytes = path.iter().enumerate();
+    while let Some((index, &b)) = bytes.next() {
+        if b == b'%' {
+            let hi = bytes.next().and_then(|(_, &b)| hex(b));
+            let lo = bytes.next().and_then(|(_, &b)| hex(b));
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => decoded.push(hi << 4 | lo),
+                _ => return Err(Error::PercentEscape { index }),
+            }
+        } else {
+            decoded.push(b);
+        }
+    }
+    let mut segments: Vec<&[u8]> = Vec::new();
+    let mut trailing_slash = false;
+    for segment in decoded.split(|&b| b == b'/').skip(1) {
+        trailing_slash = true;
+        match segment {
+            b"" | b"." => {}
+            b".." => {
+                if segments.pop().is_none() {
+                    return Err(Error::PathAboveRoot);
+                }
+            }
+            _ => {
+                segments.push(segment);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(decoded.len());
+    for segment in &segments {
+        out.push(b'/');
+        out.extend_from_slice(segment);
+    }
+    if trailing_slash || out.is_empty() {
+        out.push(b'/');
+    }
+    Ok(out)
+}

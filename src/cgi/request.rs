@@ -1,0 +1,256 @@
+//! Vars to an [`http::Request`]: [`request_from_vars`], as uWSGI's WSGI layer reads
+//! them.
+
+use std::vec::Vec;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, Uri, Version};
+
+use crate::message::url_scheme;
+use crate::owned::OwnedVars;
+use crate::wire::vars::Vars;
+
+use super::{check_bytes, lossy, Error};
+
+fn invalid(var: &[u8], what: &'static str) -> Error {
+    Error::InvalidVar {
+        var: lossy(var),
+        what,
+    }
+}
+
+/// The value of `key`, checked for forbidden bytes; `None` when absent or empty.
+fn var<'a>(vars: &Vars<'a>, key: &'static str) -> Result<Option<&'a [u8]>, Error> {
+    match vars.get(key.as_bytes()) {
+        Some(value) if !value.is_empty() => {
+            check_bytes(key.as_bytes(), value)?;
+            Ok(Some(value))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Builds an [`http::Request<()>`](http::Request) from request vars, as uWSGI's WSGI
+/// layer (and a WSGI framework over it) reads them:
+///
+/// - **method**: `REQUEST_METHOD` (required);
+/// - **scheme**: `UWSGI_SCHEME`, else `HTTPS` (`on` or `1` mean https, as uWSGI reads
+///   it), else `REQUEST_SCHEME` (nginx's `$scheme`), else `http`;
+/// - **URI**: `REQUEST_URI` as sent, else `SCRIPT_NAME` + `PATH_INFO` (percent-encoded
+///   again) + `?QUERY_STRING`; absolute (scheme and authority) when a host is known:
+///   `HTTP_HOST`, else `SERVER_NAME` with `SERVER_PORT` unless it is the scheme's
+///   default port. With no host the URI is the path alone (origin form);
+/// - **version**: `SERVER_PROTOCOL` (`HTTP/1.0`, `HTTP/1.1`, `HTTP/2`, `HTTP/2.0`,
+///   `HTTP/3`, `HTTP/3.0`, `HTTP/0.9`); HTTP/1.0 when absent, as uWSGI answers then;
+/// - **headers**, in wire order and with duplicates kept: every `HTTP_NAME` var as
+///   `name` (lower case, `_` to `-`), plus `CONTENT_TYPE` and `CONTENT_LENGTH` when not
+///   empty. nginx sends `HTTP_CONTENT_TYPE` and `HTTP_CONTENT_LENGTH` beside them: the
+///   CGI vars are authoritative (`HTTP_CONTENT_TYPE` is used only when there is no
+///   `CONTENT_TYPE` var, `HTTP_CONTENT_LENGTH` never), each header appears once, where
+///   its `HTTP_` twin stood (after the other headers when there is none), and
+///   `CONTENT_LENGTH` must pass the strict check ([`Vars::content_length`]).
+///   `HTTP_TRANSFER_ENCODING` is dropped:
+///   the front end has already de-chunked the body it sends, which is exactly
+///   `CONTENT_LENGTH` bytes, and a request with both headers is a smuggling hazard;
+/// - **extensions**: the vars themselves, so every raw var stays reachable
+///   (`request.extensions().get::<OwnedVars>()`: `DOCUMENT_ROOT`, `REMOTE_ADDR`, ...).
+///
+/// Header values are slices of the vars' buffer, never copied. Vars borrowed from a
+/// [`Packet`](crate::Packet) become an [`OwnedVars`] with one copy of their block,
+/// [`OwnedVars::from_vars`]. Every key and value used is checked for CR, LF and NUL
+/// ([`Error::ForbiddenByte`]); other bytes the `http` crate does not accept are
+/// [`Error::InvalidVar`].
+///
+/// ```
+/// use uwsgi_wire::cgi::request_from_vars;
+/// use uwsgi_wire::{owned::OwnedVars, VarsBuilder};
+///
+/// let mut vars = VarsBuilder::new();
+/// vars.push("REQUEST_METHOD", "POST")?
+///     .push("PATH_INFO", "/a b")?
+///     .push("QUERY_STRING", "x=1")?
+///     .push("SERVER_PROTOCOL", "HTTP/1.1")?
+///     .push("HTTPS", "on")?
+///     .push("HTTP_HOST", "example.com")?
+///     .push("CONTENT_TYPE", "text/plain")?
+///     .push("CONTENT_LENGTH", "5")?
+///     .push("HTTP_CONTENT_LENGTH", "5")?
+///     .push("DOCUMENT_ROOT", "/srv")?;
+/// let request = request_from_vars(&OwnedVars::from_vars(&vars.vars()))?;
+/// assert_eq!(request.uri(), "https://example.com/a%20b?x=1");
+/// assert_eq!(request.version(), http::Version::HTTP_11);
+/// assert_eq!(request.headers()["content-length"], "5");
+/// assert_eq!(request.headers().get_all("content-length").iter().count(), 1);
+/// let raw = request.extensions().get::<OwnedVars>().unwrap();
+/// assert_eq!(raw.get(b"DOCUMENT_ROOT").unwrap(), "/srv");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn request_from_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
+    let mut request = build_request(&vars.vars(), |value| vars.share(value))?;
+    request.extensions_mut().insert(vars.clone());
+    Ok(request)
+}
+
+fn build_request(vars: &Vars<'_>, share: impl Fn(&[u8]) -> Bytes) -> Result<Request<()>, Error> {
+    let method = var(vars, "REQUEST_METHOD")?.ok_or(Error::MissingVar("REQUEST_METHOD"))?;
+    let method = Method::from_bytes(method).map_err(|_| invalid(b"REQUEST_METHOD", "method"))?;
+
+    let scheme = request_scheme(vars)?;
+    let uri = request_uri(vars, scheme)?;
+    let version = match var(vars, "SERVER_PROTOCOL")? {
+        None => Version::HTTP_10,
+        Some(b"HTTP/1.0") => Version::HTTP_10,
+        Some(b"HTTP/1.1") => Version::HTTP_11,
+        Some(b"HTTP/2" | b"HTTP/2.0") => Version::HTTP_2,
+        Some(b"HTTP/3" | b"HTTP/3.0") => Version::HTTP_3,
+        Some(b"HTTP/0.9") => Version::HTTP_09,
+        Some(_) => return Err(invalid(b"SERVER_PROTOCOL", "protocol version")),
+    };
+
+    // The strict check: an invalid or conflicting CONTENT_LENGTH is an error here too.
+    vars.content_length().map_err(Error::ContentLength)?;
+    // The CGI vars are authoritative (the last one, as in a WSGI environ; the
+    // CONTENT_LENGTH values agree). Each goes where nginx put its `HTTP_` twin, so the
+    // header order is the client's, or after the other headers when there is none.
+    let cgi = |key: &'static str| -> Result<Option<(HeaderName, HeaderValue)>, Error> {
+        let Some(value) = var(vars, key)? else {
+            return Ok(None);
+        };
+        let name = if key == "CONTENT_TYPE" {
+            header::CONTENT_TYPE
+        } else {
+            header::CONTENT_LENGTH
+        };
+        let value = HeaderValue::from_maybe_shared(share(value))
+            .map_err(|_| invalid(key.as_bytes(), "header value"))?;
+        Ok(Some((name, value)))
+    };
+    let has_content_type = vars.get(b"CONTENT_TYPE").is_some();
+    let mut content_type = cgi("CONTENT_TYPE")?;
+    let mut content_length = cgi("CONTENT_LENGTH")?;
+    let mut headers = HeaderMap::with_capacity(vars.len());
+    for (key, value) in vars.iter() {
+        let name = match key {
+            b"HTTP_CONTENT_TYPE" if has_content_type => {
+                if let Some((name, value)) = content_type.take() {
+                    headers.append(name, value);
+                }
+                continue;
+            }
+            b"HTTP_CONTENT_LENGTH" => {
+                if let Some((name, value)) = content_length.take() {
+                    headers.append(name, value);
+                }
+                continue;
+            }
+            b"HTTP_TRANSFER_ENCODING" => continue,
+            _ => match key.strip_prefix(b"HTTP_") {
+                Some(name) if !name.is_empty() => name,
+                _ => continue,
+            },
+        };
+        check_bytes(key, key)?;
+        check_bytes(key, value)?;
+        let name: Vec<u8> = name
+            .iter()
+            .map(|&b| match b {
+                b'_' => b'-',
+                b => b.to_ascii_lowercase(),
+            })
+            .collect();
+        let name = HeaderName::from_bytes(&name).map_err(|_| invalid(key, "header name"))?;
+        let value = HeaderValue::from_maybe_shared(share(value))
+            .map_err(|_| invalid(key, "header value"))?;
+        headers.append(name, value);
+    }
+    for (name, value) in [content_type, content_length].into_iter().flatten() {
+        headers.append(name, value);
+    }
+
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+/// The scheme as uWSGI works it out, with nginx's `REQUEST_SCHEME` as a last resort:
+/// the rule [`Request::scheme`](crate::message::Request::scheme) follows too.
+fn request_scheme(vars: &Vars<'_>) -> Result<Scheme, Error> {
+    let (scheme, from) = url_scheme(vars);
+    let key = match from {
+        Some((key, value)) => {
+            check_bytes(key.as_bytes(), value)?;
+            key
+        }
+        None => "",
+    };
+    match scheme {
+        b"https" => Ok(Scheme::HTTPS),
+        b"http" => Ok(Scheme::HTTP),
+        other => Scheme::try_from(other).map_err(|_| invalid(key.as_bytes(), "scheme")),
+    }
+}
+
+/// Bytes a path keeps as they are; everything else is percent-encoded.
+fn path_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+}
+
+fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, Error> {
+    let path_and_query = match var(vars, "REQUEST_URI")? {
+        Some(raw) => match PathAndQuery::try_from(raw) {
+            Ok(pq) => pq,
+            // An absolute-form request target: keep its path and query.
+            Err(_) => Uri::try_from(raw)
+                .ok()
+                .and_then(|uri| uri.path_and_query().cloned())
+                .ok_or_else(|| invalid(b"REQUEST_URI", "URI"))?,
+        },
+        None => {
+            let mut target = Vec::new();
+            for key in ["SCRIPT_NAME", "PATH_INFO"] {
+                for &b in var(vars, key)?.unwrap_or_default() {
+                    if path_safe(b) {
+                        target.push(b);
+                    } else {
+                        target.extend_from_slice(format!("%{b:02X}").as_bytes());
+                    }
+                }
+            }
+            if target.first() != Some(&b'/') {
+                target.insert(0, b'/');
+            }
+            if let Some(query) = var(vars, "QUERY_STRING")? {
+                target.push(b'?');
+                target.extend_from_slice(query);
+            }
+            PathAndQuery::try_from(target).map_err(|_| invalid(b"QUERY_STRING", "URI"))?
+        }
+    };
+
+    let authority = match var(vars, "HTTP_HOST")? {
+        Some(host) => Some(Authority::try_from(host).map_err(|_| invalid(b"HTTP_HOST", "host"))?),
+        None => match var(vars, "SERVER_NAME")? {
+            Some(name) => {
+                let default = if scheme == Scheme::HTTPS { "443" } else { "80" };
+                let host = match var(vars, "SERVER_PORT")? {
+                    Some(port) if port != default.as_bytes() => [name, b":", port].concat(),
+                    _ => name.to_vec(),
+                };
+                Some(Authority::try_from(host).map_err(|_| invalid(b"SERVER_NAME", "host"))?)
+            }
+            None => None,
+        },
+    };
+    let mut parts = http::uri::Parts::default();
+    if let Some(authority) = authority.filter(|_| path_and_query.as_str() != "*") {
+        parts.scheme = Some(scheme);
+        parts.authority = Some(authority);
+    }
+    parts.path_and_query = Some(path_and_query);
+    Uri::from_parts(parts).map_err(|_| invalid(b"REQUEST_URI", "URI"))
+}

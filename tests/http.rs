@@ -7,7 +7,7 @@ use http::{Method, Request, Response, Version};
 use uwsgi_wire::cgi::{
     self, encode_response_head, parse_response_head, request_from_vars, HeadStyle, NginxParams,
 };
-use uwsgi_wire::exchange::HeadErrorKind;
+use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind};
 use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
 use uwsgi_wire::{Packet, Status, Vars, VarsBuilder};
 
@@ -650,7 +650,7 @@ fn response_heads_where_nginx_is_lenient() {
     endless.resize(MAX_HEAD, b'a');
     assert!(matches!(
         parse_response_head(&endless, MAX_HEAD).unwrap_err(),
-        cgi::Error::InvalidResponse(err) if err.kind() == HeadErrorKind::TooLarge { limit: 65536 }
+        cgi::Error::InvalidResponse(err) if err.kind() == ExchangeErrorKind::Head(HeadErrorKind::TooLarge { limit: 65536 })
     ));
     assert!(parse_response_head(&endless[..endless.len() - 1], MAX_HEAD)
         .unwrap()

@@ -11,7 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use uwsgi_wire::exchange::{HeadError, HeadErrorKind, HeadParser, ResponseHead};
+use uwsgi_wire::exchange::{
+    ExchangeError, ExchangeErrorKind, HeadErrorKind, HeadParser, ResponseHead,
+};
 use uwsgi_wire::Status;
 
 const MAX: usize = 4096;
@@ -50,10 +52,10 @@ impl Parsed {
     }
 }
 
-type Verdict = Result<Parsed, HeadError>;
+type Verdict = Result<Parsed, ExchangeError>;
 
 /// The verdict on `wire` as a whole, with a fresh parser.
-fn whole(wire: &[u8], max: usize) -> Result<Status<Parsed>, HeadError> {
+fn whole(wire: &[u8], max: usize) -> Result<Status<Parsed>, ExchangeError> {
     HeadParser::new(max)
         .parse(wire)
         .map(|s| s.map(|(head, len)| Parsed::of(&head, len)))
@@ -85,8 +87,16 @@ fn complete(wire: &[u8]) -> Parsed {
 
 fn refused(wire: &[u8]) -> (HeadErrorKind, usize) {
     match whole(wire, MAX) {
-        Err(err) => (err.kind(), err.offset()),
+        Err(err) => (head_kind(&err), usize::try_from(err.offset()).unwrap()),
         other => panic!("{:?} accepted: {other:?}", String::from_utf8_lossy(wire)),
+    }
+}
+
+/// The head error's kind (every error of a `HeadParser` is one).
+fn head_kind(err: &ExchangeError) -> HeadErrorKind {
+    match err.kind() {
+        ExchangeErrorKind::Head(kind) => kind,
+        other => panic!("not a head error: {other:?}"),
     }
 }
 
@@ -528,7 +538,7 @@ fn the_limit() {
     assert!(whole(&big[..4095], MAX).unwrap().is_partial());
     // Byte by byte, the same.
     assert_eq!(
-        fed(&big, MAX, 1).unwrap_err().kind(),
+        head_kind(&fed(&big, MAX, 1).unwrap_err()),
         HeadErrorKind::TooLarge { limit: 4096 }
     );
     // Rule: a bad byte nginx has read before its buffer is full is what it reports,
@@ -547,11 +557,11 @@ fn the_limit() {
     let small = b"HTTP/1.1 200 OK\r\n\r\n";
     assert!(whole(small, 19).unwrap().is_complete());
     assert_eq!(
-        whole(small, 18).unwrap_err().kind(),
+        head_kind(&whole(small, 18).unwrap_err()),
         HeadErrorKind::TooLarge { limit: 18 }
     );
     assert_eq!(
-        whole(b"", 0).unwrap_err().kind(),
+        head_kind(&whole(b"", 0).unwrap_err()),
         HeadErrorKind::TooLarge { limit: 0 }
     );
     // The default is nginx's default on 4 KiB pages.
@@ -613,7 +623,10 @@ fn results_are_final_and_a_shorter_buffer_starts_over() {
     let mut parser = HeadParser::new(MAX);
     let err = parser.parse(b"X : 1\r\n").unwrap_err();
     assert_eq!(parser.parse(b"X : 1\r\n\r\n").unwrap_err(), err);
-    assert_eq!(err.to_string(), "invalid byte in a header name at byte 1");
+    assert_eq!(
+        err.to_string(),
+        "malformed response head: invalid byte in a header name at byte 1"
+    );
 }
 
 /// Feeds `wire` one byte per call; returns the time it took.

@@ -60,7 +60,11 @@ fn exchange_text(err: &ExchangeError) -> String {
         }
         kind @ ExchangeErrorKind::BodyTooLarge { .. } => format!("reply too large: {kind}"),
         kind @ ExchangeErrorKind::UnexpectedReply { .. } => format!("unexpected reply: {kind}"),
-        // The inner errors carry their own offsets (from the head's or packet's start).
+        // The reply's head starts the stream read: its offset is the head's own.
+        kind @ ExchangeErrorKind::Head(_) => {
+            format!("invalid reply: {kind} at byte {}", err.offset())
+        }
+        // A packet error carries its own offset (from the packet's start).
         kind => format!("invalid reply: {kind}"),
     }
 }

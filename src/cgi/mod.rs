@@ -33,7 +33,7 @@
 
 use std::string::String;
 
-use crate::exchange::HeadError;
+use crate::exchange::ExchangeError;
 use crate::wire::error::EncodeError;
 
 mod params;
@@ -108,7 +108,7 @@ pub enum Error {
     /// The response head is one nginx refuses (it answers 502), or has no end within
     /// the limit ([`parse_response_head`]).
     #[error("invalid response head: {0}")]
-    InvalidResponse(#[source] HeadError),
+    InvalidResponse(#[source] ExchangeError),
     /// The response head's status, one nginx accepts, is under 100: an `http::Response`
     /// cannot hold it.
     #[error("invalid response head: status code {0} is under 100")]

@@ -143,7 +143,7 @@ pub fn encode_response_head<B, O: BufMut>(
 /// the response and the length of the head (the body starts there). A head nginx
 /// answers 502 for (a folded line, a name with a space or a control byte, a NUL, a bare
 /// CR, an invalid `Status`), or whose blank line is not within `max_head` bytes, is
-/// [`Error::InvalidResponse`] with the [`HeadError`](crate::exchange::HeadError) as its
+/// [`Error::InvalidResponse`] with the [`ExchangeError`](crate::exchange::ExchangeError) as its
 /// source; a head nginx accepts but an `http::Response` cannot hold is
 /// [`Error::ResponseStatus`] (a status under 100) or [`Error::ResponseHeader`] (a name
 /// outside RFC 9110's token characters, `X(Y`; a value with a control byte other than
@@ -157,7 +157,7 @@ pub fn encode_response_head<B, O: BufMut>(
 ///
 /// ```
 /// use uwsgi_wire::cgi::{parse_response_head, Error};
-/// use uwsgi_wire::exchange::HeadErrorKind;
+/// use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind};
 /// use uwsgi_wire::Status;
 ///
 /// let raw = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
@@ -175,7 +175,7 @@ pub fn encode_response_head<B, O: BufMut>(
 /// let endless = [&b"HTTP/1.1 200 OK\r\nX: "[..], &[b'x'; 100]].concat();
 /// assert!(parse_response_head(&endless[..63], 64)?.is_partial());
 /// let Err(Error::InvalidResponse(err)) = parse_response_head(&endless, 64) else { unreachable!() };
-/// assert_eq!(err.kind(), HeadErrorKind::TooLarge { limit: 64 });
+/// assert_eq!(err.kind(), ExchangeErrorKind::Head(HeadErrorKind::TooLarge { limit: 64 }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_response_head(

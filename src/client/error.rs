@@ -115,7 +115,7 @@ impl Error {
         match err {
             StreamError::Exchange(err) => {
                 let (kind, what) = match err.kind() {
-                    ExchangeErrorKind::Head(head) => match head.kind() {
+                    ExchangeErrorKind::Head(head) => match head {
                         HeadErrorKind::TooLarge { .. } => {
                             (ErrorKind::HeadTooLarge, "invalid response head")
                         }

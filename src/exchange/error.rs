@@ -3,8 +3,6 @@
 use crate::wire::error::{ParseError, ParseErrorKind};
 use crate::wire::header::Modifier1;
 
-use super::HeadError;
-
 /// Why framing an exchange failed, and where.
 ///
 /// [`offset`](ExchangeError::offset) counts bytes from the start of the stream (every byte
@@ -40,7 +38,9 @@ impl core::fmt::Display for ExchangeError {
             ExchangeErrorKind::Packet(err) | ExchangeErrorKind::ReplyPacket(err) => {
                 Some(err.offset())
             }
-            ExchangeErrorKind::Head(err) => Some(err.offset()),
+            ExchangeErrorKind::Head(_) => {
+                return write!(f, "{} at byte {}", self.kind, self.offset)
+            }
             _ if self.is_eof() => return write!(f, "{}", self.kind),
             _ => None,
         };
@@ -178,7 +178,7 @@ pub enum ExchangeErrorKind {
     /// A malformed or oversize HTTP response head; its offset counts from the head's
     /// first byte.
     #[error("malformed response head: {0}")]
-    Head(HeadError),
+    Head(HeadErrorKind),
     /// A body (announced, or counted as it arrived) longer than
     /// [`Limits::max_body`](crate::Limits).
     #[error("body of {length} bytes is over the limit of {limit}")]
@@ -224,4 +224,66 @@ pub enum ExchangeErrorKind {
         /// The body bytes still missing.
         remaining: u64,
     },
+}
+
+/// The precise reason a response head is refused; each is a case nginx 1.22 answers 502
+/// for. New reasons may be added in minor releases.
+///
+/// nginx never refuses a status line as such: a first line that is not one is read as a
+/// header (`http/1.1 200 OK` is then a name holding a space, offset 8) or, when it starts
+/// with `HTTP/`, skipped.
+///
+/// ```
+/// use uwsgi_wire::exchange::HeadErrorKind;
+/// assert_eq!(HeadErrorKind::TooLarge { limit: 4096 }.to_string(), "head longer than 4096 bytes");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeadErrorKind {
+    /// A header name holding a byte nginx refuses there: a control byte, a space (also
+    /// before the colon), DEL; or an empty name (a line starting with `:`). Offset of
+    /// the byte.
+    InvalidHeaderName,
+    /// A line starting with a space or a tab: an obs-fold continuation line. Offset of
+    /// the line.
+    FoldedLine,
+    /// A NUL byte in a header value, the one byte nginx refuses in a value. Offset of
+    /// the NUL.
+    InvalidHeaderValue,
+    /// A CR that is not followed by CRs and then LF (a blank line must be exactly CRLF
+    /// or LF). Offset of the CR.
+    BareCr,
+    /// A head without a status line whose first `Status` header does not start with
+    /// three digits (`Status: abc`, `Status: 40`, `Status:\t404`). Offset of the first
+    /// byte that is not one of them.
+    InvalidStatus,
+    /// No blank line within the limit (nginx: "upstream sent too big header"). Offset
+    /// of the first byte past the limit.
+    TooLarge {
+        /// The limit, [`HeadParser::new`](super::HeadParser::new)'s `max_len`.
+        limit: usize,
+    },
+}
+
+impl HeadErrorKind {
+    /// A short description.
+    const fn as_str(self) -> &'static str {
+        match self {
+            HeadErrorKind::InvalidHeaderName => "invalid byte in a header name",
+            HeadErrorKind::FoldedLine => "line starting with a space or tab (obs-fold)",
+            HeadErrorKind::InvalidHeaderValue => "NUL byte in a header value",
+            HeadErrorKind::BareCr => "CR not followed by LF",
+            HeadErrorKind::InvalidStatus => "Status header without a 3-digit code",
+            HeadErrorKind::TooLarge { .. } => "head longer than the limit",
+        }
+    }
+}
+
+impl core::fmt::Display for HeadErrorKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            HeadErrorKind::TooLarge { limit } => write!(f, "head longer than {limit} bytes"),
+            kind => f.write_str(kind.as_str()),
+        }
+    }
 }

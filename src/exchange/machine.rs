@@ -526,10 +526,8 @@ impl Exchange {
         let (head, consumed) = match parsed {
             Ok(Status::Complete(done)) => done,
             Ok(Status::Partial { needed }) => return Ok(Status::Partial { needed }),
-            Err(err) => {
-                let at = to_u64(err.offset());
-                return Err(self.error(ExchangeErrorKind::Head(err), at));
-            }
+            // The parser's offset counts from the head's first byte.
+            Err(err) => return Err(self.error(err.kind(), err.offset())),
         };
         let body = response_body(&head, head_request);
         self.start_body(body, consumed)?;

@@ -77,8 +77,8 @@ mod head;
 mod machine;
 mod reply;
 
-pub use error::{ExchangeError, ExchangeErrorKind};
-pub use head::{HeadError, HeadErrorKind, HeadParser, ResponseHead};
+pub use error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
+pub use head::{HeadParser, ResponseHead};
 pub use machine::Exchange;
 pub use reply::Reply;
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use uwsgi_wire::exchange::{HeadErrorKind, HeadParser};
+use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind, HeadParser};
 use uwsgi_wire::{Packet, Status};
 
 use crate::harness::{is_root, poll, require, start_listening, Peer, TempDir, NGINX};
@@ -641,11 +641,11 @@ fn ours(wire: &[u8]) -> Verdict {
         Ok(Status::Partial { .. }) => panic!("incomplete: {wire:?}"),
         Err(err) => {
             let (why, at) = match err.kind() {
-                HeadErrorKind::InvalidStatus => (INVALID_STATUS, None),
-                HeadErrorKind::TooLarge { .. } => (TOO_BIG, None),
+                ExchangeErrorKind::Head(HeadErrorKind::InvalidStatus) => (INVALID_STATUS, None),
+                ExchangeErrorKind::Head(HeadErrorKind::TooLarge { .. }) => (TOO_BIG, None),
                 _ => {
                     // Where the bad byte is in its line.
-                    let offset = err.offset();
+                    let offset = usize::try_from(err.offset()).unwrap();
                     let line_start = wire[..offset]
                         .iter()
                         .rposition(|&b| b == b'\n')

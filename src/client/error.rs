@@ -115,12 +115,12 @@ impl Error {
         match err {
             StreamError::Exchange(err) => {
                 let (kind, what) = match err.kind() {
-                    ExchangeErrorKind::Head(head) => match head {
-                        HeadErrorKind::TooLarge { .. } => {
-                            (ErrorKind::HeadTooLarge, "invalid response head")
-                        }
-                        _ => (ErrorKind::MalformedHead, "invalid response head"),
-                    },
+                    ExchangeErrorKind::Head(HeadErrorKind::TooLarge { .. }) => {
+                        (ErrorKind::HeadTooLarge, "invalid response head")
+                    }
+                    ExchangeErrorKind::Head(_) => {
+                        (ErrorKind::MalformedHead, "invalid response head")
+                    }
                     ExchangeErrorKind::BodyTooLarge { .. } => {
                         (ErrorKind::BodyTooLarge, "response body too large")
                     }

@@ -59,7 +59,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::exchange::{BodyLength, Event, Exchange, Head};
+use crate::exchange::{BodyLength, Event, Exchange};
+use crate::io::Shape;
 use crate::io::StreamError;
 use crate::owned::{Layout, OwnedPacket, OwnedResponseHead};
 use crate::wire::packet::{Packet, Status};
@@ -153,9 +154,7 @@ enum Decoded {
 
 /// What a decoded event carries, so the buffer can be split after the borrow ends.
 enum Item {
-    Packet(Layout, BodyLength),
-    Response(BodyLength),
-    NoHead,
+    Head(Shape, BodyLength),
     Body,
     End,
 }
@@ -163,11 +162,7 @@ enum Item {
 impl Item {
     fn of(event: Event<'_>) -> Self {
         match event {
-            Event::Head { head, body } => match head {
-                Head::Packet(packet) => Item::Packet(Layout::of(&packet.payload()), body),
-                Head::Response(_) => Item::Response(body),
-                Head::Raw => Item::NoHead,
-            },
+            Event::Head { head, body } => Item::Head(Shape::of(&head), body),
             Event::Body(_) => Item::Body,
             Event::End => Item::End,
         }
@@ -253,16 +248,16 @@ impl Framer {
             // `End` (BENCHMARKS.md, the codec's decode).
             let mut take = || src.split_to(consumed).freeze();
             return Ok(Some(match event {
-                Item::Packet(layout, body) => Decoded::Packet(OwnedPacket::from_parts(
-                    take(),
-                    layout,
-                    body.exact().unwrap_or(0),
-                )),
-                Item::Response(body) => {
-                    Decoded::Response(OwnedResponseHead::from_parts(take(), body))
-                }
+                Item::Head(Shape::Packet(layout), body) => Decoded::Packet(
+                    OwnedPacket::from_parts(take(), layout, body.exact().unwrap_or(0)),
+                ),
+                Item::Head(Shape::Response(facts), body) => Decoded::Response(OwnedResponseHead {
+                    wire: take(),
+                    body,
+                    facts,
+                }),
                 // A raw reply has no head (`consumed` is 0): its body frames come next.
-                Item::NoHead => continue,
+                Item::Head(Shape::Raw, _) => continue,
                 Item::Body => Decoded::Body(take()),
                 // `consumed` is 0.
                 Item::End => Decoded::End,

@@ -73,7 +73,7 @@
 
 mod error;
 pub(crate) mod follow;
-mod head;
+pub(crate) mod head;
 mod machine;
 mod reply;
 

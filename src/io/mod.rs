@@ -69,6 +69,7 @@
 mod body;
 mod error;
 mod reader;
+mod shape;
 mod write;
 
 pub use body::Body;
@@ -76,4 +77,5 @@ pub use error::StreamError;
 pub use reader::{
     read_packet, ClientReader, Incoming, IncomingReply, ServerReader, DEFAULT_BUFFER_SIZE,
 };
+pub(crate) use shape::Shape;
 pub use write::{write_all_vectored, write_packet, write_request};

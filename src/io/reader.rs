@@ -5,11 +5,10 @@ use std::fmt;
 use std::io::{self, Read};
 
 use super::body::{read_full, Body, Machine};
+use super::Shape;
 use super::StreamError;
-use crate::exchange::{Event, Exchange, Head, HeadParser, Reply};
-use crate::owned::Layout;
+use crate::exchange::{Event, Exchange, Head, Reply};
 use crate::to_usize;
-use crate::wire::header::{Header, HEADER_LEN};
 use crate::wire::limits::Limits;
 use crate::wire::packet::{Packet, Status};
 
@@ -30,51 +29,6 @@ use crate::wire::packet::{Packet, Status};
 /// # Ok::<(), uwsgi_wire::io::StreamError>(())
 /// ```
 pub const DEFAULT_BUFFER_SIZE: usize = 8192;
-
-/// What a complete head looked like, without borrowing the buffer (so the reader can
-/// keep filling it until a head is complete, then borrow it once).
-#[derive(Debug, Clone, Copy)]
-enum Shape {
-    Packet(Layout),
-    Response,
-    NoHead,
-}
-
-impl Shape {
-    fn of(head: &Head<'_>) -> Self {
-        match head {
-            Head::Packet(packet) => Shape::Packet(Layout::of(&packet.payload())),
-            Head::Response(_) => Shape::Response,
-            Head::Raw => Shape::NoHead,
-        }
-    }
-
-    /// The head again, over `wire` (exactly the bytes the exchange consumed for it): O(1)
-    /// for packets, whose blocks were validated already.
-    fn head<'a>(self, wire: &'a [u8], limits: &Limits) -> Head<'a> {
-        match self {
-            Shape::Packet(layout) => match Header::parse(wire) {
-                Status::Complete(header) => {
-                    let block = wire.get(HEADER_LEN..).unwrap_or_default();
-                    let payload = layout.payload(block);
-                    Head::Packet(Packet::from_parts(
-                        header.modifier1,
-                        header.modifier2,
-                        payload,
-                    ))
-                }
-                // `wire` holds the whole packet; this arm only keeps the code panic-free.
-                Status::Partial { .. } => Head::Raw,
-            },
-            // Validated when the exchange consumed it; parsing it again cannot fail.
-            Shape::Response => match HeadParser::new(limits.max_head).parse(wire) {
-                Ok(Status::Complete((head, _))) => Head::Response(head),
-                _ => Head::Raw,
-            },
-            Shape::NoHead => Head::Raw,
-        }
-    }
-}
 
 /// What both readers share: the buffer, the reader and the exchange.
 struct Reader<R> {
@@ -158,7 +112,7 @@ impl<R: Read> Reader<R> {
         } else {
             self.start = body_end;
         }
-        let head = shape.head(wire, self.exchange.limits());
+        let head = shape.head(wire);
         let body = Body {
             buffered,
             pending,
@@ -612,7 +566,7 @@ pub fn read_packet<'b, R: Read + ?Sized>(
     };
     let buf: &'b [u8] = buf;
     let wire = buf.get(..consumed).unwrap_or_default();
-    match shape.head(wire, limits) {
+    match shape.head(wire) {
         Head::Packet(packet) => Ok(Some(packet)),
         _ => Err(io::Error::other("exchange out of step").into()),
     }

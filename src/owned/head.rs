@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 
-use crate::exchange::{BodyLength, HeadParser, ResponseHead};
-use crate::wire::packet::Status;
+use crate::exchange::head::HeadFacts;
+use crate::exchange::{BodyLength, ResponseHead};
 
 /// A validated HTTP/1.x response head that owns its bytes: what the async codec yields
 /// for the reply to a request (`codec::ReplyHead::Response`), split off its read buffer
@@ -30,16 +30,13 @@ use crate::wire::packet::Status;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedResponseHead {
     /// The head's bytes, blank line included.
-    wire: Bytes,
-    body: BodyLength,
+    pub(crate) wire: Bytes,
+    pub(crate) body: BodyLength,
+    pub(crate) facts: HeadFacts,
 }
 
 impl OwnedResponseHead {
     /// A head over bytes the exchange core validated.
-    pub(crate) fn from_parts(wire: Bytes, body: BodyLength) -> Self {
-        OwnedResponseHead { wire, body }
-    }
-
     /// The borrowed view: status, reason, headers.
     ///
     /// ```
@@ -57,11 +54,10 @@ impl OwnedResponseHead {
     /// assert_eq!((head.head().status(), head.head().reason()), (404, &b"Not Found"[..]));
     /// ```
     pub fn head(&self) -> ResponseHead<'_> {
-        // The bytes were validated as one complete head; parsing them again cannot fail,
-        // and a fresh parser is O(head).
-        match HeadParser::new(self.wire.len()).parse(&self.wire) {
-            Ok(Status::Complete((head, _))) => head,
-            _ => ResponseHead::empty(),
+        // What the parse found when the head was decoded: no second parse.
+        ResponseHead {
+            bytes: &self.wire,
+            facts: self.facts,
         }
     }
 

@@ -7,10 +7,8 @@
 //! ([`codec`](crate::codec), feature `tokio`) decodes into these types straight from
 //! its read buffer.
 
-#[cfg(feature = "tokio")]
 mod head;
 
-#[cfg(feature = "tokio")]
 pub use head::OwnedResponseHead;
 
 use core::fmt;

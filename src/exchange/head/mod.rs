@@ -68,30 +68,30 @@ use grammar::{split_header, trim_crs};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseHead<'a> {
-    bytes: &'a [u8],
-    status: u16,
-    reason: &'a [u8],
-    version: Option<u8>,
-    cgi: bool,
-    content_length: Option<u64>,
-    chunked: bool,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) facts: HeadFacts,
+}
+
+/// What a parse found out about a head, apart from its bytes: an owned head keeps these
+/// beside its buffer and rebuilds the view without parsing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadFacts {
+    pub(super) status: u16,
+    pub(super) reason: Reason,
+    pub(super) version: Option<u8>,
+    pub(super) cgi: bool,
+    pub(super) content_length: Option<u64>,
+    pub(super) chunked: bool,
+}
+
+/// Where the reason phrase is: in the head, or one of nginx's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reason {
+    Range(usize, usize),
+    Static(&'static [u8]),
 }
 
 impl<'a> ResponseHead<'a> {
-    /// The head of a blank line alone (`\r\n`): status 200, no headers; what
-    /// [`HeadParser::parse`] gives for it.
-    pub(crate) const fn empty() -> ResponseHead<'static> {
-        ResponseHead {
-            bytes: b"\r\n",
-            status: 200,
-            reason: b"OK",
-            version: None,
-            cgi: true,
-            content_length: None,
-            chunked: false,
-        }
-    }
-
     /// The status nginx uses: the status line's code, else the first `Status` header's
     /// three digits, else 302 when there is a `Location` header, else 200. Any value from
     /// 0 to 999 (nginx passes `099` and `600` on).
@@ -105,7 +105,7 @@ impl<'a> ResponseHead<'a> {
     /// assert_eq!(head(b"Content-Type: text/plain\r\n\r\n").status(), 200);
     /// ```
     pub const fn status(&self) -> u16 {
-        self.status
+        self.facts.status
     }
 
     /// The reason phrase nginx passes on: the status line's text after the code and the
@@ -121,8 +121,11 @@ impl<'a> ResponseHead<'a> {
     /// assert_eq!(head(b"Status: 503 Busy\r\n\r\n").reason(), b"Busy");
     /// assert_eq!(head(b"Location: /x\r\n\r\n").reason(), b"Moved Temporarily");
     /// ```
-    pub const fn reason(&self) -> &'a [u8] {
-        self.reason
+    pub fn reason(&self) -> &'a [u8] {
+        match self.facts.reason {
+            Reason::Range(start, end) => self.bytes.get(start..end).unwrap_or_default(),
+            Reason::Static(text) => text,
+        }
     }
 
     /// The minor version of an `HTTP/1.x` status line (`Some(1)` for `HTTP/1.1`).
@@ -138,7 +141,7 @@ impl<'a> ResponseHead<'a> {
     /// assert_eq!(head(b"HTTP/2.0 200 OK\r\n\r\n").version(), None);
     /// ```
     pub const fn version(&self) -> Option<u8> {
-        self.version
+        self.facts.version
     }
 
     /// True when the status did not come from a status line: a CGI-style head (a
@@ -156,7 +159,7 @@ impl<'a> ResponseHead<'a> {
     /// assert!(odd.is_cgi() && odd.status() == 200);
     /// ```
     pub const fn is_cgi(&self) -> bool {
-        self.cgi
+        self.facts.cgi
     }
 
     /// The body length as nginx 1.22 reads it: the **last** `Content-Length` header,
@@ -175,7 +178,7 @@ impl<'a> ResponseHead<'a> {
     /// assert_eq!(head(b"HTTP/1.1 200 OK\r\nContent-Length: +4\r\n\r\n").content_length(), None);
     /// ```
     pub const fn content_length(&self) -> Option<u64> {
-        self.content_length
+        self.facts.content_length
     }
 
     /// True when a `Transfer-Encoding` header names `chunked` (nginx's test: the value
@@ -189,7 +192,7 @@ impl<'a> ResponseHead<'a> {
     /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
     /// ```
     pub const fn is_chunked(&self) -> bool {
-        self.chunked
+        self.facts.chunked
     }
 
     /// The header lines as `(name, value)`, in wire order, duplicates kept, as nginx

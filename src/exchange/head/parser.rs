@@ -7,7 +7,7 @@ use super::grammar::{
     atoof, cgi_status, check_line, contains_chunked, split_header, status_line, strict_status_line,
     trim_crs, Span, StatusLine,
 };
-use super::ResponseHead;
+use super::{HeadFacts, Reason, ResponseHead};
 use crate::exchange::error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
 use crate::wire::packet::Status;
 
@@ -217,13 +217,6 @@ struct Done {
     cgi: bool,
 }
 
-/// Where the reason phrase is: in the head, or one of nginx's own.
-#[derive(Debug, Clone, Copy)]
-enum Reason {
-    Range(usize, usize),
-    Static(&'static [u8]),
-}
-
 impl Default for HeadParser {
     fn default() -> Self {
         HeadParser::new(DEFAULT_MAX_LEN)
@@ -338,19 +331,18 @@ impl HeadParser {
     }
 
     fn build<'a>(&self, buf: &'a [u8], done: Done) -> (ResponseHead<'a>, usize) {
-        let reason = match done.reason {
-            Reason::Range(start, end) => buf.get(start..end).unwrap_or_default(),
-            Reason::Static(text) => text,
-        };
-        let head = ResponseHead {
-            bytes: buf.get(..done.len).unwrap_or_default(),
+        let facts = HeadFacts {
             status: done.status,
-            reason,
+            reason: done.reason,
             version: done.version,
             cgi: done.cgi,
             content_length: (self.facts.content_length != NO_LENGTH)
                 .then_some(self.facts.content_length),
             chunked: self.facts.chunked,
+        };
+        let head = ResponseHead {
+            bytes: buf.get(..done.len).unwrap_or_default(),
+            facts,
         };
         (head, done.len)
     }

@@ -38,9 +38,10 @@
 //!   the number of bytes still needed on short input, never an error.
 //! - [`Limits`]: the configurable bounds, with defaults that accept every packet the real
 //!   encoders send.
-//! - [`exchange`]: the exchange core, one sans-I/O state machine ([`exchange::Exchange`])
-//!   that frames whole exchanges on a stream in both directions: a request and the bytes
-//!   its kind says follow it (server side), or the reply to what was sent (client side:
+//! - [`exchange`]: the exchange core, one sans-I/O state machine that frames whole
+//!   exchanges on a stream, one type per side: a request and the bytes its kind says
+//!   follow it ([`exchange::ServerExchange`]), or the reply to what was sent
+//!   ([`exchange::ClientExchange`]:
 //!   an HTTP response head and its body, or a uwsgi-framed reply). No I/O, no
 //!   allocation, `no_std`; the adapters [`io`] and `codec` are thin shells over it.
 //!

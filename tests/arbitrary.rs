@@ -8,7 +8,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use proptest::prelude::*;
 use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
-use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Head};
+use uwsgi_wire::exchange::{BodyLength, Event, ServerExchange};
 use uwsgi_wire::{
     message::CacheReply, message::GenericResponse, message::Message, message::Pong,
     message::Request, message::RpcReply, Limits, Modifier1, Packet, Status, VarsBuilder,
@@ -17,7 +17,7 @@ use uwsgi_wire::{
 /// Frames `stream` through the exchange core, server side: one head, its body, the end.
 /// Returns the head's length and the body.
 fn frame_server(stream: &[u8]) -> (usize, Vec<u8>) {
-    let mut server = Exchange::server(Limits::new());
+    let mut server = ServerExchange::new(Limits::new());
     let mut at = 0;
     let mut heads = Vec::new();
     let mut body = Vec::new();
@@ -25,13 +25,12 @@ fn frame_server(stream: &[u8]) -> (usize, Vec<u8>) {
     while let Some((event, consumed)) = server.decode_eof(&stream[at..]).expect("frames") {
         match event {
             Event::Head {
-                head: Head::Packet(packet),
+                head: packet,
                 body: length,
             } => {
                 heads.push(packet.encoded_len());
                 assert!(matches!(length, BodyLength::Exact(_)), "{length:?}");
             }
-            Event::Head { head, .. } => panic!("server side head {head:?}"),
             Event::Body(bytes) => body.extend_from_slice(bytes),
             Event::End => ends += 1,
         }

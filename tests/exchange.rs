@@ -11,7 +11,8 @@ use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 use uwsgi_wire::codec::{ClientCodec, Frame, ReplyHead, ServerCodec};
 use uwsgi_wire::exchange::{
-    BodyLength, Event, Exchange, ExchangeError, ExchangeErrorKind, Head, Reply,
+    BodyLength, ClientExchange, Event, ExchangeError, ExchangeErrorKind, Head, Reply,
+    ServerExchange,
 };
 use uwsgi_wire::io::{ClientReader, IncomingReply, ServerReader, StreamError};
 use uwsgi_wire::owned::OwnedPacket;
@@ -51,18 +52,95 @@ fn ending(err: &ExchangeError) -> Ending {
     Err((err.kind(), err.offset()))
 }
 
+/// Either side of the core, its events seen as a client's (a server's heads are packets).
+trait Core {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError>;
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError>;
+    /// The client side, which expects replies (`None`: a server).
+    fn client(&mut self) -> Option<&mut ClientExchange>;
+}
+
+/// A server's event as a client's: its head is a packet.
+fn packet_head<'a>(
+    (event, consumed): (Event<'a, Packet<'a>>, usize),
+) -> (Event<'a, Head<'a>>, usize) {
+    let event = match event {
+        Event::Head { head, body } => Event::Head {
+            head: Head::Packet(head),
+            body,
+        },
+        Event::Body(bytes) => Event::Body(bytes),
+        Event::End => Event::End,
+    };
+    (event, consumed)
+}
+
+impl Core for ServerExchange {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        Ok(ServerExchange::decode(self, buf)?.map(packet_head))
+    }
+
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        Ok(ServerExchange::decode_eof(self, buf)?.map(packet_head))
+    }
+
+    fn client(&mut self) -> Option<&mut ClientExchange> {
+        None
+    }
+}
+
+impl Core for ClientExchange {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        ClientExchange::decode(self, buf)
+    }
+
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        ClientExchange::decode_eof(self, buf)
+    }
+
+    fn client(&mut self) -> Option<&mut ClientExchange> {
+        Some(self)
+    }
+}
+
 /// Drives the core over `wire` arriving in pieces that end at `cuts` (then the rest),
 /// without copying: the unconsumed bytes are always a slice of `wire`. `replies` are
 /// expected one after another (client side); empty means the server side.
 fn core(wire: &[u8], cuts: &[usize], replies: &[Reply]) -> (Vec<Seen>, Ending) {
-    let mut exchange = if replies.is_empty() {
-        Exchange::server(Limits::new())
+    if replies.is_empty() {
+        core_side(ServerExchange::new(Limits::new()), wire, cuts, replies)
     } else {
-        Exchange::client(Limits::new())
-    };
+        core_side(ClientExchange::new(Limits::new()), wire, cuts, replies)
+    }
+}
+
+fn core_side(
+    mut exchange: impl Core,
+    wire: &[u8],
+    cuts: &[usize],
+    replies: &[Reply],
+) -> (Vec<Seen>, Ending) {
     let mut replies = replies.iter().copied();
     if let Some(reply) = replies.next() {
-        assert!(exchange.expect(reply));
+        assert!(exchange.client().is_some_and(|c| c.expect(reply)));
     }
     let mut arrivals = cuts.iter().copied().chain([wire.len()]);
     let (mut at, mut avail) = (0, arrivals.next().unwrap_or(wire.len()));
@@ -100,7 +178,7 @@ fn core(wire: &[u8], cuts: &[usize], replies: &[Reply]) -> (Vec<Seen>, Ending) {
             }
             Event::End => {
                 if let Some(reply) = replies.next() {
-                    assert!(exchange.expect(reply));
+                    assert!(exchange.client().is_some_and(|c| c.expect(reply)));
                 }
             }
         }
@@ -562,7 +640,7 @@ fn replies_of_the_wrong_kind_or_cut_short_are_typed_errors() {
     let (_, end) = core(&wire, &[], &[http]);
     assert_eq!(end, Err((ExchangeErrorKind::UnexpectedData, 77)));
     // A body to the end of the stream over max_body is refused at the first byte over.
-    let mut client = Exchange::client(Limits::new().max_body(1));
+    let mut client = ClientExchange::new(Limits::new().max_body(1));
     client.expect(http);
     let reply = vector("uwsgi-http-reply.bin");
     let Some((Event::Head { .. }, n)) = client.decode_eof(&reply).unwrap() else {

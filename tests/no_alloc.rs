@@ -1,6 +1,7 @@
 //! Proves the core parse path (and the slice encoders) never touch the heap, with a
 //! global allocator that counts every allocation made on this thread.
 
+use uwsgi_wire::exchange::{ClientExchange, Event, ExchangeError, Head, ServerExchange};
 use uwsgi_wire::{encode_array, encode_vars, Packet, Status, Vars};
 
 #[path = "support/counting_alloc.rs"]
@@ -94,14 +95,69 @@ fn slice_encoding_never_allocates() {
     assert_eq!(n, 0, "the slice encoders allocated");
 }
 
-/// Drives `exchange` over `wire` in pieces of `step` bytes (no copies: the unconsumed
-/// bytes are a slice of `wire`), counting events and body bytes.
-fn drive(
-    exchange: &mut uwsgi_wire::exchange::Exchange,
-    wire: &[u8],
-    step: usize,
-) -> (usize, usize) {
-    use uwsgi_wire::exchange::Event;
+/// Either side of the exchange core, its events seen as a client's (a server's heads are
+/// packets).
+trait Core {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError>;
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError>;
+}
+
+/// A server's event as a client's: its head is a packet.
+fn packet_head<'a>(
+    (event, consumed): (Event<'a, Packet<'a>>, usize),
+) -> (Event<'a, Head<'a>>, usize) {
+    let event = match event {
+        Event::Head { head, body } => Event::Head {
+            head: Head::Packet(head),
+            body,
+        },
+        Event::Body(bytes) => Event::Body(bytes),
+        Event::End => Event::End,
+    };
+    (event, consumed)
+}
+
+impl Core for ServerExchange {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        Ok(ServerExchange::decode(self, buf)?.map(packet_head))
+    }
+
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        Ok(ServerExchange::decode_eof(self, buf)?.map(packet_head))
+    }
+}
+
+impl Core for ClientExchange {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        ClientExchange::decode(self, buf)
+    }
+
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        ClientExchange::decode_eof(self, buf)
+    }
+}
+
+/// Drives `exchange` (either side) over `wire` in pieces of `step` bytes (no copies: the
+/// unconsumed bytes are a slice of `wire`), counting events and body bytes.
+fn drive(exchange: &mut impl Core, wire: &[u8], step: usize) -> (usize, usize) {
     let (mut at, mut avail, mut events, mut body) = (0, step.min(wire.len()), 0, 0);
     loop {
         let buf = &wire[at..avail];
@@ -126,7 +182,7 @@ fn drive(
 
 #[test]
 fn framing_exchanges_never_allocates() {
-    use uwsgi_wire::exchange::{Exchange, Reply};
+    use uwsgi_wire::exchange::Reply;
     use uwsgi_wire::{Limits, Modifier1};
     let read = |name: &str| {
         std::fs::read(format!(
@@ -147,12 +203,12 @@ fn framing_exchanges_never_allocates() {
     let http = read("uwsgi-http-reply-content-length.bin");
     for step in [1, 3, 64, usize::MAX] {
         let (seen, n) = allocations(|| {
-            let mut server = Exchange::server(Limits::new());
+            let mut server = ServerExchange::new(Limits::new());
             let server_side = drive(&mut server, &requests, step);
-            let mut client = Exchange::client(Limits::new());
+            let mut client = ClientExchange::new(Limits::new());
             client.expect(Reply::Packet(Modifier1::RPC));
             let rpc_reply = drive(&mut client, &rpc, step);
-            let mut client = Exchange::client(Limits::new());
+            let mut client = ClientExchange::new(Limits::new());
             client.expect(Reply::Response {
                 head_request: false,
             });

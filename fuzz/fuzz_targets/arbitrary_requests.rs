@@ -3,7 +3,7 @@
 //!
 //! - every `ArbitraryRequest` parses (`Packet::parse`, `Request::from_packet`,
 //!   `Message::from_packet`) to its own vars, with a `CONTENT_LENGTH` of its body's length;
-//! - it frames through the exchange core server side (`Exchange::server`), whole and in
+//! - it frames through the exchange core server side (`ServerExchange`), whole and in
 //!   two pieces split where the input says: one head of the packet's length, its body
 //!   exactly, the end;
 //! - its vars round-trip (`VarsBuilder::from_vars` re-encodes the same block), and they
@@ -15,13 +15,13 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
-use uwsgi_wire::exchange::{Event, Exchange, Head};
+use uwsgi_wire::exchange::{Event, ServerExchange};
 use uwsgi_wire::{message::Message, message::Request, Limits, Packet, Status, VarsBuilder};
 
 /// Frames `stream` server side, fed in two pieces cut at `cut`; returns the head's
 /// length and the body.
 fn frame(stream: &[u8], cut: usize) -> (usize, Vec<u8>) {
-    let mut server = Exchange::server(Limits::new());
+    let mut server = ServerExchange::new(Limits::new());
     let (mut head, mut body, mut ends) = (None, Vec::new(), 0);
     let mut at = 0;
     let cut = cut.min(stream.len());
@@ -38,14 +38,10 @@ fn frame(stream: &[u8], cut: usize) -> (usize, Vec<u8>) {
         };
         let Some((event, consumed)) = step else { break };
         match event {
-            Event::Head {
-                head: Head::Packet(packet),
-                ..
-            } => {
+            Event::Head { head: packet, .. } => {
                 assert!(head.is_none(), "one head");
                 head = Some(packet.encoded_len());
             }
-            Event::Head { head, .. } => panic!("server side head {head:?}"),
             Event::Body(bytes) => body.extend_from_slice(bytes),
             Event::End => ends += 1,
         }
@@ -83,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!((head, &body[..]), (consumed, request.body()));
     let again = VarsBuilder::from_vars(&parsed.vars()).expect("re-encodes");
     assert_eq!(again.as_bytes(), request.vars().as_bytes());
-    uwsgi_wire::cgi::request_from_vars(&uwsgi_wire::OwnedVars::from_vars(&parsed.vars()))
+    uwsgi_wire::cgi::request_from_vars(&uwsgi_wire::owned::OwnedVars::from_vars(&parsed.vars()))
         .expect("an http::Request");
 
     let any = &input.packet;

@@ -1,5 +1,6 @@
-//! `exchange`: the exchange core (`uwsgi_wire::exchange::Exchange`) on both sides of a
-//! stream, fed whole and in fuzzer-chosen pieces, and the two adapters over it
+//! `exchange`: the exchange core (`uwsgi_wire::exchange`: `ServerExchange` and
+//! `ClientExchange`) on both sides of a stream, fed whole and in fuzzer-chosen pieces,
+//! and the two adapters over it
 //! (the readers `io::ServerReader` and `io::ClientReader`, and the codecs, `codec::ServerCodec` and `codec::ClientCodec`),
 //! all checked against the core fed the whole stream at once (the model).
 //!
@@ -77,7 +78,8 @@ use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 use uwsgi_wire::codec::{ClientCodec, Frame, ReplyHead, ServerCodec, DEFAULT_BODY_CHUNK};
 use uwsgi_wire::exchange::{
-    BodyLength, Event, Exchange, ExchangeError, ExchangeErrorKind, Head, Reply, ResponseHead,
+    BodyLength, ClientExchange, Event, ExchangeError, ExchangeErrorKind, Head, Reply, ResponseHead,
+    ServerExchange,
 };
 use uwsgi_wire::io::{ClientReader, ServerReader, DEFAULT_BUFFER_SIZE};
 use uwsgi_wire::{
@@ -408,22 +410,113 @@ struct Side<'a> {
     replies: Option<&'a [Reply]>,
 }
 
-impl Side<'_> {
-    fn exchange(&self, limits: Limits) -> Exchange {
-        match self.replies {
-            None => Exchange::server(limits),
-            Some(_) => Exchange::client(limits),
-        }
+/// Either side of the core, its events seen as a client's (a server's heads are packets).
+trait Core {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError>;
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError>;
+    fn position(&self) -> u64;
+    fn is_idle(&self) -> bool;
+    /// The client side, which expects replies (`None`: a server).
+    fn client(&mut self) -> Option<&mut ClientExchange>;
+}
+
+/// A server's event as a client's: its head is a packet.
+fn packet_head<'a>(
+    (event, consumed): (Event<'a, Packet<'a>>, usize),
+) -> (Event<'a, Head<'a>>, usize) {
+    let event = match event {
+        Event::Head { head, body } => Event::Head {
+            head: Head::Packet(head),
+            body,
+        },
+        Event::Body(bytes) => Event::Body(bytes),
+        Event::End => Event::End,
+    };
+    (event, consumed)
+}
+
+impl Core for ServerExchange {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        Ok(ServerExchange::decode(self, buf)?.map(packet_head))
+    }
+
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        Ok(ServerExchange::decode_eof(self, buf)?.map(packet_head))
+    }
+
+    fn position(&self) -> u64 {
+        ServerExchange::position(self)
+    }
+
+    fn is_idle(&self) -> bool {
+        ServerExchange::is_idle(self)
+    }
+
+    fn client(&mut self) -> Option<&mut ClientExchange> {
+        None
+    }
+}
+
+impl Core for ClientExchange {
+    fn decode<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        ClientExchange::decode(self, buf)
+    }
+
+    fn decode_eof<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
+        ClientExchange::decode_eof(self, buf)
+    }
+
+    fn position(&self) -> u64 {
+        ClientExchange::position(self)
+    }
+
+    fn is_idle(&self) -> bool {
+        ClientExchange::is_idle(self)
+    }
+
+    fn client(&mut self) -> Option<&mut ClientExchange> {
+        Some(self)
     }
 }
 
 /// The core over `stream`: whole (`sizes` `None`: every call is `decode_eof` on all
 /// that is left, the model) or arriving in pieces, with every invariant of item 3.
 fn core(stream: &[u8], sizes: Option<&[u16]>, side: Side<'_>, limits: Limits) -> Outcome {
-    let mut exchange = side.exchange(limits);
+    match side.replies {
+        None => core_side(ServerExchange::new(limits), stream, sizes, side, limits),
+        Some(_) => core_side(ClientExchange::new(limits), stream, sizes, side, limits),
+    }
+}
+
+fn core_side(
+    mut exchange: impl Core,
+    stream: &[u8],
+    sizes: Option<&[u16]>,
+    side: Side<'_>,
+    limits: Limits,
+) -> Outcome {
     let mut replies = side.replies.unwrap_or_default().iter().copied();
     if let Some(reply) = replies.next() {
-        assert!(exchange.expect(reply), "expect before the first reply");
+        let accepted = exchange.client().is_some_and(|c| c.expect(reply));
+        assert!(accepted, "expect before the first reply");
     }
     let mut pieces = Pieces::new(sizes.unwrap_or_default());
     let mut at = 0;
@@ -530,9 +623,9 @@ fn core(stream: &[u8], sizes: Option<&[u16]>, side: Side<'_>, limits: Limits) ->
                 if let BodyLength::Exact(len) = body {
                     assert!(len <= limits.max_body, "an announced length over max_body");
                 }
-                if side.replies.is_some() {
+                if let Some(client) = exchange.client() {
                     let again = Reply::Raw(BodyLength::ToEof);
-                    assert!(!exchange.expect(again), "expect inside an exchange");
+                    assert!(!client.expect(again), "expect inside an exchange");
                 }
                 seen.push(Seen::new(head_seen(&head), Some(body)));
                 open = Some((body, 0));
@@ -560,7 +653,8 @@ fn core(stream: &[u8], sizes: Option<&[u16]>, side: Side<'_>, limits: Limits) ->
                 }
                 assert!(exchange.is_idle(), "not idle after End");
                 if let Some(reply) = replies.next() {
-                    assert!(exchange.expect(reply), "expect after End");
+                    let accepted = exchange.client().is_some_and(|c| c.expect(reply));
+                    assert!(accepted, "expect after End");
                 }
             }
         }

@@ -33,8 +33,8 @@ use uwsgi_wire::{
     message::CacheReply, message::CacheRequest, message::Echo, message::GenericResponse,
     message::Message, message::Ping, message::Pong, message::Request, message::ResponseFormat,
     message::RpcCall, message::RpcReply, message::Signal, message::SpoolerRequest,
-    message::Subscription, message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind, EncodeError,
-    Limits, Packet, Status, Vars,
+    message::Subscription, message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind,
+    EncodeError, Limits, Packet, Status, Vars,
 };
 
 /// How a packet was read, so its re-encoding can be read back the same way.

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, timeout, timeout_at};
 
 use crate::client::{self, Builder, Stream};
-use crate::exchange::{Event, Exchange, ExchangeError, Head, Reply};
+use crate::exchange::{ClientExchange, Event, ExchangeError, Head, Reply};
 use crate::wire::limits::Limits;
 use crate::wire::packet::Status;
 
@@ -192,7 +192,7 @@ impl Probe {
 
     async fn read(&self, stream: &mut Stream, reply: Reply, linger: Duration, out: &mut Attempt) {
         let deadline = crate::deadline::after(self.timeout);
-        let mut machine = Exchange::client(Limits::new());
+        let mut machine = ClientExchange::new(Limits::new());
         machine.expect(reply);
         let mut buf: Vec<u8> = Vec::new();
         let mut start = 0usize;
@@ -284,7 +284,7 @@ enum Step {
     Done,
 }
 
-fn step(machine: &mut Exchange, buf: &[u8], eof: bool) -> Result<Step, ExchangeError> {
+fn step(machine: &mut ClientExchange, buf: &[u8], eof: bool) -> Result<Step, ExchangeError> {
     let event = if eof {
         match machine.decode_eof(buf)? {
             Some(done) => done,

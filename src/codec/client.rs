@@ -4,7 +4,8 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::{Decoded, Frame, Framer};
-use crate::exchange::{BodyLength, Exchange, ExchangeError, ExchangeErrorKind, Reply};
+use crate::exchange::machine::Machine;
+use crate::exchange::{BodyLength, ExchangeError, ExchangeErrorKind, Reply};
 use crate::io::StreamError;
 use crate::owned::{OwnedPacket, OwnedResponseHead};
 use crate::wire::limits::Limits;
@@ -54,7 +55,7 @@ impl ClientCodec {
     /// runs to the end of the stream; bodies are streamed, never buffered).
     pub const fn new(limits: Limits) -> Self {
         ClientCodec {
-            framer: Framer::new(Exchange::client(limits)),
+            framer: Framer::new(Machine::client(limits)),
         }
     }
 

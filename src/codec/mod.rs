@@ -59,7 +59,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::exchange::{BodyLength, Event, Exchange};
+use crate::exchange::machine::Machine;
+use crate::exchange::{BodyLength, Event, Head};
 use crate::io::Shape;
 use crate::io::StreamError;
 use crate::owned::{Layout, OwnedPacket, OwnedResponseHead};
@@ -138,7 +139,7 @@ pub enum Frame<H> {
 /// the count of body bytes still owed by what was encoded.
 #[derive(Debug, Clone)]
 struct Framer {
-    exchange: Exchange,
+    exchange: Machine,
     body_chunk: usize,
     write_announced: u64,
     write_left: u64,
@@ -160,7 +161,7 @@ enum Item {
 }
 
 impl Item {
-    fn of(event: Event<'_>) -> Self {
+    fn of(event: Event<'_, Head<'_>>) -> Self {
         match event {
             Event::Head { head, body } => Item::Head(Shape::of(&head), body),
             Event::Body(_) => Item::Body,
@@ -170,7 +171,7 @@ impl Item {
 }
 
 impl Framer {
-    const fn new(exchange: Exchange) -> Self {
+    const fn new(exchange: Machine) -> Self {
         Framer {
             exchange,
             body_chunk: DEFAULT_BODY_CHUNK,

@@ -5,7 +5,8 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::{Decoded, Frame, Framer, ReplyHead};
-use crate::exchange::{BodyLength, Exchange, ExchangeError, ExchangeErrorKind};
+use crate::exchange::machine::Machine;
+use crate::exchange::{BodyLength, ExchangeError, ExchangeErrorKind};
 use crate::io::StreamError;
 use crate::owned::OwnedPacket;
 use crate::wire::limits::Limits;
@@ -42,7 +43,7 @@ impl ServerCodec {
     /// no limit costs no memory here).
     pub const fn new(limits: Limits) -> Self {
         ServerCodec {
-            framer: Framer::new(Exchange::server(limits)),
+            framer: Framer::new(Machine::server(limits)),
         }
     }
 

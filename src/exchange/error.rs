@@ -6,15 +6,15 @@ use crate::wire::header::Modifier1;
 /// Why framing an exchange failed, and where.
 ///
 /// [`offset`](ExchangeError::offset) counts bytes from the start of the stream (every byte
-/// the [`Exchange`](super::Exchange) has consumed, plus the position in the buffer of the
+/// the exchange ([`ServerExchange`](super::ServerExchange), [`ClientExchange`](super::ClientExchange)) has consumed, plus the position in the buffer of the
 /// call that failed): the first bad byte, or where the stream ended.
 ///
 /// ```
-/// use uwsgi_wire::exchange::{Exchange, ExchangeErrorKind};
+/// use uwsgi_wire::exchange::{ExchangeErrorKind, ServerExchange};
 /// use uwsgi_wire::{ParseErrorKind, Limits};
 ///
 /// // A header announcing a 5000-byte block, against uWSGI's 4096-byte buffer-size.
-/// let mut server = Exchange::server(Limits::new().max_datasize(4096));
+/// let mut server = ServerExchange::new(Limits::new().max_datasize(4096));
 /// let err = server.decode(&[0x00, 0x88, 0x13, 0x00]).unwrap_err();
 /// assert!(matches!(
 ///     err.kind(),
@@ -62,9 +62,9 @@ impl ExchangeError {
     /// What went wrong.
     ///
     /// ```
-    /// use uwsgi_wire::exchange::{Exchange, ExchangeErrorKind};
+    /// use uwsgi_wire::exchange::{ExchangeErrorKind, ServerExchange};
     /// // A peer that closes after 2 of a header's 4 bytes.
-    /// let err = Exchange::server(uwsgi_wire::Limits::new()).decode_eof(&[0x00, 0x05]).unwrap_err();
+    /// let err = ServerExchange::new(uwsgi_wire::Limits::new()).decode_eof(&[0x00, 0x05]).unwrap_err();
     /// assert_eq!(err.kind(), ExchangeErrorKind::EofInHead { received: 2, missing: 2 });
     /// ```
     pub const fn kind(&self) -> ExchangeErrorKind {
@@ -75,10 +75,10 @@ impl ExchangeError {
     /// end-of-stream kinds.
     ///
     /// ```
-    /// use uwsgi_wire::exchange::Exchange;
+    /// use uwsgi_wire::exchange::ServerExchange;
     /// // A ping, then a header whose block holds a zero-length key (at stream byte 8).
     /// let wire = b"\x64\x00\x00\x00\x00\x05\x00\x00\x00\x00\x01\x00x";
-    /// let mut server = Exchange::server(uwsgi_wire::Limits::new());
+    /// let mut server = ServerExchange::new(uwsgi_wire::Limits::new());
     /// let mut at = 0;
     /// let err = loop {
     ///     match server.decode(&wire[at..]) {
@@ -98,8 +98,8 @@ impl ExchangeError {
     /// [`EofInBody`](ExchangeErrorKind::EofInBody) kinds.
     ///
     /// ```
-    /// use uwsgi_wire::exchange::Exchange;
-    /// let err = Exchange::server(uwsgi_wire::Limits::new()).decode_eof(b"\x00").unwrap_err();
+    /// use uwsgi_wire::exchange::ServerExchange;
+    /// let err = ServerExchange::new(uwsgi_wire::Limits::new()).decode_eof(b"\x00").unwrap_err();
     /// assert!(err.is_eof());
     /// ```
     pub const fn is_eof(&self) -> bool {
@@ -123,10 +123,10 @@ impl ExchangeError {
     ///   answers 502 for a reply cut short).
     ///
     /// ```
-    /// use uwsgi_wire::exchange::{Exchange, Reply};
+    /// use uwsgi_wire::exchange::{ClientExchange, Reply};
     /// use uwsgi_wire::Limits;
     /// // A pong where a signal reply (modifier1 255) was expected.
-    /// let mut client = Exchange::client(Limits::new());
+    /// let mut client = ClientExchange::new(Limits::new());
     /// client.expect(Reply::Packet(uwsgi_wire::Modifier1::RESPONSE));
     /// let err = client.decode(&[0x64, 0, 0, 1]).unwrap_err();
     /// assert_eq!(err.status_code(), Some(502));

@@ -10,35 +10,17 @@ use super::follow::{reply_block_kind, reply_body_len, request_body_len};
 use super::{BodyLength, Event, Head, Reply};
 use super::{HeadParser, ResponseHead};
 
-/// One sans-I/O state machine that frames whole exchanges on a stream: see the
-/// [module docs](super).
+/// The one sans-I/O state machine under both sides ([`ServerExchange`](super::ServerExchange),
+/// [`ClientExchange`](super::ClientExchange)) and the adapters: see the [module docs](super).
 ///
-/// Give [`decode`](Exchange::decode) the bytes received and not yet consumed; it returns
+/// Give [`decode`](Machine::decode) the bytes received and not yet consumed; it returns
 /// the next [`Event`] and how many bytes it consumed, or [`Status::Partial`] with the least
 /// number of bytes still missing. Drop the consumed bytes and call again. At the end of
-/// the stream call [`decode_eof`](Exchange::decode_eof) instead, which finishes a body
+/// the stream call [`decode_eof`](Machine::decode_eof) instead, which finishes a body
 /// that runs to the end of the stream and tells a clean close from a cut one.
 ///
-/// ```
-/// use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Head};
-/// use uwsgi_wire::{Limits, Status};
-///
-/// // A POST captured from nginx 1.22: the packet, then its 11 body bytes.
-/// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
-/// let mut server = Exchange::server(Limits::new());
-/// let Status::Complete((Event::Head { head: Head::Packet(packet), body }, n)) = server.decode(wire)? else {
-///     unreachable!()
-/// };
-/// assert_eq!(packet.vars().unwrap().get(b"REQUEST_URI"), Some(&b"/post"[..]));
-/// assert_eq!(body, BodyLength::Exact(11));
-/// let Status::Complete((event, m)) = server.decode(&wire[n..])? else { unreachable!() };
-/// assert_eq!(event, Event::Body(b"hello=world"));
-/// assert_eq!(server.decode(&wire[n + m..])?, Status::Complete((Event::End, 0)));
-/// assert_eq!(server.decode_eof(&[])?, None); // a clean close between exchanges
-/// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-/// ```
 #[derive(Debug, Clone)]
-pub struct Exchange {
+pub(crate) struct Machine {
     side: Side,
     limits: Limits,
     state: State,
@@ -73,23 +55,13 @@ enum State {
     End,
 }
 
-impl Exchange {
+impl Machine {
     /// The server side of a stream: every exchange is a packet and the bytes its kind
     /// says follow it (docs/PROTOCOL.md section 4.1): the strict `CONTENT_LENGTH` for
     /// request types, `size` for a magic cache `set` or `update`, nothing for the rest.
     /// Exchanges follow one another on the stream (pipelining).
-    ///
-    /// ```
-    /// use uwsgi_wire::exchange::{Event, Exchange};
-    /// use uwsgi_wire::{Limits, Status};
-    /// let mut server = Exchange::server(Limits::new());
-    /// // A ping, as `uwsgi --ping` sends it: a head, no body, the end.
-    /// let Status::Complete((Event::Head { .. }, 4)) = server.decode(&[0x64, 0, 0, 0])? else { unreachable!() };
-    /// assert_eq!(server.decode(&[])?, Status::Complete((Event::End, 0)));
-    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-    /// ```
-    pub const fn server(limits: Limits) -> Self {
-        Exchange {
+    pub(crate) const fn server(limits: Limits) -> Self {
+        Machine {
             side: Side::Server,
             limits,
             state: State::Idle,
@@ -97,24 +69,10 @@ impl Exchange {
         }
     }
 
-    /// The client side of a stream: call [`expect`](Exchange::expect) with the
+    /// The client side of a stream: call [`expect`](Machine::expect) with the
     /// [`Reply`] of each request sent, then decode the reply.
-    ///
-    /// ```
-    /// use uwsgi_wire::exchange::{Event, Exchange, Head, Reply};
-    /// use uwsgi_wire::{Limits, Modifier1, Status};
-    /// let mut client = Exchange::client(Limits::new());
-    /// client.expect(Reply::Packet(Modifier1::PING));
-    /// // The pong uWSGI 2.0.21 answers.
-    /// let pong = include_bytes!("../../tests/vectors/uwsgi-pong.bin");
-    /// let Status::Complete((Event::Head { head: Head::Packet(p), .. }, 4)) = client.decode(pong)? else {
-    ///     unreachable!()
-    /// };
-    /// assert_eq!((p.modifier1(), p.modifier2()), (Modifier1::PING, 1));
-    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-    /// ```
-    pub const fn client(limits: Limits) -> Self {
-        Exchange {
+    pub(crate) const fn client(limits: Limits) -> Self {
+        Machine {
             side: Side::Client,
             limits,
             state: State::Idle,
@@ -124,9 +82,8 @@ impl Exchange {
 
     /// A server-side machine already inside a body of `len` bytes (the blocking
     /// adapter's [`Body::new`](crate::io::Body::new)).
-    #[cfg(feature = "std")]
     pub(crate) fn within_body(len: u64) -> Self {
-        let mut exchange = Exchange::server(Limits::new());
+        let mut exchange = Machine::server(Limits::new());
         exchange.state = if len > 0 {
             State::Body { remaining: len }
         } else {
@@ -138,14 +95,7 @@ impl Exchange {
     /// The next reply to read is `reply` (client side; [`Reply::to`] gives it for any
     /// packet sent). Returns false, changing nothing, when an exchange is still in
     /// progress (its [`Event::End`] has not been decoded yet) or on a server.
-    ///
-    /// ```
-    /// use uwsgi_wire::exchange::{Exchange, Reply};
-    /// let mut client = Exchange::client(uwsgi_wire::Limits::new());
-    /// assert!(client.expect(Reply::Response { head_request: false }));
-    /// assert!(!client.expect(Reply::Response { head_request: false })); // still waiting
-    /// ```
-    pub fn expect(&mut self, reply: Reply) -> bool {
+    pub(crate) fn expect(&mut self, reply: Reply) -> bool {
         if self.side != Side::Client || !matches!(self.state, State::Idle) {
             return false;
         }
@@ -162,7 +112,6 @@ impl Exchange {
 
     /// True once a head was decoded and until its [`Event::End`]: inside the body, or
     /// with only the end left to decode.
-    #[cfg(feature = "std")]
     pub(crate) const fn after_head(&self) -> bool {
         matches!(
             self.state,
@@ -170,36 +119,13 @@ impl Exchange {
         )
     }
 
-    /// The limits this machine enforces.
-    ///
-    /// ```
-    /// use uwsgi_wire::{exchange::Exchange, Limits};
-    /// assert_eq!(Exchange::server(Limits::new()).limits(), &Limits::new());
-    /// ```
-    pub const fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// True between exchanges: before the first head, and after each [`Event::End`].
-    ///
-    /// ```
-    /// let server = uwsgi_wire::exchange::Exchange::server(uwsgi_wire::Limits::new());
-    /// assert!(server.is_idle());
-    /// ```
-    pub const fn is_idle(&self) -> bool {
+    pub(crate) const fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle)
     }
 
     /// The body bytes still to come when inside a body of known length, else `None`.
-    ///
-    /// ```
-    /// use uwsgi_wire::{exchange::Exchange, Limits};
-    /// let mut server = Exchange::server(Limits::new());
-    /// let _head = server.decode(b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005")?;
-    /// assert_eq!(server.body_remaining(), Some(5));
-    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-    /// ```
-    pub const fn body_remaining(&self) -> Option<u64> {
+    pub(crate) const fn body_remaining(&self) -> Option<u64> {
         match self.state {
             State::Body { remaining } => Some(remaining),
             _ => None,
@@ -207,15 +133,7 @@ impl Exchange {
     }
 
     /// The number of stream bytes consumed so far.
-    ///
-    /// ```
-    /// use uwsgi_wire::{exchange::Exchange, Limits};
-    /// let mut server = Exchange::server(Limits::new());
-    /// let _ping = server.decode(&[0x64, 0, 0, 0])?;
-    /// assert_eq!(server.position(), 4);
-    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-    /// ```
-    pub const fn position(&self) -> u64 {
+    pub(crate) const fn position(&self) -> u64 {
         self.position
     }
 
@@ -229,17 +147,11 @@ impl Exchange {
     /// An error leaves the stream position undefined: answer (see
     /// [`ExchangeError::status_code`]) and close.
     ///
-    /// ```
-    /// use uwsgi_wire::{exchange::Exchange, Limits, Status};
-    /// let mut server = Exchange::server(Limits::new());
-    /// assert_eq!(server.decode(&[0x64, 0])?, Status::Partial { needed: 2 });
-    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-    /// ```
     #[inline]
-    pub fn decode<'a>(
+    pub(crate) fn decode<'a>(
         &mut self,
         buf: &'a [u8],
-    ) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
         let status = self.step(buf)?;
         if let Status::Complete((_, consumed)) = &status {
             self.position = self.position.saturating_add(to_u64(*consumed));
@@ -247,7 +159,7 @@ impl Exchange {
         Ok(status)
     }
 
-    /// Like [`decode`](Exchange::decode), at the end of the stream: `buf` holds the last
+    /// Like [`decode`](Machine::decode), at the end of the stream: `buf` holds the last
     /// bytes received and no more will come.
     ///
     /// - `Some((event, consumed))`: an event, as from `decode`; a body that runs to the
@@ -255,23 +167,10 @@ impl Exchange {
     /// - `None`: the stream ended cleanly, between exchanges.
     /// - An error when it ended inside an exchange, or before a reply that was
     ///   expected ([`ExchangeError::is_eof`]).
-    ///
-    /// ```
-    /// use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Reply};
-    /// use uwsgi_wire::Limits;
-    /// // A raw RPC reply (modifier2 1) runs to the end of the stream.
-    /// let mut client = Exchange::client(Limits::new());
-    /// client.expect(Reply::Raw(BodyLength::ToEof));
-    /// assert!(matches!(client.decode_eof(b"HI:x")?, Some((Event::Head { .. }, 0))));
-    /// assert_eq!(client.decode_eof(b"HI:x")?, Some((Event::Body(b"HI:x"), 4)));
-    /// assert_eq!(client.decode_eof(b"")?, Some((Event::End, 0)));
-    /// assert_eq!(client.decode_eof(b"")?, None);
-    /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
-    /// ```
-    pub fn decode_eof<'a>(
+    pub(crate) fn decode_eof<'a>(
         &mut self,
         buf: &'a [u8],
-    ) -> Result<Option<(Event<'a>, usize)>, ExchangeError> {
+    ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
         let missing = match self.decode(buf)? {
             Status::Complete(done) => return Ok(Some(done)),
             Status::Partial { needed } => needed,
@@ -309,7 +208,6 @@ impl Exchange {
     /// `needed` is only a lower bound (the blank line), twice what it has, so a long head
     /// takes a few reads, not one per two bytes. Never past the largest head the limits
     /// allow (4 + `max_datasize`, or `max_head`): the byte after it is refused anyway.
-    #[cfg(feature = "std")]
     pub(crate) fn head_room(&self, have: usize, needed: usize) -> usize {
         let bound = match self.state {
             State::Response { .. } => self.limits.max_head,
@@ -321,10 +219,9 @@ impl Exchange {
             .max(have.saturating_add(1))
     }
 
-    /// [`decode`](Exchange::decode) when only the [`Event::End`] is left: true, and the
+    /// [`decode`](Machine::decode) when only the [`Event::End`] is left: true, and the
     /// machine is idle again, exactly as `decode` and `decode_eof` would leave it (they
     /// consume nothing there). Lets an adapter answer the end without the buffer.
-    #[cfg(feature = "tokio")]
     #[inline]
     pub(crate) fn take_end(&mut self) -> bool {
         let end = matches!(self.state, State::End);
@@ -339,7 +236,10 @@ impl Exchange {
     }
 
     #[inline]
-    fn step<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+    fn step<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
         match self.state {
             State::Idle => match self.side {
                 Side::Server => self.request(buf),
@@ -415,7 +315,10 @@ impl Exchange {
     }
 
     #[inline]
-    fn request<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+    fn request<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
         Ok(self.request_head(buf)?.map(|(packet, len, consumed)| {
             let head = Head::Packet(packet);
             let body = BodyLength::Exact(len);
@@ -423,9 +326,8 @@ impl Exchange {
         }))
     }
 
-    /// True when [`decode`](Exchange::decode) would read a request head: a server
+    /// True when [`decode`](Machine::decode) would read a request head: a server
     /// between exchanges.
-    #[cfg(feature = "tokio")]
     #[inline]
     pub(crate) fn awaits_request(&self) -> bool {
         matches!((&self.state, self.side), (State::Idle, Side::Server))
@@ -438,12 +340,11 @@ impl Exchange {
         Packet::frame_len(buf, &self.limits).map_err(|err| self.packet_error(err))
     }
 
-    /// [`decode`](Exchange::decode) for an adapter that owns its buffer, when
-    /// [`awaits_request`](Exchange::awaits_request): the request head, its body length
+    /// [`decode`](Machine::decode) for an adapter that owns its buffer, when
+    /// [`awaits_request`](Machine::awaits_request): the request head, its body length
     /// and the bytes it took, without the event. The same `Partial` and the same errors
     /// as `decode`, and it consumes the head as `decode` does. The codec splits the
     /// packet off its buffer after this (BENCHMARKS.md, target 1).
-    #[cfg(feature = "tokio")]
     #[inline(always)]
     pub(crate) fn take_request<'a>(
         &mut self,
@@ -484,7 +385,7 @@ impl Exchange {
         &mut self,
         buf: &'a [u8],
         expected: Modifier1,
-    ) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
         let header = match Header::parse(buf) {
             Status::Complete(header) => header,
             Status::Partial { needed } => return Ok(Status::Partial { needed }),
@@ -513,7 +414,10 @@ impl Exchange {
         Ok(Status::Complete((Event::Head { head, body }, consumed)))
     }
 
-    fn response<'a>(&mut self, buf: &'a [u8]) -> Result<Status<(Event<'a>, usize)>, ExchangeError> {
+    fn response<'a>(
+        &mut self,
+        buf: &'a [u8],
+    ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
         let State::Response {
             parser,
             head_request,

@@ -1,16 +1,16 @@
-//! The exchange core: one sans-I/O state machine, [`Exchange`], that frames whole
-//! exchanges on a stream, in both directions, in the spirit of quinn-proto: bytes in,
+//! The exchange core: one sans-I/O state machine that frames whole exchanges on a
+//! stream, one type per side ([`ServerExchange`], [`ClientExchange`]), in the spirit of quinn-proto: bytes in,
 //! events out, no socket, no clock, no allocation, `no_std`.
 //!
 //! Every exchange decodes to one [`Event::Head`], zero or more [`Event::Body`] ranges
 //! (borrowed from the caller's buffer) and one [`Event::End`]:
 //!
-//! - **Server side** ([`Exchange::server`]): a packet, then exactly the bytes its kind
+//! - **Server side** ([`ServerExchange`]): a packet, then exactly the bytes its kind
 //!   says follow it: the strict `CONTENT_LENGTH` for request types, `size` for a magic
 //!   cache `set`/`update`, nothing for ping, signal, RPC calls and the rest. Several
 //!   exchanges follow one another on a stream.
-//! - **Client side** ([`Exchange::client`] and [`Exchange::expect`]), given what was
-//!   sent ([`Reply::to`]): a raw HTTP/1.x response head ([`ResponseHead`]: a status line
+//! - **Client side** ([`ClientExchange`], told by [`ClientExchange::expect`] what was
+//!   sent, [`Reply::to`]): a raw HTTP/1.x response head ([`ResponseHead`]: a status line
 //!   or nginx's CGI `Status:` fallback) and its body, by Content-Length or to the end of
 //!   the stream; or a uwsgi-framed reply (pong, RPC result including the large form,
 //!   signal reply, cache reply with its value, generic 255) and what follows it; or raw
@@ -20,13 +20,14 @@
 //! vars and items, the response head, the body. Errors are typed, at the first bad
 //! byte's stream offset ([`ExchangeError`]); the end of the stream in the middle of an
 //! exchange is an error of its own kind. The blocking adapter [`io`](crate::io) and the
-//! tokio codec `codec` are thin shells over this machine; any other runtime can drive
-//! it the same way. The wire rules it follows are in docs/PROTOCOL.md section 4.
+//! tokio codec `codec` are thin shells over this machine; any other runtime drives it
+//! the same way through these two types (their `head_room` sizes a read buffer,
+//! [`ServerExchange::decode_request`] is the codec's fast path between requests). The wire rules it follows are in docs/PROTOCOL.md section 4.
 //!
 //! The server side, driven over a buffer as any adapter would:
 //!
 //! ```
-//! use uwsgi_wire::exchange::{Event, Exchange, Head};
+//! use uwsgi_wire::exchange::{Event, ServerExchange};
 //! use uwsgi_wire::Limits;
 //!
 //! // A POST captured from nginx 1.22 (11 body bytes), then a GET, on one stream.
@@ -35,11 +36,11 @@
 //!     &include_bytes!("../../tests/vectors/nginx-get.bin")[..],
 //! ]
 //! .concat();
-//! let mut server = Exchange::server(Limits::new());
+//! let mut server = ServerExchange::new(Limits::new());
 //! let (mut at, mut uris, mut body) = (0, Vec::new(), Vec::new());
 //! while let Some((event, consumed)) = server.decode_eof(&stream[at..])? {
 //!     match event {
-//!         Event::Head { head: Head::Packet(p), .. } => uris.push(p.vars().unwrap().get(b"REQUEST_URI")),
+//!         Event::Head { head, .. } => uris.push(head.vars().unwrap().get(b"REQUEST_URI")),
 //!         Event::Body(bytes) => body.extend_from_slice(bytes),
 //!         _ => {}
 //!     }
@@ -53,14 +54,14 @@
 //! The client side, reading the reply uWSGI 2.0.21 sent to that GET:
 //!
 //! ```
-//! use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Head, Reply};
+//! use uwsgi_wire::exchange::{BodyLength, ClientExchange, Event, Head, Reply};
 //! use uwsgi_wire::{Limits, Packet, Status};
 //!
 //! let get = include_bytes!("../../tests/vectors/nginx-get.bin");
 //! let Status::Complete((sent, _)) = Packet::parse(get)? else { unreachable!() };
 //! let reply = include_bytes!("../../tests/vectors/uwsgi-http-reply.bin");
 //!
-//! let mut client = Exchange::client(Limits::new());
+//! let mut client = ClientExchange::new(Limits::new());
 //! client.expect(Reply::to(&sent));
 //! let Some((Event::Head { head: Head::Response(head), body }, n)) = client.decode_eof(reply)? else {
 //!     unreachable!()
@@ -71,28 +72,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod client;
 mod error;
 pub(crate) mod follow;
 pub(crate) mod head;
-mod machine;
+pub(crate) mod machine;
 mod reply;
+mod server;
 
+pub use client::ClientExchange;
 pub use error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
 pub use head::{HeadParser, ResponseHead};
-pub use machine::Exchange;
 pub use reply::Reply;
+pub use server::ServerExchange;
 
 pub(crate) use follow::request_body_len;
 
 use crate::wire::packet::Packet;
 
-/// One step of an exchange, as [`Exchange::decode`] returns it.
+/// One step of an exchange, as [`ServerExchange::decode`] and [`ClientExchange::decode`]
+/// return it: `H` is the side's head ([`Packet`] on a server, [`Head`] on a client).
 ///
 /// ```
-/// use uwsgi_wire::exchange::{BodyLength, Event, Exchange, Head};
+/// use uwsgi_wire::exchange::{BodyLength, Event, ServerExchange};
 /// use uwsgi_wire::{Limits, Status};
-/// let mut server = Exchange::server(Limits::new());
-/// let Status::Complete((Event::Head { head: Head::Packet(_), body: BodyLength::Exact(0) }, _)) =
+/// let mut server = ServerExchange::new(Limits::new());
+/// let Status::Complete((Event::Head { head: _, body: BodyLength::Exact(0) }, _)) =
 ///     server.decode(&[0x6e, 0, 0, 17])? // a signal: nothing follows it
 /// else {
 ///     unreachable!()
@@ -100,11 +105,11 @@ use crate::wire::packet::Packet;
 /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum Event<'a, H> {
     /// The head of an exchange, and how its body is delimited.
     Head {
-        /// The packet, response head or nothing (a raw reply).
-        head: Head<'a>,
+        /// The packet (server side); the packet, response head or nothing (client side).
+        head: H,
         /// What follows the head.
         body: BodyLength,
     },
@@ -114,7 +119,7 @@ pub enum Event<'a> {
     End,
 }
 
-/// What starts an exchange.
+/// What starts an exchange on the client side: the head of a reply.
 ///
 /// ```
 /// use uwsgi_wire::exchange::Head;

@@ -7,7 +7,7 @@ use crate::wire::packet::Packet;
 use super::BodyLength;
 
 /// The reply a client expects, given what it sent ([`Reply::to`]); hand it to
-/// [`Exchange::expect`](super::Exchange::expect) before reading the reply.
+/// [`ClientExchange::expect`](super::ClientExchange::expect) before reading the reply.
 ///
 /// ```
 /// use uwsgi_wire::exchange::Reply;

@@ -4,29 +4,29 @@
 use std::fmt;
 use std::io::{self, Read};
 
-use crate::exchange::Exchange;
+use crate::exchange::machine::Machine;
 use crate::wire::packet::Status;
 use crate::{to_u64, to_usize};
 
 /// The exchange a [`Body`] counts its bytes against.
-pub(super) enum Machine<'a> {
-    Owned(Exchange),
+pub(super) enum ExchangeRef<'a> {
+    Owned(Machine),
     /// The reader's, which skips what the caller does not read.
-    Shared(&'a mut Exchange),
+    Shared(&'a mut Machine),
 }
 
-impl Machine<'_> {
-    fn get(&self) -> &Exchange {
+impl ExchangeRef<'_> {
+    fn get(&self) -> &Machine {
         match self {
-            Machine::Owned(exchange) => exchange,
-            Machine::Shared(exchange) => exchange,
+            ExchangeRef::Owned(exchange) => exchange,
+            ExchangeRef::Shared(exchange) => exchange,
         }
     }
 
-    fn get_mut(&mut self) -> &mut Exchange {
+    fn get_mut(&mut self) -> &mut Machine {
         match self {
-            Machine::Owned(exchange) => exchange,
-            Machine::Shared(exchange) => exchange,
+            ExchangeRef::Owned(exchange) => exchange,
+            ExchangeRef::Shared(exchange) => exchange,
         }
     }
 }
@@ -63,7 +63,7 @@ pub struct Body<'a, R: ?Sized> {
     pub(super) buffered: &'a [u8],
     /// An error the bytes read along with the head met (a body over `max_body`).
     pub(super) pending: Option<crate::exchange::ExchangeError>,
-    pub(super) exchange: Machine<'a>,
+    pub(super) exchange: ExchangeRef<'a>,
     pub(super) inner: &'a mut R,
 }
 
@@ -78,7 +78,7 @@ impl<'a, R: Read + ?Sized> Body<'a, R> {
         Body {
             buffered: &[],
             pending: None,
-            exchange: Machine::Owned(Exchange::within_body(len)),
+            exchange: ExchangeRef::Owned(Machine::within_body(len)),
             inner,
         }
     }

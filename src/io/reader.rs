@@ -4,10 +4,11 @@
 use std::fmt;
 use std::io::{self, Read};
 
-use super::body::{read_full, Body, Machine};
+use super::body::{read_full, Body, ExchangeRef};
 use super::Shape;
 use super::StreamError;
-use crate::exchange::{Event, Exchange, Head, Reply};
+use crate::exchange::machine::Machine;
+use crate::exchange::{Event, Head, Reply};
 use crate::to_usize;
 use crate::wire::limits::Limits;
 use crate::wire::packet::{Packet, Status};
@@ -37,7 +38,7 @@ struct Reader<R> {
     /// Unread bytes are `buf[start..end]`.
     start: usize,
     end: usize,
-    exchange: Exchange,
+    exchange: Machine,
 }
 
 impl<R> fmt::Debug for Reader<R> {
@@ -57,7 +58,7 @@ impl<R> Reader<R> {
 }
 
 impl<R: Read> Reader<R> {
-    fn over(inner: R, exchange: Exchange) -> Self {
+    fn over(inner: R, exchange: Machine) -> Self {
         Reader {
             inner,
             buf: vec![0; DEFAULT_BUFFER_SIZE],
@@ -116,7 +117,7 @@ impl<R: Read> Reader<R> {
         let body = Body {
             buffered,
             pending,
-            exchange: Machine::Shared(&mut self.exchange),
+            exchange: ExchangeRef::Shared(&mut self.exchange),
             inner: &mut self.inner,
         };
         Ok(Some((head, body)))
@@ -299,7 +300,7 @@ impl<R: Read> ServerReader<R> {
     /// A server-side reader over `inner`, within `limits` ([`Limits::new`] accepts all the
     /// real peers send).
     pub fn new(inner: R, limits: Limits) -> Self {
-        ServerReader(Reader::over(inner, Exchange::server(limits)))
+        ServerReader(Reader::over(inner, Machine::server(limits)))
     }
 
     /// Reads the next packet (server side).
@@ -413,7 +414,7 @@ impl<R: Read> ClientReader<R> {
     /// A client-side reader over `inner`, within `limits` ([`Limits::new`] accepts all the
     /// real peers send).
     pub fn new(inner: R, limits: Limits) -> Self {
-        ClientReader(Reader::over(inner, Exchange::client(limits)))
+        ClientReader(Reader::over(inner, Machine::client(limits)))
     }
 
     /// Reads the reply to a request (client side; [`Reply::to`] gives `reply` for any
@@ -535,7 +536,7 @@ pub fn read_packet<'b, R: Read + ?Sized>(
     buf: &'b mut [u8],
     limits: &Limits,
 ) -> Result<Option<Packet<'b>>, StreamError> {
-    let mut exchange = Exchange::server(*limits);
+    let mut exchange = Machine::server(*limits);
     let available = buf.len();
     let mut filled = 0;
     let (consumed, shape) = loop {

@@ -1,7 +1,7 @@
 //! Configurable limits for parsing and encoding.
 
 /// Limits on everything that could grow: applied when parsing, encoding and framing
-/// exchanges ([`Exchange`](crate::exchange::Exchange)).
+/// exchanges ([`exchange`](crate::exchange)).
 ///
 /// The defaults accept everything the real peers send: a datasize up to the 16-bit
 /// maximum, as many pairs or items as such a block can hold, a 64 KiB response head,

@@ -400,7 +400,7 @@ impl<'a> Packet<'a> {
     /// request types ([`Modifier1::is_request`]; absent or empty is 0), the `size` of a
     /// magic cache `set` or `update` ([`CacheRequest::value_len`](crate::message::CacheRequest)),
     /// and 0 for every other type. The exchange core
-    /// ([`Exchange::server`](crate::exchange::Exchange::server)) frames streams by this
+    /// ([`ServerExchange`](crate::exchange::ServerExchange)) frames streams by this
     /// rule.
     ///
     /// ```

@@ -2,7 +2,7 @@
 //!
 //! The input is parsed as a packet with `Packet::parse` (the block read by modifier1, the
 //! request direction) and with `Packet::parse_as` for each `BlockKind` (`Raw` is how
-//! replies are read). Every complete packet goes through `Message::from_packet` and
+//! replies are read). Every complete packet goes through `Message::try_from` and
 //! each type's own parser: `Request`, `Ping`, `Pong`, `Echo`, `Signal`, `RpcCall`,
 //! `RpcReply`, `SpoolerRequest`, `CacheRequest`, `CacheReply`, `Subscription`,
 //! `GenericResponse`. The raw input also goes through `RpcReply::parse`,
@@ -122,17 +122,17 @@ fn message_packet<'a>(message: &Message<'a>) -> Packet<'a> {
 }
 
 fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
-    if let Ok(message) = Message::from_packet(packet) {
+    if let Ok(message) = Message::try_from(packet) {
         roundtrip!(
             "Message",
             mode,
             wire,
             message,
             message_packet(&message),
-            Message::from_packet
+            Message::try_from
         );
     }
-    if let Ok(m) = Request::from_packet(packet) {
+    if let Ok(m) = Request::try_from(packet) {
         let _ = (m.method(), m.request_uri(), m.path_info(), m.query_string());
         let _ = (m.server_protocol(), m.scheme(), m.content_length());
         roundtrip!(
@@ -141,28 +141,28 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             wire,
             m,
             m.to_packet(),
-            Request::from_packet
+            Request::try_from
         );
     }
-    if let Ok(m) = Ping::from_packet(packet) {
-        roundtrip!("Ping", mode, wire, m, m.to_packet(), Ping::from_packet);
+    if let Ok(m) = Ping::try_from(packet) {
+        roundtrip!("Ping", mode, wire, m, m.to_packet(), Ping::try_from);
     }
-    if let Ok(m) = Pong::from_packet(packet) {
+    if let Ok(m) = Pong::try_from(packet) {
         let _ = m.warning();
-        roundtrip!("Pong", mode, wire, m, m.to_packet(), Pong::from_packet);
+        roundtrip!("Pong", mode, wire, m, m.to_packet(), Pong::try_from);
     }
-    if let Ok(m) = Echo::from_packet(packet) {
+    if let Ok(m) = Echo::try_from(packet) {
         assert_eq!(
             Echo::new(m.payload()),
             Ok(m),
             "Echo::new accepts a parsed payload"
         );
-        roundtrip!("Echo", mode, wire, m, m.to_packet(), Echo::from_packet);
+        roundtrip!("Echo", mode, wire, m, m.to_packet(), Echo::try_from);
     }
-    if let Ok(m) = Signal::from_packet(packet) {
-        roundtrip!("Signal", mode, wire, m, m.to_packet(), Signal::from_packet);
+    if let Ok(m) = Signal::try_from(packet) {
+        roundtrip!("Signal", mode, wire, m, m.to_packet(), Signal::try_from);
     }
-    if let Ok(m) = RpcCall::from_packet(packet) {
+    if let Ok(m) = RpcCall::try_from(packet) {
         let args: Vec<&[u8]> = m.args().collect();
         assert_eq!(args.len() + 1, m.array().len());
         // The function and arguments, rebuilt: the same call.
@@ -179,23 +179,23 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             wire,
             m,
             m.to_packet(),
-            RpcCall::from_packet
+            RpcCall::try_from
         );
     }
-    if let Ok(m) = RpcReply::from_packet(packet) {
+    if let Ok(m) = RpcReply::try_from(packet) {
         reply_roundtrip(&m, Some(wire));
     }
-    if let Ok(m) = SpoolerRequest::from_packet(packet) {
+    if let Ok(m) = SpoolerRequest::try_from(packet) {
         roundtrip!(
             "SpoolerRequest",
             mode,
             wire,
             m,
             m.to_packet(),
-            SpoolerRequest::from_packet
+            SpoolerRequest::try_from
         );
     }
-    if let Ok(m) = CacheRequest::from_packet(packet) {
+    if let Ok(m) = CacheRequest::try_from(packet) {
         let _ = m.cache();
         roundtrip!(
             "CacheRequest",
@@ -203,7 +203,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             wire,
             m,
             m.to_packet(),
-            CacheRequest::from_packet
+            CacheRequest::try_from
         );
         // Its fields through the builder, in uWSGI's client order: the same request.
         match CacheRequest::build(m.command(), m.key(), m.value_len(), m.expires(), m.cache()) {
@@ -225,7 +225,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             ),
         }
     }
-    if let Ok(m) = CacheReply::from_packet(packet) {
+    if let Ok(m) = CacheReply::try_from(packet) {
         let _ = (m.status(), m.is_ok());
         roundtrip!(
             "CacheReply",
@@ -233,7 +233,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             wire,
             m,
             m.to_packet(),
-            CacheReply::from_packet
+            CacheReply::try_from
         );
         if let Some(expires) = m.expires().filter(|&e| e > 0) {
             let vars = CacheReply::build(Some((m.value_len(), expires))).expect("small vars");
@@ -245,7 +245,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             assert!(built.is_ok());
         }
     }
-    if let Ok(m) = Subscription::from_packet(packet) {
+    if let Ok(m) = Subscription::try_from(packet) {
         subscription(&m);
         roundtrip!(
             "Subscription",
@@ -253,10 +253,10 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             wire,
             m,
             m.to_packet(),
-            Subscription::from_packet
+            Subscription::try_from
         );
     }
-    if let Ok(m) = GenericResponse::from_packet(packet) {
+    if let Ok(m) = GenericResponse::try_from(packet) {
         let _ = (m.code(), m.is_ok(), m.payload());
         roundtrip!(
             "GenericResponse",
@@ -264,7 +264,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             wire,
             m,
             m.to_packet(),
-            GenericResponse::from_packet
+            GenericResponse::try_from
         );
     }
     if let Some(vars) = packet.vars() {

@@ -83,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!((head, &body[..]), (consumed, request.body()));
     let again = VarsBuilder::from_vars(&parsed.vars()).expect("re-encodes");
     assert_eq!(again.as_bytes(), request.vars().as_bytes());
-    uwsgi_wire::cgi::request_from_vars(&uwsgi_wire::OwnedVars::from_vars(&parsed.vars()))
+    uwsgi_wire::cgi::request_from_vars(&uwsgi_wire::owned::OwnedVars::from_vars(&parsed.vars()))
         .expect("an http::Request");
 
     let any = &input.packet;

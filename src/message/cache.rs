@@ -432,8 +432,7 @@ impl<'a> TryFrom<&Packet<'a>> for CacheRequest<'a> {
     type Error = ParseError;
 
     fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        expect_kind(packet, Modifier1::CACHE, Some(CACHE_MAGIC))?;
-        CacheRequest::new(vars_of(packet)?)
+        CacheRequest::new(magic_vars(packet)?)
     }
 }
 
@@ -451,7 +450,7 @@ impl<'a> TryFrom<&CacheRequest<'a>> for Packet<'a> {
     type Error = EncodeError;
 
     fn try_from(request: &CacheRequest<'a>) -> Result<Self, EncodeError> {
-        Packet::new(Modifier1::CACHE, CACHE_MAGIC, Payload::Vars(request.vars))
+        magic_packet(request.vars)
     }
 }
 
@@ -467,8 +466,7 @@ impl<'a> TryFrom<&Packet<'a>> for CacheReply<'a> {
     type Error = ParseError;
 
     fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        expect_kind(packet, Modifier1::CACHE, Some(CACHE_MAGIC))?;
-        CacheReply::new(vars_of(packet)?)
+        CacheReply::new(magic_vars(packet)?)
     }
 }
 
@@ -486,6 +484,17 @@ impl<'a> TryFrom<&CacheReply<'a>> for Packet<'a> {
     type Error = EncodeError;
 
     fn try_from(reply: &CacheReply<'a>) -> Result<Self, EncodeError> {
-        Packet::new(Modifier1::CACHE, CACHE_MAGIC, Payload::Vars(reply.vars))
+        magic_packet(reply.vars)
     }
+}
+
+/// The vars of a magic packet (modifier1 111, modifier2 17), a request's or a reply's.
+fn magic_vars<'a>(packet: &Packet<'a>) -> Result<Vars<'a>, ParseError> {
+    expect_kind(packet, Modifier1::CACHE, Some(CACHE_MAGIC))?;
+    vars_of(packet)
+}
+
+/// The magic packet carrying `vars`.
+fn magic_packet(vars: Vars<'_>) -> Result<Packet<'_>, EncodeError> {
+    Packet::new(Modifier1::CACHE, CACHE_MAGIC, Payload::Vars(vars))
 }

@@ -3,7 +3,7 @@
 //! Every message reads from a parsed [`Packet`] and writes back to one with the std
 //! conversion traits: `Signal::try_from(&packet)?` (a [`ParseError`] when the packet is
 //! another kind or breaks the kind's rules) and `Packet::try_from(&signal)?` (an
-//! [`EncodeError`](crate::EncodeError) only for a block over 65535 bytes; `Packet::from`
+//! [`EncodeError`] only for a block over 65535 bytes; `Packet::from`
 //! for the kinds that always fit). [`Message`] does both for any kind a server receives.
 //! The HTTP view of a request (`http::Request`) is a layer above this one.
 //!

@@ -17,7 +17,7 @@
 //! let request = ArbitraryRequest::arbitrary(&mut Unstructured::new(&seed))?;
 //! let wire = request.to_bytes();
 //! let (packet, consumed) = Packet::parse(&wire)?.complete().ok_or("whole")?;
-//! let parsed = Request::from_packet(&packet)?;
+//! let parsed = Request::try_from(&packet)?;
 //! assert_eq!(parsed.content_length(), request.body().len() as u64);
 //! assert_eq!(&wire[consumed..], request.body());
 //! assert_eq!(parsed.vars(), request.vars());
@@ -312,8 +312,8 @@ impl<'a> Arbitrary<'a> for ArbitraryRequest {
 /// RPC reply (the large form with its result), a cache reply, a generic response.
 ///
 /// Requests parse with [`Packet::parse`] and type with
-/// [`Message::from_packet`](crate::message::Message::from_packet); replies with their own type's
-/// parser.
+/// [`Message`](crate::message::Message) (`Message::try_from(&packet)`); replies with their
+/// own type's.
 ///
 /// ```
 /// use arbitrary::{Arbitrary, Unstructured};
@@ -324,7 +324,7 @@ impl<'a> Arbitrary<'a> for ArbitraryRequest {
 /// let wire = any.to_bytes();
 /// if !any.is_reply() {
 ///     let (packet, consumed) = Packet::parse(&wire)?.complete().ok_or("whole")?;
-///     Message::from_packet(&packet)?;
+///     Message::try_from(&packet)?;
 ///     assert_eq!(&wire[consumed..], any.follows());
 ///     assert_eq!(packet.body_len()?, any.follows().len() as u64);
 /// }
@@ -373,7 +373,7 @@ impl ArbitraryPacket {
             Err(_) => None,
         }
         // Valid by construction; a ping otherwise.
-        .unwrap_or(Ping.to_packet())
+        .unwrap_or(Packet::from(&Ping))
     }
 
     /// The bytes after the packet: a request's body, a cache `set`'s value, a large RPC
@@ -431,25 +431,28 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
     fn arbitrary(u: &mut Unstructured<'a>) -> ::arbitrary::Result<Self> {
         let (head, follows, reply) = match u.int_in_range(0u8..=11)? {
             0 => {
-                let request = ArbitraryRequest::arbitrary(u)?;
-                let vars = request.vars();
-                let packet = Request::new(request.modifier1, request.modifier2, vars)
-                    .map_err(fail)?
-                    .to_packet();
-                (wire(packet)?, request.body.clone(), false)
+                let generated = ArbitraryRequest::arbitrary(u)?;
+                let vars = generated.vars();
+                let request =
+                    Request::new(generated.modifier1, generated.modifier2, vars).map_err(fail)?;
+                (
+                    wire(Packet::try_from(&request))?,
+                    generated.body.clone(),
+                    false,
+                )
             }
-            1 => (wire(Ok(Ping.to_packet()))?, Vec::new(), false),
+            1 => (wire(Ok(Packet::from(&Ping)))?, Vec::new(), false),
             2 => {
                 let payload = bytes(u, 256)?;
                 (
-                    wire(Echo::new(&payload).map(|e| e.to_packet()))?,
+                    wire(Echo::new(&payload).map(|e| Packet::from(&e)))?,
                     Vec::new(),
                     false,
                 )
             }
             3 => {
                 let signal = Signal::new(u.arbitrary()?);
-                (wire(Ok(signal.to_packet()))?, Vec::new(), false)
+                (wire(Ok(Packet::from(&signal)))?, Vec::new(), false)
             }
             4 => {
                 let mut array = ArrayBuilder::new();
@@ -460,12 +463,12 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                     array.push(bytes(u, 64)?).map_err(fail)?;
                 }
                 let call = RpcCall::new(array.array(), 0).map_err(fail)?;
-                (wire(call.to_packet())?, Vec::new(), false)
+                (wire(Packet::try_from(&call))?, Vec::new(), false)
             }
             5 => {
                 let vars = some_vars(u, 8)?;
                 let spool = SpoolerRequest::new(vars.vars());
-                (wire(spool.to_packet())?, Vec::new(), false)
+                (wire(Packet::try_from(&spool))?, Vec::new(), false)
             }
             6 => {
                 let command = *u.choose(&[
@@ -488,7 +491,7 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                     CacheRequest::build(command, &key, crate::to_u64(value.len()), expires, cache)
                         .map_err(fail)?;
                 let request = CacheRequest::new(vars.vars()).map_err(fail)?;
-                (wire(request.to_packet())?, value, false)
+                (wire(Packet::try_from(&request))?, value, false)
             }
             7 => {
                 let key = token(u, b"abcdefghijklmnopqrstuvwxyz.-", 32)?;
@@ -501,16 +504,12 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                     .map_err(fail)?;
                 let subscription =
                     crate::message::Subscription::new(vars.vars(), 0).map_err(fail)?;
-                (wire(subscription.to_packet())?, Vec::new(), false)
+                (wire(Packet::try_from(&subscription))?, Vec::new(), false)
             }
             8 => {
                 let warning = bytes(u, 64)?;
-                let pong = if warning.is_empty() {
-                    Pong::new()
-                } else {
-                    Pong::with_warning(&warning)
-                };
-                (wire(pong.to_packet())?, Vec::new(), true)
+                let pong = Pong::with_warning(&warning);
+                (wire(Packet::try_from(&pong))?, Vec::new(), true)
             }
             9 => {
                 // A result of up to 70000 bytes: over 65535 it is the large form, the
@@ -542,11 +541,11 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                 let reply = CacheReply::new(vars.vars()).map_err(fail)?;
                 let value =
                     alloc::vec![b'v'; hit.map_or(0, |(len, _)| usize::try_from(len).unwrap_or(0))];
-                (wire(reply.to_packet())?, value, true)
+                (wire(Packet::try_from(&reply))?, value, true)
             }
             _ => {
                 let response = GenericResponse::new(u.arbitrary()?);
-                (wire(response.to_packet())?, Vec::new(), true)
+                (wire(Packet::try_from(&response))?, Vec::new(), true)
             }
         };
         Ok(ArbitraryPacket {

@@ -11,7 +11,7 @@ use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
 use uwsgi_wire::exchange::{BodyLength, Event, ServerExchange};
 use uwsgi_wire::{
     message::CacheReply, message::GenericResponse, message::Message, message::Pong,
-    message::Request, message::RpcReply, Limits, Modifier1, Packet, Status, VarsBuilder,
+    message::Request, message::RpcReply, BlockKind, Limits, Modifier1, Packet, Status, VarsBuilder,
 };
 
 /// Frames `stream` through the exchange core, server side: one head, its body, the end.
@@ -48,12 +48,15 @@ fn check_request(request: &ArbitraryRequest) {
     assert_eq!(packet.modifier1(), request.modifier1());
     assert_eq!(packet.modifier2(), request.modifier2());
     assert_eq!(&wire[consumed..], request.body());
-    let parsed = Request::from_packet(&packet).expect("a request");
+    let parsed = Request::try_from(&packet).expect("a request");
     assert_eq!(parsed.vars(), request.vars());
     assert_eq!(parsed.content_length(), request.body().len() as u64);
-    assert!(parsed.method().is_some() && parsed.request_uri().is_some());
+    assert!(
+        parsed.vars().get(b"REQUEST_METHOD").is_some()
+            && parsed.vars().get(b"REQUEST_URI").is_some()
+    );
     assert!(matches!(
-        Message::from_packet(&packet),
+        Message::try_from(&packet),
         Ok(Message::Request(_))
     ));
     // Framed server side with its body.
@@ -70,7 +73,7 @@ fn check_request(request: &ArbitraryRequest) {
         let http = uwsgi_wire::cgi::request_from_vars(&vars).expect("an http::Request");
         assert_eq!(
             http.method().as_str().as_bytes(),
-            parsed.method().unwrap_or_default()
+            parsed.vars().get(b"REQUEST_METHOD").unwrap_or_default()
         );
     }
 }
@@ -88,7 +91,7 @@ fn check_packet(any: &ArbitraryPacket) {
             panic!("partial")
         };
         assert_eq!((parsed, consumed), (packet, head_len));
-        Message::from_packet(&parsed).expect("types");
+        Message::try_from(&parsed).expect("types");
         assert_eq!(parsed.body_len(), Ok(any.follows().len() as u64));
         let (head, body) = frame_server(&wire);
         assert_eq!((head, &body[..]), (head_len, any.follows()));
@@ -96,27 +99,29 @@ fn check_packet(any: &ArbitraryPacket) {
     }
     match packet.modifier1() {
         Modifier1::PING => {
-            Pong::from_packet(&packet).expect("a pong");
+            Pong::try_from(&packet).expect("a pong");
             assert!(any.follows().is_empty());
         }
         Modifier1::RPC => {
-            let Status::Complete((reply, consumed)) = RpcReply::parse(&wire).expect("a reply")
+            // A reply's block is read raw; the large form's vars are read from it.
+            let Status::Complete((raw, consumed)) =
+                Packet::parse_as(&wire, BlockKind::Raw, &Limits::new()).expect("a reply")
             else {
                 panic!("partial")
             };
             assert_eq!(consumed, head_len);
-            match reply {
+            match RpcReply::try_from(&raw).expect("a reply") {
                 RpcReply::Large { len } => assert_eq!(len, any.follows().len() as u64),
                 RpcReply::Result(_) => assert!(any.follows().is_empty()),
             }
         }
         Modifier1::CACHE => {
-            let reply = CacheReply::from_packet(&packet).expect("a cache reply");
+            let reply = CacheReply::try_from(&packet).expect("a cache reply");
             assert!(reply.is_ok());
             assert_eq!(reply.value_len(), any.follows().len() as u64);
         }
         Modifier1::RESPONSE => {
-            GenericResponse::from_packet(&packet).expect("a generic response");
+            GenericResponse::try_from(&packet).expect("a generic response");
         }
         other => panic!("unexpected reply kind {other:?}"),
     }

@@ -4,9 +4,10 @@
 use std::fs;
 use std::path::Path;
 
+use uwsgi_wire::exchange::{ClientExchange, Event, Head, Reply};
 use uwsgi_wire::{
     message::CacheCommand, message::CacheReply, message::CacheRequest, message::GenericResponse,
-    message::Message, message::Pong, message::Request, message::ResponseFormat, message::RpcCall,
+    message::Message, message::Ping, message::Pong, message::Request, message::RpcCall,
     message::RpcReply, message::Signal, message::Subscription, message::SubscriptionBuilder,
     ArrayBuilder, BlockKind, Limits, Modifier1, Packet, Payload, Status,
 };
@@ -24,6 +25,19 @@ fn packet(wire: &[u8]) -> (Packet<'_>, &[u8]) {
         panic!("incomplete")
     };
     (packet, &wire[consumed..])
+}
+
+/// Reads an RPC reply from the start of `wire` as a client does: the packet with its
+/// block raw, then typed; `consumed` covers the packet only.
+fn rpc_reply(wire: &[u8]) -> Result<Status<(RpcReply<'_>, usize)>, uwsgi_wire::ParseError> {
+    Ok(
+        match Packet::parse_as(wire, BlockKind::Raw, &Limits::new())? {
+            Status::Complete((packet, consumed)) => {
+                Status::Complete((RpcReply::try_from(&packet)?, consumed))
+            }
+            Status::Partial { needed } => Status::Partial { needed },
+        },
+    )
 }
 
 /// Encodes a packet with the builder-made block and compares it with the capture.
@@ -44,18 +58,20 @@ fn every_front_end_request_is_a_request() {
     ] {
         let wire = vector(name);
         let (p, body) = packet(&wire);
-        let Message::Request(req) = Message::from_packet(&p).unwrap() else {
+        let Message::Request(req) = Message::try_from(&p).unwrap() else {
             panic!("{name} is not a request")
         };
-        assert_eq!(req.method(), Some(&b"GET"[..]), "{name}");
-        assert_eq!(req.request_uri(), Some(&b"/path/x?a=1&b=2"[..]), "{name}");
+        // The CGI vars, raw, as the front end sent them.
+        let var = |key: &[u8]| req.vars().get(key);
+        assert_eq!(var(b"REQUEST_METHOD"), Some(&b"GET"[..]), "{name}");
+        assert_eq!(var(b"REQUEST_URI"), Some(&b"/path/x?a=1&b=2"[..]), "{name}");
         // lighttpd (mod_scgi mounted at "/") splits the path at the first segment:
         // SCRIPT_NAME=/path, PATH_INFO=/x. The others send PATH_INFO=/path/x.
-        let script_name = req.vars().get(b"SCRIPT_NAME").unwrap_or(b"");
-        let full_path = [script_name, req.path_info().unwrap()].concat();
+        let script_name = var(b"SCRIPT_NAME").unwrap_or(b"");
+        let full_path = [script_name, var(b"PATH_INFO").unwrap()].concat();
         assert_eq!(full_path, b"/path/x", "{name}");
-        assert_eq!(req.query_string(), Some(&b"a=1&b=2"[..]), "{name}");
-        assert_eq!(req.server_protocol(), Some(&b"HTTP/1.1"[..]), "{name}");
+        assert_eq!(var(b"QUERY_STRING"), Some(&b"a=1&b=2"[..]), "{name}");
+        assert_eq!(var(b"SERVER_PROTOCOL"), Some(&b"HTTP/1.1"[..]), "{name}");
         assert_eq!(req.scheme(), b"http", "{name}");
         assert_eq!(req.content_length(), 0, "{name}");
         assert!(body.is_empty(), "{name}");
@@ -63,7 +79,11 @@ fn every_front_end_request_is_a_request() {
             req.vars().get(b"HTTP_USER_AGENT"),
             Some(&b"uwsgi-wire-capture"[..])
         );
-        assert_eq!(encode(&req.to_packet().unwrap()), wire, "{name} re-encodes");
+        assert_eq!(
+            encode(&Packet::try_from(&req).unwrap()),
+            wire,
+            "{name} re-encodes"
+        );
     }
 }
 
@@ -78,8 +98,12 @@ fn posts_carry_their_body_after_the_packet() {
     ] {
         let wire = vector(name);
         let (p, body) = packet(&wire);
-        let req = Request::from_packet(&p).unwrap();
-        assert_eq!(req.method(), Some(&b"POST"[..]), "{name}");
+        let req = Request::try_from(&p).unwrap();
+        assert_eq!(
+            req.vars().get(b"REQUEST_METHOD"),
+            Some(&b"POST"[..]),
+            "{name}"
+        );
         assert_eq!(req.content_length(), 11, "{name}");
         assert_eq!(body, b"hello=world", "{name}");
         assert_eq!(
@@ -96,7 +120,7 @@ fn nginx_modifiers_and_empty_last_value() {
     // last, with request headers off: the block ends on an empty value.
     let wire = vector("nginx-modifiers.bin");
     let (p, _) = packet(&wire);
-    let req = Request::from_packet(&p).unwrap();
+    let req = Request::try_from(&p).unwrap();
     assert_eq!((req.modifier1(), req.modifier2()), (Modifier1::PSGI, 9));
     assert_eq!(
         req.vars().iter().last(),
@@ -138,7 +162,7 @@ fn chunked_bodies() {
     // nginx de-chunks, sets CONTENT_LENGTH=32 and still forwards the header.
     let wire = vector("nginx-chunked.bin");
     let (p, body) = packet(&wire);
-    let req = Request::from_packet(&p).unwrap();
+    let req = Request::try_from(&p).unwrap();
     assert_eq!(req.content_length(), 32);
     assert_eq!(body, b"chunk-one;chunk-two;chunk-three\n");
     assert_eq!(
@@ -149,7 +173,7 @@ fn chunked_bodies() {
     // chunked stream after the block: the request says 0, and the stream is the caller's.
     let wire = vector("uwsgi-router-chunked-input.bin");
     let (p, rest) = packet(&wire);
-    let req = Request::from_packet(&p).unwrap();
+    let req = Request::try_from(&p).unwrap();
     assert_eq!(req.content_length(), 0);
     assert!(rest.ends_with(b"0\r\n\r\n"), "raw chunked stream follows");
 }
@@ -159,7 +183,7 @@ fn the_largest_nginx_block() {
     let wire = vector("nginx-large-header.bin");
     let (p, _) = packet(&wire);
     assert_eq!(p.header().datasize, 65535);
-    let req = Request::from_packet(&p).unwrap();
+    let req = Request::try_from(&p).unwrap();
     assert_eq!(req.vars().get(b"HTTP_X_BIG").map(<[u8]>::len), Some(65166));
     // uWSGI's default buffer-size would refuse it from the header alone.
     let err = Packet::parse_with(&wire, &Limits::new().max_datasize(4096)).unwrap_err();
@@ -171,30 +195,33 @@ fn ping_pong_and_signal() {
     // uwsgi --ping and uwsgi --signal ADDR,17 (uWSGI 2.0.21), and uWSGI's answers.
     let ping = vector("uwsgi-ping.bin");
     assert!(matches!(
-        Message::from_packet(&packet(&ping).0),
+        Message::try_from(&packet(&ping).0),
         Ok(Message::Ping(_))
     ));
     let pong = vector("uwsgi-pong.bin");
-    assert_eq!(Pong::from_packet(&packet(&pong).0).unwrap(), Pong::new());
-    assert_eq!(encode(&Pong::new().to_packet().unwrap()), pong);
+    assert_eq!(Pong::try_from(&packet(&pong).0).unwrap(), Pong::default());
+    assert_eq!(encode(&Packet::try_from(&Pong::default()).unwrap()), pong);
 
     let signal = vector("uwsgi-signal.bin");
     assert_eq!(
-        Signal::from_packet(&packet(&signal).0).unwrap(),
+        Signal::try_from(&packet(&signal).0).unwrap(),
         Signal::new(17)
     );
-    assert_eq!(encode(&Signal::new(17).to_packet()), signal);
+    assert_eq!(encode(&Packet::from(&Signal::new(17))), signal);
     for reply in [
         "uwsgi-signal-reply.bin",
         "uwsgi-signal-reply-unregistered.bin",
     ] {
         let wire = vector(reply);
-        let r = GenericResponse::from_packet(&packet(&wire).0).unwrap();
+        let r = GenericResponse::try_from(&packet(&wire).0).unwrap();
         assert!(
             r.is_ok(),
             "uWSGI answers `ff 00 00 01` even without a handler"
         );
-        assert_eq!(encode(&GenericResponse::OK.to_packet().unwrap()), wire);
+        assert_eq!(
+            encode(&Packet::try_from(&GenericResponse::OK).unwrap()),
+            wire
+        );
     }
 }
 
@@ -203,7 +230,7 @@ fn rpc_call_and_replies() {
     // uwsgi.rpc(b'ADDR', b'hello', b'a', b'', b'b') from uWSGI 2.0.21.
     let wire = vector("uwsgi-rpc-call.bin");
     let (p, _) = packet(&wire);
-    let call = RpcCall::from_packet(&p).unwrap();
+    let call = RpcCall::try_from(&p).unwrap();
     assert_eq!(call.function(), b"hello");
     assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
     let mut items = ArrayBuilder::new();
@@ -217,27 +244,26 @@ fn rpc_call_and_replies() {
         .push("b")
         .unwrap();
     let built = RpcCall::new(items.array(), RpcCall::UWSGI_REPLY).unwrap();
-    assert_eq!(encode(&built.to_packet().unwrap()), wire);
+    assert_eq!(encode(&Packet::try_from(&built).unwrap()), wire);
 
     // Replies from a uWSGI server whose hello(arg) returns b'HI:' + arg.
     let reply = vector("uwsgi-rpc-reply.bin");
     assert_eq!(
-        RpcReply::parse(&reply).unwrap(),
+        rpc_reply(&reply).unwrap(),
         Status::Complete((RpcReply::Result(b"HI:x"), reply.len()))
     );
     // modifier2 1 asks for the raw result: no header at all.
     assert_eq!(vector("uwsgi-rpc-reply-raw.bin"), b"HI:x");
     // A 70000-byte result comes in the large form.
     let big = vector("uwsgi-rpc-reply-big.bin");
-    let Status::Complete((RpcReply::Large { len }, consumed)) = RpcReply::parse(&big).unwrap()
-    else {
+    let Status::Complete((RpcReply::Large { len }, consumed)) = rpc_reply(&big).unwrap() else {
         panic!("large form expected")
     };
     assert_eq!((len, big.len() - consumed), (70000, 70000));
     assert!(big[consumed..].iter().all(|&b| b == b'B'));
     // Every split of the reply is Partial until the packet is whole.
     for end in 0..consumed {
-        assert!(RpcReply::parse(&big[..end]).unwrap().is_partial());
+        assert!(rpc_reply(&big[..end]).unwrap().is_partial());
     }
 }
 
@@ -251,7 +277,7 @@ fn subscriptions_encode_byte_for_byte() {
     ] {
         let wire = vector(name);
         let (p, _) = packet(&wire);
-        let sub = Subscription::from_packet(&p).unwrap();
+        let sub = Subscription::try_from(&p).unwrap();
         assert_eq!(sub.is_subscribe(), subscribe);
         assert_eq!(sub.key(), b"example.com");
         assert!(sub.address().starts_with(b"127.0.0.1:"));
@@ -265,7 +291,7 @@ fn subscriptions_encode_byte_for_byte() {
             ),
             (0, 0, 1, 0, 0)
         );
-        assert_eq!(sub.sign(), None);
+        assert_eq!(sub.vars().get(b"sign"), None);
         assert_eq!(sub.signed_bytes(), p.payload().as_bytes());
         let vars = SubscriptionBuilder::new(b"example.com", sub.address())
             .cores(1)
@@ -310,11 +336,11 @@ fn cache_magic_matches_uwsgi_bytes() {
 \x07\x00expires\x02\x0030\x04\x00size\x01\x002\x05\x00cache\x00\x00vv";
     let vars = CacheRequest::build(CacheCommand::Set, b"k", 2, 30, Some(b"")).unwrap();
     let req = CacheRequest::new(vars.vars()).unwrap();
-    let mut wire = encode(&req.to_packet().unwrap());
+    let mut wire = encode(&Packet::try_from(&req).unwrap());
     wire.extend_from_slice(b"vv");
     assert_eq!(wire, observed);
     let (p, rest) = packet(observed);
-    let parsed = CacheRequest::from_packet(&p).unwrap();
+    let parsed = CacheRequest::try_from(&p).unwrap();
     assert_eq!(
         (parsed.command(), parsed.key(), parsed.value_len()),
         (CacheCommand::Set, &b"k"[..], 2)
@@ -323,26 +349,19 @@ fn cache_magic_matches_uwsgi_bytes() {
 
     // Observed: cmd=clear, cache=c.
     let clear = CacheRequest::build(CacheCommand::Clear, b"", 0, 0, Some(b"c")).unwrap();
-    let wire = encode(
-        &CacheRequest::new(clear.vars())
-            .unwrap()
-            .to_packet()
-            .unwrap(),
-    );
+    let wire = encode(&Packet::try_from(&CacheRequest::new(clear.vars()).unwrap()).unwrap());
     assert_eq!(&wire[..4], &[0x6f, 0x16, 0x00, 0x11]);
 
     // Observed get hit: status=ok, size=5, expires=1795392550, then the value.
     let hit = b"\x6f\x2a\x00\x11\x06\x00status\x02\x00ok\x04\x00size\x01\x005\
 \x07\x00expires\x0a\x001795392550hello";
     let built = CacheReply::build(Some((5, 1795392550))).unwrap();
-    let mut wire = encode(&CacheReply::new(built.vars()).unwrap().to_packet().unwrap());
+    let mut wire = encode(&Packet::try_from(&CacheReply::new(built.vars()).unwrap()).unwrap());
     wire.extend_from_slice(b"hello");
     assert_eq!(wire, hit);
     // Observed set/del/exists success: status=ok only.
     let ok = encode(
-        &CacheReply::new(CacheReply::build(None).unwrap().vars())
-            .unwrap()
-            .to_packet()
+        &Packet::try_from(&CacheReply::new(CacheReply::build(None).unwrap().vars()).unwrap())
             .unwrap(),
     );
     assert_eq!(ok, b"\x6f\x0c\x00\x11\x06\x00status\x02\x00ok");
@@ -385,13 +404,23 @@ fn cache_requests_are_checked() {
 }
 
 #[test]
-fn response_format_detection_on_real_replies() {
-    // The WSGI app's answer through uWSGI is raw HTTP; ping's is a uwsgi packet.
+fn reply_framing_on_real_replies() {
+    // The WSGI app's answer through uWSGI is raw HTTP; ping's is a uwsgi packet. A client
+    // knows which from what it sent (`Reply::to`), and the exchange reads each so.
+    let get = vector("nginx-get.bin");
     let http = vector("uwsgi-http-reply.bin");
-    assert_eq!(
-        ResponseFormat::detect(&http),
-        Status::Complete(ResponseFormat::RawHttp)
-    );
+    let mut client = ClientExchange::new(Limits::new());
+    assert!(client.expect(Reply::to(&packet(&get).0)));
+    assert!(matches!(
+        client.decode(&http).unwrap(),
+        Status::Complete((
+            Event::Head {
+                head: Head::Response(_),
+                ..
+            },
+            _
+        ))
+    ));
     // Read as a uwsgi header it would be modifier1 72 announcing 0x5454 bytes: a parser
     // that does not check the format first would wait for bytes that never come.
     let h = uwsgi_wire::Header::from_bytes([http[0], http[1], http[2], http[3]]);
@@ -403,10 +432,18 @@ fn response_format_detection_on_real_replies() {
         }
     );
     let pong = vector("uwsgi-pong.bin");
-    assert_eq!(
-        ResponseFormat::detect(&pong),
-        Status::Complete(ResponseFormat::Uwsgi)
-    );
+    let mut client = ClientExchange::new(Limits::new());
+    assert!(client.expect(Reply::to(&Packet::from(&Ping))));
+    assert!(matches!(
+        client.decode(&pong).unwrap(),
+        Status::Complete((
+            Event::Head {
+                head: Head::Packet(p),
+                ..
+            },
+            4
+        )) if p.modifier1() == Modifier1::PING
+    ));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use uwsgi_wire::{message::Ping, message::Pong};
+use uwsgi_wire::{message::Ping, message::Pong, Packet};
 
 use crate::args::parse_seconds;
 use crate::failure::{fail, Failure, EXIT_PONG_WARNING};
@@ -24,13 +24,13 @@ pub struct PingArgs {
 
 pub fn run(args: &PingArgs) -> Result<(), Failure> {
     let addr = &args.addr;
-    let ping = Ping.to_packet();
+    let ping = Packet::from(&Ping);
     let mut warned = false;
     for _ in 0..args.count.max(1) {
         let started = Instant::now();
         // A pong is one packet (at most 4 + 65535 bytes) and nothing after it.
         warned |= net::round_trip(addr, args.timeout, "ping", &ping, None, |reply, _| {
-            let pong = Pong::from_packet(&reply)
+            let pong = Pong::try_from(&reply)
                 .map_err(|e| fail(format!("{addr}: invalid reply: not a pong: {e}")))?;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             match pong.warning() {

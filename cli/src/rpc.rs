@@ -4,7 +4,7 @@ use std::fmt::Display;
 use std::io::Read;
 
 use clap::Args;
-use uwsgi_wire::{message::RpcCall, message::RpcReply, ArrayBuilder};
+use uwsgi_wire::{message::RpcCall, message::RpcReply, ArrayBuilder, Packet};
 
 use crate::args::{parse_size, Target};
 use crate::failure::{fail, io_error, usage, write_stdout, Failure};
@@ -36,7 +36,7 @@ pub fn run(args: &RpcArgs) -> Result<(), Failure> {
         items.push(item).map_err(cannot)?;
     }
     let call = RpcCall::new(items.array(), RpcCall::UWSGI_REPLY).map_err(cannot)?;
-    let packet = call.to_packet().map_err(cannot)?;
+    let packet = Packet::try_from(&call).map_err(cannot)?;
     // The result: the block of one packet, or the large form's CONTENT_LENGTH bytes
     // after it; either way within --max-body.
     let max_body = Some(args.max_body);
@@ -47,7 +47,7 @@ pub fn run(args: &RpcArgs) -> Result<(), Failure> {
         &packet,
         max_body,
         |reply, mut body| {
-            let reply = RpcReply::from_packet(&reply)
+            let reply = RpcReply::try_from(&reply)
                 .map_err(|e| fail(format!("{addr}: invalid reply: {e}")))?;
             match reply {
                 RpcReply::Result(result) => {

@@ -1,7 +1,7 @@
 //! `uwsgi-wire signal ADDR NUMBER`: a uWSGI signal sent, the server's answer reported.
 
 use clap::Args;
-use uwsgi_wire::{message::GenericResponse, message::Signal};
+use uwsgi_wire::{message::GenericResponse, message::Signal, Packet};
 
 use crate::args::Target;
 use crate::failure::{fail, Failure, EXIT_SIGNAL_REJECTED};
@@ -17,7 +17,7 @@ pub struct SignalArgs {
 
 pub fn run(args: &SignalArgs) -> Result<(), Failure> {
     let addr = &args.target.addr;
-    let packet = Signal::new(args.number).to_packet();
+    let packet = Packet::from(&Signal::new(args.number));
     // The answer is one generic response packet and nothing after it.
     net::round_trip(
         addr,
@@ -26,7 +26,7 @@ pub fn run(args: &SignalArgs) -> Result<(), Failure> {
         &packet,
         None,
         |reply, _| {
-            let response = GenericResponse::from_packet(&reply)
+            let response = GenericResponse::try_from(&reply)
                 .map_err(|e| fail(format!("{addr}: invalid reply: {e}")))?;
             if !response.is_ok() {
                 return Err(Failure {

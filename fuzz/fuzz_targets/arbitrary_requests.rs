@@ -1,8 +1,8 @@
 //! `arbitrary_requests`: the feature `arbitrary` generators, as a downstream server's fuzz
 //! target would use them (`uwsgi_wire::arbitrary`).
 //!
-//! - every `ArbitraryRequest` parses (`Packet::parse`, `Request::from_packet`,
-//!   `Message::from_packet`) to its own vars, with a `CONTENT_LENGTH` of its body's length;
+//! - every `ArbitraryRequest` parses (`Packet::parse`, `Request::try_from`,
+//!   `Message::try_from`) to its own vars, with a `CONTENT_LENGTH` of its body's length;
 //! - it frames through the exchange core server side (`ServerExchange`), whole and in
 //!   two pieces split where the input says: one head of the packet's length, its body
 //!   exactly, the end;
@@ -68,11 +68,11 @@ fuzz_target!(|data: &[u8]| {
         panic!("a generated request does not parse: {request:?}");
     };
     assert_eq!(&wire[consumed..], request.body());
-    let parsed = Request::from_packet(&packet).expect("a request");
+    let parsed = Request::try_from(&packet).expect("a request");
     assert_eq!(parsed.vars(), request.vars());
     assert_eq!(parsed.content_length(), request.body().len() as u64);
     assert!(matches!(
-        Message::from_packet(&packet),
+        Message::try_from(&packet),
         Ok(Message::Request(_))
     ));
     let (head, body) = frame(&wire, usize::from(input.cut));
@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
             panic!("a generated packet does not parse: {any:?}");
         };
         assert_eq!((parsed, consumed), (packet, len));
-        Message::from_packet(&parsed).expect("types");
+        Message::try_from(&parsed).expect("types");
         let (head, body) = frame(&wire, usize::from(input.cut));
         assert_eq!((head, &body[..]), (len, any.follows()));
     }

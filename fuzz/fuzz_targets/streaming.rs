@@ -226,7 +226,7 @@ fn model(stream: &[u8], limits: &Limits, max_body: u64) -> Outcome {
                 Err(err) => break End::Protocol(err),
             },
             _ if packet.modifier1() == Modifier1::CACHE && packet.modifier2() == CACHE_MAGIC => {
-                match CacheRequest::from_packet(&packet) {
+                match CacheRequest::try_from(&packet) {
                     Ok(request) => request.value_len(),
                     Err(err) => break End::Protocol(err),
                 }

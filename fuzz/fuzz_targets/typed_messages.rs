@@ -2,21 +2,22 @@
 //!
 //! The input is parsed as a packet with `Packet::parse` (the block read by modifier1, the
 //! request direction) and with `Packet::parse_as` for each `BlockKind` (`Raw` is how
-//! replies are read). Every complete packet goes through `Message::from_packet` and
+//! replies are read). Every complete packet goes through `Message::try_from` and
 //! each type's own parser: `Request`, `Ping`, `Pong`, `Echo`, `Signal`, `RpcCall`,
 //! `RpcReply`, `SpoolerRequest`, `CacheRequest`, `CacheReply`, `Subscription`,
-//! `GenericResponse`. The raw input also goes through `RpcReply::parse`,
-//! `ResponseFormat::detect`, and (feature `http`) `cgi::parse_response_head`; the vars of
-//! every packet go through `cgi::request_from_vars`.
+//! `GenericResponse` (`X::try_from(&packet)`). The raw input is also read as an RPC reply
+//! (`Packet::parse_as` with `BlockKind::Raw`, then `RpcReply::try_from`) and goes through
+//! (feature `http`) `cgi::parse_response_head`; the vars of every packet go through
+//! `cgi::request_from_vars`.
 //!
 //! - nothing panics, accessors included;
-//! - whatever parses re-encodes (`to_packet`, `RpcReply::encode`) without an error to
-//!   exactly the packet's bytes (`RpcReply::Large` to its canonical form), and that
-//!   parses back, read the same way, to an equal message;
+//! - whatever parses re-encodes (`Packet::try_from(&message)`, `Packet::from` for the
+//!   kinds that always fit, `RpcReply::encode`) without an error to exactly the packet's
+//!   bytes (`RpcReply::Large` to its canonical form), and that parses back, read the same
+//!   way, to an equal message;
 //! - `CacheRequest::build`, `CacheReply::build` and `SubscriptionBuilder` rebuild a parsed
 //!   message's fields into vars that parse to the same fields (or a block-size
 //!   `EncodeError`);
-//! - `ResponseFormat::detect`'s `Partial { needed }` is exact;
 //! - `request_from_vars`: no header name or value, method or URI holds CR, LF or NUL
 //!   (header injection); when it succeeds, no `HTTP_*` var that became a header held
 //!   one; a `ForbiddenByte` error names one of those three bytes;
@@ -31,10 +32,10 @@ use uwsgi_wire::cgi::{
 };
 use uwsgi_wire::{
     message::CacheReply, message::CacheRequest, message::Echo, message::GenericResponse,
-    message::Message, message::Ping, message::Pong, message::Request, message::ResponseFormat,
-    message::RpcCall, message::RpcReply, message::Signal, message::SpoolerRequest,
-    message::Subscription, message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind,
-    EncodeError, Limits, Packet, Status, Vars,
+    message::Message, message::Ping, message::Pong, message::Request, message::RpcCall,
+    message::RpcReply, message::Signal, message::SpoolerRequest, message::Subscription,
+    message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind, EncodeError, Limits,
+    Packet, ParseError, Status, Vars,
 };
 
 /// How a packet was read, so its re-encoding can be read back the same way.
@@ -64,8 +65,8 @@ fn encode(packet: &Packet<'_>) -> Vec<u8> {
     out
 }
 
-/// What `to_packet` returns: a packet, or (for types with a fallible one) a `Result`, which
-/// must be `Ok` for a parsed message.
+/// What the packet conversion returns: a packet (`Packet::from`, for the kinds that always
+/// fit), or a `Result` (`Packet::try_from`), which must be `Ok` for a parsed message.
 trait Encoded<'a> {
     fn packet(self, what: &str) -> Packet<'a>;
 }
@@ -90,7 +91,7 @@ fn reencode(what: &str, packet: Packet<'_>, original: &[u8]) -> Vec<u8> {
 }
 
 /// `$message`, parsed by `$from` from a packet read by `$mode` out of `$original`:
-/// `$packet` (its `to_packet`) encodes to exactly `$original`, which `$from` parses back
+/// `$packet` (its packet conversion) encodes to exactly `$original`, which `$from` parses back
 /// to an equal message.
 macro_rules! roundtrip {
     ($what:literal, $mode:expr, $original:expr, $message:expr, $packet:expr, $from:path) => {{
@@ -102,67 +103,47 @@ macro_rules! roundtrip {
     }};
 }
 
-/// The packet `Message::to_packet` would be: each variant's own.
-fn message_packet<'a>(message: &Message<'a>) -> Packet<'a> {
-    let packet = match message {
-        Message::Request(m) => m.to_packet(),
-        Message::Ping(m) => Ok(m.to_packet()),
-        Message::Pong(m) => m.to_packet(),
-        Message::Echo(m) => Ok(m.to_packet()),
-        Message::Signal(m) => Ok(m.to_packet()),
-        Message::RpcCall(m) => m.to_packet(),
-        Message::Spooler(m) => m.to_packet(),
-        Message::Cache(m) => m.to_packet(),
-        Message::Subscription(m) => m.to_packet(),
-        Message::Response(m) => m.to_packet(),
-        Message::Other(packet) => Ok(*packet),
-        other => panic!("a Message variant this target does not know: {other:?}"),
-    };
-    packet.expect("a parsed message re-encodes")
-}
-
 fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
-    if let Ok(message) = Message::from_packet(packet) {
+    if let Ok(message) = Message::try_from(packet) {
         roundtrip!(
             "Message",
             mode,
             wire,
             message,
-            message_packet(&message),
-            Message::from_packet
+            Packet::try_from(&message),
+            Message::try_from
         );
     }
-    if let Ok(m) = Request::from_packet(packet) {
-        let _ = (m.method(), m.request_uri(), m.path_info(), m.query_string());
-        let _ = (m.server_protocol(), m.scheme(), m.content_length());
+    if let Ok(m) = Request::try_from(packet) {
+        let _ = (m.scheme(), m.content_length());
         roundtrip!(
             "Request",
             mode,
             wire,
             m,
-            m.to_packet(),
-            Request::from_packet
+            Packet::try_from(&m),
+            Request::try_from
         );
     }
-    if let Ok(m) = Ping::from_packet(packet) {
-        roundtrip!("Ping", mode, wire, m, m.to_packet(), Ping::from_packet);
+    if let Ok(m) = Ping::try_from(packet) {
+        roundtrip!("Ping", mode, wire, m, Packet::from(&m), Ping::try_from);
     }
-    if let Ok(m) = Pong::from_packet(packet) {
+    if let Ok(m) = Pong::try_from(packet) {
         let _ = m.warning();
-        roundtrip!("Pong", mode, wire, m, m.to_packet(), Pong::from_packet);
+        roundtrip!("Pong", mode, wire, m, Packet::try_from(&m), Pong::try_from);
     }
-    if let Ok(m) = Echo::from_packet(packet) {
+    if let Ok(m) = Echo::try_from(packet) {
         assert_eq!(
             Echo::new(m.payload()),
             Ok(m),
             "Echo::new accepts a parsed payload"
         );
-        roundtrip!("Echo", mode, wire, m, m.to_packet(), Echo::from_packet);
+        roundtrip!("Echo", mode, wire, m, Packet::from(&m), Echo::try_from);
     }
-    if let Ok(m) = Signal::from_packet(packet) {
-        roundtrip!("Signal", mode, wire, m, m.to_packet(), Signal::from_packet);
+    if let Ok(m) = Signal::try_from(packet) {
+        roundtrip!("Signal", mode, wire, m, Packet::from(&m), Signal::try_from);
     }
-    if let Ok(m) = RpcCall::from_packet(packet) {
+    if let Ok(m) = RpcCall::try_from(packet) {
         let args: Vec<&[u8]> = m.args().collect();
         assert_eq!(args.len() + 1, m.array().len());
         // The function and arguments, rebuilt: the same call.
@@ -178,35 +159,35 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             mode,
             wire,
             m,
-            m.to_packet(),
-            RpcCall::from_packet
+            Packet::try_from(&m),
+            RpcCall::try_from
         );
     }
-    if let Ok(m) = RpcReply::from_packet(packet) {
+    if let Ok(m) = RpcReply::try_from(packet) {
         reply_roundtrip(&m, Some(wire));
     }
-    if let Ok(m) = SpoolerRequest::from_packet(packet) {
+    if let Ok(m) = SpoolerRequest::try_from(packet) {
         roundtrip!(
             "SpoolerRequest",
             mode,
             wire,
             m,
-            m.to_packet(),
-            SpoolerRequest::from_packet
+            Packet::try_from(&m),
+            SpoolerRequest::try_from
         );
     }
-    if let Ok(m) = CacheRequest::from_packet(packet) {
-        let _ = m.cache();
+    if let Ok(m) = CacheRequest::try_from(packet) {
+        let cache = m.vars().get(b"cache");
         roundtrip!(
             "CacheRequest",
             mode,
             wire,
             m,
-            m.to_packet(),
-            CacheRequest::from_packet
+            Packet::try_from(&m),
+            CacheRequest::try_from
         );
         // Its fields through the builder, in uWSGI's client order: the same request.
-        match CacheRequest::build(m.command(), m.key(), m.value_len(), m.expires(), m.cache()) {
+        match CacheRequest::build(m.command(), m.key(), m.value_len(), m.expires(), cache) {
             Ok(vars) => {
                 let built = CacheRequest::new(vars.vars()).expect("built cache vars parse");
                 assert_eq!(
@@ -217,7 +198,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
                 if m.command().carries_value() {
                     assert_eq!(built.expires(), m.expires());
                 }
-                assert_eq!(built.cache(), m.cache());
+                assert_eq!(built.vars().get(b"cache"), cache);
             }
             Err(err) => assert!(
                 matches!(err, EncodeError::BlockTooLarge { .. }),
@@ -225,15 +206,15 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             ),
         }
     }
-    if let Ok(m) = CacheReply::from_packet(packet) {
+    if let Ok(m) = CacheReply::try_from(packet) {
         let _ = (m.status(), m.is_ok());
         roundtrip!(
             "CacheReply",
             mode,
             wire,
             m,
-            m.to_packet(),
-            CacheReply::from_packet
+            Packet::try_from(&m),
+            CacheReply::try_from
         );
         if let Some(expires) = m.expires().filter(|&e| e > 0) {
             let vars = CacheReply::build(Some((m.value_len(), expires))).expect("small vars");
@@ -245,26 +226,26 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
             assert!(built.is_ok());
         }
     }
-    if let Ok(m) = Subscription::from_packet(packet) {
+    if let Ok(m) = Subscription::try_from(packet) {
         subscription(&m);
         roundtrip!(
             "Subscription",
             mode,
             wire,
             m,
-            m.to_packet(),
-            Subscription::from_packet
+            Packet::try_from(&m),
+            Subscription::try_from
         );
     }
-    if let Ok(m) = GenericResponse::from_packet(packet) {
+    if let Ok(m) = GenericResponse::try_from(packet) {
         let _ = (m.code(), m.is_ok(), m.payload());
         roundtrip!(
             "GenericResponse",
             mode,
             wire,
             m,
-            m.to_packet(),
-            GenericResponse::from_packet
+            Packet::try_from(&m),
+            GenericResponse::try_from
         );
     }
     if let Some(vars) = packet.vars() {
@@ -280,10 +261,10 @@ fn subscription(m: &Subscription<'_>) {
         block.starts_with(signed),
         "signed_bytes is a prefix of the block"
     );
-    if m.sign().is_none() {
+    if m.vars().get(b"sign").is_none() {
         assert_eq!(signed, block);
     }
-    let _ = m.field(b"notify");
+    let _ = m.vars().get(b"notify");
     let mut builder = SubscriptionBuilder::new(m.key(), m.address())
         .modifier1(m.modifier1())
         .modifier2(m.modifier2())
@@ -326,7 +307,20 @@ fn subscription(m: &Subscription<'_>) {
     }
 }
 
-/// `RpcReply::encode` into `encoded_len` bytes, parsed back with `RpcReply::parse`.
+/// An RPC reply at the start of `buf`, read as a client reads it: the packet with its block
+/// raw, then typed; `consumed` covers the packet only.
+fn parse_reply(buf: &[u8]) -> Result<Status<(RpcReply<'_>, usize)>, ParseError> {
+    Ok(
+        match Packet::parse_as(buf, BlockKind::Raw, &Limits::new())? {
+            Status::Complete((packet, consumed)) => {
+                Status::Complete((RpcReply::try_from(&packet)?, consumed))
+            }
+            Status::Partial { needed } => Status::Partial { needed },
+        },
+    )
+}
+
+/// `RpcReply::encode` into `encoded_len` bytes, parsed back with `parse_reply`.
 fn reply_roundtrip(reply: &RpcReply<'_>, original: Option<&[u8]>) {
     let mut out = vec![0u8; reply.encoded_len()];
     let n = reply.encode(&mut out).expect("a parsed reply encodes");
@@ -334,7 +328,7 @@ fn reply_roundtrip(reply: &RpcReply<'_>, original: Option<&[u8]>) {
     if let (RpcReply::Result(_), Some(original)) = (reply, original) {
         assert_eq!(out, original, "RpcReply::Result re-encoded to other bytes");
     }
-    match RpcReply::parse(&out) {
+    match parse_reply(&out) {
         Ok(Status::Complete((back, consumed))) => {
             assert_eq!(consumed, out.len());
             assert_eq!(&back, reply, "RpcReply parsed back to another reply");
@@ -427,29 +421,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    if let Ok(Status::Complete((reply, consumed))) = RpcReply::parse(data) {
+    if let Ok(Status::Complete((reply, consumed))) = parse_reply(data) {
         assert!(consumed <= data.len());
         reply_roundtrip(&reply, Some(&data[..consumed]));
-    }
-
-    match ResponseFormat::detect(data) {
-        Status::Partial { needed } => {
-            assert!(needed > 0);
-            let mut longer = data.to_vec();
-            longer.resize(data.len() + needed - 1, b'!');
-            assert!(
-                ResponseFormat::detect(&longer).is_partial(),
-                "needed is exact"
-            );
-            longer.push(b'!');
-            assert!(
-                ResponseFormat::detect(&longer).is_complete(),
-                "needed is enough"
-            );
-        }
-        Status::Complete(format) => {
-            assert_eq!(format == ResponseFormat::RawHttp, data.starts_with(b"HTTP"));
-        }
     }
 
     response_head(data);

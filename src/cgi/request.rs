@@ -8,7 +8,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Uri, Version};
 
-use crate::message::url_scheme;
+use crate::message::request::url_scheme;
 use crate::owned::OwnedVars;
 use crate::wire::vars::Vars;
 

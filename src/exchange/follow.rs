@@ -31,7 +31,7 @@ pub(crate) fn request_body_len(packet: &Packet<'_>) -> Result<u64, ParseError> {
 /// The `size` of a magic cache `set` or `update`.
 #[inline(never)]
 fn cache_body_len(packet: &Packet<'_>) -> Result<u64, ParseError> {
-    Ok(CacheRequest::from_packet(packet)?.value_len())
+    Ok(CacheRequest::try_from(packet)?.value_len())
 }
 
 /// How the block of a uwsgi-framed reply is laid out: vars for the large RPC form and
@@ -49,11 +49,11 @@ pub(crate) const fn reply_block_kind(header: &Header) -> BlockKind {
 /// for the rest (docs/PROTOCOL.md section 4.2).
 pub(crate) fn reply_body_len(packet: &Packet<'_>) -> Result<u64, ParseError> {
     match (packet.modifier1(), packet.modifier2()) {
-        (Modifier1::RPC, RpcReply::LARGE) => match RpcReply::from_packet(packet)? {
+        (Modifier1::RPC, RpcReply::LARGE) => match RpcReply::try_from(packet)? {
             RpcReply::Large { len } => Ok(len),
             RpcReply::Result(_) => Ok(0),
         },
-        (Modifier1::CACHE, CACHE_MAGIC) => Ok(CacheReply::from_packet(packet)?.value_len()),
+        (Modifier1::CACHE, CACHE_MAGIC) => Ok(CacheReply::try_from(packet)?.value_len()),
         _ => Ok(0),
     }
 }

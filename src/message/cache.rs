@@ -7,8 +7,8 @@
 #[cfg(feature = "alloc")]
 use crate::message::fields::Digits;
 use crate::message::fields::{missing, number, required};
-use crate::message::request::{unexpected, unexpected_modifier2};
-use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::message::request::{expect_kind, vars_of};
+use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
 use crate::wire::header::Modifier1;
 use crate::wire::packet::{Packet, Payload};
 use crate::wire::vars::Vars;
@@ -22,7 +22,7 @@ use crate::wire::vars::Vars;
 /// let wire = b"\x6f\x0c\x00\x11\x03\x00cmd\x05\x00clear";
 /// assert_eq!(wire[3], CACHE_MAGIC);
 /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
-/// let Message::Cache(request) = Message::from_packet(&packet)? else {
+/// let Message::Cache(request) = Message::try_from(&packet)? else {
 ///     return Err("not a cache request".into());
 /// };
 /// assert_eq!(request.command(), CacheCommand::Clear);
@@ -113,11 +113,11 @@ impl CacheCommand {
 /// let wire = b"\x6f\x3a\x00\x11\x03\x00cmd\x03\x00set\x03\x00key\x01\x00k\x04\x00size\x01\x002\
 ///              \x07\x00expires\x02\x0030\x04\x00size\x01\x002\x05\x00cache\x00\x00vv";
 /// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
-/// let req = CacheRequest::from_packet(&packet)?;
+/// let req = CacheRequest::try_from(&packet)?;
 /// assert_eq!(req.command(), CacheCommand::Set);
 /// assert_eq!(req.key(), b"k");
 /// assert_eq!(req.expires(), 30);
-/// assert_eq!(req.cache(), Some(&b""[..]));
+/// assert_eq!(req.vars().get(b"cache"), Some(&b""[..])); // the cache name: empty, the default
 /// assert_eq!(&wire[consumed..][..usize::try_from(req.value_len())?], b"vv");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -166,24 +166,6 @@ impl<'a> CacheRequest<'a> {
             value_len,
             expires: number(&vars, "expires")?.unwrap_or(0),
         })
-    }
-
-    /// The request in a packet (modifier1 111, modifier2 17).
-    ///
-    /// ```
-    /// use uwsgi_wire::{message::CacheRequest, ParseErrorKind, Packet};
-    /// let (p, _) = Packet::parse(b"\x6f\x05\x00\x00\x01\x00k\x00\x00")?.complete().unwrap();
-    /// let err = CacheRequest::from_packet(&p).unwrap_err();
-    /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 111, modifier2: 0 }));
-    /// assert_eq!(err.offset(), 3); // not the magic interface: modifier2 is what is wrong
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        match (packet.modifier1(), packet.modifier2(), packet.vars()) {
-            (Modifier1::CACHE, CACHE_MAGIC, Some(vars)) => CacheRequest::new(vars),
-            (Modifier1::CACHE, m2, _) if m2 != CACHE_MAGIC => Err(unexpected_modifier2(packet)),
-            _ => Err(unexpected(packet)),
-        }
     }
 
     /// The command.
@@ -238,44 +220,20 @@ impl<'a> CacheRequest<'a> {
         self.expires
     }
 
-    /// The cache name; `None` or empty means the server's default cache.
+    /// All the vars, unknown ones included; `cache`, the cache name (`None` or empty
+    /// means the server's default cache), is one of them.
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
     /// # v.push("cmd", "get")?.push("key", "k")?.push("cache", "sessions")?;
-    /// assert_eq!(CacheRequest::new(v.vars())?.cache(), Some(&b"sessions"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn cache(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"cache")
-    }
-
-    /// All the vars, unknown ones included.
-    ///
-    /// ```
-    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("cmd", "clear")?;
-    /// assert_eq!(CacheRequest::new(v.vars())?.vars().len(), 1);
+    /// let req = CacheRequest::new(v.vars())?;
+    /// assert_eq!(req.vars().len(), 3);
+    /// assert_eq!(req.vars().get(b"cache"), Some(&b"sessions"[..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
-    }
-
-    /// The packet to send; the value bytes (for `set`/`update`) are written after it.
-    ///
-    /// ```
-    /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("cmd", "clear")?;
-    /// let p = CacheRequest::new(v.vars())?.to_packet()?;
-    /// assert_eq!(p.header().to_bytes(), [0x6f, 12, 0, 17]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, crate::EncodeError> {
-        Packet::new(Modifier1::CACHE, CACHE_MAGIC, Payload::Vars(self.vars))
     }
 
     /// The vars of a request in the order uWSGI's client writes them: `cmd`, `key`,
@@ -283,15 +241,19 @@ impl<'a> CacheRequest<'a> {
     /// `set`/`update`), `cache` (when given). `value_len` is ignored for commands that
     /// carry no value.
     ///
+    /// They are the block of the request: [`CacheRequest::new`] types it, and the
+    /// packet conversion frames it.
+    ///
     /// ```
-    /// use uwsgi_wire::{message::CacheCommand, message::CacheRequest, Modifier1, Packet, Payload};
+    /// use uwsgi_wire::{message::CacheCommand, message::CacheRequest, Packet};
     /// let vars = CacheRequest::build(CacheCommand::Set, b"k", 2, 30, Some(b""))?;
+    /// let request = CacheRequest::new(vars.vars())?;
     /// let mut wire = Vec::new();
-    /// Packet::new(Modifier1::CACHE, 17, Payload::Vars(vars.vars()))?.encode_to(&mut wire)?;
+    /// Packet::try_from(&request)?.encode_to(&mut wire)?;
     /// wire.extend_from_slice(b"vv");
     /// // Byte for byte what uwsgi.cache_set('k', 'vv', 30, '@host:port') sends.
     /// assert_eq!(&wire[..8], b"\x6f\x3a\x00\x11\x03\x00cm");
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "alloc")]
     pub fn build(
@@ -300,7 +262,7 @@ impl<'a> CacheRequest<'a> {
         value_len: u64,
         expires: u64,
         cache: Option<&[u8]>,
-    ) -> Result<crate::VarsBuilder, crate::EncodeError> {
+    ) -> Result<crate::VarsBuilder, EncodeError> {
         let mut vars = crate::VarsBuilder::new();
         let mut digits = Digits::new();
         vars.push("cmd", command.as_bytes())?;
@@ -331,7 +293,7 @@ impl<'a> CacheRequest<'a> {
 /// let wire = b"\x6f\x2a\x00\x11\x06\x00status\x02\x00ok\x04\x00size\x01\x005\
 ///              \x07\x00expires\x0a\x001795392550hello";
 /// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
-/// let reply = CacheReply::from_packet(&packet)?;
+/// let reply = CacheReply::try_from(&packet)?;
 /// assert!(reply.is_ok());
 /// assert_eq!(reply.expires(), Some(1795392550));
 /// assert_eq!(&wire[consumed..][..usize::try_from(reply.value_len())?], b"hello");
@@ -360,22 +322,6 @@ impl<'a> CacheReply<'a> {
             value_len: number(&vars, "size")?.unwrap_or(0),
             expires: number(&vars, "expires")?,
         })
-    }
-
-    /// The reply in a packet (modifier1 111, modifier2 17).
-    ///
-    /// ```
-    /// use uwsgi_wire::{message::CacheReply, Packet};
-    /// let (p, _) = Packet::parse(b"\x6f\x0c\x00\x11\x06\x00status\x02\x00ok")?.complete().unwrap();
-    /// assert!(CacheReply::from_packet(&p)?.is_ok());
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        match (packet.modifier1(), packet.modifier2(), packet.vars()) {
-            (Modifier1::CACHE, CACHE_MAGIC, Some(vars)) => CacheReply::new(vars),
-            (Modifier1::CACHE, m2, _) if m2 != CACHE_MAGIC => Err(unexpected_modifier2(packet)),
-            _ => Err(unexpected(packet)),
-        }
     }
 
     /// The `status` value (`ok` is the only one uWSGI 2.0 sends).
@@ -443,31 +389,22 @@ impl<'a> CacheReply<'a> {
         self.vars
     }
 
-    /// The packet to send; the value bytes follow it.
+    /// The vars of an `ok` reply as uWSGI writes them: `status`, then for a `get` hit
+    /// `size` and `expires` (absolute unix time, when not 0). [`CacheReply::new`] types
+    /// them, and the packet conversion frames them.
     ///
     /// ```
-    /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("status", "ok")?;
-    /// let p = CacheReply::new(v.vars())?.to_packet()?;
-    /// assert_eq!(p.header().to_bytes(), [0x6f, 12, 0, 17]);
+    /// use uwsgi_wire::{message::CacheReply, Packet};
+    /// let vars = CacheReply::build(Some((5, 1795392550)))?;
+    /// assert_eq!(vars.len(), 3);
+    /// let miss = CacheReply::build(None)?;
+    /// assert_eq!(miss.as_bytes(), b"\x06\x00status\x02\x00ok");
+    /// let packet = Packet::try_from(&CacheReply::new(miss.vars())?)?;
+    /// assert_eq!(packet.header().to_bytes(), [0x6f, 12, 0, 17]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, crate::EncodeError> {
-        Packet::new(Modifier1::CACHE, CACHE_MAGIC, Payload::Vars(self.vars))
-    }
-
-    /// The vars of an `ok` reply as uWSGI writes them: `status`, then for a `get` hit
-    /// `size` and `expires` (absolute unix time, when not 0).
-    ///
-    /// ```
-    /// let vars = uwsgi_wire::message::CacheReply::build(Some((5, 1795392550)))?;
-    /// assert_eq!(vars.len(), 3);
-    /// assert_eq!(uwsgi_wire::message::CacheReply::build(None)?.as_bytes(), b"\x06\x00status\x02\x00ok");
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
     #[cfg(feature = "alloc")]
-    pub fn build(hit: Option<(u64, u64)>) -> Result<crate::VarsBuilder, crate::EncodeError> {
+    pub fn build(hit: Option<(u64, u64)>) -> Result<crate::VarsBuilder, EncodeError> {
         let mut vars = crate::VarsBuilder::new();
         let mut digits = Digits::new();
         vars.push("status", "ok")?;
@@ -479,4 +416,85 @@ impl<'a> CacheReply<'a> {
         }
         Ok(vars)
     }
+}
+
+/// The request in a packet (modifier1 111, modifier2 17).
+///
+/// ```
+/// use uwsgi_wire::{message::CacheRequest, ParseErrorKind, Packet};
+/// let (p, _) = Packet::parse(b"\x6f\x05\x00\x00\x01\x00k\x00\x00")?.complete().unwrap();
+/// let err = CacheRequest::try_from(&p).unwrap_err();
+/// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 111, modifier2: 0 }));
+/// assert_eq!(err.offset(), 3); // not the magic interface: modifier2 is what is wrong
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for CacheRequest<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        CacheRequest::new(magic_vars(packet)?)
+    }
+}
+
+/// The packet to send; the value bytes (for `set`/`update`) are written after it.
+///
+/// ```
+/// # use uwsgi_wire::{message::CacheRequest, Packet, VarsBuilder};
+/// # let mut v = VarsBuilder::new();
+/// # v.push("cmd", "clear")?;
+/// let p = Packet::try_from(&CacheRequest::new(v.vars())?)?;
+/// assert_eq!(p.header().to_bytes(), [0x6f, 12, 0, 17]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a> TryFrom<&CacheRequest<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(request: &CacheRequest<'a>) -> Result<Self, EncodeError> {
+        magic_packet(request.vars)
+    }
+}
+
+/// The reply in a packet (modifier1 111, modifier2 17).
+///
+/// ```
+/// use uwsgi_wire::{message::CacheReply, Packet};
+/// let (p, _) = Packet::parse(b"\x6f\x0c\x00\x11\x06\x00status\x02\x00ok")?.complete().unwrap();
+/// assert!(CacheReply::try_from(&p)?.is_ok());
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for CacheReply<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        CacheReply::new(magic_vars(packet)?)
+    }
+}
+
+/// The packet to send; the value bytes follow it.
+///
+/// ```
+/// # use uwsgi_wire::{message::CacheReply, Packet, VarsBuilder};
+/// # let mut v = VarsBuilder::new();
+/// # v.push("status", "ok")?;
+/// let p = Packet::try_from(&CacheReply::new(v.vars())?)?;
+/// assert_eq!(p.header().to_bytes(), [0x6f, 12, 0, 17]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a> TryFrom<&CacheReply<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(reply: &CacheReply<'a>) -> Result<Self, EncodeError> {
+        magic_packet(reply.vars)
+    }
+}
+
+/// The vars of a magic packet (modifier1 111, modifier2 17), a request's or a reply's.
+fn magic_vars<'a>(packet: &Packet<'a>) -> Result<Vars<'a>, ParseError> {
+    expect_kind(packet, Modifier1::CACHE, Some(CACHE_MAGIC))?;
+    vars_of(packet)
+}
+
+/// The magic packet carrying `vars`.
+fn magic_packet(vars: Vars<'_>) -> Result<Packet<'_>, EncodeError> {
+    Packet::new(Modifier1::CACHE, CACHE_MAGIC, Payload::Vars(vars))
 }

@@ -1,11 +1,29 @@
-//! Typed messages: one file per packet kind, each with `from_packet` (parse) and
-//! `to_packet` (encode) side by side, zero-copy over the core views.
+//! Typed messages: one file per packet kind, zero-copy over the core views.
+//!
+//! Every message reads from a parsed [`Packet`] and writes back to one with the std
+//! conversion traits: `Signal::try_from(&packet)?` (a [`ParseError`] when the packet is
+//! another kind or breaks the kind's rules) and `Packet::try_from(&signal)?` (an
+//! [`EncodeError`] only for a block over 65535 bytes; `Packet::from`
+//! for the kinds that always fit). [`Message`] does both for any kind a server receives.
+//! The HTTP view of a request (`http::Request`) is a layer above this one.
+//!
+//! ```
+//! use uwsgi_wire::{message::Signal, Packet};
+//!
+//! // `uwsgi --signal ADDR,17` on the wire, typed and written back.
+//! let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])?.complete().ok_or("short")?;
+//! let signal = Signal::try_from(&packet)?;
+//! assert_eq!(signal.number(), 17);
+//! assert_eq!(Packet::from(&signal), packet);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod cache;
 mod echo;
 mod fields;
 mod ping;
-mod request;
+// Crate-visible for the request rules the layers above apply too (`url_scheme`).
+pub(crate) mod request;
 mod response;
 mod rpc;
 mod signal;
@@ -16,7 +34,7 @@ pub use cache::{CacheCommand, CacheReply, CacheRequest, CACHE_MAGIC};
 pub use echo::Echo;
 pub use ping::{Ping, Pong};
 pub use request::Request;
-pub use response::{GenericResponse, ResponseFormat};
+pub use response::GenericResponse;
 pub use rpc::{RpcCall, RpcReply, MAX_RPC_ARGS};
 pub use signal::Signal;
 pub use spooler::SpoolerRequest;
@@ -24,15 +42,13 @@ pub use subscription::Subscription;
 #[cfg(feature = "alloc")]
 pub use subscription::SubscriptionBuilder;
 
-#[cfg(feature = "http")]
-pub(crate) use request::url_scheme;
-
-use crate::wire::error::ParseError;
+use crate::wire::error::{EncodeError, ParseError};
 use crate::wire::header::Modifier1;
 use crate::wire::packet::Packet;
 
 /// Any packet a uWSGI server receives, typed by its modifier1 (and modifier2 where it
-/// selects the message).
+/// selects the message): `Message::try_from(&packet)?`, and `Packet::try_from(&message)?`
+/// back.
 ///
 /// ```
 /// use uwsgi_wire::{message::Message, Packet};
@@ -41,10 +57,10 @@ use crate::wire::packet::Packet;
 ///              include_bytes!("../../tests/vectors/uwsgi-signal.bin"),
 ///              include_bytes!("../../tests/vectors/nginx-get.bin")] {
 ///     let (packet, _) = Packet::parse(wire)?.complete().unwrap();
-///     match Message::from_packet(&packet)? {
+///     match Message::try_from(&packet)? {
 ///         Message::Ping(_) => println!("ping"),
 ///         Message::Signal(s) => println!("signal {}", s.number()),
-///         Message::Request(r) => println!("{:?}", r.method()),
+///         Message::Request(r) => println!("{:?}", r.vars().get(b"REQUEST_METHOD")),
 ///         other => println!("{other:?}"),
 ///     }
 /// }
@@ -78,33 +94,64 @@ pub enum Message<'a> {
     Other(Packet<'a>),
 }
 
-impl<'a> Message<'a> {
-    /// Types a packet parsed with [`Packet::parse`] (the request direction).
-    ///
-    /// ```
-    /// use uwsgi_wire::{message::Message, Packet, message::Signal};
-    /// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9])?.complete().unwrap();
-    /// assert_eq!(Message::from_packet(&packet)?, Message::Signal(Signal::new(9)));
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
+/// Types a packet parsed with [`Packet::parse`] (the request direction).
+///
+/// ```
+/// use uwsgi_wire::{message::Message, message::Signal, Packet};
+/// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9])?.complete().unwrap();
+/// assert_eq!(Message::try_from(&packet)?, Message::Signal(Signal::new(9)));
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for Message<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
         let m1 = packet.modifier1();
         Ok(match m1 {
-            _ if m1.is_request() => Message::Request(Request::from_packet(packet)?),
+            _ if m1.is_request() => Message::Request(packet.try_into()?),
             // Sub-types this crate does not know (a ping with modifier2 2, an echo with
             // modifier2 1) are `Other`, like the cache commands other than the magic one.
-            Modifier1::PING if packet.modifier2() == 0 => Message::Ping(Ping::from_packet(packet)?),
-            Modifier1::PING if packet.modifier2() == 1 => Message::Pong(Pong::from_packet(packet)?),
-            Modifier1::ECHO if packet.modifier2() == 0 => Message::Echo(Echo::from_packet(packet)?),
-            Modifier1::SIGNAL => Message::Signal(Signal::from_packet(packet)?),
-            Modifier1::RPC => Message::RpcCall(RpcCall::from_packet(packet)?),
-            Modifier1::SPOOLER => Message::Spooler(SpoolerRequest::from_packet(packet)?),
+            Modifier1::PING if packet.modifier2() == 0 => Message::Ping(packet.try_into()?),
+            Modifier1::PING if packet.modifier2() == 1 => Message::Pong(packet.try_into()?),
+            Modifier1::ECHO if packet.modifier2() == 0 => Message::Echo(packet.try_into()?),
+            Modifier1::SIGNAL => Message::Signal(packet.try_into()?),
+            Modifier1::RPC => Message::RpcCall(packet.try_into()?),
+            Modifier1::SPOOLER => Message::Spooler(packet.try_into()?),
             Modifier1::CACHE if packet.modifier2() == CACHE_MAGIC => {
-                Message::Cache(CacheRequest::from_packet(packet)?)
+                Message::Cache(packet.try_into()?)
             }
-            Modifier1::SUBSCRIPTION => Message::Subscription(Subscription::from_packet(packet)?),
-            Modifier1::RESPONSE => Message::Response(GenericResponse::from_packet(packet)?),
+            Modifier1::SUBSCRIPTION => Message::Subscription(packet.try_into()?),
+            Modifier1::RESPONSE => Message::Response(packet.try_into()?),
             _ => Message::Other(*packet),
         })
+    }
+}
+
+/// The packet of any message: each variant's own ([`Message::Other`] as it is).
+///
+/// ```
+/// use uwsgi_wire::{message::Message, Packet};
+/// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
+/// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+/// assert_eq!(Packet::try_from(&Message::try_from(&packet)?)?, packet);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a> TryFrom<&Message<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(message: &Message<'a>) -> Result<Self, EncodeError> {
+        match message {
+            Message::Request(m) => m.try_into(),
+            Message::Ping(m) => Ok(m.into()),
+            Message::Pong(m) => m.try_into(),
+            Message::Echo(m) => Ok(m.into()),
+            Message::Signal(m) => Ok(m.into()),
+            Message::RpcCall(m) => m.try_into(),
+            Message::Spooler(m) => m.try_into(),
+            Message::Cache(m) => m.try_into(),
+            Message::Subscription(m) => m.try_into(),
+            Message::Response(m) => m.try_into(),
+            Message::Other(packet) => Ok(*packet),
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Ping (modifier1 100, modifier2 0) and pong (modifier2 1).
 
-use crate::message::request::{unexpected, unexpected_modifier2};
-use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
-use crate::wire::header::{Modifier1, HEADER_LEN};
+use crate::message::request::{expect_kind, expect_no_payload};
+use crate::wire::error::{EncodeError, ParseError};
+use crate::wire::header::Modifier1;
 use crate::wire::packet::{Packet, Payload};
 
 /// A ping: `64 00 00 00`, as `uwsgi --ping ADDR` sends it. It carries nothing.
@@ -10,60 +10,57 @@ use crate::wire::packet::{Packet, Payload};
 /// ```
 /// use uwsgi_wire::{Packet, message::Ping};
 /// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x00])?.complete().unwrap();
-/// assert_eq!(Ping::from_packet(&packet)?, Ping);
-/// assert_eq!(Ping.to_packet().header().to_bytes(), [0x64, 0, 0, 0]);
+/// assert_eq!(Ping::try_from(&packet)?, Ping);
+/// assert_eq!(Packet::from(&Ping).header().to_bytes(), [0x64, 0, 0, 0]);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Ping;
 
-impl Ping {
-    /// The ping in a packet: modifier1 100, modifier2 0, no payload.
-    ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Ping};
-    /// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
-    /// let err = Ping::from_packet(&pong).unwrap_err();
-    /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
-    /// assert_eq!(err.offset(), 3); // modifier2 is what is wrong
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, ParseError> {
-        if packet.modifier1() != Modifier1::PING {
-            return Err(unexpected(packet));
-        }
-        if packet.modifier2() != 0 {
-            return Err(unexpected_modifier2(packet));
-        }
-        if !packet.payload().as_bytes().is_empty() {
-            return Err(ParseError::new(
-                ParseErrorKind::UnexpectedPayload,
-                HEADER_LEN,
-            ));
-        }
+/// The ping in a packet: modifier1 100, modifier2 0, no payload.
+///
+/// ```
+/// use uwsgi_wire::{ParseErrorKind, Packet, message::Ping};
+/// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
+/// let err = Ping::try_from(&pong).unwrap_err();
+/// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
+/// assert_eq!(err.offset(), 3); // modifier2 is what is wrong
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl TryFrom<&Packet<'_>> for Ping {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'_>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::PING, Some(0))?;
+        expect_no_payload(packet)?;
         Ok(Ping)
     }
+}
 
-    /// The packet to send.
-    ///
-    /// ```
-    /// let mut buf = [0u8; 4];
-    /// uwsgi_wire::message::Ping.to_packet().encode(&mut buf)?;
-    /// assert_eq!(buf, [0x64, 0, 0, 0]);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub const fn to_packet(self) -> Packet<'static> {
+/// The packet to send.
+///
+/// ```
+/// use uwsgi_wire::{message::Ping, Packet};
+/// let mut buf = [0u8; 4];
+/// Packet::from(&Ping).encode(&mut buf)?;
+/// assert_eq!(buf, [0x64, 0, 0, 0]);
+/// # Ok::<(), uwsgi_wire::EncodeError>(())
+/// ```
+impl From<&Ping> for Packet<'_> {
+    fn from(_: &Ping) -> Self {
         Packet::from_parts(Modifier1::PING, 0, Payload::Raw(&[]))
     }
 }
 
 /// A pong, the answer to a ping: modifier2 1; a non-empty payload is a warning message
-/// from the server.
+/// from the server. `Pong::default()` is a clean pong.
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Pong};
 /// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
-/// assert_eq!(Pong::from_packet(&packet)?.warning(), None);
+/// let pong = Pong::try_from(&packet)?;
+/// assert_eq!(pong.warning(), None);
+/// assert_eq!(pong, Pong::default());
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -72,17 +69,7 @@ pub struct Pong<'a> {
 }
 
 impl<'a> Pong<'a> {
-    /// A clean pong.
-    ///
-    /// ```
-    /// assert_eq!(uwsgi_wire::message::Pong::new().to_packet()?.header().to_bytes(), [0x64, 0, 0, 1]);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub const fn new() -> Self {
-        Pong { warning: &[] }
-    }
-
-    /// A pong carrying a warning message.
+    /// A pong carrying a warning message (an empty one is a clean pong).
     ///
     /// ```
     /// let pong = uwsgi_wire::message::Pong::with_warning(b"disk almost full");
@@ -92,30 +79,10 @@ impl<'a> Pong<'a> {
         Pong { warning }
     }
 
-    /// The pong in a packet: modifier1 100, modifier2 1.
-    ///
-    /// ```
-    /// use uwsgi_wire::{Packet, message::Pong};
-    /// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi")?.complete().unwrap();
-    /// assert_eq!(Pong::from_packet(&packet)?.warning(), Some(&b"hi"[..]));
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        if packet.modifier1() != Modifier1::PING {
-            return Err(unexpected(packet));
-        }
-        if packet.modifier2() != 1 {
-            return Err(unexpected_modifier2(packet));
-        }
-        Ok(Pong {
-            warning: packet.payload().as_bytes(),
-        })
-    }
-
     /// The warning message, if the server sent one.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::message::Pong::new().warning(), None);
+    /// assert_eq!(uwsgi_wire::message::Pong::default().warning(), None);
     /// ```
     pub const fn warning(&self) -> Option<&'a [u8]> {
         if self.warning.is_empty() {
@@ -124,15 +91,37 @@ impl<'a> Pong<'a> {
             Some(self.warning)
         }
     }
+}
 
-    /// The packet to send; fails only for a warning over 65535 bytes.
-    ///
-    /// ```
-    /// let pong = uwsgi_wire::message::Pong::with_warning(b"hi").to_packet()?;
-    /// assert_eq!(pong.encoded_len(), 6);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
-        Packet::new(Modifier1::PING, 1, Payload::Raw(self.warning))
+/// The pong in a packet: modifier1 100, modifier2 1.
+///
+/// ```
+/// use uwsgi_wire::{Packet, message::Pong};
+/// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi")?.complete().unwrap();
+/// assert_eq!(Pong::try_from(&packet)?.warning(), Some(&b"hi"[..]));
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for Pong<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::PING, Some(1))?;
+        Ok(Pong::with_warning(packet.payload().as_bytes()))
+    }
+}
+
+/// The packet to send; fails only for a warning over 65535 bytes.
+///
+/// ```
+/// use uwsgi_wire::{message::Pong, Packet};
+/// assert_eq!(Packet::try_from(&Pong::default())?.header().to_bytes(), [0x64, 0, 0, 1]);
+/// assert_eq!(Packet::try_from(&Pong::with_warning(b"hi"))?.encoded_len(), 6);
+/// # Ok::<(), uwsgi_wire::EncodeError>(())
+/// ```
+impl<'a> TryFrom<&Pong<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(pong: &Pong<'a>) -> Result<Self, EncodeError> {
+        Packet::new(Modifier1::PING, 1, Payload::Raw(pong.warning))
     }
 }

@@ -1,7 +1,7 @@
 //! HTTP-style requests: modifier1 0 (WSGI) and the other language modifiers.
 
 use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
-use crate::wire::header::Modifier1;
+use crate::wire::header::{Modifier1, HEADER_LEN};
 use crate::wire::packet::{Packet, Payload};
 use crate::wire::vars::Vars;
 
@@ -9,8 +9,10 @@ use crate::wire::vars::Vars;
 /// body bytes on the stream after the packet.
 ///
 /// The body length is checked strictly when the request is built
-/// ([`Vars::content_length`]), so a request in hand always has a trustworthy one.
-/// The CGI accessors return raw bytes, exactly as the front end sent them.
+/// ([`Vars::content_length`]), so a request in hand always has a trustworthy one. The
+/// CGI vars (`REQUEST_METHOD`, `REQUEST_URI`, `PATH_INFO`, `QUERY_STRING`,
+/// `SERVER_PROTOCOL`, ...) are read with [`vars`](Request::vars)`().get(..)`: raw bytes,
+/// exactly as the front end sent them, `None` when it did not.
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Request};
@@ -18,9 +20,9 @@ use crate::wire::vars::Vars;
 /// // A POST captured from nginx 1.22 (tests/vectors/nginx-post.bin).
 /// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
 /// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
-/// let req = Request::from_packet(&packet)?;
-/// assert_eq!(req.method(), Some(&b"POST"[..]));
-/// assert_eq!(req.path_info(), Some(&b"/post"[..]));
+/// let req = Request::try_from(&packet)?;
+/// assert_eq!(req.vars().get(b"REQUEST_METHOD"), Some(&b"POST"[..]));
+/// assert_eq!(req.vars().get(b"PATH_INFO"), Some(&b"/post"[..]));
 /// assert_eq!(req.content_length(), 11);
 /// assert_eq!(&wire[consumed..], b"hello=world");
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -63,34 +65,6 @@ impl<'a> Request<'a> {
             vars,
             content_length,
         })
-    }
-
-    /// The request in a parsed packet.
-    ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Request};
-    /// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0])?.complete().unwrap();
-    /// let err = Request::from_packet(&ping).unwrap_err();
-    /// assert_eq!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        match packet.vars() {
-            Some(vars) => Request::new(packet.modifier1(), packet.modifier2(), vars),
-            None => Err(unexpected(packet)),
-        }
-    }
-
-    /// The packet to encode (the body is written after it, separately).
-    ///
-    /// ```
-    /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// let req = Request::new(Modifier1::PSGI, 0, Vars::empty())?;
-    /// assert_eq!(req.to_packet()?.header().to_bytes(), [5, 0, 0, 0]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
-        Packet::new(self.modifier1, self.modifier2, Payload::Vars(self.vars))
     }
 
     /// The request type (0 WSGI, 5 PSGI, ...).
@@ -140,78 +114,7 @@ impl<'a> Request<'a> {
         self.content_length
     }
 
-    /// `REQUEST_METHOD`.
-    ///
-    /// ```
-    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("REQUEST_METHOD", "GET")?;
-    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
-    /// assert_eq!(req.method(), Some(&b"GET"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn method(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"REQUEST_METHOD")
-    }
-
-    /// `REQUEST_URI` (path and query as the client sent them).
-    ///
-    /// ```
-    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("REQUEST_URI", "/a?b=1")?;
-    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
-    /// assert_eq!(req.request_uri(), Some(&b"/a?b=1"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn request_uri(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"REQUEST_URI")
-    }
-
-    /// `PATH_INFO` (the decoded path).
-    ///
-    /// ```
-    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("PATH_INFO", "/a")?;
-    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
-    /// assert_eq!(req.path_info(), Some(&b"/a"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn path_info(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"PATH_INFO")
-    }
-
-    /// `QUERY_STRING`.
-    ///
-    /// ```
-    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("QUERY_STRING", "b=1")?;
-    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
-    /// assert_eq!(req.query_string(), Some(&b"b=1"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn query_string(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"QUERY_STRING")
-    }
-
-    /// `SERVER_PROTOCOL` (`HTTP/1.1`, ...).
-    ///
-    /// ```
-    /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("SERVER_PROTOCOL", "HTTP/1.1")?;
-    /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
-    /// assert_eq!(req.server_protocol(), Some(&b"HTTP/1.1"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn server_protocol(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"SERVER_PROTOCOL")
-    }
-
-    /// The URL scheme as uWSGI's WSGI layer derives it (`wsgi.url_scheme`), the same
-    /// rule `cgi::request_from_vars` (feature `http`) follows: a non-empty
+    /// The URL scheme as uWSGI's WSGI layer derives it (`wsgi.url_scheme`): a non-empty
     /// `UWSGI_SCHEME` as it is; else, when `HTTPS` is not empty, `https` if it starts
     /// with `on` (any case) or `1` (as Apache and nginx set it) and `http` otherwise;
     /// else a non-empty `REQUEST_SCHEME` (nginx's `$scheme`, which uWSGI itself
@@ -232,6 +135,44 @@ impl<'a> Request<'a> {
     /// ```
     pub fn scheme(&self) -> &'a [u8] {
         url_scheme(&self.vars).0
+    }
+}
+
+/// The request in a parsed packet: a request type (modifier1 0, 5, ...) with its vars.
+///
+/// ```
+/// use uwsgi_wire::{ParseErrorKind, Packet, message::Request};
+/// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0])?.complete().unwrap();
+/// let err = Request::try_from(&ping).unwrap_err();
+/// assert_eq!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for Request<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        Request::new(packet.modifier1(), packet.modifier2(), vars_of(packet)?)
+    }
+}
+
+/// The packet to send (the body is written after it, separately); fails only for vars
+/// over 65535 bytes.
+///
+/// ```
+/// use uwsgi_wire::{Modifier1, message::Request, Packet, Vars};
+/// let req = Request::new(Modifier1::PSGI, 0, Vars::empty())?;
+/// assert_eq!(Packet::try_from(&req)?.header().to_bytes(), [5, 0, 0, 0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a> TryFrom<&Request<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(request: &Request<'a>) -> Result<Self, EncodeError> {
+        Packet::new(
+            request.modifier1,
+            request.modifier2,
+            Payload::Vars(request.vars),
+        )
     }
 }
 
@@ -259,6 +200,41 @@ pub(crate) fn url_scheme<'a>(vars: &Vars<'a>) -> (&'a [u8], Option<(&'static str
         return (from.1, Some(from));
     }
     (b"http", None)
+}
+
+/// Checks that a packet is of the message type asked for: its modifier1, then its
+/// modifier2 when the type fixes one.
+pub(crate) fn expect_kind(
+    packet: &Packet<'_>,
+    modifier1: Modifier1,
+    modifier2: Option<u8>,
+) -> Result<(), ParseError> {
+    if packet.modifier1() != modifier1 {
+        return Err(unexpected(packet));
+    }
+    match modifier2 {
+        Some(m2) if packet.modifier2() != m2 => Err(unexpected_modifier2(packet)),
+        _ => Ok(()),
+    }
+}
+
+/// The vars of a packet whose message type has a vars block; a packet read another way
+/// (with [`BlockKind::Raw`](crate::BlockKind::Raw)) is not that type.
+pub(crate) fn vars_of<'a>(packet: &Packet<'a>) -> Result<Vars<'a>, ParseError> {
+    packet.vars().ok_or_else(|| unexpected(packet))
+}
+
+/// Checks that a packet carries nothing (a ping, a signal): the error is at the first
+/// block byte.
+pub(crate) fn expect_no_payload(packet: &Packet<'_>) -> Result<(), ParseError> {
+    if packet.payload().as_bytes().is_empty() {
+        Ok(())
+    } else {
+        Err(ParseError::new(
+            ParseErrorKind::UnexpectedPayload,
+            HEADER_LEN,
+        ))
+    }
 }
 
 /// The error for a packet that is not the message type asked for: its modifier1 (or its

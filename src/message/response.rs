@@ -1,10 +1,9 @@
-//! The response side: generic responses (modifier1 255) and telling a raw HTTP response
-//! from a uwsgi-framed one.
+//! Generic responses (modifier1 255), the answer to a signal or a spooler request.
 
-use crate::message::request::unexpected;
+use crate::message::request::expect_kind;
 use crate::wire::error::{EncodeError, ParseError};
-use crate::wire::header::{Modifier1, HEADER_LEN};
-use crate::wire::packet::{Packet, Payload, Status};
+use crate::wire::header::Modifier1;
+use crate::wire::packet::{Packet, Payload};
 
 /// A generic response (modifier1 255), the answer to a signal or a spooler request:
 /// modifier2 1 means done (`ff 00 00 01`), 0 means failed (`ff 00 00 00`).
@@ -12,7 +11,7 @@ use crate::wire::packet::{Packet, Payload, Status};
 /// ```
 /// use uwsgi_wire::{message::GenericResponse, Packet};
 /// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x01])?.complete().unwrap();
-/// let response = GenericResponse::from_packet(&packet)?;
+/// let response = GenericResponse::try_from(&packet)?;
 /// assert!(response.is_ok());
 /// assert_eq!(response, GenericResponse::OK);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -31,16 +30,16 @@ impl<'a> GenericResponse<'a> {
     /// // uWSGI 2.0.21's answer to `uwsgi --signal ADDR,17`.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal-reply.bin");
     /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
-    /// assert_eq!(GenericResponse::from_packet(&packet)?, GenericResponse::OK);
+    /// assert_eq!(GenericResponse::try_from(&packet)?, GenericResponse::OK);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub const OK: GenericResponse<'static> = GenericResponse::new(1);
     /// `ff 00 00 00`: the request failed.
     ///
     /// ```
-    /// use uwsgi_wire::message::GenericResponse;
+    /// use uwsgi_wire::{message::GenericResponse, Packet};
     /// let mut buf = [0u8; 4];
-    /// GenericResponse::FAILED.to_packet()?.encode(&mut buf)?;
+    /// Packet::try_from(&GenericResponse::FAILED)?.encode(&mut buf)?;
     /// assert_eq!(buf, [0xff, 0x00, 0x00, 0x00]);
     /// assert!(!GenericResponse::FAILED.is_ok());
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
@@ -54,24 +53,6 @@ impl<'a> GenericResponse<'a> {
     /// ```
     pub const fn new(code: u8) -> GenericResponse<'static> {
         GenericResponse { code, payload: &[] }
-    }
-
-    /// The response in a packet (modifier1 255); any payload is kept.
-    ///
-    /// ```
-    /// use uwsgi_wire::{message::GenericResponse, Packet};
-    /// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00])?.complete().unwrap();
-    /// assert!(!GenericResponse::from_packet(&packet)?.is_ok());
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        if packet.modifier1() != Modifier1::RESPONSE {
-            return Err(unexpected(packet));
-        }
-        Ok(GenericResponse {
-            code: packet.modifier2(),
-            payload: packet.payload().as_bytes(),
-        })
     }
 
     /// modifier2: 1 ok, 0 failed; other values are request dependent.
@@ -100,73 +81,44 @@ impl<'a> GenericResponse<'a> {
     pub const fn payload(&self) -> &'a [u8] {
         self.payload
     }
+}
 
-    /// The packet to send; fails only for a payload over 65535 bytes.
-    ///
-    /// ```
-    /// let p = uwsgi_wire::message::GenericResponse::OK.to_packet()?;
-    /// assert_eq!(p.header().to_bytes(), [0xff, 0, 0, 1]);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
-        Packet::new(Modifier1::RESPONSE, self.code, Payload::Raw(self.payload))
+/// The response in a packet (modifier1 255); any payload is kept.
+///
+/// ```
+/// use uwsgi_wire::{message::GenericResponse, Packet};
+/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00])?.complete().unwrap();
+/// assert!(!GenericResponse::try_from(&packet)?.is_ok());
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for GenericResponse<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::RESPONSE, None)?;
+        Ok(GenericResponse {
+            code: packet.modifier2(),
+            payload: packet.payload().as_bytes(),
+        })
     }
 }
 
-/// How a reply is framed, judged from its first bytes.
-///
-/// A request (modifier1 0 and the other HTTP-style types) is answered with raw HTTP, not a
-/// uwsgi packet: its first four bytes `HTTP` would read as modifier1 72 with a datasize of
-/// 0x5454. uWSGI in cgi-mode starts with a CGI `Status:` header instead. Everything else
-/// (pong, RPC results, generic responses) is a uwsgi packet.
+/// The packet to send; fails only for a payload over 65535 bytes.
 ///
 /// ```
-/// use uwsgi_wire::{message::ResponseFormat, Status};
-/// assert_eq!(ResponseFormat::detect(b"HTTP/1.1 200 OK\r\n"), Status::Complete(ResponseFormat::RawHttp));
-/// assert_eq!(ResponseFormat::detect(b"Status: 404\r\n"), Status::Complete(ResponseFormat::CgiHeaders));
-/// assert_eq!(ResponseFormat::detect(&[0x64, 0, 0, 1]), Status::Complete(ResponseFormat::Uwsgi));
-/// assert_eq!(ResponseFormat::detect(b"HT"), Status::Partial { needed: 2 });
+/// use uwsgi_wire::{message::GenericResponse, Packet};
+/// let p = Packet::try_from(&GenericResponse::OK)?;
+/// assert_eq!(p.header().to_bytes(), [0xff, 0, 0, 1]);
+/// # Ok::<(), uwsgi_wire::EncodeError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResponseFormat {
-    /// An HTTP/1.x status line follows (`HTTP/1.1 200 OK`).
-    RawHttp,
-    /// CGI headers with a `Status:` line (uWSGI's cgi-mode), as nginx accepts.
-    CgiHeaders,
-    /// A uwsgi header and block.
-    Uwsgi,
-}
+impl<'a> TryFrom<&GenericResponse<'a>> for Packet<'a> {
+    type Error = EncodeError;
 
-impl ResponseFormat {
-    /// Judges the framing from the first bytes of a reply; `Partial` until there are
-    /// enough bytes to tell (4, or 7 for something starting `Stat`).
-    ///
-    /// ```
-    /// use uwsgi_wire::{message::ResponseFormat, Status};
-    /// assert_eq!(ResponseFormat::detect(b"Stat"), Status::Partial { needed: 3 });
-    /// assert_eq!(ResponseFormat::detect(b"Stats!!"), Status::Complete(ResponseFormat::Uwsgi));
-    /// ```
-    pub fn detect(buf: &[u8]) -> Status<ResponseFormat> {
-        const HTTP: &[u8] = b"HTTP";
-        const STATUS: &[u8] = b"Status:";
-        if buf.len() < HEADER_LEN {
-            return Status::Partial {
-                needed: HEADER_LEN - buf.len(),
-            };
-        }
-        if buf.starts_with(HTTP) {
-            return Status::Complete(ResponseFormat::RawHttp);
-        }
-        if buf.starts_with(&STATUS[..HEADER_LEN]) {
-            if buf.len() < STATUS.len() {
-                return Status::Partial {
-                    needed: STATUS.len() - buf.len(),
-                };
-            }
-            if buf.starts_with(STATUS) {
-                return Status::Complete(ResponseFormat::CgiHeaders);
-            }
-        }
-        Status::Complete(ResponseFormat::Uwsgi)
+    fn try_from(response: &GenericResponse<'a>) -> Result<Self, EncodeError> {
+        Packet::new(
+            Modifier1::RESPONSE,
+            response.code,
+            Payload::Raw(response.payload),
+        )
     }
 }

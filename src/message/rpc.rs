@@ -1,13 +1,13 @@
 //! RPC (modifier1 173): a call is an array (function name, then up to 254 arguments).
 
 use crate::message::fields::{missing, Digits};
-use crate::message::request::{unexpected, unexpected_modifier2};
+use crate::message::request::{expect_kind, unexpected, unexpected_modifier2};
 use crate::wire::array::{Array, ArrayIter};
 use crate::wire::encode::encode_vars;
 use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
-use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
+use crate::wire::header::{Header, Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
-use crate::wire::packet::{Packet, Payload, Status};
+use crate::wire::packet::{Packet, Payload};
 
 /// The most arguments an RPC call can carry (uWSGI's `UMAX8 - 1`).
 ///
@@ -37,7 +37,7 @@ pub const MAX_RPC_ARGS: usize = 254;
 /// // Captured from uWSGI 2.0.21: uwsgi.rpc(addr, "hello", "a", "", "b").
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
 /// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
-/// let call = RpcCall::from_packet(&packet)?;
+/// let call = RpcCall::try_from(&packet)?;
 /// assert_eq!(call.function(), b"hello");
 /// assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -58,17 +58,17 @@ impl<'a> RpcCall<'a> {
     /// // `uwsgi.rpc()` in uWSGI 2.0.21 asks for the framed reply.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
     /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
-    /// assert_eq!(RpcCall::from_packet(&packet)?.modifier2(), RpcCall::UWSGI_REPLY);
+    /// assert_eq!(RpcCall::try_from(&packet)?.modifier2(), RpcCall::UWSGI_REPLY);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub const UWSGI_REPLY: u8 = 0;
     /// modifier2 1: the result comes back raw, with no header, until the server closes.
     ///
     /// ```
-    /// use uwsgi_wire::{ArrayBuilder, message::RpcCall};
+    /// use uwsgi_wire::{ArrayBuilder, message::RpcCall, Packet};
     /// let mut call = ArrayBuilder::new();
     /// call.push("hello")?.push("x")?;
-    /// let packet = RpcCall::new(call.array(), RpcCall::RAW_REPLY)?.to_packet()?;
+    /// let packet = Packet::try_from(&RpcCall::new(call.array(), RpcCall::RAW_REPLY)?)?;
     /// assert_eq!(packet.header().to_bytes(), [0xad, 0x0a, 0x00, 0x01]);
     /// // uWSGI 2.0.21 answered this very call with the bare result.
     /// assert_eq!(include_bytes!("../../tests/vectors/uwsgi-rpc-reply-raw.bin"), b"HI:x");
@@ -115,22 +115,6 @@ impl<'a> RpcCall<'a> {
             function,
             modifier2,
         })
-    }
-
-    /// The call in a packet (modifier1 173, read as an array).
-    ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::RpcCall};
-    /// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00")?.complete().unwrap();
-    /// let err = RpcCall::from_packet(&packet).unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::MissingRpcFunction, 4));
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        match (packet.modifier1(), packet.array()) {
-            (Modifier1::RPC, Some(array)) => Self::at(array, packet.modifier2(), HEADER_LEN),
-            _ => Err(unexpected(packet)),
-        }
     }
 
     /// The function name.
@@ -188,35 +172,65 @@ impl<'a> RpcCall<'a> {
     pub const fn modifier2(&self) -> u8 {
         self.modifier2
     }
+}
 
-    /// The packet to send; fails only for an array over 65535 bytes (one parsed from an
-    /// oversize slice: packets and builders never hold one).
-    ///
-    /// ```
-    /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// let mut a = ArrayBuilder::new();
-    /// a.push("hello")?;
-    /// let packet = RpcCall::new(a.array(), 0)?.to_packet()?;
-    /// assert_eq!(packet.header().to_bytes(), [0xad, 7, 0, 0]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
-        Packet::new(Modifier1::RPC, self.modifier2, Payload::Array(self.array))
+/// The call in a packet (modifier1 173, read as an array).
+///
+/// ```
+/// use uwsgi_wire::{ParseErrorKind, Packet, message::RpcCall};
+/// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00")?.complete().unwrap();
+/// let err = RpcCall::try_from(&packet).unwrap_err();
+/// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::MissingRpcFunction, 4));
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for RpcCall<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::RPC, None)?;
+        match packet.array() {
+            Some(array) => RpcCall::at(array, packet.modifier2(), HEADER_LEN),
+            None => Err(unexpected(packet)),
+        }
+    }
+}
+
+/// The packet to send; fails only for an array over 65535 bytes (one parsed from an
+/// oversize slice: packets and builders never hold one).
+///
+/// ```
+/// use uwsgi_wire::{ArrayBuilder, message::RpcCall, Packet};
+/// let mut a = ArrayBuilder::new();
+/// a.push("hello")?;
+/// let packet = Packet::try_from(&RpcCall::new(a.array(), 0)?)?;
+/// assert_eq!(packet.header().to_bytes(), [0xad, 7, 0, 0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a> TryFrom<&RpcCall<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(call: &RpcCall<'a>) -> Result<Self, EncodeError> {
+        Packet::new(Modifier1::RPC, call.modifier2, Payload::Array(call.array))
     }
 }
 
 /// The reply to an RPC call made with modifier2 0 ([`RpcCall::UWSGI_REPLY`]), as uWSGI
-/// frames it.
+/// frames it. Read it from a packet with `RpcReply::try_from(&packet)?` (the packet read
+/// with [`BlockKind::Raw`](crate::BlockKind::Raw), or as the
+/// [`exchange`](crate::exchange) client delivers it); write it with
+/// [`encode`](RpcReply::encode).
 ///
 /// ```
-/// use uwsgi_wire::{message::RpcReply, Status};
+/// use uwsgi_wire::{message::RpcReply, BlockKind, Limits, Packet};
 ///
 /// // Captured from uWSGI 2.0.21: the result "HI:x".
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply.bin");
-/// let Status::Complete((reply, consumed)) = RpcReply::parse(wire)? else { unreachable!() };
-/// assert_eq!(reply, RpcReply::Result(b"HI:x"));
+/// let (packet, consumed) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
+///     .complete()
+///     .ok_or("short")?;
+/// assert_eq!(RpcReply::try_from(&packet)?, RpcReply::Result(b"HI:x"));
 /// assert_eq!(consumed, wire.len());
-/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RpcReply<'a> {
@@ -230,41 +244,26 @@ pub enum RpcReply<'a> {
     },
 }
 
+// Written with `encode` into the caller's buffer, not converted to a `Packet`: a packet
+// borrows its block, and the large form's block (`{CONTENT_LENGTH: len}`) exists nowhere
+// until its digits are formatted, so `encode` writes it (and the header) where the caller
+// says; the `len` result bytes then follow the packet on the stream.
 impl<'a> RpcReply<'a> {
     /// modifier2 of the large form.
     ///
     /// ```
     /// use uwsgi_wire::{BlockKind, Limits, Packet, message::RpcReply};
-    /// // uWSGI 2.0.21's reply for a 70000-byte result.
+    /// // uWSGI 2.0.21's reply for a 70000-byte result: the packet, then the result.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply-big.bin");
-    /// let (packet, _) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
+    /// let (packet, consumed) = Packet::parse_as(wire, BlockKind::Raw, &Limits::new())?
     ///     .complete()
     ///     .ok_or("short")?;
     /// assert_eq!(packet.modifier2(), RpcReply::LARGE);
-    /// assert_eq!(RpcReply::from_packet(&packet)?, RpcReply::Large { len: 70000 });
+    /// assert_eq!(RpcReply::try_from(&packet)?, RpcReply::Large { len: 70000 });
+    /// assert_eq!(wire.len() - consumed, 70000);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub const LARGE: u8 = 5;
-
-    /// Parses a reply from the start of `buf`; `consumed` covers the packet only, so for
-    /// [`RpcReply::Large`] the result is the next `len` bytes.
-    ///
-    /// ```
-    /// use uwsgi_wire::{message::RpcReply, Status};
-    /// // Captured from uWSGI 2.0.21: a 70000-byte result.
-    /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-reply-big.bin");
-    /// let Status::Complete((reply, consumed)) = RpcReply::parse(wire)? else { unreachable!() };
-    /// assert_eq!(reply, RpcReply::Large { len: 70000 });
-    /// assert_eq!(wire.len() - consumed, 70000);
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, ParseError> {
-        let (packet, consumed) = match Packet::parse_as(buf, BlockKind::Raw, &Limits::new())? {
-            Status::Complete(done) => done,
-            Status::Partial { needed } => return Ok(Status::Partial { needed }),
-        };
-        Ok(Status::Complete((Self::from_packet(&packet)?, consumed)))
-    }
 
     /// The reply uWSGI sends for `result`: [`RpcReply::Result`] up to 65535 bytes,
     /// [`RpcReply::Large`] beyond (then write `result` itself after the packet).
@@ -336,28 +335,32 @@ impl<'a> RpcReply<'a> {
             }
         }
     }
+}
 
-    /// The reply in a packet parsed with [`BlockKind::Raw`].
-    ///
-    /// ```
-    /// use uwsgi_wire::{BlockKind, Limits, Packet, message::RpcReply};
-    /// let (p, _) = Packet::parse_as(b"\xad\x02\x00\x00ok", BlockKind::Raw, &Limits::new())?.complete().unwrap();
-    /// assert_eq!(RpcReply::from_packet(&p)?, RpcReply::Result(b"ok"));
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
+/// The reply in a packet (modifier1 173, modifier2 0 or [`RpcReply::LARGE`]).
+///
+/// ```
+/// use uwsgi_wire::{BlockKind, Limits, Packet, message::RpcReply};
+/// let (p, _) = Packet::parse_as(b"\xad\x02\x00\x00ok", BlockKind::Raw, &Limits::new())?.complete().unwrap();
+/// assert_eq!(RpcReply::try_from(&p)?, RpcReply::Result(b"ok"));
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for RpcReply<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::RPC, None)?;
         let block = packet.payload().as_bytes();
-        match (packet.modifier1(), packet.modifier2()) {
-            (Modifier1::RPC, 0) => Ok(RpcReply::Result(block)),
-            (Modifier1::RPC, Self::LARGE) => {
+        match packet.modifier2() {
+            0 => Ok(RpcReply::Result(block)),
+            RpcReply::LARGE => {
                 let vars = crate::Vars::parse_at(block, HEADER_LEN, &Limits::new())?;
                 match vars.content_length()? {
                     Some(len) => Ok(RpcReply::Large { len }),
                     None => Err(missing(&vars, "CONTENT_LENGTH")),
                 }
             }
-            (Modifier1::RPC, _) => Err(unexpected_modifier2(packet)),
-            _ => Err(unexpected(packet)),
+            _ => Err(unexpected_modifier2(packet)),
         }
     }
 }

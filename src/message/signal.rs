@@ -1,8 +1,8 @@
 //! Signal (modifier1 110): the signal number rides in modifier2.
 
-use crate::message::request::unexpected;
-use crate::wire::error::{ParseError, ParseErrorKind};
-use crate::wire::header::{Modifier1, HEADER_LEN};
+use crate::message::request::{expect_kind, expect_no_payload};
+use crate::wire::error::ParseError;
+use crate::wire::header::Modifier1;
 use crate::wire::packet::{Packet, Payload};
 
 /// A uWSGI signal: `6e 00 00 NN`, as `uwsgi --signal ADDR,NN` sends it. The server answers
@@ -12,7 +12,7 @@ use crate::wire::packet::{Packet, Payload};
 /// ```
 /// use uwsgi_wire::{Packet, message::Signal};
 /// let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])?.complete().unwrap();
-/// assert_eq!(Signal::from_packet(&packet)?, Signal::new(17));
+/// assert_eq!(Signal::try_from(&packet)?, Signal::new(17));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,30 +30,6 @@ impl Signal {
         Signal { number }
     }
 
-    /// The signal in a packet: modifier1 110, no payload.
-    ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Signal};
-    /// let (packet, _) = Packet::parse(b"\x6e\x01\x00\x11x")?.complete().unwrap();
-    /// let err = Signal::from_packet(&packet).unwrap_err();
-    /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::UnexpectedPayload, 4));
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'_>) -> Result<Self, ParseError> {
-        if packet.modifier1() != Modifier1::SIGNAL {
-            return Err(unexpected(packet));
-        }
-        if !packet.payload().as_bytes().is_empty() {
-            return Err(ParseError::new(
-                ParseErrorKind::UnexpectedPayload,
-                HEADER_LEN,
-            ));
-        }
-        Ok(Signal {
-            number: packet.modifier2(),
-        })
-    }
-
     /// The signal number.
     ///
     /// ```
@@ -62,16 +38,38 @@ impl Signal {
     pub const fn number(&self) -> u8 {
         self.number
     }
+}
 
-    /// The packet to send.
-    ///
-    /// ```
-    /// let mut buf = [0u8; 4];
-    /// uwsgi_wire::message::Signal::new(17).to_packet().encode(&mut buf)?;
-    /// assert_eq!(buf, [0x6e, 0x00, 0x00, 0x11]);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub const fn to_packet(&self) -> Packet<'static> {
-        Packet::from_parts(Modifier1::SIGNAL, self.number, Payload::Raw(&[]))
+/// The signal in a packet: modifier1 110, no payload.
+///
+/// ```
+/// use uwsgi_wire::{ParseErrorKind, Packet, message::Signal};
+/// let (packet, _) = Packet::parse(b"\x6e\x01\x00\x11x")?.complete().unwrap();
+/// let err = Signal::try_from(&packet).unwrap_err();
+/// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::UnexpectedPayload, 4));
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl TryFrom<&Packet<'_>> for Signal {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'_>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::SIGNAL, None)?;
+        expect_no_payload(packet)?;
+        Ok(Signal::new(packet.modifier2()))
+    }
+}
+
+/// The packet to send.
+///
+/// ```
+/// use uwsgi_wire::{message::Signal, Packet};
+/// let mut buf = [0u8; 4];
+/// Packet::from(&Signal::new(17)).encode(&mut buf)?;
+/// assert_eq!(buf, [0x6e, 0x00, 0x00, 0x11]);
+/// # Ok::<(), uwsgi_wire::EncodeError>(())
+/// ```
+impl From<&Signal> for Packet<'_> {
+    fn from(signal: &Signal) -> Self {
+        Packet::from_parts(Modifier1::SIGNAL, signal.number, Payload::Raw(&[]))
     }
 }

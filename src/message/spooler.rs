@@ -1,6 +1,6 @@
 //! Spooler requests (modifier1 17): vars in, a generic response out.
 
-use crate::message::request::unexpected;
+use crate::message::request::{expect_kind, vars_of};
 use crate::wire::error::{EncodeError, ParseError};
 use crate::wire::header::Modifier1;
 use crate::wire::packet::{Packet, Payload};
@@ -16,9 +16,9 @@ use crate::wire::vars::Vars;
 /// vars.push("task", "send-mail")?.push("to", "ops@example.com")?;
 /// let job = SpoolerRequest::new(vars.vars());
 /// let mut buf = [0u8; 64];
-/// let n = job.to_packet()?.encode(&mut buf)?;
+/// let n = Packet::try_from(&job)?.encode(&mut buf)?;
 /// let (packet, _) = Packet::parse(&buf[..n])?.complete().unwrap();
-/// assert_eq!(SpoolerRequest::from_packet(&packet)?.vars().get(b"task"), Some(&b"send-mail"[..]));
+/// assert_eq!(SpoolerRequest::try_from(&packet)?.vars().get(b"task"), Some(&b"send-mail"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,24 +37,6 @@ impl<'a> SpoolerRequest<'a> {
         SpoolerRequest { vars, modifier2: 0 }
     }
 
-    /// The spooler request in a packet (modifier1 17).
-    ///
-    /// ```
-    /// use uwsgi_wire::{Packet, message::SpoolerRequest};
-    /// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00")?.complete().unwrap();
-    /// assert_eq!(SpoolerRequest::from_packet(&packet)?.vars().len(), 1);
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        match (packet.modifier1(), packet.vars()) {
-            (Modifier1::SPOOLER, Some(vars)) => Ok(SpoolerRequest {
-                vars,
-                modifier2: packet.modifier2(),
-            }),
-            _ => Err(unexpected(packet)),
-        }
-    }
-
     /// The job's vars.
     ///
     /// ```
@@ -63,15 +45,44 @@ impl<'a> SpoolerRequest<'a> {
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
     }
+}
 
-    /// The packet to send; fails only for vars over 65535 bytes.
-    ///
-    /// ```
-    /// let p = uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).to_packet()?;
-    /// assert_eq!(p.header().to_bytes(), [17, 0, 0, 0]);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, EncodeError> {
-        Packet::new(Modifier1::SPOOLER, self.modifier2, Payload::Vars(self.vars))
+/// The spooler request in a packet (modifier1 17).
+///
+/// ```
+/// use uwsgi_wire::{Packet, message::SpoolerRequest};
+/// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00")?.complete().unwrap();
+/// assert_eq!(SpoolerRequest::try_from(&packet)?.vars().len(), 1);
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for SpoolerRequest<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::SPOOLER, None)?;
+        Ok(SpoolerRequest {
+            vars: vars_of(packet)?,
+            modifier2: packet.modifier2(),
+        })
+    }
+}
+
+/// The packet to send; fails only for vars over 65535 bytes.
+///
+/// ```
+/// use uwsgi_wire::{message::SpoolerRequest, Packet, Vars};
+/// let p = Packet::try_from(&SpoolerRequest::new(Vars::empty()))?;
+/// assert_eq!(p.header().to_bytes(), [17, 0, 0, 0]);
+/// # Ok::<(), uwsgi_wire::EncodeError>(())
+/// ```
+impl<'a> TryFrom<&SpoolerRequest<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(request: &SpoolerRequest<'a>) -> Result<Self, EncodeError> {
+        Packet::new(
+            Modifier1::SPOOLER,
+            request.modifier2,
+            Payload::Vars(request.vars),
+        )
     }
 }

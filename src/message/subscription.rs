@@ -4,8 +4,8 @@
 //! (core/subscription.c) and the server's `corerouter_manage_subscription`.
 
 use crate::message::fields::required;
-use crate::message::request::unexpected;
-use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::message::request::{expect_kind, vars_of};
+use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
 use crate::wire::header::Modifier1;
 use crate::wire::packet::{Packet, Payload};
 use crate::wire::vars::{parse_decimal, Vars};
@@ -23,7 +23,7 @@ use crate::wire::vars::{parse_decimal, Vars};
 /// // Captured from uWSGI 2.0.21 `--subscribe-to 127.0.0.1:PORT:example.com`.
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-subscribe.bin");
 /// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
-/// let sub = Subscription::from_packet(&packet)?;
+/// let sub = Subscription::try_from(&packet)?;
 /// assert!(sub.is_subscribe());
 /// assert_eq!(sub.key(), b"example.com");
 /// assert_eq!((sub.modifier1(), sub.cores(), sub.weight()), (0, 1, 0));
@@ -102,22 +102,6 @@ impl<'a> Subscription<'a> {
             backup: number("backup")?,
             unix: number("unix")?,
         })
-    }
-
-    /// The subscription in a packet (modifier1 224).
-    ///
-    /// ```
-    /// use uwsgi_wire::{Packet, message::Subscription};
-    /// let wire = include_bytes!("../../tests/vectors/uwsgi-unsubscribe.bin");
-    /// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
-    /// assert!(!Subscription::from_packet(&packet)?.is_subscribe());
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Self, ParseError> {
-        match (packet.modifier1(), packet.vars()) {
-            (Modifier1::SUBSCRIPTION, Some(vars)) => Subscription::new(vars, packet.modifier2()),
-            _ => Err(unexpected(packet)),
-        }
     }
 
     /// True for a subscribe (packet modifier2 0), false for an unsubscribe.
@@ -250,33 +234,6 @@ impl<'a> Subscription<'a> {
         self.unix
     }
 
-    /// A text field by name: `sni_key`, `sni_crt`, `sni_ca`, `notify`, `proto`, or any
-    /// other key the sender added.
-    ///
-    /// ```
-    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("key", "k")?.push("address", "a")?.push("notify", "/tmp/n.sock")?;
-    /// assert_eq!(Subscription::new(v.vars(), 0)?.field(b"notify"), Some(&b"/tmp/n.sock"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn field(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.vars.get(name)
-    }
-
-    /// The raw signature, when the datagram is signed.
-    ///
-    /// ```
-    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("key", "k")?.push("address", "a")?;
-    /// assert_eq!(Subscription::new(v.vars(), 0)?.sign(), None);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn sign(&self) -> Option<&'a [u8]> {
-        self.vars.get(b"sign")
-    }
-
     /// The bytes the signature covers: the block up to (not including) the `sign` pair,
     /// as uWSGI's server computes it. The whole block when unsigned.
     ///
@@ -291,7 +248,7 @@ impl<'a> Subscription<'a> {
     /// ```
     pub fn signed_bytes(&self) -> &'a [u8] {
         let block = self.vars.as_bytes();
-        match self.sign() {
+        match self.vars.get(b"sign") {
             // `sign` is the last pair (checked in `new`): cut its 2+4+2 prefix and value.
             Some(sign) => block
                 .get(..block.len().saturating_sub(2 + 4 + 2 + sign.len()))
@@ -300,34 +257,59 @@ impl<'a> Subscription<'a> {
         }
     }
 
-    /// All the vars, unknown keys included.
+    /// All the vars, unknown keys included: the text fields are read here by name.
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
     /// # let mut v = VarsBuilder::new();
-    /// # v.push("key", "k")?.push("address", "a")?.push("vassal", "x")?;
-    /// assert_eq!(Subscription::new(v.vars(), 0)?.vars().get(b"vassal"), Some(&b"x"[..]));
+    /// # v.push("key", "k")?.push("address", "a")?.push("notify", "/tmp/n.sock")?.push("vassal", "x")?;
+    /// let sub = Subscription::new(v.vars(), 0)?;
+    /// assert_eq!(sub.vars().get(b"notify"), Some(&b"/tmp/n.sock"[..]));
+    /// assert_eq!(sub.vars().get(b"vassal"), Some(&b"x"[..]));
+    /// assert_eq!(sub.vars().get(b"sign"), None); // unsigned
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
     }
+}
 
-    /// The datagram to send (modifier2 0 subscribe, 1 unsubscribe).
-    ///
-    /// ```
-    /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
-    /// # v.push("key", "k")?.push("address", "a")?;
-    /// let p = Subscription::new(v.vars(), 1)?.to_packet()?;
-    /// assert_eq!(p.header().modifier2, 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn to_packet(&self) -> Result<Packet<'a>, crate::EncodeError> {
+/// The subscription in a packet (modifier1 224).
+///
+/// ```
+/// use uwsgi_wire::{Packet, message::Subscription};
+/// let wire = include_bytes!("../../tests/vectors/uwsgi-unsubscribe.bin");
+/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// assert!(!Subscription::try_from(&packet)?.is_subscribe());
+/// # Ok::<(), uwsgi_wire::ParseError>(())
+/// ```
+impl<'a> TryFrom<&Packet<'a>> for Subscription<'a> {
+    type Error = ParseError;
+
+    fn try_from(packet: &Packet<'a>) -> Result<Self, ParseError> {
+        expect_kind(packet, Modifier1::SUBSCRIPTION, None)?;
+        Subscription::new(vars_of(packet)?, packet.modifier2())
+    }
+}
+
+/// The datagram to send (modifier2 0 subscribe, 1 unsubscribe).
+///
+/// ```
+/// # use uwsgi_wire::{message::Subscription, Packet, VarsBuilder};
+/// # let mut v = VarsBuilder::new();
+/// # v.push("key", "k")?.push("address", "a")?;
+/// let p = Packet::try_from(&Subscription::new(v.vars(), 1)?)?;
+/// assert_eq!(p.header().modifier2, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'a> TryFrom<&Subscription<'a>> for Packet<'a> {
+    type Error = EncodeError;
+
+    fn try_from(subscription: &Subscription<'a>) -> Result<Self, EncodeError> {
         Packet::new(
             Modifier1::SUBSCRIPTION,
-            self.command,
-            Payload::Vars(self.vars),
+            subscription.command,
+            Payload::Vars(subscription.vars),
         )
     }
 }
@@ -335,17 +317,20 @@ impl<'a> Subscription<'a> {
 /// Builds subscription vars in uWSGI's field order: `key`, `address`, `modifier1`,
 /// `modifier2`, `cores`, `load`, `weight`, then the optional `backup`, `sni_key`,
 /// `sni_crt`, `sni_ca`, `proto`, `notify`, any extra fields, and `unix`. To sign, sign
-/// the built block's bytes and push `sign` last.
+/// the built block's bytes and push `sign` last. The vars are the block of a
+/// [`Subscription`]: [`Subscription::new`] types them, and the packet conversion frames
+/// them.
 ///
 /// ```
-/// use uwsgi_wire::{Modifier1, Packet, Payload, message::SubscriptionBuilder};
+/// use uwsgi_wire::{message::Subscription, message::SubscriptionBuilder, Packet};
 /// let vars = SubscriptionBuilder::new(b"example.com", b"127.0.0.1:3031")
 ///     .cores(1)
 ///     .build()?;
+/// let subscribe = Subscription::new(vars.vars(), 0)?;
 /// let mut wire = Vec::new();
-/// Packet::new(Modifier1::SUBSCRIPTION, 0, Payload::Vars(vars.vars()))?.encode_to(&mut wire)?;
+/// Packet::try_from(&subscribe)?.encode_to(&mut wire)?;
 /// assert_eq!(&wire[..4], &[0xe0, 0x65, 0x00, 0x00]);
-/// # Ok::<(), uwsgi_wire::EncodeError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "alloc")]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,7 +475,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// assert_eq!(Subscription::new(v.vars(), 0).unwrap().weight(), 2);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
-    pub fn build(&self) -> Result<crate::VarsBuilder, crate::EncodeError> {
+    pub fn build(&self) -> Result<crate::VarsBuilder, EncodeError> {
         let mut vars = crate::VarsBuilder::new();
         let mut digits = crate::message::fields::Digits::new();
         vars.push("key", self.key)?.push("address", self.address)?;

@@ -390,7 +390,7 @@ impl OwnedPacket {
     /// ```
     /// use uwsgi_wire::{message::Message, owned::OwnedPacket, message::Signal, Status};
     /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 9]))? else { unreachable!() };
-    /// assert_eq!(Message::from_packet(&p.packet())?, Message::Signal(Signal::new(9)));
+    /// assert_eq!(Message::try_from(&p.packet())?, Message::Signal(Signal::new(9)));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn packet(&self) -> Packet<'_> {

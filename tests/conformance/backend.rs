@@ -1,7 +1,7 @@
 //! The test backend: a uwsgi listener built on the crate's core API only.
 //!
 //! For each connection it parses the packet with `Packet::parse` on a growing buffer,
-//! types it with `Request::from_packet`, reads exactly `content_length` body bytes,
+//! types it with `Request::try_from`, reads exactly `content_length` body bytes,
 //! answers `HTTP/1.1 200 OK` with a Content-Length body, then reads until the front end
 //! closes, keeping any stray bytes. Every byte received is recorded.
 
@@ -89,7 +89,7 @@ impl Capture {
 
     /// The request view of the packet.
     pub fn request(&self) -> Request<'_> {
-        Request::from_packet(&self.packet()).expect("was checked on receipt")
+        Request::try_from(&self.packet()).expect("was checked on receipt")
     }
 
     /// The packet bytes (header and block).
@@ -231,7 +231,7 @@ fn serve(mut conn: TcpStream, events: &Sender<Event>) -> Outcome {
     // The packet: parse the growing buffer until it is complete.
     let (packet_len, content_length) = loop {
         match Packet::parse(&buf) {
-            Ok(Status::Complete((packet, packet_len))) => match Request::from_packet(&packet) {
+            Ok(Status::Complete((packet, packet_len))) => match Request::try_from(&packet) {
                 Ok(request) => break (packet_len, request.content_length()),
                 Err(error) => return Outcome::Refused { raw: buf, error },
             },

@@ -1,7 +1,7 @@
 //! Checks shared by the front-end tests: every decoded var against an expected list, the
 //! body, and that re-encoding gives back the received bytes.
 
-use uwsgi_wire::{message::Request, Modifier1, VarsBuilder};
+use uwsgi_wire::{message::Request, Modifier1, Packet, VarsBuilder};
 
 use crate::backend::Capture;
 
@@ -140,8 +140,7 @@ pub fn check_request(capture: &Capture, modifier1: Modifier1, modifier2: u8, bod
     }
     let rebuilt = Request::new(modifier1, modifier2, builder.vars()).expect("same vars");
     let mut out = Vec::new();
-    rebuilt
-        .to_packet()
+    Packet::try_from(&rebuilt)
         .expect("fits")
         .encode_to(&mut out)
         .expect("encodes");

@@ -171,11 +171,11 @@ fn nginx_get_every_var_duplicate_lines_and_non_utf8_value() {
     );
     assert_eq!(
         (
-            request.method(),
-            request.request_uri(),
-            request.path_info(),
-            request.query_string(),
-            request.server_protocol(),
+            request.vars().get(b"REQUEST_METHOD"),
+            request.vars().get(b"REQUEST_URI"),
+            request.vars().get(b"PATH_INFO"),
+            request.vars().get(b"QUERY_STRING"),
+            request.vars().get(b"SERVER_PROTOCOL"),
             request.scheme()
         ),
         (

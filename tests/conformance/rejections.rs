@@ -52,14 +52,14 @@ fn our_error(bytes: &[u8], limits: &Limits) -> (ParseErrorKind, usize) {
     }
 }
 
-/// Our verdict on a request: the packet parses, `Request::from_packet` refuses it.
+/// Our verdict on a request: the packet parses, `Request::try_from` refuses it.
 #[track_caller]
 fn our_request_error(bytes: &[u8]) -> (ParseErrorKind, usize) {
     let (packet, _) = Packet::parse(bytes)
         .expect("the packet itself is well formed")
         .complete()
         .expect("whole");
-    let err: ParseError = Request::from_packet(&packet).expect_err("we refuse the request");
+    let err: ParseError = Request::try_from(&packet).expect_err("we refuse the request");
     (err.kind(), err.offset())
 }
 
@@ -356,9 +356,7 @@ fn rpc(items: &[&[u8]]) -> Vec<u8> {
         array.push(item).expect("fits");
     }
     let mut out = Vec::new();
-    RpcCall::new(array.array(), RpcCall::UWSGI_REPLY)
-        .expect("valid")
-        .to_packet()
+    Packet::try_from(&RpcCall::new(array.array(), RpcCall::UWSGI_REPLY).expect("valid"))
         .expect("fits")
         .encode_to(&mut out)
         .expect("encodes");
@@ -381,7 +379,7 @@ fn more_lenient_than_uwsgi_empty_last_rpc_item() {
         .expect("parses")
         .complete()
         .expect("whole");
-    let Ok(Message::RpcCall(call)) = Message::from_packet(&packet) else {
+    let Ok(Message::RpcCall(call)) = Message::try_from(&packet) else {
         panic!("an RPC call")
     };
     assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"b", b""]);
@@ -401,7 +399,7 @@ fn uwsgi_drops_an_empty_middle_rpc_item_we_keep_it() {
         .expect("parses")
         .complete()
         .expect("whole");
-    let call = RpcCall::from_packet(&packet).expect("an RPC call");
+    let call = RpcCall::try_from(&packet).expect("an RPC call");
     assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
 }
 
@@ -416,7 +414,7 @@ fn empty_request_block_uwsgi_closes_we_parse_an_empty_request() {
         .expect("parses")
         .complete()
         .expect("whole");
-    let request = Request::from_packet(&packet).expect("a request");
+    let request = Request::try_from(&packet).expect("a request");
     assert!(request.vars().is_empty());
     assert_eq!(request.content_length(), 0);
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use uwsgi_wire::exchange::{ClientExchange, Event, Head, Reply as Expected};
 use uwsgi_wire::{
     message::CacheCommand, message::CacheReply, message::CacheRequest, message::Echo,
     message::GenericResponse, message::Message, message::Ping, message::Pong, message::Request,
-    message::ResponseFormat, message::RpcCall, message::RpcReply, message::Signal,
-    message::SpoolerRequest, ArrayBuilder, BlockKind, Limits, Modifier1, Packet, Payload, Status,
-    VarsBuilder,
+    message::RpcCall, message::RpcReply, message::Signal, message::SpoolerRequest, ArrayBuilder,
+    BlockKind, Limits, Modifier1, Packet, Payload, Status, VarsBuilder,
 };
 
 use crate::client::pattern;
@@ -60,13 +60,24 @@ fn request_with_duplicates_empty_values_non_utf8_bytes_and_a_body() {
         .and_then(|v| v.push("EMPTY_LAST", ""))
         .expect("vars fit");
     let request = Request::new(Modifier1::WSGI, 0, vars.vars()).expect("valid request");
-    let mut bytes = wire(&request.to_packet().expect("fits"));
+    let packet = Packet::try_from(&request).expect("fits");
+    let mut bytes = wire(&packet);
     bytes.extend_from_slice(&body);
 
     let reply = app.exchange(&bytes);
-    assert_eq!(
-        ResponseFormat::detect(&reply.bytes),
-        Status::Complete(ResponseFormat::RawHttp),
+    let mut client = ClientExchange::new(Limits::new());
+    assert!(client.expect(Expected::to(&packet)));
+    assert!(
+        matches!(
+            client.decode(&reply.bytes),
+            Ok(Status::Complete((
+                Event::Head {
+                    head: Head::Response(_),
+                    ..
+                },
+                _
+            )))
+        ),
         "a request is answered with raw HTTP"
     );
     let echo = app_echo(&reply);
@@ -107,7 +118,7 @@ fn request_types_other_than_wsgi_reach_no_python_handler() {
     let mut vars = VarsBuilder::new();
     vars.push("REQUEST_METHOD", "GET").expect("fits");
     let request = Request::new(Modifier1::PSGI, 0, vars.vars()).expect("valid");
-    let reply = app.exchange(&wire(&request.to_packet().expect("fits")));
+    let reply = app.exchange(&wire(&Packet::try_from(&request).expect("fits")));
     assert!(reply.is_silent_close(), "{:?}", reply);
     app.wait_log("-- unavailable modifier requested: 5 --");
 }
@@ -117,16 +128,16 @@ fn ping_gets_a_clean_pong() {
     require!(UWSGI_APP);
     let dir = TempDir::new("app-ping");
     let app = UwsgiApp::start(&dir);
-    let reply = app.exchange(&wire(&Ping.to_packet()));
+    let reply = app.exchange(&wire(&Packet::from(&Ping)));
     assert_eq!(reply.bytes, [0x64, 0x00, 0x00, 0x01]);
     let (packet, _) = Packet::parse(&reply.bytes)
         .expect("parses")
         .complete()
         .expect("whole");
-    assert_eq!(Pong::from_packet(&packet).expect("a pong").warning(), None);
+    assert_eq!(Pong::try_from(&packet).expect("a pong").warning(), None);
     assert_eq!(
-        Message::from_packet(&packet),
-        Ok(Message::Pong(Pong::new()))
+        Message::try_from(&packet),
+        Ok(Message::Pong(Pong::default()))
     );
 }
 
@@ -138,7 +149,7 @@ fn echo_returns_the_payload_raw() {
     // The largest block uWSGI's default buffer-size (4096) takes, every byte value in it.
     let payload = pattern(4096);
     let echo = Echo::new(&payload).expect("fits");
-    let reply = app.exchange(&wire(&echo.to_packet()));
+    let reply = app.exchange(&wire(&Packet::from(&echo)));
     assert!(reply.bytes == payload, "{} bytes back", reply.bytes.len());
 }
 
@@ -147,10 +158,10 @@ fn signal_is_queued_and_runs_the_handler() {
     require!(UWSGI_APP);
     let dir = TempDir::new("app-signal");
     let app = UwsgiApp::start(&dir);
-    let reply = app.exchange(&wire(&Signal::new(17).to_packet()));
+    let reply = app.exchange(&wire(&Packet::from(&Signal::new(17))));
     assert_eq!(reply.bytes, [0xff, 0x00, 0x00, 0x01]);
     assert_eq!(
-        GenericResponse::from_packet(&reply_packet(&reply)),
+        GenericResponse::try_from(&reply_packet(&reply)),
         Ok(GenericResponse::OK)
     );
     // The handler creates the file, then writes to it: an empty read is not the answer yet.
@@ -169,7 +180,7 @@ fn rpc(items: &[&[u8]], modifier2: u8) -> Vec<u8> {
         array.push(item).expect("fits");
     }
     let call = RpcCall::new(array.array(), modifier2).expect("valid call");
-    wire(&call.to_packet().expect("fits"))
+    wire(&Packet::try_from(&call).expect("fits"))
 }
 
 #[test]
@@ -179,10 +190,12 @@ fn rpc_modifier2_0_result_in_a_uwsgi_packet() {
     let app = UwsgiApp::start(&dir);
     let reply = app.exchange(&rpc(&[b"hello", b"x\xff\x00"], RpcCall::UWSGI_REPLY));
     assert_eq!(reply.bytes, b"\xad\x06\x00\x00HI:x\xff\x00");
-    let Status::Complete((result, consumed)) = RpcReply::parse(&reply.bytes).expect("parses")
+    let Status::Complete((packet, consumed)) =
+        Packet::parse_as(&reply.bytes, BlockKind::Raw, &Limits::new()).expect("parses")
     else {
         panic!("incomplete")
     };
+    let result = RpcReply::try_from(&packet).expect("an RPC reply");
     assert_eq!(
         (result, consumed),
         (RpcReply::Result(b"HI:x\xff\x00"), reply.bytes.len())
@@ -205,10 +218,12 @@ fn rpc_result_over_64k_uses_the_large_form() {
     let dir = TempDir::new("app-rpc-big");
     let app = UwsgiApp::start(&dir);
     let reply = app.exchange(&rpc(&[b"big"], RpcCall::UWSGI_REPLY));
-    let Status::Complete((result, consumed)) = RpcReply::parse(&reply.bytes).expect("parses")
+    let Status::Complete((packet, consumed)) =
+        Packet::parse_as(&reply.bytes, BlockKind::Raw, &Limits::new()).expect("parses")
     else {
         panic!("incomplete")
     };
+    let result = RpcReply::try_from(&packet).expect("an RPC reply");
     assert_eq!(result, RpcReply::Large { len: 70000 });
     // [173, 23, 5] + {CONTENT_LENGTH: "70000"}, then exactly 70000 raw bytes.
     assert_eq!(&reply.bytes[..4], [0xad, 23, 0, 5]);
@@ -228,10 +243,10 @@ fn spooler_request_is_written_as_our_packet() {
         .and_then(|v| v.push("empty", ""))
         .expect("fits");
     let job = SpoolerRequest::new(vars.vars());
-    let sent = wire(&job.to_packet().expect("fits"));
+    let sent = wire(&Packet::try_from(&job).expect("fits"));
     let reply = app.exchange(&sent);
     assert_eq!(
-        GenericResponse::from_packet(&reply_packet(&reply)),
+        GenericResponse::try_from(&reply_packet(&reply)),
         Ok(GenericResponse::OK)
     );
     // The spool file is the packet we sent, byte for byte (header 17 included).
@@ -245,7 +260,7 @@ fn spooler_request_is_written_as_our_packet() {
         .complete()
         .expect("whole");
     assert_eq!(
-        SpoolerRequest::from_packet(&packet).expect("a spooler request"),
+        SpoolerRequest::try_from(&packet).expect("a spooler request"),
         job
     );
 }
@@ -255,7 +270,7 @@ fn cache(command: CacheCommand, key: &[u8], value: &[u8], expires: u64) -> Vec<u
     let vars = CacheRequest::build(command, key, value.len() as u64, expires, None).expect("fits");
     let request = CacheRequest::new(vars.vars()).expect("valid");
     assert_eq!(request.command(), command);
-    let mut out = wire(&request.to_packet().expect("fits"));
+    let mut out = wire(&Packet::try_from(&request).expect("fits"));
     if command.carries_value() {
         out.extend_from_slice(value);
     }
@@ -265,12 +280,7 @@ fn cache(command: CacheCommand, key: &[u8], value: &[u8], expires: u64) -> Vec<u
 /// The `status=ok` reply with no value, as `CacheReply::build(None)` encodes it.
 fn cache_ok() -> Vec<u8> {
     let vars = CacheReply::build(None).expect("fits");
-    wire(
-        &CacheReply::new(vars.vars())
-            .expect("valid")
-            .to_packet()
-            .expect("fits"),
-    )
+    wire(&Packet::try_from(&CacheReply::new(vars.vars()).expect("valid")).expect("fits"))
 }
 
 #[test]
@@ -307,7 +317,7 @@ fn cache_magic_set_get_exists_del_and_silent_misses() {
         .expect("parses")
         .complete()
         .expect("whole");
-    let hit = CacheReply::from_packet(&packet).expect("a cache reply");
+    let hit = CacheReply::try_from(&packet).expect("a cache reply");
     assert!(hit.is_ok());
     assert_eq!(hit.value_len(), value.len() as u64);
     let expires = hit.expires().expect("an expiring item");
@@ -317,12 +327,8 @@ fn cache_magic_set_get_exists_del_and_silent_misses() {
     );
     // The whole reply is what CacheReply::build writes, then the value bytes.
     let built = CacheReply::build(Some((value.len() as u64, expires))).expect("fits");
-    let mut expected = wire(
-        &CacheReply::new(built.vars())
-            .expect("valid")
-            .to_packet()
-            .expect("fits"),
-    );
+    let mut expected =
+        wire(&Packet::try_from(&CacheReply::new(built.vars()).expect("valid")).expect("fits"));
     assert_eq!(consumed, expected.len());
     expected.extend_from_slice(&value);
     assert!(
@@ -346,7 +352,7 @@ fn cache_magic_set_get_exists_del_and_silent_misses() {
         .expect("parses")
         .complete()
         .expect("whole");
-    let hit = CacheReply::from_packet(&packet).expect("a cache reply");
+    let hit = CacheReply::try_from(&packet).expect("a cache reply");
     assert_eq!(
         (hit.value_len(), hit.expires()),
         (5, None),
@@ -372,7 +378,7 @@ fn unknown_modifier1_is_carried_by_us_and_dropped_by_uwsgi() {
     let packet = Packet::new(Modifier1(250), 0, Payload::Raw(b"")).expect("fits");
     let bytes = wire(&packet);
     assert_eq!(bytes, [0xfa, 0, 0, 0]);
-    assert_eq!(Message::from_packet(&packet), Ok(Message::Other(packet)));
+    assert_eq!(Message::try_from(&packet), Ok(Message::Other(packet)));
     let reply = app.exchange(&bytes);
     assert!(reply.is_silent_close(), "{reply:?}");
     app.wait_log("-- unavailable modifier requested: 250 --");

@@ -33,8 +33,8 @@ use uwsgi_wire::{
     message::CacheReply, message::CacheRequest, message::Echo, message::GenericResponse,
     message::Message, message::Ping, message::Pong, message::Request, message::ResponseFormat,
     message::RpcCall, message::RpcReply, message::Signal, message::SpoolerRequest,
-    message::Subscription, message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind, EncodeError,
-    Limits, Packet, Status, Vars,
+    message::Subscription, message::SubscriptionBuilder, owned::OwnedVars, ArrayBuilder, BlockKind,
+    EncodeError, Limits, Packet, Status, Vars,
 };
 
 /// How a packet was read, so its re-encoding can be read back the same way.
@@ -47,7 +47,7 @@ enum Mode {
 impl Mode {
     fn parse(self, buf: &[u8]) -> Option<(Packet<'_>, usize)> {
         let parsed = match self {
-            Mode::ByModifier1 => Packet::parse(buf),
+            Mode::ByModifier1 => Packet::parse(buf, &Limits::new()),
             Mode::As(kind) => Packet::parse_as(buf, kind, &Limits::new()),
         };
         parsed.ok()?.complete()
@@ -166,7 +166,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
         let args: Vec<&[u8]> = m.args().collect();
         assert_eq!(args.len() + 1, m.array().len());
         // The function and arguments, rebuilt: the same call.
-        let mut items = ArrayBuilder::new();
+        let mut items = ArrayBuilder::default();
         items.push(m.function()).expect("a parsed function name");
         for arg in &args {
             items.push(arg).expect("a parsed argument");

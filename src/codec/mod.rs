@@ -62,8 +62,9 @@ use bytes::{Bytes, BytesMut};
 use crate::exchange::{BodyLength, Event, Exchange, Head};
 use crate::io::StreamError;
 use crate::owned::{Layout, OwnedPacket, OwnedResponseHead};
-use crate::wire::packet::{Packet, Status};
-use crate::{to_u64, to_usize};
+use crate::wire::convert::{to_u64, to_usize};
+use crate::wire::packet::Packet;
+use crate::wire::status::Status;
 
 mod client;
 mod server;

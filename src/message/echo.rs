@@ -9,8 +9,8 @@ use crate::wire::packet::{Packet, Payload};
 /// exactly `payload().len()` bytes back.
 ///
 /// ```
-/// use uwsgi_wire::{message::Echo, Packet};
-/// let (packet, _) = Packet::parse(b"\x65\x05\x00\x00hello")?.complete().unwrap();
+/// use uwsgi_wire::{Limits, message::Echo, Packet};
+/// let (packet, _) = Packet::parse(b"\x65\x05\x00\x00hello", &Limits::new())?.complete().unwrap();
 /// let echo = Echo::from_packet(&packet)?;
 /// assert_eq!(echo.payload(), b"hello");
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -38,8 +38,8 @@ impl<'a> Echo<'a> {
     /// The echo request in a packet (modifier1 101, modifier2 0).
     ///
     /// ```
-    /// use uwsgi_wire::{message::Echo, Packet};
-    /// let (packet, _) = Packet::parse(b"\x65\x00\x00\x00")?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, message::Echo, Packet};
+    /// let (packet, _) = Packet::parse(b"\x65\x00\x00\x00", &Limits::new())?.complete().unwrap();
     /// assert_eq!(Echo::from_packet(&packet)?.payload(), b"");
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```

@@ -35,12 +35,12 @@ use crate::wire::packet::Packet;
 /// selects the message).
 ///
 /// ```
-/// use uwsgi_wire::{message::Message, Packet};
+/// use uwsgi_wire::{Limits, message::Message, Packet};
 ///
 /// for wire in [&include_bytes!("../../tests/vectors/uwsgi-ping.bin")[..],
 ///              include_bytes!("../../tests/vectors/uwsgi-signal.bin"),
 ///              include_bytes!("../../tests/vectors/nginx-get.bin")] {
-///     let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+///     let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 ///     match Message::from_packet(&packet)? {
 ///         Message::Ping(_) => println!("ping"),
 ///         Message::Signal(s) => println!("signal {}", s.number()),
@@ -82,8 +82,8 @@ impl<'a> Message<'a> {
     /// Types a packet parsed with [`Packet::parse`] (the request direction).
     ///
     /// ```
-    /// use uwsgi_wire::{message::Message, Packet, message::Signal};
-    /// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9])?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, message::Message, Packet, message::Signal};
+    /// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9], &Limits::new())?.complete().unwrap();
     /// assert_eq!(Message::from_packet(&packet)?, Message::Signal(Signal::new(9)));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```

@@ -8,8 +8,8 @@ use crate::wire::packet::{Packet, Payload};
 /// A ping: `64 00 00 00`, as `uwsgi --ping ADDR` sends it. It carries nothing.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::Ping};
-/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x00])?.complete().unwrap();
+/// use uwsgi_wire::{Limits, Packet, message::Ping};
+/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x00], &Limits::new())?.complete().unwrap();
 /// assert_eq!(Ping::from_packet(&packet)?, Ping);
 /// assert_eq!(Ping.to_packet().header().to_bytes(), [0x64, 0, 0, 0]);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -21,8 +21,8 @@ impl Ping {
     /// The ping in a packet: modifier1 100, modifier2 0, no payload.
     ///
     /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Ping};
-    /// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, ParseErrorKind, Packet, message::Ping};
+    /// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01], &Limits::new())?.complete().unwrap();
     /// let err = Ping::from_packet(&pong).unwrap_err();
     /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
     /// assert_eq!(err.offset(), 3); // modifier2 is what is wrong
@@ -61,8 +61,8 @@ impl Ping {
 /// from the server.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::Pong};
-/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
+/// use uwsgi_wire::{Limits, Packet, message::Pong};
+/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01], &Limits::new())?.complete().unwrap();
 /// assert_eq!(Pong::from_packet(&packet)?.warning(), None);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -95,8 +95,8 @@ impl<'a> Pong<'a> {
     /// The pong in a packet: modifier1 100, modifier2 1.
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, message::Pong};
-    /// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi")?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, Packet, message::Pong};
+    /// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi", &Limits::new())?.complete().unwrap();
     /// assert_eq!(Pong::from_packet(&packet)?.warning(), Some(&b"hi"[..]));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```

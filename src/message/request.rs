@@ -13,11 +13,11 @@ use crate::wire::vars::Vars;
 /// The CGI accessors return raw bytes, exactly as the front end sent them.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::Request};
+/// use uwsgi_wire::{Limits, Packet, message::Request};
 ///
 /// // A POST captured from nginx 1.22 (tests/vectors/nginx-post.bin).
 /// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
-/// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, consumed) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let req = Request::from_packet(&packet)?;
 /// assert_eq!(req.method(), Some(&b"POST"[..]));
 /// assert_eq!(req.path_info(), Some(&b"/post"[..]));
@@ -39,7 +39,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("REQUEST_METHOD", "GET")?.push("PATH_INFO", "/")?;
     /// let req = Request::new(Modifier1::WSGI, 0, vars.vars())?;
     /// assert_eq!(req.content_length(), 0);
@@ -68,8 +68,8 @@ impl<'a> Request<'a> {
     /// The request in a parsed packet.
     ///
     /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Request};
-    /// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0])?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, ParseErrorKind, Packet, message::Request};
+    /// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0], &Limits::new())?.complete().unwrap();
     /// let err = Request::from_packet(&ping).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -85,7 +85,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// let req = Request::new(Modifier1::PSGI, 0, Vars::empty())?;
+    /// let req = Request::new(Modifier1::PSGI, 0, Vars::default())?;
     /// assert_eq!(req.to_packet()?.header().to_bytes(), [5, 0, 0, 0]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -97,7 +97,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// assert_eq!(Request::new(Modifier1::RACK, 0, Vars::empty())?.modifier1(), Modifier1::RACK);
+    /// assert_eq!(Request::new(Modifier1::RACK, 0, Vars::default())?.modifier1(), Modifier1::RACK);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn modifier1(&self) -> Modifier1 {
@@ -108,7 +108,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// assert_eq!(Request::new(Modifier1::JVM, 1, Vars::empty())?.modifier2(), 1);
+    /// assert_eq!(Request::new(Modifier1::JVM, 1, Vars::default())?.modifier2(), 1);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn modifier2(&self) -> u8 {
@@ -119,7 +119,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// assert!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.vars().is_empty());
+    /// assert!(Request::new(Modifier1::WSGI, 0, Vars::default())?.vars().is_empty());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
@@ -131,7 +131,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("CONTENT_LENGTH", "42")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, vars.vars())?.content_length(), 42);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -144,7 +144,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("REQUEST_METHOD", "GET")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
     /// assert_eq!(req.method(), Some(&b"GET"[..]));
@@ -158,7 +158,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("REQUEST_URI", "/a?b=1")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
     /// assert_eq!(req.request_uri(), Some(&b"/a?b=1"[..]));
@@ -172,7 +172,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("PATH_INFO", "/a")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
     /// assert_eq!(req.path_info(), Some(&b"/a"[..]));
@@ -186,7 +186,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("QUERY_STRING", "b=1")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
     /// assert_eq!(req.query_string(), Some(&b"b=1"[..]));
@@ -200,7 +200,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("SERVER_PROTOCOL", "HTTP/1.1")?;
     /// # let req = Request::new(Modifier1::WSGI, 0, v.vars())?;
     /// assert_eq!(req.server_protocol(), Some(&b"HTTP/1.1"[..]));
@@ -219,13 +219,13 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder, Vars};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("HTTPS", "on")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"https");
-    /// assert_eq!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.scheme(), b"http");
+    /// assert_eq!(Request::new(Modifier1::WSGI, 0, Vars::default())?.scheme(), b"http");
     ///
     /// // A non-empty HTTPS decides, as in uWSGI: REQUEST_SCHEME is not looked at.
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("HTTPS", "off")?.push("REQUEST_SCHEME", "https")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"http");
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -4,14 +4,15 @@
 use crate::message::request::unexpected;
 use crate::wire::error::{EncodeError, ParseError};
 use crate::wire::header::{Modifier1, HEADER_LEN};
-use crate::wire::packet::{Packet, Payload, Status};
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::status::Status;
 
 /// A generic response (modifier1 255), the answer to a signal or a spooler request:
 /// modifier2 1 means done (`ff 00 00 01`), 0 means failed (`ff 00 00 00`).
 ///
 /// ```
-/// use uwsgi_wire::{message::GenericResponse, Packet};
-/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x01])?.complete().unwrap();
+/// use uwsgi_wire::{Limits, message::GenericResponse, Packet};
+/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x01], &Limits::new())?.complete().unwrap();
 /// let response = GenericResponse::from_packet(&packet)?;
 /// assert!(response.is_ok());
 /// assert_eq!(response, GenericResponse::OK);
@@ -27,10 +28,10 @@ impl<'a> GenericResponse<'a> {
     /// `ff 00 00 01`: the request was accepted (signal queued, spool file written).
     ///
     /// ```
-    /// use uwsgi_wire::{message::GenericResponse, Packet};
+    /// use uwsgi_wire::{Limits, message::GenericResponse, Packet};
     /// // uWSGI 2.0.21's answer to `uwsgi --signal ADDR,17`.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal-reply.bin");
-    /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+    /// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short")?;
     /// assert_eq!(GenericResponse::from_packet(&packet)?, GenericResponse::OK);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -59,8 +60,8 @@ impl<'a> GenericResponse<'a> {
     /// The response in a packet (modifier1 255); any payload is kept.
     ///
     /// ```
-    /// use uwsgi_wire::{message::GenericResponse, Packet};
-    /// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00])?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, message::GenericResponse, Packet};
+    /// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00], &Limits::new())?.complete().unwrap();
     /// assert!(!GenericResponse::from_packet(&packet)?.is_ok());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```

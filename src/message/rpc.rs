@@ -7,14 +7,15 @@ use crate::wire::encode::encode_vars;
 use crate::wire::error::{EncodeError, ParseError, ParseErrorKind};
 use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
-use crate::wire::packet::{Packet, Payload, Status};
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::status::Status;
 
 /// The most arguments an RPC call can carry (uWSGI's `UMAX8 - 1`).
 ///
 /// ```
 /// use uwsgi_wire::{ArrayBuilder, ParseErrorKind, message::RpcCall, message::MAX_RPC_ARGS};
 ///
-/// let mut call = ArrayBuilder::new();
+/// let mut call = ArrayBuilder::default();
 /// call.push("join")?;
 /// for _ in 0..MAX_RPC_ARGS {
 ///     call.push("x")?;
@@ -32,11 +33,11 @@ pub const MAX_RPC_ARGS: usize = 254;
 /// An RPC call: `uwsgi.rpc(node, "function", "arg", ...)` on the wire.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::RpcCall};
+/// use uwsgi_wire::{Limits, Packet, message::RpcCall};
 ///
 /// // Captured from uWSGI 2.0.21: uwsgi.rpc(addr, "hello", "a", "", "b").
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
-/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let call = RpcCall::from_packet(&packet)?;
 /// assert_eq!(call.function(), b"hello");
 /// assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
@@ -54,10 +55,10 @@ impl<'a> RpcCall<'a> {
     /// in the large form (modifier2 5) when it is over 65535 bytes. See [`RpcReply`].
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, message::RpcCall};
+    /// use uwsgi_wire::{Limits, Packet, message::RpcCall};
     /// // `uwsgi.rpc()` in uWSGI 2.0.21 asks for the framed reply.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
-    /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+    /// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short")?;
     /// assert_eq!(RpcCall::from_packet(&packet)?.modifier2(), RpcCall::UWSGI_REPLY);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -66,7 +67,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// let mut call = ArrayBuilder::new();
+    /// let mut call = ArrayBuilder::default();
     /// call.push("hello")?.push("x")?;
     /// let packet = RpcCall::new(call.array(), RpcCall::RAW_REPLY)?.to_packet()?;
     /// assert_eq!(packet.header().to_bytes(), [0xad, 0x0a, 0x00, 0x01]);
@@ -81,12 +82,12 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{ArrayBuilder, ParseErrorKind, message::RpcCall};
-    /// let mut a = ArrayBuilder::new();
+    /// let mut a = ArrayBuilder::default();
     /// a.push("hello")?.push("world")?;
     /// let call = RpcCall::new(a.array(), RpcCall::UWSGI_REPLY)?;
     /// assert_eq!(call.function(), b"hello");
     ///
-    /// let err = RpcCall::new(ArrayBuilder::new().array(), 0).unwrap_err();
+    /// let err = RpcCall::new(ArrayBuilder::default().array(), 0).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::MissingRpcFunction);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -120,8 +121,8 @@ impl<'a> RpcCall<'a> {
     /// The call in a packet (modifier1 173, read as an array).
     ///
     /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::RpcCall};
-    /// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00")?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, ParseErrorKind, Packet, message::RpcCall};
+    /// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00", &Limits::new())?.complete().unwrap();
     /// let err = RpcCall::from_packet(&packet).unwrap_err();
     /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::MissingRpcFunction, 4));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -137,7 +138,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("hello")?;
     /// assert_eq!(RpcCall::new(a.array(), 0)?.function(), b"hello");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -150,7 +151,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("f")?.push("")?.push("x")?;
     /// let call = RpcCall::new(a.array(), 0)?;
     /// assert_eq!(call.args().len(), 2);
@@ -166,7 +167,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("f")?;
     /// assert_eq!(RpcCall::new(a.array(), 0)?.array().len(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -180,7 +181,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("f")?;
     /// assert_eq!(RpcCall::new(a.array(), RpcCall::RAW_REPLY)?.modifier2(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -194,7 +195,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// let mut a = ArrayBuilder::new();
+    /// let mut a = ArrayBuilder::default();
     /// a.push("hello")?;
     /// let packet = RpcCall::new(a.array(), 0)?.to_packet()?;
     /// assert_eq!(packet.header().to_bytes(), [0xad, 7, 0, 0]);
@@ -279,7 +280,7 @@ impl<'a> RpcReply<'a> {
             RpcReply::Result(result)
         } else {
             RpcReply::Large {
-                len: crate::to_u64(result.len()),
+                len: crate::wire::convert::to_u64(result.len()),
             }
         }
     }
@@ -323,7 +324,10 @@ impl<'a> RpcReply<'a> {
                 let pair = [("CONTENT_LENGTH".as_bytes(), digits.format(*len))];
                 let needed = self.encoded_len();
                 let available = buf.len();
-                let Some(block) = buf.get_mut(HEADER_LEN..needed) else {
+                let Some((head, block)) = buf
+                    .get_mut(..needed)
+                    .and_then(|out| out.split_first_chunk_mut::<HEADER_LEN>())
+                else {
                     return Err(EncodeError::BufferTooSmall { needed, available });
                 };
                 let n = encode_vars(pair, block)?;
@@ -331,7 +335,7 @@ impl<'a> RpcReply<'a> {
                     len: n,
                     limit: u16::MAX,
                 })?;
-                Header::new(Modifier1::RPC, datasize, Self::LARGE).encode(buf)?;
+                *head = Header::new(Modifier1::RPC, datasize, Self::LARGE).to_bytes();
                 Ok(needed)
             }
         }

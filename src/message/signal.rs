@@ -10,8 +10,8 @@ use crate::wire::packet::{Packet, Payload};
 /// queued.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::Signal};
-/// let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])?.complete().unwrap();
+/// use uwsgi_wire::{Limits, Packet, message::Signal};
+/// let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11], &Limits::new())?.complete().unwrap();
 /// assert_eq!(Signal::from_packet(&packet)?, Signal::new(17));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -33,8 +33,8 @@ impl Signal {
     /// The signal in a packet: modifier1 110, no payload.
     ///
     /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Packet, message::Signal};
-    /// let (packet, _) = Packet::parse(b"\x6e\x01\x00\x11x")?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, ParseErrorKind, Packet, message::Signal};
+    /// let (packet, _) = Packet::parse(b"\x6e\x01\x00\x11x", &Limits::new())?.complete().unwrap();
     /// let err = Signal::from_packet(&packet).unwrap_err();
     /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::UnexpectedPayload, 4));
     /// # Ok::<(), uwsgi_wire::ParseError>(())

@@ -11,13 +11,13 @@ use crate::wire::vars::Vars;
 /// failed). modifier2 is ignored by uWSGI and carried untouched here.
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::SpoolerRequest, VarsBuilder};
-/// let mut vars = VarsBuilder::new();
+/// use uwsgi_wire::{Limits, Packet, message::SpoolerRequest, VarsBuilder};
+/// let mut vars = VarsBuilder::default();
 /// vars.push("task", "send-mail")?.push("to", "ops@example.com")?;
 /// let job = SpoolerRequest::new(vars.vars());
 /// let mut buf = [0u8; 64];
 /// let n = job.to_packet()?.encode(&mut buf)?;
-/// let (packet, _) = Packet::parse(&buf[..n])?.complete().unwrap();
+/// let (packet, _) = Packet::parse(&buf[..n], &Limits::new())?.complete().unwrap();
 /// assert_eq!(SpoolerRequest::from_packet(&packet)?.vars().get(b"task"), Some(&b"send-mail"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -31,7 +31,7 @@ impl<'a> SpoolerRequest<'a> {
     /// A spooler request carrying `vars` (modifier2 0).
     ///
     /// ```
-    /// assert!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().is_empty());
+    /// assert!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::default()).vars().is_empty());
     /// ```
     pub const fn new(vars: Vars<'a>) -> Self {
         SpoolerRequest { vars, modifier2: 0 }
@@ -40,8 +40,8 @@ impl<'a> SpoolerRequest<'a> {
     /// The spooler request in a packet (modifier1 17).
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, message::SpoolerRequest};
-    /// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00")?.complete().unwrap();
+    /// use uwsgi_wire::{Limits, Packet, message::SpoolerRequest};
+    /// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00", &Limits::new())?.complete().unwrap();
     /// assert_eq!(SpoolerRequest::from_packet(&packet)?.vars().len(), 1);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -58,7 +58,7 @@ impl<'a> SpoolerRequest<'a> {
     /// The job's vars.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().len(), 0);
+    /// assert_eq!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::default()).vars().len(), 0);
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
@@ -67,7 +67,7 @@ impl<'a> SpoolerRequest<'a> {
     /// The packet to send; fails only for vars over 65535 bytes.
     ///
     /// ```
-    /// let p = uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).to_packet()?;
+    /// let p = uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::default()).to_packet()?;
     /// assert_eq!(p.header().to_bytes(), [17, 0, 0, 0]);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```

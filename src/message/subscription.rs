@@ -19,10 +19,10 @@ use crate::wire::vars::{parse_decimal, Vars};
 /// assumes. Keys this type does not know are kept in [`vars`](Subscription::vars).
 ///
 /// ```
-/// use uwsgi_wire::{Packet, message::Subscription};
+/// use uwsgi_wire::{Limits, Packet, message::Subscription};
 /// // Captured from uWSGI 2.0.21 `--subscribe-to 127.0.0.1:PORT:example.com`.
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-subscribe.bin");
-/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let sub = Subscription::from_packet(&packet)?;
 /// assert!(sub.is_subscribe());
 /// assert_eq!(sub.key(), b"example.com");
@@ -50,7 +50,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{ParseErrorKind, message::Subscription, VarsBuilder};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("key", "example.com")?.push("address", "127.0.0.1:3031")?.push("modifier1", "300")?;
     /// let err = Subscription::new(v.vars(), 0).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::InvalidVar { key: "modifier1" });
@@ -107,9 +107,9 @@ impl<'a> Subscription<'a> {
     /// The subscription in a packet (modifier1 224).
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, message::Subscription};
+    /// use uwsgi_wire::{Limits, Packet, message::Subscription};
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-unsubscribe.bin");
-    /// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+    /// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
     /// assert!(!Subscription::from_packet(&packet)?.is_subscribe());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -124,7 +124,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert!(!Subscription::new(v.vars(), 1)?.is_subscribe());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -137,7 +137,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "example.com")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.key(), b"example.com");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -150,7 +150,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "127.0.0.1:3031")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.address(), b"127.0.0.1:3031");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -163,7 +163,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("modifier1", "5")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.modifier1(), 5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -176,7 +176,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.modifier2(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -189,7 +189,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("cores", "4")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.cores(), 4);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -202,7 +202,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.load(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -215,7 +215,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("weight", "7")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.weight(), 7);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -228,7 +228,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.backup(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -241,7 +241,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("unix", "1700000000")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.unix(), Some(1_700_000_000));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -255,7 +255,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("notify", "/tmp/n.sock")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.field(b"notify"), Some(&b"/tmp/n.sock"[..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -268,7 +268,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.sign(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -282,7 +282,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("key", "k")?.push("address", "a")?;
     /// let covered = v.as_bytes().len();
     /// v.push("sign", [0xde, 0xad])?;
@@ -304,7 +304,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("vassal", "x")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.vars().get(b"vassal"), Some(&b"x"[..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -317,7 +317,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// let p = Subscription::new(v.vars(), 1)?.to_packet()?;
     /// assert_eq!(p.header().modifier2, 1);
@@ -367,7 +367,7 @@ impl<'b> SubscriptionBuilder<'b> {
     ///
     /// ```
     /// let b = uwsgi_wire::message::SubscriptionBuilder::new(b"example.com", b"127.0.0.1:3031");
-    /// assert_eq!(b.build()?.len(), 7);
+    /// assert_eq!(b.build()?.vars().len(), 7);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn new(key: &'b [u8], address: &'b [u8]) -> Self {
@@ -491,7 +491,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn build(&self) -> Result<crate::VarsBuilder, crate::EncodeError> {
-        let mut vars = crate::VarsBuilder::new();
+        let mut vars = crate::VarsBuilder::default();
         let mut digits = crate::message::fields::Digits::new();
         vars.push("key", self.key)?.push("address", self.address)?;
         for (name, n) in Self::NUMBERS.iter().zip(self.numbers) {

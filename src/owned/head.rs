@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::exchange::{BodyLength, HeadParser, ResponseHead};
-use crate::wire::packet::Status;
+use crate::wire::status::Status;
 
 /// A validated HTTP/1.x response head that owns its bytes: what the async codec yields
 /// for the reply to a request (`codec::ReplyHead::Response`), split off its read buffer

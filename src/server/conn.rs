@@ -256,7 +256,9 @@ impl Feed {
         };
         let failed = match timeout(limit, frames.next()).await {
             Ok(Some(Ok(Frame::Body(chunk)))) => {
-                self.left = self.left.saturating_sub(crate::to_u64(chunk.len()));
+                self.left = self
+                    .left
+                    .saturating_sub(crate::wire::convert::to_u64(chunk.len()));
                 permit.send(Ok(chunk));
                 return;
             }

@@ -36,6 +36,7 @@ use crate::message::{
     RpcReply, Signal, SpoolerRequest, SubscriptionBuilder,
 };
 use crate::wire::builder::{ArrayBuilder, VarsBuilder};
+use crate::wire::convert::to_u64;
 use crate::wire::header::{BlockKind, Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
 use crate::wire::packet::Packet;
@@ -484,14 +485,8 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                 };
                 let expires = u.int_in_range(0u64..=86_400)?;
                 let cache: Option<&[u8]> = *u.choose(&[None, Some(&b"default"[..])])?;
-                let vars = CacheRequest::build(
-                    command,
-                    &key,
-                    crate::wire::convert::to_u64(value.len()),
-                    expires,
-                    cache,
-                )
-                .map_err(fail)?;
+                let vars = CacheRequest::build(command, &key, to_u64(value.len()), expires, cache)
+                    .map_err(fail)?;
                 let request = CacheRequest::new(vars.vars()).map_err(fail)?;
                 (wire(request.to_packet())?, value, false)
             }

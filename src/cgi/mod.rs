@@ -15,8 +15,8 @@
 //!   module does (the client driver reads its heads with the same conversion).
 //!
 //! ```
-//! use uwsgi_wire::{cgi::{request_from_vars, NginxParams}, Limits};
-//! use uwsgi_wire::{owned::OwnedPacket, Status};
+//! use uwsgi_wire::cgi::{request_from_vars, NginxParams};
+//! use uwsgi_wire::{owned::OwnedPacket, Limits, Status};
 //!
 //! let wire = std::fs::read("tests/vectors/nginx-get.bin")?; // captured from nginx 1.22
 //! let Status::Complete((packet, _)) = OwnedPacket::parse(wire.into(), &Limits::new())? else { unreachable!() };

@@ -1207,6 +1207,7 @@ fn contains_chunked(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::convert::ByteStr;
 
     /// The verdict when the head arrives whole (the one-pass path, where it applies) and
     /// when its first byte arrives alone first (the line-by-line path, always).
@@ -1249,11 +1250,11 @@ mod tests {
         let mut wire = Vec::new();
         for head in heads {
             let [whole, split] = both(head, 4096);
-            assert_eq!(whole, split, "{:?}", crate::wire::convert::ByteStr(head));
+            assert_eq!(whole, split, "{:?}", ByteStr(head));
             assert!(
                 matches!(whole, Ok(Status::Complete(_))),
                 "{:?}",
-                crate::wire::convert::ByteStr(head)
+                ByteStr(head)
             );
             for at in 0..head.len() {
                 for byte in [b'\t', b' ', b'\r', b'\n', 0, 0x7f, 0x80, b':', b'0', b'a'] {
@@ -1261,19 +1262,14 @@ mod tests {
                     wire.extend_from_slice(head);
                     wire[at] = byte;
                     let [whole, split] = both(&wire, 4096);
-                    assert_eq!(whole, split, "{:?}", crate::wire::convert::ByteStr(&wire));
+                    assert_eq!(whole, split, "{:?}", ByteStr(&wire));
                 }
             }
             // The limit: the head fits exactly, or by one byte too few.
             let len = whole.map_or(0, |s| s.complete().map_or(0, |(_, n)| n));
             for max in [len, len - 1] {
                 let [whole, split] = both(head, max);
-                assert_eq!(
-                    whole,
-                    split,
-                    "max {max}: {:?}",
-                    crate::wire::convert::ByteStr(head)
-                );
+                assert_eq!(whole, split, "max {max}: {:?}", ByteStr(head));
             }
         }
     }
@@ -1311,12 +1307,7 @@ mod tests {
             values.push(bad);
         }
         for value in &values {
-            assert_eq!(
-                atoof(value),
-                reference(value),
-                "{:?}",
-                crate::wire::convert::ByteStr(value)
-            );
+            assert_eq!(atoof(value), reference(value), "{:?}", ByteStr(value));
         }
     }
 

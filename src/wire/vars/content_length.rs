@@ -29,6 +29,7 @@ impl<'a> Seen<'a> {
         }
     }
 }
+
 impl<'a> Vars<'a> {
     /// The request body length announced by `CONTENT_LENGTH`, checked strictly.
     ///

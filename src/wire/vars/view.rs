@@ -266,6 +266,7 @@ impl fmt::Debug for Vars<'_> {
             .finish()
     }
 }
+
 /// An empty block (0 pairs).
 ///
 /// ```

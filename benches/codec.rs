@@ -26,7 +26,7 @@ use bytes::BytesMut;
 use criterion::Criterion;
 use tokio_util::codec::Decoder;
 use uwsgi_wire::codec::{Frame, ServerCodec};
-use uwsgi_wire::{Packet, Status};
+use uwsgi_wire::{Limits, Packet, Status};
 
 /// Captured from nginx 1.22 (tests/vectors/README.md): a GET with 16 vars, and one with
 /// 56 vars.
@@ -80,7 +80,7 @@ fn core_parse(packet: &[u8], side: &mut Side) -> usize {
 /// `Packet::parse`, then the number of vars: what every parsing case returns.
 #[inline(always)]
 fn parse_counting_vars(buf: &[u8]) -> usize {
-    match Packet::parse(buf) {
+    match Packet::parse(buf, &Limits::new()) {
         Ok(Status::Complete((packet, _))) => packet.vars().map_or(0, |v| v.len()),
         other => panic!("unexpected {other:?}"),
     }

@@ -15,7 +15,7 @@
 //!   head a proxy would parse instead (see [`http_head`]).
 //! - `copy`: `copy_from_slice` of the finished packet bytes, for the encoders.
 //!
-//! The slot arrays (for `Vars::parse_indexed` and httparse's headers) and the output
+//! The slot arrays (for `Vars::index` and httparse's headers) and the output
 //! buffer are made once, outside the timed loop, as a server would keep them per
 //! connection.
 //!
@@ -70,7 +70,7 @@ fn chain_limit(packet: &[u8]) -> Option<usize> {
     block.is_empty().then_some(pairs)
 }
 
-/// The vars validation of `Vars::parse_with` (src/vars.rs `validate`), written by hand:
+/// The vars validation of `Vars::parse` (src/wire/vars/grammar.rs `validate_each`), written by hand:
 /// the same checks in the same order, the same error kinds and offsets.
 #[inline(never)]
 fn hand_validate(block: &[u8], max_vars: usize) -> Result<usize, ParseError> {
@@ -330,14 +330,14 @@ fn httparse_request<'b>(head: &'b [u8], headers: &mut [httparse::Header<'b>]) ->
 /// `Packet::parse`: header, limits, full validation; the view keeps the pair count.
 #[inline(never)]
 fn wire_parse(buf: &[u8]) -> Option<(Vars<'_>, usize)> {
-    match Packet::parse(buf) {
+    match Packet::parse(buf, &Limits::new()) {
         Ok(Status::Complete((packet, consumed))) => Some((packet.vars()?, consumed)),
         _ => None,
     }
 }
 
-/// Parse + validate + index in one pass: the packet framed with the block read raw,
-/// then `Vars::parse_indexed` into caller-provided slots.
+/// Parse + validate + index: the packet framed with the block read raw, then
+/// `Vars::parse_indexed` into caller-provided slots, in one pass.
 #[inline(never)]
 fn wire_parse_indexed<'a, 's>(
     buf: &'a [u8],
@@ -348,7 +348,7 @@ fn wire_parse_indexed<'a, 's>(
     else {
         return None;
     };
-    let index = Vars::parse_indexed(packet.payload().as_bytes(), slots).ok()?;
+    let index = Vars::parse_indexed(packet.payload().as_bytes(), &Limits::new(), slots).ok()?;
     Some((index, consumed))
 }
 
@@ -371,11 +371,11 @@ fn wire_parse_then_visit(buf: &[u8]) -> Option<usize> {
 
 /// Parse with the index, then visit every pair from the slots the validating pass
 /// filled: `Packet::parse_as(.., BlockKind::Raw, ..)`, `Vars::parse_indexed`, then
-/// `VarsIndex::iter` (the way BENCHMARKS.md documents for visiting every pair).
+/// `VarsIndex::pairs` (the way BENCHMARKS.md documents for visiting every pair).
 #[inline(never)]
 fn wire_parse_indexed_then_visit<'a>(buf: &'a [u8], slots: &mut [Var<'a>]) -> Option<usize> {
     let (index, _) = wire_parse_indexed(buf, slots)?;
-    Some(index.iter().map(|(k, v)| k.len() + v.len()).sum())
+    Some(index.pairs().iter().map(|(k, v)| k.len() + v.len()).sum())
 }
 
 #[inline(never)]
@@ -395,7 +395,7 @@ fn vars_sum(vars: &Vars<'_>) -> usize {
 
 #[inline(never)]
 fn index_sum(index: &VarsIndex<'_, '_>) -> usize {
-    index.iter().map(|(k, v)| k.len() + v.len()).sum()
+    index.pairs().iter().map(|(k, v)| k.len() + v.len()).sum()
 }
 
 /// `Packet::encode` of the parsed packet.
@@ -484,7 +484,7 @@ struct Input {
 }
 
 fn input(name: &'static str, packet: &'static [u8], near_end: &'static [u8]) -> Input {
-    let Ok(Status::Complete((parsed, consumed))) = Packet::parse(packet) else {
+    let Ok(Status::Complete((parsed, consumed))) = Packet::parse(packet, &Limits::new()) else {
         panic!("{name}: not one complete packet");
     };
     assert_eq!(consumed, packet.len(), "{name}: bytes after the packet");
@@ -499,7 +499,7 @@ fn input(name: &'static str, packet: &'static [u8], near_end: &'static [u8]) -> 
     let mut slots = [Var::default(); SLOTS];
     let (indexed, used) = wire_parse_indexed(packet, &mut slots).expect("indexed");
     assert!(
-        used == consumed && indexed.iter().eq(vars.iter()),
+        used == consumed && indexed.pairs().iter().copied().eq(vars.iter()),
         "{name}: index"
     );
     let slots: &'static mut [Var<'static>] = Vec::leak(vec![Var::default(); SLOTS]);
@@ -633,9 +633,9 @@ cases! {
     "parse" "uwsgi_wire" parse_uwsgi_wire(i, s) on ALL =>
         wire_parse(black_box(i.packet)).map(|(v, n)| (v.len(), n));
     "parse" "uwsgi_wire_indexed" parse_uwsgi_wire_indexed(i, s) on ALL =>
-        wire_parse_indexed(black_box(i.packet), black_box(&mut s.slots)).map(|(x, n)| (x.len(), n));
+        wire_parse_indexed(black_box(i.packet), black_box(&mut s.slots)).map(|(x, n)| (x.pairs().len(), n));
     "parse" "uwsgi_wire_then_index" parse_uwsgi_wire_then_index(i, s) on ALL =>
-        wire_parse_then_index(black_box(i.packet), black_box(&mut s.slots)).map(|x| x.len());
+        wire_parse_then_index(black_box(i.packet), black_box(&mut s.slots)).map(|x| x.pairs().len());
     "parse" "uwsgi_wire_then_visit" parse_uwsgi_wire_then_visit(i, s) on ALL =>
         wire_parse_then_visit(black_box(i.packet));
     "parse" "uwsgi_wire_indexed_then_visit" parse_uwsgi_wire_indexed_then_visit(i, s) on ALL =>
@@ -646,7 +646,7 @@ cases! {
         httparse_request(black_box(i.head), black_box(&mut s.headers));
 
     "validate" "vars_parse" validate_vars_parse(i, s) on ALL =>
-        Vars::parse(black_box(i.vars.as_bytes())).map(|v| v.len());
+        Vars::parse(black_box(i.vars.as_bytes()), &Limits::new()).map(|v| v.len());
     "validate" "hand" validate_hand(i, s) on ALL =>
         hand_validate(black_box(i.vars.as_bytes()), black_box(MAX_PAIRS_IN_BLOCK));
     "validate" "nom_slice" validate_nom_slice(i, s) on ALL =>
@@ -800,7 +800,7 @@ const TARGETS: &[Target] = &[
         Goal::AtMost(1.3),
     ),
     (
-        "parse with index, then visit every pair (VarsIndex::iter), get16, vs chain limit",
+        "parse with index, then visit every pair (VarsIndex::pairs), get16, vs chain limit",
         ("parse", "uwsgi_wire_indexed_then_visit", "get16"),
         ("parse", "chain_limit", "get16"),
         Goal::AtMost(1.3),
@@ -812,7 +812,7 @@ const TARGETS: &[Target] = &[
         Goal::AtMost(1.3),
     ),
     (
-        "parse with index, then visit every pair (VarsIndex::iter), vars56, vs chain limit",
+        "parse with index, then visit every pair (VarsIndex::pairs), vars56, vs chain limit",
         ("parse", "uwsgi_wire_indexed_then_visit", "vars56"),
         ("parse", "chain_limit", "vars56"),
         Goal::AtMost(1.3),

@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use uwsgi_wire::{Packet, Payload, Status};
+use uwsgi_wire::{Limits, Packet, Payload, Status};
 
 /// A GET request captured from nginx 1.22.1 (`uwsgi_pass`, Debian's `uwsgi_params`),
 /// see tests/vectors/README.md.
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         },
         None => ("built-in nginx GET".to_string(), NGINX_GET.to_vec()),
     };
-    match Packet::parse(&bytes) {
+    match Packet::parse(&bytes, &Limits::new()) {
         Ok(Status::Complete((packet, consumed))) => {
             print(&name, &packet, bytes.len() - consumed);
             ExitCode::SUCCESS

@@ -12,11 +12,12 @@
 //! use arbitrary::{Arbitrary, Unstructured};
 //! use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
 //! use uwsgi_wire::{Packet, message::Request};
+//! use uwsgi_wire::Limits;
 //!
 //! let seed = [7u8; 256];
 //! let request = ArbitraryRequest::arbitrary(&mut Unstructured::new(&seed))?;
 //! let wire = request.to_bytes();
-//! let (packet, consumed) = Packet::parse(&wire)?.complete().ok_or("whole")?;
+//! let (packet, consumed) = Packet::parse(&wire, &Limits::new())?.complete().ok_or("whole")?;
 //! let parsed = Request::try_from(&packet)?;
 //! assert_eq!(parsed.content_length(), request.body().len() as u64);
 //! assert_eq!(&wire[consumed..], request.body());
@@ -240,7 +241,7 @@ impl<'a> Arbitrary<'a> for ArbitraryRequest {
         let https = u.arbitrary::<bool>()?;
         let port = alloc::format!("{}", u.int_in_range(1u16..=65535)?);
         let remote_port = alloc::format!("{}", u.int_in_range(1024u16..=65535)?);
-        let mut vars = VarsBuilder::new();
+        let mut vars = VarsBuilder::default();
         let scheme: &[u8] = if https { b"https" } else { b"http" };
         let params: [(&[u8], &[u8]); 9] = [
             (b"QUERY_STRING", &query),
@@ -318,15 +319,16 @@ impl<'a> Arbitrary<'a> for ArbitraryRequest {
 /// ```
 /// use arbitrary::{Arbitrary, Unstructured};
 /// use uwsgi_wire::arbitrary::ArbitraryPacket;
-/// use uwsgi_wire::{message::Message, Packet};
+/// use uwsgi_wire::exchange::request_body_len;
+/// use uwsgi_wire::{message::Message, Limits, Packet};
 ///
 /// let any = ArbitraryPacket::arbitrary(&mut Unstructured::new(&[3, 1, 4, 1, 5, 9, 2, 6]))?;
 /// let wire = any.to_bytes();
 /// if !any.is_reply() {
-///     let (packet, consumed) = Packet::parse(&wire)?.complete().ok_or("whole")?;
+///     let (packet, consumed) = Packet::parse(&wire, &Limits::new())?.complete().ok_or("whole")?;
 ///     Message::try_from(&packet)?;
 ///     assert_eq!(&wire[consumed..], any.follows());
-///     assert_eq!(packet.body_len()?, any.follows().len() as u64);
+///     assert_eq!(request_body_len(&packet)?, any.follows().len() as u64);
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -362,6 +364,7 @@ impl ArbitraryPacket {
     /// assert!(p.packet().modifier1().is_request()); // the first kind: a request
     /// # Ok::<(), arbitrary::Error>(())
     /// ```
+    /// # use uwsgi_wire::Limits;
     pub fn packet(&self) -> Packet<'_> {
         let kind = match self.head.first() {
             Some(&m1) if self.reply && Modifier1(m1) == Modifier1::RPC => BlockKind::Raw,
@@ -413,7 +416,7 @@ fn wire(packet: Result<Packet<'_>, crate::EncodeError>) -> ::arbitrary::Result<V
 
 /// Up to `max` vars with keys from `[A-Za-z0-9_]` and arbitrary values.
 fn some_vars(u: &mut Unstructured<'_>, max: usize) -> ::arbitrary::Result<VarsBuilder> {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     for _ in 0..u.int_in_range(0..=max)? {
         let key = token(
             u,
@@ -455,7 +458,7 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                 (wire(Ok(Packet::from(&signal)))?, Vec::new(), false)
             }
             4 => {
-                let mut array = ArrayBuilder::new();
+                let mut array = ArrayBuilder::default();
                 array
                     .push(token(u, b"abcdefghijklmnopqrstuvwxyz_", 16)?)
                     .map_err(fail)?;
@@ -487,9 +490,14 @@ impl<'a> Arbitrary<'a> for ArbitraryPacket {
                 };
                 let expires = u.int_in_range(0u64..=86_400)?;
                 let cache: Option<&[u8]> = *u.choose(&[None, Some(&b"default"[..])])?;
-                let vars =
-                    CacheRequest::build(command, &key, crate::to_u64(value.len()), expires, cache)
-                        .map_err(fail)?;
+                let vars = CacheRequest::build(
+                    command,
+                    &key,
+                    crate::wire::convert::to_u64(value.len()),
+                    expires,
+                    cache,
+                )
+                .map_err(fail)?;
                 let request = CacheRequest::new(vars.vars()).map_err(fail)?;
                 (wire(Packet::try_from(&request))?, value, false)
             }

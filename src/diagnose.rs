@@ -5,6 +5,7 @@ use core::fmt;
 
 use crate::wire::array::Array;
 use crate::wire::header::{BlockKind, Header, HEADER_LEN};
+use crate::wire::limits::Limits;
 use crate::wire::vars::{Var, Vars};
 
 /// The HTTP methods recognised where a uwsgi header should be; `PRI` starts the HTTP/2
@@ -105,7 +106,7 @@ impl<'a> Diagnosis<'a> {
     /// use uwsgi_wire::diagnose::Diagnosis;
     ///
     /// // A 5000-byte cookie makes the block too big for uWSGI's default buffer.
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
+    /// let mut vars = uwsgi_wire::VarsBuilder::default();
     /// vars.push("REQUEST_METHOD", "GET")?.push("HTTP_COOKIE", "c".repeat(5000))?;
     /// let packet = uwsgi_wire::Packet::new(uwsgi_wire::Modifier1::WSGI, 0, uwsgi_wire::Payload::Vars(vars.vars()))?;
     /// let mut wire = Vec::new();
@@ -120,6 +121,7 @@ impl<'a> Diagnosis<'a> {
     /// assert_eq!(Diagnosis::find(&wire, 8192), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    /// # use uwsgi_wire::Limits;
     pub fn find(buf: &'a [u8], buffer_size: u16) -> Option<Self> {
         if let Some(found) = http(buf) {
             return Some(found);
@@ -168,8 +170,8 @@ fn http(buf: &[u8]) -> Option<Diagnosis<'_>> {
 /// take every byte that follows (nothing else marks its end).
 fn frames(kind: BlockKind, block: &[u8], rest_len: usize) -> bool {
     match kind {
-        BlockKind::Vars => !block.is_empty() && Vars::parse(block).is_ok(),
-        BlockKind::Array => !block.is_empty() && Array::parse(block).is_ok(),
+        BlockKind::Vars => !block.is_empty() && Vars::parse(block, &Limits::new()).is_ok(),
+        BlockKind::Array => !block.is_empty() && Array::parse(block, &Limits::new()).is_ok(),
         BlockKind::Raw => !block.is_empty() && block.len() == rest_len,
     }
 }

@@ -6,11 +6,11 @@
 //! validated views out; views in, bytes out.
 //!
 //! ```
-//! use uwsgi_wire::{Modifier1, Packet, Payload, Status, VarsBuilder};
+//! use uwsgi_wire::{Limits, Modifier1, Packet, Payload, Status, VarsBuilder};
 //!
 //! // Parse a request as nginx sends it: 4-byte header, vars block, then the body.
 //! let wire = b"\x00\x2a\x00\x00\x0e\x00REQUEST_METHOD\x04\x00POST\x0e\x00CONTENT_LENGTH\x02\x0011hello world";
-//! let Status::Complete((packet, consumed)) = Packet::parse(wire)? else {
+//! let Status::Complete((packet, consumed)) = Packet::parse(wire, &Limits::new())? else {
 //!     unreachable!("the whole packet is here");
 //! };
 //! let vars = packet.vars().expect("modifier1 0 carries vars");
@@ -19,7 +19,7 @@
 //! assert_eq!(&wire[consumed..consumed + body_len], b"hello world");
 //!
 //! // Encode one: exact length first, then the bytes, into a slice or any BufMut.
-//! let mut builder = VarsBuilder::new();
+//! let mut builder = VarsBuilder::default();
 //! builder.push("REQUEST_METHOD", "POST")?.push("CONTENT_LENGTH", "11")?;
 //! let request = Packet::new(Modifier1::WSGI, 0, Payload::Vars(builder.vars()))?;
 //! let mut buf = [0u8; 64];
@@ -36,8 +36,8 @@
 //!   [`ArrayBuilder`], [`encode_vars`] and [`encode_array`] write them.
 //! - [`Packet`]: a header and its block; [`Packet::parse`] returns [`Status::Partial`] with
 //!   the number of bytes still needed on short input, never an error.
-//! - [`Limits`]: the configurable bounds, with defaults that accept every packet the real
-//!   encoders send.
+//! - [`Limits`]: the configurable bounds, which every parse and builder takes;
+//!   [`Limits::new`] (also `Default`) accepts every packet the real encoders send.
 //! - [`exchange`]: the exchange core, one sans-I/O state machine that frames whole
 //!   exchanges on a stream, one type per side: a request and the bytes its kind says
 //!   follow it ([`exchange::ServerExchange`]), or the reply to what was sent
@@ -98,39 +98,14 @@ pub mod owned;
 pub mod server;
 
 pub use wire::{
-    array_encoded_len, encode_array, encode_vars, is_magic_var, vars_encoded_len, Array, ArrayIter,
-    BlockKind, EncodeError, Header, Limits, Modifier1, Packet, Pair, ParseError, ParseErrorKind,
-    Payload, Status, Var, Vars, VarsIndex, VarsIter, DEFAULT_MAX_HEAD, HEADER_LEN,
-    MAGIC_VAR_PREFIX, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK,
+    encode_array, encode_vars, is_magic_var, Array, ArrayIter, BlockKind, EncodeError, Header,
+    Limits, Modifier1, Packet, Pair, ParseError, ParseErrorKind, Payload, Status, Var, Vars,
+    VarsIndex, VarsIter, DEFAULT_MAX_HEAD, HEADER_LEN, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK,
 };
 #[cfg(feature = "alloc")]
 pub use wire::{ArrayBuilder, VarsBuilder};
-
-/// `n` as a `u64`: lossless on every platform Rust supports, saturating otherwise.
-pub(crate) fn to_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-/// `n` as a `usize`, saturating (a body length on a 32-bit target).
-#[cfg(feature = "std")]
-pub(crate) fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
-}
 
 /// Runs the README's examples as doctests, so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-/// Debug-formats raw bytes as a byte string literal (`b"GET\xff"`).
-struct ByteStr<'a>(&'a [u8]);
-
-impl core::fmt::Debug for ByteStr<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("b\"")?;
-        for &b in self.0 {
-            core::fmt::Display::fmt(&core::ascii::escape_default(b), f)?;
-        }
-        f.write_str("\"")
-    }
-}

@@ -70,7 +70,7 @@ fn parse_capture<'a>(name: &str, buf: &'a [u8]) -> Parsed<'a> {
     if is_reply(name) {
         Packet::parse_as(buf, BlockKind::Raw, &Limits::new())
     } else {
-        Packet::parse(buf)
+        Packet::parse(buf, &Limits::new())
     }
 }
 
@@ -240,12 +240,12 @@ fn every_key_and_value_length_of_real_captures_overrun() {
                 let mut w = wire.to_vec();
                 w[at..at + 2].copy_from_slice(&bad.to_le_bytes());
                 assert_err(
-                    Packet::parse(&w),
+                    Packet::parse(&w, &Limits::new()),
                     ParseErrorKind::KeyPastEnd { len: bad },
                     at,
                 );
                 assert_err(
-                    Vars::parse(&w[HEADER_LEN..]),
+                    Vars::parse(&w[HEADER_LEN..], &Limits::new()),
                     ParseErrorKind::KeyPastEnd { len: bad },
                     start,
                 );
@@ -255,7 +255,7 @@ fn every_key_and_value_length_of_real_captures_overrun() {
                 let mut w = wire.to_vec();
                 w[at..at + 2].copy_from_slice(&u16::try_from(bad).unwrap().to_le_bytes());
                 assert_err(
-                    Packet::parse(&w),
+                    Packet::parse(&w, &Limits::new()),
                     ParseErrorKind::MissingValueLength,
                     at + 2 + bad,
                 );
@@ -267,7 +267,7 @@ fn every_key_and_value_length_of_real_captures_overrun() {
                 let mut w = wire.to_vec();
                 w[HEADER_LEN + v..HEADER_LEN + v + 2].copy_from_slice(&bad.to_le_bytes());
                 assert_err(
-                    Packet::parse(&w),
+                    Packet::parse(&w, &Limits::new()),
                     ParseErrorKind::ValuePastEnd { len: bad },
                     HEADER_LEN + v,
                 );
@@ -292,7 +292,7 @@ fn every_overrunning_value_of_every_length_prefix_of_one_capture() {
             let first_bad = u16::try_from(block_len - prefix - 2 + 1).unwrap();
             for bad in first_bad..=u16::MAX {
                 w[at..at + 2].copy_from_slice(&bad.to_le_bytes());
-                let err = Packet::parse(&w).unwrap_err();
+                let err = Packet::parse(&w, &Limits::new()).unwrap_err();
                 let kind = if is_key {
                     ParseErrorKind::KeyPastEnd { len: bad }
                 } else {
@@ -321,7 +321,7 @@ fn every_item_length_of_a_real_rpc_call_overruns() {
             let mut w = wire.to_vec();
             w[at..at + 2].copy_from_slice(&bad.to_le_bytes());
             assert_err(
-                Packet::parse(&w),
+                Packet::parse(&w, &Limits::new()),
                 ParseErrorKind::ItemPastEnd { len: bad },
                 at,
             );
@@ -375,7 +375,7 @@ fn a_datasize_cutting_a_real_block_anywhere_is_the_exact_error() {
         if is_reply(&name) || NOT_FRAMED.contains(&name.as_str()) {
             continue;
         }
-        let Ok(Status::Complete((packet, _))) = Packet::parse(&wire) else {
+        let Ok(Status::Complete((packet, _))) = Packet::parse(&wire, &Limits::new()) else {
             panic!("{name}");
         };
         let Some(vars) = packet.vars() else { continue };
@@ -389,14 +389,17 @@ fn a_datasize_cutting_a_real_block_anywhere_is_the_exact_error() {
             w[3] = wire[3];
             match expected_vars_cut(&layout, cut) {
                 Ok(pairs) => {
-                    let Ok(Status::Complete((p, n))) = Packet::parse(&w) else {
-                        panic!("{name} cut at {cut}: {:?}", Packet::parse(&w));
+                    let Ok(Status::Complete((p, n))) = Packet::parse(&w, &Limits::new()) else {
+                        panic!(
+                            "{name} cut at {cut}: {:?}",
+                            Packet::parse(&w, &Limits::new())
+                        );
                     };
                     assert_eq!((p.vars().map(|v| v.len()), n), (Some(pairs), w.len()));
                 }
                 Err((kind, at)) => {
-                    assert_err(Packet::parse(&w), kind, HEADER_LEN + at);
-                    assert_err(Vars::parse(&block[..cut]), kind, at);
+                    assert_err(Packet::parse(&w, &Limits::new()), kind, HEADER_LEN + at);
+                    assert_err(Vars::parse(&block[..cut], &Limits::new()), kind, at);
                 }
             }
         }
@@ -423,7 +426,7 @@ fn a_datasize_cutting_a_real_array_anywhere_is_the_exact_error() {
         match item {
             None => {
                 let count = layout.iter().filter(|&&(start, _)| start < cut).count();
-                let Ok(Status::Complete((p, _))) = Packet::parse(&w) else {
+                let Ok(Status::Complete((p, _))) = Packet::parse(&w, &Limits::new()) else {
                     panic!("cut {cut}")
                 };
                 assert_eq!(p.array().map(|a| a.len()), Some(count));
@@ -437,7 +440,7 @@ fn a_datasize_cutting_a_real_array_anywhere_is_the_exact_error() {
                         len: u16::try_from(len).unwrap(),
                     }
                 };
-                assert_err(Packet::parse(&w), kind, HEADER_LEN + start);
+                assert_err(Packet::parse(&w, &Limits::new()), kind, HEADER_LEN + start);
             }
         }
     }
@@ -450,19 +453,19 @@ fn a_datasize_cutting_a_real_array_anywhere_is_the_exact_error() {
 fn ffff_lengths_with_a_small_datasize() {
     // Derived from the wire format: a 5-byte block whose key length says 65535.
     assert_err(
-        Packet::parse(&packet(0, b"\xff\xffABC")),
+        Packet::parse(&packet(0, b"\xff\xffABC"), &Limits::new()),
         ParseErrorKind::KeyPastEnd { len: 0xffff },
         4,
     );
     // A 1-byte key, then a value length of 65535 with 2 bytes left.
     assert_err(
-        Packet::parse(&packet(0, b"\x01\x00a\xff\xff\x00\x00")),
+        Packet::parse(&packet(0, b"\x01\x00a\xff\xff\x00\x00"), &Limits::new()),
         ParseErrorKind::ValuePastEnd { len: 0xffff },
         7,
     );
     // An RPC item of 65535 bytes in a 4-byte block.
     assert_err(
-        Packet::parse(&packet(173, b"\xff\xff\x00\x00")),
+        Packet::parse(&packet(173, b"\xff\xff\x00\x00"), &Limits::new()),
         ParseErrorKind::ItemPastEnd { len: 0xffff },
         4,
     );
@@ -470,7 +473,7 @@ fn ffff_lengths_with_a_small_datasize() {
     let mut block = vec![b'k'; 0xffff];
     block[..2].copy_from_slice(&[0xff, 0xff]);
     assert_err(
-        Packet::parse(&packet(0, &block)),
+        Packet::parse(&packet(0, &block), &Limits::new()),
         ParseErrorKind::KeyPastEnd { len: 0xffff },
         4,
     );
@@ -487,7 +490,7 @@ fn the_largest_key_that_fits_and_the_two_just_past_it() {
         block
     };
     let fits = packet(0, &block_with(0xfffb));
-    let Ok(Status::Complete((p, n))) = Packet::parse(&fits) else {
+    let Ok(Status::Complete((p, n))) = Packet::parse(&fits, &Limits::new()) else {
         panic!("65531-byte key")
     };
     let vars = p.vars().unwrap();
@@ -496,12 +499,12 @@ fn the_largest_key_that_fits_and_the_two_just_past_it() {
     assert_eq!((key.len(), value), (0xfffb, &b""[..]));
     // One more key byte: 1 byte where the value length goes; two more: none.
     assert_err(
-        Packet::parse(&packet(0, &block_with(0xfffc))),
+        Packet::parse(&packet(0, &block_with(0xfffc)), &Limits::new()),
         ParseErrorKind::MissingValueLength,
         4 + 0xfffe,
     );
     assert_err(
-        Packet::parse(&packet(0, &block_with(0xfffd))),
+        Packet::parse(&packet(0, &block_with(0xfffd)), &Limits::new()),
         ParseErrorKind::MissingValueLength,
         4 + 0xffff,
     );
@@ -513,7 +516,7 @@ fn a_ffff_datasize_with_a_few_bytes_waits_without_allocating() {
     // it have arrived. The parser asks for exactly the rest and touches nothing else.
     let mut wire = vec![0x00, 0xff, 0xff, 0x00];
     wire.extend_from_slice(b"\x01\x00a\x00\x00\xff\xff\xff\xff\xff");
-    let (got, allocs) = allocations(|| Packet::parse(&wire));
+    let (got, allocs) = allocations(|| Packet::parse(&wire, &Limits::new()));
     assert_eq!(
         got,
         Ok(Status::Partial {
@@ -533,7 +536,7 @@ fn thirteen_thousand_one_hundred_and_seven_minimal_pairs() {
     let block = b"\x01\x00a\x00\x00".repeat(13_107);
     assert_eq!(block.len(), 0xffff);
     let wire = packet(0, &block);
-    let Ok(Status::Complete((p, n))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((p, n))) = Packet::parse(&wire, &Limits::new()) else {
         panic!("13107 pairs")
     };
     let vars = p.vars().unwrap();
@@ -546,24 +549,24 @@ fn thirteen_thousand_one_hundred_and_seven_minimal_pairs() {
     // uWSGI's limit (128): refused at the 129th pair, 128 * 5 bytes in.
     let uwsgi_like = Limits::new().max_vars(128);
     assert_err(
-        Packet::parse_with(&wire, &uwsgi_like),
+        Packet::parse(&wire, &uwsgi_like),
         ParseErrorKind::TooManyVars { limit: 128 },
         4 + 128 * 5,
     );
     assert_err(
-        Vars::parse_with(&block, &uwsgi_like),
+        Vars::parse(&block, &uwsgi_like),
         ParseErrorKind::TooManyVars { limit: 128 },
         128 * 5,
     );
     // One under the count: refused at the last pair.
     assert_err(
-        Packet::parse_with(&wire, &Limits::new().max_vars(13_106)),
+        Packet::parse(&wire, &Limits::new().max_vars(13_106)),
         ParseErrorKind::TooManyVars { limit: 13_106 },
         4 + 13_106 * 5,
     );
 
     // The builder produces exactly this block, and refuses a 13108th pair unchanged.
-    let mut builder = VarsBuilder::new();
+    let mut builder = VarsBuilder::default();
     for _ in 0..13_107 {
         builder.push("a", "").unwrap();
     }
@@ -572,7 +575,10 @@ fn thirteen_thousand_one_hundred_and_seven_minimal_pairs() {
         builder.push("a", "").unwrap_err(),
         EncodeError::TooManyEntries { limit: 13_107 }
     );
-    assert_eq!((builder.len(), builder.encoded_len()), (13_107, 0xffff));
+    assert_eq!(
+        (builder.vars().len(), builder.as_bytes().len()),
+        (13_107, 0xffff)
+    );
     // The slice encoder refuses 13108 pairs (65540 bytes) and writes nothing.
     let pairs = vec![("a", ""); 13_108];
     let mut buf = vec![0x5a; 70_000];
@@ -591,7 +597,7 @@ fn thirty_two_thousand_seven_hundred_and_sixty_seven_empty_items() {
     // Derived from the wire format: an empty item is 2 bytes, so a block holds 32767.
     let block = b"\x00\x00".repeat(32_767);
     let wire = packet(173, &block);
-    let Ok(Status::Complete((p, _))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((p, _))) = Packet::parse(&wire, &Limits::new()) else {
         panic!("32767 items")
     };
     assert_eq!(p.array().map(|a| a.len()), Some(32_767));
@@ -599,13 +605,13 @@ fn thirty_two_thousand_seven_hundred_and_sixty_seven_empty_items() {
     let mut odd = block.clone();
     odd.push(0);
     assert_err(
-        Packet::parse(&packet(173, &odd)),
+        Packet::parse(&packet(173, &odd), &Limits::new()),
         ParseErrorKind::TrailingBytes { count: 1 },
         4 + 65_534,
     );
     // An RPC call has at most 255 items in uWSGI: refused at the 256th, 510 bytes in.
     assert_err(
-        Array::parse_with(&block, &Limits::new().max_items(255)),
+        Array::parse(&block, &Limits::new().max_items(255)),
         ParseErrorKind::TooManyItems { limit: 255 },
         510,
     );
@@ -657,7 +663,7 @@ fn more_content_length_forms() {
     ];
     for (value, expected) in cases {
         let bytes = block(&[(b"REQUEST_METHOD", b"POST"), (b"CONTENT_LENGTH", value)]);
-        let vars = Vars::parse(&bytes).unwrap();
+        let vars = Vars::parse(&bytes, &Limits::new()).unwrap();
         match expected {
             Ok(n) => assert_eq!(vars.content_length(), Ok(*n), "{value:?}"),
             // The value starts after pair 1 (2+14+2+4) and the key (2+14+2).
@@ -677,21 +683,27 @@ fn more_content_length_disagreements() {
     // Two agree, the third does not: reported at the third.
     let three = block(&[(cl, b"5"), (cl, b"5"), (cl, b"6")]);
     assert_err(
-        Vars::parse(&three).unwrap().content_length(),
+        Vars::parse(&three, &Limits::new())
+            .unwrap()
+            .content_length(),
         ParseErrorKind::ConflictingContentLength,
         value_at(&[b"5", b"5"]),
     );
     // A valid one then an invalid one: the invalid one is reported, where it is.
     let bad_second = block(&[(cl, b"5"), (cl, b"x")]);
     assert_err(
-        Vars::parse(&bad_second).unwrap().content_length(),
+        Vars::parse(&bad_second, &Limits::new())
+            .unwrap()
+            .content_length(),
         ParseErrorKind::InvalidContentLength,
         value_at(&[b"5"]),
     );
     // An invalid one first is reported before any comparison.
     let bad_first = block(&[(cl, b"5x"), (cl, b"6")]);
     assert_err(
-        Vars::parse(&bad_first).unwrap().content_length(),
+        Vars::parse(&bad_first, &Limits::new())
+            .unwrap()
+            .content_length(),
         ParseErrorKind::InvalidContentLength,
         value_at(&[]),
     );
@@ -701,17 +713,23 @@ fn more_content_length_disagreements() {
         (cl, b"018446744073709551615"),
     ]);
     assert_eq!(
-        Vars::parse(&max_twice).unwrap().content_length(),
+        Vars::parse(&max_twice, &Limits::new())
+            .unwrap()
+            .content_length(),
         Ok(Some(u64::MAX))
     );
     let empty_then_zero = block(&[(cl, b""), (cl, b"0")]);
     assert_eq!(
-        Vars::parse(&empty_then_zero).unwrap().content_length(),
+        Vars::parse(&empty_then_zero, &Limits::new())
+            .unwrap()
+            .content_length(),
         Ok(Some(0))
     );
     let zero_then_empty = block(&[(cl, b"0"), (cl, b"")]);
     assert_eq!(
-        Vars::parse(&zero_then_empty).unwrap().content_length(),
+        Vars::parse(&zero_then_empty, &Limits::new())
+            .unwrap()
+            .content_length(),
         Ok(Some(0))
     );
     // nginx sends HTTP_CONTENT_LENGTH beside CONTENT_LENGTH (docs/PROTOCOL.md section
@@ -719,7 +737,9 @@ fn more_content_length_disagreements() {
     // conflict here.
     let with_http = block(&[(cl, b"5"), (b"HTTP_CONTENT_LENGTH", b"6")]);
     assert_eq!(
-        Vars::parse(&with_http).unwrap().content_length(),
+        Vars::parse(&with_http, &Limits::new())
+            .unwrap()
+            .content_length(),
         Ok(Some(5))
     );
 }
@@ -732,7 +752,7 @@ fn a_body_claimed_at_u64_max_is_just_a_number() {
     // length comes back as a number for the caller to bound.
     let capture = capture("nginx-post.bin");
     let end = HEADER_LEN + datasize(&capture);
-    let Ok(Status::Complete((p, _))) = Packet::parse(&capture) else {
+    let Ok(Status::Complete((p, _))) = Packet::parse(&capture, &Limits::new()) else {
         panic!("nginx-post")
     };
     let pairs: Vec<(&[u8], &[u8])> = p
@@ -751,7 +771,7 @@ fn a_body_claimed_at_u64_max_is_just_a_number() {
     wire.extend_from_slice(&capture[end..]);
 
     let (result, allocs) = allocations(|| {
-        let Ok(Status::Complete((p, consumed))) = Packet::parse(&wire) else {
+        let Ok(Status::Complete((p, consumed))) = Packet::parse(&wire, &Limits::new()) else {
             panic!("parse")
         };
         (consumed, p.vars().unwrap().content_length())

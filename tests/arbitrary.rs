@@ -8,7 +8,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use proptest::prelude::*;
 use uwsgi_wire::arbitrary::{ArbitraryPacket, ArbitraryRequest};
-use uwsgi_wire::exchange::{BodyLength, Event, ServerExchange};
+use uwsgi_wire::exchange::{request_body_len, BodyLength, Event, ServerExchange};
 use uwsgi_wire::{
     message::CacheReply, message::GenericResponse, message::Message, message::Pong,
     message::Request, message::RpcReply, BlockKind, Limits, Modifier1, Packet, Status, VarsBuilder,
@@ -42,7 +42,9 @@ fn frame_server(stream: &[u8]) -> (usize, Vec<u8>) {
 
 fn check_request(request: &ArbitraryRequest) {
     let wire = request.to_bytes();
-    let Status::Complete((packet, consumed)) = Packet::parse(&wire).expect("parses") else {
+    let Status::Complete((packet, consumed)) =
+        Packet::parse(&wire, &Limits::new()).expect("parses")
+    else {
         panic!("partial")
     };
     assert_eq!(packet.modifier1(), request.modifier1());
@@ -64,7 +66,7 @@ fn check_request(request: &ArbitraryRequest) {
     assert_eq!(head, consumed);
     assert_eq!(body, request.body());
     // Round trip: the parsed vars re-encode to the same bytes.
-    let again = VarsBuilder::from_vars(&parsed.vars()).expect("re-encodes");
+    let again = VarsBuilder::from_vars(&parsed.vars(), Limits::new()).expect("re-encodes");
     assert_eq!(again.as_bytes(), request.vars().as_bytes());
     // The vars make an HTTP request.
     #[cfg(feature = "http")]
@@ -87,12 +89,14 @@ fn check_packet(any: &ArbitraryPacket) {
     assert_eq!(packet.encode(&mut encoded), Ok(head_len));
     assert_eq!(encoded, wire[..head_len], "round trip");
     if !any.is_reply() {
-        let Status::Complete((parsed, consumed)) = Packet::parse(&wire).expect("parses") else {
+        let Status::Complete((parsed, consumed)) =
+            Packet::parse(&wire, &Limits::new()).expect("parses")
+        else {
             panic!("partial")
         };
         assert_eq!((parsed, consumed), (packet, head_len));
         Message::try_from(&parsed).expect("types");
-        assert_eq!(parsed.body_len(), Ok(any.follows().len() as u64));
+        assert_eq!(request_body_len(&parsed), Ok(any.follows().len() as u64));
         let (head, body) = frame_server(&wire);
         assert_eq!((head, &body[..]), (head_len, any.follows()));
         return;

@@ -128,7 +128,7 @@ fn heads_share_the_read_buffer() {
 fn a_refused_request_leaves_the_read_buffer_as_it_was() {
     // The 16-var GET captured from nginx 1.22, then a request whose CONTENT_LENGTH is not
     // a number: the first decodes; the second is refused and consumes nothing.
-    let mut bad = VarsBuilder::new();
+    let mut bad = VarsBuilder::default();
     bad.push("CONTENT_LENGTH", "5abc").unwrap();
     bad.push("REQUEST_METHOD", "POST").unwrap();
     let mut wire = vector("nginx-get.bin");
@@ -312,7 +312,7 @@ fn decoded_frames_encode_back_to_the_same_bytes() {
 
 #[test]
 fn the_encoder_checks_bodies_against_content_length() -> Result<(), Box<dyn std::error::Error>> {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "POST")?
         .push("CONTENT_LENGTH", "5")?;
     let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
@@ -357,7 +357,7 @@ async fn write_big_request(
     body_len: usize,
     written: Arc<AtomicU64>,
 ) {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "PUT")
         .unwrap()
         .push("CONTENT_LENGTH", body_len.to_string())

@@ -139,7 +139,7 @@ fn tls_client_hello() {
 
 #[test]
 fn a_big_endian_datasize_is_named() {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "POST")
         .unwrap()
         .push("PATH_INFO", "/upload")
@@ -179,7 +179,7 @@ fn a_big_endian_datasize_is_named() {
 #[test]
 fn a_big_endian_datasize_that_fits_little_endian_but_frames_nothing() {
     // A 256-byte block: 01 00 big-endian reads as 1 little-endian.
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("PAD", vec![b'p'; 256 - 2 - 3 - 2]).unwrap();
     let mut bytes = wire(&vars, b"");
     assert_eq!(&bytes[1..3], [0x00, 0x01]);
@@ -219,7 +219,7 @@ fn raw_and_array_blocks_big_endian() {
 
 #[test]
 fn a_block_over_the_buffer_names_its_largest_vars() {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "GET")
         .unwrap()
         .push("HTTP_REFERER", "r".repeat(900))
@@ -273,7 +273,7 @@ fn a_block_over_the_buffer_names_its_largest_vars() {
 #[test]
 fn the_suggested_buffer_size() {
     for (pad, suggested) in [(4090usize, "8192"), (9000, "16384"), (60000, "65535")] {
-        let mut vars = VarsBuilder::new();
+        let mut vars = VarsBuilder::default();
         vars.push("PAD", vec![b'p'; pad]).unwrap();
         let message = Diagnosis::find(&wire(&vars, b""), BUFFER)
             .unwrap()
@@ -284,7 +284,7 @@ fn the_suggested_buffer_size() {
         );
     }
     // Exactly 4096 bytes is within uWSGI's buffer (it answers: conformance/rejections.rs).
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("PAD", vec![b'p'; 4096 - 7]).unwrap();
     assert_eq!(Diagnosis::find(&wire(&vars, b""), BUFFER), None);
 }
@@ -453,7 +453,7 @@ mod server_log {
 
     #[tokio::test]
     async fn a_block_over_the_drivers_limit_names_its_vars() {
-        let mut vars = uwsgi_wire::VarsBuilder::new();
+        let mut vars = uwsgi_wire::VarsBuilder::default();
         vars.push("REQUEST_METHOD", "GET")
             .unwrap()
             .push("HTTP_COOKIE", "c".repeat(5000))
@@ -474,7 +474,7 @@ mod server_log {
 
     #[tokio::test]
     async fn a_good_request_logs_no_diagnosis() {
-        let mut vars = uwsgi_wire::VarsBuilder::new();
+        let mut vars = uwsgi_wire::VarsBuilder::default();
         vars.push("REQUEST_METHOD", "GET")
             .unwrap()
             .push("PATH_INFO", "/")

@@ -9,7 +9,7 @@ use uwsgi_wire::{Array, Limits, Packet, ParseError, ParseErrorKind, Vars};
 
 /// Parses `wire` as a whole packet and returns the error it must give.
 fn packet_err(wire: &[u8], limits: &Limits) -> ParseError {
-    match Packet::parse_with(wire, limits) {
+    match Packet::parse(wire, limits) {
         Err(err) => err,
         Ok(status) => panic!("expected an error for {wire:02x?}, got {status:?}"),
     }
@@ -39,7 +39,7 @@ fn datasize_over_limit_is_refused_from_the_header_alone() {
     // At the limit exactly it is only partial.
     let mut at_limit = vec![0x00, 0x00, 0x10, 0x00];
     at_limit.resize(100, 0);
-    assert!(Packet::parse_with(&at_limit, &limits).unwrap().is_partial());
+    assert!(Packet::parse(&at_limit, &limits).unwrap().is_partial());
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn the_resync_quirk_vector_is_rejected() {
     // `else` branch there, so uWSGI skips the 2 length bytes and resynchronises; this
     // 7-byte block (`ff 00` then a valid pair `A=""`) is accepted by uWSGI as one var.
     let block = b"\xff\x00\x01\x00A\x00\x00";
-    let err = Vars::parse(block).unwrap_err();
+    let err = Vars::parse(block, &Limits::new()).unwrap_err();
     assert_eq!(
         (err.kind(), err.offset()),
         (ParseErrorKind::KeyPastEnd { len: 255 }, 0)
@@ -126,7 +126,7 @@ fn too_many_vars() {
         (err.kind(), err.offset()),
         (ParseErrorKind::TooManyVars { limit: 2 }, 14)
     );
-    assert!(Packet::parse_with(wire, &Limits::new().max_vars(3)).is_ok());
+    assert!(Packet::parse(wire, &Limits::new().max_vars(3)).is_ok());
 }
 
 #[test]
@@ -150,8 +150,7 @@ fn array_trailing_byte() {
 
 #[test]
 fn too_many_items() {
-    let err =
-        Array::parse_with(b"\x00\x00\x00\x00\x00\x00", &Limits::new().max_items(2)).unwrap_err();
+    let err = Array::parse(b"\x00\x00\x00\x00\x00\x00", &Limits::new().max_items(2)).unwrap_err();
     assert_eq!(
         (err.kind(), err.offset()),
         (ParseErrorKind::TooManyItems { limit: 2 }, 4)
@@ -197,7 +196,7 @@ fn content_length_forms() {
     ];
     for (value, expected) in cases {
         let bytes = block(&[(b"PATH_INFO", b"/"), (b"CONTENT_LENGTH", value)]);
-        let vars = Vars::parse(&bytes).unwrap();
+        let vars = Vars::parse(&bytes, &Limits::new()).unwrap();
         let got = vars.content_length();
         match expected {
             Ok(n) => assert_eq!(got, Ok(*n), "{value:?}"),
@@ -213,16 +212,24 @@ fn content_length_forms() {
 #[test]
 fn content_length_conflicts() {
     let same = block(&[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"5")]);
-    assert_eq!(Vars::parse(&same).unwrap().content_length(), Ok(Some(5)));
+    assert_eq!(
+        Vars::parse(&same, &Limits::new()).unwrap().content_length(),
+        Ok(Some(5))
+    );
     let leading_zero = block(&[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", b"005")]);
     assert_eq!(
-        Vars::parse(&leading_zero).unwrap().content_length(),
+        Vars::parse(&leading_zero, &Limits::new())
+            .unwrap()
+            .content_length(),
         Ok(Some(5))
     );
 
     for second in [&b"6"[..], b"", b"0"] {
         let two = block(&[(b"CONTENT_LENGTH", b"5"), (b"CONTENT_LENGTH", second)]);
-        let err = Vars::parse(&two).unwrap().content_length().unwrap_err();
+        let err = Vars::parse(&two, &Limits::new())
+            .unwrap()
+            .content_length()
+            .unwrap_err();
         assert_eq!(
             (err.kind(), err.offset()),
             (ParseErrorKind::ConflictingContentLength, 19 + 18),
@@ -231,14 +238,16 @@ fn content_length_conflicts() {
     }
     // An empty one first counts as 0: a later 5 disagrees.
     let empty_first = block(&[(b"CONTENT_LENGTH", b""), (b"CONTENT_LENGTH", b"5")]);
-    let err = Vars::parse(&empty_first)
+    let err = Vars::parse(&empty_first, &Limits::new())
         .unwrap()
         .content_length()
         .unwrap_err();
     assert_eq!(err.kind(), ParseErrorKind::ConflictingContentLength);
     let empty_twice = block(&[(b"CONTENT_LENGTH", b""), (b"CONTENT_LENGTH", b"")]);
     assert_eq!(
-        Vars::parse(&empty_twice).unwrap().content_length(),
+        Vars::parse(&empty_twice, &Limits::new())
+            .unwrap()
+            .content_length(),
         Ok(None)
     );
 }
@@ -249,14 +258,17 @@ fn content_length_offsets_count_from_the_packet_start() {
     let b = block(&[(b"CONTENT_LENGTH", b"x")]);
     wire[1..3].copy_from_slice(&(b.len() as u16).to_le_bytes());
     wire.extend_from_slice(&b);
-    let (packet, _) = Packet::parse(&wire).unwrap().complete().unwrap();
+    let (packet, _) = Packet::parse(&wire, &Limits::new())
+        .unwrap()
+        .complete()
+        .unwrap();
     let err = packet.vars().unwrap().content_length().unwrap_err();
     assert_eq!(err.offset(), 4 + 18);
 }
 
 #[test]
 fn errors_display_kind_and_offset() {
-    let err = Vars::parse(b"\x01\x00a\x05\x00ab").unwrap_err();
+    let err = Vars::parse(b"\x01\x00a\x05\x00ab", &Limits::new()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "value length 5 runs past the end of the block at byte 3"

@@ -429,7 +429,7 @@ fn same_everywhere(
 /// The packet a capture holds (a request sent by a real peer).
 fn sent(name: &str) -> Vec<u8> {
     let wire = vector(name);
-    let Ok(Status::Complete((_, n))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((_, n))) = Packet::parse(&wire, &Limits::new()) else {
         panic!("{name} is a packet")
     };
     wire[..n].to_vec()
@@ -438,17 +438,20 @@ fn sent(name: &str) -> Vec<u8> {
 #[test]
 fn every_reply_uwsgi_sends_decodes_the_same_however_it_arrives() {
     let get = sent("nginx-get.bin");
-    let (get, _) = Packet::parse(&get).unwrap().complete().unwrap();
+    let (get, _) = Packet::parse(&get, &Limits::new())
+        .unwrap()
+        .complete()
+        .unwrap();
     let http = Reply::to(&get);
     let pong = Reply::to(
-        &Packet::parse(&vector("uwsgi-ping.bin"))
+        &Packet::parse(&vector("uwsgi-ping.bin"), &Limits::new())
             .unwrap()
             .complete()
             .unwrap()
             .0,
     );
     let signal = Reply::to(
-        &Packet::parse(&vector("uwsgi-signal.bin"))
+        &Packet::parse(&vector("uwsgi-signal.bin"), &Limits::new())
             .unwrap()
             .complete()
             .unwrap()
@@ -685,7 +688,7 @@ mod properties {
                 any::<bool>()
             )
                 .prop_map(|(body, empty_cl)| {
-                    let mut vars = VarsBuilder::new();
+                    let mut vars = VarsBuilder::default();
                     vars.push("REQUEST_METHOD", "POST").unwrap();
                     let len = body.len().to_string();
                     vars.push(
@@ -705,7 +708,7 @@ mod properties {
                 }),
             // A magic cache set with its value (uWSGI's client framing, tests/vectors).
             proptest::collection::vec(any::<u8>(), 0..200).prop_map(|value| {
-                let mut vars = VarsBuilder::new();
+                let mut vars = VarsBuilder::default();
                 let size = value.len().to_string();
                 vars.push("cmd", "set")
                     .unwrap()
@@ -775,7 +778,7 @@ mod properties {
                     replies.push(Reply::Response { head_request: false });
                 } else {
                     // A cache get hit as uWSGI frames it: status, size, then the value.
-                    let mut vars = VarsBuilder::new();
+                    let mut vars = VarsBuilder::default();
                     let size = body.len().to_string();
                     vars.push("status", "ok").unwrap().push("size", &size).unwrap();
                     let packet = Packet::new(Modifier1::CACHE, 17, Payload::Vars(vars.vars())).unwrap();

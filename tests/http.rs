@@ -9,7 +9,7 @@ use uwsgi_wire::cgi::{
 };
 use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind};
 use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
-use uwsgi_wire::{Packet, Status, Vars, VarsBuilder};
+use uwsgi_wire::{Limits, Packet, Status, Vars, VarsBuilder};
 
 /// The longest response head read here: the client driver's default, 64 KiB.
 const MAX_HEAD: usize = 64 * 1024;
@@ -27,7 +27,7 @@ fn vector(name: &str) -> Vec<u8> {
 
 /// The vars of a captured request, and the body after them.
 fn parse(wire: &[u8]) -> (Vars<'_>, &[u8]) {
-    let Ok(Status::Complete((packet, consumed))) = Packet::parse(wire) else {
+    let Ok(Status::Complete((packet, consumed))) = Packet::parse(wire, &Limits::new()) else {
         panic!("a whole packet")
     };
     (packet.vars().unwrap(), &wire[consumed..])
@@ -219,7 +219,7 @@ fn encoding_duplicate_headers_keeps_names_and_per_name_order() {
 #[test]
 fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
     let wire = bytes::Bytes::from(vector("nginx-post.bin")); // captured from nginx 1.22
-    let Ok(Status::Complete((packet, _))) = OwnedPacket::parse(wire.clone()) else {
+    let Ok(Status::Complete((packet, _))) = OwnedPacket::parse(wire.clone(), &Limits::new()) else {
         panic!()
     };
     let request = request_from_vars(&packet.owned_vars().unwrap()).unwrap();
@@ -241,7 +241,7 @@ fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
 
 /// Builds vars from pairs (derived from the spec).
 fn vars_of(pairs: &[(&str, &[u8])]) -> VarsBuilder {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     for (k, v) in pairs {
         vars.push(k, v).unwrap();
     }

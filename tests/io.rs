@@ -272,7 +272,7 @@ fn body_and_var_limits() {
 #[test]
 fn an_invalid_content_length_is_a_protocol_error() -> Result<(), Box<dyn std::error::Error>> {
     // Derived from the spec: a request whose two CONTENT_LENGTH vars differ.
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("CONTENT_LENGTH", "5")?
         .push("CONTENT_LENGTH", "6")?;
     let mut wire = Vec::new();
@@ -376,7 +376,7 @@ impl Write for Trickle {
 #[test]
 fn writes_survive_one_byte_writes_and_interrupts() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22
-    let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire, &Limits::new()) else {
         panic!()
     };
     let mut trickle = Trickle {

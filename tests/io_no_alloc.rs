@@ -104,7 +104,7 @@ fn reading_packets_and_bodies_allocates_nothing_once_warm() {
 #[test]
 fn writing_a_request_allocates_nothing() {
     let wire = vector("nginx-post.bin"); // captured from nginx 1.22
-    let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire, &Limits::new()) else {
         panic!()
     };
     let mut out = vec![0u8; 1024];

@@ -21,7 +21,8 @@ fn vector(name: &str) -> Vec<u8> {
 
 /// Parses a whole packet in the request direction; returns it and the bytes after it.
 fn packet(wire: &[u8]) -> (Packet<'_>, &[u8]) {
-    let Status::Complete((packet, consumed)) = Packet::parse(wire).expect("valid") else {
+    let Status::Complete((packet, consumed)) = Packet::parse(wire, &Limits::new()).expect("valid")
+    else {
         panic!("incomplete")
     };
     (packet, &wire[consumed..])
@@ -186,7 +187,7 @@ fn the_largest_nginx_block() {
     let req = Request::try_from(&p).unwrap();
     assert_eq!(req.vars().get(b"HTTP_X_BIG").map(<[u8]>::len), Some(65166));
     // uWSGI's default buffer-size would refuse it from the header alone.
-    let err = Packet::parse_with(&wire, &Limits::new().max_datasize(4096)).unwrap_err();
+    let err = Packet::parse(&wire, &Limits::new().max_datasize(4096)).unwrap_err();
     assert_eq!(err.offset(), 1);
 }
 
@@ -233,7 +234,7 @@ fn rpc_call_and_replies() {
     let call = RpcCall::try_from(&p).unwrap();
     assert_eq!(call.function(), b"hello");
     assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
-    let mut items = ArrayBuilder::new();
+    let mut items = ArrayBuilder::default();
     items
         .push("hello")
         .unwrap()
@@ -371,7 +372,7 @@ fn cache_magic_matches_uwsgi_bytes() {
 fn cache_requests_are_checked() {
     use uwsgi_wire::ParseErrorKind;
     let check = |pairs: &[(&str, &str)]| {
-        let mut v = uwsgi_wire::VarsBuilder::new();
+        let mut v = uwsgi_wire::VarsBuilder::default();
         for (k, val) in pairs {
             v.push(k, val).unwrap();
         }
@@ -423,7 +424,9 @@ fn reply_framing_on_real_replies() {
     ));
     // Read as a uwsgi header it would be modifier1 72 announcing 0x5454 bytes: a parser
     // that does not check the format first would wait for bytes that never come.
-    let h = uwsgi_wire::Header::from_bytes([http[0], http[1], http[2], http[3]]);
+    let Status::Complete(h) = uwsgi_wire::Header::parse(&http) else {
+        panic!("a whole header")
+    };
     assert_eq!((h.modifier1, h.datasize), (Modifier1::RAW_HTTP, 0x5454));
     assert_eq!(
         Packet::parse_as(&http, BlockKind::Raw, &Limits::new()).unwrap(),
@@ -489,7 +492,7 @@ fn subscription_address_must_be_1_to_255_bytes() {
         (&[b'a'; 255][..], true),
         (&[b'a'; 256][..], false),
     ] {
-        let mut v = VarsBuilder::new();
+        let mut v = VarsBuilder::default();
         v.push("key", "example.com")
             .unwrap()
             .push("address", address)

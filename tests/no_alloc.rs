@@ -2,7 +2,7 @@
 //! global allocator that counts every allocation made on this thread.
 
 use uwsgi_wire::exchange::{ClientExchange, Event, ExchangeError, Head, ServerExchange};
-use uwsgi_wire::{encode_array, encode_vars, Packet, Status, Vars};
+use uwsgi_wire::{encode_array, encode_vars, Limits, Packet, Status, Vars};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -42,9 +42,9 @@ fn parsing_never_allocates() {
         // server does with it: iterate, look up (last, first and every duplicate),
         // content length.
         for end in 0..wire.len() {
-            let _ = std::hint::black_box(Packet::parse(&wire[..end]));
+            let _ = std::hint::black_box(Packet::parse(&wire[..end], &Limits::new()));
         }
-        let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire) else {
+        let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire, &Limits::new()) else {
             panic!("valid packet")
         };
         let vars = packet.vars().unwrap();
@@ -60,10 +60,11 @@ fn parsing_never_allocates() {
         assert_eq!(vars.get(b"MISSING"), None);
         assert_eq!(vars.content_length(), Ok(Some(11)));
         assert_eq!(&wire[consumed..], b"hello world");
-        // The indexed parse fills caller-provided slots; nothing else. So does indexing
-        // the view, and the index's lookups scan the slots.
+        // Indexing a parsed view fills caller-provided slots; nothing else. The index's
+        // lookups scan the slots.
         let mut slots = [uwsgi_wire::Var::default(); 64];
-        let index = Vars::parse_indexed(&wire[4..consumed], &mut slots).unwrap();
+        let block = Vars::parse(&wire[4..consumed], &Limits::new()).unwrap();
+        let index = block.index(&mut slots).unwrap();
         assert_eq!(
             index.get(b"HTTP_X_HEADER_39"),
             Some(&b"value number 39"[..])
@@ -77,7 +78,7 @@ fn parsing_never_allocates() {
         let index = vars.index(&mut again).unwrap();
         assert_eq!(index.get_first(b"CONTENT_LENGTH"), Some(&b"11"[..]));
         // Errors are Copy values too.
-        let err = Vars::parse(b"\x00\x00\x00").unwrap_err();
+        let err = Vars::parse(b"\x00\x00\x00", &Limits::new()).unwrap_err();
         std::hint::black_box(err);
     });
     assert_eq!(n, 0, "the parse path allocated");

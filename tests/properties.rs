@@ -13,12 +13,20 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use uwsgi_wire::{
-    array_encoded_len, encode_array, encode_vars, owned::OwnedVars, vars_encoded_len, ArrayBuilder,
-    BlockKind, EncodeError, Header, Limits, Modifier1, Packet, ParseErrorKind, Payload, Status,
-    Var, Vars, VarsBuilder, HEADER_LEN,
+    encode_array, encode_vars, owned::OwnedVars, ArrayBuilder, BlockKind, EncodeError, Header,
+    Limits, Modifier1, Packet, ParseErrorKind, Payload, Status, Var, Vars, VarsBuilder, HEADER_LEN,
 };
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The exact length an encoder needs, from an encode into an empty buffer
+/// (`BufferTooSmall { needed }`), or why it cannot encode.
+fn needed(encoded: Result<usize, EncodeError>) -> Result<usize, EncodeError> {
+    match encoded {
+        Err(EncodeError::BufferTooSmall { needed, .. }) => Ok(needed),
+        other => other,
+    }
+}
 
 /// Keys: non-empty raw bytes. A third from a small alphabet so duplicates are common, a
 /// third the names the library itself reads, a third anything.
@@ -73,12 +81,12 @@ impl Block {
     fn encode(&self) -> Vec<u8> {
         match self {
             Block::Vars(pairs) => {
-                let mut out = vec![0u8; vars_encoded_len(pairs).unwrap()];
+                let mut out = vec![0u8; needed(encode_vars(pairs, &mut [])).unwrap()];
                 encode_vars(pairs, &mut out).unwrap();
                 out
             }
             Block::Array(items) => {
-                let mut out = vec![0u8; array_encoded_len(items).unwrap()];
+                let mut out = vec![0u8; needed(encode_array(items, &mut [])).unwrap()];
                 encode_array(items, &mut out).unwrap();
                 out
             }
@@ -207,7 +215,7 @@ fn content_length_model(values: &[&[u8]]) -> Result<Option<u64>, ParseErrorKind>
 
 /// Encodes a request packet from `pairs` with the builder.
 fn request(modifier1: u8, modifier2: u8, pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     for (k, v) in pairs {
         vars.push(k, v).unwrap();
     }
@@ -223,7 +231,7 @@ proptest! {
     #[test]
     fn vars_round_trip(pairs in pairs(), m2 in any::<u8>()) {
         let wire = request(0, m2, &pairs);
-        let Status::Complete((packet, consumed)) = Packet::parse(&wire).unwrap() else {
+        let Status::Complete((packet, consumed)) = Packet::parse(&wire, &Limits::new()).unwrap() else {
             panic!("complete");
         };
         prop_assert_eq!(consumed, wire.len());
@@ -234,7 +242,7 @@ proptest! {
         // Lookups agree with a linear scan (the last duplicate wins for `get`), on the
         // walking view, the indexed one and the owned one; a missing key included.
         let mut slots = [Var::default(); 40];
-        let index = Vars::parse_indexed(vars.as_bytes(), &mut slots).unwrap();
+        let index = Vars::parse(vars.as_bytes(), &Limits::new()).unwrap().index(&mut slots).unwrap();
         let owned = OwnedVars::from_vars(&vars);
         for key in pairs.iter().map(|(k, _)| &k[..]).chain([&b"MISSING"[..]]) {
             let all: Vec<&[u8]> =
@@ -251,7 +259,7 @@ proptest! {
             prop_assert!(owned.get_all(key).eq(all.iter().copied()));
         }
         // The slice encoder agrees with the builder and with the computed length.
-        let len = vars_encoded_len(&pairs).unwrap();
+        let len = needed(encode_vars(&pairs, &mut [])).unwrap();
         prop_assert_eq!(len + 4, wire.len());
         let mut block = vec![0u8; len];
         prop_assert_eq!(encode_vars(&pairs, &mut block), Ok(len));
@@ -273,7 +281,7 @@ proptest! {
             0..5,
         )
     ) {
-        let mut block = vec![0u8; vars_encoded_len(&pairs).unwrap()];
+        let mut block = vec![0u8; needed(encode_vars(&pairs, &mut [])).unwrap()];
         encode_vars(&pairs, &mut block).unwrap();
         let values: Vec<&[u8]> = pairs
             .iter()
@@ -282,22 +290,22 @@ proptest! {
             .collect();
         let expected = content_length_model(&values);
         // Validation notes the values as it walks; a trusted view walks again.
-        let parsed = Vars::parse(&block).unwrap();
+        let parsed = Vars::parse(&block, &Limits::new()).unwrap();
         prop_assert_eq!(parsed.content_length().map_err(|e| e.kind()), expected);
-        let built = VarsBuilder::from_vars(&parsed).unwrap();
+        let built = VarsBuilder::from_vars(&parsed, Limits::new()).unwrap();
         prop_assert_eq!(built.vars().content_length().map_err(|e| e.kind()), expected);
     }
 
     #[test]
     fn array_round_trip(items in items()) {
-        let mut builder = ArrayBuilder::new();
+        let mut builder = ArrayBuilder::default();
         for item in &items {
             builder.push(item).unwrap();
         }
-        let array = uwsgi_wire::Array::parse(builder.as_bytes()).unwrap();
+        let array = uwsgi_wire::Array::parse(builder.as_bytes(), &Limits::new()).unwrap();
         let parsed: Vec<Vec<u8>> = array.iter().map(<[u8]>::to_vec).collect();
         prop_assert_eq!(&parsed, &items);
-        let len = array_encoded_len(&items).unwrap();
+        let len = needed(encode_array(&items, &mut [])).unwrap();
         let mut block = vec![0u8; len];
         prop_assert_eq!(encode_array(&items, &mut block), Ok(len));
         prop_assert_eq!(&block[..], builder.as_bytes());
@@ -335,7 +343,7 @@ proptest! {
     fn arbitrary_blocks_never_panic(block in damaged_block()) {
         // Whatever validates iterates to its length and re-encodes to exactly its
         // input; whatever does not points inside it (or just past its end).
-        match Vars::parse(&block) {
+        match Vars::parse(&block, &Limits::new()) {
             Ok(vars) => {
                 prop_assert_eq!(vars.iter().count(), vars.len());
                 let _ = vars.content_length();
@@ -345,7 +353,7 @@ proptest! {
             }
             Err(err) => prop_assert!(err.offset() <= block.len(), "{:?}", err),
         }
-        match uwsgi_wire::Array::parse(&block) {
+        match uwsgi_wire::Array::parse(&block, &Limits::new()) {
             Ok(array) => {
                 prop_assert_eq!(array.iter().count(), array.len());
                 let mut out = vec![0u8; block.len()];
@@ -358,7 +366,7 @@ proptest! {
 
     #[test]
     fn arbitrary_packets_never_panic(bytes in damaged_packet()) {
-        match Packet::parse(&bytes) {
+        match Packet::parse(&bytes, &Limits::new()) {
             Ok(Status::Complete((packet, consumed))) => {
                 let datasize = usize::from(u16::from_le_bytes([bytes[1], bytes[2]]));
                 prop_assert_eq!(consumed, HEADER_LEN + datasize);
@@ -389,13 +397,13 @@ proptest! {
         // sees `Partial` with an exact `needed` until the last piece, then the same packet.
         let mut wire = wire;
         wire.extend_from_slice(b"BODY");
-        let whole = Packet::parse(&wire).unwrap();
+        let whole = Packet::parse(&wire, &Limits::new()).unwrap();
         let Status::Complete((_, total)) = whole else { panic!() };
         let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
         points.sort_unstable();
         let mut seen_complete = false;
         for end in points.into_iter().chain([wire.len()]) {
-            match Packet::parse(&wire[..end]).unwrap() {
+            match Packet::parse(&wire[..end], &Limits::new()).unwrap() {
                 Status::Partial { needed } => {
                     prop_assert!(!seen_complete);
                     let expect = if end < 4 { 4 - end } else { total - end };
@@ -416,7 +424,7 @@ proptest! {
 fn sizes_at_the_16_bit_edge() {
     // A key of 65535 bytes is the longest there is; one byte more is an error.
     let max = vec![b'k'; 65535];
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     assert_eq!(
         vars.push(&max, "").unwrap_err(),
         EncodeError::BlockTooLarge {
@@ -440,12 +448,15 @@ fn sizes_at_the_16_bit_edge() {
             len: 65536
         }
     );
-    assert!(vars.is_empty(), "a refused pair leaves nothing behind");
+    assert!(
+        vars.vars().is_empty(),
+        "a refused pair leaves nothing behind"
+    );
 
     // The largest block: 65535 bytes exactly, one key and a 65530-byte value.
     let value = vec![0xAB; 65535 - 5];
     vars.push("K", &value).unwrap();
-    assert_eq!(vars.encoded_len(), 65535);
+    assert_eq!(vars.as_bytes().len(), 65535);
     assert_eq!(
         vars.push("K", "").unwrap_err(),
         EncodeError::BlockTooLarge {
@@ -459,7 +470,10 @@ fn sizes_at_the_16_bit_edge() {
         .encode_to(&mut wire)
         .unwrap();
     assert_eq!(&wire[..4], &[0x00, 0xff, 0xff, 0x00]);
-    let (packet, consumed) = Packet::parse(&wire).unwrap().complete().unwrap();
+    let (packet, consumed) = Packet::parse(&wire, &Limits::new())
+        .unwrap()
+        .complete()
+        .unwrap();
     assert_eq!(consumed, 65539);
     assert_eq!(packet.vars().unwrap().get(b"K"), Some(&value[..]));
 
@@ -484,9 +498,9 @@ fn sizes_at_the_16_bit_edge() {
         encode_vars([("", "x")], &mut buf),
         Err(EncodeError::EmptyKey { index: 0 })
     );
-    let mut items = ArrayBuilder::new();
+    let mut items = ArrayBuilder::default();
     items.push(&max[..65533]).unwrap();
-    assert_eq!(items.encoded_len(), 65535);
+    assert_eq!(items.as_bytes().len(), 65535);
     assert_eq!(
         items.push("").unwrap_err(),
         EncodeError::BlockTooLarge {
@@ -499,13 +513,13 @@ fn sizes_at_the_16_bit_edge() {
 #[test]
 fn configured_limits_bound_the_encoder() {
     let limits = Limits::new().max_datasize(4096).max_vars(2);
-    let mut vars = VarsBuilder::with_limits(limits);
+    let mut vars = VarsBuilder::new(limits);
     vars.push("A", "1").unwrap().push("B", "2").unwrap();
     assert_eq!(
         vars.push("C", "3").unwrap_err(),
         EncodeError::TooManyEntries { limit: 2 }
     );
-    let mut big = VarsBuilder::with_limits(limits);
+    let mut big = VarsBuilder::new(limits);
     assert_eq!(
         big.push("A", vec![0u8; 4092]).unwrap_err(),
         EncodeError::BlockTooLarge {
@@ -519,15 +533,15 @@ fn configured_limits_bound_the_encoder() {
 #[test]
 fn thirteen_thousand_minimal_pairs() {
     // The most pairs a block can hold: 13107 x (1-byte key, empty value) = 65535 bytes.
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     let letters = b"abcdefghijklmnopqrstuvwxyz";
     for i in 0..13107 {
         vars.push([letters[i % letters.len()]], "").unwrap();
     }
-    assert_eq!(vars.encoded_len(), 65535);
-    let parsed = Vars::parse(vars.as_bytes()).unwrap();
+    assert_eq!(vars.as_bytes().len(), 65535);
+    let parsed = Vars::parse(vars.as_bytes(), &Limits::new()).unwrap();
     assert_eq!(parsed.len(), 13107);
-    let err = Vars::parse_with(vars.as_bytes(), &Limits::new().max_vars(128)).unwrap_err();
+    let err = Vars::parse(vars.as_bytes(), &Limits::new().max_vars(128)).unwrap_err();
     assert_eq!(err.offset(), 128 * 5);
 }
 
@@ -535,7 +549,7 @@ fn thirteen_thousand_minimal_pairs() {
 fn an_error_can_point_just_past_the_input() {
     // Why the properties above allow `offset == len`: a block that ends right after a
     // key is missing its value length where the input ends.
-    let err = Packet::parse(b"\x00\x03\x00\x00\x01\x00k").unwrap_err();
+    let err = Packet::parse(b"\x00\x03\x00\x00\x01\x00k", &Limits::new()).unwrap_err();
     assert_eq!(
         (err.kind(), err.offset()),
         (ParseErrorKind::MissingValueLength, 7)

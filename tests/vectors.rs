@@ -4,12 +4,14 @@
 
 use uwsgi_wire::{
     encode_array, encode_vars, ArrayBuilder, BlockKind, Header, Limits, Modifier1, Packet, Payload,
-    Status, VarsBuilder,
+    Status, VarsBuilder, HEADER_LEN,
 };
 
 /// Parses a whole packet (no trailing body) and checks it re-encodes to the same bytes.
 fn parse_exact(wire: &[u8]) -> Packet<'_> {
-    let Status::Complete((packet, consumed)) = Packet::parse(wire).expect("valid vector") else {
+    let Status::Complete((packet, consumed)) =
+        Packet::parse(wire, &Limits::new()).expect("valid vector")
+    else {
         panic!("vector is incomplete");
     };
     assert_eq!(consumed, wire.len(), "the vector is one whole packet");
@@ -21,7 +23,7 @@ fn parse_exact(wire: &[u8]) -> Packet<'_> {
 
 /// Encodes `pairs` as a modifier1/modifier2 request with the builder.
 fn encode_request(modifier1: Modifier1, modifier2: u8, pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     for (k, v) in pairs {
         vars.push(k, v).unwrap();
     }
@@ -33,9 +35,7 @@ fn encode_request(modifier1: Modifier1, modifier2: u8, pairs: &[(&[u8], &[u8])])
     // The allocation-free path gives the same bytes.
     let mut slice = vec![0u8; out.len()];
     let n = encode_vars(pairs, &mut slice[4..]).unwrap();
-    Header::new(modifier1, n as u16, modifier2)
-        .encode(&mut slice)
-        .unwrap();
+    slice[..HEADER_LEN].copy_from_slice(&Header::new(modifier1, n as u16, modifier2).to_bytes());
     assert_eq!(slice, out);
     out
 }
@@ -90,7 +90,7 @@ fn rpc_array() {
     let packet = parse_exact(wire);
     let items: Vec<&[u8]> = packet.array().unwrap().iter().collect();
     assert_eq!(items, [&b"hello"[..], b"a", b"", b"bc"]);
-    let mut call = ArrayBuilder::new();
+    let mut call = ArrayBuilder::default();
     for item in &items {
         call.push(item).unwrap();
     }
@@ -169,7 +169,7 @@ fn the_body_is_not_part_of_the_packet() {
     let mut wire = encode_request(Modifier1::WSGI, 0, expected);
     let head_len = wire.len();
     wire.extend_from_slice(b"hellonext");
-    let Status::Complete((packet, consumed)) = Packet::parse(&wire).unwrap() else {
+    let Status::Complete((packet, consumed)) = Packet::parse(&wire, &Limits::new()).unwrap() else {
         panic!()
     };
     assert_eq!(consumed, head_len);

@@ -33,7 +33,7 @@ pub struct DecodeArgs {
 pub fn run(args: &DecodeArgs) -> Result<(), Failure> {
     let bytes = read_input(&args.file)?;
     let parsed = match args.kind {
-        None => Packet::parse(&bytes),
+        None => Packet::parse(&bytes, &Limits::new()),
         Some(kind) => {
             let kind = match kind {
                 Kind::Vars => BlockKind::Vars,

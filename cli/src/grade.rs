@@ -555,10 +555,10 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uwsgi_wire::VarsBuilder;
+    use uwsgi_wire::{Limits, VarsBuilder};
 
     fn grade_pairs(pairs: &[(&str, &str)]) -> Vec<Finding> {
-        let mut b = VarsBuilder::new();
+        let mut b = VarsBuilder::default();
         for (k, v) in pairs {
             b.push(k, v).expect("push");
         }
@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn a_block_over_4096_names_its_biggest_vars() {
         let long = "x".repeat(5000);
-        let mut b = VarsBuilder::new();
+        let mut b = VarsBuilder::default();
         for (k, v) in NGINX_GET {
             b.push(k, v).unwrap();
         }
@@ -727,7 +727,7 @@ mod tests {
             "{msg}"
         );
         // Many mid-sized vars: named until the rest fits, at most 5.
-        let mut b = VarsBuilder::new();
+        let mut b = VarsBuilder::default();
         for i in 0..10 {
             b.push(format!("HTTP_X_{i}"), "y".repeat(1000 + i)).unwrap();
         }
@@ -738,7 +738,7 @@ mod tests {
             .unwrap()
             .message;
         assert!(msg.contains("the largest vars: HTTP_X_9 (1021 bytes), HTTP_X_8 (1020 bytes), HTTP_X_7 (1019 bytes), HTTP_X_6 (1018 bytes), HTTP_X_5 (1017 bytes), ...;"), "{msg}");
-        let mut b = VarsBuilder::new();
+        let mut b = VarsBuilder::default();
         for i in 0..5 {
             b.push(format!("HTTP_X_{i}"), "y".repeat(1000)).unwrap();
         }
@@ -754,14 +754,14 @@ mod tests {
         );
         assert!(msg.contains("--buffer-size 8192"), "{msg}");
         // 4096 exactly is fine.
-        let mut b = VarsBuilder::new();
+        let mut b = VarsBuilder::default();
         b.push("K", "v".repeat(4096 - 5)).unwrap();
         assert!(!grade(&b.vars()).iter().any(|f| f.id == "block/buffer-size"));
     }
 
     #[test]
     fn more_than_128_vars() {
-        let mut b = VarsBuilder::new();
+        let mut b = VarsBuilder::default();
         for (k, v) in NGINX_GET {
             b.push(k, v).unwrap();
         }
@@ -939,7 +939,7 @@ mod tests {
                 block.extend_from_slice(&(value.len() as u16).to_le_bytes());
                 block.extend_from_slice(&value);
             }
-            if let Ok(vars) = Vars::parse(&block) {
+            if let Ok(vars) = Vars::parse(&block, &Limits::new()) {
                 let _ = grade(&vars);
                 let _ = request_line(&vars);
             }

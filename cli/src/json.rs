@@ -104,8 +104,8 @@ pub fn json_to_wire(value: &Value) -> Result<Vec<u8>, String> {
         None => modifier1.block_kind(),
         Some(other) => return Err(format!("unknown kind {other:?} (vars, array or raw)")),
     };
-    let mut vars = VarsBuilder::new();
-    let mut array = ArrayBuilder::new();
+    let mut vars = VarsBuilder::default();
+    let mut array = ArrayBuilder::default();
     let raw;
     let payload = match kind {
         BlockKind::Vars => {

@@ -31,7 +31,7 @@ fn cannot(err: impl Display) -> Failure {
 pub fn run(args: &RpcArgs) -> Result<(), Failure> {
     let addr = &args.target.addr;
     let timeout = args.target.timeout;
-    let mut items = ArrayBuilder::new();
+    let mut items = ArrayBuilder::default();
     for item in std::iter::once(&args.function).chain(&args.args) {
         items.push(item).map_err(cannot)?;
     }

@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let request = &input.request;
     let wire = request.to_bytes();
-    let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((packet, consumed))) = Packet::parse(&wire, &Limits::new()) else {
         panic!("a generated request does not parse: {request:?}");
     };
     assert_eq!(&wire[consumed..], request.body());
@@ -77,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
     ));
     let (head, body) = frame(&wire, usize::from(input.cut));
     assert_eq!((head, &body[..]), (consumed, request.body()));
-    let again = VarsBuilder::from_vars(&parsed.vars()).expect("re-encodes");
+    let again = VarsBuilder::from_vars(&parsed.vars(), Limits::new()).expect("re-encodes");
     assert_eq!(again.as_bytes(), request.vars().as_bytes());
     uwsgi_wire::cgi::request_from_vars(&uwsgi_wire::owned::OwnedVars::from_vars(&parsed.vars()))
         .expect("an http::Request");
@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(encoded, wire[..len]);
     assert_eq!(&wire[len..], any.follows());
     if !any.is_reply() {
-        let Ok(Status::Complete((parsed, consumed))) = Packet::parse(&wire) else {
+        let Ok(Status::Complete((parsed, consumed))) = Packet::parse(&wire, &Limits::new()) else {
             panic!("a generated packet does not parse: {any:?}");
         };
         assert_eq!((parsed, consumed), (packet, len));

@@ -1112,7 +1112,7 @@ impl Request<'_> {
                     .collect();
                 let at = usize::from(*content_length_at) % (pairs.len() + 1);
                 pairs.insert(at, (b"CONTENT_LENGTH", length.as_bytes()));
-                let mut vars = VarsBuilder::new();
+                let mut vars = VarsBuilder::default();
                 for (key, value) in pairs {
                     vars.push(key, value).ok()?;
                 }

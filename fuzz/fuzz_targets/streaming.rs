@@ -1,6 +1,6 @@
 //! `streaming`: one byte stream, delivered in fuzzer-chosen pieces, through both
 //! streaming readers, checked against a plain model that parses the whole stream at
-//! once (`Packet::parse_with`, the strict `CONTENT_LENGTH` or a cache set's `size`, the
+//! once (`Packet::parse`, the strict `CONTENT_LENGTH` or a cache set's `size`, the
 //! body slice after it).
 //!
 //! The stream is either valid requests (a request modifier1, `arbitrary` pairs and a body
@@ -141,7 +141,7 @@ impl ValidRequest<'_> {
             .collect();
         let at = usize::from(self.content_length_at) % (pairs.len() + 1);
         pairs.insert(at, (b"CONTENT_LENGTH", length.as_bytes()));
-        let mut vars = VarsBuilder::new();
+        let mut vars = VarsBuilder::default();
         for (key, value) in pairs {
             vars.push(key, value).ok()?;
         }
@@ -212,7 +212,7 @@ fn model(stream: &[u8], limits: &Limits, max_body: u64) -> Outcome {
         if rest.is_empty() {
             break End::Clean;
         }
-        let (packet, consumed) = match Packet::parse_with(rest, limits) {
+        let (packet, consumed) = match Packet::parse(rest, limits) {
             Err(err) => break End::Protocol(err),
             Ok(Status::Partial { .. }) => break End::Eof,
             Ok(Status::Complete(done)) => done,

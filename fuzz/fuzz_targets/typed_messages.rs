@@ -48,7 +48,7 @@ enum Mode {
 impl Mode {
     fn parse(self, buf: &[u8]) -> Option<(Packet<'_>, usize)> {
         let parsed = match self {
-            Mode::ByModifier1 => Packet::parse(buf),
+            Mode::ByModifier1 => Packet::parse(buf, &Limits::new()),
             Mode::As(kind) => Packet::parse_as(buf, kind, &Limits::new()),
         };
         parsed.ok()?.complete()
@@ -147,7 +147,7 @@ fn typed(mode: Mode, packet: &Packet<'_>, wire: &[u8]) {
         let args: Vec<&[u8]> = m.args().collect();
         assert_eq!(args.len() + 1, m.array().len());
         // The function and arguments, rebuilt: the same call.
-        let mut items = ArrayBuilder::new();
+        let mut items = ArrayBuilder::default();
         items.push(m.function()).expect("a parsed function name");
         for arg in &args {
             items.push(arg).expect("a parsed argument");

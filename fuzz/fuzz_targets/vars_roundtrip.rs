@@ -2,12 +2,13 @@
 //! keys, many pairs) through every vars encoder, checked against a plain model of the
 //! documented rules.
 //!
-//! - `vars_encoded_len` and `encode_vars` give exactly the model's length or its error:
+//! - `encode_vars`, into an empty buffer and into one with room, gives exactly the model's
+//!   length or its error:
 //!   per pair, in order, `EmptyKey`, `KeyTooLong`, `ValueTooLong`, then `BlockTooLarge`
 //!   once the running total passes 65535 (never a wrapped length);
 //! - a failed `encode_vars` (any error, `BufferTooSmall` included) writes nothing;
 //! - what encodes parses back (`Vars::parse`, and as a whole `Packet`) to the same pairs;
-//! - `VarsBuilder::with_limits` accepts or refuses each push exactly as the model says
+//! - `VarsBuilder::new` accepts or refuses each push exactly as the model says
 //!   (`TooManyEntries` after the pair checks, `BlockTooLarge` against `max_datasize`), a
 //!   refused push leaves the builder unchanged, and its block is the accepted pairs.
 #![no_main]
@@ -15,8 +16,8 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use uwsgi_wire::{
-    encode_vars, vars_encoded_len, EncodeError, Limits, Modifier1, Packet, Payload, Status, Vars,
-    VarsBuilder, MAX_PAIRS_IN_BLOCK,
+    encode_vars, EncodeError, Limits, Modifier1, Packet, Payload, Status, Vars, VarsBuilder,
+    MAX_PAIRS_IN_BLOCK,
 };
 
 /// Caps on what one input may materialise, so a small input cannot ask for gigabytes:
@@ -142,7 +143,13 @@ fuzz_target!(|input: Input| {
 
 fn slice_encoder(pairs: &[Pair<'_>]) {
     let expected = model_encode(pairs);
-    assert_eq!(vars_encoded_len(pairs), expected);
+    // An empty buffer reports the model's length (the way to size a buffer) or its error.
+    let too_small = |needed| EncodeError::BufferTooSmall {
+        needed,
+        available: 0,
+    };
+    let sized = expected.and_then(|n| if n == 0 { Ok(0) } else { Err(too_small(n)) });
+    assert_eq!(encode_vars(pairs, &mut []), sized);
 
     let room = expected.unwrap_or(BLOCK_MAX + 8);
     let mut buf = vec![SENTINEL; room + 3];
@@ -169,13 +176,13 @@ fn slice_encoder(pairs: &[Pair<'_>]) {
     }
 
     // Parses back to the same pairs, as a block and as a packet.
-    let vars = Vars::parse(block).expect("what encodes parses");
+    let vars = Vars::parse(block, &Limits::new()).expect("what encodes parses");
     assert_eq!(vars.len(), pairs.len());
     assert!(vars.iter().eq(pairs.iter().copied()));
     let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars)).expect("fits");
     let mut wire = vec![0u8; packet.encoded_len()];
     assert_eq!(packet.encode(&mut wire), Ok(len + 4));
-    let Ok(Status::Complete((parsed, consumed))) = Packet::parse(&wire) else {
+    let Ok(Status::Complete((parsed, consumed))) = Packet::parse(&wire, &Limits::new()) else {
         panic!("an encoded packet does not parse back");
     };
     assert_eq!((parsed, consumed), (packet, len + 4));
@@ -192,7 +199,7 @@ fn builder(pairs: &[Pair<'_>], input: &Input) {
     let datasize_limit = usize::from(limits.max_datasize);
     let count_limit = limits.max_vars.min(MAX_PAIRS_IN_BLOCK);
 
-    let mut builder = VarsBuilder::with_limits(limits);
+    let mut builder = VarsBuilder::new(limits);
     let mut accepted: Vec<Pair<'_>> = Vec::new();
     let mut expected_block = Vec::new();
     for &(key, value) in pairs {
@@ -223,7 +230,7 @@ fn builder(pairs: &[Pair<'_>], input: &Input) {
         } else {
             Ok(())
         };
-        let before = builder.encoded_len();
+        let before = builder.as_bytes().len();
         let got = builder.push(key, value).map(|_| ());
         assert_eq!(got, expected);
         match got {
@@ -231,12 +238,16 @@ fn builder(pairs: &[Pair<'_>], input: &Input) {
                 accepted.push((key, value));
                 put_pair(&mut expected_block, key, value);
             }
-            Err(_) => assert_eq!(builder.encoded_len(), before, "a refused push wrote bytes"),
+            Err(_) => assert_eq!(
+                builder.as_bytes().len(),
+                before,
+                "a refused push wrote bytes"
+            ),
         }
-        assert_eq!(builder.len(), accepted.len());
+        assert_eq!(builder.vars().len(), accepted.len());
     }
     assert_eq!(builder.as_bytes(), &expected_block[..]);
-    let parsed = Vars::parse_with(builder.as_bytes(), &limits).expect("the builder's block parses");
+    let parsed = Vars::parse(builder.as_bytes(), &limits).expect("the builder's block parses");
     assert_eq!(parsed, builder.vars());
     assert!(parsed.iter().eq(accepted.iter().copied()));
 }

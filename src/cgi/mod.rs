@@ -16,10 +16,10 @@
 //!
 //! ```
 //! use uwsgi_wire::cgi::{request_from_vars, NginxParams};
-//! use uwsgi_wire::{owned::OwnedPacket, Status};
+//! use uwsgi_wire::{owned::OwnedPacket, Limits, Status};
 //!
 //! let wire = std::fs::read("tests/vectors/nginx-get.bin")?; // captured from nginx 1.22
-//! let Status::Complete((packet, _)) = OwnedPacket::parse(wire.into())? else { unreachable!() };
+//! let Status::Complete((packet, _)) = OwnedPacket::parse(wire.into(), &Limits::new())? else { unreachable!() };
 //! let request = request_from_vars(&packet.owned_vars().unwrap())?;
 //! assert_eq!(request.method(), "GET");
 //! assert_eq!(request.uri(), "http://127.0.0.1/path/x?a=1&b=2");
@@ -57,7 +57,7 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// use uwsgi_wire::cgi::{request_from_vars, Error};
 /// use uwsgi_wire::{owned::OwnedVars, VarsBuilder};
 ///
-/// let mut vars = VarsBuilder::new();
+/// let mut vars = VarsBuilder::default();
 /// vars.push("REQUEST_METHOD", "GET")?.push("HTTP_X_EVIL", "a\r\nSet-Cookie: owned=1")?;
 /// let err = request_from_vars(&OwnedVars::from_vars(&vars.vars())).unwrap_err();
 /// assert_eq!(err, Error::ForbiddenByte { var: "HTTP_X_EVIL".into(), byte: b'\r', index: 1 });

@@ -378,7 +378,7 @@ impl NginxParams {
             }
         }
 
-        let mut out = VarsBuilder::new();
+        let mut out = VarsBuilder::default();
         for (key, value) in &params {
             out.push(key, value)?;
         }

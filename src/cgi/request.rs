@@ -67,7 +67,7 @@ fn var<'a>(vars: &Vars<'a>, key: &'static str) -> Result<Option<&'a [u8]>, Error
 /// use uwsgi_wire::cgi::request_from_vars;
 /// use uwsgi_wire::{owned::OwnedVars, VarsBuilder};
 ///
-/// let mut vars = VarsBuilder::new();
+/// let mut vars = VarsBuilder::default();
 /// vars.push("REQUEST_METHOD", "POST")?
 ///     .push("PATH_INFO", "/a b")?
 ///     .push("QUERY_STRING", "x=1")?

@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
 
 use crate::exchange::{HeadParser, ResponseHead};
 use crate::wire::encode::check_room;
-use crate::wire::packet::Status;
+use crate::wire::status::Status;
 
 use super::{check_bytes, lossy, Error};
 

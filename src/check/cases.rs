@@ -39,7 +39,7 @@ pub(super) fn request_vars(
     content_length: &str,
     extra: &[(&[u8], &[u8])],
 ) -> VarsBuilder {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     let base: [(&str, &str); 15] = [
         ("QUERY_STRING", ""),
         ("REQUEST_METHOD", method),

@@ -9,7 +9,7 @@ use tokio::time::{sleep, timeout, timeout_at};
 use crate::client::{self, Builder, Stream};
 use crate::exchange::{ClientExchange, Event, ExchangeError, Head, Reply};
 use crate::wire::limits::Limits;
-use crate::wire::packet::Status;
+use crate::wire::status::Status;
 
 /// The most bytes read from one connection; past it the reply is taken as it is.
 const MAX_READ: usize = 1 << 20;

@@ -147,7 +147,7 @@ impl http_body::Body for ResponseBody {
             Poll::Ready(Some(Ok(CodecFrame::Body(chunk)))) => {
                 inner.waiting = false;
                 if let Some(left) = this.remaining.as_mut() {
-                    *left = left.saturating_sub(crate::to_u64(chunk.len()));
+                    *left = left.saturating_sub(crate::wire::convert::to_u64(chunk.len()));
                     if *left == 0 {
                         // The last byte: the connection is not needed any more.
                         this.inner = None;

@@ -117,6 +117,7 @@ impl Builder {
     /// let builder = uwsgi_wire::client::Builder::new();
     /// # let _ = builder;
     /// ```
+    /// # use uwsgi_wire::Limits;
     pub fn new() -> Self {
         Builder {
             limits: Limits::new(),

@@ -18,7 +18,7 @@ use tokio_util::codec::FramedRead;
 use crate::cgi::{self, response_from_head, BoxError};
 use crate::codec::{ClientCodec, Frame, ReplyHead, DEFAULT_BODY_CHUNK};
 use crate::exchange::Reply;
-use crate::to_u64;
+use crate::wire::convert::to_u64;
 use crate::wire::packet::{Packet, Payload};
 
 use super::body::ResponseBody;
@@ -164,12 +164,12 @@ impl Builder {
             ));
         }
         let max = usize::from(self.limits.max_datasize);
-        if vars.encoded_len() > max {
+        if vars.as_bytes().len() > max {
             return Err(Error::new(
                 ErrorKind::Request,
                 format!(
                     "cannot encode the request: vars of {} bytes are over the limit of {max}",
-                    vars.encoded_len()
+                    vars.as_bytes().len()
                 ),
             ));
         }

@@ -64,8 +64,9 @@ use crate::exchange::{BodyLength, Event, Head};
 use crate::io::Shape;
 use crate::io::StreamError;
 use crate::owned::{Layout, OwnedPacket, OwnedResponseHead};
-use crate::wire::packet::{Packet, Status};
-use crate::{to_u64, to_usize};
+use crate::wire::convert::{to_u64, to_usize};
+use crate::wire::packet::Packet;
+use crate::wire::status::Status;
 
 mod client;
 mod server;

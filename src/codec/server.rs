@@ -68,6 +68,7 @@ impl ServerCodec {
     /// assert_eq!(codec.body_remaining(), Some(3));
     /// # Ok::<(), uwsgi_wire::io::StreamError>(())
     /// ```
+    /// # use uwsgi_wire::Limits;
     pub fn body_remaining(&self) -> Option<u64> {
         self.framer.exchange.body_remaining()
     }

@@ -1,7 +1,7 @@
 //! The client side of a stream: the reply to each request sent.
 
 use crate::wire::limits::Limits;
-use crate::wire::packet::Status;
+use crate::wire::status::Status;
 
 use super::error::ExchangeError;
 use super::machine::Machine;

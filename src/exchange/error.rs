@@ -45,7 +45,9 @@ impl core::fmt::Display for ExchangeError {
             _ => None,
         };
         match inner {
-            Some(at) if crate::to_u64(at) == self.offset => write!(f, "{}", self.kind),
+            Some(at) if crate::wire::convert::to_u64(at) == self.offset => {
+                write!(f, "{}", self.kind)
+            }
             Some(_) => write!(f, "{} (stream byte {})", self.kind, self.offset),
             None => write!(f, "{} at stream byte {}", self.kind, self.offset),
         }

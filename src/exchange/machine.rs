@@ -1,9 +1,10 @@
 //! The state machine: bytes in, events out, for both sides of a stream.
 
-use crate::to_u64;
+use crate::wire::convert::to_u64;
 use crate::wire::header::{Header, Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
-use crate::wire::packet::{Packet, Status};
+use crate::wire::packet::Packet;
+use crate::wire::status::Status;
 
 use super::error::{ExchangeError, ExchangeErrorKind};
 use super::follow::{reply_block_kind, reply_body_len, request_body_len};

@@ -58,7 +58,7 @@
 //! use uwsgi_wire::{Limits, Packet, Status};
 //!
 //! let get = include_bytes!("../../tests/vectors/nginx-get.bin");
-//! let Status::Complete((sent, _)) = Packet::parse(get)? else { unreachable!() };
+//! let Status::Complete((sent, _)) = Packet::parse(get, &Limits::new())? else { unreachable!() };
 //! let reply = include_bytes!("../../tests/vectors/uwsgi-http-reply.bin");
 //!
 //! let mut client = ClientExchange::new(Limits::new());
@@ -82,11 +82,10 @@ mod server;
 
 pub use client::ClientExchange;
 pub use error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
+pub use follow::request_body_len;
 pub use head::{HeadParser, ResponseHead};
 pub use reply::Reply;
 pub use server::ServerExchange;
-
-pub(crate) use follow::request_body_len;
 
 use crate::wire::packet::Packet;
 
@@ -123,8 +122,8 @@ pub enum Event<'a, H> {
 ///
 /// ```
 /// use uwsgi_wire::exchange::Head;
-/// use uwsgi_wire::{Packet, Status};
-/// let Status::Complete((ping, _)) = Packet::parse(&[0x64, 0, 0, 0])? else { unreachable!() };
+/// use uwsgi_wire::{Limits, Packet, Status};
+/// let Status::Complete((ping, _)) = Packet::parse(&[0x64, 0, 0, 0], &Limits::new())? else { unreachable!() };
 /// assert!(matches!(Head::Packet(ping), Head::Packet(p) if p.modifier2() == 0));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```

@@ -11,15 +11,15 @@ use super::BodyLength;
 ///
 /// ```
 /// use uwsgi_wire::exchange::Reply;
-/// use uwsgi_wire::{Modifier1, Packet, Status};
+/// use uwsgi_wire::{Limits, Modifier1, Packet, Status};
 ///
 /// // A GET captured from nginx 1.22 is answered with raw HTTP.
 /// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
-/// let Status::Complete((get, _)) = Packet::parse(wire)? else { unreachable!() };
+/// let Status::Complete((get, _)) = Packet::parse(wire, &Limits::new())? else { unreachable!() };
 /// assert_eq!(Reply::to(&get), Reply::Response { head_request: false });
 ///
 /// // `uwsgi --ping` is answered with a pong packet.
-/// let Status::Complete((ping, _)) = Packet::parse(&[0x64, 0, 0, 0])? else { unreachable!() };
+/// let Status::Complete((ping, _)) = Packet::parse(&[0x64, 0, 0, 0], &Limits::new())? else { unreachable!() };
 /// assert_eq!(Reply::to(&ping), Reply::Packet(Modifier1::PING));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -80,7 +80,7 @@ impl Reply {
             (Modifier1::SIGNAL, _) | (Modifier1::SPOOLER, _) => Reply::Packet(Modifier1::RESPONSE),
             (Modifier1::RPC, RpcCall::UWSGI_REPLY) => Reply::Packet(Modifier1::RPC),
             (Modifier1::CACHE, CACHE_MAGIC) => Reply::Packet(Modifier1::CACHE),
-            (Modifier1::ECHO, _) => Reply::Raw(BodyLength::Exact(crate::to_u64(
+            (Modifier1::ECHO, _) => Reply::Raw(BodyLength::Exact(crate::wire::convert::to_u64(
                 sent.payload().as_bytes().len(),
             ))),
             _ => Reply::Raw(BodyLength::ToEof),

@@ -1,7 +1,8 @@
 //! The server side of a stream: packets in, each with the bytes its kind says follow it.
 
 use crate::wire::limits::Limits;
-use crate::wire::packet::{Packet, Status};
+use crate::wire::packet::Packet;
+use crate::wire::status::Status;
 
 use super::error::{ExchangeError, ExchangeErrorKind};
 use super::machine::Machine;

@@ -5,8 +5,8 @@ use std::fmt;
 use std::io::{self, Read};
 
 use crate::exchange::machine::Machine;
-use crate::wire::packet::Status;
-use crate::{to_u64, to_usize};
+use crate::wire::convert::{to_u64, to_usize};
+use crate::wire::status::Status;
 
 /// The exchange a [`Body`] counts its bytes against.
 pub(super) enum ExchangeRef<'a> {

@@ -9,9 +9,10 @@ use super::Shape;
 use super::StreamError;
 use crate::exchange::machine::Machine;
 use crate::exchange::{Event, Head, Reply};
-use crate::to_usize;
+use crate::wire::convert::to_usize;
 use crate::wire::limits::Limits;
-use crate::wire::packet::{Packet, Status};
+use crate::wire::packet::Packet;
+use crate::wire::status::Status;
 
 /// The buffer a [`ServerReader`] starts with: 8 KiB. It grows, once, to the largest
 /// head it has to hold (at most 4 + [`Limits::max_datasize`] bytes for a packet,
@@ -507,7 +508,7 @@ impl<R> ClientReader<R> {
 /// Reads exactly one packet into `buf` and nothing more: the header, then the block.
 ///
 /// - `Ok(Some(packet))`: the packet, borrowed from `buf`. The bytes that follow it
-///   ([`Packet::body_len`]) are still in `reader`: read them with [`Body::new`].
+///   ([`request_body_len`](crate::exchange::request_body_len)) are still in `reader`: read them with [`Body::new`].
 /// - `Ok(None)`: the stream ended cleanly before the first header byte.
 /// - [`StreamError::BufferTooSmall`] when `buf` cannot hold the packet (4 + datasize
 ///   bytes; 65539 hold any packet), [`StreamError::Exchange`] for a datasize over
@@ -519,6 +520,7 @@ impl<R> ClientReader<R> {
 ///
 /// ```
 /// use std::io::Read;
+/// use uwsgi_wire::exchange::request_body_len;
 /// use uwsgi_wire::io::{read_packet, Body};
 /// use uwsgi_wire::Limits;
 ///
@@ -527,7 +529,7 @@ impl<R> ClientReader<R> {
 /// let mut buf = [0u8; 4096];
 /// let packet = read_packet(&mut stream, &mut buf, &Limits::new())?.expect("a packet");
 /// let mut body = Vec::new();
-/// Body::new(&mut stream, packet.body_len()?).read_to_end(&mut body)?;
+/// Body::new(&mut stream, request_body_len(&packet)?).read_to_end(&mut body)?;
 /// assert_eq!(body, b"hello=world");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -6,7 +6,8 @@ use crate::exchange::head::HeadFacts;
 use crate::exchange::{Head, ResponseHead};
 use crate::owned::Layout;
 use crate::wire::header::{Header, HEADER_LEN};
-use crate::wire::packet::{Packet, Status};
+use crate::wire::packet::Packet;
+use crate::wire::status::Status;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Shape {

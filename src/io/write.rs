@@ -2,7 +2,8 @@
 
 use std::io::{self, IoSlice, Write};
 
-use crate::to_u64;
+use crate::exchange::request_body_len;
+use crate::wire::convert::to_u64;
 use crate::wire::packet::Packet;
 
 /// Writes every byte of `bufs`, in order, with vectored writes: the stable equivalent
@@ -76,14 +77,14 @@ pub fn write_packet<W: Write + ?Sized>(writer: &mut W, packet: &Packet<'_>) -> i
 ///
 /// For request types ([`Modifier1::is_request`](crate::Modifier1::is_request)) and a
 /// magic cache `set`/`update`, the body must be exactly what the packet announces
-/// ([`Packet::body_len`]: `CONTENT_LENGTH`, none when it is absent or empty; the cache
+/// ([`request_body_len`](crate::exchange::request_body_len): `CONTENT_LENGTH`, none when it is absent or empty; the cache
 /// `size`): anything else is an [`io::ErrorKind::InvalidInput`] error and nothing is
 /// written, since the peer would read a wrong body or the next request from it. For
 /// other types `body` is written as given.
 ///
 /// ```
 /// use uwsgi_wire::{Modifier1, Packet, Payload, VarsBuilder};
-/// let mut vars = VarsBuilder::new();
+/// let mut vars = VarsBuilder::default();
 /// vars.push("REQUEST_METHOD", "POST")?.push("CONTENT_LENGTH", "5")?;
 /// let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
 ///
@@ -101,9 +102,8 @@ pub fn write_request<W: Write + ?Sized>(
     body: &[u8],
 ) -> io::Result<()> {
     // The kinds whose following bytes the exchange core frames must get exactly those.
-    if packet.modifier1().is_request() || packet.body_len().is_ok_and(|len| len > 0) {
-        let announced = packet
-            .body_len()
+    if packet.modifier1().is_request() || request_body_len(packet).is_ok_and(|len| len > 0) {
+        let announced = request_body_len(packet)
             .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         if announced != to_u64(body.len()) {
             return Err(io::Error::new(

@@ -17,11 +17,12 @@ use crate::wire::vars::Vars;
 ///
 /// ```
 /// use uwsgi_wire::{message::CacheCommand, message::Message, Packet, message::CACHE_MAGIC};
+/// use uwsgi_wire::Limits;
 ///
 /// // `cmd=clear`, as uWSGI's cache client sends it: modifier1 111, modifier2 17.
 /// let wire = b"\x6f\x0c\x00\x11\x03\x00cmd\x05\x00clear";
 /// assert_eq!(wire[3], CACHE_MAGIC);
-/// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short")?;
 /// let Message::Cache(request) = Message::try_from(&packet)? else {
 ///     return Err("not a cache request".into());
 /// };
@@ -108,11 +109,12 @@ impl CacheCommand {
 ///
 /// ```
 /// use uwsgi_wire::{message::CacheCommand, message::CacheRequest, Packet};
+/// use uwsgi_wire::Limits;
 ///
 /// // What uwsgi.cache_set('k', 'vv', 30, '@127.0.0.1:4000') sends (uWSGI 2.0.21).
 /// let wire = b"\x6f\x3a\x00\x11\x03\x00cmd\x03\x00set\x03\x00key\x01\x00k\x04\x00size\x01\x002\
 ///              \x07\x00expires\x02\x0030\x04\x00size\x01\x002\x05\x00cache\x00\x00vv";
-/// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, consumed) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let req = CacheRequest::try_from(&packet)?;
 /// assert_eq!(req.command(), CacheCommand::Set);
 /// assert_eq!(req.key(), b"k");
@@ -135,7 +137,7 @@ impl<'a> CacheRequest<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{message::CacheRequest, ParseErrorKind, VarsBuilder};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("cmd", "set")?.push("key", "k")?;
     /// let err = CacheRequest::new(v.vars()).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::MissingVar { key: "size" });
@@ -172,7 +174,7 @@ impl<'a> CacheRequest<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheCommand, message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("cmd", "clear")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.command(), CacheCommand::Clear);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -185,7 +187,7 @@ impl<'a> CacheRequest<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("cmd", "get")?.push("key", "user:1")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.key(), b"user:1");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -198,7 +200,7 @@ impl<'a> CacheRequest<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("cmd", "update")?.push("key", "k")?.push("size", "3")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.value_len(), 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -211,7 +213,7 @@ impl<'a> CacheRequest<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("cmd", "get")?.push("key", "k")?;
     /// assert_eq!(CacheRequest::new(v.vars())?.expires(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -225,7 +227,7 @@ impl<'a> CacheRequest<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheRequest, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("cmd", "get")?.push("key", "k")?.push("cache", "sessions")?;
     /// let req = CacheRequest::new(v.vars())?;
     /// assert_eq!(req.vars().len(), 3);
@@ -263,7 +265,7 @@ impl<'a> CacheRequest<'a> {
         expires: u64,
         cache: Option<&[u8]>,
     ) -> Result<crate::VarsBuilder, EncodeError> {
-        let mut vars = crate::VarsBuilder::new();
+        let mut vars = crate::VarsBuilder::default();
         let mut digits = Digits::new();
         vars.push("cmd", command.as_bytes())?;
         if command != CacheCommand::Clear {
@@ -289,10 +291,11 @@ impl<'a> CacheRequest<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::CacheReply, Packet};
+/// use uwsgi_wire::Limits;
 /// // A get hit as uWSGI 2.0.21 answers it: status=ok, size=5, expires=<unix time>, "hello".
 /// let wire = b"\x6f\x2a\x00\x11\x06\x00status\x02\x00ok\x04\x00size\x01\x005\
 ///              \x07\x00expires\x0a\x001795392550hello";
-/// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, consumed) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let reply = CacheReply::try_from(&packet)?;
 /// assert!(reply.is_ok());
 /// assert_eq!(reply.expires(), Some(1795392550));
@@ -312,7 +315,7 @@ impl<'a> CacheReply<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{message::CacheReply, ParseErrorKind, Vars};
-    /// let err = CacheReply::new(Vars::empty()).unwrap_err();
+    /// let err = CacheReply::new(Vars::default()).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::MissingVar { key: "status" });
     /// ```
     pub fn new(vars: Vars<'a>) -> Result<Self, ParseError> {
@@ -328,7 +331,7 @@ impl<'a> CacheReply<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("status", "ok")?;
     /// assert_eq!(CacheReply::new(v.vars())?.status(), b"ok");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -341,7 +344,7 @@ impl<'a> CacheReply<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("status", "notfound")?;
     /// assert!(!CacheReply::new(v.vars())?.is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -354,7 +357,7 @@ impl<'a> CacheReply<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("status", "ok")?;
     /// assert_eq!(CacheReply::new(v.vars())?.value_len(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -367,7 +370,7 @@ impl<'a> CacheReply<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("status", "ok")?.push("expires", "1795392550")?;
     /// assert_eq!(CacheReply::new(v.vars())?.expires(), Some(1795392550));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -380,7 +383,7 @@ impl<'a> CacheReply<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::CacheReply, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("status", "ok")?;
     /// assert_eq!(CacheReply::new(v.vars())?.vars().len(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -396,7 +399,7 @@ impl<'a> CacheReply<'a> {
     /// ```
     /// use uwsgi_wire::{message::CacheReply, Packet};
     /// let vars = CacheReply::build(Some((5, 1795392550)))?;
-    /// assert_eq!(vars.len(), 3);
+    /// assert_eq!(vars.vars().len(), 3);
     /// let miss = CacheReply::build(None)?;
     /// assert_eq!(miss.as_bytes(), b"\x06\x00status\x02\x00ok");
     /// let packet = Packet::try_from(&CacheReply::new(miss.vars())?)?;
@@ -405,7 +408,7 @@ impl<'a> CacheReply<'a> {
     /// ```
     #[cfg(feature = "alloc")]
     pub fn build(hit: Option<(u64, u64)>) -> Result<crate::VarsBuilder, EncodeError> {
-        let mut vars = crate::VarsBuilder::new();
+        let mut vars = crate::VarsBuilder::default();
         let mut digits = Digits::new();
         vars.push("status", "ok")?;
         if let Some((value_len, expires)) = hit {
@@ -422,7 +425,8 @@ impl<'a> CacheReply<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::CacheRequest, ParseErrorKind, Packet};
-/// let (p, _) = Packet::parse(b"\x6f\x05\x00\x00\x01\x00k\x00\x00")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (p, _) = Packet::parse(b"\x6f\x05\x00\x00\x01\x00k\x00\x00", &Limits::new())?.complete().unwrap();
 /// let err = CacheRequest::try_from(&p).unwrap_err();
 /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 111, modifier2: 0 }));
 /// assert_eq!(err.offset(), 3); // not the magic interface: modifier2 is what is wrong
@@ -440,7 +444,7 @@ impl<'a> TryFrom<&Packet<'a>> for CacheRequest<'a> {
 ///
 /// ```
 /// # use uwsgi_wire::{message::CacheRequest, Packet, VarsBuilder};
-/// # let mut v = VarsBuilder::new();
+/// # let mut v = VarsBuilder::default();
 /// # v.push("cmd", "clear")?;
 /// let p = Packet::try_from(&CacheRequest::new(v.vars())?)?;
 /// assert_eq!(p.header().to_bytes(), [0x6f, 12, 0, 17]);
@@ -458,7 +462,8 @@ impl<'a> TryFrom<&CacheRequest<'a>> for Packet<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::CacheReply, Packet};
-/// let (p, _) = Packet::parse(b"\x6f\x0c\x00\x11\x06\x00status\x02\x00ok")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (p, _) = Packet::parse(b"\x6f\x0c\x00\x11\x06\x00status\x02\x00ok", &Limits::new())?.complete().unwrap();
 /// assert!(CacheReply::try_from(&p)?.is_ok());
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -474,7 +479,7 @@ impl<'a> TryFrom<&Packet<'a>> for CacheReply<'a> {
 ///
 /// ```
 /// # use uwsgi_wire::{message::CacheReply, Packet, VarsBuilder};
-/// # let mut v = VarsBuilder::new();
+/// # let mut v = VarsBuilder::default();
 /// # v.push("status", "ok")?;
 /// let p = Packet::try_from(&CacheReply::new(v.vars())?)?;
 /// assert_eq!(p.header().to_bytes(), [0x6f, 12, 0, 17]);

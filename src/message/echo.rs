@@ -10,7 +10,8 @@ use crate::wire::packet::{Packet, Payload};
 ///
 /// ```
 /// use uwsgi_wire::{message::Echo, Packet};
-/// let (packet, _) = Packet::parse(b"\x65\x05\x00\x00hello")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(b"\x65\x05\x00\x00hello", &Limits::new())?.complete().unwrap();
 /// let echo = Echo::try_from(&packet)?;
 /// assert_eq!(echo.payload(), b"hello");
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -50,7 +51,8 @@ impl<'a> Echo<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::Echo, Packet};
-/// let (packet, _) = Packet::parse(b"\x65\x00\x00\x00")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(b"\x65\x00\x00\x00", &Limits::new())?.complete().unwrap();
 /// assert_eq!(Echo::try_from(&packet)?.payload(), b"");
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```

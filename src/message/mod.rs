@@ -9,9 +9,10 @@
 //!
 //! ```
 //! use uwsgi_wire::{message::Signal, Packet};
+//! use uwsgi_wire::Limits;
 //!
 //! // `uwsgi --signal ADDR,17` on the wire, typed and written back.
-//! let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])?.complete().ok_or("short")?;
+//! let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11], &Limits::new())?.complete().ok_or("short")?;
 //! let signal = Signal::try_from(&packet)?;
 //! assert_eq!(signal.number(), 17);
 //! assert_eq!(Packet::from(&signal), packet);
@@ -52,11 +53,12 @@ use crate::wire::packet::Packet;
 ///
 /// ```
 /// use uwsgi_wire::{message::Message, Packet};
+/// use uwsgi_wire::Limits;
 ///
 /// for wire in [&include_bytes!("../../tests/vectors/uwsgi-ping.bin")[..],
 ///              include_bytes!("../../tests/vectors/uwsgi-signal.bin"),
 ///              include_bytes!("../../tests/vectors/nginx-get.bin")] {
-///     let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+///     let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 ///     match Message::try_from(&packet)? {
 ///         Message::Ping(_) => println!("ping"),
 ///         Message::Signal(s) => println!("signal {}", s.number()),
@@ -98,7 +100,8 @@ pub enum Message<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::Message, message::Signal, Packet};
-/// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(&[0x6e, 0, 0, 9], &Limits::new())?.complete().unwrap();
 /// assert_eq!(Message::try_from(&packet)?, Message::Signal(Signal::new(9)));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -131,8 +134,9 @@ impl<'a> TryFrom<&Packet<'a>> for Message<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::Message, Packet};
+/// use uwsgi_wire::Limits;
 /// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
-/// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short")?;
 /// assert_eq!(Packet::try_from(&Message::try_from(&packet)?)?, packet);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

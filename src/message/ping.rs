@@ -9,7 +9,8 @@ use crate::wire::packet::{Packet, Payload};
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Ping};
-/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x00])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x00], &Limits::new())?.complete().unwrap();
 /// assert_eq!(Ping::try_from(&packet)?, Ping);
 /// assert_eq!(Packet::from(&Ping).header().to_bytes(), [0x64, 0, 0, 0]);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -21,7 +22,8 @@ pub struct Ping;
 ///
 /// ```
 /// use uwsgi_wire::{ParseErrorKind, Packet, message::Ping};
-/// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (pong, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01], &Limits::new())?.complete().unwrap();
 /// let err = Ping::try_from(&pong).unwrap_err();
 /// assert!(matches!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 1 }));
 /// assert_eq!(err.offset(), 3); // modifier2 is what is wrong
@@ -57,7 +59,8 @@ impl From<&Ping> for Packet<'_> {
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Pong};
-/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(&[0x64, 0x00, 0x00, 0x01], &Limits::new())?.complete().unwrap();
 /// let pong = Pong::try_from(&packet)?;
 /// assert_eq!(pong.warning(), None);
 /// assert_eq!(pong, Pong::default());
@@ -97,7 +100,8 @@ impl<'a> Pong<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Pong};
-/// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(b"\x64\x02\x00\x01hi", &Limits::new())?.complete().unwrap();
 /// assert_eq!(Pong::try_from(&packet)?.warning(), Some(&b"hi"[..]));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```

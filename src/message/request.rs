@@ -16,10 +16,11 @@ use crate::wire::vars::Vars;
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Request};
+/// use uwsgi_wire::Limits;
 ///
 /// // A POST captured from nginx 1.22 (tests/vectors/nginx-post.bin).
 /// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
-/// let (packet, consumed) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, consumed) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let req = Request::try_from(&packet)?;
 /// assert_eq!(req.vars().get(b"REQUEST_METHOD"), Some(&b"POST"[..]));
 /// assert_eq!(req.vars().get(b"PATH_INFO"), Some(&b"/post"[..]));
@@ -41,7 +42,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("REQUEST_METHOD", "GET")?.push("PATH_INFO", "/")?;
     /// let req = Request::new(Modifier1::WSGI, 0, vars.vars())?;
     /// assert_eq!(req.content_length(), 0);
@@ -71,7 +72,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// assert_eq!(Request::new(Modifier1::RACK, 0, Vars::empty())?.modifier1(), Modifier1::RACK);
+    /// assert_eq!(Request::new(Modifier1::RACK, 0, Vars::default())?.modifier1(), Modifier1::RACK);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn modifier1(&self) -> Modifier1 {
@@ -82,7 +83,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// assert_eq!(Request::new(Modifier1::JVM, 1, Vars::empty())?.modifier2(), 1);
+    /// assert_eq!(Request::new(Modifier1::JVM, 1, Vars::default())?.modifier2(), 1);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn modifier2(&self) -> u8 {
@@ -93,7 +94,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Vars};
-    /// assert!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.vars().is_empty());
+    /// assert!(Request::new(Modifier1::WSGI, 0, Vars::default())?.vars().is_empty());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
@@ -105,7 +106,7 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, VarsBuilder};
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("CONTENT_LENGTH", "42")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, vars.vars())?.content_length(), 42);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -122,13 +123,13 @@ impl<'a> Request<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{Modifier1, message::Request, VarsBuilder, Vars};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("HTTPS", "on")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"https");
-    /// assert_eq!(Request::new(Modifier1::WSGI, 0, Vars::empty())?.scheme(), b"http");
+    /// assert_eq!(Request::new(Modifier1::WSGI, 0, Vars::default())?.scheme(), b"http");
     ///
     /// // A non-empty HTTPS decides, as in uWSGI: REQUEST_SCHEME is not looked at.
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("HTTPS", "off")?.push("REQUEST_SCHEME", "https")?;
     /// assert_eq!(Request::new(Modifier1::WSGI, 0, v.vars())?.scheme(), b"http");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -142,7 +143,8 @@ impl<'a> Request<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{ParseErrorKind, Packet, message::Request};
-/// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (ping, _) = Packet::parse(&[0x64, 0, 0, 0], &Limits::new())?.complete().unwrap();
 /// let err = Request::try_from(&ping).unwrap_err();
 /// assert_eq!(err.kind(), ParseErrorKind::UnexpectedPacket { modifier1: 100, modifier2: 0 });
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -160,7 +162,7 @@ impl<'a> TryFrom<&Packet<'a>> for Request<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{Modifier1, message::Request, Packet, Vars};
-/// let req = Request::new(Modifier1::PSGI, 0, Vars::empty())?;
+/// let req = Request::new(Modifier1::PSGI, 0, Vars::default())?;
 /// assert_eq!(Packet::try_from(&req)?.header().to_bytes(), [5, 0, 0, 0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -10,7 +10,8 @@ use crate::wire::packet::{Packet, Payload};
 ///
 /// ```
 /// use uwsgi_wire::{message::GenericResponse, Packet};
-/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x01])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x01], &Limits::new())?.complete().unwrap();
 /// let response = GenericResponse::try_from(&packet)?;
 /// assert!(response.is_ok());
 /// assert_eq!(response, GenericResponse::OK);
@@ -27,9 +28,10 @@ impl<'a> GenericResponse<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{message::GenericResponse, Packet};
+    /// use uwsgi_wire::Limits;
     /// // uWSGI 2.0.21's answer to `uwsgi --signal ADDR,17`.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-signal-reply.bin");
-    /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+    /// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short")?;
     /// assert_eq!(GenericResponse::try_from(&packet)?, GenericResponse::OK);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -87,7 +89,8 @@ impl<'a> GenericResponse<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::GenericResponse, Packet};
-/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(&[0xff, 0x00, 0x00, 0x00], &Limits::new())?.complete().unwrap();
 /// assert!(!GenericResponse::try_from(&packet)?.is_ok());
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```

@@ -14,7 +14,7 @@ use crate::wire::packet::{Packet, Payload};
 /// ```
 /// use uwsgi_wire::{ArrayBuilder, ParseErrorKind, message::RpcCall, message::MAX_RPC_ARGS};
 ///
-/// let mut call = ArrayBuilder::new();
+/// let mut call = ArrayBuilder::default();
 /// call.push("join")?;
 /// for _ in 0..MAX_RPC_ARGS {
 ///     call.push("x")?;
@@ -33,10 +33,11 @@ pub const MAX_RPC_ARGS: usize = 254;
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::RpcCall};
+/// use uwsgi_wire::Limits;
 ///
 /// // Captured from uWSGI 2.0.21: uwsgi.rpc(addr, "hello", "a", "", "b").
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
-/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let call = RpcCall::try_from(&packet)?;
 /// assert_eq!(call.function(), b"hello");
 /// assert_eq!(call.args().collect::<Vec<_>>(), [&b"a"[..], b"", b"b"]);
@@ -55,9 +56,10 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{Packet, message::RpcCall};
+    /// use uwsgi_wire::Limits;
     /// // `uwsgi.rpc()` in uWSGI 2.0.21 asks for the framed reply.
     /// let wire = include_bytes!("../../tests/vectors/uwsgi-rpc-call.bin");
-    /// let (packet, _) = Packet::parse(wire)?.complete().ok_or("short")?;
+    /// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short")?;
     /// assert_eq!(RpcCall::try_from(&packet)?.modifier2(), RpcCall::UWSGI_REPLY);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -66,7 +68,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{ArrayBuilder, message::RpcCall, Packet};
-    /// let mut call = ArrayBuilder::new();
+    /// let mut call = ArrayBuilder::default();
     /// call.push("hello")?.push("x")?;
     /// let packet = Packet::try_from(&RpcCall::new(call.array(), RpcCall::RAW_REPLY)?)?;
     /// assert_eq!(packet.header().to_bytes(), [0xad, 0x0a, 0x00, 0x01]);
@@ -81,12 +83,12 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{ArrayBuilder, ParseErrorKind, message::RpcCall};
-    /// let mut a = ArrayBuilder::new();
+    /// let mut a = ArrayBuilder::default();
     /// a.push("hello")?.push("world")?;
     /// let call = RpcCall::new(a.array(), RpcCall::UWSGI_REPLY)?;
     /// assert_eq!(call.function(), b"hello");
     ///
-    /// let err = RpcCall::new(ArrayBuilder::new().array(), 0).unwrap_err();
+    /// let err = RpcCall::new(ArrayBuilder::default().array(), 0).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::MissingRpcFunction);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -121,7 +123,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("hello")?;
     /// assert_eq!(RpcCall::new(a.array(), 0)?.function(), b"hello");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -134,7 +136,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("f")?.push("")?.push("x")?;
     /// let call = RpcCall::new(a.array(), 0)?;
     /// assert_eq!(call.args().len(), 2);
@@ -150,7 +152,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("f")?;
     /// assert_eq!(RpcCall::new(a.array(), 0)?.array().len(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -164,7 +166,7 @@ impl<'a> RpcCall<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{ArrayBuilder, message::RpcCall};
-    /// # let mut a = ArrayBuilder::new();
+    /// # let mut a = ArrayBuilder::default();
     /// # a.push("f")?;
     /// assert_eq!(RpcCall::new(a.array(), RpcCall::RAW_REPLY)?.modifier2(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -178,7 +180,8 @@ impl<'a> RpcCall<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{ParseErrorKind, Packet, message::RpcCall};
-/// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(b"\xad\x00\x00\x00", &Limits::new())?.complete().unwrap();
 /// let err = RpcCall::try_from(&packet).unwrap_err();
 /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::MissingRpcFunction, 4));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -200,7 +203,7 @@ impl<'a> TryFrom<&Packet<'a>> for RpcCall<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{ArrayBuilder, message::RpcCall, Packet};
-/// let mut a = ArrayBuilder::new();
+/// let mut a = ArrayBuilder::default();
 /// a.push("hello")?;
 /// let packet = Packet::try_from(&RpcCall::new(a.array(), 0)?)?;
 /// assert_eq!(packet.header().to_bytes(), [0xad, 7, 0, 0]);
@@ -278,7 +281,7 @@ impl<'a> RpcReply<'a> {
             RpcReply::Result(result)
         } else {
             RpcReply::Large {
-                len: crate::to_u64(result.len()),
+                len: crate::wire::convert::to_u64(result.len()),
             }
         }
     }
@@ -322,7 +325,10 @@ impl<'a> RpcReply<'a> {
                 let pair = [("CONTENT_LENGTH".as_bytes(), digits.format(*len))];
                 let needed = self.encoded_len();
                 let available = buf.len();
-                let Some(block) = buf.get_mut(HEADER_LEN..needed) else {
+                let Some((head, block)) = buf
+                    .get_mut(..needed)
+                    .and_then(|out| out.split_first_chunk_mut::<HEADER_LEN>())
+                else {
                     return Err(EncodeError::BufferTooSmall { needed, available });
                 };
                 let n = encode_vars(pair, block)?;
@@ -330,7 +336,7 @@ impl<'a> RpcReply<'a> {
                     len: n,
                     limit: u16::MAX,
                 })?;
-                Header::new(Modifier1::RPC, datasize, Self::LARGE).encode(buf)?;
+                *head = Header::new(Modifier1::RPC, datasize, Self::LARGE).to_bytes();
                 Ok(needed)
             }
         }
@@ -345,6 +351,7 @@ impl<'a> RpcReply<'a> {
 /// assert_eq!(RpcReply::try_from(&p)?, RpcReply::Result(b"ok"));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
+/// # use uwsgi_wire::Limits;
 impl<'a> TryFrom<&Packet<'a>> for RpcReply<'a> {
     type Error = ParseError;
 

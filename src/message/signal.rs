@@ -11,7 +11,8 @@ use crate::wire::packet::{Packet, Payload};
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Signal};
-/// let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11], &Limits::new())?.complete().unwrap();
 /// assert_eq!(Signal::try_from(&packet)?, Signal::new(17));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -44,7 +45,8 @@ impl Signal {
 ///
 /// ```
 /// use uwsgi_wire::{ParseErrorKind, Packet, message::Signal};
-/// let (packet, _) = Packet::parse(b"\x6e\x01\x00\x11x")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(b"\x6e\x01\x00\x11x", &Limits::new())?.complete().unwrap();
 /// let err = Signal::try_from(&packet).unwrap_err();
 /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::UnexpectedPayload, 4));
 /// # Ok::<(), uwsgi_wire::ParseError>(())

@@ -12,12 +12,13 @@ use crate::wire::vars::Vars;
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::SpoolerRequest, VarsBuilder};
-/// let mut vars = VarsBuilder::new();
+/// use uwsgi_wire::Limits;
+/// let mut vars = VarsBuilder::default();
 /// vars.push("task", "send-mail")?.push("to", "ops@example.com")?;
 /// let job = SpoolerRequest::new(vars.vars());
 /// let mut buf = [0u8; 64];
 /// let n = Packet::try_from(&job)?.encode(&mut buf)?;
-/// let (packet, _) = Packet::parse(&buf[..n])?.complete().unwrap();
+/// let (packet, _) = Packet::parse(&buf[..n], &Limits::new())?.complete().unwrap();
 /// assert_eq!(SpoolerRequest::try_from(&packet)?.vars().get(b"task"), Some(&b"send-mail"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -31,7 +32,7 @@ impl<'a> SpoolerRequest<'a> {
     /// A spooler request carrying `vars` (modifier2 0).
     ///
     /// ```
-    /// assert!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().is_empty());
+    /// assert!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::default()).vars().is_empty());
     /// ```
     pub const fn new(vars: Vars<'a>) -> Self {
         SpoolerRequest { vars, modifier2: 0 }
@@ -40,7 +41,7 @@ impl<'a> SpoolerRequest<'a> {
     /// The job's vars.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::empty()).vars().len(), 0);
+    /// assert_eq!(uwsgi_wire::message::SpoolerRequest::new(uwsgi_wire::Vars::default()).vars().len(), 0);
     /// ```
     pub const fn vars(&self) -> Vars<'a> {
         self.vars
@@ -51,7 +52,8 @@ impl<'a> SpoolerRequest<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::SpoolerRequest};
-/// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00")?.complete().unwrap();
+/// use uwsgi_wire::Limits;
+/// let (packet, _) = Packet::parse(b"\x11\x05\x00\x00\x01\x00a\x00\x00", &Limits::new())?.complete().unwrap();
 /// assert_eq!(SpoolerRequest::try_from(&packet)?.vars().len(), 1);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -71,7 +73,7 @@ impl<'a> TryFrom<&Packet<'a>> for SpoolerRequest<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{message::SpoolerRequest, Packet, Vars};
-/// let p = Packet::try_from(&SpoolerRequest::new(Vars::empty()))?;
+/// let p = Packet::try_from(&SpoolerRequest::new(Vars::default()))?;
 /// assert_eq!(p.header().to_bytes(), [17, 0, 0, 0]);
 /// # Ok::<(), uwsgi_wire::EncodeError>(())
 /// ```

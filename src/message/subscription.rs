@@ -20,9 +20,10 @@ use crate::wire::vars::{parse_decimal, Vars};
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Subscription};
+/// use uwsgi_wire::Limits;
 /// // Captured from uWSGI 2.0.21 `--subscribe-to 127.0.0.1:PORT:example.com`.
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-subscribe.bin");
-/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// let sub = Subscription::try_from(&packet)?;
 /// assert!(sub.is_subscribe());
 /// assert_eq!(sub.key(), b"example.com");
@@ -50,7 +51,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// use uwsgi_wire::{ParseErrorKind, message::Subscription, VarsBuilder};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("key", "example.com")?.push("address", "127.0.0.1:3031")?.push("modifier1", "300")?;
     /// let err = Subscription::new(v.vars(), 0).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::InvalidVar { key: "modifier1" });
@@ -108,7 +109,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert!(!Subscription::new(v.vars(), 1)?.is_subscribe());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -121,7 +122,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "example.com")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.key(), b"example.com");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -134,7 +135,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "127.0.0.1:3031")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.address(), b"127.0.0.1:3031");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -147,7 +148,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("modifier1", "5")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.modifier1(), 5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -160,7 +161,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.modifier2(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -173,7 +174,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("cores", "4")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.cores(), 4);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -186,7 +187,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.load(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -199,7 +200,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("weight", "7")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.weight(), 7);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -212,7 +213,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.backup(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -225,7 +226,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("unix", "1700000000")?;
     /// assert_eq!(Subscription::new(v.vars(), 0)?.unix(), Some(1_700_000_000));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -239,7 +240,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// let mut v = VarsBuilder::new();
+    /// let mut v = VarsBuilder::default();
     /// v.push("key", "k")?.push("address", "a")?;
     /// let covered = v.as_bytes().len();
     /// v.push("sign", [0xde, 0xad])?;
@@ -261,7 +262,7 @@ impl<'a> Subscription<'a> {
     ///
     /// ```
     /// # use uwsgi_wire::{message::Subscription, VarsBuilder};
-    /// # let mut v = VarsBuilder::new();
+    /// # let mut v = VarsBuilder::default();
     /// # v.push("key", "k")?.push("address", "a")?.push("notify", "/tmp/n.sock")?.push("vassal", "x")?;
     /// let sub = Subscription::new(v.vars(), 0)?;
     /// assert_eq!(sub.vars().get(b"notify"), Some(&b"/tmp/n.sock"[..]));
@@ -278,8 +279,9 @@ impl<'a> Subscription<'a> {
 ///
 /// ```
 /// use uwsgi_wire::{Packet, message::Subscription};
+/// use uwsgi_wire::Limits;
 /// let wire = include_bytes!("../../tests/vectors/uwsgi-unsubscribe.bin");
-/// let (packet, _) = Packet::parse(wire)?.complete().unwrap();
+/// let (packet, _) = Packet::parse(wire, &Limits::new())?.complete().unwrap();
 /// assert!(!Subscription::try_from(&packet)?.is_subscribe());
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -296,7 +298,7 @@ impl<'a> TryFrom<&Packet<'a>> for Subscription<'a> {
 ///
 /// ```
 /// # use uwsgi_wire::{message::Subscription, Packet, VarsBuilder};
-/// # let mut v = VarsBuilder::new();
+/// # let mut v = VarsBuilder::default();
 /// # v.push("key", "k")?.push("address", "a")?;
 /// let p = Packet::try_from(&Subscription::new(v.vars(), 1)?)?;
 /// assert_eq!(p.header().modifier2, 1);
@@ -352,7 +354,7 @@ impl<'b> SubscriptionBuilder<'b> {
     ///
     /// ```
     /// let b = uwsgi_wire::message::SubscriptionBuilder::new(b"example.com", b"127.0.0.1:3031");
-    /// assert_eq!(b.build()?.len(), 7);
+    /// assert_eq!(b.build()?.vars().len(), 7);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn new(key: &'b [u8], address: &'b [u8]) -> Self {
@@ -476,7 +478,7 @@ impl<'b> SubscriptionBuilder<'b> {
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn build(&self) -> Result<crate::VarsBuilder, EncodeError> {
-        let mut vars = crate::VarsBuilder::new();
+        let mut vars = crate::VarsBuilder::default();
         let mut digits = crate::message::fields::Digits::new();
         vars.push("key", self.key)?.push("address", self.address)?;
         for (name, n) in Self::NUMBERS.iter().zip(self.numbers) {

@@ -15,21 +15,23 @@ use core::fmt;
 
 use bytes::Bytes;
 
+use crate::exchange::request_body_len;
 use crate::wire::array::Array;
 use crate::wire::error::ParseError;
 use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
-use crate::wire::packet::{Packet, Payload, Status};
+use crate::wire::packet::{Packet, Payload};
+use crate::wire::status::Status;
 use crate::wire::vars::Vars;
 
 /// A validated vars block that owns its bytes (a cheap-to-clone [`Bytes`]).
 ///
 /// ```
 /// use bytes::Bytes;
-/// use uwsgi_wire::owned::OwnedVars;
+/// use uwsgi_wire::{Limits, owned::OwnedVars};
 ///
 /// let block = Bytes::from_static(b"\x0e\x00REQUEST_METHOD\x03\x00GET\x09\x00PATH_INFO\x01\x00/");
-/// let vars = OwnedVars::parse(block.clone())?;
+/// let vars = OwnedVars::parse(block.clone(), &Limits::new())?;
 /// // A value is a slice of the same buffer, not a copy.
 /// let method = vars.get(b"REQUEST_METHOD").unwrap();
 /// assert_eq!(method, "GET");
@@ -38,6 +40,7 @@ use crate::wire::vars::Vars;
 /// assert_eq!(vars.vars().len(), 2);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
+/// # use uwsgi_wire::Limits;
 #[derive(Clone, PartialEq, Eq)]
 pub struct OwnedVars {
     block: Bytes,
@@ -45,34 +48,28 @@ pub struct OwnedVars {
 }
 
 impl OwnedVars {
-    /// Validates `block` as a vars block with the default [`Limits`].
+    /// Validates `block` as a vars block with the given limits (`max_vars`;
+    /// [`Limits::new`] for the defaults).
     ///
     /// ```
-    /// use uwsgi_wire::{ParseErrorKind, owned::OwnedVars};
-    /// let err = OwnedVars::parse(bytes::Bytes::from_static(b"\x00\x00\x00\x00")).unwrap_err();
+    /// use uwsgi_wire::{Limits, ParseErrorKind, owned::OwnedVars};
+    /// let err = OwnedVars::parse(bytes::Bytes::from_static(b"\x00\x00\x00\x00"), &Limits::new()).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::EmptyKey);
-    /// ```
-    pub fn parse(block: Bytes) -> Result<Self, ParseError> {
-        Self::parse_with(block, &Limits::new())
-    }
-
-    /// Validates `block` as a vars block with the given limits (`max_vars`).
     ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Limits, owned::OwnedVars};
     /// let block = bytes::Bytes::from_static(b"\x01\x00a\x00\x00\x01\x00b\x00\x00");
-    /// let err = OwnedVars::parse_with(block, &Limits::new().max_vars(1)).unwrap_err();
+    /// let err = OwnedVars::parse(block, &Limits::new().max_vars(1)).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::TooManyVars { limit: 1 });
     /// ```
-    pub fn parse_with(block: Bytes, limits: &Limits) -> Result<Self, ParseError> {
-        let len = Vars::parse_with(&block, limits)?.len();
+    pub fn parse(block: Bytes, limits: &Limits) -> Result<Self, ParseError> {
+        let len = Vars::parse(&block, limits)?.len();
         Ok(OwnedVars { block, len })
     }
 
     /// Copies a borrowed view into a new buffer (one allocation, one copy).
     ///
     /// ```
-    /// let vars = uwsgi_wire::Vars::parse(b"\x01\x00a\x01\x00b")?;
+    /// use uwsgi_wire::{Limits, Vars};
+    /// let vars = Vars::parse(b"\x01\x00a\x01\x00b", &Limits::new())?;
     /// let owned = uwsgi_wire::owned::OwnedVars::from_vars(&vars);
     /// assert_eq!(owned.vars(), vars);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -87,7 +84,8 @@ impl OwnedVars {
     /// The borrowed view: O(1), no re-validation.
     ///
     /// ```
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// let owned = OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"), &Limits::new())?;
     /// assert_eq!(owned.vars().get(b"k"), Some(&b"v"[..]));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -98,7 +96,8 @@ impl OwnedVars {
     /// The number of pairs, duplicates included.
     ///
     /// ```
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"))?;
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// let owned = OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x00v"), &Limits::new())?;
     /// assert_eq!(owned.len(), 1);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -109,7 +108,8 @@ impl OwnedVars {
     /// True when the block holds no pairs.
     ///
     /// ```
-    /// assert!(uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::new())?.is_empty());
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// assert!(OwnedVars::parse(bytes::Bytes::new(), &Limits::new())?.is_empty());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -119,7 +119,8 @@ impl OwnedVars {
     /// The value of the last pair named `key` (as [`Vars::get`]), sharing the buffer.
     ///
     /// ```
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// let owned = OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"), &Limits::new())?;
     /// assert_eq!(owned.get(b"k").unwrap(), "2");
     /// assert!(owned.get(b"nope").is_none());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -132,7 +133,8 @@ impl OwnedVars {
     /// buffer.
     ///
     /// ```
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"))?;
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// let owned = OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00k\x01\x002"), &Limits::new())?;
     /// assert_eq!(owned.get_first(b"k").unwrap(), "1");
     /// assert!(owned.get_first(b"nope").is_none());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -145,8 +147,9 @@ impl OwnedVars {
     /// buffer.
     ///
     /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
     /// use bytes::Bytes;
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00j\x00\x00\x01\x00k\x01\x002"))?;
+    /// let owned = OwnedVars::parse(Bytes::from_static(b"\x01\x00k\x01\x001\x01\x00j\x00\x00\x01\x00k\x01\x002"), &Limits::new())?;
     /// assert_eq!(owned.get_all(b"k").collect::<Vec<_>>(), [Bytes::from("1"), Bytes::from("2")]);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -157,7 +160,8 @@ impl OwnedVars {
     /// Every pair in wire order as owned `(key, value)` slices of the same buffer.
     ///
     /// ```
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00a\x01\x00b"))?;
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// let owned = OwnedVars::parse(bytes::Bytes::from_static(b"\x01\x00a\x01\x00b"), &Limits::new())?;
     /// let pairs: Vec<_> = owned.iter().collect();
     /// assert_eq!(pairs, [(bytes::Bytes::from("a"), bytes::Bytes::from("b"))]);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -171,8 +175,9 @@ impl OwnedVars {
     /// The block's wire bytes.
     ///
     /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
     /// let block = bytes::Bytes::from_static(b"\x01\x00a\x01\x00b");
-    /// assert_eq!(uwsgi_wire::owned::OwnedVars::parse(block.clone())?.as_bytes(), &block);
+    /// assert_eq!(OwnedVars::parse(block.clone(), &Limits::new())?.as_bytes(), &block);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn as_bytes(&self) -> &Bytes {
@@ -183,7 +188,8 @@ impl OwnedVars {
     /// from the first byte of the block.
     ///
     /// ```
-    /// let owned = uwsgi_wire::owned::OwnedVars::parse(bytes::Bytes::from_static(b"\x0e\x00CONTENT_LENGTH\x01\x007"))?;
+    /// use uwsgi_wire::{owned::OwnedVars, Limits};
+    /// let owned = OwnedVars::parse(bytes::Bytes::from_static(b"\x0e\x00CONTENT_LENGTH\x01\x007"), &Limits::new())?;
     /// assert_eq!(owned.content_length(), Ok(Some(7)));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -246,16 +252,17 @@ impl Layout {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use uwsgi_wire::{owned::OwnedPacket, Status};
+/// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
 ///
 /// let wire = Bytes::from_static(b"\x00\x13\x00\x00\x0e\x00CONTENT_LENGTH\x01\x005hello");
-/// let Status::Complete((packet, consumed)) = OwnedPacket::parse(wire.clone())? else { unreachable!() };
+/// let Status::Complete((packet, consumed)) = OwnedPacket::parse(wire.clone(), &Limits::new())? else { unreachable!() };
 /// assert_eq!(consumed, 23);
 /// assert_eq!(packet.body_len(), 5);
 /// assert_eq!(&wire[consumed..], b"hello");
 /// assert_eq!(packet.vars().unwrap().get(b"CONTENT_LENGTH"), Some(&b"5"[..]));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
+/// # use uwsgi_wire::Limits;
 #[derive(Clone, PartialEq, Eq)]
 pub struct OwnedPacket {
     /// Header and block, exactly as on the wire.
@@ -265,30 +272,23 @@ pub struct OwnedPacket {
 }
 
 impl OwnedPacket {
-    /// Parses one packet from the start of `buf` with the default [`Limits`] (block read
-    /// by [`Modifier1::block_kind`]); the packet shares `buf`. Returns the number of
-    /// bytes it took; what follows (a body, a next packet) is left alone.
+    /// Parses one packet from the start of `buf` with the given limits ([`Limits::new`]
+    /// for the defaults; block read by [`Modifier1::block_kind`]); the packet shares
+    /// `buf`. Returns the number of bytes it took; what follows (a body, a next packet) is
+    /// left alone.
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, ParseErrorKind, Status};
     /// let ping = bytes::Bytes::from_static(&[0x64, 0, 0]);
-    /// assert_eq!(OwnedPacket::parse(ping)?, Status::Partial { needed: 1 });
+    /// assert_eq!(OwnedPacket::parse(ping, &Limits::new())?, Status::Partial { needed: 1 });
+    ///
+    /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00");
+    /// let err = OwnedPacket::parse(wire, &Limits::new().max_datasize(4)).unwrap_err();
+    /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
-    pub fn parse(buf: Bytes) -> Result<Status<(Self, usize)>, ParseError> {
-        Self::parse_with(buf, &Limits::new())
-    }
-
-    /// [`OwnedPacket::parse`] with the given limits.
-    ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Limits, owned::OwnedPacket};
-    /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00");
-    /// let err = OwnedPacket::parse_with(wire, &Limits::new().max_datasize(4)).unwrap_err();
-    /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
-    /// ```
-    pub fn parse_with(buf: Bytes, limits: &Limits) -> Result<Status<(Self, usize)>, ParseError> {
-        let (layout, body_len, consumed) = match Packet::parse_with(&buf, limits)? {
+    pub fn parse(buf: Bytes, limits: &Limits) -> Result<Status<(Self, usize)>, ParseError> {
+        let (layout, body_len, consumed) = match Packet::parse(&buf, limits)? {
             Status::Complete((packet, consumed)) => {
                 let (layout, body_len) = Self::describe(&packet)?;
                 (layout, body_len, consumed)
@@ -314,7 +314,7 @@ impl OwnedPacket {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, owned::OwnedPacket, Packet, Payload, VarsBuilder};
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("CONTENT_LENGTH", "3")?;
     /// let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
     /// let owned = OwnedPacket::from_packet(&packet)?;
@@ -337,14 +337,14 @@ impl OwnedPacket {
     /// The block layout with its count, and the body length (strict `CONTENT_LENGTH` for
     /// request types, else 0).
     pub(crate) fn describe(packet: &Packet<'_>) -> Result<(Layout, u64), ParseError> {
-        Ok((Layout::of(&packet.payload()), packet.body_len()?))
+        Ok((Layout::of(&packet.payload()), request_body_len(packet)?))
     }
 
     /// The header (datasize is the block's length).
     ///
     /// ```
-    /// use uwsgi_wire::{Header, Modifier1, owned::OwnedPacket, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]))? else { unreachable!() };
+    /// use uwsgi_wire::{Header, Limits, Modifier1, owned::OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.header(), Header::new(Modifier1::SIGNAL, 0, 17));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -359,8 +359,8 @@ impl OwnedPacket {
     /// The packet type.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, owned::OwnedPacket, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 1]))? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, Modifier1, owned::OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 1]), &Limits::new())? else { unreachable!() };
     /// assert_eq!((p.modifier1(), p.modifier2()), (Modifier1::PING, 1));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -371,8 +371,8 @@ impl OwnedPacket {
     /// The sub-type.
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]))? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 17]), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.modifier2(), 17);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -388,8 +388,8 @@ impl OwnedPacket {
     /// The borrowed [`Packet`] view (O(1)), for everything that takes one.
     ///
     /// ```
-    /// use uwsgi_wire::{message::Message, owned::OwnedPacket, message::Signal, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 9]))? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, message::Message, owned::OwnedPacket, message::Signal, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x6e, 0, 0, 9]), &Limits::new())? else { unreachable!() };
     /// assert_eq!(Message::try_from(&p.packet())?, Message::Signal(Signal::new(9)));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -401,8 +401,8 @@ impl OwnedPacket {
     /// The block, interpreted (O(1): the counts were kept when it was validated).
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Payload, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(b"\x65\x02\x00\x00hi"))? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Payload, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(b"\x65\x02\x00\x00hi"), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.payload(), Payload::Raw(b"hi"));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -413,8 +413,8 @@ impl OwnedPacket {
     /// How the block was read.
     ///
     /// ```
-    /// use uwsgi_wire::{BlockKind, owned::OwnedPacket, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
+    /// use uwsgi_wire::{BlockKind, Limits, owned::OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.block_kind(), BlockKind::Raw);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -429,9 +429,9 @@ impl OwnedPacket {
     /// The vars, when the block is a vars block (O(1)).
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00\x01\x00k\x00\x00");
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire, &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.vars().unwrap().get(b"k"), Some(&b""[..]));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -445,9 +445,9 @@ impl OwnedPacket {
     /// The vars as an [`OwnedVars`] sharing this packet's buffer (O(1)).
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(b"\x00\x05\x00\x00\x01\x00k\x00\x00");
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire, &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.owned_vars().unwrap().len(), 1);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -464,9 +464,9 @@ impl OwnedPacket {
     /// The array, when the block is an array (O(1)).
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(b"\xad\x03\x00\x00\x01\x00f");
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire)? else { unreachable!() };
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire, &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.array().unwrap().get(0), Some(&b"f"[..]));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -481,8 +481,8 @@ impl OwnedPacket {
     /// `CONTENT_LENGTH` for request types ([`Modifier1::is_request`]), else 0.
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.body_len(), 0);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -493,9 +493,9 @@ impl OwnedPacket {
     /// The wire bytes: header and block (not the body).
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
     /// let wire = bytes::Bytes::from_static(&[0x64, 0, 0, 0]);
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire.clone())? else { unreachable!() };
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(wire.clone(), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.as_bytes(), &wire);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -506,8 +506,8 @@ impl OwnedPacket {
     /// The wire bytes, consuming the packet.
     ///
     /// ```
-    /// use uwsgi_wire::{owned::OwnedPacket, Status};
-    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]))? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, owned::OwnedPacket, Status};
+    /// let Status::Complete((p, _)) = OwnedPacket::parse(bytes::Bytes::from_static(&[0x64, 0, 0, 0]), &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.into_bytes().len(), 4);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```

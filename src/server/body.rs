@@ -66,7 +66,7 @@ impl http_body::Body for RequestBody {
         match chunks.poll_recv(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(chunk))) => {
-                let len = crate::to_u64(chunk.len());
+                let len = crate::wire::convert::to_u64(chunk.len());
                 self.remaining = self.remaining.saturating_sub(len);
                 if self.remaining == 0 {
                     self.chunks = None;

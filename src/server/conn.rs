@@ -16,6 +16,7 @@ use crate::cgi::request_from_vars;
 use crate::codec::{Frame, ServerCodec};
 use crate::io::StreamError;
 use crate::owned::OwnedPacket;
+use crate::wire::convert::to_u64;
 use crate::wire::header::Modifier1;
 use crate::wire::limits::Limits;
 
@@ -256,7 +257,7 @@ impl Feed {
         };
         let failed = match timeout(limit, frames.next()).await {
             Ok(Some(Ok(Frame::Body(chunk)))) => {
-                self.left = self.left.saturating_sub(crate::to_u64(chunk.len()));
+                self.left = self.left.saturating_sub(to_u64(chunk.len()));
                 permit.send(Ok(chunk));
                 return;
             }

@@ -115,6 +115,7 @@ pub fn serve<S>(listener: impl Into<Listener>, service: S) -> Serve<S> {
 ///     .await
 /// # }
 /// ```
+/// # use uwsgi_wire::Limits;
 #[derive(Debug)]
 #[must_use = "a server does nothing until it is awaited"]
 pub struct Serve<S> {

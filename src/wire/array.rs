@@ -3,22 +3,24 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
+use crate::wire::convert::ByteStr;
 use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::field::{bytes, length, split_field};
 use crate::wire::limits::Limits;
-use crate::wire::vars::{bytes, length, split_field};
 
 /// A validated, borrowed array block. Empty items are kept.
 ///
 /// ```
-/// use uwsgi_wire::Array;
+/// use uwsgi_wire::{Array, Limits};
 ///
 /// // An RPC call: function "hello" with arguments "a", "" and "b".
 /// let block = b"\x05\x00hello\x01\x00a\x00\x00\x01\x00b";
-/// let array = Array::parse(block)?;
+/// let array = Array::parse(block, &Limits::new())?;
 /// assert_eq!(array.len(), 4);
 /// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"hello"[..], b"a", b"", b"b"]);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
+/// # use uwsgi_wire::Limits;
 #[derive(Clone, Copy)]
 pub struct Array<'a> {
     block: &'a [u8],
@@ -26,25 +28,18 @@ pub struct Array<'a> {
 }
 
 impl<'a> Array<'a> {
-    /// Parses and validates a whole array block with the default [`Limits`].
+    /// Parses and validates a whole array block with the given limits (`max_items`;
+    /// [`Limits::new`] for the defaults).
     ///
     /// ```
-    /// use uwsgi_wire::{Array, ParseErrorKind};
-    /// let err = Array::parse(b"\x01\x00a\x07").unwrap_err();
+    /// use uwsgi_wire::{Array, Limits, ParseErrorKind};
+    /// let err = Array::parse(b"\x01\x00a\x07", &Limits::new()).unwrap_err();
     /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TrailingBytes { count: 1 }, 3));
-    /// ```
-    pub fn parse(block: &'a [u8]) -> Result<Self, ParseError> {
-        Self::parse_with(block, &Limits::new())
-    }
-
-    /// Parses and validates a whole array block with the given limits (`max_items`).
     ///
-    /// ```
-    /// use uwsgi_wire::{Array, ParseErrorKind, Limits};
-    /// let err = Array::parse_with(b"\x00\x00\x00\x00", &Limits::new().max_items(1)).unwrap_err();
+    /// let err = Array::parse(b"\x00\x00\x00\x00", &Limits::new().max_items(1)).unwrap_err();
     /// assert_eq!((err.kind(), err.offset()), (ParseErrorKind::TooManyItems { limit: 1 }, 2));
     /// ```
-    pub fn parse_with(block: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
+    pub fn parse(block: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
         validate(block, limits.max_items).map(|len| Array { block, len })
     }
 
@@ -57,7 +52,8 @@ impl<'a> Array<'a> {
     /// The number of items.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::Array::parse(b"\x00\x00")?.len(), 1);
+    /// use uwsgi_wire::{Array, Limits};
+    /// assert_eq!(Array::parse(b"\x00\x00", &Limits::new())?.len(), 1);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn len(&self) -> usize {
@@ -67,7 +63,8 @@ impl<'a> Array<'a> {
     /// True when the array has no items.
     ///
     /// ```
-    /// assert!(uwsgi_wire::Array::parse(b"")?.is_empty());
+    /// use uwsgi_wire::{Array, Limits};
+    /// assert!(Array::parse(b"", &Limits::new())?.is_empty());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn is_empty(&self) -> bool {
@@ -77,7 +74,8 @@ impl<'a> Array<'a> {
     /// The block's wire bytes.
     ///
     /// ```
-    /// assert_eq!(uwsgi_wire::Array::parse(b"\x01\x00x")?.as_bytes(), b"\x01\x00x");
+    /// use uwsgi_wire::{Array, Limits};
+    /// assert_eq!(Array::parse(b"\x01\x00x", &Limits::new())?.as_bytes(), b"\x01\x00x");
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub const fn as_bytes(&self) -> &'a [u8] {
@@ -87,7 +85,8 @@ impl<'a> Array<'a> {
     /// The items in wire order.
     ///
     /// ```
-    /// let array = uwsgi_wire::Array::parse(b"\x01\x00x\x00\x00")?;
+    /// use uwsgi_wire::{Array, Limits};
+    /// let array = Array::parse(b"\x01\x00x\x00\x00", &Limits::new())?;
     /// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"x"[..], b""]);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -101,7 +100,8 @@ impl<'a> Array<'a> {
     /// The item at `index`, walking from the start.
     ///
     /// ```
-    /// let array = uwsgi_wire::Array::parse(b"\x01\x00x\x01\x00y")?;
+    /// use uwsgi_wire::{Array, Limits};
+    /// let array = Array::parse(b"\x01\x00x\x01\x00y", &Limits::new())?;
     /// assert_eq!(array.get(1), Some(&b"y"[..]));
     /// assert_eq!(array.get(2), None);
     /// # Ok::<(), uwsgi_wire::ParseError>(())
@@ -137,7 +137,8 @@ fn validate(block: &[u8], max_items: usize) -> Result<usize, ParseError> {
 /// Iterator over the items of an [`Array`].
 ///
 /// ```
-/// let array = uwsgi_wire::Array::parse(b"\x02\x00hi")?;
+/// use uwsgi_wire::{Array, Limits};
+/// let array = Array::parse(b"\x02\x00hi", &Limits::new())?;
 /// let mut it = array.iter();
 /// assert_eq!(it.next(), Some(&b"hi"[..]));
 /// assert_eq!(it.next(), None);
@@ -197,8 +198,6 @@ impl Eq for Array<'_> {}
 
 impl fmt::Debug for Array<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.iter().map(crate::ByteStr))
-            .finish()
+        f.debug_list().entries(self.iter().map(ByteStr)).finish()
     }
 }

@@ -6,8 +6,9 @@ use alloc::vec::Vec;
 use crate::wire::array::Array;
 use crate::wire::encode::{grow, item_prefix, pair_prefixes};
 use crate::wire::error::EncodeError;
+use crate::wire::field::split_field;
 use crate::wire::limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
-use crate::wire::vars::{split_field, Vars};
+use crate::wire::vars::Vars;
 
 /// Builds a vars block in caller order, checking every pair as it is pushed, so the
 /// finished block always encodes.
@@ -15,11 +16,11 @@ use crate::wire::vars::{split_field, Vars};
 /// ```
 /// use uwsgi_wire::{Modifier1, Packet, Payload, VarsBuilder};
 ///
-/// let mut vars = VarsBuilder::new();
+/// let mut vars = VarsBuilder::default();
 /// vars.push("REQUEST_METHOD", "POST")?
 ///     .push("CONTENT_LENGTH", "5")?
 ///     .push(b"HTTP_X_BYTES", b"\xff\x00")?;
-/// assert_eq!(vars.len(), 3);
+/// assert_eq!(vars.vars().len(), 3);
 /// assert_eq!(vars.vars().get(b"CONTENT_LENGTH"), Some(&b"5"[..]));
 ///
 /// let mut wire = Vec::new();
@@ -35,24 +36,19 @@ pub struct VarsBuilder {
 }
 
 impl VarsBuilder {
-    /// An empty builder with the default limits (65535-byte block).
-    ///
-    /// ```
-    /// assert!(uwsgi_wire::VarsBuilder::new().is_empty());
-    /// ```
-    pub fn new() -> Self {
-        Self::with_limits(Limits::new())
-    }
-
-    /// An empty builder enforcing `limits` (`max_datasize`, `max_vars`).
+    /// An empty builder enforcing `limits` (`max_datasize`, `max_vars`) in every push or
+    /// set. [`VarsBuilder::default`] has the default limits ([`Limits::new`]: a
+    /// 65535-byte block).
     ///
     /// ```
     /// use uwsgi_wire::{EncodeError, Limits, VarsBuilder};
-    /// let mut vars = VarsBuilder::with_limits(Limits::new().max_datasize(8));
+    /// let mut vars = VarsBuilder::new(Limits::new().max_datasize(8));
     /// assert_eq!(vars.push("KEY", "long value").unwrap_err(), EncodeError::BlockTooLarge { len: 17, limit: 8 });
-    /// assert!(vars.is_empty());
+    /// assert!(vars.vars().is_empty());
+    /// assert!(VarsBuilder::default().vars().is_empty());
+    /// assert_eq!(VarsBuilder::default(), VarsBuilder::new(Limits::new()));
     /// ```
-    pub fn with_limits(limits: Limits) -> Self {
+    pub fn new(limits: Limits) -> Self {
         VarsBuilder {
             block: Vec::new(),
             len: 0,
@@ -60,21 +56,23 @@ impl VarsBuilder {
         }
     }
 
-    /// A builder holding a copy of `vars` (one allocation, one copy), with the default
-    /// limits: the start of an edit with [`set`](VarsBuilder::set) and
-    /// [`remove`](VarsBuilder::remove), as a proxy rewrites the vars it forwards.
+    /// A builder holding a copy of `vars` (one allocation, one copy), enforcing `limits`
+    /// (`max_datasize`, `max_vars`) here and in every later push or set: the start of an
+    /// edit with [`set`](VarsBuilder::set) and [`remove`](VarsBuilder::remove), as a
+    /// proxy rewrites the vars it forwards.
     ///
     /// The same as pushing every pair of `vars` in order into [`VarsBuilder::new`], and
     /// fails where that would: [`EncodeError::BlockTooLarge`] (`len`: the length with the
     /// first pair that does not fit) for a view parsed from a slice longer than a block
-    /// can be, [`EncodeError::TooManyEntries`] for more than [`MAX_PAIRS_IN_BLOCK`] pairs.
-    /// A view of a packet's block always fits.
+    /// can be or over `max_datasize`, [`EncodeError::TooManyEntries`] for more than
+    /// `max_vars` or [`MAX_PAIRS_IN_BLOCK`] pairs. With [`Limits::new`], a view of a
+    /// packet's block always fits.
     ///
     /// ```
-    /// use uwsgi_wire::{EncodeError, Vars, VarsBuilder};
+    /// use uwsgi_wire::{EncodeError, Limits, Vars, VarsBuilder};
     ///
-    /// let vars = Vars::parse(b"\x0b\x00REMOTE_ADDR\x08\x0010.0.0.1\x09\x00PATH_INFO\x01\x00/")?;
-    /// let mut builder = VarsBuilder::from_vars(&vars)?;
+    /// let vars = Vars::parse(b"\x0b\x00REMOTE_ADDR\x08\x0010.0.0.1\x09\x00PATH_INFO\x01\x00/", &Limits::new())?;
+    /// let mut builder = VarsBuilder::from_vars(&vars, Limits::new())?;
     /// assert_eq!(builder.vars(), vars);
     /// builder.set("REMOTE_ADDR", "192.0.2.7")?;
     /// assert_eq!(builder.vars().get(b"REMOTE_ADDR"), Some(&b"192.0.2.7"[..]));
@@ -82,35 +80,24 @@ impl VarsBuilder {
     /// // One pair with a 65535-byte value is a valid view but more than a block holds.
     /// let mut long = b"\x01\x00k\xff\xff".to_vec();
     /// long.resize(5 + 65535, b'v');
-    /// let err = VarsBuilder::from_vars(&Vars::parse(&long)?).unwrap_err();
+    /// let err = VarsBuilder::from_vars(&Vars::parse(&long, &Limits::new())?, Limits::new()).unwrap_err();
     /// assert_eq!(err, EncodeError::BlockTooLarge { len: 65540, limit: 65535 });
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, EncodeError> {
-        Self::from_vars_with(vars, Limits::new())
-    }
-
-    /// [`from_vars`](VarsBuilder::from_vars) enforcing `limits` (`max_datasize`,
-    /// `max_vars`), here and in every later push or set: the same as pushing every pair of
-    /// `vars` in order into [`VarsBuilder::with_limits`], with the same errors.
     ///
-    /// ```
-    /// use uwsgi_wire::{EncodeError, Limits, Vars, VarsBuilder};
-    ///
-    /// let vars = Vars::parse(b"\x01\x00A\x01\x001\x01\x00B\x01\x002\x01\x00C\x01\x003")?;
+    /// // Tighter limits refuse where a push would.
+    /// let vars = Vars::parse(b"\x01\x00A\x01\x001\x01\x00B\x01\x002\x01\x00C\x01\x003", &Limits::new())?;
     /// let two = Limits::new().max_vars(2);
-    /// let err = VarsBuilder::from_vars_with(&vars, two).unwrap_err();
+    /// let err = VarsBuilder::from_vars(&vars, two).unwrap_err();
     /// assert_eq!(err, EncodeError::TooManyEntries { limit: 2 });
-    /// let err = VarsBuilder::from_vars_with(&vars, Limits::new().max_datasize(10)).unwrap_err();
+    /// let err = VarsBuilder::from_vars(&vars, Limits::new().max_datasize(10)).unwrap_err();
     /// assert_eq!(err, EncodeError::BlockTooLarge { len: 12, limit: 10 });
     ///
-    /// let mut builder = VarsBuilder::from_vars_with(&vars, Limits::new().max_vars(3))?;
-    /// assert_eq!(builder.len(), 3);
+    /// let mut builder = VarsBuilder::from_vars(&vars, Limits::new().max_vars(3))?;
+    /// assert_eq!(builder.vars().len(), 3);
     /// assert_eq!(builder.push("D", "4").unwrap_err(), EncodeError::TooManyEntries { limit: 3 });
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_vars_with(vars: &Vars<'_>, limits: Limits) -> Result<Self, EncodeError> {
-        let mut out = Self::with_limits(limits);
+    pub fn from_vars(vars: &Vars<'_>, limits: Limits) -> Result<Self, EncodeError> {
+        let mut out = Self::new(limits);
         let block = vars.as_bytes();
         // A view is validated (non-empty keys, 16-bit lengths), so when the whole block
         // fits both limits every push would succeed: copy it at once.
@@ -132,7 +119,7 @@ impl VarsBuilder {
     ///
     /// ```
     /// use uwsgi_wire::{EncodeError, VarsBuilder};
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("A", "1")?;
     /// assert_eq!(vars.push("", "x").unwrap_err(), EncodeError::EmptyKey { index: 1 });
     /// let huge = vec![b'x'; 65536];
@@ -166,7 +153,7 @@ impl VarsBuilder {
     /// bytes, as [`Vars::get`] does).
     ///
     /// - When pairs with that key exist, the first one's value becomes `value`, in its
-    ///   place, and every later one is removed ([`len`](VarsBuilder::len) drops by their
+    ///   place, and every later one is removed (`vars().len()` drops by their
     ///   number).
     /// - When none does, the pair is appended, as [`push`](VarsBuilder::push) would.
     ///
@@ -180,7 +167,7 @@ impl VarsBuilder {
     /// ```
     /// use uwsgi_wire::{EncodeError, Limits, VarsBuilder};
     ///
-    /// let mut vars = VarsBuilder::new();
+    /// let mut vars = VarsBuilder::default();
     /// vars.push("HTTP_COOKIE", "a=1")?.push("PATH_INFO", "/")?.push("HTTP_COOKIE", "b=2")?;
     /// vars.set("HTTP_COOKIE", "a=1; b=2")?.set("REMOTE_ADDR", "192.0.2.7")?;
     /// let pairs: Vec<_> = vars.vars().iter().collect();
@@ -192,7 +179,7 @@ impl VarsBuilder {
     ///
     /// let huge = vec![b'x'; 65536];
     /// assert_eq!(vars.set("PATH_INFO", &huge).unwrap_err(), EncodeError::ValueTooLong { index: 1, len: 65536 });
-    /// let mut full = VarsBuilder::with_limits(Limits::new().max_vars(1));
+    /// let mut full = VarsBuilder::new(Limits::new().max_vars(1));
     /// full.push("A", "1")?;
     /// full.set("A", "2")?; // replacing needs no room
     /// assert_eq!(full.set("B", "1").unwrap_err(), EncodeError::TooManyEntries { limit: 1 });
@@ -243,11 +230,11 @@ impl VarsBuilder {
     /// the block only shrinks.
     ///
     /// ```
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
+    /// let mut vars = uwsgi_wire::VarsBuilder::default();
     /// vars.push("HTTP_X_DUP", "a")?.push("PATH_INFO", "/")?.push("HTTP_X_DUP", "b")?;
     /// assert_eq!(vars.remove(b"HTTP_X_DUP"), 2);
     /// assert_eq!(vars.remove("MISSING"), 0);
-    /// assert_eq!(vars.len(), 1);
+    /// assert_eq!(vars.vars().len(), 1);
     /// assert_eq!(vars.as_bytes(), b"\x09\x00PATH_INFO\x01\x00/");
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
@@ -278,57 +265,27 @@ impl VarsBuilder {
         removed
     }
 
-    /// The number of pairs pushed.
-    ///
-    /// ```
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
-    /// vars.push("A", "")?;
-    /// assert_eq!(vars.len(), 1);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when no pair was pushed.
-    ///
-    /// ```
-    /// assert!(uwsgi_wire::VarsBuilder::new().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The exact encoded length of the block so far.
-    ///
-    /// ```
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
-    /// vars.push("A", "bc")?;
-    /// assert_eq!(vars.encoded_len(), 7);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub fn encoded_len(&self) -> usize {
-        self.block.len()
-    }
-
     /// The block so far as a validated view (no copy).
     ///
     /// ```
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
+    /// let mut vars = uwsgi_wire::VarsBuilder::default();
     /// vars.push("A", "1")?.push("A", "2")?;
     /// assert_eq!(vars.vars().get_all(b"A").count(), 2);
+    /// assert_eq!(vars.vars().len(), 2);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn vars(&self) -> Vars<'_> {
         Vars::trusted(&self.block, self.len)
     }
 
-    /// The block's wire bytes.
+    /// The block's wire bytes; their length is the block's exact encoded length.
     ///
     /// ```
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
+    /// let mut vars = uwsgi_wire::VarsBuilder::default();
     /// vars.push("A", "1")?;
     /// assert_eq!(vars.as_bytes(), b"\x01\x00A\x01\x001");
+    /// vars.push("B", "cd")?;
+    /// assert_eq!(vars.as_bytes().len(), 6 + 7);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
@@ -338,10 +295,10 @@ impl VarsBuilder {
     /// Empties the builder, keeping its allocation for the next block.
     ///
     /// ```
-    /// let mut vars = uwsgi_wire::VarsBuilder::new();
+    /// let mut vars = uwsgi_wire::VarsBuilder::default();
     /// vars.push("A", "1")?;
     /// vars.clear();
-    /// assert!(vars.is_empty() && vars.as_bytes().is_empty());
+    /// assert!(vars.vars().is_empty() && vars.as_bytes().is_empty());
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn clear(&mut self) {
@@ -372,7 +329,7 @@ fn spans(block: &[u8]) -> impl Iterator<Item = (usize, usize, &[u8])> {
 ///
 /// ```
 /// use uwsgi_wire::{ArrayBuilder, Modifier1, Packet, Payload};
-/// let mut call = ArrayBuilder::new();
+/// let mut call = ArrayBuilder::default();
 /// call.push("hello")?.push("world")?;
 /// let packet = Packet::new(Modifier1::RPC, 0, Payload::Array(call.array()))?;
 /// let mut buf = [0u8; 32];
@@ -388,25 +345,19 @@ pub struct ArrayBuilder {
 }
 
 impl ArrayBuilder {
-    /// An empty builder with the default limits.
-    ///
-    /// ```
-    /// assert!(uwsgi_wire::ArrayBuilder::new().is_empty());
-    /// ```
-    pub fn new() -> Self {
-        Self::with_limits(Limits::new())
-    }
-
-    /// An empty builder enforcing `limits` (`max_datasize`, `max_items`).
+    /// An empty builder enforcing `limits` (`max_datasize`, `max_items`) in every push.
+    /// [`ArrayBuilder::default`] has the default limits ([`Limits::new`]).
     ///
     /// ```
     /// use uwsgi_wire::{ArrayBuilder, EncodeError, Limits};
-    /// let mut a = ArrayBuilder::with_limits(Limits::new().max_items(1));
+    /// let mut a = ArrayBuilder::new(Limits::new().max_items(1));
     /// a.push("f")?;
     /// assert_eq!(a.push("x").unwrap_err(), EncodeError::TooManyEntries { limit: 1 });
+    /// assert!(ArrayBuilder::default().array().is_empty());
+    /// assert_eq!(ArrayBuilder::default(), ArrayBuilder::new(Limits::new()));
     /// # Ok::<(), EncodeError>(())
     /// ```
-    pub fn with_limits(limits: Limits) -> Self {
+    pub fn new(limits: Limits) -> Self {
         ArrayBuilder {
             block: Vec::new(),
             len: 0,
@@ -417,7 +368,7 @@ impl ArrayBuilder {
     /// Appends an item. On error nothing is appended.
     ///
     /// ```
-    /// let mut a = uwsgi_wire::ArrayBuilder::new();
+    /// let mut a = uwsgi_wire::ArrayBuilder::default();
     /// a.push("")?;
     /// assert_eq!(a.as_bytes(), b"\x00\x00");
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
@@ -438,54 +389,28 @@ impl ArrayBuilder {
         Ok(self)
     }
 
-    /// The number of items pushed.
-    ///
-    /// ```
-    /// assert_eq!(uwsgi_wire::ArrayBuilder::new().len(), 0);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when no item was pushed.
-    ///
-    /// ```
-    /// assert!(uwsgi_wire::ArrayBuilder::new().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The exact encoded length of the block so far.
-    ///
-    /// ```
-    /// let mut a = uwsgi_wire::ArrayBuilder::new();
-    /// a.push("abc")?;
-    /// assert_eq!(a.encoded_len(), 5);
-    /// # Ok::<(), uwsgi_wire::EncodeError>(())
-    /// ```
-    pub fn encoded_len(&self) -> usize {
-        self.block.len()
-    }
-
     /// The block so far as a validated view.
     ///
     /// ```
-    /// let mut a = uwsgi_wire::ArrayBuilder::new();
+    /// let mut a = uwsgi_wire::ArrayBuilder::default();
+    /// assert_eq!(a.array().len(), 0);
     /// a.push("x")?;
     /// assert_eq!(a.array().get(0), Some(&b"x"[..]));
+    /// assert_eq!(a.array().len(), 1);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn array(&self) -> Array<'_> {
         Array::trusted(&self.block, self.len)
     }
 
-    /// The block's wire bytes.
+    /// The block's wire bytes; their length is the block's exact encoded length.
     ///
     /// ```
-    /// let mut a = uwsgi_wire::ArrayBuilder::new();
+    /// let mut a = uwsgi_wire::ArrayBuilder::default();
     /// a.push("x")?;
     /// assert_eq!(a.as_bytes(), b"\x01\x00x");
+    /// a.push("abc")?;
+    /// assert_eq!(a.as_bytes().len(), 3 + 5);
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
@@ -495,10 +420,10 @@ impl ArrayBuilder {
     /// Empties the builder, keeping its allocation.
     ///
     /// ```
-    /// let mut a = uwsgi_wire::ArrayBuilder::new();
+    /// let mut a = uwsgi_wire::ArrayBuilder::default();
     /// a.push("x")?;
     /// a.clear();
-    /// assert!(a.is_empty());
+    /// assert!(a.array().is_empty());
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn clear(&mut self) {

@@ -19,7 +19,7 @@ pub trait Pair {
     /// Implement the trait for a type of your own to encode it without building tuples:
     ///
     /// ```
-    /// use uwsgi_wire::{encode_vars, Pair, Vars};
+    /// use uwsgi_wire::{encode_vars, Limits, Pair, Vars};
     ///
     /// struct Param {
     ///     name: &'static str,
@@ -39,7 +39,7 @@ pub trait Pair {
     /// assert_eq!(param.key(), b"PATH_INFO");
     /// let mut buf = [0u8; 32];
     /// let n = encode_vars([&param], &mut buf)?;
-    /// assert_eq!(Vars::parse(&buf[..n])?.get(b"PATH_INFO"), Some(&b"/"[..]));
+    /// assert_eq!(Vars::parse(&buf[..n], &Limits::new())?.get(b"PATH_INFO"), Some(&b"/"[..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn key(&self) -> &[u8];
@@ -131,12 +131,7 @@ pub(crate) fn grow(len: usize, add: usize, limit: u16) -> Result<usize, EncodeEr
 
 /// The exact length of the vars block `pairs` encode to, or why they cannot be encoded
 /// (an empty key, a key or value over 65535 bytes, a block over 65535 bytes).
-///
-/// ```
-/// use uwsgi_wire::vars_encoded_len;
-/// assert_eq!(vars_encoded_len([("REQUEST_METHOD", "GET")]), Ok(2 + 14 + 2 + 3));
-/// ```
-pub fn vars_encoded_len<I>(pairs: I) -> Result<usize, EncodeError>
+fn vars_encoded_len<I>(pairs: I) -> Result<usize, EncodeError>
 where
     I: IntoIterator,
     I::Item: Pair,
@@ -148,13 +143,8 @@ where
     Ok(len)
 }
 
-/// The exact length of the array block `items` encode to.
-///
-/// ```
-/// use uwsgi_wire::array_encoded_len;
-/// assert_eq!(array_encoded_len(["hello", ""]), Ok(2 + 5 + 2));
-/// ```
-pub fn array_encoded_len<I>(items: I) -> Result<usize, EncodeError>
+/// The exact length of the array block `items` encode to, or why they cannot be encoded.
+fn array_encoded_len<I>(items: I) -> Result<usize, EncodeError>
 where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
@@ -202,12 +192,22 @@ impl SliceWriter<'_> {
 /// Nothing is allocated; nothing is written when it fails. The pairs are walked twice
 /// (length, then bytes), hence `Clone`.
 ///
+/// The length is checked before anything is written, so a `buf` that is too small
+/// reports the exact length needed ([`EncodeError::BufferTooSmall`]); encoding into an
+/// empty slice is how to size a buffer first. Every other error (an empty key, a key or
+/// value over 65535 bytes, a block over 65535 bytes) comes first, whatever `buf` is.
+///
 /// ```
-/// use uwsgi_wire::{encode_vars, Vars};
+/// use uwsgi_wire::{encode_vars, EncodeError, Limits, Vars};
 /// let mut buf = [0u8; 64];
 /// let n = encode_vars([("REQUEST_METHOD", "GET"), ("CONTENT_TYPE", "")], &mut buf)?;
-/// let vars = Vars::parse(&buf[..n])?;
+/// let vars = Vars::parse(&buf[..n], &Limits::new())?;
 /// assert_eq!(vars.get(b"REQUEST_METHOD"), Some(&b"GET"[..]));
+///
+/// // The exact length, before any buffer exists.
+/// let needed = encode_vars([("REQUEST_METHOD", "GET")], &mut []);
+/// assert_eq!(needed, Err(EncodeError::BufferTooSmall { needed: 2 + 14 + 2 + 3, available: 0 }));
+/// assert_eq!(encode_vars([("", "x")], &mut []), Err(EncodeError::EmptyKey { index: 0 }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode_vars<I>(pairs: I, buf: &mut [u8]) -> Result<usize, EncodeError>
@@ -232,13 +232,19 @@ where
 }
 
 /// Encodes `items`, in order, as an array block at the start of `buf`; returns its
-/// length. Nothing is allocated; nothing is written when it fails.
+/// length. Nothing is allocated; nothing is written when it fails. As with
+/// [`encode_vars`], a `buf` too small reports the exact length needed
+/// ([`EncodeError::BufferTooSmall`]), so an empty slice sizes a buffer first.
 ///
 /// ```
-/// use uwsgi_wire::encode_array;
+/// use uwsgi_wire::{encode_array, EncodeError};
 /// let mut buf = [0u8; 16];
 /// let n = encode_array(["hello", "world"], &mut buf)?;
 /// assert_eq!(&buf[..n], b"\x05\x00hello\x05\x00world");
+///
+/// let needed = encode_array(["hello", ""], &mut []);
+/// assert_eq!(needed, Err(EncodeError::BufferTooSmall { needed: 2 + 5 + 2, available: 0 }));
+/// assert_eq!(encode_array::<[&str; 0]>([], &mut []), Ok(0));
 /// # Ok::<(), uwsgi_wire::EncodeError>(())
 /// ```
 pub fn encode_array<I>(items: I, buf: &mut [u8]) -> Result<usize, EncodeError>

@@ -12,10 +12,10 @@ use core::fmt;
 /// header byte, for [`Vars::parse`](crate::Vars::parse) the first byte of the block.
 ///
 /// ```
-/// use uwsgi_wire::{ParseErrorKind, Vars};
+/// use uwsgi_wire::{Limits, ParseErrorKind, Vars};
 ///
 /// // A key length of 0 at the very start of the block.
-/// let err = Vars::parse(b"\x00\x00\x01\x00x").unwrap_err();
+/// let err = Vars::parse(b"\x00\x00\x01\x00x", &Limits::new()).unwrap_err();
 /// assert_eq!(err.kind(), ParseErrorKind::EmptyKey);
 /// assert_eq!(err.offset(), 0);
 /// assert_eq!(err.to_string(), "zero-length key at byte 0");
@@ -42,8 +42,8 @@ impl ParseError {
     /// What is wrong.
     ///
     /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Vars};
-    /// let err = Vars::parse(b"\x05\x00ab").unwrap_err();
+    /// use uwsgi_wire::{Limits, ParseErrorKind, Vars};
+    /// let err = Vars::parse(b"\x05\x00ab", &Limits::new()).unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::KeyPastEnd { len: 5 });
     /// ```
     pub const fn kind(&self) -> ParseErrorKind {
@@ -53,9 +53,9 @@ impl ParseError {
     /// The byte offset of the first byte that is wrong (a length prefix, a header field).
     ///
     /// ```
-    /// use uwsgi_wire::Vars;
+    /// use uwsgi_wire::{Limits, Vars};
     /// // One good pair (7 bytes), then a stray byte at offset 7.
-    /// let err = Vars::parse(b"\x01\x00k\x02\x00v1\xff").unwrap_err();
+    /// let err = Vars::parse(b"\x01\x00k\x02\x00v1\xff", &Limits::new()).unwrap_err();
     /// assert_eq!(err.offset(), 7);
     /// ```
     pub const fn offset(&self) -> usize {

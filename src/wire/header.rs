@@ -2,17 +2,16 @@
 
 use core::fmt;
 
-use crate::wire::error::EncodeError;
-use crate::Status;
+use crate::wire::status::Status;
 
 /// Length of a uwsgi header in bytes.
 ///
 /// ```
-/// use uwsgi_wire::{Header, Packet, Status, HEADER_LEN};
+/// use uwsgi_wire::{Header, Limits, Packet, Status, HEADER_LEN};
 ///
 /// // Captured from nginx 1.22: a 372-byte vars block after the header.
 /// let wire = include_bytes!("../../tests/vectors/nginx-get.bin");
-/// let (packet, consumed) = Packet::parse(wire)?.complete().ok_or("short capture")?;
+/// let (packet, consumed) = Packet::parse(wire, &Limits::new())?.complete().ok_or("short capture")?;
 /// assert_eq!(consumed, HEADER_LEN + usize::from(packet.header().datasize));
 /// assert_eq!(Header::parse(&wire[..1]), Status::Partial { needed: HEADER_LEN - 1 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -65,6 +64,10 @@ impl Header {
     /// assert_eq!(Header::parse(&[0x00, 0x10]), Status::Partial { needed: 2 });
     /// let Status::Complete(h) = Header::parse(&[0x00, 0x10, 0x02, 0x00, 0xAA]) else { panic!() };
     /// assert_eq!(h.datasize, 0x0210);
+    ///
+    /// // Any 4 bytes are a header.
+    /// let Status::Complete(h) = Header::parse(&[0xad, 0x05, 0x00, 0x01]) else { panic!() };
+    /// assert_eq!((h.modifier1, h.datasize, h.modifier2), (uwsgi_wire::Modifier1::RPC, 5, 1));
     /// ```
     pub fn parse(buf: &[u8]) -> Status<Header> {
         match buf.first_chunk::<HEADER_LEN>() {
@@ -75,14 +78,8 @@ impl Header {
         }
     }
 
-    /// A header from exactly 4 bytes.
-    ///
-    /// ```
-    /// use uwsgi_wire::{Header, Modifier1};
-    /// let h = Header::from_bytes([0xad, 0x05, 0x00, 0x01]);
-    /// assert_eq!((h.modifier1, h.datasize, h.modifier2), (Modifier1::RPC, 5, 1));
-    /// ```
-    pub const fn from_bytes(bytes: [u8; HEADER_LEN]) -> Self {
+    /// A header from exactly 4 bytes (every 4 bytes are one).
+    pub(crate) const fn from_bytes(bytes: [u8; HEADER_LEN]) -> Self {
         Header {
             modifier1: Modifier1(bytes[0]),
             datasize: u16::from_le_bytes([bytes[1], bytes[2]]),
@@ -90,38 +87,19 @@ impl Header {
         }
     }
 
-    /// The 4 wire bytes.
+    /// The 4 wire bytes, to write anywhere (`copy_from_slice`, `BufMut::put_slice`).
     ///
     /// ```
-    /// use uwsgi_wire::{Header, Modifier1};
+    /// use uwsgi_wire::{Header, Modifier1, HEADER_LEN};
     /// assert_eq!(Header::new(Modifier1::WSGI, 0x1234, 0).to_bytes(), [0, 0x34, 0x12, 0]);
+    ///
+    /// let mut buf = [0u8; 8];
+    /// buf[..HEADER_LEN].copy_from_slice(&Header::new(Modifier1::PING, 0, 1).to_bytes());
+    /// assert_eq!(&buf[..4], &[0x64, 0, 0, 1]);
     /// ```
     pub const fn to_bytes(self) -> [u8; HEADER_LEN] {
         let [lo, hi] = self.datasize.to_le_bytes();
         [self.modifier1.0, lo, hi, self.modifier2]
-    }
-
-    /// Writes the 4 bytes at the start of `buf`; returns 4.
-    ///
-    /// ```
-    /// use uwsgi_wire::{Header, Modifier1};
-    /// let mut buf = [0u8; 8];
-    /// assert_eq!(Header::new(Modifier1::PING, 0, 1).encode(&mut buf), Ok(4));
-    /// assert_eq!(&buf[..4], &[0x64, 0, 0, 1]);
-    /// assert!(Header::default().encode(&mut [0u8; 3]).is_err());
-    /// ```
-    pub fn encode(self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let available = buf.len();
-        match buf.first_chunk_mut::<HEADER_LEN>() {
-            Some(out) => {
-                *out = self.to_bytes();
-                Ok(HEADER_LEN)
-            }
-            None => Err(EncodeError::BufferTooSmall {
-                needed: HEADER_LEN,
-                available,
-            }),
-        }
     }
 }
 
@@ -192,7 +170,7 @@ impl Modifier1 {
     ///
     /// ```
     /// use uwsgi_wire::{Modifier1, message::Request, Packet, Vars};
-    /// let ring = Request::new(Modifier1::JVM, 1, Vars::empty())?;
+    /// let ring = Request::new(Modifier1::JVM, 1, Vars::default())?;
     /// assert_eq!(Packet::try_from(&ring)?.header().to_bytes(), [8, 0, 0, 1]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -1,5 +1,8 @@
 //! Configurable limits for parsing and encoding.
 
+use crate::wire::error::{ParseError, ParseErrorKind};
+use crate::wire::header::Header;
+
 /// Limits on everything that could grow: applied when parsing, encoding and framing
 /// exchanges ([`exchange`](crate::exchange)).
 ///
@@ -17,7 +20,7 @@
 /// let strict = Limits::new().max_datasize(4096).max_vars(128);
 /// assert_eq!((strict.max_datasize, strict.max_vars), (4096, 128));
 /// // A header announcing 5000 bytes is refused before the block arrives.
-/// let err = Packet::parse_with(&[0x00, 0x88, 0x13, 0x00], &strict).unwrap_err();
+/// let err = Packet::parse(&[0x00, 0x88, 0x13, 0x00], &strict).unwrap_err();
 /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 });
 /// assert_eq!(err.offset(), 1);
 /// ```
@@ -52,14 +55,15 @@ pub const DEFAULT_MAX_HEAD: usize = 64 * 1024;
 /// (1-byte key, empty value).
 ///
 /// ```
-/// use uwsgi_wire::{encode_vars, vars_encoded_len, Limits, Vars, MAX_PAIRS_IN_BLOCK};
+/// use uwsgi_wire::{encode_vars, EncodeError, Limits, Vars, MAX_PAIRS_IN_BLOCK};
 ///
 /// // That many smallest pairs fill a 65535-byte block exactly; one more does not fit.
 /// let pairs = vec![("k", ""); MAX_PAIRS_IN_BLOCK];
 /// let mut block = vec![0u8; 65535];
 /// assert_eq!(encode_vars(&pairs, &mut block)?, 65535);
-/// assert_eq!(Vars::parse(&block)?.len(), MAX_PAIRS_IN_BLOCK);
-/// assert!(vars_encoded_len(vec![("k", ""); MAX_PAIRS_IN_BLOCK + 1]).is_err());
+/// assert_eq!(Vars::parse(&block, &Limits::new())?.len(), MAX_PAIRS_IN_BLOCK);
+/// let one_more = encode_vars(vec![("k", ""); MAX_PAIRS_IN_BLOCK + 1], &mut block);
+/// assert_eq!(one_more, Err(EncodeError::BlockTooLarge { len: 65540, limit: 65535 }));
 /// assert_eq!(Limits::new().max_vars, MAX_PAIRS_IN_BLOCK);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -68,14 +72,15 @@ pub const MAX_PAIRS_IN_BLOCK: usize = u16::MAX as usize / 5;
 /// The most items a 65535-byte array can hold: 2 bytes for the smallest (empty) item.
 ///
 /// ```
-/// use uwsgi_wire::{array_encoded_len, encode_array, Array, Limits, MAX_ITEMS_IN_BLOCK};
+/// use uwsgi_wire::{encode_array, Array, EncodeError, Limits, MAX_ITEMS_IN_BLOCK};
 ///
 /// let items = vec![""; MAX_ITEMS_IN_BLOCK];
 /// let mut block = vec![0u8; 65535];
 /// let n = encode_array(&items, &mut block)?;
 /// assert_eq!(n, 65534);
-/// assert_eq!(Array::parse(&block[..n])?.len(), MAX_ITEMS_IN_BLOCK);
-/// assert!(array_encoded_len(vec![""; MAX_ITEMS_IN_BLOCK + 1]).is_err());
+/// assert_eq!(Array::parse(&block[..n], &Limits::new())?.len(), MAX_ITEMS_IN_BLOCK);
+/// let one_more = encode_array(vec![""; MAX_ITEMS_IN_BLOCK + 1], &mut block);
+/// assert_eq!(one_more, Err(EncodeError::BlockTooLarge { len: 65536, limit: 65535 }));
 /// assert_eq!(Limits::new().max_items, MAX_ITEMS_IN_BLOCK);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -163,10 +168,10 @@ impl Limits {
 impl Limits {
     /// Refuses a header whose datasize is over `max_datasize`, before its block is read
     /// (offset 1, where the datasize starts).
-    pub(crate) fn check_header(&self, header: &crate::Header) -> Result<(), crate::ParseError> {
+    pub(crate) fn check_header(&self, header: &Header) -> Result<(), ParseError> {
         if header.datasize > self.max_datasize {
-            return Err(crate::ParseError::new(
-                crate::ParseErrorKind::DatasizeOverLimit {
+            return Err(ParseError::new(
+                ParseErrorKind::DatasizeOverLimit {
                     datasize: header.datasize,
                     limit: self.max_datasize,
                 },

@@ -5,21 +5,23 @@
 pub(crate) mod array;
 #[cfg(feature = "alloc")]
 pub(crate) mod builder;
+pub(crate) mod convert;
 pub(crate) mod encode;
 pub(crate) mod error;
+pub(crate) mod field;
 pub(crate) mod header;
 pub(crate) mod limits;
 pub(crate) mod packet;
-pub(crate) mod security;
+pub(crate) mod status;
 pub(crate) mod vars;
 
 pub use array::{Array, ArrayIter};
 #[cfg(feature = "alloc")]
 pub use builder::{ArrayBuilder, VarsBuilder};
-pub use encode::{array_encoded_len, encode_array, encode_vars, vars_encoded_len, Pair};
+pub use encode::{encode_array, encode_vars, Pair};
 pub use error::{EncodeError, ParseError, ParseErrorKind};
 pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
 pub use limits::{Limits, DEFAULT_MAX_HEAD, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
-pub use packet::{Packet, Payload, Status};
-pub use security::{is_magic_var, MAGIC_VAR_PREFIX};
-pub use vars::{Var, Vars, VarsIndex, VarsIter};
+pub use packet::{Packet, Payload};
+pub use status::Status;
+pub use vars::{is_magic_var, Var, Vars, VarsIndex, VarsIter};

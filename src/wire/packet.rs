@@ -4,86 +4,14 @@ use crate::wire::array::Array;
 use crate::wire::error::{EncodeError, ParseError};
 use crate::wire::header::{BlockKind, Header, Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
+use crate::wire::status::Status;
 use crate::wire::vars::Vars;
-
-/// The result of parsing input that may not have fully arrived yet.
-///
-/// Short input is never an error: `Partial` says how many more bytes are needed at
-/// least (read that many, append, parse again from the start).
-///
-/// ```
-/// use uwsgi_wire::{Packet, Status};
-///
-/// let ping = [0x64, 0x00, 0x00, 0x00];
-/// assert_eq!(Packet::parse(&ping[..1])?, Status::Partial { needed: 3 });
-/// let Status::Complete((packet, consumed)) = Packet::parse(&ping)? else { unreachable!() };
-/// assert_eq!(consumed, 4);
-/// assert!(packet.payload().as_bytes().is_empty());
-/// # Ok::<(), uwsgi_wire::ParseError>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use]
-pub enum Status<T> {
-    /// The value is complete.
-    Complete(T),
-    /// More input is needed: at least `needed` more bytes.
-    Partial {
-        /// The minimum number of bytes still missing (never 0).
-        needed: usize,
-    },
-}
-
-impl<T> Status<T> {
-    /// True for `Complete`.
-    ///
-    /// ```
-    /// assert!(uwsgi_wire::Status::Complete(1).is_complete());
-    /// ```
-    pub const fn is_complete(&self) -> bool {
-        matches!(self, Status::Complete(_))
-    }
-
-    /// True for `Partial`.
-    ///
-    /// ```
-    /// assert!(uwsgi_wire::Status::<()>::Partial { needed: 1 }.is_partial());
-    /// ```
-    pub const fn is_partial(&self) -> bool {
-        matches!(self, Status::Partial { .. })
-    }
-
-    /// The complete value, or `None`.
-    ///
-    /// ```
-    /// assert_eq!(uwsgi_wire::Status::Complete(7).complete(), Some(7));
-    /// ```
-    pub fn complete(self) -> Option<T> {
-        match self {
-            Status::Complete(value) => Some(value),
-            Status::Partial { .. } => None,
-        }
-    }
-
-    /// Maps the complete value.
-    ///
-    /// ```
-    /// use uwsgi_wire::Status;
-    /// assert_eq!(Status::Complete(2).map(|n| n * 2), Status::Complete(4));
-    /// assert_eq!(Status::<u8>::Partial { needed: 3 }.map(|n| n * 2), Status::Partial { needed: 3 });
-    /// ```
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Status<U> {
-        match self {
-            Status::Complete(value) => Status::Complete(f(value)),
-            Status::Partial { needed } => Status::Partial { needed },
-        }
-    }
-}
 
 /// A packet's block, interpreted by [`BlockKind`].
 ///
 /// ```
-/// use uwsgi_wire::{Array, Payload};
-/// let payload = Payload::Array(Array::parse(b"\x01\x00x")?);
+/// use uwsgi_wire::{Array, Limits, Payload};
+/// let payload = Payload::Array(Array::parse(b"\x01\x00x", &Limits::new())?);
 /// assert_eq!(payload.as_bytes(), b"\x01\x00x");
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
@@ -133,17 +61,17 @@ impl<'a> Payload<'a> {
 /// ([`Vars::content_length`]) are the body.
 ///
 /// ```
-/// use uwsgi_wire::{Modifier1, Packet, Payload, Status, VarsBuilder};
+/// use uwsgi_wire::{Limits, Modifier1, Packet, Payload, Status, VarsBuilder};
 ///
 /// // Encode a request...
-/// let mut vars = VarsBuilder::new();
+/// let mut vars = VarsBuilder::default();
 /// vars.push("REQUEST_METHOD", "GET")?.push("PATH_INFO", "/")?;
 /// let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars()))?;
 /// let mut buf = [0u8; 64];
 /// let n = packet.encode(&mut buf)?;
 ///
 /// // ...and parse it back.
-/// let Status::Complete((parsed, consumed)) = Packet::parse(&buf[..n])? else { unreachable!() };
+/// let Status::Complete((parsed, consumed)) = Packet::parse(&buf[..n], &Limits::new())? else { unreachable!() };
 /// assert_eq!((parsed, consumed), (packet, n));
 /// assert_eq!(parsed.vars().unwrap().get(b"PATH_INFO"), Some(&b"/"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -170,6 +98,7 @@ impl<'a> Packet<'a> {
     /// );
     /// # Ok::<(), EncodeError>(())
     /// ```
+    /// # use uwsgi_wire::Limits;
     pub fn new(
         modifier1: Modifier1,
         modifier2: u8,
@@ -202,34 +131,27 @@ impl<'a> Packet<'a> {
         }
     }
 
-    /// Parses one packet from the start of `buf` with the default [`Limits`], reading the
-    /// block as a server receives it ([`Modifier1::block_kind`]).
+    /// Parses one packet from the start of `buf` with the given limits ([`Limits::new`]
+    /// for the defaults, which accept every packet a real peer sends), reading the block
+    /// as a server receives it ([`Modifier1::block_kind`]).
     ///
     /// Returns the packet and the number of bytes it took (`4 + datasize`); bytes after
     /// it (a request body, a next packet) are left alone. ParseError offsets count from the
     /// start of `buf`.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Packet, Status};
+    /// use uwsgi_wire::{Limits, Modifier1, Packet, ParseErrorKind, Status};
     /// // A signal, as `uwsgi --signal ADDR,17` sends it.
-    /// let Status::Complete((p, n)) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11])? else { unreachable!() };
+    /// let Status::Complete((p, n)) = Packet::parse(&[0x6e, 0x00, 0x00, 0x11], &Limits::new())? else { unreachable!() };
     /// assert_eq!((p.modifier1(), p.modifier2(), n), (Modifier1::SIGNAL, 17, 4));
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn parse(buf: &'a [u8]) -> Result<Status<(Self, usize)>, ParseError> {
-        Self::parse_with(buf, &Limits::new())
-    }
-
-    /// [`Packet::parse`] with the given limits.
     ///
-    /// ```
-    /// use uwsgi_wire::{ParseErrorKind, Limits, Packet};
-    /// let err = Packet::parse_with(b"\x00\x05\x00\x00\x01\x00k\x00\x00", &Limits::new().max_datasize(4))
+    /// let err = Packet::parse(b"\x00\x05\x00\x00\x01\x00k\x00\x00", &Limits::new().max_datasize(4))
     ///     .unwrap_err();
     /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5, limit: 4 });
+    /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     #[inline]
-    pub fn parse_with(buf: &'a [u8], limits: &Limits) -> Result<Status<(Self, usize)>, ParseError> {
+    pub fn parse(buf: &'a [u8], limits: &Limits) -> Result<Status<(Self, usize)>, ParseError> {
         Self::parse_frame(buf, limits, |header| header.modifier1.block_kind())
     }
 
@@ -306,7 +228,7 @@ impl<'a> Packet<'a> {
         let payload = match kind {
             BlockKind::Vars => Payload::Vars(Vars::parse_at(block, HEADER_LEN, limits)?),
             BlockKind::Array => {
-                Payload::Array(Array::parse_with(block, limits).map_err(|e| e.shifted(HEADER_LEN))?)
+                Payload::Array(Array::parse(block, limits).map_err(|e| e.shifted(HEADER_LEN))?)
             }
             BlockKind::Raw => Payload::Raw(block),
         };
@@ -368,8 +290,8 @@ impl<'a> Packet<'a> {
     /// The vars, when the payload is a vars block.
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, Status};
-    /// let Status::Complete((p, _)) = Packet::parse(b"\x00\x05\x00\x00\x01\x00k\x00\x00")? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, Packet, Status};
+    /// let Status::Complete((p, _)) = Packet::parse(b"\x00\x05\x00\x00\x01\x00k\x00\x00", &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.vars().map(|v| v.len()), Some(1));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -383,8 +305,8 @@ impl<'a> Packet<'a> {
     /// The array, when the payload is an array block.
     ///
     /// ```
-    /// use uwsgi_wire::{Packet, Status};
-    /// let Status::Complete((p, _)) = Packet::parse(b"\xad\x03\x00\x00\x01\x00f")? else { unreachable!() };
+    /// use uwsgi_wire::{Limits, Packet, Status};
+    /// let Status::Complete((p, _)) = Packet::parse(b"\xad\x03\x00\x00\x01\x00f", &Limits::new())? else { unreachable!() };
     /// assert_eq!(p.array().and_then(|a| a.get(0)), Some(&b"f"[..]));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
@@ -393,33 +315,6 @@ impl<'a> Packet<'a> {
             Payload::Array(array) => Some(array),
             _ => None,
         }
-    }
-
-    /// The number of bytes that follow this packet on the stream when a server receives
-    /// it (docs/PROTOCOL.md section 4.1): the strict [`Vars::content_length`] for
-    /// request types ([`Modifier1::is_request`]; absent or empty is 0), the `size` of a
-    /// magic cache `set` or `update` ([`CacheRequest::value_len`](crate::message::CacheRequest)),
-    /// and 0 for every other type. The exchange core
-    /// ([`ServerExchange`](crate::exchange::ServerExchange)) frames streams by this
-    /// rule.
-    ///
-    /// ```
-    /// use uwsgi_wire::{Packet, Status};
-    /// // A POST captured from nginx 1.22: 11 body bytes follow the packet.
-    /// let wire = include_bytes!("../../tests/vectors/nginx-post.bin");
-    /// let Status::Complete((packet, consumed)) = Packet::parse(wire)? else { unreachable!() };
-    /// assert_eq!(packet.body_len()?, 11);
-    /// assert_eq!(wire.len() - consumed, 11);
-    ///
-    /// // A cache set as uWSGI's client sends it: the 2 value bytes follow the packet.
-    /// let set = b"\x6f\x3a\x00\x11\x03\x00cmd\x03\x00set\x03\x00key\x01\x00k\x04\x00size\x01\x002\
-    ///             \x07\x00expires\x02\x0030\x04\x00size\x01\x002\x05\x00cache\x00\x00vv";
-    /// let Status::Complete((packet, _)) = Packet::parse(set)? else { unreachable!() };
-    /// assert_eq!(packet.body_len()?, 2);
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn body_len(&self) -> Result<u64, ParseError> {
-        crate::exchange::request_body_len(self)
     }
 
     /// The exact number of bytes [`encode`](Packet::encode) writes: 4 + the block.

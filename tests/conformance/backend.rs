@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use uwsgi_wire::{message::Request, Packet, ParseError, Status};
+use uwsgi_wire::{message::Request, Limits, Packet, ParseError, Status};
 
 /// The body of every answer.
 pub const REPLY_BODY: &[u8] = b"ok";
@@ -81,7 +81,7 @@ pub struct Capture {
 impl Capture {
     /// The packet, parsed again from the recorded bytes.
     pub fn packet(&self) -> Packet<'_> {
-        match Packet::parse(&self.raw) {
+        match Packet::parse(&self.raw, &Limits::new()) {
             Ok(Status::Complete((packet, len))) if len == self.packet_len => packet,
             other => panic!("recorded packet no longer parses: {other:?}"),
         }
@@ -230,7 +230,7 @@ fn serve(mut conn: TcpStream, events: &Sender<Event>) -> Outcome {
     let mut buf = Vec::new();
     // The packet: parse the growing buffer until it is complete.
     let (packet_len, content_length) = loop {
-        match Packet::parse(&buf) {
+        match Packet::parse(&buf, &Limits::new()) {
             Ok(Status::Complete((packet, packet_len))) => match Request::try_from(&packet) {
                 Ok(request) => break (packet_len, request.content_length()),
                 Err(error) => return Outcome::Refused { raw: buf, error },

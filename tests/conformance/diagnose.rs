@@ -67,7 +67,7 @@ fn uwsgi_logs_the_datasize_we_name_for_http_tls_big_endian_and_big_blocks() {
     logs_what_we_quote(&mut app, &hello, "-- unavailable modifier requested: 22 --");
 
     // A 61-byte request block whose datasize was written big-endian (00 3d = 15616).
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "POST")
         .unwrap()
         .push("PATH_INFO", "/upload")
@@ -88,7 +88,7 @@ fn uwsgi_logs_the_datasize_we_name_for_http_tls_big_endian_and_big_blocks() {
     );
 
     // A 5000-byte cookie: a 5036-byte block.
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "GET")
         .unwrap()
         .push("HTTP_COOKIE", "c".repeat(5000))

@@ -134,7 +134,7 @@ pub fn check_request(capture: &Capture, modifier1: Modifier1, modifier2: u8, bod
     assert!(out == capture.packet_bytes(), "Packet::encode differs");
 
     // Re-encode 2: the builder, fed the decoded pairs one by one.
-    let mut builder = VarsBuilder::new();
+    let mut builder = VarsBuilder::default();
     for (key, value) in request.vars().iter() {
         builder.push(key, value).expect("a decoded pair re-encodes");
     }

@@ -46,7 +46,7 @@ fn uwsgi_answers(name: &str, bytes: &[u8]) -> AppEcho {
 /// Our verdict on a whole packet with `limits`.
 #[track_caller]
 fn our_error(bytes: &[u8], limits: &Limits) -> (ParseErrorKind, usize) {
-    match Packet::parse_with(bytes, limits) {
+    match Packet::parse(bytes, limits) {
         Err(err) => (err.kind(), err.offset()),
         Ok(status) => panic!("we accepted {bytes:02x?}: {status:?}"),
     }
@@ -55,7 +55,7 @@ fn our_error(bytes: &[u8], limits: &Limits) -> (ParseErrorKind, usize) {
 /// Our verdict on a request: the packet parses, `Request::try_from` refuses it.
 #[track_caller]
 fn our_request_error(bytes: &[u8]) -> (ParseErrorKind, usize) {
-    let (packet, _) = Packet::parse(bytes)
+    let (packet, _) = Packet::parse(bytes, &Limits::new())
         .expect("the packet itself is well formed")
         .complete()
         .expect("whole");
@@ -197,7 +197,7 @@ fn stricter_than_uwsgi_resync_quirk_block() {
 /// A request block of `count` pairs `X000=""`, `X001=""`, ... (hand-made from uWSGI's
 /// default `--max-vars` 64, which allows 2 x 64 = 128 pairs: docs/PROTOCOL.md section 5).
 fn many_vars(count: usize) -> Vec<u8> {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     for i in 0..count {
         vars.push(format!("X{i:03}"), "").expect("fits");
     }
@@ -217,7 +217,7 @@ fn more_lenient_than_uwsgi_by_default_var_count_over_128() {
     assert_eq!(ok.len(), 4 + 1024);
     let echo = uwsgi_answers("rej-128-vars", &ok);
     assert_eq!(echo.environ.len(), 128 + 1, "128 vars + wsgi.url_scheme");
-    assert!(Packet::parse_with(&ok, &Limits::new().max_vars(128)).is_ok());
+    assert!(Packet::parse(&ok, &Limits::new().max_vars(128)).is_ok());
 
     // 129 pairs: uWSGI closes. Our default takes up to 13107 (the most a block holds);
     // `Limits::max_vars(128)` agrees with uWSGI, refusing pair 129 (at 4 + 128 x 8).
@@ -228,7 +228,10 @@ fn more_lenient_than_uwsgi_by_default_var_count_over_128() {
         &over,
         "max vec size reached. skip this var.",
     );
-    assert!(Packet::parse(&over).is_ok(), "the default limit accepts it");
+    assert!(
+        Packet::parse(&over, &Limits::new()).is_ok(),
+        "the default limit accepts it"
+    );
     assert_eq!(
         our_error(&over, &Limits::new().max_vars(128)),
         (ParseErrorKind::TooManyVars { limit: 128 }, 4 + 128 * 8)
@@ -258,12 +261,12 @@ fn more_lenient_than_uwsgi_by_default_datasize_over_buffer_size() {
         )
     );
     assert_eq!(
-        Packet::parse(header).map(|s| s.map(|_| ())),
+        Packet::parse(header, &Limits::new()).map(|s| s.map(|_| ())),
         Ok(Status::Partial { needed: 5000 })
     );
 
     // A block of exactly 4096 bytes goes through both: one var padded to fit.
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("PAD", vec![b'p'; 4096 - 2 - 3 - 2])
         .expect("fits");
     let mut at_limit = Vec::new();
@@ -274,12 +277,12 @@ fn more_lenient_than_uwsgi_by_default_datasize_over_buffer_size() {
     assert_eq!(&at_limit[..4], [0x00, 0x00, 0x10, 0x00]);
     let echo = uwsgi_answers("rej-datasize-4096", &at_limit);
     assert_eq!(echo.environ[&b"PAD"[..]].len(), 4089);
-    assert!(Packet::parse_with(&at_limit, &Limits::new().max_datasize(4096)).is_ok());
+    assert!(Packet::parse(&at_limit, &Limits::new().max_datasize(4096)).is_ok());
 }
 
 /// A modifier1 0 request of `pairs`, then `body`.
 fn request(pairs: &[(&[u8], &[u8])], body: &[u8]) -> Vec<u8> {
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     for (key, value) in pairs {
         vars.push(key, value).expect("fits");
     }
@@ -351,7 +354,7 @@ fn stricter_than_uwsgi_conflicting_content_lengths() {
 
 /// An RPC call packet, modifier2 0.
 fn rpc(items: &[&[u8]]) -> Vec<u8> {
-    let mut array = ArrayBuilder::new();
+    let mut array = ArrayBuilder::default();
     for item in items {
         array.push(item).expect("fits");
     }
@@ -375,7 +378,7 @@ fn more_lenient_than_uwsgi_empty_last_rpc_item() {
         &bytes,
         "invalid uwsgi array. skip this request.",
     );
-    let (packet, _) = Packet::parse(&bytes)
+    let (packet, _) = Packet::parse(&bytes, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");
@@ -395,7 +398,7 @@ fn uwsgi_drops_an_empty_middle_rpc_item_we_keep_it() {
     let app = UwsgiApp::start(&dir);
     let reply = app.exchange(&bytes);
     assert_eq!(reply.bytes, b"\xad\x05\x00\x00a|b#2");
-    let (packet, _) = Packet::parse(&bytes)
+    let (packet, _) = Packet::parse(&bytes, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");
@@ -410,7 +413,7 @@ fn empty_request_block_uwsgi_closes_we_parse_an_empty_request() {
     // refuses an empty request. For us it is a request with no vars and no body.
     let bytes = b"\x00\x00\x00\x00";
     uwsgi_closes("rej-empty-block", bytes, "Empty python request. skip.");
-    let (packet, _) = Packet::parse(bytes)
+    let (packet, _) = Packet::parse(bytes, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");

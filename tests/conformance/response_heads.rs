@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind, HeadParser};
-use uwsgi_wire::{Packet, Status};
+use uwsgi_wire::{Limits, Packet, Status};
 
 use crate::harness::{is_root, poll, require, start_listening, Peer, TempDir, NGINX};
 
@@ -718,7 +718,7 @@ fn answer(mut conn: TcpStream, cases: &[Vec<u8>]) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let index = loop {
-        if let Ok(Status::Complete((packet, _))) = Packet::parse(&buf) {
+        if let Ok(Status::Complete((packet, _))) = Packet::parse(&buf, &Limits::new()) {
             let uri = packet
                 .vars()
                 .and_then(|vars| vars.get(b"REQUEST_URI"))

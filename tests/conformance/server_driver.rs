@@ -22,11 +22,11 @@ mod direct {
 
     /// A request packet (modifier1 0) with these vars, then `body`.
     fn packet(vars: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-        let mut block = VarsBuilder::new();
+        let mut block = VarsBuilder::default();
         for (key, value) in vars {
             block.push(key, value).expect("var fits");
         }
-        let len = u16::try_from(block.encoded_len()).expect("datasize fits");
+        let len = u16::try_from(block.as_bytes().len()).expect("datasize fits");
         let mut out = vec![0];
         out.extend_from_slice(&len.to_le_bytes());
         out.push(0);

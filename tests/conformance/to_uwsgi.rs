@@ -42,7 +42,7 @@ fn request_with_duplicates_empty_values_non_utf8_bytes_and_a_body() {
     let dir = TempDir::new("app-request");
     let app = UwsgiApp::start(&dir);
     let body = pattern(3000);
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "POST")
         .and_then(|v| v.push("REQUEST_URI", "/echo?q=1"))
         .and_then(|v| v.push("PATH_INFO", "/echo"))
@@ -115,7 +115,7 @@ fn request_types_other_than_wsgi_reach_no_python_handler() {
     let dir = TempDir::new("app-psgi");
     let mut app = UwsgiApp::start(&dir);
     // modifier1 5 (PSGI) is a request type for us, but this server has no PSGI plugin.
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("REQUEST_METHOD", "GET").expect("fits");
     let request = Request::new(Modifier1::PSGI, 0, vars.vars()).expect("valid");
     let reply = app.exchange(&wire(&Packet::try_from(&request).expect("fits")));
@@ -130,7 +130,7 @@ fn ping_gets_a_clean_pong() {
     let app = UwsgiApp::start(&dir);
     let reply = app.exchange(&wire(&Packet::from(&Ping)));
     assert_eq!(reply.bytes, [0x64, 0x00, 0x00, 0x01]);
-    let (packet, _) = Packet::parse(&reply.bytes)
+    let (packet, _) = Packet::parse(&reply.bytes, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");
@@ -175,7 +175,7 @@ fn signal_is_queued_and_runs_the_handler() {
 
 /// An RPC call packet.
 fn rpc(items: &[&[u8]], modifier2: u8) -> Vec<u8> {
-    let mut array = ArrayBuilder::new();
+    let mut array = ArrayBuilder::default();
     for item in items {
         array.push(item).expect("fits");
     }
@@ -236,7 +236,7 @@ fn spooler_request_is_written_as_our_packet() {
     require!(UWSGI_APP);
     let dir = TempDir::new("app-spooler");
     let app = UwsgiApp::start(&dir);
-    let mut vars = VarsBuilder::new();
+    let mut vars = VarsBuilder::default();
     vars.push("task", "send-mail")
         .and_then(|v| v.push("to", "ops@example.com"))
         .and_then(|v| v.push("blob", b"\x00\xff\xe9"))
@@ -255,7 +255,7 @@ fn spooler_request_is_written_as_our_packet() {
     })
     .expect("the spooler ran the job");
     assert_eq!(spooled, sent);
-    let (packet, _) = Packet::parse(&spooled)
+    let (packet, _) = Packet::parse(&spooled, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");
@@ -313,7 +313,7 @@ fn cache_magic_set_get_exists_del_and_silent_misses() {
         .as_secs();
 
     let reply = app.exchange(&cache(CacheCommand::Get, key, b"", 0));
-    let (packet, consumed) = Packet::parse(&reply.bytes)
+    let (packet, consumed) = Packet::parse(&reply.bytes, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");
@@ -348,7 +348,7 @@ fn cache_magic_set_get_exists_del_and_silent_misses() {
     let reply = app.exchange(&cache(CacheCommand::Update, key, b"other", 0));
     assert_eq!(reply.bytes, cache_ok(), "update");
     let reply = app.exchange(&cache(CacheCommand::Get, key, b"", 0));
-    let (packet, consumed) = Packet::parse(&reply.bytes)
+    let (packet, consumed) = Packet::parse(&reply.bytes, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use uwsgi_wire::{
     message::GenericResponse, message::Message, message::Ping, message::Pong, message::RpcCall,
-    message::Signal, message::Subscription, message::SubscriptionBuilder, Modifier1, Packet,
-    Payload, Status, VarsBuilder,
+    message::Signal, message::Subscription, message::SubscriptionBuilder, Limits, Modifier1,
+    Packet, Payload, Status, VarsBuilder,
 };
 
 use crate::harness::{
@@ -80,7 +80,7 @@ fn serve_one(
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        match Packet::parse(&buf) {
+        match Packet::parse(&buf, &Limits::new()) {
             Ok(Status::Complete((packet, len))) => {
                 if len != buf.len() {
                     return Err(format!("{} bytes after the packet", buf.len() - len));
@@ -178,7 +178,7 @@ fn rpc_answer(packet: &Packet<'_>) -> Vec<u8> {
     assert_eq!(call.modifier2(), RpcCall::UWSGI_REPLY);
     match call.function() {
         b"big" => {
-            let mut vars = VarsBuilder::new();
+            let mut vars = VarsBuilder::default();
             vars.push("CONTENT_LENGTH", "70000").expect("fits");
             let mut out = encode(
                 &Packet::new(
@@ -275,7 +275,7 @@ fn uwsgi_subscribe_to_sends_subscribe_then_unsubscribe_on_sigint() {
 
     // Decoded: the seven fields uWSGI 2.0 sends, in its order.
     let address = format!("127.0.0.1:{socket_port}");
-    let (packet, len) = Packet::parse(&subscribe)
+    let (packet, len) = Packet::parse(&subscribe, &Limits::new())
         .expect("parses")
         .complete()
         .expect("one whole datagram");
@@ -331,7 +331,7 @@ fn uwsgi_subscribe_to_sends_subscribe_then_unsubscribe_on_sigint() {
     let mut expected = subscribe.clone();
     expected[3] = 1;
     assert_eq!(unsubscribe, expected);
-    let (packet, _) = Packet::parse(&unsubscribe)
+    let (packet, _) = Packet::parse(&unsubscribe, &Limits::new())
         .expect("parses")
         .complete()
         .expect("whole");

@@ -17,7 +17,8 @@ pub fn pipelined(names: &[&str]) -> (Vec<u8>, Expected) {
     let mut expected = Vec::new();
     for name in names {
         let bytes = vector(name);
-        let Ok(uwsgi_wire::Status::Complete((_, consumed))) = uwsgi_wire::Packet::parse(&bytes)
+        let Ok(uwsgi_wire::Status::Complete((_, consumed))) =
+            uwsgi_wire::Packet::parse(&bytes, &uwsgi_wire::Limits::new())
         else {
             panic!("{name} is a whole packet")
         };

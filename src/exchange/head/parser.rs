@@ -9,7 +9,7 @@ use super::grammar::{
 };
 use super::{HeadFacts, Reason, ResponseHead};
 use crate::exchange::error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
-use crate::wire::packet::Status;
+use crate::wire::status::Status;
 
 /// Header slots for the one-pass parse of a whole head ([`HeadParser::whole`]), on the
 /// stack: enough for most heads, few enough to be cheap to initialise.
@@ -600,11 +600,11 @@ mod tests {
         let mut wire = Vec::new();
         for head in heads {
             let [whole, split] = both(head, 4096);
-            assert_eq!(whole, split, "{:?}", crate::ByteStr(head));
+            assert_eq!(whole, split, "{:?}", crate::wire::convert::ByteStr(head));
             assert!(
                 matches!(whole, Ok(Status::Complete(_))),
                 "{:?}",
-                crate::ByteStr(head)
+                crate::wire::convert::ByteStr(head)
             );
             for at in 0..head.len() {
                 for byte in [b'\t', b' ', b'\r', b'\n', 0, 0x7f, 0x80, b':', b'0', b'a'] {
@@ -612,14 +612,19 @@ mod tests {
                     wire.extend_from_slice(head);
                     wire[at] = byte;
                     let [whole, split] = both(&wire, 4096);
-                    assert_eq!(whole, split, "{:?}", crate::ByteStr(&wire));
+                    assert_eq!(whole, split, "{:?}", crate::wire::convert::ByteStr(&wire));
                 }
             }
             // The limit: the head fits exactly, or by one byte too few.
             let len = whole.map_or(0, |s| s.complete().map_or(0, |(_, n)| n));
             for max in [len, len - 1] {
                 let [whole, split] = both(head, max);
-                assert_eq!(whole, split, "max {max}: {:?}", crate::ByteStr(head));
+                assert_eq!(
+                    whole,
+                    split,
+                    "max {max}: {:?}",
+                    crate::wire::convert::ByteStr(head)
+                );
             }
         }
     }
@@ -661,7 +666,7 @@ mod tests {
                 atoof(value),
                 reference(value),
                 "{:?}",
-                crate::ByteStr(value)
+                crate::wire::convert::ByteStr(value)
             );
         }
     }

@@ -18,35 +18,34 @@
 //! This is defence in depth, not a substitute for the real fix: a uwsgi socket must only
 //! ever accept connections from trusted peers.
 
-use crate::wire::vars::Vars;
+use super::view::Vars;
 #[cfg(feature = "alloc")]
 use crate::wire::{builder::VarsBuilder, error::EncodeError};
 
-/// The prefix that marks a uWSGI magic var: `UWSGI_`.
-///
-/// ```
-/// assert_eq!(uwsgi_wire::MAGIC_VAR_PREFIX, b"UWSGI_");
-/// ```
-pub const MAGIC_VAR_PREFIX: &[u8] = b"UWSGI_";
+/// The prefix that marks a uWSGI magic var.
+const MAGIC_VAR_PREFIX: &[u8] = b"UWSGI_";
 
-/// True when `key` names a uWSGI magic var: it starts with [`MAGIC_VAR_PREFIX`], compared
-/// ASCII case-insensitively.
+/// True when `key` names a uWSGI magic var: it starts with `UWSGI_`, compared ASCII
+/// case-insensitively.
 ///
 /// uWSGI itself compares the exact upper-case names; matching any case as well costs
 /// nothing (no ordinary var is spelt `uwsgi_...`) and keeps a server or plugin that
 /// compares case-insensitively from being caught out.
 ///
-/// With no allocator, filter with it while encoding (nothing is copied):
+/// Filter with it to find the magic pairs, or, with no allocator, to drop them while
+/// encoding (nothing is copied):
 ///
 /// ```
-/// use uwsgi_wire::{encode_vars, is_magic_var, Vars};
+/// use uwsgi_wire::{encode_vars, is_magic_var, Limits, Vars};
 ///
 /// assert!(is_magic_var(b"UWSGI_FILE"));
 /// assert!(is_magic_var(b"uwsgi_setenv"));
 /// assert!(!is_magic_var(b"HTTP_UWSGI_FILE")); // a client header, harmless
 /// assert!(!is_magic_var(b"UWSGI")); // no underscore: not the prefix
 ///
-/// let untrusted = Vars::parse(b"\x0a\x00UWSGI_FILE\x0d\x00exec://whoami\x09\x00PATH_INFO\x01\x00/")?;
+/// let untrusted = Vars::parse(b"\x0a\x00UWSGI_FILE\x0d\x00exec://whoami\x09\x00PATH_INFO\x01\x00/", &Limits::new())?;
+/// let magic: Vec<_> = untrusted.iter().filter(|(k, _)| is_magic_var(k)).collect();
+/// assert_eq!(magic, [(&b"UWSGI_FILE"[..], &b"exec://whoami"[..])]);
 /// let mut buf = [0u8; 64];
 /// let n = encode_vars(untrusted.iter().filter(|(k, _)| !is_magic_var(k)), &mut buf)?;
 /// assert_eq!(&buf[..n], b"\x09\x00PATH_INFO\x01\x00/");
@@ -58,39 +57,20 @@ pub fn is_magic_var(key: &[u8]) -> bool {
 }
 
 impl<'a> Vars<'a> {
-    /// The magic `UWSGI_*` pairs ([`is_magic_var`]), in wire order, duplicates included.
-    /// Nothing is allocated.
-    ///
-    /// A proxy that forwards vars from an untrusted peer should refuse or strip these:
-    /// `UWSGI_FILE=exec://...` makes a uWSGI server run a command (the README's Security
-    /// section says more).
-    ///
-    /// ```
-    /// use uwsgi_wire::Vars;
-    ///
-    /// let vars = Vars::parse(b"\x0a\x00UWSGI_FILE\x0d\x00exec://whoami\x09\x00PATH_INFO\x01\x00/")?;
-    /// let magic: Vec<_> = vars.magic_vars().collect();
-    /// assert_eq!(magic, [(&b"UWSGI_FILE"[..], &b"exec://whoami"[..])]);
-    /// # Ok::<(), uwsgi_wire::ParseError>(())
-    /// ```
-    pub fn magic_vars(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone {
-        self.iter().filter(|(key, _)| is_magic_var(key))
-    }
-
     /// True when any key is a magic `UWSGI_*` var: the check for a proxy that rejects such
     /// requests outright. Stops at the first one; nothing is allocated.
     ///
     /// ```
-    /// use uwsgi_wire::Vars;
+    /// use uwsgi_wire::{Limits, Vars};
     ///
-    /// let clean = Vars::parse(b"\x0e\x00REQUEST_METHOD\x03\x00GET")?;
+    /// let clean = Vars::parse(b"\x0e\x00REQUEST_METHOD\x03\x00GET", &Limits::new())?;
     /// assert!(!clean.has_magic_vars());
-    /// let hostile = Vars::parse(b"\x0c\x00UWSGI_SETENV\x14\x00LD_PRELOAD=/tmp/x.so")?;
+    /// let hostile = Vars::parse(b"\x0c\x00UWSGI_SETENV\x14\x00LD_PRELOAD=/tmp/x.so", &Limits::new())?;
     /// assert!(hostile.has_magic_vars());
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
     pub fn has_magic_vars(&self) -> bool {
-        self.magic_vars().next().is_some()
+        self.iter().any(|(key, _)| is_magic_var(key))
     }
 
     /// A [`VarsBuilder`] holding every pair except the magic `UWSGI_*` ones, in wire order
@@ -101,14 +81,15 @@ impl<'a> Vars<'a> {
     /// (65535 bytes): what is left must still fit in one block.
     ///
     /// ```
-    /// use uwsgi_wire::{Modifier1, Packet, Payload, Vars};
+    /// use uwsgi_wire::{Limits, Modifier1, Packet, Payload, Vars};
     ///
     /// let untrusted = Vars::parse(
     ///     b"\x0e\x00REQUEST_METHOD\x03\x00GET\x0a\x00UWSGI_FILE\x0d\x00exec://whoami\x09\x00PATH_INFO\x01\x00/",
+    ///     &Limits::new(),
     /// )?;
     /// let clean = untrusted.without_magic_vars()?;
     /// assert!(!clean.vars().has_magic_vars());
-    /// assert_eq!(clean.len(), 2);
+    /// assert_eq!(clean.vars().len(), 2);
     /// assert_eq!(clean.vars().get(b"PATH_INFO"), Some(&b"/"[..]));
     ///
     /// let mut wire = Vec::new();
@@ -118,10 +99,20 @@ impl<'a> Vars<'a> {
     #[cfg(feature = "alloc")]
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn without_magic_vars(&self) -> Result<VarsBuilder, EncodeError> {
-        let mut out = VarsBuilder::new();
+        let mut out = VarsBuilder::default();
         for (key, value) in self.iter().filter(|(key, _)| !is_magic_var(key)) {
             out.push(key, value)?;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_is_uwsgi_underscore() {
+        assert_eq!(MAGIC_VAR_PREFIX, b"UWSGI_");
     }
 }

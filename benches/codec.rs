@@ -61,7 +61,7 @@ fn codec_decode(packet: &[u8], side: &mut Side) -> usize {
     let mut vars = 0;
     loop {
         match side.codec.decode(&mut side.buf) {
-            Ok(Some(Frame::Head(head))) => vars = head.vars().map_or(0, |v| v.len()),
+            Ok(Some(Frame::Head(head))) => vars = head.packet().vars().map_or(0, |v| v.len()),
             Ok(Some(Frame::End)) => return vars,
             Ok(Some(Frame::Body(_))) => {}
             other => panic!("unexpected {other:?}"),

@@ -8,7 +8,7 @@
 //!   `Content-Type`, blank line) and the 2 body bytes.
 //!
 //! Each call starts from nothing, as a client does for each reply: a new `HeadParser`
-//! with the exchange core's default limit (`Limits::new().max_head`), or a new
+//! with the exchange core's default limit (`exchange::DEFAULT_MAX_HEAD`), or a new
 //! `httparse::Response` over 16 header slots made once outside the timed loop. Both
 //! return the head's length and status; httparse also its header count, the head parser
 //! its `Content-Length` (which it works out as it goes, as the exchange core needs it).
@@ -24,8 +24,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use uwsgi_wire::exchange::HeadParser;
-use uwsgi_wire::{Limits, Status};
+use uwsgi_wire::exchange::{HeadParser, DEFAULT_MAX_HEAD};
+use uwsgi_wire::Status;
 
 const REPLY_CL: &[u8] = include_bytes!("../tests/vectors/uwsgi-http-reply-content-length.bin");
 const REPLY: &[u8] = include_bytes!("../tests/vectors/uwsgi-http-reply.bin");
@@ -72,7 +72,7 @@ struct Scratch {
 /// `HeadParser::parse` on a new parser: (head length, status, Content-Length).
 #[inline(never)]
 fn head_parser(bytes: &'static [u8], _: &mut Scratch) -> (usize, u16, u64) {
-    let mut parser = HeadParser::new(Limits::new().max_head);
+    let mut parser = HeadParser::new(DEFAULT_MAX_HEAD);
     match parser.parse(bytes) {
         Ok(Status::Complete((head, len))) => {
             (len, head.status(), head.content_length().unwrap_or(0))

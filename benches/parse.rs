@@ -126,15 +126,16 @@ fn hand_validate(block: &[u8], max_vars: usize) -> Result<usize, ParseError> {
 /// consumed.
 #[inline(never)]
 fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, ParseError> {
-    let limits = Limits::new();
+    // `Limits::new()`'s values, which the library's parse checks.
+    let (max_datasize, max_vars) = (u16::MAX, MAX_PAIRS_IN_BLOCK);
     let header = match Header::parse(buf) {
         Status::Complete(header) => header,
         Status::Partial { needed } => return Ok(Status::Partial { needed }),
     };
-    if header.datasize > limits.max_datasize {
+    if header.datasize > max_datasize {
         let kind = ParseErrorKind::DatasizeOverLimit {
             datasize: header.datasize,
-            limit: limits.max_datasize,
+            limit: max_datasize,
         };
         return Err(ParseError::new(kind, 1));
     }
@@ -144,7 +145,7 @@ fn hand_packet(buf: &[u8]) -> Result<Status<(usize, usize)>, ParseError> {
             needed: total - buf.len(),
         });
     };
-    match hand_validate(block, limits.max_vars) {
+    match hand_validate(block, max_vars) {
         Ok(count) => Ok(Status::Complete((count, total))),
         Err(err) => Err(ParseError::new(err.kind(), err.offset() + HEADER_LEN)),
     }

@@ -263,7 +263,7 @@ async fn serve(
 /// `http::Request` they make, or with `--vars-only` two lookups. `Ok(false)` for a packet
 /// that carries no vars (ping, RPC, ...): no answer, close.
 fn take_head(head: &OwnedPacket, options: Options) -> Result<bool, StreamError> {
-    let Some(vars) = head.vars() else {
+    let Some(vars) = head.packet().vars() else {
         return Ok(false);
     };
     if options.vars_only {

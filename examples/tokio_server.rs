@@ -159,7 +159,8 @@ async fn main() -> io::Result<()> {
 
 fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let vars: Vec<(String, String)> = packet
+    let head = packet.packet();
+    let vars: Vec<(String, String)> = head
         .vars()
         .into_iter()
         .flat_map(|vars| vars.iter())
@@ -180,8 +181,8 @@ fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
         None => serde_json::Value::Null,
     };
     serde_json::json!({
-        "modifier1": packet.modifier1().0,
-        "modifier2": packet.modifier2(),
+        "modifier1": head.modifier1().0,
+        "modifier2": head.modifier2(),
         "vars": vars,
         "request": request,
         "body_size": body_size,

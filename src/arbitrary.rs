@@ -364,7 +364,6 @@ impl ArbitraryPacket {
     /// assert!(p.packet().modifier1().is_request()); // the first kind: a request
     /// # Ok::<(), arbitrary::Error>(())
     /// ```
-    /// # use uwsgi_wire::Limits;
     pub fn packet(&self) -> Packet<'_> {
         let kind = match self.head.first() {
             Some(&m1) if self.reply && Modifier1(m1) == Modifier1::RPC => BlockKind::Raw,

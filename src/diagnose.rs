@@ -121,7 +121,6 @@ impl<'a> Diagnosis<'a> {
     /// assert_eq!(Diagnosis::find(&wire, 8192), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    /// # use uwsgi_wire::Limits;
     pub fn find(buf: &'a [u8], buffer_size: u16) -> Option<Self> {
         if let Some(found) = http(buf) {
             return Some(found);

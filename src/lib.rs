@@ -100,7 +100,7 @@ pub mod server;
 pub use wire::{
     encode_array, encode_vars, is_magic_var, Array, ArrayIter, BlockKind, EncodeError, Header,
     Limits, Modifier1, Packet, Pair, ParseError, ParseErrorKind, Payload, Status, Var, Vars,
-    VarsIndex, VarsIter, DEFAULT_MAX_HEAD, HEADER_LEN, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK,
+    VarsIndex, VarsIter, HEADER_LEN, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK,
 };
 #[cfg(feature = "alloc")]
 pub use wire::{ArrayBuilder, VarsBuilder};

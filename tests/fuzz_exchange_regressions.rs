@@ -71,8 +71,8 @@ impl Read for Pieces<'_> {
 /// line, one byte short of an odd `max_head` over 8 KiB, makes the codec reserve the
 /// 2 bytes `HeadParser` says are still needed, so the buffer reaches `max_head + 1`
 /// bytes before the head is refused as `TooLarge`. `codec.rs` bounds the buffer by "the
-/// largest head"; a response head is at most `max_head` bytes (`Builder::limits`:
-/// "`max_head` the buffer a response head needs"). `ClientReader` grows to the same
+/// largest head"; a response head is at most `max_head` bytes (`Builder::max_head`:
+/// "The longest response head read"). `ClientReader` grows to the same
 /// `max_head + 1`, over `DEFAULT_BUFFER_SIZE`'s "the largest head it has to hold".
 /// Input: `HTTP/1.1 200 OK\r\nX-Pad: ` then `a` up to 9101 bytes, `max_head` 9001.
 #[test]
@@ -80,9 +80,9 @@ fn a_response_head_never_grows_a_buffer_past_max_head() {
     let max_head = 9001;
     let mut wire = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
     wire.resize(max_head + 100, b'a');
-    let limits = Limits::new().max_head(max_head);
+    let limits = Limits::new();
 
-    let mut codec = ClientCodec::new(limits);
+    let mut codec = ClientCodec::new(limits).max_head(max_head);
     assert!(codec.expect(HTTP));
     let (_, peak, end) = framed_read(&mut codec, &wire);
     assert!(matches!(
@@ -101,7 +101,8 @@ fn a_response_head_never_grows_a_buffer_past_max_head() {
             reads: 0,
         },
         limits,
-    );
+    )
+    .max_head(max_head);
     assert!(reader.read_reply(HTTP).is_err());
     assert!(
         reader.buffer_capacity() <= DEFAULT_BUFFER_SIZE.max(max_head),

@@ -43,9 +43,11 @@ fn codec_buffer_never_doubles_past_a_head() {
     let reads = [8_192, 31_808, 40_000, 25_539, 70_000, 15_539];
     assert_eq!(reads.iter().sum::<usize>(), stream.len());
 
-    let limits = Limits::new();
+    let max_datasize = u16::MAX; // the default
+    let limits = Limits::new().max_datasize(max_datasize);
+    assert_eq!(limits, Limits::new());
     let mut codec = ServerCodec::new(limits);
-    let head = 4 + usize::from(limits.max_datasize);
+    let head = 4 + usize::from(max_datasize);
     let bound = 8192usize.max(head).max(DEFAULT_BODY_CHUNK);
     let mut buf = BytesMut::with_capacity(8192);
     let (mut at, mut heads, mut ends) = (0, Vec::new(), 0);

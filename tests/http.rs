@@ -231,10 +231,10 @@ fn owned_conversion_shares_the_buffer_and_keeps_the_raw_vars() {
         .unwrap();
     assert_eq!(
         raw.get(b"REMOTE_PORT").unwrap(),
-        packet.vars().unwrap().get(b"REMOTE_PORT").unwrap()
+        packet.packet().vars().unwrap().get(b"REMOTE_PORT").unwrap()
     );
     assert_eq!(raw, &packet.owned_vars().unwrap());
-    let copied = request_from(&packet.vars().unwrap()).unwrap();
+    let copied = request_from(&packet.packet().vars().unwrap()).unwrap();
     assert_eq!(request.uri(), copied.uri());
     assert_eq!(request.headers(), copied.headers());
 }

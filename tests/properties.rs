@@ -12,6 +12,8 @@ use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
+use uwsgi_wire::exchange::request_body_len;
+use uwsgi_wire::owned::OwnedPacket;
 use uwsgi_wire::{
     encode_array, encode_vars, owned::OwnedVars, ArrayBuilder, BlockKind, EncodeError, Header,
     Limits, Modifier1, Packet, ParseErrorKind, Payload, Status, Var, Vars, VarsBuilder, HEADER_LEN,
@@ -184,6 +186,28 @@ fn damaged_packet() -> impl Strategy<Value = Vec<u8>> {
 
 /// `CONTENT_LENGTH` as the docs of `Vars::content_length` state it, over the values in
 /// wire order: digits only, and every number (an empty value counts as 0) the same.
+/// A request whose `CONTENT_LENGTH` is valid, empty, signed, spaced, not a number or
+/// duplicated with another value: the rule the borrowed and owned packets share.
+fn content_length_request() -> impl Strategy<Value = Vec<u8>> {
+    let value = select(vec![
+        &b"5"[..],
+        b"",
+        b"+5",
+        b" 5",
+        b"5abc",
+        b"18446744073709551616",
+        b"007",
+    ]);
+    (value.clone(), proptest::option::of(value)).prop_map(|(first, second)| {
+        let mut pairs = vec![(b"REQUEST_METHOD".to_vec(), b"POST".to_vec())];
+        pairs.push((b"CONTENT_LENGTH".to_vec(), first.to_vec()));
+        if let Some(second) = second {
+            pairs.push((b"CONTENT_LENGTH".to_vec(), second.to_vec()));
+        }
+        request(0, 0, &pairs)
+    })
+}
+
 fn content_length_model(values: &[&[u8]]) -> Result<Option<u64>, ParseErrorKind> {
     let mut first = None;
     let mut result = None;
@@ -361,6 +385,29 @@ proptest! {
                 prop_assert_eq!(&out, &block);
             }
             Err(err) => prop_assert!(err.offset() <= block.len(), "{:?}", err),
+        }
+    }
+
+    #[test]
+    fn borrowed_and_owned_packets_accept_and_refuse_the_same_bytes(
+        bytes in prop_oneof![damaged_packet(), content_length_request()],
+    ) {
+        // One parse and one body-length rule for both: the same verdict on any bytes
+        // (complete, partial with the same need, or the same error at the same offset),
+        // the same packet, and the same length of what follows it.
+        let borrowed = Packet::parse(&bytes, &Limits::new());
+        let owned = OwnedPacket::parse(Bytes::from(bytes.clone()), &Limits::new());
+        match (&borrowed, &owned) {
+            (Ok(Status::Complete((packet, n))), Ok(Status::Complete((own, m)))) => {
+                prop_assert_eq!(n, m);
+                prop_assert_eq!(own.packet(), *packet);
+                prop_assert_eq!(request_body_len(&own.packet()), request_body_len(packet));
+            }
+            (Ok(Status::Partial { needed: a }), Ok(Status::Partial { needed: b })) => {
+                prop_assert_eq!(a, b);
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            _ => prop_assert!(false, "{borrowed:?} but {owned:?}"),
         }
     }
 

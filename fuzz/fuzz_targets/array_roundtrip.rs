@@ -167,15 +167,14 @@ fn slice_encoder(items: &[&[u8]]) {
 }
 
 fn builder(items: &[&[u8]], input: &Input) {
-    let mut limits = Limits::new();
-    if let Some(max) = input.max_datasize {
-        limits = limits.max_datasize(max);
-    }
-    if let Some(max) = input.max_items {
-        limits = limits.max_items(usize::from(max));
-    }
-    let datasize_limit = usize::from(limits.max_datasize);
-    let count_limit = limits.max_items.min(MAX_ITEMS_IN_BLOCK);
+    // The limits set (`None`: the default, which `Limits::new` documents).
+    let max_datasize = input.max_datasize.unwrap_or(u16::MAX);
+    let max_items = input.max_items.map_or(MAX_ITEMS_IN_BLOCK, usize::from);
+    let limits = Limits::new()
+        .max_datasize(max_datasize)
+        .max_items(max_items);
+    let datasize_limit = usize::from(max_datasize);
+    let count_limit = max_items.min(MAX_ITEMS_IN_BLOCK);
 
     let mut builder = ArrayBuilder::new(limits);
     let mut accepted: Vec<&[u8]> = Vec::new();
@@ -189,13 +188,11 @@ fn builder(items: &[&[u8]], input: &Input) {
                 len: item.len(),
             })
         } else if accepted.len() >= count_limit {
-            Err(EncodeError::TooManyEntries {
-                limit: limits.max_items,
-            })
+            Err(EncodeError::TooManyEntries { limit: max_items })
         } else if expected_block.len() + add > datasize_limit {
             Err(EncodeError::BlockTooLarge {
                 len: expected_block.len() + add,
-                limit: limits.max_datasize,
+                limit: max_datasize,
             })
         } else {
             Ok(())

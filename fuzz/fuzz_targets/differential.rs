@@ -22,7 +22,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use uwsgi_wire::{is_magic_var, Array, Limits, Packet, ParseErrorKind, Status, Vars};
+use uwsgi_wire::{
+    is_magic_var, Array, Limits, Packet, ParseErrorKind, Status, Vars, MAX_ITEMS_IN_BLOCK,
+    MAX_PAIRS_IN_BLOCK,
+};
 
 /// A reference rejection: what and where.
 type RefError = (ParseErrorKind, usize);
@@ -144,17 +147,17 @@ fn ref_is_magic(key: &[u8]) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let small = data.first().map_or(0, |b| usize::from(b & 0x1f));
-    for limits in [
-        Limits::new(),
-        Limits::new().max_vars(small).max_items(small),
-    ] {
-        vars_agree(data, &limits);
-        array_agree(data, &limits);
+    // (max_vars, max_items): the defaults (`Limits::new`), then the small limit.
+    for (max_vars, max_items) in [(MAX_PAIRS_IN_BLOCK, MAX_ITEMS_IN_BLOCK), (small, small)] {
+        let limits = Limits::new().max_vars(max_vars).max_items(max_items);
+        vars_agree(data, &limits, max_vars);
+        array_agree(data, &limits, max_items);
     }
 });
 
-fn vars_agree(block: &[u8], limits: &Limits) {
-    let reference = ref_vars(block, limits.max_vars);
+/// `max_vars`: the one `limits` was built with.
+fn vars_agree(block: &[u8], limits: &Limits, max_vars: usize) {
+    let reference = ref_vars(block, max_vars);
     let got = Vars::parse(block, limits);
     let vars = match (&reference, got) {
         (Ok(pairs), Ok(vars)) => {
@@ -217,8 +220,9 @@ fn vars_agree(block: &[u8], limits: &Limits) {
     packet_agrees(block, limits, Ok(pairs.len()), 0);
 }
 
-fn array_agree(block: &[u8], limits: &Limits) {
-    let reference = ref_array(block, limits.max_items);
+/// `max_items`: the one `limits` was built with.
+fn array_agree(block: &[u8], limits: &Limits, max_items: usize) {
+    let reference = ref_array(block, max_items);
     match (&reference, Array::parse(block, limits)) {
         (Ok(items), Ok(array)) => {
             assert_eq!(array.len(), items.len());

@@ -4,8 +4,10 @@
 //! (the readers `io::ServerReader` and `io::ClientReader`, and the codecs, `codec::ServerCodec` and `codec::ClientCodec`),
 //! all checked against the core fed the whole stream at once (the model).
 //!
-//! The input picks `Limits` (a small `max_datasize`, `max_vars`, `max_items`,
-//! `max_head` or `max_body` sometimes, to reach every limit), a body chunk, up to 8 read
+//! The input picks `Limits` and the client side's `max_head` (a small `max_datasize`,
+//! `max_vars`, `max_items`, `max_head` or `max_body` sometimes, to reach every limit;
+//! `ClientExchange`, `ClientCodec` and `ClientReader` all get the same `max_head`), a
+//! body chunk, up to 8 read
 //! sizes, a cut, and a stream: valid requests for the server side (a request with a
 //! `CONTENT_LENGTH` body, a magic cache `set`/`update` with its `size` value, a ping,
 //! signal or echo packet), valid replies for the client side, each with the `Reply` a
@@ -79,12 +81,12 @@ use tokio_util::codec::Decoder;
 use uwsgi_wire::codec::{ClientCodec, Frame, ReplyHead, ServerCodec, DEFAULT_BODY_CHUNK};
 use uwsgi_wire::exchange::{
     BodyLength, ClientExchange, Event, ExchangeError, ExchangeErrorKind, Head, Reply, ResponseHead,
-    ServerExchange,
+    ServerExchange, DEFAULT_MAX_HEAD,
 };
 use uwsgi_wire::io::{ClientReader, ServerReader, DEFAULT_BUFFER_SIZE};
 use uwsgi_wire::{
     io::StreamError, message::CacheCommand, message::CacheReply, message::CacheRequest,
-    message::RpcReply, Limits, Modifier1, Packet, Payload, Status, VarsBuilder, DEFAULT_MAX_HEAD,
+    message::RpcReply, Limits, Modifier1, Packet, Payload, Status, VarsBuilder,
 };
 
 /// `FramedRead`'s initial buffer (tokio-util 0.7's `INITIAL_CAPACITY`).
@@ -113,6 +115,39 @@ struct Config {
     max_body: Option<u32>,
     /// `None`: the default 64 KiB chunk; 0 becomes 1 (the codec's minimum).
     body_chunk: Option<u16>,
+}
+
+/// What a `Config` sets: the `Limits` both sides take, the `max_head` the client side
+/// takes (`ClientExchange`, `ClientCodec` and `ClientReader` alike), and the limits the
+/// checks read back (a `Limits` does not give its values back).
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    limits: Limits,
+    max_datasize: u16,
+    max_head: usize,
+    max_body: u64,
+}
+
+impl Settings {
+    fn new(config: &Config) -> Self {
+        // `None`: the defaults (`Limits::new`, `DEFAULT_MAX_HEAD`).
+        let max_datasize = config.max_datasize.unwrap_or(u16::MAX);
+        let max_head = config.max_head.map_or(DEFAULT_MAX_HEAD, usize::from);
+        let max_body = config.max_body.map_or(u64::MAX, u64::from);
+        let mut limits = Limits::new().max_datasize(max_datasize).max_body(max_body);
+        if let Some(n) = config.max_vars {
+            limits = limits.max_vars(usize::from(n));
+        }
+        if let Some(n) = config.max_items {
+            limits = limits.max_items(usize::from(n));
+        }
+        Settings {
+            limits,
+            max_datasize,
+            max_head,
+            max_body,
+        }
+    }
 }
 
 /// The codec's largest body chunk for `Config::body_chunk`.
@@ -499,10 +534,14 @@ impl Core for ClientExchange {
 
 /// The core over `stream`: whole (`sizes` `None`: every call is `decode_eof` on all
 /// that is left, the model) or arriving in pieces, with every invariant of item 3.
-fn core(stream: &[u8], sizes: Option<&[u16]>, side: Side<'_>, limits: Limits) -> Outcome {
+fn core(stream: &[u8], sizes: Option<&[u16]>, side: Side<'_>, settings: Settings) -> Outcome {
+    let limits = settings.limits;
     match side.replies {
-        None => core_side(ServerExchange::new(limits), stream, sizes, side, limits),
-        Some(_) => core_side(ClientExchange::new(limits), stream, sizes, side, limits),
+        None => core_side(ServerExchange::new(limits), stream, sizes, side, settings),
+        Some(_) => {
+            let client = ClientExchange::new(limits).max_head(settings.max_head);
+            core_side(client, stream, sizes, side, settings)
+        }
     }
 }
 
@@ -511,7 +550,7 @@ fn core_side(
     stream: &[u8],
     sizes: Option<&[u16]>,
     side: Side<'_>,
-    limits: Limits,
+    settings: Settings,
 ) -> Outcome {
     let mut replies = side.replies.unwrap_or_default().iter().copied();
     if let Some(reply) = replies.next() {
@@ -562,7 +601,7 @@ fn core_side(
                         assert_eq!(remaining, len - got, "{err}: remaining");
                     }
                     ExchangeErrorKind::BodyTooLarge { length, limit } => {
-                        assert_eq!(limit, limits.max_body, "{err}: the limit");
+                        assert_eq!(limit, settings.max_body, "{err}: the limit");
                         assert!(length > limit, "{err}: not over the limit");
                     }
                     ExchangeErrorKind::UnexpectedData => {
@@ -621,7 +660,10 @@ fn core_side(
                 };
                 assert_eq!(consumed, expected_consumed, "a head's consumed");
                 if let BodyLength::Exact(len) = body {
-                    assert!(len <= limits.max_body, "an announced length over max_body");
+                    assert!(
+                        len <= settings.max_body,
+                        "an announced length over max_body"
+                    );
                 }
                 if let Some(client) = exchange.client() {
                     let again = Reply::Raw(BodyLength::ToEof);
@@ -638,7 +680,7 @@ fn core_side(
                 *got += bytes.len() as u64;
                 match *length {
                     BodyLength::Exact(len) => assert!(*got <= len, "a body past its length"),
-                    BodyLength::ToEof => assert!(*got <= limits.max_body, "past max_body"),
+                    BodyLength::ToEof => assert!(*got <= settings.max_body, "past max_body"),
                 }
                 seen.last_mut()
                     .expect("a head first")
@@ -709,15 +751,15 @@ fn body_end(err: io::Error, what: &str) -> End {
 }
 
 /// The buffer bounds of item 4: the head bound of what this side can meet.
-fn head_bound(side: Side<'_>, limits: &Limits) -> usize {
-    let packet = 4 + usize::from(limits.max_datasize);
+fn head_bound(side: Side<'_>, settings: &Settings) -> usize {
+    let packet = 4 + usize::from(settings.max_datasize);
     match side.replies {
         None => packet,
         Some(replies) => replies
             .iter()
             .map(|reply| match reply {
                 Reply::Packet(_) => packet,
-                Reply::Response { .. } => limits.max_head,
+                Reply::Response { .. } => settings.max_head,
                 _ => 0,
             })
             .max()
@@ -725,12 +767,12 @@ fn head_bound(side: Side<'_>, limits: &Limits) -> usize {
     }
 }
 
-fn blocking(stream: &[u8], sizes: &[u16], side: Side<'_>, limits: Limits) -> Outcome {
+fn blocking(stream: &[u8], sizes: &[u16], side: Side<'_>, settings: Settings) -> Outcome {
     let reader = Dripping {
         data: stream,
         pieces: Pieces::new(sizes),
     };
-    let bound = DEFAULT_BUFFER_SIZE.max(head_bound(side, &limits));
+    let bound = DEFAULT_BUFFER_SIZE.max(head_bound(side, &settings));
     let check = |capacity: usize, when: &str| {
         assert!(
             capacity <= bound,
@@ -740,7 +782,7 @@ fn blocking(stream: &[u8], sizes: &[u16], side: Side<'_>, limits: Limits) -> Out
     let mut seen = Vec::new();
     let (end, capacity) = match side.replies {
         None => {
-            let mut reader = ServerReader::new(reader, limits);
+            let mut reader = ServerReader::new(reader, settings.limits);
             let end = loop {
                 let (one, read) = match reader.read_packet() {
                     Ok(None) => break End::Clean,
@@ -764,7 +806,7 @@ fn blocking(stream: &[u8], sizes: &[u16], side: Side<'_>, limits: Limits) -> Out
             (end, reader.buffer_capacity())
         }
         Some(replies) => {
-            let mut reader = ClientReader::new(reader, limits);
+            let mut reader = ClientReader::new(reader, settings.limits).max_head(settings.max_head);
             let end = 'replies: {
                 for &reply in replies {
                     let (one, read) = match reader.read_reply(reply) {
@@ -806,15 +848,18 @@ fn blocking(stream: &[u8], sizes: &[u16], side: Side<'_>, limits: Limits) -> Out
 
 /// Either side's codec, its frames seen as a client's (a server's heads are packets).
 trait SideCodec: Decoder<Error = StreamError> {
-    /// The codec with these limits and, when given, this body chunk.
-    fn with(limits: Limits, chunk: Option<u16>) -> Self;
+    /// The codec with these settings and, when given, this body chunk.
+    fn with(settings: &Settings, chunk: Option<u16>) -> Self;
     fn frame(item: Self::Item) -> Frame<ReplyHead>;
-    fn expect(&mut self, reply: Reply) -> bool;
+    /// The client codec, to tell the reply it expects; a server's has none.
+    fn client(&mut self) -> Option<&mut ClientCodec>;
+    /// The body bytes the codec has yet to hand out.
+    fn body_remaining(&self) -> Option<u64>;
 }
 
 impl SideCodec for ServerCodec {
-    fn with(limits: Limits, chunk: Option<u16>) -> Self {
-        let codec = ServerCodec::new(limits);
+    fn with(settings: &Settings, chunk: Option<u16>) -> Self {
+        let codec = ServerCodec::new(settings.limits);
         match chunk {
             Some(chunk) => codec.body_chunk(usize::from(chunk)),
             None => codec,
@@ -829,14 +874,18 @@ impl SideCodec for ServerCodec {
         }
     }
 
-    fn expect(&mut self, _: Reply) -> bool {
-        unreachable!("a server's codec expects no reply")
+    fn client(&mut self) -> Option<&mut ClientCodec> {
+        None
+    }
+
+    fn body_remaining(&self) -> Option<u64> {
+        ServerCodec::body_remaining(self)
     }
 }
 
 impl SideCodec for ClientCodec {
-    fn with(limits: Limits, chunk: Option<u16>) -> Self {
-        let codec = ClientCodec::new(limits);
+    fn with(settings: &Settings, chunk: Option<u16>) -> Self {
+        let codec = ClientCodec::new(settings.limits).max_head(settings.max_head);
         match chunk {
             Some(chunk) => codec.body_chunk(usize::from(chunk)),
             None => codec,
@@ -847,8 +896,12 @@ impl SideCodec for ClientCodec {
         item
     }
 
-    fn expect(&mut self, reply: Reply) -> bool {
-        ClientCodec::expect(self, reply)
+    fn client(&mut self) -> Option<&mut ClientCodec> {
+        Some(self)
+    }
+
+    fn body_remaining(&self) -> Option<u64> {
+        ClientCodec::body_remaining(self)
     }
 }
 
@@ -857,12 +910,12 @@ fn codec<C: SideCodec>(
     stream: &[u8],
     sizes: &[u16],
     side: Side<'_>,
-    limits: Limits,
+    settings: Settings,
     chunk: Option<u16>,
 ) -> Outcome {
-    let mut codec = C::with(limits, chunk);
+    let mut codec = C::with(&settings, chunk);
     let chunk = chunk_size(chunk);
-    let bound = INITIAL_CAPACITY.max(head_bound(side, &limits)).max(chunk);
+    let bound = INITIAL_CAPACITY.max(head_bound(side, &settings)).max(chunk);
     let check = |buf: &BytesMut, when: &str| {
         assert!(
             buf.capacity() <= bound,
@@ -875,7 +928,7 @@ fn codec<C: SideCodec>(
     // The reply being read, until its End.
     let mut current = replies.next();
     if let Some(reply) = current {
-        assert!(codec.expect(reply));
+        assert!(codec.client().is_some_and(|c| c.expect(reply)));
     }
     // A raw reply has no head frame: its first body chunk or End starts it.
     let mut raw_pending = matches!(current, Some(Reply::Raw(_)));
@@ -893,8 +946,10 @@ fn codec<C: SideCodec>(
         match frame {
             Frame::Head(ReplyHead::Packet(packet)) => {
                 assert!(!open, "a head before the previous End");
+                let packet = packet.packet();
                 let head = packet_seen(packet.modifier1(), packet.modifier2(), packet.payload());
-                let length = BodyLength::Exact(packet.body_len());
+                // Right after its head, the codec holds exactly the body it announced.
+                let length = BodyLength::Exact(codec.body_remaining().unwrap_or(0));
                 seen.push(Seen::new(head, Some(length)));
                 open = true;
             }
@@ -918,7 +973,10 @@ fn codec<C: SideCodec>(
                 open = false;
                 current = replies.next();
                 if let Some(reply) = current {
-                    assert!(codec.expect(reply), "expect after End");
+                    assert!(
+                        codec.client().is_some_and(|c| c.expect(reply)),
+                        "expect after End"
+                    );
                     raw_pending = matches!(reply, Reply::Raw(_));
                 }
             }
@@ -1390,22 +1448,7 @@ fn check_made(model: &Outcome, made: &[Made]) {
 
 fuzz_target!(|input: Input<'_>| {
     let config = &input.config;
-    let mut limits = Limits::new();
-    if let Some(n) = config.max_datasize {
-        limits = limits.max_datasize(n);
-    }
-    if let Some(n) = config.max_vars {
-        limits = limits.max_vars(usize::from(n));
-    }
-    if let Some(n) = config.max_items {
-        limits = limits.max_items(usize::from(n));
-    }
-    if let Some(n) = config.max_head {
-        limits = limits.max_head(usize::from(n));
-    }
-    if let Some(n) = config.max_body {
-        limits = limits.max_body(u64::from(n));
-    }
+    let settings = Settings::new(config);
     let chunk = chunk_size(config.body_chunk);
     let most = MAX_BODY_LEN.min(u32::try_from(512 * chunk).unwrap_or(u32::MAX));
 
@@ -1459,7 +1502,7 @@ fuzz_target!(|input: Input<'_>| {
     let side = Side {
         replies: (!server).then_some(&replies[..]),
     };
-    let model = core(&stream, None, side, limits);
+    let model = core(&stream, None, side, settings);
     let defaults = config.max_datasize.is_none()
         && config.max_vars.is_none()
         && config.max_items.is_none()
@@ -1471,13 +1514,13 @@ fuzz_target!(|input: Input<'_>| {
     }
 
     let pieces = &input.pieces[..usize::from(input.pieces_used % 9)];
-    let split = core(&stream, Some(pieces), side, limits);
+    let split = core(&stream, Some(pieces), side, settings);
     agree("the core in pieces", &split, &model, &stream);
-    let through_reader = blocking(&stream, pieces, side, limits);
+    let through_reader = blocking(&stream, pieces, side, settings);
     agree("the readers", &through_reader, &model, &stream);
     let through_codec = match side.replies {
-        None => codec::<ServerCodec>(&stream, pieces, side, limits, config.body_chunk),
-        Some(_) => codec::<ClientCodec>(&stream, pieces, side, limits, config.body_chunk),
+        None => codec::<ServerCodec>(&stream, pieces, side, settings, config.body_chunk),
+        Some(_) => codec::<ClientCodec>(&stream, pieces, side, settings, config.body_chunk),
     };
     agree("the codec", &through_codec, &model, &stream);
 });

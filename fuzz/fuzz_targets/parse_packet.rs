@@ -24,6 +24,7 @@ use libfuzzer_sys::fuzz_target;
 use uwsgi_wire::{
     encode_array, encode_vars, is_magic_var, Array, ArrayBuilder, BlockKind, EncodeError, Limits,
     Packet, ParseError, ParseErrorKind, Payload, Status, Vars, VarsBuilder, HEADER_LEN,
+    MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK,
 };
 
 /// Output buffers start filled with this byte, to see whether anything was written
@@ -47,13 +48,35 @@ fn datasize(data: &[u8]) -> Option<usize> {
     Some(usize::from(u16::from_le_bytes([bytes[0], bytes[1]])))
 }
 
+/// The limits a run checks against, with the values they were built from (`Limits`
+/// does not give them back).
+struct Config {
+    limits: Limits,
+    max_datasize: u16,
+    max_vars: usize,
+    max_items: usize,
+}
+
+impl Config {
+    fn new(max_datasize: u16, max_vars: usize, max_items: usize) -> Self {
+        let limits = Limits::new()
+            .max_datasize(max_datasize)
+            .max_vars(max_vars)
+            .max_items(max_items);
+        Config {
+            limits,
+            max_datasize,
+            max_vars,
+            max_items,
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    let default = Limits::new();
+    // The defaults `Limits::new` documents.
+    let default = Config::new(u16::MAX, MAX_PAIRS_IN_BLOCK, MAX_ITEMS_IN_BLOCK);
     // uWSGI's own defaults: buffer-size 4096, 128 vars; an RPC call has at most 255 items.
-    let strict = Limits::new()
-        .max_datasize(4096)
-        .max_vars(128)
-        .max_items(255);
+    let strict = Config::new(4096, 128, 255);
     for kind in [
         None,
         Some(BlockKind::Vars),
@@ -75,12 +98,12 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn check<'a>(data: &'a [u8], limits: &Limits, kind: Option<BlockKind>) -> Parsed<'a> {
-    let result = parse(data, limits, kind);
+fn check<'a>(data: &'a [u8], config: &Config, kind: Option<BlockKind>) -> Parsed<'a> {
+    let result = parse(data, &config.limits, kind);
     match result {
-        Ok(Status::Complete((packet, consumed))) => complete(data, packet, consumed, limits, kind),
-        Ok(Status::Partial { needed }) => partial(data, needed, limits, kind),
-        Err(err) => error(data, err, limits, kind),
+        Ok(Status::Complete((packet, consumed))) => complete(data, packet, consumed, config, kind),
+        Ok(Status::Partial { needed }) => partial(data, needed, config, kind),
+        Err(err) => error(data, err, config, kind),
     }
     result
 }
@@ -89,13 +112,14 @@ fn complete(
     data: &[u8],
     packet: Packet<'_>,
     consumed: usize,
-    limits: &Limits,
+    config: &Config,
     kind: Option<BlockKind>,
 ) {
+    let limits = &config.limits;
     let datasize = datasize(data).expect("complete means the header is there");
     assert_eq!(consumed, HEADER_LEN + datasize);
     assert!(consumed <= data.len());
-    assert!(datasize <= usize::from(limits.max_datasize));
+    assert!(datasize <= usize::from(config.max_datasize));
     let wire = &data[..consumed];
 
     // The header and the block are exactly the input's, and the block borrows it.
@@ -131,8 +155,8 @@ fn complete(
         "a failed encode wrote bytes"
     );
     match packet.payload() {
-        Payload::Vars(vars) => vars_reencode(vars, block, limits),
-        Payload::Array(array) => array_reencode(array, block, limits),
+        Payload::Vars(vars) => vars_reencode(vars, block, config),
+        Payload::Array(array) => array_reencode(array, block, config),
         Payload::Raw(_) => {}
     }
     assert_eq!(
@@ -161,10 +185,11 @@ fn complete(
     }
 }
 
-fn vars_reencode(vars: Vars<'_>, block: &[u8], limits: &Limits) {
+fn vars_reencode(vars: Vars<'_>, block: &[u8], config: &Config) {
+    let limits = &config.limits;
     let pairs: Vec<(&[u8], &[u8])> = vars.iter().collect();
     assert_eq!(pairs.len(), vars.len());
-    assert!(pairs.len() <= limits.max_vars);
+    assert!(pairs.len() <= config.max_vars);
     let mut out = vec![0u8; block.len()];
     assert_eq!(encode_vars(&pairs, &mut out), Ok(block.len()));
     assert_eq!(out, block);
@@ -190,10 +215,11 @@ fn vars_reencode(vars: Vars<'_>, block: &[u8], limits: &Limits) {
     );
 }
 
-fn array_reencode(array: Array<'_>, block: &[u8], limits: &Limits) {
+fn array_reencode(array: Array<'_>, block: &[u8], config: &Config) {
+    let limits = &config.limits;
     let items: Vec<&[u8]> = array.iter().collect();
     assert_eq!(items.len(), array.len());
-    assert!(items.len() <= limits.max_items);
+    assert!(items.len() <= config.max_items);
     let mut out = vec![0u8; block.len()];
     assert_eq!(encode_array(&items, &mut out), Ok(block.len()));
     assert_eq!(out, block);
@@ -209,12 +235,13 @@ fn array_reencode(array: Array<'_>, block: &[u8], limits: &Limits) {
     assert_eq!(array.get(items.len()), None);
 }
 
-fn partial(data: &[u8], needed: usize, limits: &Limits, kind: Option<BlockKind>) {
+fn partial(data: &[u8], needed: usize, config: &Config, kind: Option<BlockKind>) {
+    let limits = &config.limits;
     assert!(needed > 0, "Partial {{ needed: 0 }}");
     match datasize(data) {
         None => assert_eq!(needed, HEADER_LEN - data.len()),
         Some(datasize) => {
-            assert!(datasize <= usize::from(limits.max_datasize));
+            assert!(datasize <= usize::from(config.max_datasize));
             assert_eq!(needed, HEADER_LEN + datasize - data.len());
         }
     }
@@ -239,13 +266,14 @@ fn partial(data: &[u8], needed: usize, limits: &Limits, kind: Option<BlockKind>)
     }
 }
 
-fn error(data: &[u8], err: ParseError, limits: &Limits, kind: Option<BlockKind>) {
+fn error(data: &[u8], err: ParseError, config: &Config, kind: Option<BlockKind>) {
+    let limits = &config.limits;
     let _ = err.to_string();
     let datasize = datasize(data).expect("no error before the header is complete");
     if let ParseErrorKind::DatasizeOverLimit { datasize: d, limit } = err.kind() {
         assert_eq!(err.offset(), 1);
         assert_eq!(usize::from(d), datasize);
-        assert_eq!(limit, limits.max_datasize);
+        assert_eq!(limit, config.max_datasize);
         assert!(d > limit);
         return;
     }

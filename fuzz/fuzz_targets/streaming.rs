@@ -38,7 +38,7 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 use uwsgi_wire::codec::{Frame, ServerCodec, DEFAULT_BODY_CHUNK};
-use uwsgi_wire::exchange::ExchangeErrorKind;
+use uwsgi_wire::exchange::{request_body_len, ExchangeErrorKind};
 use uwsgi_wire::io::StreamError;
 use uwsgi_wire::io::{ServerReader, DEFAULT_BUFFER_SIZE};
 use uwsgi_wire::{
@@ -315,13 +315,20 @@ fn io_end(err: io::Error, what: &str) -> End {
     End::Eof
 }
 
-fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outcome {
+/// `max_datasize`: the one `limits` was built with.
+fn blocking(
+    stream: &[u8],
+    sizes: &[u16],
+    limits: Limits,
+    max_datasize: u16,
+    max_body: u64,
+) -> Outcome {
     let reader = Dripping {
         data: stream,
         pieces: Pieces::new(sizes),
     };
     let mut reader = ServerReader::new(reader, limits.max_body(max_body));
-    let buffer_bound = DEFAULT_BUFFER_SIZE.max(4 + usize::from(limits.max_datasize));
+    let buffer_bound = DEFAULT_BUFFER_SIZE.max(4 + usize::from(max_datasize));
     let mut packets = Vec::new();
     let end = loop {
         let incoming = reader.read_packet();
@@ -353,8 +360,8 @@ fn blocking(stream: &[u8], sizes: &[u16], limits: Limits, max_body: u64) -> Outc
 /// What the codec documents: the read buffer stays within the largest of its initial
 /// capacity (`FramedRead`'s 8 KiB), the largest head (4 + `max_datasize`) and one body
 /// chunk.
-fn codec_bound(limits: &Limits, chunk: usize) -> usize {
-    let head = 4 + usize::from(limits.max_datasize);
+fn codec_bound(max_datasize: u16, chunk: usize) -> usize {
+    let head = 4 + usize::from(max_datasize);
     INITIAL_CAPACITY.max(head).max(chunk)
 }
 
@@ -375,50 +382,56 @@ fn stream_end(err: StreamError, what: &str) -> End {
 }
 
 /// Feeds one frame into the outcome. A head is held until its `End`.
-fn take(frame: Frame<OwnedPacket>, packets: &mut Vec<Read1>, head: &mut Option<OwnedPacket>) {
+fn take(frame: Frame<OwnedPacket>, packets: &mut Vec<Read1>, head: &mut Option<u64>) {
     match frame {
         Frame::Head(packet) => {
             assert!(head.is_none(), "a head before the previous End");
             let read = Read1 {
                 wire: packet.as_bytes().to_vec(),
                 vars: packet
+                    .packet()
                     .vars()
                     .map(|vars| vars.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()),
                 body: Vec::new(),
             };
             packets.push(read);
-            *head = Some(packet);
+            // What the packet announces follows it, by the one rule (the codec framed it).
+            *head = Some(request_body_len(&packet.packet()).expect("a framed request"));
         }
         Frame::Body(chunk) => {
             assert!(!chunk.is_empty(), "an empty body chunk");
-            let packet = head.as_ref().expect("a body chunk after a head");
+            let body_len = head.expect("a body chunk after a head");
             let read = packets.last_mut().expect("a head first");
             read.body.extend_from_slice(&chunk);
             assert!(
-                read.body.len() as u64 <= packet.body_len(),
+                read.body.len() as u64 <= body_len,
                 "more body than announced"
             );
         }
         Frame::End => {
-            let packet = head.take().expect("an End after a head");
+            let body_len = head.take().expect("an End after a head");
             let read = packets.last().expect("a head first");
-            assert_eq!(
-                read.body.len() as u64,
-                packet.body_len(),
-                "End before the body"
-            );
+            assert_eq!(read.body.len() as u64, body_len, "End before the body");
         }
     }
 }
 
-fn codec(stream: &[u8], sizes: &[u16], config: &Config, limits: Limits, max_body: u64) -> Outcome {
+/// `max_datasize`: the one `limits` was built with.
+fn codec(
+    stream: &[u8],
+    sizes: &[u16],
+    config: &Config,
+    limits: Limits,
+    max_datasize: u16,
+    max_body: u64,
+) -> Outcome {
     let limits = limits.max_body(max_body);
     let mut codec = ServerCodec::new(limits);
     if let Some(chunk) = config.body_chunk {
         codec = codec.body_chunk(usize::from(chunk));
     }
     let chunk = config.chunk();
-    let bound = codec_bound(&limits, chunk);
+    let bound = codec_bound(max_datasize, chunk);
     let check = |buf: &BytesMut, when: &str| {
         assert!(
             buf.capacity() <= bound,
@@ -476,10 +489,9 @@ fn codec(stream: &[u8], sizes: &[u16], config: &Config, limits: Limits, max_body
 }
 
 fuzz_target!(|input: Input<'_>| {
-    let mut limits = Limits::new();
-    if let Some(n) = input.config.max_datasize {
-        limits = limits.max_datasize(n);
-    }
+    // `None`: the default `Limits::new` documents.
+    let max_datasize = input.config.max_datasize.unwrap_or(u16::MAX);
+    let mut limits = Limits::new().max_datasize(max_datasize);
     if let Some(n) = input.config.max_vars {
         limits = limits.max_vars(usize::from(n));
     }
@@ -515,12 +527,19 @@ fuzz_target!(|input: Input<'_>| {
         assert_eq!(expected.packets.len(), usize::from(input.copies % 3) + 1);
     }
     let pieces = &input.pieces[..usize::from(input.pieces_used % 9)];
-    let through_codec = codec(&stream, pieces, &input.config, limits, max_body);
+    let through_codec = codec(
+        &stream,
+        pieces,
+        &input.config,
+        limits,
+        max_datasize,
+        max_body,
+    );
     assert_eq!(
         through_codec, expected,
         "the codec disagrees with the whole parse"
     );
-    let through_reader = blocking(&stream, pieces, limits, max_body);
+    let through_reader = blocking(&stream, pieces, limits, max_datasize, max_body);
     assert_eq!(
         through_reader, expected,
         "ServerReader disagrees with the whole parse"

@@ -189,15 +189,12 @@ fn slice_encoder(pairs: &[Pair<'_>]) {
 }
 
 fn builder(pairs: &[Pair<'_>], input: &Input) {
-    let mut limits = Limits::new();
-    if let Some(max) = input.max_datasize {
-        limits = limits.max_datasize(max);
-    }
-    if let Some(max) = input.max_vars {
-        limits = limits.max_vars(usize::from(max));
-    }
-    let datasize_limit = usize::from(limits.max_datasize);
-    let count_limit = limits.max_vars.min(MAX_PAIRS_IN_BLOCK);
+    // The limits set (`None`: the default, which `Limits::new` documents).
+    let max_datasize = input.max_datasize.unwrap_or(u16::MAX);
+    let max_vars = input.max_vars.map_or(MAX_PAIRS_IN_BLOCK, usize::from);
+    let limits = Limits::new().max_datasize(max_datasize).max_vars(max_vars);
+    let datasize_limit = usize::from(max_datasize);
+    let count_limit = max_vars.min(MAX_PAIRS_IN_BLOCK);
 
     let mut builder = VarsBuilder::new(limits);
     let mut accepted: Vec<Pair<'_>> = Vec::new();
@@ -219,13 +216,11 @@ fn builder(pairs: &[Pair<'_>], input: &Input) {
                 len: value.len(),
             })
         } else if accepted.len() >= count_limit {
-            Err(EncodeError::TooManyEntries {
-                limit: limits.max_vars,
-            })
+            Err(EncodeError::TooManyEntries { limit: max_vars })
         } else if expected_block.len() + add > datasize_limit {
             Err(EncodeError::BlockTooLarge {
                 len: expected_block.len() + add,
-                limit: limits.max_datasize,
+                limit: max_datasize,
             })
         } else {
             Ok(())

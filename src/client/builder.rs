@@ -10,6 +10,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::time::timeout;
 
 use crate::cgi::NginxParams;
+use crate::exchange::DEFAULT_MAX_HEAD;
 use crate::wire::header::Modifier1;
 use crate::wire::limits::Limits;
 
@@ -92,6 +93,7 @@ impl fmt::Display for Address {
 #[derive(Clone, Debug)]
 pub struct Builder {
     pub(super) limits: Limits,
+    pub(super) max_head: usize,
     pub(super) max_request_body: u64,
     pub(super) params: NginxParams,
     pub(super) modifier1: Modifier1,
@@ -117,10 +119,10 @@ impl Builder {
     /// let builder = uwsgi_wire::client::Builder::new();
     /// # let _ = builder;
     /// ```
-    /// # use uwsgi_wire::Limits;
     pub fn new() -> Self {
         Builder {
             limits: Limits::new(),
+            max_head: DEFAULT_MAX_HEAD,
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             params: NginxParams::new(),
             modifier1: Modifier1::WSGI,
@@ -130,20 +132,27 @@ impl Builder {
         }
     }
 
-    /// The limits on what is read and sent, as everywhere in the crate: `max_head` bounds
-    /// the response head ([`HeadTooLarge`](ErrorKind::HeadTooLarge) past it),
-    /// `max_body` the response body ([`BodyTooLarge`](ErrorKind::BodyTooLarge) past it;
-    /// the body still streams, never buffered), `max_datasize` the vars sent and a
-    /// uwsgi-framed reply. Default: [`Limits::new`] (a 64 KiB head, any body). The
-    /// request body's buffer has its own setting,
+    /// The limits on what is read and sent, as everywhere in the crate: `max_body` bounds
+    /// the response body ([`BodyTooLarge`](ErrorKind::BodyTooLarge) past it; the body
+    /// still streams, never buffered), `max_datasize` the vars sent and a uwsgi-framed
+    /// reply. Default: [`Limits::new`] (any body). The response head and the request
+    /// body's buffer have settings of their own, [`max_head`](Builder::max_head) and
     /// [`max_request_body`](Builder::max_request_body).
     ///
     /// ```
-    /// let builder = uwsgi_wire::client::Builder::new().limits(uwsgi_wire::Limits::new().max_head(4096).max_body(1 << 30));
+    /// let builder = uwsgi_wire::client::Builder::new().limits(uwsgi_wire::Limits::new().max_body(1 << 30));
     /// # let _ = builder;
     /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The longest response head read, blank line included
+    /// ([`HeadTooLarge`](ErrorKind::HeadTooLarge) past it, a gateway's 502). Default
+    /// [`DEFAULT_MAX_HEAD`] (64 KiB).
+    pub fn max_head(mut self, max: usize) -> Self {
+        self.max_head = max;
         self
     }
 

@@ -58,7 +58,7 @@ pub enum ErrorKind {
     /// The response head is not one nginx's uwsgi module accepts, or one an
     /// `http::Response` cannot hold (502).
     MalformedHead,
-    /// No end of the response head within [`Limits::max_head`](crate::Limits) bytes
+    /// No end of the response head within [`Builder::max_head`](super::Builder::max_head) bytes
     /// (nginx: "upstream sent too big header", 502).
     HeadTooLarge,
     /// The response body is longer than [`Limits::max_body`](crate::Limits): refused

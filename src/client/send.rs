@@ -201,7 +201,7 @@ impl Builder {
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let (read, write) = tokio::io::split(io);
-        let mut codec = ClientCodec::new(self.limits);
+        let mut codec = ClientCodec::new(self.limits).max_head(self.max_head);
         codec.expect(Reply::Response { head_request });
         let mut frames = FramedRead::new(read, codec);
 

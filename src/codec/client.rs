@@ -5,7 +5,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use super::{Decoded, Frame, Framer};
 use crate::exchange::machine::Machine;
-use crate::exchange::{BodyLength, ExchangeError, ExchangeErrorKind, Reply};
+use crate::exchange::{request_body_len, BodyLength, ExchangeError, ExchangeErrorKind, Reply};
 use crate::io::StreamError;
 use crate::owned::{OwnedPacket, OwnedResponseHead};
 use crate::wire::limits::Limits;
@@ -17,7 +17,8 @@ pub enum ReplyHead {
     /// An HTTP response head (the reply to a request), sharing the read buffer.
     Response(OwnedResponseHead),
     /// A uwsgi-framed reply (a pong, an RPC result, a cache reply), sharing the read
-    /// buffer; [`OwnedPacket::body_len`] is the length of what follows it.
+    /// buffer; the [`Frame::Body`] chunks after it (a large RPC result, a cached value)
+    /// add up to [`ClientCodec::body_remaining`] as it stands right after the head.
     Packet(OwnedPacket),
 }
 
@@ -38,7 +39,7 @@ pub enum ReplyHead {
 /// // The pong uWSGI 2.0.21 answers to `uwsgi --ping`.
 /// let mut buf = BytesMut::from(&include_bytes!("../../tests/vectors/uwsgi-pong.bin")[..]);
 /// let Some(Frame::Head(ReplyHead::Packet(pong))) = codec.decode(&mut buf)? else { unreachable!() };
-/// assert_eq!(pong.modifier2(), 1);
+/// assert_eq!(pong.packet().modifier2(), 1);
 /// assert_eq!(codec.decode(&mut buf)?, Some(Frame::End));
 /// # Ok::<(), uwsgi_wire::io::StreamError>(())
 /// ```
@@ -49,8 +50,8 @@ pub struct ClientCodec {
 
 impl ClientCodec {
     /// A codec for one client connection. The limits: `max_datasize` bounds the buffer
-    /// a uwsgi-framed reply needs (4 + it), `max_head` the buffer an HTTP response head
-    /// needs, `max_vars` and `max_items` the entries, `max_body` the reply body (refused
+    /// a uwsgi-framed reply needs (4 + it), `max_vars` and `max_items` the entries,
+    /// `max_body` the reply body (refused
     /// before its first byte when announced, as soon as it passes the limit when it
     /// runs to the end of the stream; bodies are streamed, never buffered).
     pub const fn new(limits: Limits) -> Self {
@@ -64,6 +65,14 @@ impl ClientCodec {
     #[must_use]
     pub fn body_chunk(mut self, size: usize) -> Self {
         self.framer.body_chunk = size.max(1);
+        self
+    }
+
+    /// The longest HTTP response head, and so the most a head's buffer holds. Default
+    /// [`DEFAULT_MAX_HEAD`](crate::exchange::DEFAULT_MAX_HEAD).
+    #[must_use]
+    pub const fn max_head(mut self, max: usize) -> Self {
+        self.framer.exchange = self.framer.exchange.with_max_head(max);
         self
     }
 
@@ -121,7 +130,7 @@ impl Encoder<Packet<'_>> for ClientCodec {
     type Error = StreamError;
 
     fn encode(&mut self, packet: Packet<'_>, dst: &mut BytesMut) -> Result<(), StreamError> {
-        let body_len = crate::exchange::request_body_len(&packet)
+        let body_len = request_body_len(&packet)
             .map_err(|err| ExchangeError::new(ExchangeErrorKind::Packet(err), 0))?;
         self.framer.encode_packet(&packet, body_len, dst)
     }
@@ -133,11 +142,12 @@ impl Encoder<Frame<OwnedPacket>> for ClientCodec {
 
     fn encode(&mut self, frame: Frame<OwnedPacket>, dst: &mut BytesMut) -> Result<(), StreamError> {
         match frame {
-            Frame::Head(packet) => self.framer.encode_head(
-                packet.as_bytes(),
-                BodyLength::Exact(packet.body_len()),
-                dst,
-            ),
+            Frame::Head(packet) => {
+                let body_len = request_body_len(&packet.packet())
+                    .map_err(|err| ExchangeError::new(ExchangeErrorKind::Packet(err), 0))?;
+                self.framer
+                    .encode_head(packet.as_bytes(), BodyLength::Exact(body_len), dst)
+            }
             Frame::Body(chunk) => self.framer.encode_body(&chunk, dst),
             Frame::End => self.framer.encode_end(),
         }

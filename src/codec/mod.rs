@@ -12,13 +12,13 @@
 //!
 //! - **No copies.** A head is an [`OwnedPacket`] split off the read buffer
 //!   (`BytesMut::split_to` then `freeze`): keys and values share that memory, and its
-//!   views ([`OwnedPacket::vars`](crate::owned::OwnedPacket::vars)) are O(1), validated once. Body chunks are split off
+//!   views ([`OwnedPacket::packet`](crate::owned::OwnedPacket::packet)) are O(1), validated once. Body chunks are split off
 //!   the same way.
 //! - **Bounded memory.** The decoder reserves exactly the bytes a packet still needs,
 //!   never more than 4 + [`Limits::max_datasize`](crate::Limits) (an oversize datasize
 //!   is an error as soon as the header is in, before the block is read); for a response
 //!   head, whose end is unknown until it arrives, twice what it has, never more than
-//!   [`Limits::max_head`](crate::Limits) (checked by the `exchange` fuzz target and
+//!   [`ClientCodec::max_head`] (checked by the `exchange` fuzz target and
 //!   `tests/fuzz_exchange_regressions.rs`). It never buffers a body: every body byte that arrives is handed out at once, in chunks of at most
 //!   [`ServerCodec::body_chunk`] bytes. With `FramedRead`, which only reads when the decoder
 //!   asks for more, the read buffer stays within the largest of its initial capacity
@@ -49,8 +49,8 @@
 //! let mut buf = BytesMut::from(&std::fs::read("tests/vectors/nginx-post.bin")?[..]);
 //!
 //! let Some(Frame::Head(head)) = codec.decode(&mut buf)? else { unreachable!() };
-//! assert_eq!(head.vars().unwrap().get(b"REQUEST_METHOD"), Some(&b"POST"[..]));
-//! assert_eq!(head.body_len(), 11);
+//! assert_eq!(head.packet().vars().unwrap().get(b"REQUEST_METHOD"), Some(&b"POST"[..]));
+//! assert_eq!(codec.body_remaining(), Some(11)); // the body the head announced
 //! assert_eq!(codec.decode(&mut buf)?, Some(Frame::Body("hello=world".into())));
 //! assert_eq!(codec.decode(&mut buf)?, Some(Frame::End));
 //! assert_eq!(codec.decode(&mut buf)?, None); // needs more bytes: not an error
@@ -63,7 +63,8 @@ use crate::exchange::machine::Machine;
 use crate::exchange::{BodyLength, Event, Head};
 use crate::io::Shape;
 use crate::io::StreamError;
-use crate::owned::{Layout, OwnedPacket, OwnedResponseHead};
+use crate::owned::packet::Layout;
+use crate::owned::{OwnedPacket, OwnedResponseHead};
 use crate::wire::convert::{to_u64, to_usize};
 use crate::wire::packet::Packet;
 use crate::wire::status::Status;
@@ -192,7 +193,7 @@ impl Framer {
     /// path every request takes.
     #[inline(always)]
     fn request(&mut self, src: &mut BytesMut) -> Result<Option<OwnedPacket>, StreamError> {
-        let (packet, body_len, total) = match self.exchange.take_request(src)? {
+        let (packet, _, total) = match self.exchange.take_request(src)? {
             Status::Complete(done) => done,
             Status::Partial { needed } => {
                 let room = self
@@ -207,7 +208,6 @@ impl Framer {
         Ok(Some(OwnedPacket::from_parts(
             src.split_to(total).freeze(),
             layout,
-            body_len,
         )))
     }
 
@@ -250,9 +250,9 @@ impl Framer {
             // `End` (BENCHMARKS.md, the codec's decode).
             let mut take = || src.split_to(consumed).freeze();
             return Ok(Some(match event {
-                Item::Head(Shape::Packet(layout), body) => Decoded::Packet(
-                    OwnedPacket::from_parts(take(), layout, body.exact().unwrap_or(0)),
-                ),
+                Item::Head(Shape::Packet(layout), _) => {
+                    Decoded::Packet(OwnedPacket::from_parts(take(), layout))
+                }
                 Item::Head(Shape::Response(facts), body) => Decoded::Response(OwnedResponseHead {
                     wire: take(),
                     body,

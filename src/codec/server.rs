@@ -5,6 +5,7 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::{Decoded, Frame, Framer, ReplyHead};
+use crate::exchange::follow::reply_body_len;
 use crate::exchange::machine::Machine;
 use crate::exchange::{BodyLength, ExchangeError, ExchangeErrorKind};
 use crate::io::StreamError;
@@ -27,7 +28,8 @@ use crate::wire::packet::Packet;
 /// let mut codec = ServerCodec::new(Limits::new().max_datasize(4096).max_body(1 << 20));
 /// let mut buf = BytesMut::from(&include_bytes!("../../tests/vectors/nginx-get.bin")[..]);
 /// let Some(Frame::Head(request)) = codec.decode(&mut buf)? else { unreachable!() };
-/// assert_eq!(request.body_len(), 0);
+/// assert!(request.packet().vars().is_some());
+/// assert_eq!(codec.body_remaining(), None); // no body follows
 /// assert_eq!(codec.decode(&mut buf)?, Some(Frame::End));
 /// # Ok::<(), uwsgi_wire::io::StreamError>(())
 /// ```
@@ -68,7 +70,6 @@ impl ServerCodec {
     /// assert_eq!(codec.body_remaining(), Some(3));
     /// # Ok::<(), uwsgi_wire::io::StreamError>(())
     /// ```
-    /// # use uwsgi_wire::Limits;
     pub fn body_remaining(&self) -> Option<u64> {
         self.framer.exchange.body_remaining()
     }
@@ -125,7 +126,7 @@ impl Encoder<Packet<'_>> for ServerCodec {
     type Error = StreamError;
 
     fn encode(&mut self, packet: Packet<'_>, dst: &mut BytesMut) -> Result<(), StreamError> {
-        let body_len = crate::exchange::follow::reply_body_len(&packet)
+        let body_len = reply_body_len(&packet)
             .map_err(|err| ExchangeError::new(ExchangeErrorKind::Packet(err), 0))?;
         self.framer.encode_packet(&packet, body_len, dst)
     }
@@ -137,11 +138,12 @@ impl Encoder<Frame<ReplyHead>> for ServerCodec {
 
     fn encode(&mut self, frame: Frame<ReplyHead>, dst: &mut BytesMut) -> Result<(), StreamError> {
         match frame {
-            Frame::Head(ReplyHead::Packet(packet)) => self.framer.encode_head(
-                packet.as_bytes(),
-                BodyLength::Exact(packet.body_len()),
-                dst,
-            ),
+            Frame::Head(ReplyHead::Packet(packet)) => {
+                let body_len = reply_body_len(&packet.packet())
+                    .map_err(|err| ExchangeError::new(ExchangeErrorKind::ReplyPacket(err), 0))?;
+                self.framer
+                    .encode_head(packet.as_bytes(), BodyLength::Exact(body_len), dst)
+            }
             Frame::Head(ReplyHead::Response(head)) => {
                 self.framer.encode_head(head.as_bytes(), head.body(), dst)
             }

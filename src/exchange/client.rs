@@ -7,6 +7,11 @@ use super::error::ExchangeError;
 use super::machine::Machine;
 use super::{Event, Head, Reply};
 
+/// The default [`ClientExchange::max_head`]: 64 KiB, eight times nginx's default
+/// `uwsgi_buffer_size` (one memory page, 4 or 8 KiB), which is where nginx answers 502
+/// for "upstream sent too big header".
+pub const DEFAULT_MAX_HEAD: usize = 64 * 1024;
+
 /// The exchange core on the client side of a stream: for each request sent, announced
 /// with [`expect`](ClientExchange::expect), the reply: a raw HTTP/1.x response head
 /// ([`Head::Response`]: a status line or nginx's CGI `Status:` fallback) and its body, by
@@ -32,11 +37,27 @@ pub struct ClientExchange(Machine);
 
 impl ClientExchange {
     /// A client side within `limits`: `max_datasize`, `max_vars` and `max_items` bound a
-    /// uwsgi-framed reply, `max_head` an HTTP response head, `max_body` the reply's body
-    /// (refused before its first byte when announced, as soon as it passes the limit when
-    /// it runs to the end of the stream).
+    /// uwsgi-framed reply, `max_body` the reply's body (refused before its first byte when
+    /// announced, as soon as it passes the limit when it runs to the end of the stream);
+    /// a response head may be [`DEFAULT_MAX_HEAD`] bytes long.
     pub const fn new(limits: Limits) -> Self {
         ClientExchange(Machine::client(limits))
+    }
+
+    /// The longest HTTP response head read, blank line included; a longer one is refused
+    /// as nginx refuses one over its `uwsgi_buffer_size`. Default [`DEFAULT_MAX_HEAD`].
+    ///
+    /// ```
+    /// use uwsgi_wire::exchange::{ClientExchange, ExchangeErrorKind, HeadErrorKind, Reply};
+    /// use uwsgi_wire::Limits;
+    /// let mut client = ClientExchange::new(Limits::new()).max_head(16);
+    /// client.expect(Reply::Response { head_request: false });
+    /// let err = client.decode(b"HTTP/1.1 200 OK\r\nX: 1\r\n\r\n").unwrap_err();
+    /// assert_eq!(err.kind(), ExchangeErrorKind::Head(HeadErrorKind::TooLarge { limit: 16 }));
+    /// ```
+    #[must_use]
+    pub const fn max_head(self, max: usize) -> Self {
+        ClientExchange(self.0.with_max_head(max))
     }
 
     /// The next reply to decode is `reply` ([`Reply::to`] gives it for any packet sent).

@@ -54,7 +54,15 @@ impl core::fmt::Display for ExchangeError {
     }
 }
 
-impl core::error::Error for ExchangeError {}
+impl core::error::Error for ExchangeError {
+    /// The packet's own error, for a malformed packet or reply.
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match &self.kind {
+            ExchangeErrorKind::Packet(err) | ExchangeErrorKind::ReplyPacket(err) => Some(err),
+            _ => None,
+        }
+    }
+}
 
 impl ExchangeError {
     pub(crate) const fn new(kind: ExchangeErrorKind, offset: u64) -> Self {

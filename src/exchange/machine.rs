@@ -9,7 +9,7 @@ use crate::wire::status::Status;
 use super::error::{ExchangeError, ExchangeErrorKind};
 use super::follow::{reply_block_kind, reply_body_len, request_body_len};
 use super::{BodyLength, Event, Head, Reply};
-use super::{HeadParser, ResponseHead};
+use super::{HeadParser, ResponseHead, DEFAULT_MAX_HEAD};
 
 /// The one sans-I/O state machine under both sides ([`ServerExchange`](super::ServerExchange),
 /// [`ClientExchange`](super::ClientExchange)) and the adapters: see the [module docs](super).
@@ -24,6 +24,8 @@ use super::{HeadParser, ResponseHead};
 pub(crate) struct Machine {
     side: Side,
     limits: Limits,
+    /// The longest response head a client reads (a server reads none).
+    max_head: usize,
     state: State,
     /// Stream bytes consumed so far: the base of every error offset.
     position: u64,
@@ -65,6 +67,7 @@ impl Machine {
         Machine {
             side: Side::Server,
             limits,
+            max_head: DEFAULT_MAX_HEAD,
             state: State::Idle,
             position: 0,
         }
@@ -76,6 +79,7 @@ impl Machine {
         Machine {
             side: Side::Client,
             limits,
+            max_head: DEFAULT_MAX_HEAD,
             state: State::Idle,
             position: 0,
         }
@@ -96,13 +100,19 @@ impl Machine {
     /// The next reply to read is `reply` (client side; [`Reply::to`] gives it for any
     /// packet sent). Returns false, changing nothing, when an exchange is still in
     /// progress (its [`Event::End`] has not been decoded yet) or on a server.
+    /// The same machine reading response heads of at most `max` bytes.
+    pub(crate) const fn with_max_head(mut self, max: usize) -> Self {
+        self.max_head = max;
+        self
+    }
+
     pub(crate) fn expect(&mut self, reply: Reply) -> bool {
         if self.side != Side::Client || !matches!(self.state, State::Idle) {
             return false;
         }
         self.state = match reply {
             Reply::Response { head_request } => State::Response {
-                parser: HeadParser::new(self.limits.max_head),
+                parser: HeadParser::new(self.max_head),
                 head_request,
             },
             Reply::Packet(modifier1) => State::ReplyPacket(modifier1),
@@ -211,7 +221,7 @@ impl Machine {
     /// allow (4 + `max_datasize`, or `max_head`): the byte after it is refused anyway.
     pub(crate) fn head_room(&self, have: usize, needed: usize) -> usize {
         let bound = match self.state {
-            State::Response { .. } => self.limits.max_head,
+            State::Response { .. } => self.max_head,
             _ => HEADER_LEN + usize::from(self.limits.max_datasize),
         };
         have.saturating_add(needed)

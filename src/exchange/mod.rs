@@ -80,7 +80,7 @@ pub(crate) mod machine;
 mod reply;
 mod server;
 
-pub use client::ClientExchange;
+pub use client::{ClientExchange, DEFAULT_MAX_HEAD};
 pub use error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
 pub use follow::request_body_len;
 pub use head::{HeadParser, ResponseHead};

@@ -16,7 +16,7 @@ use crate::wire::status::Status;
 
 /// The buffer a [`ServerReader`] starts with: 8 KiB. It grows, once, to the largest
 /// head it has to hold (at most 4 + [`Limits::max_datasize`] bytes for a packet,
-/// [`Limits::max_head`] for a response head).
+/// [`ClientReader::max_head`] for a response head).
 ///
 /// ```
 /// use uwsgi_wire::io::{ServerReader, DEFAULT_BUFFER_SIZE};
@@ -416,6 +416,14 @@ impl<R: Read> ClientReader<R> {
     /// real peers send).
     pub fn new(inner: R, limits: Limits) -> Self {
         ClientReader(Reader::over(inner, Machine::client(limits)))
+    }
+
+    /// The longest HTTP response head read (and so the most its buffer grows to).
+    /// Default [`DEFAULT_MAX_HEAD`](crate::exchange::DEFAULT_MAX_HEAD).
+    #[must_use]
+    pub fn max_head(mut self, max: usize) -> Self {
+        self.0.exchange = self.0.exchange.with_max_head(max);
+        self
     }
 
     /// Reads the reply to a request (client side; [`Reply::to`] gives `reply` for any

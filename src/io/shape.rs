@@ -4,7 +4,7 @@
 
 use crate::exchange::head::HeadFacts;
 use crate::exchange::{Head, ResponseHead};
-use crate::owned::Layout;
+use crate::owned::packet::Layout;
 use crate::wire::header::{Header, HEADER_LEN};
 use crate::wire::packet::Packet;
 use crate::wire::status::Status;

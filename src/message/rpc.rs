@@ -351,7 +351,6 @@ impl<'a> RpcReply<'a> {
 /// assert_eq!(RpcReply::try_from(&p)?, RpcReply::Result(b"ok"));
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
-/// # use uwsgi_wire::Limits;
 impl<'a> TryFrom<&Packet<'a>> for RpcReply<'a> {
     type Error = ParseError;
 

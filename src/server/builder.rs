@@ -49,7 +49,6 @@ impl Builder {
     /// let builder = uwsgi_wire::server::Builder::new();
     /// # let _ = builder;
     /// ```
-    /// # use uwsgi_wire::Limits;
     pub fn new() -> Self {
         Builder {
             limits: Limits::new(),

@@ -123,15 +123,19 @@ impl Builder {
         IO: AsyncRead + AsyncWrite,
         S: HttpService,
     {
-        if head.modifier1() == Modifier1::PING && head.modifier2() == 0 {
+        let packet = head.packet();
+        if packet.modifier1() == Modifier1::PING && packet.modifier2() == 0 {
             skip_to_end(frames).await?;
             let pong = [Modifier1::PING.0, 0, 0, 1];
             write_all(write, &pong, self.write_timeout).await?;
             return Ok(Next::Continue);
         }
-        let Some(vars) = head.owned_vars().filter(|_| head.modifier1().is_request()) else {
+        let Some(vars) = head
+            .owned_vars()
+            .filter(|_| packet.modifier1().is_request())
+        else {
             tracing::debug!(
-                modifier1 = head.modifier1().0,
+                modifier1 = packet.modifier1().0,
                 "closing: not a request this server answers"
             );
             return Ok(Next::Close);
@@ -140,7 +144,8 @@ impl Builder {
             Ok(request) => request,
             Err(err) => return Err(self.answer(write, err.into()).await),
         };
-        let body_len = head.body_len();
+        // Right after the head, the codec is at the start of the body it announced.
+        let body_len = frames.decoder().body_remaining().unwrap_or(0);
         let (tx, body) = RequestBody::channel(body_len);
         let mut request = request.map(|()| body);
         // The packet itself (modifier1, modifier2, every var) for services that want it.

@@ -115,7 +115,6 @@ pub fn serve<S>(listener: impl Into<Listener>, service: S) -> Serve<S> {
 ///     .await
 /// # }
 /// ```
-/// # use uwsgi_wire::Limits;
 #[derive(Debug)]
 #[must_use = "a server does nothing until it is awaited"]
 pub struct Serve<S> {

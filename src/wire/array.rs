@@ -20,7 +20,6 @@ use crate::wire::limits::Limits;
 /// assert_eq!(array.iter().collect::<Vec<_>>(), [&b"hello"[..], b"a", b"", b"b"]);
 /// # Ok::<(), uwsgi_wire::ParseError>(())
 /// ```
-/// # use uwsgi_wire::Limits;
 #[derive(Clone, Copy)]
 pub struct Array<'a> {
     block: &'a [u8],

@@ -275,7 +275,7 @@ impl VarsBuilder {
     /// # Ok::<(), uwsgi_wire::EncodeError>(())
     /// ```
     pub fn vars(&self) -> Vars<'_> {
-        Vars::trusted(&self.block, self.len)
+        Vars::trusted(&self.block, self.len, 0)
     }
 
     /// The block's wire bytes; their length is the block's exact encoded length.

@@ -3,22 +3,21 @@
 use crate::wire::error::{ParseError, ParseErrorKind};
 use crate::wire::header::Header;
 
-/// Limits on everything that could grow: applied when parsing, encoding and framing
-/// exchanges ([`exchange`](crate::exchange)).
+/// Limits on everything in a packet that could grow, and on the body after it: applied
+/// when parsing, encoding and framing exchanges ([`exchange`](crate::exchange)), the
+/// same on both sides. (How long a response head may be is the client side's alone:
+/// [`ClientExchange::max_head`](crate::exchange::ClientExchange::max_head).)
 ///
 /// The defaults accept everything the real peers send: a datasize up to the 16-bit
-/// maximum, as many pairs or items as such a block can hold, a 64 KiB response head,
-/// and a body of any size (bodies are streamed, never buffered). Mirror a uWSGI server
-/// with `max_datasize(4096)` (its default `buffer-size`) and `max_vars(128)` (2 x its
-/// default `--max-vars` 64).
-///
-/// Read a limit from its field, set it with the method of the same name:
+/// maximum, as many pairs or items as such a block can hold, and a body of any size
+/// (bodies are streamed, never buffered). Mirror a uWSGI server with
+/// `max_datasize(4096)` (its default `buffer-size`) and `max_vars(128)` (2 x its
+/// default `--max-vars` 64). Each limit is set with the method of its name:
 ///
 /// ```
 /// use uwsgi_wire::{ParseErrorKind, Limits, Packet};
 ///
 /// let strict = Limits::new().max_datasize(4096).max_vars(128);
-/// assert_eq!((strict.max_datasize, strict.max_vars), (4096, 128));
 /// // A header announcing 5000 bytes is refused before the block arrives.
 /// let err = Packet::parse(&[0x00, 0x88, 0x13, 0x00], &strict).unwrap_err();
 /// assert_eq!(err.kind(), ParseErrorKind::DatasizeOverLimit { datasize: 5000, limit: 4096 });
@@ -27,29 +26,11 @@ use crate::wire::header::Header;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The largest block accepted or produced (the header's datasize). Default 65535.
-    pub max_datasize: u16,
-    /// The most key/value pairs in one vars block. Default [`MAX_PAIRS_IN_BLOCK`].
-    pub max_vars: usize,
-    /// The most items in one array. Default [`MAX_ITEMS_IN_BLOCK`].
-    pub max_items: usize,
-    /// The longest HTTP response head a client reads, blank line included. Default
-    /// [`DEFAULT_MAX_HEAD`] (64 KiB).
-    pub max_head: usize,
-    /// The longest body an exchange accepts: an announced length over it is refused
-    /// before the first body byte, a body that runs to the end of the stream as soon as
-    /// it passes it. Default `u64::MAX` (no limit).
-    pub max_body: u64,
+    pub(crate) max_datasize: u16,
+    pub(crate) max_vars: usize,
+    pub(crate) max_items: usize,
+    pub(crate) max_body: u64,
 }
-
-/// The default [`Limits::max_head`]: 64 KiB, eight times nginx's default
-/// `uwsgi_buffer_size` (one memory page, 4 or 8 KiB), which is where nginx answers 502
-/// for "upstream sent too big header".
-///
-/// ```
-/// assert_eq!(uwsgi_wire::Limits::new().max_head, uwsgi_wire::DEFAULT_MAX_HEAD);
-/// ```
-pub const DEFAULT_MAX_HEAD: usize = 64 * 1024;
 
 /// The most pairs a 65535-byte vars block can hold: 5 bytes for the smallest pair
 /// (1-byte key, empty value).
@@ -64,7 +45,7 @@ pub const DEFAULT_MAX_HEAD: usize = 64 * 1024;
 /// assert_eq!(Vars::parse(&block, &Limits::new())?.len(), MAX_PAIRS_IN_BLOCK);
 /// let one_more = encode_vars(vec![("k", ""); MAX_PAIRS_IN_BLOCK + 1], &mut block);
 /// assert_eq!(one_more, Err(EncodeError::BlockTooLarge { len: 65540, limit: 65535 }));
-/// assert_eq!(Limits::new().max_vars, MAX_PAIRS_IN_BLOCK);
+/// assert_eq!(Limits::new().max_vars(MAX_PAIRS_IN_BLOCK), Limits::new()); // the default
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const MAX_PAIRS_IN_BLOCK: usize = u16::MAX as usize / 5;
@@ -81,84 +62,54 @@ pub const MAX_PAIRS_IN_BLOCK: usize = u16::MAX as usize / 5;
 /// assert_eq!(Array::parse(&block[..n], &Limits::new())?.len(), MAX_ITEMS_IN_BLOCK);
 /// let one_more = encode_array(vec![""; MAX_ITEMS_IN_BLOCK + 1], &mut block);
 /// assert_eq!(one_more, Err(EncodeError::BlockTooLarge { len: 65536, limit: 65535 }));
-/// assert_eq!(Limits::new().max_items, MAX_ITEMS_IN_BLOCK);
+/// assert_eq!(Limits::new().max_items(MAX_ITEMS_IN_BLOCK), Limits::new()); // the default
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const MAX_ITEMS_IN_BLOCK: usize = u16::MAX as usize / 2;
 
 impl Limits {
     /// The defaults: `max_datasize` 65535, `max_vars` [`MAX_PAIRS_IN_BLOCK`] (13107),
-    /// `max_items` [`MAX_ITEMS_IN_BLOCK`] (32767), `max_head` [`DEFAULT_MAX_HEAD`],
-    /// `max_body` unlimited.
+    /// `max_items` [`MAX_ITEMS_IN_BLOCK`] (32767), `max_body` unlimited.
     ///
     /// ```
     /// use uwsgi_wire::Limits;
     /// assert_eq!(Limits::new(), Limits::default());
-    /// assert_eq!(Limits::new().max_datasize, 65535);
+    /// assert_eq!(Limits::new().max_datasize(65535).max_body(u64::MAX), Limits::new());
     /// ```
     pub const fn new() -> Self {
         Limits {
             max_datasize: u16::MAX,
             max_vars: MAX_PAIRS_IN_BLOCK,
             max_items: MAX_ITEMS_IN_BLOCK,
-            max_head: DEFAULT_MAX_HEAD,
             max_body: u64::MAX,
         }
     }
 
-    /// Sets [`max_datasize`](Limits#structfield.max_datasize). uWSGI's default
-    /// `buffer-size` is 4096 (header included there; here it bounds the block alone).
-    ///
-    /// ```
-    /// use uwsgi_wire::Limits;
-    /// assert_eq!(Limits::new().max_datasize(4096).max_datasize, 4096);
-    /// ```
+    /// The largest block accepted or produced (the header's datasize). Default 65535.
+    /// uWSGI's default `buffer-size` is 4096 (header included there; here it bounds the
+    /// block alone).
     pub const fn max_datasize(mut self, max: u16) -> Self {
         self.max_datasize = max;
         self
     }
 
-    /// Sets [`max_vars`](Limits#structfield.max_vars).
-    ///
-    /// ```
-    /// use uwsgi_wire::Limits;
-    /// assert_eq!(Limits::new().max_vars(128).max_vars, 128);
-    /// ```
+    /// The most key/value pairs in one vars block. Default [`MAX_PAIRS_IN_BLOCK`].
     pub const fn max_vars(mut self, max: usize) -> Self {
         self.max_vars = max;
         self
     }
 
-    /// Sets [`max_items`](Limits#structfield.max_items) (an RPC call has at most 255:
-    /// name and 254 arguments).
-    ///
-    /// ```
-    /// use uwsgi_wire::Limits;
-    /// assert_eq!(Limits::new().max_items(255).max_items, 255);
-    /// ```
+    /// The most items in one array. Default [`MAX_ITEMS_IN_BLOCK`] (an RPC call has at
+    /// most 255: name and 254 arguments).
     pub const fn max_items(mut self, max: usize) -> Self {
         self.max_items = max;
         self
     }
 
-    /// Sets [`max_head`](Limits#structfield.max_head).
-    ///
-    /// ```
-    /// use uwsgi_wire::Limits;
-    /// assert_eq!(Limits::new().max_head(8192).max_head, 8192);
-    /// ```
-    pub const fn max_head(mut self, max: usize) -> Self {
-        self.max_head = max;
-        self
-    }
-
-    /// Sets [`max_body`](Limits#structfield.max_body); nginx's `client_max_body_size`
-    /// is 1 MiB by default.
-    ///
-    /// ```
-    /// use uwsgi_wire::Limits;
-    /// assert_eq!(Limits::new().max_body(1 << 20).max_body, 1 << 20);
-    /// ```
+    /// The longest body the reading side accepts (a request's on a server, a reply's on a
+    /// client): an announced length over it is refused before the first body byte, a
+    /// body that runs to the end of the stream as soon as it passes it. Default
+    /// `u64::MAX` (no limit); nginx's `client_max_body_size` is 1 MiB by default.
     pub const fn max_body(mut self, max: u64) -> Self {
         self.max_body = max;
         self

@@ -21,7 +21,7 @@ pub use builder::{ArrayBuilder, VarsBuilder};
 pub use encode::{encode_array, encode_vars, Pair};
 pub use error::{EncodeError, ParseError, ParseErrorKind};
 pub use header::{BlockKind, Header, Modifier1, HEADER_LEN};
-pub use limits::{Limits, DEFAULT_MAX_HEAD, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
+pub use limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
 pub use packet::{Packet, Payload};
 pub use status::Status;
 pub use vars::{is_magic_var, Var, Vars, VarsIndex, VarsIter};

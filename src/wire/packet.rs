@@ -98,7 +98,6 @@ impl<'a> Packet<'a> {
     /// );
     /// # Ok::<(), EncodeError>(())
     /// ```
-    /// # use uwsgi_wire::Limits;
     pub fn new(
         modifier1: Modifier1,
         modifier2: u8,

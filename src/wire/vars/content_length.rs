@@ -1,21 +1,8 @@
 //! The `CONTENT_LENGTH` rule: what the validating pass saw of it, and the strict parse
 //! of its value.
 
-use super::view::Vars;
+use super::view::{Seen, Vars};
 use crate::wire::error::{ParseError, ParseErrorKind};
-
-/// The `CONTENT_LENGTH` values the validating pass saw.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Seen<'a> {
-    /// Not recorded (a view built without validating): walk the block.
-    Unknown,
-    /// No `CONTENT_LENGTH`.
-    Absent,
-    /// Exactly one, with this value.
-    Once(&'a [u8]),
-    /// More than one: walk them, to check they agree.
-    Several,
-}
 
 impl<'a> Seen<'a> {
     /// Notes one pair. The length test first keeps this off the parse's critical path.

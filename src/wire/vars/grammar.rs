@@ -1,9 +1,8 @@
 //! The vars block's grammar, checked in one walk: every pair is a non-empty key and a
 //! value, each behind its `u16le` length, and nothing is left over.
 
-use super::content_length::Seen;
 use super::index::VarsIndex;
-use super::view::{Var, Vars};
+use super::view::{Seen, Var, Vars};
 use crate::wire::error::{ParseError, ParseErrorKind};
 use crate::wire::field::{bytes, length};
 use crate::wire::limits::Limits;

@@ -3,7 +3,6 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use super::content_length::Seen;
 use crate::wire::convert::ByteStr;
 use crate::wire::field::split_field;
 
@@ -37,6 +36,19 @@ pub struct Vars<'a> {
     pub(super) content_length: Seen<'a>,
 }
 
+/// The `CONTENT_LENGTH` values the validating pass saw.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Seen<'a> {
+    /// Not recorded (a view built without validating): walk the block.
+    Unknown,
+    /// No `CONTENT_LENGTH`.
+    Absent,
+    /// Exactly one, with this value.
+    Once(&'a [u8]),
+    /// More than one: walk them, to check they agree.
+    Several,
+}
+
 /// One pair, `(key, value)`, borrowed from the block: what [`Vars::iter`] yields and a
 /// [`VarsIndex`](crate::VarsIndex) stores. `Default` is a pair of empty slices, so
 /// `[Default::default(); N]` makes the slots.
@@ -61,12 +73,14 @@ impl<'a> Vars<'a> {
         self.base.saturating_add(self.block.len())
     }
 
-    /// A view over a block this crate has just encoded and therefore knows is valid.
-    pub(crate) const fn trusted(block: &'a [u8], len: usize) -> Self {
+    /// A view over a block this crate has just encoded or validated, and therefore
+    /// knows is valid; `base` bytes into the buffer the caller sees (a packet's block
+    /// starts at 4), so that error offsets count from it as a parse's do.
+    pub(crate) const fn trusted(block: &'a [u8], len: usize, base: usize) -> Self {
         Vars {
             block,
             len,
-            base: 0,
+            base,
             content_length: Seen::Unknown,
         }
     }
@@ -276,7 +290,7 @@ impl fmt::Debug for Vars<'_> {
 /// ```
 impl Default for Vars<'_> {
     fn default() -> Self {
-        Vars::trusted(&[], 0)
+        Vars::trusted(&[], 0, 0)
     }
 }
 

@@ -18,7 +18,8 @@ fn the_crate_root_glob_imports_beside_http() {
     let _: Result<StatusCode> = Ok(StatusCode::OK);
     let _: Option<Error> = None;
     let mut vars = VarsBuilder::default();
-    vars.push("REQUEST_METHOD", request.method().as_str()).unwrap();
+    vars.push("REQUEST_METHOD", request.method().as_str())
+        .unwrap();
     let packet = Packet::new(Modifier1::WSGI, 0, Payload::Vars(vars.vars())).unwrap();
     let mut wire = [0u8; 64];
     let n = packet.encode(&mut wire).unwrap();

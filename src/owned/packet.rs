@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::OwnedVars;
 use crate::wire::array::Array;
 use crate::wire::error::ParseError;
-use crate::wire::header::HEADER_LEN;
+use crate::wire::header::{Modifier1, HEADER_LEN};
 use crate::wire::limits::Limits;
 use crate::wire::packet::{Packet, Payload};
 use crate::wire::status::Status;
@@ -33,6 +33,7 @@ impl Layout {
 
     /// The payload again over `block`, a packet's block validated with this layout
     /// (O(1)); offsets count from the packet's first byte, as a parse's do.
+    #[inline]
     pub(crate) fn payload(self, block: &[u8]) -> Payload<'_> {
         match self {
             Layout::Vars(len) => Payload::Vars(Vars::trusted(block, len, HEADER_LEN)),
@@ -112,14 +113,16 @@ impl OwnedPacket {
     /// assert_eq!(Message::try_from(&p.packet())?, Message::Signal(Signal::new(9)));
     /// # Ok::<(), uwsgi_wire::ParseError>(())
     /// ```
+    #[inline]
     pub fn packet(&self) -> Packet<'_> {
-        let mut head = [0u8; HEADER_LEN];
-        if let Some(bytes) = self.wire.get(..HEADER_LEN) {
-            head.copy_from_slice(bytes);
-        }
+        // The modifiers are the header's first and last bytes; its datasize is the
+        // block's length (`wire` holds exactly one validated packet).
+        let (modifier1, modifier2) = match self.wire.get(..HEADER_LEN) {
+            Some(&[modifier1, _, _, modifier2]) => (modifier1, modifier2),
+            _ => (0, 0),
+        };
         let block = self.wire.get(HEADER_LEN..).unwrap_or_default();
-        // The header's own datasize is the block's length: `wire` holds one packet.
-        Packet::from_parts(head[0].into(), head[3], self.layout.payload(block))
+        Packet::from_parts(Modifier1(modifier1), modifier2, self.layout.payload(block))
     }
 
     /// The vars as an [`OwnedVars`] sharing this packet's buffer, when the block is a vars

@@ -53,3 +53,18 @@ fn errors_give_the_error_they_wrap_as_their_source() {
     let source = err.source().and_then(|s| s.downcast_ref::<ParseError>());
     assert_eq!(source, Some(&parse));
 }
+
+#[cfg(feature = "server")]
+#[test]
+fn a_service_is_called_as_ever_with_the_server_module_in_scope() {
+    // `HttpService` is implemented for every servable tower service: with both traits
+    // in scope, `call` must still mean the service's own (an ambiguity fails to compile).
+    use tower_service::Service;
+    use uwsgi_wire::server::*;
+
+    fn servable<S: HttpService>(_: &S) {}
+    let mut app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+    servable(&app);
+    let response = app.call(http::Request::new(RequestBody::default()));
+    drop(response);
+}

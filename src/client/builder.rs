@@ -109,8 +109,8 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// The defaults: [`Limits::new`] (response heads up to 64 KiB, response bodies of any
-    /// length), request bodies of unknown length buffered up to 1 MiB,
+    /// The defaults: [`Limits::new`] (response bodies of any length), response heads up
+    /// to 64 KiB, request bodies of unknown length buffered up to 1 MiB,
     /// [`NginxParams::new`] (Debian's `uwsgi_params`, no client address), modifier1 0
     /// (WSGI), and 60 s for each timeout (nginx's `uwsgi_connect_timeout`,
     /// `uwsgi_send_timeout` and `uwsgi_read_timeout`).

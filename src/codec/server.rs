@@ -127,7 +127,7 @@ impl Encoder<Packet<'_>> for ServerCodec {
 
     fn encode(&mut self, packet: Packet<'_>, dst: &mut BytesMut) -> Result<(), StreamError> {
         let body_len = reply_body_len(&packet)
-            .map_err(|err| ExchangeError::new(ExchangeErrorKind::Packet(err), 0))?;
+            .map_err(|err| ExchangeError::new(ExchangeErrorKind::ReplyPacket(err), 0))?;
         self.framer.encode_packet(&packet, body_len, dst)
     }
 }

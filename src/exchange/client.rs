@@ -46,6 +46,7 @@ impl ClientExchange {
 
     /// The longest HTTP response head read, blank line included; a longer one is refused
     /// as nginx refuses one over its `uwsgi_buffer_size`. Default [`DEFAULT_MAX_HEAD`].
+    /// Set it before [`expect`](ClientExchange::expect)ing the reply it is for.
     ///
     /// ```
     /// use uwsgi_wire::exchange::{ClientExchange, ExchangeErrorKind, HeadErrorKind, Reply};

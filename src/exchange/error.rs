@@ -185,8 +185,9 @@ pub enum ExchangeErrorKind {
     /// without `CONTENT_LENGTH`, ...); its offset counts from the packet's first byte.
     #[error("malformed reply: {0}")]
     ReplyPacket(ParseError),
-    /// A malformed or oversize HTTP response head; its offset counts from the head's
-    /// first byte.
+    /// A malformed or oversize HTTP response head. The error's offset counts from the
+    /// first byte given: the head's for [`HeadParser`](super::HeadParser), the stream's
+    /// for an exchange, as every offset of its errors does.
     #[error("malformed response head: {0}")]
     Head(HeadErrorKind),
     /// A body (announced, or counted as it arrived) longer than

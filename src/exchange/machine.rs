@@ -85,8 +85,7 @@ impl Machine {
         }
     }
 
-    /// A server-side machine already inside a body of `len` bytes (the blocking
-    /// adapter's [`Body::new`](crate::io::Body::new)).
+    /// A server-side machine already inside a body of `len` bytes.
     pub(crate) fn within_body(len: u64) -> Self {
         let mut exchange = Machine::server(Limits::new());
         exchange.state = if len > 0 {
@@ -97,15 +96,16 @@ impl Machine {
         exchange
     }
 
-    /// The next reply to read is `reply` (client side; [`Reply::to`] gives it for any
-    /// packet sent). Returns false, changing nothing, when an exchange is still in
-    /// progress (its [`Event::End`] has not been decoded yet) or on a server.
-    /// The same machine reading response heads of at most `max` bytes.
+    /// The same machine reading response heads of at most `max` bytes: the replies
+    /// expected from now on (a head already being read keeps its parser's limit).
     pub(crate) const fn with_max_head(mut self, max: usize) -> Self {
         self.max_head = max;
         self
     }
 
+    /// The next reply to read is `reply` (client side; [`Reply::to`] gives it for any
+    /// packet sent). Returns false, changing nothing, when an exchange is still in
+    /// progress (its [`Event::End`] has not been decoded yet) or on a server.
     pub(crate) fn expect(&mut self, reply: Reply) -> bool {
         if self.side != Side::Client || !matches!(self.state, State::Idle) {
             return false;

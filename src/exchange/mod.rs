@@ -16,8 +16,9 @@
 //!   signal reply, cache reply with its value, generic 255) and what follows it; or raw
 //!   bytes (an echo).
 //!
-//! One [`Limits`](crate::Limits) bounds everything that could grow: the datasize, the
-//! vars and items, the response head, the body. Errors are typed, at the first bad
+//! One [`Limits`](crate::Limits) bounds everything that could grow, the same on both
+//! sides: the datasize, the vars and items, the body; a client's response head has its
+//! own bound ([`ClientExchange::max_head`]). Errors are typed, at the first bad
 //! byte's stream offset ([`ExchangeError`]); the end of the stream in the middle of an
 //! exchange is an error of its own kind. The blocking adapter [`io`](crate::io) and the
 //! tokio codec `codec` are thin shells over this machine; any other runtime drives it
@@ -129,7 +130,7 @@ pub enum Event<'a, H> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Head<'a> {
-    /// A uwsgi packet: a request (server side) or a uwsgi-framed reply (client side).
+    /// A uwsgi-framed reply (a pong, an RPC result, a cache reply, a generic response).
     Packet(Packet<'a>),
     /// An HTTP/1.x response head (client side, the reply to a request).
     Response(ResponseHead<'a>),

@@ -38,7 +38,7 @@ use super::{Event, Head};
 /// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct ServerExchange(Machine);
+pub struct ServerExchange(pub(crate) Machine);
 
 impl ServerExchange {
     /// A server side within `limits`: `max_datasize`, `max_vars` and `max_items` bound
@@ -49,7 +49,7 @@ impl ServerExchange {
 
     /// A server side already inside a body of `len` bytes, for a driver that read the
     /// head by other means: it counts the body and ends the exchange (the blocking
-    /// adapter's [`Body::new`](crate::io::Body::new) is one).
+    /// adapter's `io::Body::new` is one).
     pub fn within_body(len: u64) -> Self {
         ServerExchange(Machine::within_body(len))
     }
@@ -147,12 +147,6 @@ impl ServerExchange {
     /// True between exchanges: before the first head, and after each [`Event::End`].
     pub const fn is_idle(&self) -> bool {
         self.0.is_idle()
-    }
-
-    /// True from a head until its [`Event::End`] is decoded: a driver reading the body
-    /// hands out at most what it holds, up to [`body_remaining`](Self::body_remaining).
-    pub const fn in_body(&self) -> bool {
-        self.0.after_head()
     }
 
     /// The fast path of the end of an exchange: when only its [`Event::End`] is left

@@ -5,12 +5,14 @@ use std::fmt;
 use std::io::{self, Read};
 
 use crate::exchange::machine::Machine;
+use crate::exchange::ServerExchange;
 use crate::wire::convert::{to_u64, to_usize};
 use crate::wire::status::Status;
 
 /// The exchange a [`Body`] counts its bytes against.
 pub(super) enum ExchangeRef<'a> {
-    Owned(Machine),
+    /// A body read on its own ([`Body::new`]).
+    Owned(ServerExchange),
     /// The reader's, which skips what the caller does not read.
     Shared(&'a mut Machine),
 }
@@ -18,14 +20,14 @@ pub(super) enum ExchangeRef<'a> {
 impl ExchangeRef<'_> {
     fn get(&self) -> &Machine {
         match self {
-            ExchangeRef::Owned(exchange) => exchange,
+            ExchangeRef::Owned(exchange) => &exchange.0,
             ExchangeRef::Shared(exchange) => exchange,
         }
     }
 
     fn get_mut(&mut self) -> &mut Machine {
         match self {
-            ExchangeRef::Owned(exchange) => exchange,
+            ExchangeRef::Owned(exchange) => &mut exchange.0,
             ExchangeRef::Shared(exchange) => exchange,
         }
     }
@@ -78,7 +80,7 @@ impl<'a, R: Read + ?Sized> Body<'a, R> {
         Body {
             buffered: &[],
             pending: None,
-            exchange: ExchangeRef::Owned(Machine::within_body(len)),
+            exchange: ExchangeRef::Owned(ServerExchange::within_body(len)),
             inner,
         }
     }

@@ -14,7 +14,7 @@ use crate::wire::limits::Limits;
 use crate::wire::packet::Packet;
 use crate::wire::status::Status;
 
-/// The buffer a [`ServerReader`] starts with: 8 KiB. It grows, once, to the largest
+/// The buffer a reader ([`ServerReader`], [`ClientReader`]) starts with: 8 KiB. It grows, once, to the largest
 /// head it has to hold (at most 4 + [`Limits::max_datasize`] bytes for a packet,
 /// [`ClientReader::max_head`] for a response head).
 ///

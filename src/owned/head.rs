@@ -36,7 +36,6 @@ pub struct OwnedResponseHead {
 }
 
 impl OwnedResponseHead {
-    /// A head over bytes the exchange core validated.
     /// The borrowed view: status, reason, headers.
     ///
     /// ```

@@ -9,10 +9,12 @@
 //! its borrowed view accepts; what follows a packet on the stream is the exchange's rule
 //! ([`exchange::request_body_len`](crate::exchange::request_body_len)), the same for both.
 
+#[cfg(feature = "tokio")]
 mod head;
 pub(crate) mod packet;
 mod vars;
 
+#[cfg(feature = "tokio")]
 pub use head::OwnedResponseHead;
 pub use packet::OwnedPacket;
 pub use vars::OwnedVars;

@@ -151,7 +151,7 @@ impl Builder {
         // The packet itself (modifier1, modifier2, every var) for services that want it.
         request.extensions_mut().insert(head);
 
-        if let Err(err) = poll_fn(|cx| service.poll_ready(cx)).await {
+        if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
             return Err(self.answer(write, Error::Service(err.into())).await);
         }
         // The body is fed while the service runs *and* while its response is written (a
@@ -164,7 +164,7 @@ impl Builder {
             ended: false,
             stopped: false,
         };
-        let call = service.call(request);
+        let call = service.__call(request);
         let response = match self.feeding(frames, &mut feed, call).await {
             Ok(response) => response,
             Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),

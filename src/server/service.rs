@@ -29,11 +29,14 @@ pub trait HttpService: sealed::Sealed {
     /// The future of a response.
     type Future: Future<Output = Result<Response<Self::ResBody>, Self::Error>>;
 
+    // The driver's way to call the service. Named apart from `tower_service::Service`'s
+    // `poll_ready` and `call`, so that a user with both traits in scope calls a service
+    // as before, without an ambiguity.
     #[doc(hidden)]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>>;
+    fn __poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>>;
 
     #[doc(hidden)]
-    fn call(&mut self, request: Request<RequestBody>) -> Self::Future;
+    fn __call(&mut self, request: Request<RequestBody>) -> Self::Future;
 }
 
 impl<S, B> HttpService for S
@@ -46,11 +49,11 @@ where
     type Error = S::Error;
     type Future = S::Future;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn __poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Service::poll_ready(self, cx)
     }
 
-    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+    fn __call(&mut self, request: Request<RequestBody>) -> Self::Future {
         Service::call(self, request)
     }
 }

@@ -1,4 +1,4 @@
-//! ParseError types: [`ParseError`] for parsing, [`EncodeError`] for encoding.
+//! The wire core's errors: [`ParseError`] for parsing, [`EncodeError`] for encoding.
 //!
 //! Neither carries an I/O error and neither means "need more bytes": short input is
 //! [`Status::Partial`](crate::Status::Partial), never an error.

@@ -24,7 +24,6 @@ use crate::wire::header::Header;
 /// assert_eq!(err.offset(), 1);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub struct Limits {
     pub(crate) max_datasize: u16,
     pub(crate) max_vars: usize,

@@ -135,7 +135,7 @@ impl<'a> Packet<'a> {
     /// as a server receives it ([`Modifier1::block_kind`]).
     ///
     /// Returns the packet and the number of bytes it took (`4 + datasize`); bytes after
-    /// it (a request body, a next packet) are left alone. ParseError offsets count from the
+    /// it (a request body, a next packet) are left alone. Error offsets count from the
     /// start of `buf`.
     ///
     /// ```
@@ -215,7 +215,7 @@ impl<'a> Packet<'a> {
     }
 
     /// The validating half: the packet of `header` (which [`frame_len`](Self::frame_len)
-    /// accepted) and its whole `block`, read as `kind`. ParseError offsets count from the
+    /// accepted) and its whole `block`, read as `kind`. Error offsets count from the
     /// header's first byte.
     #[inline(always)]
     pub(crate) fn from_block(

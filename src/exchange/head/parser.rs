@@ -9,6 +9,7 @@ use super::grammar::{
 };
 use super::{HeadFacts, Reason, ResponseHead};
 use crate::exchange::error::{ExchangeError, ExchangeErrorKind, HeadErrorKind};
+use crate::wire::convert::to_u64;
 use crate::wire::status::Status;
 
 /// Header slots for the one-pass parse of a whole head ([`HeadParser::whole`]), on the
@@ -25,8 +26,8 @@ const MANY_SLOTS: usize = 100;
 const DEFAULT_MAX_LEN: usize = 4096;
 
 /// A head error at `offset` from the head's first byte.
-const fn head_error(kind: HeadErrorKind, offset: usize) -> ExchangeError {
-    ExchangeError::new(ExchangeErrorKind::Head(kind), offset as u64)
+fn head_error(kind: HeadErrorKind, offset: usize) -> ExchangeError {
+    ExchangeError::new(ExchangeErrorKind::Head(kind), to_u64(offset))
 }
 
 /// A resumable parser for one response head, as nginx 1.22's uwsgi module reads it.

@@ -17,10 +17,6 @@ pub(crate) struct ByteStr<'a>(pub(crate) &'a [u8]);
 
 impl core::fmt::Debug for ByteStr<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("b\"")?;
-        for &b in self.0 {
-            core::fmt::Display::fmt(&core::ascii::escape_default(b), f)?;
-        }
-        f.write_str("\"")
+        write!(f, "b\"{}\"", self.0.escape_ascii())
     }
 }

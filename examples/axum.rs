@@ -15,6 +15,8 @@
 //!   the body read as it streams, never held whole;
 //! - `/big/N`: N bytes (`0123456789` repeated), streamed in 64 KiB chunks;
 //! - `/slow?ms=N`: 200 after N ms.
+//! - `/events?n=N&ms=M`: N server-sent events (`data: i`), one every M ms, each written
+//!   as it is yielded (behind nginx with `uwsgi_buffering off`, each arrives on time).
 //! - `/bench`: `Hello, world!` as `text/plain`, the end-to-end benchmark's answer.
 //!
 //! Logs go to stderr through `tracing` (`RUST_LOG=debug` for more). It runs on one
@@ -60,6 +62,7 @@ fn app() -> Router {
         .route("/echo", any(echo))
         .route("/big/{n}", get(big))
         .route("/slow", get(slow))
+        .route("/events", get(events))
         .route("/bench", get(bench))
 }
 
@@ -134,6 +137,31 @@ async fn slow(Query(query): Query<HashMap<String, u64>>) -> &'static str {
     let ms = query.get("ms").copied().unwrap_or(0);
     tokio::time::sleep(Duration::from_millis(ms)).await;
     "slow\n"
+}
+
+/// `n` server-sent events (`data: 0`, `data: 1`, ...), one every `ms` milliseconds, the
+/// first at once (`GET /events?n=5&ms=300`; defaults 5 and 300): each reaches the front
+/// end as it is yielded, not when the stream ends.
+async fn events(Query(query): Query<HashMap<String, u64>>) -> Response {
+    let n = query.get("n").copied().unwrap_or(5);
+    let ms = query.get("ms").copied().unwrap_or(300);
+    let events = futures_util::stream::unfold(0u64, move |i| async move {
+        if i >= n {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        Some((
+            Ok::<_, io::Error>(Bytes::from(format!("data: {i}\n\n"))),
+            i + 1,
+        ))
+    });
+    (
+        [(http::header::CONTENT_TYPE, "text/event-stream")],
+        Body::from_stream(events),
+    )
+        .into_response()
 }
 
 /// The end-to-end benchmark's answer (benches/e2e/): the same 78 bytes every backend

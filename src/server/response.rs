@@ -1,9 +1,11 @@
 //! Writing the response: the raw HTTP/1.1 head nginx expects from a uwsgi backend, then
-//! the body as the service yields it.
+//! the body as the service yields it: gathered while frames are ready, written as soon
+//! as the body has to wait.
 
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use futures_util::FutureExt;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderValue, Response};
 use http_body_util::BodyExt;
@@ -46,7 +48,24 @@ where
     encode_response_head(&head, HeadStyle::StatusLine, &mut out)
         .map_err(|err| Error::ResponseBody(Box::new(err)))?;
     let mut body = std::pin::pin!(body);
-    while let Some(frame) = body.frame().await {
+    loop {
+        let next = match body.frame().now_or_never() {
+            Some(next) => next,
+            None => {
+                // The body has nothing ready: what has gathered goes out now, not when
+                // the body ends (hyper's rule), so an event stream or a progress report
+                // reaches the front end as the service yields it. A body that is ready
+                // at once (most responses) still goes out in one write.
+                if !out.is_empty() {
+                    write_all(write, &out, limit).await?;
+                    out.clear();
+                }
+                body.frame().await
+            }
+        };
+        let Some(frame) = next else {
+            break;
+        };
         let frame = frame.map_err(|err| Error::ResponseBody(err.into()))?;
         let Ok(mut data) = frame.into_data() else {
             continue; // trailers: HTTP/1.x without chunking has nowhere to put them

@@ -111,6 +111,65 @@ mod direct {
     }
 
     #[tokio::test]
+    async fn a_response_body_is_written_while_the_service_waits_for_more() {
+        // The second event is only produced once the first has reached the client: a
+        // driver that held bytes back until the body ended would never send either.
+        let (next, wait) = tokio::sync::oneshot::channel::<()>();
+        let wait = std::sync::Arc::new(std::sync::Mutex::new(Some(wait)));
+        let app = Router::new().route(
+            "/events",
+            get(move || {
+                let wait = wait.lock().expect("not poisoned").take();
+                async move {
+                    let events = futures_util::stream::unfold((0, wait), |(i, wait)| async move {
+                        let (event, wait) = match i {
+                            0 => ("data: 0\n\n", wait),
+                            1 => {
+                                wait?.await.ok()?;
+                                ("data: 1\n\n", None)
+                            }
+                            _ => return None,
+                        };
+                        Some((Ok::<_, std::io::Error>(event), (i + 1, wait)))
+                    });
+                    Body::from_stream(events)
+                }
+            }),
+        );
+        let (mut client, server): (DuplexStream, DuplexStream) = tokio::io::duplex(1 << 20);
+        let served =
+            tokio::spawn(async move { Builder::new().serve_connection(server, app).await });
+        client
+            .write_all(&get_packet("/events"))
+            .await
+            .expect("write the request");
+        let mut answer = Vec::new();
+        let first = async {
+            while !answer.ends_with(b"data: 0\n\n") {
+                let mut buf = [0u8; 512];
+                let n = client.read(&mut buf).await.expect("read");
+                assert!(n > 0, "closed before the first event");
+                answer.extend_from_slice(&buf[..n]);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .expect("the first event arrives while the body waits for the second");
+        next.send(()).expect("the body is waiting");
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .expect("read the rest");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\ndata: 0\n\ndata: 1\n\n"),
+            "{answer}"
+        );
+        served.await.expect("no panic").expect("a clean end");
+    }
+
+    #[tokio::test]
     async fn pipelined_requests_are_answered_in_turn() {
         let mut input = get_packet("/a");
         input.extend_from_slice(&post("/len", b"hello"));
@@ -493,6 +552,53 @@ http {{
                 ["connection", "close"],
             ]),
         );
+    }
+
+    #[test]
+    fn axum_events_reach_the_client_as_they_are_yielded() {
+        // examples/axum.rs's /events: 5 server-sent events, one every 300 ms, behind
+        // nginx with `uwsgi_buffering off`. Each must arrive within 100 ms of its time (300
+        // ms after the one before); a driver that held them until the stream ended would
+        // deliver all five at once, 1.2 s late.
+        require!(NGINX);
+        let (_dir, _axum, front) = stack("axum-events", &[]);
+        let mut stream = TcpStream::connect(("127.0.0.1", front.port)).expect("connect to nginx");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("a read timeout");
+        stream
+            .write_all(
+                b"GET /events?n=5&ms=300 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )
+            .expect("send the request");
+        let mut seen = Vec::new();
+        let mut arrivals = Vec::new();
+        let mut buf = [0u8; 4096];
+        while arrivals.len() < 5 {
+            let n = stream.read(&mut buf).expect("read the events");
+            assert!(
+                n > 0,
+                "closed after {} events: {:?}",
+                arrivals.len(),
+                String::from_utf8_lossy(&seen)
+            );
+            let at = Instant::now();
+            seen.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&seen);
+            while arrivals.len() < 5 && text.contains(&format!("data: {}\n\n", arrivals.len())) {
+                arrivals.push(at);
+            }
+        }
+        let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
+        eprintln!("measured: gaps between the events {gaps:?} (300 ms apart when sent)");
+        for (i, gap) in gaps.iter().enumerate() {
+            let late = gap.as_millis().abs_diff(300);
+            assert!(
+                late <= 100,
+                "event {} arrived {gap:?} after event {i}",
+                i + 1
+            );
+        }
     }
 
     #[test]

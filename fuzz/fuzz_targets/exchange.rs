@@ -461,34 +461,19 @@ trait Core {
     fn client(&mut self) -> Option<&mut ClientExchange>;
 }
 
-/// A server's event as a client's: its head is a packet.
-fn packet_head<'a>(
-    (event, consumed): (Event<'a, Packet<'a>>, usize),
-) -> (Event<'a, Head<'a>>, usize) {
-    let event = match event {
-        Event::Head { head, body } => Event::Head {
-            head: Head::Packet(head),
-            body,
-        },
-        Event::Body(bytes) => Event::Body(bytes),
-        Event::End => Event::End,
-    };
-    (event, consumed)
-}
-
 impl Core for ServerExchange {
     fn decode<'a>(
         &mut self,
         buf: &'a [u8],
     ) -> Result<Status<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
-        Ok(ServerExchange::decode(self, buf)?.map(packet_head))
+        Ok(ServerExchange::decode(self, buf)?.map(|(event, n)| (event.into(), n)))
     }
 
     fn decode_eof<'a>(
         &mut self,
         buf: &'a [u8],
     ) -> Result<Option<(Event<'a, Head<'a>>, usize)>, ExchangeError> {
-        Ok(ServerExchange::decode_eof(self, buf)?.map(packet_head))
+        Ok(ServerExchange::decode_eof(self, buf)?.map(|(event, n)| (event.into(), n)))
     }
 
     fn position(&self) -> u64 {

@@ -119,6 +119,31 @@ pub enum Event<'a, H> {
     End,
 }
 
+/// A server's event seen as a client's, whose head may be any [`Head`]: for code that
+/// drives both sides alike.
+///
+/// ```
+/// use uwsgi_wire::exchange::{Event, Head, ServerExchange};
+/// use uwsgi_wire::{Limits, Status};
+/// let mut server = ServerExchange::new(Limits::new());
+/// let Status::Complete((event, _)) = server.decode(&[0x64, 0, 0, 0])? else { unreachable!() };
+/// let event: Event<'_, Head<'_>> = event.into();
+/// assert!(matches!(event, Event::Head { head: Head::Packet(_), .. }));
+/// # Ok::<(), uwsgi_wire::exchange::ExchangeError>(())
+/// ```
+impl<'a> From<Event<'a, Packet<'a>>> for Event<'a, Head<'a>> {
+    fn from(event: Event<'a, Packet<'a>>) -> Self {
+        match event {
+            Event::Head { head, body } => Event::Head {
+                head: Head::Packet(head),
+                body,
+            },
+            Event::Body(bytes) => Event::Body(bytes),
+            Event::End => Event::End,
+        }
+    }
+}
+
 /// What starts an exchange on the client side: the head of a reply.
 ///
 /// ```

@@ -41,8 +41,14 @@
 mod cases;
 mod catalogue;
 mod probe;
+mod report;
 
+use std::future::Future;
+use std::io;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::client::{self, ErrorKind};
 
@@ -51,6 +57,9 @@ use probe::{Answer, Probe, Write};
 
 /// How much of what was sent and what came back a [`CaseResult`] keeps.
 const KEEP: usize = 1024;
+
+/// The [`Report::addr`] of a run over a connector.
+const CONNECTOR: &str = "connector";
 
 /// Whether a case is required.
 ///
@@ -65,6 +74,20 @@ pub enum Level {
     /// Run with [`Checker::strict`] (or when named in [`Checker::only`]); then a failure
     /// fails the run too.
     Should,
+}
+
+impl Level {
+    /// `MUST` or `SHOULD`, as RFC 2119 writes them.
+    ///
+    /// ```
+    /// assert_eq!(uwsgi_wire::check::Level::Should.as_str(), "SHOULD");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+        }
+    }
 }
 
 /// One case of the [`catalogue`].
@@ -191,8 +214,10 @@ pub struct CaseResult {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Report {
-    /// The address checked.
+    /// The address checked ([`Checker::run`]), or `connector` ([`Checker::run_with`]).
     pub addr: String,
+    /// Whether the SHOULD cases ran ([`Checker::strict`]).
+    pub strict: bool,
     /// The status of the plain `GET /` (`None`: the answer was not a valid HTTP head).
     pub baseline_status: Option<u16>,
     /// One per case run.
@@ -411,9 +436,80 @@ impl Checker {
     /// # }
     /// ```
     pub async fn run(&self, addr: &str) -> Result<Report, Error> {
+        let builder = client::Builder::new().connect_timeout(self.timeout);
+        let target = addr.to_owned();
+        let connect = move || -> probe::Connecting {
+            let (builder, target) = (builder.clone(), target.clone());
+            Box::pin(async move {
+                let stream = builder.connect(&target).await?;
+                Ok(Box::new(stream) as Box<dyn probe::Io>)
+            })
+        };
+        self.run_probe(addr, Box::new(connect)).await
+    }
+
+    /// Runs the selected cases over the connections `connect` opens, one per call
+    /// (each case opens one or more, one at a time): a socket of another kind, or one
+    /// half of a [`tokio::io::duplex`] whose other half a server serves, to check a
+    /// service with no socket at all. As [`run`](Checker::run) otherwise; the report's
+    /// [`addr`](Report::addr) is `connector`. Every case applies over any connection:
+    /// none half-closes, and a silent peer is found by the same timeouts.
+    ///
+    /// Opening is bounded by [`timeout`](Checker::timeout) too; an error opening the
+    /// first connection is an [`Error::NoAnswer`] of kind
+    /// [`Connect`](ErrorKind::Connect), with `connect`'s error as its source.
+    ///
+    /// An axum router checked in memory, through this crate's server driver:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use uwsgi_wire::{check::Checker, server};
+    ///
+    /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    /// let report = Checker::new()
+    ///     .run_with(move || {
+    ///         let (client, conn) = tokio::io::duplex(64 * 1024);
+    ///         tokio::spawn(server::Builder::new().serve_connection(conn, app.clone()));
+    ///         async { Ok(client) }
+    ///     })
+    ///     .await?;
+    /// assert!(report.passed(), "{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_with<C, F, IO>(&self, mut connect: C) -> Result<Report, Error>
+    where
+        C: FnMut() -> F + Send + 'static,
+        F: Future<Output = io::Result<IO>> + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let connect = move || -> probe::Connecting {
+            let connecting = connect();
+            Box::pin(async move {
+                match connecting.await {
+                    Ok(io) => Ok(Box::new(io) as Box<dyn probe::Io>),
+                    Err(err) => Err(client::Error::new(
+                        ErrorKind::Connect,
+                        format!("the connector failed: {err}"),
+                    )
+                    .with_source(err)),
+                }
+            })
+        };
+        self.run_probe(CONNECTOR, Box::new(connect)).await
+    }
+
+    /// The run itself, over any connector; `addr` names it in the report and errors.
+    async fn run_probe(
+        &self,
+        addr: &str,
+        connect: Box<dyn FnMut() -> probe::Connecting + Send>,
+    ) -> Result<Report, Error> {
         let cases = self.selected()?;
         let probe = Probe {
             addr: addr.to_owned(),
+            connect: Mutex::new(connect),
             timeout: self.timeout,
         };
         let first = probe
@@ -488,6 +584,7 @@ impl Checker {
         }
         Ok(Report {
             addr: addr.to_owned(),
+            strict: self.strict,
             baseline_status: baseline,
             results,
         })

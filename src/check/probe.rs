@@ -1,12 +1,15 @@
 //! One attempt of a case: connect, write the bytes (in the writes and pauses given),
 //! read the reply through the exchange core's client side, every wait bounded.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep, timeout, timeout_at};
 
-use crate::client::{self, Builder, Stream};
+use crate::client::{self, ErrorKind};
 use crate::exchange::{ClientExchange, Event, ExchangeError, Head, Reply};
 use crate::wire::limits::Limits;
 use crate::wire::status::Status;
@@ -131,11 +134,35 @@ impl Attempt {
     }
 }
 
-/// Where and how long: every connection of a run.
-#[derive(Debug, Clone)]
+/// A connection of any kind: a socket, one half of a `tokio::io::duplex`, ...
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A connection being opened.
+pub(super) type Connecting =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Io>, client::Error>> + Send>>;
+
+/// Opens a connection per call. Boxed, so that the cases are compiled once whatever
+/// the connector; behind a mutex, so that an `FnMut` serves cases that share `&Probe`
+/// (a case opens one connection at a time: the lock is never held across an await).
+pub(super) type Connect = Mutex<Box<dyn FnMut() -> Connecting + Send>>;
+
+/// What and how long: every connection of a run.
 pub(super) struct Probe {
+    /// The address, or `connector`: for logs and the report.
     pub(super) addr: String,
+    pub(super) connect: Connect,
     pub(super) timeout: Duration,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe")
+            .field("addr", &self.addr)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Probe {
@@ -159,11 +186,21 @@ impl Probe {
             extra: Vec::new(),
             write_error: None,
         };
-        let builder = Builder::new().connect_timeout(self.timeout);
-        let mut stream = match builder.connect(&self.addr).await {
-            Ok(stream) => stream,
-            Err(err) => {
+        let connecting = {
+            let mut connect = self.connect.lock().unwrap_or_else(PoisonError::into_inner);
+            (*connect)()
+        };
+        let mut stream = match timeout(self.timeout, connecting).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
                 attempt.answer = Answer::Unreachable(err);
+                return attempt;
+            }
+            Err(_) => {
+                attempt.answer = Answer::Unreachable(client::Error::new(
+                    ErrorKind::Timeout,
+                    format!("no connection within {:?}", self.timeout),
+                ));
                 return attempt;
             }
         };
@@ -190,7 +227,13 @@ impl Probe {
         attempt
     }
 
-    async fn read(&self, stream: &mut Stream, reply: Reply, linger: Duration, out: &mut Attempt) {
+    async fn read(
+        &self,
+        stream: &mut Box<dyn Io>,
+        reply: Reply,
+        linger: Duration,
+        out: &mut Attempt,
+    ) {
         let deadline = crate::deadline::after(self.timeout);
         let mut machine = ClientExchange::new(Limits::new());
         machine.expect(reply);

@@ -470,7 +470,8 @@ impl Checker {
     /// let report = Checker::new()
     ///     .run_with(move || {
     ///         let (client, conn) = tokio::io::duplex(64 * 1024);
-    ///         tokio::spawn(server::Builder::new().serve_connection(conn, app.clone()));
+    ///         let app = app.clone();
+    ///         tokio::spawn(async move { server::Builder::new().serve_connection(conn, app).await });
     ///         async { Ok(client) }
     ///     })
     ///     .await?;

@@ -1,7 +1,7 @@
 //! The conformance checker (feature `check`): a catalogue of cases, each sending
 //! bytes to a uwsgi server and judging its answer, in the manner of h2spec. What
 //! `uwsgi-wire check ADDR` runs, as a library: another server's own tests can run it
-//! against an address and assert on the [`Report`].
+//! against an address, or over connections in memory, and assert on the [`Report`].
 //!
 //! - [`catalogue`]: every [`Case`], addressed `section/n` (`vars/3`), with its
 //!   [`Level`] (MUST cases always run, SHOULD cases with [`Checker::strict`]) and the
@@ -11,6 +11,14 @@
 //!   `host:port` or `unix:PATH`, as nginx's `uwsgi_pass` writes it), sends its bytes,
 //!   reads the answer through the exchange core's client side, and judges it. Every
 //!   wait is bounded by [`Checker::timeout`]; at most 1 MiB is read per connection.
+//! - [`Checker::run_with`]: the same over the connections a connector opens, any
+//!   `AsyncRead + AsyncWrite`: one half of a [`tokio::io::duplex`] whose other half the
+//!   server driver serves checks a service with no socket (the [`Checker`] example).
+//!   No case needs a socket: none half-closes, a silent peer is found by the same
+//!   timeouts, and every case ends over a duplex as over TCP (`tests/check.rs`).
+//! - The [`Report`] prints as `uwsgi-wire check` prints it (`Display`), serializes to
+//!   its JSON with serde (`serde_json::to_string_pretty(&report)`, as `--json`), and
+//!   writes its JUnit XML ([`Report::write_junit`], as `--junit FILE`).
 //! - The only thing required of the server is that it answers a `GET /` with any
 //!   status; it cannot be reached or does not, and `run` is an [`Error`] (with the
 //!   [`client::Error`] that says why as its source).
@@ -315,15 +323,30 @@ pub enum Error {
     },
 }
 
-/// Runs the catalogue against a server; by-value setters, then [`run`](Checker::run).
+/// Runs the catalogue against a server; by-value setters, then [`run`](Checker::run)
+/// (an address) or [`run_with`](Checker::run_with) (any connection).
+///
+/// An axum router checked in memory, each connection a [`tokio::io::duplex`] served by
+/// this crate's server driver:
 ///
 /// ```
-/// use std::time::Duration;
-/// let checker = uwsgi_wire::check::Checker::new()
-///     .timeout(Duration::from_secs(2))
-///     .strict(true)
-///     .only(["framing", "body/4"]);
-/// # let _ = checker;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use uwsgi_wire::{check::Checker, server};
+///
+/// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+/// let report = Checker::new()
+///     .timeout(std::time::Duration::from_millis(500))
+///     .run_with(move || {
+///         let (client, conn) = tokio::io::duplex(64 * 1024);
+///         let app = app.clone();
+///         tokio::spawn(async move { server::Builder::new().serve_connection(conn, app).await });
+///         async { Ok(client) }
+///     })
+///     .await?;
+/// assert!(report.passed(), "{report}");
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Checker {
@@ -459,24 +482,20 @@ impl Checker {
     /// first connection is an [`Error::NoAnswer`] of kind
     /// [`Connect`](ErrorKind::Connect), with `connect`'s error as its source.
     ///
-    /// An axum router checked in memory, through this crate's server driver:
+    /// (The [`Checker`] example checks an axum router in memory.) A connector that
+    /// fails:
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use uwsgi_wire::{check::Checker, server};
+    /// # async fn main() {
+    /// use std::io;
+    /// use uwsgi_wire::check::{Checker, Error};
     ///
-    /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
-    /// let report = Checker::new()
-    ///     .run_with(move || {
-    ///         let (client, conn) = tokio::io::duplex(64 * 1024);
-    ///         let app = app.clone();
-    ///         tokio::spawn(async move { server::Builder::new().serve_connection(conn, app).await });
-    ///         async { Ok(client) }
-    ///     })
-    ///     .await?;
-    /// assert!(report.passed(), "{report}");
-    /// # Ok(())
+    /// let down = || async { Err::<tokio::io::DuplexStream, _>(io::Error::other("app down")) };
+    /// let err = Checker::new().run_with(down).await.unwrap_err();
+    /// let Error::NoAnswer { source, .. } = &err else { unreachable!() };
+    /// assert_eq!(source.kind(), uwsgi_wire::client::ErrorKind::Connect);
+    /// assert!(err.to_string().starts_with("connector: a plain GET / could not be reached"), "{err}");
     /// # }
     /// ```
     pub async fn run_with<C, F, IO>(&self, mut connect: C) -> Result<Report, Error>

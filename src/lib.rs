@@ -59,7 +59,7 @@
 //! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::Builder::serve_connection`, `server::serve`); implies `tokio` and `http` |
 //! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::Builder::send_request`); implies `tokio` and `http` |
 //! | `arbitrary` | no | `arbitrary`: `arbitrary::ArbitraryRequest` (nginx-style vars, a consistent `CONTENT_LENGTH`, its body) and `arbitrary::ArbitraryPacket` (every packet kind), `arbitrary::Arbitrary` generators of valid inputs for cargo-fuzz; implies `alloc` |
-//! | `check` | no | `check`: the conformance catalogue for any uwsgi server (`check::catalogue`, `check::Checker::run`: h2spec for uwsgi); implies `client` |
+//! | `check` | no | `check`: the conformance catalogue for any uwsgi server (`check::catalogue`, `check::Checker::run` at an address, `run_with` over any connection: h2spec for uwsgi), its report as lines, JSON (serde) or JUnit XML; implies `client` |
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator: it
 //! parses, and encodes into `&mut [u8]`.

@@ -252,7 +252,10 @@ the test fails when the committed grid differs). The catalogue is
 `uwsgi_wire::check::catalogue()` (feature `check`); `uwsgi-wire check ADDR [CASE...]`
 runs it, `--list` prints it. Every case opens its own connections, sends its bytes and
 judges the answer; the only thing required of the server is that it answers a plain
-`GET /` with any status. MUST cases always run; `--strict` adds the SHOULD ones. A
+`GET /` with any status. In a server's own tests, `Checker::run_with` runs it over any
+connection, such as a `tokio::io::duplex` served in memory: no case needs a socket
+(none half-closes; a silent peer is found by the same timeouts), and every case ends
+as over TCP (`tests/check.rs`). MUST cases always run; `--strict` adds the SHOULD ones. A
 failure exits 1; a warning does not.
 
 How a case judges, in general:

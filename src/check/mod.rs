@@ -465,14 +465,15 @@ impl Checker {
             let (builder, target) = (builder.clone(), target.clone());
             Box::pin(async move {
                 let stream = builder.connect(&target).await?;
-                Ok(Box::new(stream) as Box<dyn probe::Io>)
+                Ok(Box::pin(stream) as probe::Conn)
             })
         };
         self.run_probe(addr, Box::new(connect)).await
     }
 
     /// Runs the selected cases over the connections `connect` opens, one per call
-    /// (each case opens one or more, one at a time): a socket of another kind, or one
+    /// (each case opens one or more, one at a time), any `AsyncRead + AsyncWrite`
+    /// (`Unpin` or not, as the server driver takes them): a socket of another kind, or one
     /// half of a [`tokio::io::duplex`] whose other half a server serves, to check a
     /// service with no socket at all. As [`run`](Checker::run) otherwise; the report's
     /// [`addr`](Report::addr) is `connector`. Every case applies over any connection:
@@ -502,13 +503,13 @@ impl Checker {
     where
         C: FnMut() -> F + Send + 'static,
         F: Future<Output = io::Result<IO>> + Send + 'static,
-        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Send + 'static,
     {
         let connect = move || -> probe::Connecting {
             let connecting = connect();
             Box::pin(async move {
                 match connecting.await {
-                    Ok(io) => Ok(Box::new(io) as Box<dyn probe::Io>),
+                    Ok(io) => Ok(Box::pin(io) as probe::Conn),
                     Err(err) => Err(client::Error::new(
                         ErrorKind::Connect,
                         format!("the connector failed: {err}"),

@@ -135,13 +135,15 @@ impl Attempt {
 }
 
 /// A connection of any kind: a socket, one half of a `tokio::io::duplex`, ...
-pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(super) trait Io: AsyncRead + AsyncWrite + Send {}
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+impl<T: AsyncRead + AsyncWrite + Send> Io for T {}
+
+/// A connection, pinned: any `Io`, `Unpin` or not.
+pub(super) type Conn = Pin<Box<dyn Io>>;
 
 /// A connection being opened.
-pub(super) type Connecting =
-    Pin<Box<dyn Future<Output = Result<Box<dyn Io>, client::Error>> + Send>>;
+pub(super) type Connecting = Pin<Box<dyn Future<Output = Result<Conn, client::Error>> + Send>>;
 
 /// Opens a connection per call. Boxed, so that the cases are compiled once whatever
 /// the connector; behind a mutex, so that an `FnMut` serves cases that share `&Probe`
@@ -227,13 +229,7 @@ impl Probe {
         attempt
     }
 
-    async fn read(
-        &self,
-        stream: &mut Box<dyn Io>,
-        reply: Reply,
-        linger: Duration,
-        out: &mut Attempt,
-    ) {
+    async fn read(&self, stream: &mut Conn, reply: Reply, linger: Duration, out: &mut Attempt) {
         let deadline = crate::deadline::after(self.timeout);
         let mut machine = ClientExchange::new(Limits::new());
         machine.expect(reply);

@@ -5,7 +5,7 @@
 #![cfg(all(feature = "check", feature = "server"))]
 
 #[path = "../examples/support/axum_app.rs"]
-#[allow(dead_code)]
+#[allow(dead_code)] // only `app` is used here
 mod axum_app;
 
 use std::collections::BTreeSet;

@@ -30,7 +30,7 @@
 //! ```
 //! use std::time::Duration;
 //! use http_body_util::BodyExt;
-//! use tower::{Service, ServiceBuilder, ServiceExt};
+//! use tower::{ServiceBuilder, ServiceExt};
 //! use uwsgi_wire::cgi::{NginxParams, RequestParams};
 //! use uwsgi_wire::client::Builder;
 //!
@@ -43,13 +43,14 @@
 //! tokio::spawn(async move { uwsgi_wire::server::serve(listener, app).await });
 //!
 //! let client = Builder::new().params(NginxParams::new().server_port("80")).build(&addr);
-//! let mut service = ServiceBuilder::new()
+//! let service = ServiceBuilder::new()
 //!     .timeout(Duration::from_secs(10))
 //!     .concurrency_limit(64)
 //!     .service(client);
 //! let mut request = http::Request::get("/hello").body(http_body_util::Empty::<bytes::Bytes>::new())?;
 //! request.extensions_mut().insert(RequestParams::new().remote_addr("192.0.2.7:40000".parse()?));
-//! let response = service.ready().await?.call(request).await?;
+//! // One call; clone `service` to share it (the layers and the `Client` clone cheaply).
+//! let response = service.oneshot(request).await?;
 //! assert_eq!(response.status(), 200);
 //! let mut body = response.into_body();
 //! let mut got = Vec::new();

@@ -76,6 +76,23 @@ fn request(path: &str) -> Req {
         .unwrap()
 }
 
+#[test]
+fn a_client_is_a_service_to_share_and_spawn() {
+    // What `ServiceBuilder` layers, `tokio::spawn` and a shared gateway need.
+    fn shareable<S>(_: &S)
+    where
+        S: Service<Req, Response = http::Response<uwsgi_wire::client::ResponseBody>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<tower::BoxError>,
+        S::Future: Send + 'static,
+    {
+    }
+    shareable(&Builder::new().build("127.0.0.1:3031"));
+}
+
 #[tokio::test]
 async fn a_timeout_layer_fires_with_towers_elapsed_on_a_slow_backend() {
     let seen = Arc::new(Seen::default());

@@ -56,10 +56,10 @@ async fn run() -> Result<(), Error> {
         .params(params)
         .connect_timeout(Duration::from_secs(5))
         .head_timeout(Duration::from_secs(30))
-        .body_timeout(Duration::from_secs(30));
+        .body_timeout(Duration::from_secs(30))
+        .build(&addr);
 
-    let stream = client.connect(&addr).await?;
-    let response = client.send_request(stream, request).await?;
+    let response = client.send(request).await?;
     eprintln!("{:?} {}", response.version(), response.status());
     for (name, value) in response.headers() {
         eprintln!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));

@@ -6,6 +6,7 @@
 use http::{Method, Request, Response, Version};
 use uwsgi_wire::cgi::{
     self, encode_response_head, parse_response_head, request_from_vars, HeadStyle, NginxParams,
+    RequestParams,
 };
 use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind};
 use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
@@ -50,8 +51,15 @@ fn params_like(vars: &Vars<'_>) -> NginxParams {
     let get = |k: &str| vars.get(k.as_bytes()).unwrap();
     NginxParams::new()
         .document_root(get("DOCUMENT_ROOT"))
-        .remote_addr(get("REMOTE_ADDR"))
-        .remote_port(get("REMOTE_PORT"))
+        .remote_addr(
+            format!(
+                "{}:{}",
+                String::from_utf8_lossy(get("REMOTE_ADDR")),
+                String::from_utf8_lossy(get("REMOTE_PORT"))
+            )
+            .parse()
+            .unwrap(),
+        )
         .server_port(get("SERVER_PORT"))
         .server_name(get("SERVER_NAME"))
 }
@@ -528,7 +536,7 @@ fn response_heads_as_nginx_reads_them() {
 #[test]
 fn nginx_params_never_invent_a_client_address() {
     // Derived: nginx takes REMOTE_ADDR and REMOTE_PORT from the client connection;
-    // NginxParams has none, so without remote_addr/remote_port they are left out.
+    // NginxParams has none, so without remote_addr they are left out.
     let request = Request::get("/").body(()).unwrap();
     let vars = NginxParams::new().to_vars(&request).unwrap();
     let keys: Vec<String> = pairs(&vars.vars()).into_iter().map(|(k, _)| k).collect();
@@ -551,8 +559,7 @@ fn nginx_params_never_invent_a_client_address() {
     );
     // Set, they stand where nginx 1.22 puts them (captured: tests/vectors/nginx-get.bin).
     let vars = NginxParams::new()
-        .remote_port("40000")
-        .remote_addr("10.0.0.7")
+        .remote_addr("10.0.0.7:40000".parse().unwrap())
         .to_vars(&request)
         .unwrap();
     let got = pairs(&vars.vars());
@@ -561,13 +568,57 @@ fn nginx_params_never_invent_a_client_address() {
     assert_eq!(got[at].1, "10.0.0.7");
     assert_eq!(got[at + 1], ("REMOTE_PORT".into(), "40000".into()));
     assert_eq!(got[at + 2].0, "SERVER_PORT");
-    // One without the other: only that one.
+    // IPv6 as nginx's $remote_addr writes it: no brackets, no zone.
     let vars = NginxParams::new()
-        .remote_addr("::1")
+        .remote_addr("[fe80::1%2]:8080".parse().unwrap())
         .to_vars(&request)
         .unwrap();
-    assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"::1"[..]));
-    assert_eq!(vars.vars().get(b"REMOTE_PORT"), None);
+    assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"fe80::1"[..]));
+    assert_eq!(vars.vars().get(b"REMOTE_PORT"), Some(&b"8080"[..]));
+}
+
+#[test]
+fn request_params_apply_over_the_shared_params() {
+    // The request's own address wins over the shared one, in the same place; its params
+    // replace a shared param or a default where it stands, or come after the others;
+    // an HTTP_* param hides the header, as a shared one does.
+    let shared = NginxParams::new()
+        .remote_addr("10.0.0.7:40000".parse().unwrap())
+        .param("X_SHARED", "shared")
+        .param("X_OVERRIDDEN", "shared")
+        .param("DOCUMENT_ROOT", "/srv/shared");
+    let mut request = Request::get("/")
+        .header("x-trace", "header")
+        .body(())
+        .unwrap();
+    let alone = pairs(&shared.to_vars(&request).unwrap().vars());
+    request.extensions_mut().insert(
+        RequestParams::new()
+            .remote_addr("[2001:db8::7]:50000".parse().unwrap())
+            .param("X_OVERRIDDEN", "request")
+            .param("DOCUMENT_ROOT", "/srv/request")
+            .param("X_EXTRA", "request")
+            .param("HTTP_X_TRACE", "request"),
+    );
+    let got = pairs(&shared.to_vars(&request).unwrap().vars());
+    let mut want = alone.clone();
+    for (key, value) in &mut want {
+        match key.as_str() {
+            "REMOTE_ADDR" => *value = "2001:db8::7".into(),
+            "REMOTE_PORT" => *value = "50000".into(),
+            "X_OVERRIDDEN" => *value = "request".into(),
+            "DOCUMENT_ROOT" => *value = "/srv/request".into(),
+            _ => {}
+        }
+    }
+    let header = want.iter().position(|(k, _)| k == "HTTP_X_TRACE").unwrap();
+    want.remove(header);
+    want.insert(header, ("X_EXTRA".into(), "request".into()));
+    want.insert(header + 1, ("HTTP_X_TRACE".into(), "request".into()));
+    assert_eq!(got, want);
+    // Nothing of it stays with the shared params.
+    request.extensions_mut().clear();
+    assert_eq!(pairs(&shared.to_vars(&request).unwrap().vars()), alone);
 }
 
 #[test]

@@ -20,8 +20,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use uwsgi_wire::cgi::NginxParams;
-use uwsgi_wire::client::{self, ErrorKind};
+use uwsgi_wire::cgi::{NginxParams, RequestParams};
+use uwsgi_wire::client::{self, Client, ErrorKind};
 use uwsgi_wire::Modifier1;
 
 use crate::args::{parse_param, parse_seconds, parse_size};
@@ -82,11 +82,12 @@ type Body = UnsyncBoxBody<Bytes, client::Error>;
 /// What every connection shares.
 struct Gateway {
     config: GatewayArgs,
-    /// The upstreams as the client driver's `connect` takes them.
-    upstreams: Vec<String>,
+    /// Each upstream as written, for the logs, and its client, with the settings and
+    /// the vars nginx would send for every request (the client's address aside).
+    upstreams: Vec<(String, Client)>,
     next: AtomicUsize,
-    client: client::Builder,
-    local_port: u16,
+    /// The vars every request shares, for `--trace`.
+    params: NginxParams,
 }
 
 /// Runs the gateway until Ctrl-C: prints `listening on ADDR` once bound, then serves
@@ -130,19 +131,37 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
     println!("listening on {local}");
     std::io::stdout().flush().ok();
 
+    // The vars nginx would send for every request to this gateway; each request adds
+    // its client's address (`forward`).
+    let mut params = NginxParams::new()
+        .server_name(&config.server_name)
+        .document_root(&config.document_root)
+        .server_port(local.port().to_string());
+    for (key, value) in &config.params {
+        params = params.param(key, value);
+    }
     // A body of unknown length (chunked) is buffered up to --max-body to learn its
     // CONTENT_LENGTH, as nginx spools one; over it the driver's error says 413.
-    let client = client::Builder::new()
+    let builder = client::Builder::new()
+        .params(params.clone())
         .max_request_body(config.max_body)
         .modifier1(Modifier1(config.modifier1))
         .connect_timeout(config.connect_timeout)
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
+    let upstreams = config
+        .upstreams
+        .iter()
+        .map(|addr| {
+            let addr = addr.to_string();
+            let client = builder.build(&addr);
+            (addr, client)
+        })
+        .collect();
     let gateway = Arc::new(Gateway {
-        upstreams: config.upstreams.iter().map(Addr::to_string).collect(),
+        upstreams,
         next: AtomicUsize::new(0),
-        client,
-        local_port: local.port(),
+        params,
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
@@ -200,29 +219,16 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
 }
 
 impl Gateway {
-    /// The next upstream, round robin.
-    fn pick(&self) -> &str {
+    /// The next upstream and its client, round robin.
+    fn pick(&self) -> (&str, &Client) {
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.upstreams.len();
-        &self.upstreams[at]
-    }
-
-    /// The vars nginx would send for a request from `peer` to this gateway.
-    fn params(&self, peer: SocketAddr) -> NginxParams {
-        let mut params = NginxParams::new()
-            .server_name(&self.config.server_name)
-            .document_root(&self.config.document_root)
-            .server_port(self.local_port.to_string())
-            .remote_addr(peer.ip().to_string())
-            .remote_port(peer.port().to_string());
-        for (key, value) in &self.config.params {
-            params = params.param(key, value);
-        }
-        params
+        let (addr, client) = &self.upstreams[at];
+        (addr, client)
     }
 
     /// Forwards one request and answers with the upstream's response, or with the
     /// status nginx would answer when that fails.
-    async fn forward(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    async fn forward(&self, mut request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let max_body = self.config.max_body;
         let announced = request
             .headers()
@@ -233,19 +239,17 @@ impl Gateway {
             tracing::warn!(%peer, uri = %request.uri(), len = announced, max_body, "request body too large");
             return answer(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        let params = self.params(peer);
+        // The client's address, as nginx's $remote_addr and $remote_port.
+        request
+            .extensions_mut()
+            .insert(RequestParams::new().remote_addr(peer));
         if self.config.trace {
-            trace_vars(&params, &request, peer);
+            trace_vars(&self.params, &request, peer);
         }
-        let upstream = self.pick();
+        let (upstream, client) = self.pick();
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let client = self.client.clone().params(params);
-        let result = match client.connect(upstream).await {
-            Ok(stream) => client.send_request(stream, request).await,
-            Err(err) => Err(err),
-        };
-        match result {
+        match client.send(request).await {
             Ok(response) => {
                 if self.config.trace {
                     tracing::info!(%peer, %method, %uri, upstream, status = response.status().as_u16(), "response");

@@ -203,10 +203,10 @@ impl Stream {
         }
     }
 
-    /// The local address as `(ip, port)` for TCP; `None` for Unix sockets.
-    pub fn local(&self) -> Option<(String, u16)> {
+    /// The local address of a TCP connection; `None` for Unix sockets.
+    pub fn local(&self) -> Option<SocketAddr> {
         match self {
-            Stream::Tcp(s) => s.local_addr().ok().map(|a| (a.ip().to_string(), a.port())),
+            Stream::Tcp(s) => s.local_addr().ok(),
             #[cfg(unix)]
             Stream::Unix(_) => None,
         }

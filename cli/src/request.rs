@@ -106,8 +106,8 @@ pub fn run(args: &RequestArgs) -> Result<(), Failure> {
 
     let mut stream = args.target.connect()?;
     let mut params = NginxParams::new();
-    if let Some((ip, port)) = stream.local() {
-        params = params.remote_addr(ip).remote_port(port.to_string());
+    if let Some(local) = stream.local() {
+        params = params.remote_addr(local);
     }
     if let Some(port) = addr.port() {
         params = params.server_port(port.to_string());

@@ -40,7 +40,7 @@ mod params;
 mod request;
 mod response;
 
-pub use params::NginxParams;
+pub use params::{NginxParams, RequestParams};
 pub use request::request_from_vars;
 #[cfg(feature = "client")]
 pub(crate) use response::response_from_head;

@@ -1,6 +1,8 @@
-//! An [`http::Request`] to vars: [`NginxParams`], nginx's `uwsgi_params`.
+//! An [`http::Request`] to vars: [`NginxParams`], nginx's `uwsgi_params`, and the
+//! [`RequestParams`] of one request.
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::string::ToString;
 use std::vec::Vec;
 
@@ -26,14 +28,14 @@ use super::{check_bytes, Error};
 /// | `SERVER_PROTOCOL` | `HTTP/1.0`, `HTTP/1.1`, `HTTP/2.0`, ... |
 /// | `REQUEST_SCHEME` | the URI's scheme, or [`https`](NginxParams::https), else `http` |
 /// | `HTTPS` | `on`, only for https (nginx's `if_not_empty`) |
-/// | `REMOTE_ADDR`, `REMOTE_PORT` | [`remote_addr`](NginxParams::remote_addr), [`remote_port`](NginxParams::remote_port): **only when set** |
+/// | `REMOTE_ADDR`, `REMOTE_PORT` | the client's address: the request's [`RequestParams::remote_addr`], else [`remote_addr`](NginxParams::remote_addr); **only when set** |
 /// | `SERVER_PORT` | [`server_port`](NginxParams::server_port), else the URI's port, else 80 or 443 |
 /// | `SERVER_NAME` | [`server_name`](NginxParams::server_name), else the request's host, else `localhost` |
 /// | `HTTP_HOST` | nginx's `$host`: the URI's host, else the `Host` header's, without the port, lower case; else the server name |
 ///
 /// nginx always sends `REMOTE_ADDR` and `REMOTE_PORT`, from the client connection. This
 /// type has no connection, so it never makes a client address up: without
-/// [`remote_addr`](NginxParams::remote_addr) and [`remote_port`](NginxParams::remote_port)
+/// [`remote_addr`](NginxParams::remote_addr) (or the request's [`RequestParams`])
 /// the vars are left out (an application then sees no client address, rather than a
 /// false `127.0.0.1` it might trust, log or rate-limit by). Every other default is the
 /// front end's own configuration, not the client's.
@@ -46,7 +48,10 @@ use super::{check_bytes, Error};
 ///
 /// [`param`](NginxParams::param) overrides a var (or adds it after the defaults, as
 /// an extra `uwsgi_param` would), [`add_param`](NginxParams::add_param) always adds one,
-/// and [`remove_param`](NginxParams::remove_param) drops one.
+/// and [`remove_param`](NginxParams::remove_param) drops one. A request's own
+/// [`RequestParams`], in its extensions, apply last: what one request sends differently
+/// (the client's address, an extra param) goes with it, and these params, built once,
+/// are shared by every request.
 ///
 /// Note that [`http::HeaderMap`] groups repeated headers by name: two
 /// `Cookie` lines with another header between them come out next to each other.
@@ -59,8 +64,7 @@ use super::{check_bytes, Error};
 ///     .header("content-length", "11")
 ///     .body(())?;
 /// let vars = NginxParams::new()
-///     .remote_addr("10.0.0.7")
-///     .remote_port("40000")
+///     .remote_addr("10.0.0.7:40000".parse()?)
 ///     .param("DOCUMENT_ROOT", "/srv/app")
 ///     .add_param("UWSGI_SCHEME", "https")
 ///     .to_vars(&request)?;
@@ -78,8 +82,7 @@ use super::{check_bytes, Error};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NginxParams {
     document_root: Vec<u8>,
-    remote_addr: Option<Vec<u8>>,
-    remote_port: Option<Vec<u8>>,
+    remote_addr: Option<SocketAddr>,
     server_port: Option<Vec<u8>>,
     server_name: Option<Vec<u8>>,
     https: Option<bool>,
@@ -108,7 +111,6 @@ impl NginxParams {
         NginxParams {
             document_root: b"/var/www/html".to_vec(),
             remote_addr: None,
-            remote_port: None,
             server_port: None,
             server_name: None,
             https: None,
@@ -129,27 +131,20 @@ impl NginxParams {
         self
     }
 
-    /// `REMOTE_ADDR`: the client's address (left out unless set).
+    /// `REMOTE_ADDR` and `REMOTE_PORT`: the client's address, as nginx's
+    /// `$remote_addr` (an IPv6 address without brackets) and `$remote_port` write it.
+    /// Left out unless set, here or in the request's [`RequestParams`] (which wins).
     ///
     /// ```
-    /// let vars = uwsgi_wire::cgi::NginxParams::new().remote_addr("::1").to_vars(&http::Request::get("/").body(())?)?;
+    /// let vars = uwsgi_wire::cgi::NginxParams::new()
+    ///     .remote_addr("[::1]:51234".parse()?)
+    ///     .to_vars(&http::Request::get("/").body(())?)?;
     /// assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"::1"[..]));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn remote_addr(mut self, value: impl AsRef<[u8]>) -> Self {
-        self.remote_addr = Some(value.as_ref().to_vec());
-        self
-    }
-
-    /// `REMOTE_PORT`: the client's port (left out unless set).
-    ///
-    /// ```
-    /// let vars = uwsgi_wire::cgi::NginxParams::new().remote_port("51234").to_vars(&http::Request::get("/").body(())?)?;
     /// assert_eq!(vars.vars().get(b"REMOTE_PORT"), Some(&b"51234"[..]));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn remote_port(mut self, value: impl AsRef<[u8]>) -> Self {
-        self.remote_port = Some(value.as_ref().to_vec());
+    pub fn remote_addr(mut self, addr: SocketAddr) -> Self {
+        self.remote_addr = Some(addr);
         self
     }
 
@@ -271,6 +266,18 @@ impl NginxParams {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_vars<B>(&self, request: &Request<B>) -> Result<VarsBuilder, Error> {
+        self.vars_with(request, None)
+    }
+
+    /// [`to_vars`](NginxParams::to_vars), then `CONTENT_LENGTH` set to `content_length`
+    /// when given, last: the client driver's length of a body it buffered, which no
+    /// param may contradict.
+    pub(crate) fn vars_with<B>(
+        &self,
+        request: &Request<B>,
+        content_length: Option<&[u8]>,
+    ) -> Result<VarsBuilder, Error> {
+        let own = request.extensions().get::<RequestParams>();
         let uri = request.uri();
         let headers = request.headers();
         let header_bytes = |name: HeaderName| {
@@ -345,11 +352,17 @@ impl NginxParams {
             params.push((b"HTTPS"[..].into(), b"on"[..].into()));
         }
         // Where nginx puts them, and only when known: never a made-up client.
-        if let Some(addr) = &self.remote_addr {
-            params.push((b"REMOTE_ADDR"[..].into(), addr[..].into()));
-        }
-        if let Some(port) = &self.remote_port {
-            params.push((b"REMOTE_PORT"[..].into(), port[..].into()));
+        if let Some(addr) = own.and_then(|own| own.remote_addr).or(self.remote_addr) {
+            params.extend([
+                (
+                    b"REMOTE_ADDR"[..].into(),
+                    Cow::Owned(addr.ip().to_string().into_bytes()),
+                ),
+                (
+                    b"REMOTE_PORT"[..].into(),
+                    Cow::Owned(addr.port().to_string().into_bytes()),
+                ),
+            ]);
         }
         params.extend([
             (b"SERVER_PORT"[..].into(), server_port),
@@ -357,25 +370,13 @@ impl NginxParams {
             (b"HTTP_HOST"[..].into(), Cow::Owned(host.to_vec())),
         ]);
         for (key, value, replace) in &self.edits {
-            match value {
-                None => params.retain(|(k, _)| **k != **key),
-                Some(value) => {
-                    let first = params.iter().position(|(k, _)| **k == **key);
-                    match first.filter(|_| *replace) {
-                        Some(at) => {
-                            if let Some(slot) = params.get_mut(at) {
-                                slot.1 = Cow::Borrowed(value);
-                            }
-                            let mut index = 0;
-                            params.retain(|(k, _)| {
-                                index += 1;
-                                index - 1 == at || **k != **key
-                            });
-                        }
-                        None => params.push((Cow::Borrowed(key), Cow::Borrowed(value))),
-                    }
-                }
-            }
+            edit(&mut params, key, value.as_deref(), *replace);
+        }
+        for (key, value) in own.map(|own| &own.params[..]).unwrap_or_default() {
+            edit(&mut params, key, Some(value), true);
+        }
+        if let Some(length) = content_length {
+            edit(&mut params, b"CONTENT_LENGTH", Some(length), true);
         }
 
         let mut out = VarsBuilder::default();
@@ -406,6 +407,98 @@ impl NginxParams {
 
 /// One var of the params list: key and value, borrowed or built.
 type Param<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// One edit of the params list: `Some(value)` replaces every var named `key` with one
+/// where the first stood (`replace`), or adds it at the end; `None` removes them all.
+fn edit<'a>(params: &mut Vec<Param<'a>>, key: &'a [u8], value: Option<&'a [u8]>, replace: bool) {
+    let Some(value) = value else {
+        params.retain(|(k, _)| **k != *key);
+        return;
+    };
+    let first = params.iter().position(|(k, _)| **k == *key);
+    match first.filter(|_| replace) {
+        Some(at) => {
+            if let Some(slot) = params.get_mut(at) {
+                slot.1 = Cow::Borrowed(value);
+            }
+            let mut index = 0;
+            params.retain(|(k, _)| {
+                index += 1;
+                index - 1 == at || **k != *key
+            });
+        }
+        None => params.push((Cow::Borrowed(key), Cow::Borrowed(value))),
+    }
+}
+
+/// What one request sends differently from the [`NginxParams`] every request shares:
+/// the client's address (`REMOTE_ADDR`, `REMOTE_PORT`) and params set over the shared
+/// ones, each as [`NginxParams::param`] sets it (replaced where it stands, or added).
+/// Put it in the request's extensions; [`NginxParams::to_vars`] (and so the client
+/// driver's `Client`) applies it last. A gateway inserts one
+/// per request, with the address of the connection it came on, and builds its params
+/// once.
+///
+/// ```
+/// use uwsgi_wire::cgi::{NginxParams, RequestParams};
+///
+/// let shared = NginxParams::new().param("X_TIER", "web").param("X_TENANT", "none");
+/// let mut request = http::Request::get("/").body(())?;
+/// request.extensions_mut().insert(
+///     RequestParams::new()
+///         .remote_addr("[2001:db8::7]:40000".parse()?)
+///         .param("X_TENANT", "acme"),
+/// );
+/// let vars = shared.to_vars(&request)?;
+/// assert_eq!(vars.vars().get(b"REMOTE_ADDR"), Some(&b"2001:db8::7"[..]));
+/// assert_eq!(vars.vars().get(b"REMOTE_PORT"), Some(&b"40000"[..]));
+/// assert_eq!(vars.vars().get(b"X_TIER"), Some(&b"web"[..]));
+/// assert_eq!(vars.vars().get(b"X_TENANT"), Some(&b"acme"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestParams {
+    remote_addr: Option<SocketAddr>,
+    params: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RequestParams {
+    /// Nothing different: the shared params alone.
+    ///
+    /// ```
+    /// let params = uwsgi_wire::cgi::RequestParams::new();
+    /// # let _ = params;
+    /// ```
+    pub fn new() -> Self {
+        RequestParams::default()
+    }
+
+    /// The client's address: `REMOTE_ADDR` and `REMOTE_PORT`, over the shared
+    /// [`NginxParams::remote_addr`].
+    ///
+    /// ```
+    /// let params = uwsgi_wire::cgi::RequestParams::new().remote_addr("192.0.2.7:40000".parse()?);
+    /// # let _ = params;
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    pub fn remote_addr(mut self, addr: SocketAddr) -> Self {
+        self.remote_addr = Some(addr);
+        self
+    }
+
+    /// Sets `key` to `value` for this request, after the shared params: replaces the
+    /// var of that name where it stands, or adds it.
+    ///
+    /// ```
+    /// let params = uwsgi_wire::cgi::RequestParams::new().param("UWSGI_SCHEME", "https");
+    /// # let _ = params;
+    /// ```
+    pub fn param(mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.params
+            .push((key.as_ref().to_vec(), value.as_ref().to_vec()));
+        self
+    }
+}
 
 /// A `Host` header's host: `[v6]` or the part before `:`.
 fn strip_port(host: &[u8]) -> &[u8] {

@@ -76,7 +76,9 @@ impl fmt::Display for Address {
 
 /// Configures the client driver, after hyper's `client::conn::http1::Builder`: limits,
 /// the vars sent, timeouts, by-value setters from [`new`](Builder::new). Then
-/// [`connect`](Builder::connect) and [`send_request`](Builder::send_request).
+/// [`build`](Builder::build) a [`Client`](super::Client) of one server, or
+/// [`connect`](Builder::connect) and [`send_request`](Builder::send_request) on a
+/// connection of your own.
 ///
 /// ```
 /// use std::time::Duration;
@@ -84,7 +86,7 @@ impl fmt::Display for Address {
 /// use uwsgi_wire::cgi::NginxParams;
 ///
 /// let builder = Builder::new()
-///     .params(NginxParams::new().remote_addr("10.0.0.7").remote_port("40000"))
+///     .params(NginxParams::new().server_name("example.com").server_port("443").https(true))
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .head_timeout(Duration::from_secs(30))
 ///     .body_timeout(Duration::from_secs(30));
@@ -172,13 +174,15 @@ impl Builder {
         self
     }
 
-    /// How the vars are built from each request: a gateway sets the client's
-    /// `REMOTE_ADDR` and `REMOTE_PORT` here (on a clone of its builder, per request),
-    /// `SERVER_PORT`, `HTTPS` and any extra `uwsgi_param`. Default: [`NginxParams::new`].
+    /// How the vars are built from each request, the same for every request: a
+    /// gateway's `SERVER_NAME`, `SERVER_PORT`, `HTTPS` and extra `uwsgi_param`s. What
+    /// one request sends differently, the client's `REMOTE_ADDR` and `REMOTE_PORT` above
+    /// all, goes in its extensions as a [`RequestParams`](crate::cgi::RequestParams),
+    /// applied over these. Default: [`NginxParams::new`].
     ///
     /// ```
     /// use uwsgi_wire::cgi::NginxParams;
-    /// let builder = uwsgi_wire::client::Builder::new().params(NginxParams::new().remote_addr("192.0.2.1").server_port("8080"));
+    /// let builder = uwsgi_wire::client::Builder::new().params(NginxParams::new().server_name("example.com").server_port("8080"));
     /// # let _ = builder;
     /// ```
     pub fn params(mut self, params: NginxParams) -> Self {
@@ -255,24 +259,32 @@ impl Builder {
     /// # }
     /// ```
     pub async fn connect(&self, addr: &str) -> Result<Stream, Error> {
-        let limit = self.connect_timeout;
-        let parsed = addr
+        let addr = addr
             .parse()
             .unwrap_or_else(|never: Infallible| match never {});
-        if let Address::Unix(path) = parsed {
-            return match timeout(limit, UnixStream::connect(path)).await {
-                Ok(Ok(stream)) => Ok(Stream::Unix(stream)),
-                Ok(Err(err)) => Err(Error::new(
-                    ErrorKind::Connect,
-                    format!("connecting to {addr}: {err}"),
-                )
-                .with_source(err)),
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("connecting to {addr}: no connection within {limit:?}"),
-                )),
-            };
-        }
+        self.connect_to(&addr).await
+    }
+
+    /// [`connect`](Builder::connect) to an address parsed before.
+    pub(super) async fn connect_to(&self, addr: &Address) -> Result<Stream, Error> {
+        let limit = self.connect_timeout;
+        let addr = match addr {
+            Address::Tcp(host_port) => host_port.as_str(),
+            Address::Unix(path) => {
+                return match timeout(limit, UnixStream::connect(path)).await {
+                    Ok(Ok(stream)) => Ok(Stream::Unix(stream)),
+                    Ok(Err(err)) => Err(Error::new(
+                        ErrorKind::Connect,
+                        format!("connecting to {addr}: {err}"),
+                    )
+                    .with_source(err)),
+                    Err(_) => Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("connecting to {addr}: no connection within {limit:?}"),
+                    )),
+                };
+            }
+        };
         let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
             Ok(Ok(addrs)) => addrs,
             Ok(Err(err)) => {

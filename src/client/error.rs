@@ -7,7 +7,7 @@ use crate::cgi::BoxError;
 use crate::exchange::{ExchangeErrorKind, HeadErrorKind};
 use crate::io::StreamError;
 
-/// Why [`send_request`](super::Builder::send_request),
+/// Why [`Client::send`](super::Client::send), [`send_request`](super::Builder::send_request),
 /// [`connect`](super::Builder::connect) or a [`ResponseBody`](super::ResponseBody)
 /// failed: a [`kind`](Error::kind) to match on, a one-line [`Display`](fmt::Display)
 /// naming what failed and why, the [`status_code`](Error::status_code) a gateway

@@ -132,25 +132,22 @@ impl Builder {
     /// The request packet: the vars, `CONTENT_LENGTH` set to `length` when no header
     /// said it.
     fn encode(&self, request: &Request<()>, set_length: bool, length: u64) -> Result<Bytes, Error> {
-        let params = if set_length && length > 0 {
-            self.params
-                .clone()
-                .param("CONTENT_LENGTH", length.to_string())
-        } else {
-            self.params.clone()
-        };
-        let vars = params.to_vars(request).map_err(|err| {
-            let status = match &err {
-                cgi::Error::Encode(_) => 500,
-                _ => 400,
-            };
-            Error::new(
-                ErrorKind::Request,
-                format!("cannot encode the request: {err}"),
-            )
-            .with_status(status)
-            .with_source(err)
-        })?;
+        let set = (set_length && length > 0).then(|| length.to_string());
+        let vars = self
+            .params
+            .vars_with(request, set.as_deref().map(str::as_bytes))
+            .map_err(|err| {
+                let status = match &err {
+                    cgi::Error::Encode(_) => 500,
+                    _ => 400,
+                };
+                Error::new(
+                    ErrorKind::Request,
+                    format!("cannot encode the request: {err}"),
+                )
+                .with_status(status)
+                .with_source(err)
+            })?;
         // The bytes sent after the packet are `length`: vars that say otherwise (a
         // `CONTENT_LENGTH` param set or removed by hand) would make the server read the
         // body as the next packet.

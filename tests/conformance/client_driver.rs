@@ -215,11 +215,7 @@ pub(crate) fn servers() -> Option<[Server; 2]> {
 /// A client whose every wait is short enough for a test.
 fn client() -> Builder {
     Builder::new()
-        .params(
-            NginxParams::new()
-                .remote_addr("192.0.2.7")
-                .remote_port("40000"),
-        )
+        .params(NginxParams::new().remote_addr("192.0.2.7:40000".parse().unwrap()))
         .connect_timeout(Duration::from_secs(5))
         .head_timeout(Duration::from_secs(20))
         .body_timeout(Duration::from_secs(20))
@@ -237,8 +233,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let stream = builder.connect(&server.addr()).await?;
-    builder.send_request(stream, request).await
+    builder.build(&server.addr()).send(request).await
 }
 
 async fn json(response: http::Response<ResponseBody>) -> serde_json::Value {

@@ -50,7 +50,7 @@ use ipnet::IpNet;
 use tokio::net::{TcpListener, UnixListener};
 use uwsgi_wire::cgi::request_from_vars;
 use uwsgi_wire::server::{serve, Builder, Listener};
-use uwsgi_wire::{owned::OwnedPacket, Limits};
+use uwsgi_wire::{owned::OwnedVars, Limits};
 
 const USAGE: &str = "usage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]";
 
@@ -86,7 +86,7 @@ fn allowed(args: impl Iterator<Item = String>) -> Result<Vec<IpNet>, String> {
 /// Answers every request with its vars, the `http::Request` they make, and the size of
 /// the body (read as it streams, never held).
 async fn answer(request: Request) -> Response {
-    let packet = request.extensions().get::<OwnedPacket>().cloned();
+    let vars = request.extensions().get::<OwnedVars>().cloned();
     let mut body = request.into_body();
     let mut body_size = 0u64;
     while let Some(frame) = body.frame().await {
@@ -95,10 +95,10 @@ async fn answer(request: Request) -> Response {
             Err(err) => return (http::StatusCode::BAD_REQUEST, format!("{err}\n")).into_response(),
         }
     }
-    let Some(packet) = packet else {
+    let Some(vars) = vars else {
         return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let json = describe(&packet, body_size).to_string();
+    let json = describe(&vars, body_size).to_string();
     ([(http::header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
@@ -157,17 +157,15 @@ async fn main() -> io::Result<()> {
         .await
 }
 
-fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
+fn describe(vars: &OwnedVars, body_size: u64) -> serde_json::Value {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let head = packet.packet();
-    let vars: Vec<(String, String)> = head
+    let pairs: Vec<(String, String)> = vars
         .vars()
-        .into_iter()
-        .flat_map(|vars| vars.iter())
+        .iter()
         .map(|(k, v)| (text(k), text(v)))
         .collect();
-    let request = match packet.owned_vars().map(|vars| request_from_vars(&vars)) {
-        Some(Ok(request)) => serde_json::json!({
+    let request = match request_from_vars(vars) {
+        Ok(request) => serde_json::json!({
             "method": request.method().as_str(),
             "uri": request.uri().to_string(),
             "version": format!("{:?}", request.version()),
@@ -177,13 +175,12 @@ fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
                 .map(|(n, v)| (n.as_str().to_string(), text(v.as_bytes())))
                 .collect::<Vec<_>>(),
         }),
-        Some(Err(err)) => serde_json::json!({ "error": err.to_string() }),
-        None => serde_json::Value::Null,
+        Err(err) => serde_json::json!({ "error": err.to_string() }),
     };
     serde_json::json!({
-        "modifier1": head.modifier1().0,
-        "modifier2": head.modifier2(),
-        "vars": vars,
+        "remote_addr": vars.remote_addr().map(|addr| addr.to_string()),
+        "scheme": text(vars.scheme()),
+        "vars": pairs,
         "request": request,
         "body_size": body_size,
     })

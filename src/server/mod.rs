@@ -40,7 +40,7 @@ mod serve;
 mod service;
 
 pub use body::RequestBody;
-pub use builder::Builder;
+pub use builder::{Builder, Connection};
 pub use error::Error;
 pub use serve::{serve, Listener, Serve};
 pub use service::HttpService;

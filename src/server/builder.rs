@@ -162,7 +162,9 @@ impl Builder {
         let (stop, stopped) = watch::channel(());
         let builder = *self;
         Connection {
-            future: Box::pin(async move { builder.serve_until(io, service, Some(stopped), None).await }),
+            future: Box::pin(
+                async move { builder.serve_until(io, service, Some(stopped), None).await },
+            ),
             stop: Some(stop),
         }
     }

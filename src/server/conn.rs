@@ -133,7 +133,11 @@ impl Builder {
             {
                 // A graceful shutdown: the request in flight was answered, no next one
                 // is read.
-                Next::Continue if stop.as_ref().is_some_and(|stop| stop.has_changed().is_err()) => {
+                Next::Continue
+                    if stop
+                        .as_ref()
+                        .is_some_and(|stop| stop.has_changed().is_err()) =>
+                {
                     return Ok(())
                 }
                 Next::Continue => {}

@@ -290,8 +290,12 @@ where
             tasks.spawn(async move {
                 let _slot = permit;
                 let served = match stream {
-                    Stream::Tcp(stream) => builder.serve_until(stream, service, stopped, peer).await,
-                    Stream::Unix(stream) => builder.serve_until(stream, service, stopped, None).await,
+                    Stream::Tcp(stream) => {
+                        builder.serve_until(stream, service, stopped, peer).await
+                    }
+                    Stream::Unix(stream) => {
+                        builder.serve_until(stream, service, stopped, None).await
+                    }
                 };
                 if let Err(err) = served {
                     let peer = peer.map(tracing::field::display);

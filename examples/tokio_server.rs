@@ -1,6 +1,7 @@
 //! A tokio uwsgi application server, over TCP or a Unix socket: every request is
-//! answered with its decoded vars, the `http::Request` they make, and the body size, as
-//! JSON; a ping gets a pong. The body is streamed through the codec in bounded chunks,
+//! answered with its decoded vars, the `http::Request` they make, the client's address and
+//! the scheme (the typed accessors of `OwnedVars`), and the body size, as JSON; a ping gets
+//! a pong. The body is streamed through the codec in bounded chunks,
 //! never held whole in memory.
 //!
 //! ```sh

@@ -205,21 +205,29 @@ impl Builder {
             latency = tracing::field::Empty,
         );
         let start = (!span.is_disabled()).then(Instant::now);
-        self.respond(frames, write, service, request, body_len, tx, start)
+        // The body is fed while the service runs *and* while its response is written (a
+        // response may stream the request body back), raced against both so neither
+        // waits on a body read; its end is read from the connection once all of its bytes
+        // were, whether or not the service read them, so a pipelined packet is found.
+        let feed = Feed {
+            tx: Some(tx),
+            left: body_len,
+            ended: false,
+            stopped: false,
+        };
+        self.respond(frames, write, service, request, feed, start)
             .instrument(span)
             .await
     }
 
     /// Calls the service with `request`, feeding it its body, and writes its response.
-    #[allow(clippy::too_many_arguments)]
     async fn respond<IO, S>(
         &self,
         frames: &mut FramedRead<ReadHalf<IO>, ServerCodec>,
         write: &mut WriteHalf<IO>,
         service: &mut S,
         request: Request<RequestBody>,
-        body_len: u64,
-        tx: mpsc::Sender<Result<Bytes, Error>>,
+        mut feed: Feed,
         start: Option<Instant>,
     ) -> Result<Next, Error>
     where
@@ -229,16 +237,6 @@ impl Builder {
         if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
             return Err(self.answer(write, Error::Service(err.into())).await);
         }
-        // The body is fed while the service runs *and* while its response is written (a
-        // response may stream the request body back), raced against both so neither
-        // waits on a body read; its end is read from the connection once all of its bytes
-        // were, whether or not the service read them, so a pipelined packet is found.
-        let mut feed = Feed {
-            tx: Some(tx),
-            left: body_len,
-            ended: false,
-            stopped: false,
-        };
         let call = service.__call(request);
         let response = match self.feeding(frames, &mut feed, call).await {
             Ok(response) => response,
@@ -273,6 +271,8 @@ impl Builder {
     /// gives it back.
     async fn answer<W: AsyncWrite + Unpin>(&self, write: &mut W, err: Error) -> Error {
         if let Some(code) = err.status_code() {
+            // Inside a `request` span (a failed service), its status.
+            tracing::Span::current().record("status", code);
             let _ = write_status(write, code, self.write_timeout).await;
         }
         err

@@ -3,9 +3,11 @@
 //! 1. `examples/axum` (an axum `Router` served by `server::serve`) behind real nginx 1.22
 //!    `uwsgi_pass`: headers, a streamed upload and download with the example's peak RSS
 //!    bounded, 64 concurrent requests, a client gone mid-body, slow-drip connections
-//!    cut by the head timeout, graceful shutdown.
-//! 2. `server::serve_connection` on its own, where nginx adds nothing: pipelining and
-//!    the error answers (400, 431, 413, 408), asserted on the raw bytes.
+//!    cut by the head timeout, graceful shutdown, axum's `ConnectInfo` as the client
+//!    nginx saw.
+//! 2. `server::serve_connection` on its own, where nginx adds nothing: pipelining, the
+//!    error answers (400, 431, 413, 408) asserted on the raw bytes, the typed vars
+//!    extension, `Connection::graceful_shutdown`, the tracing spans.
 #![cfg(feature = "server")]
 
 mod direct {
@@ -451,6 +453,8 @@ mod direct {
     struct SpansInner {
         open: std::collections::HashMap<u64, (String, Fields)>,
         closed: Vec<(String, Fields)>,
+        /// Every event at WARN or above: its fields, the message among them.
+        warnings: Vec<Fields>,
     }
 
     #[derive(Default, Debug, Clone)]
@@ -489,6 +493,18 @@ mod direct {
             let mut spans = self.0.lock().expect("not poisoned");
             if let Some((_, fields)) = spans.open.get_mut(&id.into_u64()) {
                 values.record(fields);
+            }
+        }
+
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if *event.metadata().level() <= tracing::Level::WARN {
+                let mut fields = Fields::default();
+                event.record(&mut fields);
+                self.0.lock().expect("not poisoned").warnings.push(fields);
             }
         }
 
@@ -537,6 +553,60 @@ mod direct {
         assert!(latency.ends_with('s'), "{latency:?}");
         // `serve_connection` knows no peer (`serve` names the listener's).
         assert_eq!(fields(2, "peer"), None, "{spans:?}");
+    }
+
+    #[tokio::test]
+    async fn under_serve_the_connection_span_and_its_failure_name_the_peer() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let spans = Spans::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(spans.clone())
+            .with(tracing_subscriber::filter::LevelFilter::DEBUG);
+        let _default = tracing::subscriber::set_default(subscriber);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            uwsgi_wire::server::serve(listener, app()).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            }),
+        );
+        let mut client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let peer = client.local_addr().expect("local address").to_string();
+        // The malformed packet of `a_malformed_packet_is_answered_400`.
+        client
+            .write_all(b"\x00\x05\x00\x00\x10\x00abc")
+            .await
+            .expect("write");
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .expect("read");
+        assert_eq!(String::from_utf8_lossy(&answer), status(400, "Bad Request"));
+        let _ = stop.send(());
+        let served = tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("the server stops");
+        assert!(matches!(served, Ok(Ok(()))), "{served:?}");
+        let spans = spans.0.lock().expect("not poisoned");
+        let connection = spans
+            .closed
+            .iter()
+            .find(|(name, _)| name == "connection")
+            .map(|(_, fields)| fields.0.get("peer").cloned());
+        assert_eq!(connection, Some(Some(peer.clone())), "{:?}", spans.closed);
+        let failed = spans.warnings.iter().find(|fields| {
+            fields
+                .0
+                .get("message")
+                .is_some_and(|m| m == "connection failed")
+        });
+        let failed = failed.unwrap_or_else(|| panic!("no failure logged: {:?}", spans.warnings));
+        assert_eq!(failed.0.get("peer"), Some(&peer), "{failed:?}");
+        assert!(failed.0.contains_key("error"), "{failed:?}");
     }
 
     #[tokio::test]

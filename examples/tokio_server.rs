@@ -1,7 +1,7 @@
 //! A tokio uwsgi application server, over TCP or a Unix socket: every request is
 //! answered with its decoded vars, the `http::Request` they make, the client's address and
-//! the scheme (the typed accessors of `OwnedVars`), and the body size, as JSON; a ping gets
-//! a pong. The body is streamed through the codec in bounded chunks,
+//! the scheme (the typed accessors of `OwnedVars`), and the body size, as JSON; a ping
+//! gets a pong. The body is streamed through the codec in bounded chunks,
 //! never held whole in memory.
 //!
 //! ```sh
@@ -50,8 +50,9 @@ use http_body_util::BodyExt;
 use ipnet::IpNet;
 use tokio::net::{TcpListener, UnixListener};
 use uwsgi_wire::cgi::request_from_vars;
+use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
 use uwsgi_wire::server::{serve, Builder, Listener};
-use uwsgi_wire::{owned::OwnedVars, Limits};
+use uwsgi_wire::Limits;
 
 const USAGE: &str = "usage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]";
 
@@ -87,7 +88,7 @@ fn allowed(args: impl Iterator<Item = String>) -> Result<Vec<IpNet>, String> {
 /// Answers every request with its vars, the `http::Request` they make, and the size of
 /// the body (read as it streams, never held).
 async fn answer(request: Request) -> Response {
-    let vars = request.extensions().get::<OwnedVars>().cloned();
+    let packet = request.extensions().get::<OwnedPacket>().cloned();
     let mut body = request.into_body();
     let mut body_size = 0u64;
     while let Some(frame) = body.frame().await {
@@ -96,10 +97,10 @@ async fn answer(request: Request) -> Response {
             Err(err) => return (http::StatusCode::BAD_REQUEST, format!("{err}\n")).into_response(),
         }
     }
-    let Some(vars) = vars else {
+    let Some(packet) = packet else {
         return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let json = describe(&vars, body_size).to_string();
+    let json = describe(&packet, body_size).to_string();
     ([(http::header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
@@ -158,15 +159,18 @@ async fn main() -> io::Result<()> {
         .await
 }
 
-fn describe(vars: &OwnedVars, body_size: u64) -> serde_json::Value {
+fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let pairs: Vec<(String, String)> = vars
+    let head = packet.packet();
+    let vars: Vec<(String, String)> = head
         .vars()
-        .iter()
+        .into_iter()
+        .flat_map(|vars| vars.iter())
         .map(|(k, v)| (text(k), text(v)))
         .collect();
-    let request = match request_from_vars(vars) {
-        Ok(request) => serde_json::json!({
+    let owned_vars = packet.owned_vars();
+    let request = match owned_vars.as_ref().map(request_from_vars) {
+        Some(Ok(request)) => serde_json::json!({
             "method": request.method().as_str(),
             "uri": request.uri().to_string(),
             "version": format!("{:?}", request.version()),
@@ -176,12 +180,15 @@ fn describe(vars: &OwnedVars, body_size: u64) -> serde_json::Value {
                 .map(|(n, v)| (n.as_str().to_string(), text(v.as_bytes())))
                 .collect::<Vec<_>>(),
         }),
-        Err(err) => serde_json::json!({ "error": err.to_string() }),
+        Some(Err(err)) => serde_json::json!({ "error": err.to_string() }),
+        None => serde_json::Value::Null,
     };
     serde_json::json!({
-        "remote_addr": vars.remote_addr().map(|addr| addr.to_string()),
-        "scheme": text(vars.scheme()),
-        "vars": pairs,
+        "modifier1": head.modifier1().0,
+        "modifier2": head.modifier2(),
+        "remote_addr": owned_vars.as_ref().and_then(OwnedVars::remote_addr).map(|a| a.to_string()),
+        "scheme": owned_vars.as_ref().map(|vars| text(vars.scheme())),
+        "vars": vars,
         "request": request,
         "body_size": body_size,
     })

@@ -12,9 +12,11 @@ use crate::wire::vars::Vars;
 
 /// A validated vars block that owns its bytes (a cheap-to-clone [`Bytes`]).
 ///
-/// The server driver's requests (and [`cgi::request_from_vars`](crate::cgi::request_from_vars)'s)
-/// carry the front end's vars as this type in their extensions, with typed accessors
-/// for what a service asks of them: [`remote_addr`](OwnedVars::remote_addr),
+/// A request made by [`cgi::request_from_vars`](crate::cgi::request_from_vars) carries
+/// its vars as this type in its extensions; one the server driver serves carries the
+/// whole [`OwnedPacket`](super::OwnedPacket), whose [`owned_vars`](super::OwnedPacket::owned_vars)
+/// gives them (O(1), no copy). Typed accessors read what a service asks of them:
+/// [`remote_addr`](OwnedVars::remote_addr),
 /// [`scheme`](OwnedVars::scheme), [`script_name`](OwnedVars::script_name),
 /// [`server_name`](OwnedVars::server_name), [`server_port`](OwnedVars::server_port),
 /// and [`get`](OwnedVars::get) for any var by name.

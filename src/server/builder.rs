@@ -114,8 +114,9 @@ impl Builder {
     }
 
     /// Serves one connection: reads a request packet and its body, calls `service` with
-    /// an `http::Request` (the front end's vars stay in its extensions as an
-    /// [`OwnedVars`](crate::owned::OwnedVars), whose accessors read the client's
+    /// an `http::Request` (its one extension is the packet, an
+    /// [`OwnedPacket`](crate::owned::OwnedPacket): modifier1, modifier2, and the vars,
+    /// whose [`OwnedVars`](crate::owned::OwnedVars) accessors read the client's
     /// address, the scheme, `SCRIPT_NAME` and any var; with the `axum` feature, also
     /// axum's `ConnectInfo<SocketAddr>`), and writes the raw HTTP/1.1 response nginx
     /// expects from a uwsgi backend, its body streamed as the service yields it. A ping

@@ -15,7 +15,7 @@ use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
 use tracing::Instrument;
 
-use crate::cgi::request_from_vars;
+use crate::cgi::request_without_vars;
 use crate::codec::{Frame, ServerCodec};
 use crate::io::StreamError;
 use crate::owned::OwnedPacket;
@@ -175,15 +175,17 @@ impl Builder {
             );
             return Ok(Next::Close);
         };
-        let request = match request_from_vars(&vars) {
+        let request = match request_without_vars(&vars) {
             Ok(request) => request,
             Err(err) => return Err(self.answer(write, err.into()).await),
         };
         // Right after the head, the codec is at the start of the body it announced.
         let body_len = frames.decoder().body_remaining().unwrap_or(0);
         let (tx, body) = RequestBody::channel(body_len);
-        #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
         let mut request = request.map(|()| body);
+        // The one extension: the packet (modifier1, modifier2, and the vars, whose
+        // accessors read the client, the scheme, ...: `OwnedPacket::owned_vars`).
+        request.extensions_mut().insert(head);
         // axum's `ConnectInfo` extractor reads this extension; absent when the vars name
         // no client (it then rejects with 500, as under `axum::serve` without
         // `into_make_service_with_connect_info`).

@@ -5,10 +5,12 @@
 //! - [`Builder::serve_connection`] drives one connection, in the shape of hyper's
 //!   `server::conn::http1::Builder::serve_connection` (the [`Builder`] sets limits and
 //!   timeouts) for any [`HttpService`]: the request packet becomes an
-//!   `http::Request<`[`RequestBody`]`>` whose extensions keep every var the front end
-//!   sent, once, as an [`OwnedVars`](crate::owned::OwnedVars) with typed accessors
-//!   (the client's [`remote_addr`](crate::owned::OwnedVars::remote_addr), the
-//!   [`scheme`](crate::owned::OwnedVars::scheme), `SCRIPT_NAME`, any var by name), and
+//!   `http::Request<`[`RequestBody`]`>` whose one extension is the packet the front
+//!   end sent, an [`OwnedPacket`](crate::owned::OwnedPacket) (modifier1, modifier2,
+//!   every var); its [`owned_vars`](crate::owned::OwnedPacket::owned_vars) have typed
+//!   accessors (the client's [`remote_addr`](crate::owned::OwnedVars::remote_addr),
+//!   the [`scheme`](crate::owned::OwnedVars::scheme), `SCRIPT_NAME`, any var by
+//!   name), and
 //!   with the `axum` feature axum's `ConnectInfo<SocketAddr>` (absent when the vars name
 //!   no client: the extractor then rejects with 500); the body streams from the
 //!   connection as the service reads it; the response is written as the raw HTTP/1.1
@@ -19,13 +21,17 @@
 //!   # #[tokio::main(flavor = "current_thread")]
 //!   # async fn main() {
 //!   use axum::{extract::Request, routing::get, Router};
-//!   use uwsgi_wire::owned::OwnedVars;
+//!   use uwsgi_wire::owned::OwnedPacket;
 //!
 //!   let app: Router = Router::new().route("/", get(|request: Request| async move {
-//!       let vars = request.extensions().get::<OwnedVars>();
-//!       match vars.and_then(OwnedVars::remote_addr) {
-//!           Some(client) => format!("hello {client} over {}\n", String::from_utf8_lossy(vars.map_or(&b"http"[..], OwnedVars::scheme))),
-//!           None => "hello\n".to_string(),
+//!       let packet = request.extensions().get::<OwnedPacket>();
+//!       let Some(vars) = packet.and_then(OwnedPacket::owned_vars) else {
+//!           return "hello\n".to_string();
+//!       };
+//!       let scheme = String::from_utf8_lossy(vars.scheme());
+//!       match vars.remote_addr() {
+//!           Some(client) => format!("hello {client} over {scheme}\n"),
+//!           None => format!("hello over {scheme}\n"),
 //!       }
 //!   }));
 //!   # drop(app);

@@ -64,7 +64,8 @@ fn tokio_example_server_behind_nginx() {
         String::from_utf8_lossy(&response.body)
     );
     let answer = json(&response.body);
-    // The typed accessors of the request's `OwnedVars`: nginx's client and scheme.
+    assert_eq!(answer["modifier1"], 0);
+    // The typed accessors of the packet's `OwnedVars`: nginx's client and scheme.
     let remote = answer["remote_addr"].as_str().unwrap_or_default();
     assert!(remote.starts_with("127.0.0.1:"), "{remote}");
     assert_eq!(answer["scheme"], "http");

@@ -279,8 +279,8 @@ mod direct {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
-    /// The typed accessors of the request's one vars extension, and axum's
-    /// `ConnectInfo`, as a handler sees them.
+    /// The request's one extension, the packet, with the typed accessors of its vars,
+    /// and axum's `ConnectInfo`, as a handler sees them.
     fn vars_app() -> Router {
         use std::net::SocketAddr;
         use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
@@ -289,19 +289,24 @@ mod direct {
                 "/vars",
                 get(|request: Request| async move {
                     let extensions = request.extensions();
-                    let Some(vars) = extensions.get::<OwnedVars>() else {
+                    let Some(packet) = extensions.get::<OwnedPacket>() else {
+                        return "no packet".to_string();
+                    };
+                    let Some(vars) = packet.owned_vars() else {
                         return "no vars".to_string();
                     };
                     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
                     format!(
-                        "remote={:?} scheme={} script={} server={:?}:{:?} raw={:?} packet={}",
+                        "modifiers={}/{} remote={:?} scheme={} script={} server={:?}:{:?} raw={:?} vars_too={}",
+                        packet.packet().modifier1().0,
+                        packet.packet().modifier2(),
                         vars.remote_addr(),
                         text(vars.scheme()),
                         text(vars.script_name()),
                         vars.server_name().map(text),
                         vars.server_port(),
                         vars.get(b"DOCUMENT_ROOT"),
-                        extensions.get::<OwnedPacket>().is_some(),
+                        extensions.get::<OwnedVars>().is_some(),
                     )
                 }),
             )
@@ -326,7 +331,7 @@ mod direct {
     }
 
     #[tokio::test]
-    async fn the_vars_are_one_typed_extension() {
+    async fn the_packet_is_the_one_extension_and_its_vars_are_typed() {
         // As nginx's uwsgi_params sends them for an HTTPS client over IPv6.
         let front = [
             ("REMOTE_ADDR", "2001:db8::7"),
@@ -341,8 +346,8 @@ mod direct {
         let answer = answer_with(vars_app(), &vars_get("/vars", &front)).await;
         assert!(
             answer.ends_with(
-                "remote=Some([2001:db8::7]:51000) scheme=https script=/app \
-                 server=Some(\"example.com\"):Some(443) raw=Some(b\"/srv\") packet=false"
+                "modifiers=0/0 remote=Some([2001:db8::7]:51000) scheme=https script=/app \
+                 server=Some(\"example.com\"):Some(443) raw=Some(b\"/srv\") vars_too=false"
             ),
             "{answer}"
         );
@@ -359,7 +364,7 @@ mod direct {
         let answer = answer_with(vars_app(), &vars_get("/vars", &sparse)).await;
         assert!(
             answer.ends_with(
-                "remote=None scheme=http script= server=None:None raw=None packet=false"
+                "modifiers=0/0 remote=None scheme=http script= server=None:None raw=None vars_too=false"
             ),
             "{answer}"
         );

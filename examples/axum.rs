@@ -18,6 +18,9 @@
 //! - `/events?n=N&ms=M`: N server-sent events (`data: i`), one every M ms, each written
 //!   as it is yielded (behind nginx with `uwsgi_buffering off`, each arrives on time).
 //! - `/bench`: `Hello, world!` as `text/plain`, the end-to-end benchmark's answer.
+//! - `/ip`: the client as nginx saw it, `IP:PORT` as plain text (axum's
+//!   `ConnectInfo<SocketAddr>`, from `REMOTE_ADDR` and `REMOTE_PORT`; needs the library's
+//!   `axum` feature, else 500).
 //!
 //! Logs go to stderr through `tracing` (`RUST_LOG=debug` for more). It runs on one
 //! thread (a current-thread runtime), and its TCP listener has `TCP_DEFER_ACCEPT`, as

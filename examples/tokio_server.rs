@@ -1,6 +1,7 @@
 //! A tokio uwsgi application server, over TCP or a Unix socket: every request is
-//! answered with its decoded vars, the `http::Request` they make, and the body size, as
-//! JSON; a ping gets a pong. The body is streamed through the codec in bounded chunks,
+//! answered with its decoded vars, the `http::Request` they make, the client's address and
+//! the scheme (the typed accessors of `OwnedVars`), and the body size, as JSON; a ping
+//! gets a pong. The body is streamed through the codec in bounded chunks,
 //! never held whole in memory.
 //!
 //! ```sh
@@ -49,8 +50,9 @@ use http_body_util::BodyExt;
 use ipnet::IpNet;
 use tokio::net::{TcpListener, UnixListener};
 use uwsgi_wire::cgi::request_from_vars;
+use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
 use uwsgi_wire::server::{serve, Builder, Listener};
-use uwsgi_wire::{owned::OwnedPacket, Limits};
+use uwsgi_wire::Limits;
 
 const USAGE: &str = "usage: tokio_server [ADDR] [--allow BLOCK].. [--allow-any]";
 
@@ -166,7 +168,8 @@ fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
         .flat_map(|vars| vars.iter())
         .map(|(k, v)| (text(k), text(v)))
         .collect();
-    let request = match packet.owned_vars().map(|vars| request_from_vars(&vars)) {
+    let owned_vars = packet.owned_vars();
+    let request = match owned_vars.as_ref().map(request_from_vars) {
         Some(Ok(request)) => serde_json::json!({
             "method": request.method().as_str(),
             "uri": request.uri().to_string(),
@@ -183,6 +186,8 @@ fn describe(packet: &OwnedPacket, body_size: u64) -> serde_json::Value {
     serde_json::json!({
         "modifier1": head.modifier1().0,
         "modifier2": head.modifier2(),
+        "remote_addr": owned_vars.as_ref().and_then(OwnedVars::remote_addr).map(|a| a.to_string()),
+        "scheme": owned_vars.as_ref().map(|vars| text(vars.scheme())),
         "vars": vars,
         "request": request,
         "body_size": body_size,

@@ -57,6 +57,7 @@
 //! | `tokio` | no | the async adapter `codec`: `codec::ServerCodec` and `codec::ClientCodec`, `tokio_util::codec` `Decoder`/`Encoder`s yielding head, body chunks, end, one type per side (an HTTP response head is an `OwnedResponseHead`); implies `std` |
 //! | `http` | no | `cgi`: the CGI/1.1 vars to `http::Request` and back (nginx `uwsgi_params` order), the raw HTTP/1.x response head both ways; implies `std` |
 //! | `server` | no | `server`: the server driver, any tower/hyper service (an axum `Router`) served over uwsgi (`server::Builder::serve_connection`, `server::serve`); implies `tokio` and `http` |
+//! | `axum` | no | axum's `ConnectInfo<SocketAddr>` in the server driver's requests, from `REMOTE_ADDR` and `REMOTE_PORT`, for axum's `ConnectInfo` extractor; implies `server` |
 //! | `client` | no | `client`: the client driver, an `http::Request` sent as nginx's `uwsgi_pass` sends it, its `http::Response` back with a streaming body (`client::Builder::send_request`); implies `tokio` and `http` |
 //! | `arbitrary` | no | `arbitrary`: `arbitrary::ArbitraryRequest` (nginx-style vars, a consistent `CONTENT_LENGTH`, its body) and `arbitrary::ArbitraryPacket` (every packet kind), `arbitrary::Arbitrary` generators of valid inputs for cargo-fuzz; implies `alloc` |
 //! | `check` | no | `check`: the conformance catalogue for any uwsgi server (`check::catalogue`, `check::Checker::run` at an address, `run_with` over any connection: h2spec for uwsgi), its report as lines, JSON (serde) or JUnit XML; implies `client` |

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request};
+use axum::extract::{ConnectInfo, Path, Query, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -22,6 +23,7 @@ pub fn app() -> Router {
         .route("/slow", get(slow))
         .route("/events", get(events))
         .route("/bench", get(bench))
+        .route("/ip", get(ip))
 }
 
 /// Describes the request; the body is hashed chunk by chunk as it arrives.
@@ -130,4 +132,11 @@ async fn bench() -> impl IntoResponse {
         [(http::header::CONTENT_TYPE, "text/plain")],
         "Hello, world!",
     )
+}
+
+/// The client as the front end saw it, `IP:PORT` (`[IP]:PORT` for IPv6): axum's
+/// `ConnectInfo`, which the driver sets from `REMOTE_ADDR` and `REMOTE_PORT` (feature
+/// `axum`); without them the extractor rejects the request with 500.
+async fn ip(ConnectInfo(client): ConnectInfo<SocketAddr>) -> String {
+    client.to_string()
 }

@@ -42,6 +42,7 @@ mod response;
 
 pub use params::{NginxParams, RequestParams};
 pub use request::request_from_vars;
+pub(crate) use request::request_without_vars;
 #[cfg(feature = "client")]
 pub(crate) use response::response_from_head;
 pub use response::{encode_response_head, parse_response_head, HeadStyle};

@@ -55,7 +55,9 @@ fn var<'a>(vars: &Vars<'a>, key: &'static str) -> Result<Option<&'a [u8]>, Error
 ///   the front end has already de-chunked the body it sends, which is exactly
 ///   `CONTENT_LENGTH` bytes, and a request with both headers is a smuggling hazard;
 /// - **extensions**: the vars themselves, so every raw var stays reachable
-///   (`request.extensions().get::<OwnedVars>()`: `DOCUMENT_ROOT`, `REMOTE_ADDR`, ...).
+///   (`request.extensions().get::<OwnedVars>()`: `DOCUMENT_ROOT` by [`OwnedVars::get`],
+///   the client by [`OwnedVars::remote_addr`], ...). (The server driver's requests
+///   carry the whole packet instead, as their one extension.)
 ///
 /// Header values are slices of the vars' buffer, never copied. Vars borrowed from a
 /// [`Packet`](crate::Packet) become an [`OwnedVars`] with one copy of their block,
@@ -85,12 +87,19 @@ fn var<'a>(vars: &Vars<'a>, key: &'static str) -> Result<Option<&'a [u8]>, Error
 /// assert_eq!(request.headers().get_all("content-length").iter().count(), 1);
 /// let raw = request.extensions().get::<OwnedVars>().unwrap();
 /// assert_eq!(raw.get(b"DOCUMENT_ROOT").unwrap(), "/srv");
+/// assert_eq!(raw.scheme(), b"https");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn request_from_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
-    let mut request = build_request(&vars.vars(), |value| vars.share(value))?;
+    let mut request = request_without_vars(vars)?;
     request.extensions_mut().insert(vars.clone());
     Ok(request)
+}
+
+/// [`request_from_vars`] without the vars in the extensions: the server driver puts
+/// the whole packet there instead, its one extension.
+pub(crate) fn request_without_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
+    build_request(&vars.vars(), |value| vars.share(value))
 }
 
 fn build_request(vars: &Vars<'_>, share: impl Fn(&[u8]) -> Bytes) -> Result<Request<()>, Error> {

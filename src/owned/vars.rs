@@ -1,14 +1,25 @@
 //! A validated vars block that owns its bytes.
 
 use core::fmt;
+use core::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 
+use crate::message::request::url_scheme;
 use crate::wire::error::ParseError;
 use crate::wire::limits::Limits;
 use crate::wire::vars::Vars;
 
 /// A validated vars block that owns its bytes (a cheap-to-clone [`Bytes`]).
+///
+/// A request made by [`cgi::request_from_vars`](crate::cgi::request_from_vars) carries
+/// its vars as this type in its extensions; one the server driver serves carries the
+/// whole [`OwnedPacket`](super::OwnedPacket), whose [`owned_vars`](super::OwnedPacket::owned_vars)
+/// gives them (O(1), no copy). Typed accessors read what a service asks of them:
+/// [`remote_addr`](OwnedVars::remote_addr),
+/// [`scheme`](OwnedVars::scheme), [`script_name`](OwnedVars::script_name),
+/// [`server_name`](OwnedVars::server_name), [`server_port`](OwnedVars::server_port),
+/// and [`get`](OwnedVars::get) for any var by name.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -144,12 +155,98 @@ impl OwnedVars {
         &self.block
     }
 
+    /// The client as the front end saw it: `REMOTE_ADDR` (an IPv4 or IPv6 address, as
+    /// nginx's `$remote_addr` writes it) and `REMOTE_PORT`. `None` when either is
+    /// missing or does not parse.
+    ///
+    /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, VarsBuilder};
+    /// let mut vars = VarsBuilder::default();
+    /// vars.push("REMOTE_ADDR", "2001:db8::7")?.push("REMOTE_PORT", "51000")?;
+    /// let vars = OwnedVars::from_vars(&vars.vars());
+    /// assert_eq!(vars.remote_addr(), Some("[2001:db8::7]:51000".parse()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        let vars = self.vars();
+        let ip: IpAddr = text(vars.get(b"REMOTE_ADDR")?)?.parse().ok()?;
+        let port = text(vars.get(b"REMOTE_PORT")?)?.parse().ok()?;
+        Some(SocketAddr::new(ip, port))
+    }
+
+    /// The URL scheme, by uWSGI's rule ([`message::Request::scheme`](crate::message::Request::scheme)):
+    /// `UWSGI_SCHEME`, else `HTTPS` (`on` or `1`: `https`), else nginx's `REQUEST_SCHEME`,
+    /// else `http`.
+    ///
+    /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, Vars, VarsBuilder};
+    /// let mut vars = VarsBuilder::default();
+    /// vars.push("HTTPS", "on")?; // nginx's uwsgi_params: `uwsgi_param HTTPS $https if_not_empty;`
+    /// assert_eq!(OwnedVars::from_vars(&vars.vars()).scheme(), b"https");
+    /// assert_eq!(OwnedVars::from_vars(&Vars::default()).scheme(), b"http");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scheme(&self) -> &[u8] {
+        url_scheme(&self.vars()).0
+    }
+
+    /// `SCRIPT_NAME`: where the front end mounted the application (`uwsgi_param
+    /// SCRIPT_NAME /app;`); empty when absent, as CGI's empty value for the root.
+    ///
+    /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, Vars, VarsBuilder};
+    /// let mut vars = VarsBuilder::default();
+    /// vars.push("SCRIPT_NAME", "/app")?;
+    /// assert_eq!(OwnedVars::from_vars(&vars.vars()).script_name(), b"/app");
+    /// assert_eq!(OwnedVars::from_vars(&Vars::default()).script_name(), b"");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn script_name(&self) -> &[u8] {
+        self.vars().get(b"SCRIPT_NAME").unwrap_or_default()
+    }
+
+    /// `SERVER_NAME` (nginx's `$server_name`), when present and not empty.
+    ///
+    /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, VarsBuilder};
+    /// let mut vars = VarsBuilder::default();
+    /// vars.push("SERVER_NAME", "example.com")?.push("SERVER_PORT", "443")?;
+    /// let vars = OwnedVars::from_vars(&vars.vars());
+    /// assert_eq!(vars.server_name(), Some(&b"example.com"[..]));
+    /// assert_eq!(vars.server_port(), Some(443));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_name(&self) -> Option<&[u8]> {
+        self.vars()
+            .get(b"SERVER_NAME")
+            .filter(|name| !name.is_empty())
+    }
+
+    /// `SERVER_PORT` (nginx's `$server_port`, the port the client connected to), when it
+    /// is a port number.
+    ///
+    /// ```
+    /// use uwsgi_wire::{owned::OwnedVars, VarsBuilder};
+    /// let mut vars = VarsBuilder::default();
+    /// vars.push("SERVER_PORT", "eighty")?;
+    /// assert_eq!(OwnedVars::from_vars(&vars.vars()).server_port(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_port(&self) -> Option<u16> {
+        text(self.vars().get(b"SERVER_PORT")?)?.parse().ok()
+    }
+
     /// A sub-slice of the block as a [`Bytes`] sharing the buffer.
     pub(crate) fn share(&self, inner: &[u8]) -> Bytes {
         // Every slice handed in comes from `self.vars()`, so it lies inside the block;
         // an empty slice is handled by `slice_ref` itself.
         self.block.slice_ref(inner)
     }
+}
+
+/// A var's value as text, for the accessors that parse one.
+fn text(value: &[u8]) -> Option<&str> {
+    core::str::from_utf8(value).ok()
 }
 
 impl fmt::Debug for OwnedVars {

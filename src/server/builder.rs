@@ -1,8 +1,13 @@
 //! The server driver's [`Builder`]: its settings, and serving one connection.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 
 use crate::wire::limits::Limits;
 
@@ -109,18 +114,25 @@ impl Builder {
     }
 
     /// Serves one connection: reads a request packet and its body, calls `service` with
-    /// an `http::Request` (the front end's vars stay in its extensions as an
-    /// [`OwnedVars`](crate::owned::OwnedVars): `REMOTE_ADDR`, `HTTPS`, `SCRIPT_NAME` and the rest;
-    /// the whole packet, modifiers included, as an [`OwnedPacket`](crate::owned::OwnedPacket)),
-    /// and writes the raw HTTP/1.1 response nginx expects from a uwsgi backend, its body
-    /// streamed as the service yields it. A ping is answered with a pong. Packets
-    /// pipelined on one connection are answered in turn; nginx sends one.
+    /// an `http::Request` (its one extension is the packet, an
+    /// [`OwnedPacket`](crate::owned::OwnedPacket): modifier1, modifier2, and the vars,
+    /// whose [`OwnedVars`](crate::owned::OwnedVars) accessors read the client's
+    /// address, the scheme, `SCRIPT_NAME` and any var; with the `axum` feature, also
+    /// axum's `ConnectInfo<SocketAddr>`), and writes the raw HTTP/1.1 response nginx
+    /// expects from a uwsgi backend, its body streamed as the service yields it. A ping
+    /// is answered with a pong. Packets pipelined on one connection are answered in
+    /// turn; nginx sends one.
     ///
     /// The body is a [`RequestBody`](super::RequestBody) read in bounded chunks as the
     /// service polls it; the response body is written as it comes, so memory stays
     /// bounded whatever the sizes. Errors answer with their
     /// [`status_code`](Error::status_code) while a response can still be written (400,
-    /// 408, 413, 431, 500) and are logged through `tracing`.
+    /// 408, 413, 431, 500) and are returned.
+    ///
+    /// The returned [`Connection`] is a future, in the shape of hyper's
+    /// `server::conn::http1::Connection`: await it (or spawn it) to serve, call
+    /// [`graceful_shutdown`](Connection::graceful_shutdown) to close it once the
+    /// request in flight, if any, is answered.
     ///
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")]
@@ -137,11 +149,90 @@ impl Builder {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn serve_connection<IO, S>(&self, io: IO, service: S) -> Result<(), Error>
+    pub fn serve_connection<IO, S>(
+        &self,
+        io: IO,
+        service: S,
+    ) -> Connection<impl Future<Output = Result<(), Error>>>
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
         S: HttpService,
     {
-        self.serve_until(io, service, None).await
+        // The same stop as `serve`'s shutdown (`Builder::serve_until`), for this
+        // connection alone: `graceful_shutdown` drops the sender.
+        let (stop, stopped) = watch::channel(());
+        let builder = *self;
+        Connection {
+            future: Box::pin(
+                async move { builder.serve_until(io, service, Some(stopped), None).await },
+            ),
+            stop: Some(stop),
+        }
+    }
+}
+
+/// One connection being served: a future made by [`Builder::serve_connection`], in the
+/// shape of hyper's `server::conn::http1::Connection`. It resolves when the connection
+/// is done (the front end closed it, or the last answer was written), with the error
+/// that stopped it early, if any.
+///
+/// `F` is the driver's own future; a `Connection` is `Send` when the service and its
+/// futures are, so it can be spawned.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (_front_end, io) = tokio::io::duplex(4096);
+/// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+/// let mut connection = std::pin::pin!(uwsgi_wire::server::Builder::new().serve_connection(io, app));
+/// // Nothing was sent yet: an idle connection closes at once.
+/// connection.as_mut().graceful_shutdown();
+/// assert!(connection.await.is_ok());
+/// # }
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct Connection<F> {
+    future: Pin<Box<F>>,
+    stop: Option<watch::Sender<()>>,
+}
+
+impl<F> Connection<F> {
+    /// Starts a graceful shutdown of this connection: if no byte of a request arrived
+    /// yet, it closes at once; a request being read or answered is finished, and then
+    /// the connection closes instead of reading a next, pipelined one. Keep polling the
+    /// connection until it resolves. Calling it again does nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let (_front_end, io) = tokio::io::duplex(4096);
+    /// # let app = axum::Router::<()>::new();
+    /// let connection = uwsgi_wire::server::Builder::new().serve_connection(io, app);
+    /// let mut connection = std::pin::pin!(connection);
+    /// connection.as_mut().graceful_shutdown();
+    /// # assert!(connection.await.is_ok());
+    /// # }
+    /// ```
+    pub fn graceful_shutdown(self: Pin<&mut Self>) {
+        self.get_mut().stop = None;
+    }
+}
+
+impl<F> Future for Connection<F>
+where
+    F: Future<Output = Result<(), Error>>,
+{
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl<F> fmt::Debug for Connection<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("shutting_down", &self.stop.is_none())
+            .finish_non_exhaustive()
     }
 }

@@ -1,18 +1,21 @@
 //! One connection: read a request, call the service, write its response.
 
 use std::future::poll_fn;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use std::task::Poll;
 
 use futures_util::{FutureExt, StreamExt};
+use http::Request;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
+use tracing::Instrument;
 
-use crate::cgi::request_from_vars;
+use crate::cgi::request_without_vars;
 use crate::codec::{Frame, ServerCodec};
 use crate::io::StreamError;
 use crate::owned::OwnedPacket;
@@ -27,12 +30,33 @@ use super::response::{write_all, write_response, write_status, write_text};
 use super::service::HttpService;
 
 impl Builder {
-    /// [`serve_connection`](Builder::serve_connection), closed as soon as `stop`'s
-    /// sender is dropped (the server shuts down) if no byte of a request arrived yet:
-    /// an idle connection must not hold a graceful shutdown for the whole head timeout.
-    /// A request already arriving gets the rest of its head timeout; one in flight
-    /// finishes.
+    /// Serves one connection, [`serve_connection`](Builder::serve_connection)'s and
+    /// [`serve`](super::serve)'s one code path, in a `connection` span naming `peer`
+    /// (the listener's peer; `None` for a Unix socket or a connection handed in).
+    ///
+    /// Stops gracefully once `stop`'s sender is dropped ([`Connection::graceful_shutdown`](super::Connection::graceful_shutdown),
+    /// or the server shutting down): closed at once if no byte of a request arrived yet,
+    /// since an idle connection must not hold a shutdown for the whole head timeout; a
+    /// request already arriving gets the rest of its head timeout, one in flight
+    /// finishes, and no pipelined one is read after it.
     pub(super) async fn serve_until<IO, S>(
+        &self,
+        io: IO,
+        service: S,
+        stop: Option<watch::Receiver<()>>,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), Error>
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+        S: HttpService,
+    {
+        // A disabled level (the default `info`) makes this `Span::none()`: a check of
+        // the callsite's cached interest, nothing more.
+        let span = tracing::debug_span!("connection", peer = peer.map(tracing::field::display));
+        self.serve_io(io, service, stop).instrument(span).await
+    }
+
+    async fn serve_io<IO, S>(
         &self,
         io: IO,
         mut service: S,
@@ -51,6 +75,8 @@ impl Builder {
                 let deadline = crate::deadline::after(self.head_timeout);
                 let waited = match stop.as_mut() {
                     Some(stop) => tokio::select! {
+                        // Bytes already there are read first: they are a request.
+                        biased;
                         next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
                         // Only ever dropped: `changed` fails when the server shuts down.
                         _ = stop.changed() => None,
@@ -105,6 +131,15 @@ impl Builder {
                 .exchange(&mut frames, &mut write, &mut service, head)
                 .await?
             {
+                // A graceful shutdown: the request in flight was answered, no next one
+                // is read.
+                Next::Continue
+                    if stop
+                        .as_ref()
+                        .is_some_and(|stop| stop.has_changed().is_err()) =>
+                {
+                    return Ok(())
+                }
                 Next::Continue => {}
                 Next::Close => return Ok(()),
             }
@@ -140,7 +175,7 @@ impl Builder {
             );
             return Ok(Next::Close);
         };
-        let request = match request_from_vars(&vars) {
+        let request = match request_without_vars(&vars) {
             Ok(request) => request,
             Err(err) => return Err(self.answer(write, err.into()).await),
         };
@@ -148,30 +183,78 @@ impl Builder {
         let body_len = frames.decoder().body_remaining().unwrap_or(0);
         let (tx, body) = RequestBody::channel(body_len);
         let mut request = request.map(|()| body);
-        // The packet itself (modifier1, modifier2, every var) for services that want it.
+        // The one extension: the packet (modifier1, modifier2, and the vars, whose
+        // accessors read the client, the scheme, ...: `OwnedPacket::owned_vars`).
         request.extensions_mut().insert(head);
-
-        if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
-            return Err(self.answer(write, Error::Service(err.into())).await);
+        // axum's `ConnectInfo` extractor reads this extension; absent when the vars name
+        // no client (it then rejects with 500, as under `axum::serve` without
+        // `into_make_service_with_connect_info`).
+        #[cfg(feature = "axum")]
+        if let Some(client) = vars.remote_addr() {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(client));
         }
+
+        // After tower-http's `TraceLayer`: a `request` span, its status and latency
+        // recorded when the response is written. The clock is read only when the span
+        // is enabled.
+        let span = tracing::debug_span!(
+            "request",
+            method = %request.method(),
+            path = request.uri().path(),
+            status = tracing::field::Empty,
+            latency = tracing::field::Empty,
+        );
+        let start = (!span.is_disabled()).then(Instant::now);
         // The body is fed while the service runs *and* while its response is written (a
         // response may stream the request body back), raced against both so neither
         // waits on a body read; its end is read from the connection once all of its bytes
         // were, whether or not the service read them, so a pipelined packet is found.
-        let mut feed = Feed {
+        let feed = Feed {
             tx: Some(tx),
             left: body_len,
             ended: false,
             stopped: false,
         };
+        self.respond(frames, write, service, request, feed, start)
+            .instrument(span)
+            .await
+    }
+
+    /// Calls the service with `request`, feeding it its body, and writes its response.
+    async fn respond<IO, S>(
+        &self,
+        frames: &mut FramedRead<ReadHalf<IO>, ServerCodec>,
+        write: &mut WriteHalf<IO>,
+        service: &mut S,
+        request: Request<RequestBody>,
+        mut feed: Feed,
+        start: Option<Instant>,
+    ) -> Result<Next, Error>
+    where
+        IO: AsyncRead + AsyncWrite,
+        S: HttpService,
+    {
+        if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
+            return Err(self.answer(write, Error::Service(err.into())).await);
+        }
         let call = service.__call(request);
         let response = match self.feeding(frames, &mut feed, call).await {
             Ok(response) => response,
             Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),
         };
+        let status = response.status().as_u16();
         let written = write_response(write, response, self.write_timeout);
         let delimited = self.feeding(frames, &mut feed, written).await?;
         write.flush().await?;
+        if let Some(start) = start {
+            let latency = start.elapsed();
+            let span = tracing::Span::current();
+            span.record("status", status);
+            span.record("latency", tracing::field::debug(latency));
+            tracing::debug!(status, ?latency, "finished processing request");
+        }
         // The service is done with the body: if all its bytes were read, so is its end.
         drop(feed.tx.take());
         if !feed.ended && !feed.stopped && feed.left == 0 {
@@ -190,6 +273,8 @@ impl Builder {
     /// gives it back.
     async fn answer<W: AsyncWrite + Unpin>(&self, write: &mut W, err: Error) -> Error {
         if let Some(code) = err.status_code() {
+            // Inside a `request` span (a failed service), its status.
+            tracing::Span::current().record("status", code);
             let _ = write_status(write, code, self.write_timeout).await;
         }
         err

@@ -290,11 +290,16 @@ where
             tasks.spawn(async move {
                 let _slot = permit;
                 let served = match stream {
-                    Stream::Tcp(stream) => builder.serve_until(stream, service, stopped).await,
-                    Stream::Unix(stream) => builder.serve_until(stream, service, stopped).await,
+                    Stream::Tcp(stream) => {
+                        builder.serve_until(stream, service, stopped, peer).await
+                    }
+                    Stream::Unix(stream) => {
+                        builder.serve_until(stream, service, stopped, None).await
+                    }
                 };
                 if let Err(err) = served {
-                    tracing::warn!(error = %err, "connection");
+                    let peer = peer.map(tracing::field::display);
+                    tracing::warn!(peer, error = %err, "connection failed");
                 }
             });
         }

@@ -65,6 +65,10 @@ fn tokio_example_server_behind_nginx() {
     );
     let answer = json(&response.body);
     assert_eq!(answer["modifier1"], 0);
+    // The typed accessors of the packet's `OwnedVars`: nginx's client and scheme.
+    let remote = answer["remote_addr"].as_str().unwrap_or_default();
+    assert!(remote.starts_with("127.0.0.1:"), "{remote}");
+    assert_eq!(answer["scheme"], "http");
     assert_eq!(var(&answer, "REQUEST_METHOD"), Some("GET"));
     assert_eq!(var(&answer, "REQUEST_URI"), Some("/path/x?a=1&b=2"));
     assert_eq!(var(&answer, "QUERY_STRING"), Some("a=1&b=2"));

@@ -3,9 +3,11 @@
 //! 1. `examples/axum` (an axum `Router` served by `server::serve`) behind real nginx 1.22
 //!    `uwsgi_pass`: headers, a streamed upload and download with the example's peak RSS
 //!    bounded, 64 concurrent requests, a client gone mid-body, slow-drip connections
-//!    cut by the head timeout, graceful shutdown.
-//! 2. `server::serve_connection` on its own, where nginx adds nothing: pipelining and
-//!    the error answers (400, 431, 413, 408), asserted on the raw bytes.
+//!    cut by the head timeout, graceful shutdown, axum's `ConnectInfo` as the client
+//!    nginx saw.
+//! 2. `server::serve_connection` on its own, where nginx adds nothing: pipelining, the
+//!    error answers (400, 431, 413, 408) asserted on the raw bytes, the typed vars
+//!    extension, `Connection::graceful_shutdown`, the tracing spans.
 #![cfg(feature = "server")]
 
 mod direct {
@@ -260,6 +262,364 @@ mod direct {
             took >= Duration::from_millis(300) && took < Duration::from_secs(3),
             "{took:?}"
         );
+    }
+
+    /// One request `packet` answered by `app` in memory; the answer up to the close.
+    async fn answer_with(app: Router, packet: &[u8]) -> String {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let served = tokio::spawn(Builder::new().serve_connection(server, app));
+        client.write_all(packet).await.expect("write the request");
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .expect("read the answer");
+        let result = served.await.expect("no panic");
+        assert!(result.is_ok(), "{result:?}");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// The request's one extension, the packet, with the typed accessors of its vars,
+    /// and axum's `ConnectInfo`, as a handler sees them.
+    fn vars_app() -> Router {
+        use std::net::SocketAddr;
+        use uwsgi_wire::owned::{OwnedPacket, OwnedVars};
+        Router::new()
+            .route(
+                "/vars",
+                get(|request: Request| async move {
+                    let extensions = request.extensions();
+                    let Some(packet) = extensions.get::<OwnedPacket>() else {
+                        return "no packet".to_string();
+                    };
+                    let Some(vars) = packet.owned_vars() else {
+                        return "no vars".to_string();
+                    };
+                    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                    format!(
+                        "modifiers={}/{} remote={:?} scheme={} script={} server={:?}:{:?} raw={:?} vars_too={}",
+                        packet.packet().modifier1().0,
+                        packet.packet().modifier2(),
+                        vars.remote_addr(),
+                        text(vars.scheme()),
+                        text(vars.script_name()),
+                        vars.server_name().map(text),
+                        vars.server_port(),
+                        vars.get(b"DOCUMENT_ROOT"),
+                        extensions.get::<OwnedVars>().is_some(),
+                    )
+                }),
+            )
+            .route(
+                "/ip",
+                get(
+                    |axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<SocketAddr>| async move {
+                        client.to_string()
+                    },
+                ),
+            )
+    }
+
+    fn vars_get(path: &str, vars: &[(&str, &str)]) -> Vec<u8> {
+        let mut all = vec![
+            ("REQUEST_METHOD", "GET"),
+            ("REQUEST_URI", path),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ];
+        all.extend_from_slice(vars);
+        packet(&all, b"")
+    }
+
+    #[tokio::test]
+    async fn the_packet_is_the_one_extension_and_its_vars_are_typed() {
+        // As nginx's uwsgi_params sends them for an HTTPS client over IPv6.
+        let front = [
+            ("REMOTE_ADDR", "2001:db8::7"),
+            ("REMOTE_PORT", "51000"),
+            ("HTTPS", "on"),
+            ("REQUEST_SCHEME", "https"),
+            ("SCRIPT_NAME", "/app"),
+            ("SERVER_NAME", "example.com"),
+            ("SERVER_PORT", "443"),
+            ("DOCUMENT_ROOT", "/srv"),
+        ];
+        let answer = answer_with(vars_app(), &vars_get("/vars", &front)).await;
+        assert!(
+            answer.ends_with(
+                "modifiers=0/0 remote=Some([2001:db8::7]:51000) scheme=https script=/app \
+                 server=Some(\"example.com\"):Some(443) raw=Some(b\"/srv\") vars_too=false"
+            ),
+            "{answer}"
+        );
+        let answer = answer_with(vars_app(), &vars_get("/ip", &front)).await;
+        assert!(answer.ends_with("\r\n\r\n[2001:db8::7]:51000"), "{answer}");
+
+        // Missing vars: nothing made up. HTTPS=off decides over REQUEST_SCHEME, as in
+        // uWSGI; an address with no port is no client.
+        let sparse = [
+            ("REMOTE_ADDR", "192.0.2.1"),
+            ("HTTPS", "off"),
+            ("REQUEST_SCHEME", "https"),
+        ];
+        let answer = answer_with(vars_app(), &vars_get("/vars", &sparse)).await;
+        assert!(
+            answer.ends_with(
+                "modifiers=0/0 remote=None scheme=http script= server=None:None raw=None vars_too=false"
+            ),
+            "{answer}"
+        );
+        // No client in the vars: no `ConnectInfo`, and axum's extractor answers 500.
+        let answer = answer_with(vars_app(), &vars_get("/ip", &sparse)).await;
+        assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+        let unparsable = [("REMOTE_ADDR", "localhost"), ("REMOTE_PORT", "1")];
+        let answer = answer_with(vars_app(), &vars_get("/ip", &unparsable)).await;
+        assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn graceful_shutdown_closes_an_idle_connection_at_once() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        // The default head timeout is 30 s: an idle connection would hold that long.
+        let connection = Builder::new().serve_connection(server, app());
+        let mut connection = std::pin::pin!(connection);
+        tokio::select! {
+            done = &mut connection => panic!("an idle connection ended: {done:?}"),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        let start = Instant::now();
+        connection.as_mut().graceful_shutdown();
+        let done = tokio::time::timeout(Duration::from_secs(1), connection)
+            .await
+            .expect("closed at once");
+        assert!(done.is_ok(), "{done:?}");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("the close");
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            "",
+            "closed with no answer"
+        );
+        assert!(start.elapsed() < Duration::from_millis(500));
+    }
+
+    #[tokio::test]
+    async fn graceful_shutdown_finishes_the_request_in_flight_and_no_pipelined_one() {
+        use std::sync::{Arc, Mutex};
+        use tokio::sync::{mpsc, oneshot};
+        let (called, mut was_called) = mpsc::channel::<()>(1);
+        let (release, released) = oneshot::channel::<()>();
+        let released = Arc::new(Mutex::new(Some(released)));
+        let app = app().route(
+            "/wait",
+            get(move || {
+                let called = called.clone();
+                let released = released.lock().expect("not poisoned").take();
+                async move {
+                    let _ = called.send(()).await;
+                    if let Some(released) = released {
+                        let _ = released.await;
+                    }
+                    "waited"
+                }
+            }),
+        );
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        // Two pipelined requests: without the shutdown both are answered
+        // (`pipelined_requests_are_answered_in_turn`).
+        let mut input = get_packet("/wait");
+        input.extend_from_slice(&get_packet("/a"));
+        client.write_all(&input).await.expect("write the requests");
+        let connection = Builder::new().serve_connection(server, app);
+        let mut connection = std::pin::pin!(connection);
+        tokio::select! {
+            done = &mut connection => panic!("ended before the service was called: {done:?}"),
+            _ = was_called.recv() => {}
+        }
+        connection.as_mut().graceful_shutdown();
+        let _ = release.send(());
+        let done = tokio::time::timeout(Duration::from_secs(5), connection)
+            .await
+            .expect("the connection ends");
+        assert!(done.is_ok(), "{done:?}");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("the close");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nwaited"), "{answer}");
+        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
+    }
+
+    /// The spans the driver opens, as a subscriber records them: name and fields, in
+    /// the order they close.
+    #[derive(Clone, Default)]
+    struct Spans(std::sync::Arc<std::sync::Mutex<SpansInner>>);
+
+    #[derive(Default)]
+    struct SpansInner {
+        open: std::collections::HashMap<u64, (String, Fields)>,
+        closed: Vec<(String, Fields)>,
+        /// Every event at WARN or above: its fields, the message among them.
+        warnings: Vec<Fields>,
+    }
+
+    #[derive(Default, Debug, Clone)]
+    struct Fields(std::collections::BTreeMap<String, String>);
+
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0
+                .insert(field.name().to_string(), format!("{value:?}"));
+        }
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.insert(field.name().to_string(), value.to_string());
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Spans {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            id: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut fields = Fields::default();
+            attrs.record(&mut fields);
+            let name = attrs.metadata().name().to_string();
+            let mut spans = self.0.lock().expect("not poisoned");
+            spans.open.insert(id.into_u64(), (name, fields));
+        }
+
+        fn on_record(
+            &self,
+            id: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut spans = self.0.lock().expect("not poisoned");
+            if let Some((_, fields)) = spans.open.get_mut(&id.into_u64()) {
+                values.record(fields);
+            }
+        }
+
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if *event.metadata().level() <= tracing::Level::WARN {
+                let mut fields = Fields::default();
+                event.record(&mut fields);
+                self.0.lock().expect("not poisoned").warnings.push(fields);
+            }
+        }
+
+        fn on_close(&self, id: tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+            let mut spans = self.0.lock().expect("not poisoned");
+            if let Some(span) = spans.open.remove(&id.into_u64()) {
+                spans.closed.push(span);
+            }
+        }
+    }
+
+    /// The spans closed while `app` answered `input` under a subscriber at `level`.
+    async fn spans_of(level: tracing::Level, input: &[u8]) -> Vec<(String, Fields)> {
+        use tracing_subscriber::layer::SubscriberExt;
+        let spans = Spans::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(spans.clone())
+            .with(tracing_subscriber::filter::LevelFilter::from_level(level));
+        // Thread-local, and the test's runtime runs the connection on this thread.
+        let _default = tracing::subscriber::set_default(subscriber);
+        let (answer, result) = exchange(Builder::new(), input, true).await;
+        assert!(
+            result.is_ok(),
+            "{result:?}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        let closed = spans.0.lock().expect("not poisoned").closed.clone();
+        closed
+    }
+
+    #[tokio::test]
+    async fn a_request_span_records_method_path_status_and_latency() {
+        let mut input = get_packet("/a?x=1");
+        input.extend_from_slice(&get_packet("/nowhere"));
+        let spans = spans_of(tracing::Level::DEBUG, &input).await;
+        let names: Vec<&str> = spans.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["request", "request", "connection"], "{spans:?}");
+        let fields = |i: usize, name: &str| spans[i].1 .0.get(name).cloned();
+        assert_eq!(fields(0, "method").as_deref(), Some("GET"));
+        assert_eq!(fields(0, "path").as_deref(), Some("/a"));
+        assert_eq!(fields(0, "status").as_deref(), Some("200"));
+        assert_eq!(fields(1, "path").as_deref(), Some("/nowhere"));
+        assert_eq!(fields(1, "status").as_deref(), Some("404"));
+        // A `Duration`'s Debug form: `12.3µs`, `1.2ms`.
+        let latency = fields(0, "latency").unwrap_or_default();
+        assert!(latency.ends_with('s'), "{latency:?}");
+        // `serve_connection` knows no peer (`serve` names the listener's).
+        assert_eq!(fields(2, "peer"), None, "{spans:?}");
+    }
+
+    #[tokio::test]
+    async fn under_serve_the_connection_span_and_its_failure_name_the_peer() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let spans = Spans::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(spans.clone())
+            .with(tracing_subscriber::filter::LevelFilter::DEBUG);
+        let _default = tracing::subscriber::set_default(subscriber);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            uwsgi_wire::server::serve(listener, app()).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            }),
+        );
+        let mut client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let peer = client.local_addr().expect("local address").to_string();
+        // The malformed packet of `a_malformed_packet_is_answered_400`.
+        client
+            .write_all(b"\x00\x05\x00\x00\x10\x00abc")
+            .await
+            .expect("write");
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .expect("read");
+        assert_eq!(String::from_utf8_lossy(&answer), status(400, "Bad Request"));
+        let _ = stop.send(());
+        let served = tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("the server stops");
+        assert!(matches!(served, Ok(Ok(()))), "{served:?}");
+        let spans = spans.0.lock().expect("not poisoned");
+        let connection = spans
+            .closed
+            .iter()
+            .find(|(name, _)| name == "connection")
+            .map(|(_, fields)| fields.0.get("peer").cloned());
+        assert_eq!(connection, Some(Some(peer.clone())), "{:?}", spans.closed);
+        let failed = spans.warnings.iter().find(|fields| {
+            fields
+                .0
+                .get("message")
+                .is_some_and(|m| m == "connection failed")
+        });
+        let failed = failed.unwrap_or_else(|| panic!("no failure logged: {:?}", spans.warnings));
+        assert_eq!(failed.0.get("peer"), Some(&peer), "{failed:?}");
+        assert!(failed.0.contains_key("error"), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn an_info_subscriber_gets_no_driver_span() {
+        // The spans are at DEBUG: at the usual INFO level none is created (and the
+        // latency clock is not read).
+        let spans = spans_of(tracing::Level::INFO, &get_packet("/a")).await;
+        assert!(spans.is_empty(), "{spans:?}");
     }
 }
 
@@ -1011,5 +1371,23 @@ http {{
         assert!(status.success(), "{status}: {}", axum.log());
         assert!(exited < Duration::from_secs(4), "{exited:?}");
         assert!(axum.log().contains("shutting down"), "{}", axum.log());
+    }
+
+    #[test]
+    fn axum_connect_info_is_the_client_nginx_saw() {
+        require!(NGINX);
+        // examples/axum.rs's /ip answers axum's `ConnectInfo<SocketAddr>`, which the
+        // driver sets from nginx's REMOTE_ADDR and REMOTE_PORT: this client's own
+        // address and source port, not nginx's connection to the example.
+        let (_dir, axum, front) = stack("axum-ip", &[]);
+        for _ in 0..2 {
+            let (client_port, response) =
+                HttpRequest::new("GET", "/ip", front.port).send(front.port, b"");
+            assert_eq!(response.status, 200, "{}", axum.log());
+            assert_eq!(
+                String::from_utf8_lossy(&response.body),
+                format!("127.0.0.1:{client_port}")
+            );
+        }
     }
 }

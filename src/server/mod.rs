@@ -35,6 +35,7 @@ mod body;
 mod builder;
 mod conn;
 mod error;
+mod lazy;
 mod response;
 mod serve;
 mod service;

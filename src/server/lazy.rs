@@ -166,3 +166,89 @@ impl AsyncWrite for LazyTcp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::time::Duration;
+
+    use futures_util::FutureExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A connected pair: the lazy (server) end, non-blocking, and the client's std end.
+    fn pair() -> (LazyTcp, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        (LazyTcp::new(server), client)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn bytes_already_in_are_read_and_answered_without_registering() {
+        runtime().block_on(async {
+            let (mut lazy, mut client) = pair();
+            client.write_all(b"request").unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut buf = [0u8; 64];
+            let n = lazy.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"request");
+            // A peek after a short read finds nothing and makes no system call: pending.
+            assert!(lazy.read(&mut buf).now_or_never().is_none());
+            lazy.write_all(b"answer").await.unwrap();
+            assert!(matches!(lazy, LazyTcp::Plain { .. }), "{lazy:?}");
+            lazy.shutdown().await.unwrap();
+            let mut answer = Vec::new();
+            client.read_to_end(&mut answer).unwrap();
+            assert_eq!(answer, b"answer");
+        });
+    }
+
+    #[test]
+    fn a_read_that_must_wait_registers_and_is_woken_by_the_bytes() {
+        runtime().block_on(async {
+            let (mut lazy, client) = pair();
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                (&client).write_all(b"late").unwrap();
+                client
+            });
+            let mut buf = [0u8; 64];
+            let n = tokio::time::timeout(Duration::from_secs(5), lazy.read(&mut buf))
+                .await
+                .expect("the late bytes wake the read")
+                .unwrap();
+            assert_eq!(&buf[..n], b"late");
+            assert!(matches!(lazy, LazyTcp::Registered(_)), "{lazy:?}");
+            let mut client = writer.join().unwrap();
+            drop(lazy);
+            let mut rest = Vec::new();
+            client.read_to_end(&mut rest).unwrap();
+            assert!(rest.is_empty());
+        });
+    }
+
+    #[test]
+    fn the_end_of_the_stream_reads_as_zero_bytes() {
+        runtime().block_on(async {
+            let (mut lazy, client) = pair();
+            (&client).write_all(b"last").unwrap();
+            drop(client);
+            let mut all = Vec::new();
+            tokio::time::timeout(Duration::from_secs(5), lazy.read_to_end(&mut all))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(all, b"last");
+        });
+    }
+}

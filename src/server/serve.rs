@@ -3,16 +3,21 @@
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use ipnet::IpNet;
+use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::runtime::RuntimeFlavor;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::builder::Builder;
+use super::lazy::LazyTcp;
 use super::service::HttpService;
 
 /// A listening socket [`serve`] accepts connections from: a TCP listener (its peers are
@@ -53,20 +58,69 @@ impl From<UnixListener> for Listener {
 
 /// An accepted connection.
 enum Stream {
-    Tcp(TcpStream),
+    Tcp(LazyTcp),
     Unix(UnixStream),
 }
 
-impl Listener {
-    async fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
-        match &self.0 {
+/// The listening socket while [`serve`] runs. A TCP listener accepts with plain
+/// `accept(2)`, so that a connection reaches the reactor only when it would wait
+/// ([`LazyTcp`]): tokio's own listener registers every connection it accepts.
+enum Acceptor {
+    Tcp {
+        /// The listening socket, accepted from.
+        listener: std::net::TcpListener,
+        /// The same socket (a duplicate descriptor) as a registered tokio stream, used
+        /// only for its readiness: tokio's safe API registers a socket for readiness
+        /// only as one of its own types, and a listening socket is readable when a
+        /// connection waits. Never read from or written to.
+        readiness: TcpStream,
+    },
+    Unix(UnixListener),
+}
+
+impl Acceptor {
+    fn new(listener: Listener) -> io::Result<Self> {
+        Ok(match listener.0 {
             Socket::Tcp(listener) => {
-                let (stream, peer) = listener.accept().await?;
-                // Requests are written at once by front ends: no Nagle delay on answers.
-                let _ = stream.set_nodelay(true);
-                Ok((Stream::Tcp(stream), Some(peer)))
+                // `into_std` keeps the socket non-blocking; the duplicate shares that.
+                let listener = listener.into_std()?;
+                let readiness: OwnedFd = listener.try_clone()?.into();
+                let readiness = TcpStream::from_std(std::net::TcpStream::from(readiness))?;
+                // Requests are written at once by front ends: no Nagle delay on answers
+                // (a streamed response's small writes). Set on the listening socket, as
+                // Linux copies it to every connection accepted from it (no system call
+                // per connection); elsewhere, on each connection too.
+                readiness.set_nodelay(true)?;
+                Acceptor::Tcp {
+                    listener,
+                    readiness,
+                }
             }
-            Socket::Unix(listener) => Ok((Stream::Unix(listener.accept().await?.0), None)),
+            Socket::Unix(listener) => Acceptor::Unix(listener),
+        })
+    }
+
+    async fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Acceptor::Tcp {
+                listener,
+                readiness,
+            } => loop {
+                match readiness.try_io(Interest::READABLE, || listener.accept()) {
+                    Ok((stream, peer)) => {
+                        stream.set_nonblocking(true)?;
+                        #[cfg(not(target_os = "linux"))]
+                        stream.set_nodelay(true)?;
+                        return Ok((Stream::Tcp(LazyTcp::new(stream)), Some(peer)));
+                    }
+                    // Readiness cleared (or not seen yet): wait for the next connection.
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                        readiness.readable().await?;
+                    }
+                    Err(err) => return Err(err),
+                }
+            },
+            Acceptor::Unix(listener) => Ok((Stream::Unix(listener.accept().await?.0), None)),
         }
     }
 }
@@ -189,12 +243,6 @@ impl<S> Serve<S> {
         self.shutdown_timeout = timeout;
         self
     }
-
-    /// True when a TCP peer at `ip` is served: loopback, or inside an allowed block.
-    fn allows(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        ip.is_loopback() || self.allow.iter().any(|block| block.contains(&ip))
-    }
 }
 
 impl<S> Serve<S>
@@ -250,7 +298,23 @@ where
     where
         F: Future<Output = ()> + Send,
     {
-        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let Serve {
+            listener,
+            service,
+            builder,
+            max_connections,
+            allow,
+            shutdown_timeout,
+        } = self;
+        let listener = Acceptor::new(listener)?;
+        // On a current-thread runtime every connection runs on this thread anyway: one
+        // whose request is whole and whose service answers at once is served right here,
+        // with no task of its own (as the `tokio-tuned` row of benches/e2e does); one
+        // that would wait becomes a task. On a multi-thread runtime, a task each, so
+        // that the other workers take them.
+        let inline =
+            tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread;
+        let slots = Arc::new(Semaphore::new(max_connections));
         // Dropped at shutdown: connections still waiting for a first byte close then
         // (`Builder::serve_until`).
         let (stop, stopped) = watch::channel(());
@@ -265,8 +329,12 @@ where
                 () = &mut signal => break,
             };
             let Ok(permit) = permit else { break };
+            if inline {
+                // Connections served inline never yield: let the other tasks run.
+                tokio::task::consume_budget().await;
+            }
             let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
+                accepted = listener.accept() => accepted,
                 () = &mut signal => break,
             };
             let (stream, peer) = match accepted {
@@ -279,15 +347,14 @@ where
                 }
             };
             if let Some(peer) = peer {
-                if !self.allows(peer.ip()) {
+                if !allowed(&allow, peer.ip()) {
                     tracing::warn!("refused connection from {peer}: not loopback, not allowed");
                     continue;
                 }
             }
-            let service = self.service.clone();
-            let builder = self.builder;
+            let service = service.clone();
             let stopped = Some(stopped.clone());
-            tasks.spawn(async move {
+            let mut connection = Box::pin(async move {
                 let _slot = permit;
                 let served = match stream {
                     Stream::Tcp(stream) => {
@@ -302,11 +369,17 @@ where
                     tracing::warn!(peer, error = %err, "connection failed");
                 }
             });
+            // Polled once with a no-op waker: if it must wait, its task polls it again
+            // at once, and every wait registers that task's waker then.
+            if inline && (&mut connection).now_or_never().is_some() {
+                continue;
+            }
+            tasks.spawn(connection);
         }
-        drop(self.listener);
+        drop(listener);
         drop(stop);
         tracing::info!(in_flight = tasks.len(), "shutting down");
-        let drained = tokio::time::timeout(self.shutdown_timeout, async {
+        let drained = tokio::time::timeout(shutdown_timeout, async {
             while let Some(done) = tasks.join_next().await {
                 log_panic(done);
             }
@@ -321,6 +394,12 @@ where
         }
         Ok(())
     }
+}
+
+/// True when a TCP peer at `ip` is served: loopback, or inside one of `allow`.
+fn allowed(allow: &[IpNet], ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    ip.is_loopback() || allow.iter().any(|block| block.contains(&ip))
 }
 
 /// A connection task that panicked (a handler's panic) is logged, not lost.
@@ -371,7 +450,7 @@ mod tests {
     fn loopback_only_by_default() {
         let serve = serve_allowing(&[]);
         for peer in ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"] {
-            assert!(serve.allows(ip(peer)), "{peer} is loopback");
+            assert!(allowed(&serve.allow, ip(peer)), "{peer} is loopback");
         }
         for peer in [
             "192.0.2.2",
@@ -384,7 +463,7 @@ mod tests {
             "::2",
             "::ffff:0:1",
         ] {
-            assert!(!serve.allows(ip(peer)), "{peer} is not loopback");
+            assert!(!allowed(&serve.allow, ip(peer)), "{peer} is not loopback");
         }
     }
 
@@ -399,12 +478,15 @@ mod tests {
             "fd12::1",
             "::1",
         ] {
-            assert!(serve.allows(ip(peer)), "{peer} is allowed");
+            assert!(allowed(&serve.allow, ip(peer)), "{peer} is allowed");
         }
         for peer in ["11.0.0.0", "192.0.2.8", "fe00::1", "2001:db8::1"] {
-            assert!(!serve.allows(ip(peer)), "{peer} is not allowed");
+            assert!(!allowed(&serve.allow, ip(peer)), "{peer} is not allowed");
         }
         let everyone = serve_allowing(&["0.0.0.0/0", "::/0"]);
-        assert!(everyone.allows(ip("203.0.113.9")) && everyone.allows(ip("2001:db8::1")));
+        assert!(
+            allowed(&everyone.allow, ip("203.0.113.9"))
+                && allowed(&everyone.allow, ip("2001:db8::1"))
+        );
     }
 }

@@ -752,8 +752,10 @@ mod behind_nginx {
         let built = modified(&bin);
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut sources = vec![root.join("examples/axum.rs")];
-        if let Ok(dir) = fs::read_dir(root.join("src/server")) {
-            sources.extend(dir.filter_map(|entry| Some(entry.ok()?.path())));
+        for dir in ["examples/support", "src/server"] {
+            if let Ok(dir) = fs::read_dir(root.join(dir)) {
+                sources.extend(dir.filter_map(|entry| Some(entry.ok()?.path())));
+            }
         }
         for source in sources {
             assert!(

@@ -42,6 +42,7 @@ mod response;
 
 pub use params::{NginxParams, RequestParams};
 pub use request::request_from_vars;
+#[cfg(feature = "server")]
 pub(crate) use request::request_without_vars;
 #[cfg(feature = "client")]
 pub(crate) use response::response_from_head;

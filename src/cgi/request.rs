@@ -8,7 +8,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, Request, Uri, Version};
 
-use crate::message::request::url_scheme;
+use crate::message::request::url_scheme_by;
 use crate::owned::OwnedVars;
 use crate::wire::vars::Vars;
 
@@ -21,9 +21,60 @@ fn invalid(var: &[u8], what: &'static str) -> Error {
     }
 }
 
-/// The value of `key`, checked for forbidden bytes; `None` when absent or empty.
-fn var<'a>(vars: &Vars<'a>, key: &'static str) -> Result<Option<&'a [u8]>, Error> {
-    match vars.get(key.as_bytes()) {
+/// The vars a request is built from, each the last of its name (as [`Vars::get`]),
+/// found in one walk of the block instead of one walk per name.
+#[derive(Default)]
+struct Known<'a> {
+    method: Option<&'a [u8]>,
+    protocol: Option<&'a [u8]>,
+    uwsgi_scheme: Option<&'a [u8]>,
+    https: Option<&'a [u8]>,
+    request_scheme: Option<&'a [u8]>,
+    request_uri: Option<&'a [u8]>,
+    script_name: Option<&'a [u8]>,
+    path_info: Option<&'a [u8]>,
+    query_string: Option<&'a [u8]>,
+    host: Option<&'a [u8]>,
+    server_name: Option<&'a [u8]>,
+    server_port: Option<&'a [u8]>,
+    content_type: Option<&'a [u8]>,
+    content_length: Option<&'a [u8]>,
+    remote_addr: Option<&'a [u8]>,
+    remote_port: Option<&'a [u8]>,
+}
+
+impl<'a> Known<'a> {
+    fn of(vars: &Vars<'a>) -> Self {
+        let mut known = Known::default();
+        for (key, value) in vars.iter() {
+            let slot = match key {
+                b"REQUEST_METHOD" => &mut known.method,
+                b"SERVER_PROTOCOL" => &mut known.protocol,
+                b"UWSGI_SCHEME" => &mut known.uwsgi_scheme,
+                b"HTTPS" => &mut known.https,
+                b"REQUEST_SCHEME" => &mut known.request_scheme,
+                b"REQUEST_URI" => &mut known.request_uri,
+                b"SCRIPT_NAME" => &mut known.script_name,
+                b"PATH_INFO" => &mut known.path_info,
+                b"QUERY_STRING" => &mut known.query_string,
+                b"HTTP_HOST" => &mut known.host,
+                b"SERVER_NAME" => &mut known.server_name,
+                b"SERVER_PORT" => &mut known.server_port,
+                b"CONTENT_TYPE" => &mut known.content_type,
+                b"CONTENT_LENGTH" => &mut known.content_length,
+                b"REMOTE_ADDR" => &mut known.remote_addr,
+                b"REMOTE_PORT" => &mut known.remote_port,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        known
+    }
+}
+
+/// `value` of the var `key`, checked for forbidden bytes; `None` when absent or empty.
+fn var<'a>(key: &'static str, value: Option<&'a [u8]>) -> Result<Option<&'a [u8]>, Error> {
+    match value {
         Some(value) if !value.is_empty() => {
             check_bytes(key.as_bytes(), value)?;
             Ok(Some(value))
@@ -91,24 +142,37 @@ fn var<'a>(vars: &Vars<'a>, key: &'static str) -> Result<Option<&'a [u8]>, Error
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn request_from_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
-    let mut request = request_without_vars(vars)?;
+    let (mut request, _) = request_without_vars(vars)?;
     request.extensions_mut().insert(vars.clone());
     Ok(request)
 }
 
 /// [`request_from_vars`] without the vars in the extensions: the server driver puts
 /// the whole packet there instead, its one extension.
-pub(crate) fn request_without_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
-    build_request(&vars.vars(), |value| vars.share(value))
+///
+/// Also gives the client's address as the vars name it (`REMOTE_ADDR`, `REMOTE_PORT`,
+/// [`OwnedVars::remote_addr`]'s rule), found in the same walk.
+pub(crate) fn request_without_vars(
+    vars: &OwnedVars,
+) -> Result<(Request<()>, Option<std::net::SocketAddr>), Error> {
+    let view = vars.vars();
+    let known = Known::of(&view);
+    let client = crate::owned::socket_addr(known.remote_addr, known.remote_port);
+    let request = build_request(&view, &known, |value| vars.share(value))?;
+    Ok((request, client))
 }
 
-fn build_request(vars: &Vars<'_>, share: impl Fn(&[u8]) -> Bytes) -> Result<Request<()>, Error> {
-    let method = var(vars, "REQUEST_METHOD")?.ok_or(Error::MissingVar("REQUEST_METHOD"))?;
+fn build_request(
+    vars: &Vars<'_>,
+    known: &Known<'_>,
+    share: impl Fn(&[u8]) -> Bytes,
+) -> Result<Request<()>, Error> {
+    let method = var("REQUEST_METHOD", known.method)?.ok_or(Error::MissingVar("REQUEST_METHOD"))?;
     let method = Method::from_bytes(method).map_err(|_| invalid(b"REQUEST_METHOD", "method"))?;
 
-    let scheme = request_scheme(vars)?;
-    let uri = request_uri(vars, scheme)?;
-    let version = match var(vars, "SERVER_PROTOCOL")? {
+    let scheme = request_scheme(known)?;
+    let uri = request_uri(known, scheme)?;
+    let version = match var("SERVER_PROTOCOL", known.protocol)? {
         None => Version::HTTP_10,
         Some(b"HTTP/1.0") => Version::HTTP_10,
         Some(b"HTTP/1.1") => Version::HTTP_11,
@@ -123,22 +187,24 @@ fn build_request(vars: &Vars<'_>, share: impl Fn(&[u8]) -> Bytes) -> Result<Requ
     // The CGI vars are authoritative (the last one, as in a WSGI environ; the
     // CONTENT_LENGTH values agree). Each goes where nginx put its `HTTP_` twin, so the
     // header order is the client's, or after the other headers when there is none.
-    let cgi = |key: &'static str| -> Result<Option<(HeaderName, HeaderValue)>, Error> {
-        let Some(value) = var(vars, key)? else {
+    let cgi = |key: &'static str,
+               name: HeaderName,
+               value: Option<&[u8]>|
+     -> Result<Option<(HeaderName, HeaderValue)>, Error> {
+        let Some(value) = var(key, value)? else {
             return Ok(None);
-        };
-        let name = if key == "CONTENT_TYPE" {
-            header::CONTENT_TYPE
-        } else {
-            header::CONTENT_LENGTH
         };
         let value = HeaderValue::from_maybe_shared(share(value))
             .map_err(|_| invalid(key.as_bytes(), "header value"))?;
         Ok(Some((name, value)))
     };
-    let has_content_type = vars.get(b"CONTENT_TYPE").is_some();
-    let mut content_type = cgi("CONTENT_TYPE")?;
-    let mut content_length = cgi("CONTENT_LENGTH")?;
+    let has_content_type = known.content_type.is_some();
+    let mut content_type = cgi("CONTENT_TYPE", header::CONTENT_TYPE, known.content_type)?;
+    let mut content_length = cgi(
+        "CONTENT_LENGTH",
+        header::CONTENT_LENGTH,
+        known.content_length,
+    )?;
     let mut headers = HeaderMap::with_capacity(vars.len());
     for (key, value) in vars.iter() {
         let name = match key {
@@ -160,18 +226,19 @@ fn build_request(vars: &Vars<'_>, share: impl Fn(&[u8]) -> Bytes) -> Result<Requ
                 _ => continue,
             },
         };
-        check_bytes(key, key)?;
-        check_bytes(key, value)?;
-        let name: Vec<u8> = name
-            .iter()
-            .map(|&b| match b {
-                b'_' => b'-',
-                b => b.to_ascii_lowercase(),
-            })
-            .collect();
-        let name = HeaderName::from_bytes(&name).map_err(|_| invalid(key, "header name"))?;
-        let value = HeaderValue::from_maybe_shared(share(value))
-            .map_err(|_| invalid(key, "header value"))?;
+        // `http` refuses CR, LF and NUL in names and values as it refuses other control
+        // bytes: the forbidden-byte check runs only to name the error.
+        let name = header_name(name).map_err(|_| {
+            check_bytes(key, key)
+                .and(check_bytes(key, value))
+                .err()
+                .unwrap_or_else(|| invalid(key, "header name"))
+        })?;
+        let value = HeaderValue::from_maybe_shared(share(value)).map_err(|_| {
+            check_bytes(key, value)
+                .err()
+                .unwrap_or_else(|| invalid(key, "header value"))
+        })?;
         headers.append(name, value);
     }
     for (name, value) in [content_type, content_length].into_iter().flatten() {
@@ -186,10 +253,34 @@ fn build_request(vars: &Vars<'_>, share: impl Fn(&[u8]) -> Bytes) -> Result<Requ
     Ok(request)
 }
 
+/// A header name from the part of an `HTTP_` var's name after the prefix: `_` is `-`,
+/// lower case, as nginx wrote it from the client's header. On the stack up to 64 bytes.
+fn header_name(name: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    let dashed = |b: &u8| match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    };
+    let mut short = [0u8; 64];
+    match short.get_mut(..name.len()) {
+        Some(buf) => {
+            for (to, from) in buf.iter_mut().zip(name) {
+                *to = dashed(from);
+            }
+            HeaderName::from_bytes(buf)
+        }
+        None => HeaderName::from_bytes(&name.iter().map(dashed).collect::<Vec<u8>>()),
+    }
+}
+
 /// The scheme as uWSGI works it out, with nginx's `REQUEST_SCHEME` as a last resort:
 /// the rule [`Request::scheme`](crate::message::Request::scheme) follows too.
-fn request_scheme(vars: &Vars<'_>) -> Result<Scheme, Error> {
-    let (scheme, from) = url_scheme(vars);
+fn request_scheme(known: &Known<'_>) -> Result<Scheme, Error> {
+    let (scheme, from) = url_scheme_by(|key| match key {
+        "UWSGI_SCHEME" => known.uwsgi_scheme,
+        "HTTPS" => known.https,
+        "REQUEST_SCHEME" => known.request_scheme,
+        _ => None,
+    });
     let key = match from {
         Some((key, value)) => {
             check_bytes(key.as_bytes(), value)?;
@@ -209,8 +300,8 @@ fn path_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
 }
 
-fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, Error> {
-    let path_and_query = match var(vars, "REQUEST_URI")? {
+fn request_uri(known: &Known<'_>, scheme: Scheme) -> Result<Uri, Error> {
+    let path_and_query = match var("REQUEST_URI", known.request_uri)? {
         Some(raw) => match PathAndQuery::try_from(raw) {
             Ok(pq) => pq,
             // An absolute-form request target: keep its path and query.
@@ -221,8 +312,11 @@ fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, Error> {
         },
         None => {
             let mut target = Vec::new();
-            for key in ["SCRIPT_NAME", "PATH_INFO"] {
-                for &b in var(vars, key)?.unwrap_or_default() {
+            for (key, value) in [
+                ("SCRIPT_NAME", known.script_name),
+                ("PATH_INFO", known.path_info),
+            ] {
+                for &b in var(key, value)?.unwrap_or_default() {
                     if path_safe(b) {
                         target.push(b);
                     } else {
@@ -233,7 +327,7 @@ fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, Error> {
             if target.first() != Some(&b'/') {
                 target.insert(0, b'/');
             }
-            if let Some(query) = var(vars, "QUERY_STRING")? {
+            if let Some(query) = var("QUERY_STRING", known.query_string)? {
                 target.push(b'?');
                 target.extend_from_slice(query);
             }
@@ -241,12 +335,12 @@ fn request_uri(vars: &Vars<'_>, scheme: Scheme) -> Result<Uri, Error> {
         }
     };
 
-    let authority = match var(vars, "HTTP_HOST")? {
+    let authority = match var("HTTP_HOST", known.host)? {
         Some(host) => Some(Authority::try_from(host).map_err(|_| invalid(b"HTTP_HOST", "host"))?),
-        None => match var(vars, "SERVER_NAME")? {
+        None => match var("SERVER_NAME", known.server_name)? {
             Some(name) => {
                 let default = if scheme == Scheme::HTTPS { "443" } else { "80" };
-                let host = match var(vars, "SERVER_PORT")? {
+                let host = match var("SERVER_PORT", known.server_port)? {
                     Some(port) if port != default.as_bytes() => [name, b":", port].concat(),
                     _ => name.to_vec(),
                 };

@@ -183,8 +183,16 @@ impl<'a> TryFrom<&Request<'a>> for Packet<'a> {
 /// `REQUEST_SCHEME` as a last resort: see [`Request::scheme`]. Also returns the var
 /// (key and value) it was derived from, for a caller that validates it.
 pub(crate) fn url_scheme<'a>(vars: &Vars<'a>) -> (&'a [u8], Option<(&'static str, &'a [u8])>) {
+    url_scheme_by(|key| vars.get(key.as_bytes()))
+}
+
+/// [`url_scheme`] over any lookup of the last value of a var (`UWSGI_SCHEME`, `HTTPS`,
+/// `REQUEST_SCHEME`), for a caller that already found them.
+pub(crate) fn url_scheme_by<'a>(
+    get: impl Fn(&'static str) -> Option<&'a [u8]>,
+) -> (&'a [u8], Option<(&'static str, &'a [u8])>) {
     let set = |key: &'static str| {
-        vars.get(key.as_bytes())
+        get(key)
             .filter(|value| !value.is_empty())
             .map(|value| (key, value))
     };

@@ -17,4 +17,6 @@ mod vars;
 #[cfg(feature = "tokio")]
 pub use head::OwnedResponseHead;
 pub use packet::OwnedPacket;
+#[cfg(feature = "http")]
+pub(crate) use vars::socket_addr;
 pub use vars::OwnedVars;

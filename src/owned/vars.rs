@@ -169,9 +169,7 @@ impl OwnedVars {
     /// ```
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         let vars = self.vars();
-        let ip: IpAddr = text(vars.get(b"REMOTE_ADDR")?)?.parse().ok()?;
-        let port = text(vars.get(b"REMOTE_PORT")?)?.parse().ok()?;
-        Some(SocketAddr::new(ip, port))
+        socket_addr(vars.get(b"REMOTE_ADDR"), vars.get(b"REMOTE_PORT"))
     }
 
     /// The URL scheme, by uWSGI's rule ([`message::Request::scheme`](crate::message::Request::scheme)):
@@ -245,6 +243,13 @@ impl OwnedVars {
 }
 
 /// A var's value as text, for the accessors that parse one.
+/// The address `REMOTE_ADDR` and `REMOTE_PORT` name, when both are there and parse.
+pub(crate) fn socket_addr(addr: Option<&[u8]>, port: Option<&[u8]>) -> Option<SocketAddr> {
+    let ip: IpAddr = text(addr?)?.parse().ok()?;
+    let port = text(port?)?.parse().ok()?;
+    Some(SocketAddr::new(ip, port))
+}
+
 fn text(value: &[u8]) -> Option<&str> {
     core::str::from_utf8(value).ok()
 }

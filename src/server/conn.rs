@@ -175,7 +175,7 @@ impl Builder {
             );
             return Ok(Next::Close);
         };
-        let request = match request_without_vars(&vars) {
+        let (request, _client) = match request_without_vars(&vars) {
             Ok(request) => request,
             Err(err) => return Err(self.answer(write, err.into()).await),
         };
@@ -190,7 +190,7 @@ impl Builder {
         // no client (it then rejects with 500, as under `axum::serve` without
         // `into_make_service_with_connect_info`).
         #[cfg(feature = "axum")]
-        if let Some(client) = vars.remote_addr() {
+        if let Some(client) = _client {
             request
                 .extensions_mut()
                 .insert(axum::extract::ConnectInfo(client));

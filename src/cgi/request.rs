@@ -142,7 +142,7 @@ fn var<'a>(key: &'static str, value: Option<&'a [u8]>) -> Result<Option<&'a [u8]
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn request_from_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
-    let (mut request, _) = request_without_vars(vars)?;
+    let (mut request, _) = convert(vars, true)?;
     request.extensions_mut().insert(vars.clone());
     Ok(request)
 }
@@ -152,19 +152,32 @@ pub fn request_from_vars(vars: &OwnedVars) -> Result<Request<()>, Error> {
 ///
 /// Also gives the client's address as the vars name it (`REMOTE_ADDR`, `REMOTE_PORT`,
 /// [`OwnedVars::remote_addr`]'s rule), found in the same walk.
+#[cfg(feature = "server")]
 pub(crate) fn request_without_vars(
     vars: &OwnedVars,
+) -> Result<(Request<()>, Option<std::net::SocketAddr>), Error> {
+    // The server's codec checked `CONTENT_LENGTH` when it framed the packet (its body
+    // length, `exchange::request_body_len`): no second walk for it.
+    convert(vars, false)
+}
+
+fn convert(
+    vars: &OwnedVars,
+    check_content_length: bool,
 ) -> Result<(Request<()>, Option<std::net::SocketAddr>), Error> {
     let view = vars.vars();
     let known = Known::of(&view);
     let client = crate::owned::socket_addr(known.remote_addr, known.remote_port);
-    let request = build_request(&view, &known, |value| vars.share(value))?;
+    let request = build_request(&view, &known, check_content_length, |value| {
+        vars.share(value)
+    })?;
     Ok((request, client))
 }
 
 fn build_request(
     vars: &Vars<'_>,
     known: &Known<'_>,
+    check_content_length: bool,
     share: impl Fn(&[u8]) -> Bytes,
 ) -> Result<Request<()>, Error> {
     let method = var("REQUEST_METHOD", known.method)?.ok_or(Error::MissingVar("REQUEST_METHOD"))?;
@@ -182,8 +195,10 @@ fn build_request(
         Some(_) => return Err(invalid(b"SERVER_PROTOCOL", "protocol version")),
     };
 
-    // The strict check: an invalid or conflicting CONTENT_LENGTH is an error here too.
-    vars.content_length().map_err(Error::ContentLength)?;
+    if check_content_length {
+        // The strict check: an invalid or conflicting CONTENT_LENGTH is an error here too.
+        vars.content_length().map_err(Error::ContentLength)?;
+    }
     // The CGI vars are authoritative (the last one, as in a WSGI environ; the
     // CONTENT_LENGTH values agree). Each goes where nginx put its `HTTP_` twin, so the
     // header order is the client's, or after the other headers when there is none.

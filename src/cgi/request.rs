@@ -184,7 +184,7 @@ fn build_request(
     let method = Method::from_bytes(method).map_err(|_| invalid(b"REQUEST_METHOD", "method"))?;
 
     let scheme = request_scheme(known)?;
-    let uri = request_uri(known, scheme)?;
+    let uri = request_uri(known, scheme, &share)?;
     let version = match var("SERVER_PROTOCOL", known.protocol)? {
         None => Version::HTTP_10,
         Some(b"HTTP/1.0") => Version::HTTP_10,
@@ -315,9 +315,14 @@ fn path_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
 }
 
-fn request_uri(known: &Known<'_>, scheme: Scheme) -> Result<Uri, Error> {
+fn request_uri(
+    known: &Known<'_>,
+    scheme: Scheme,
+    share: &impl Fn(&[u8]) -> Bytes,
+) -> Result<Uri, Error> {
     let path_and_query = match var("REQUEST_URI", known.request_uri)? {
-        Some(raw) => match PathAndQuery::try_from(raw) {
+        // A slice of the vars' buffer, not a copy.
+        Some(raw) => match PathAndQuery::from_maybe_shared(share(raw)) {
             Ok(pq) => pq,
             // An absolute-form request target: keep its path and query.
             Err(_) => Uri::try_from(raw)
@@ -351,7 +356,9 @@ fn request_uri(known: &Known<'_>, scheme: Scheme) -> Result<Uri, Error> {
     };
 
     let authority = match var("HTTP_HOST", known.host)? {
-        Some(host) => Some(Authority::try_from(host).map_err(|_| invalid(b"HTTP_HOST", "host"))?),
+        Some(host) => Some(
+            Authority::from_maybe_shared(share(host)).map_err(|_| invalid(b"HTTP_HOST", "host"))?,
+        ),
         None => match var("SERVER_NAME", known.server_name)? {
             Some(name) => {
                 let default = if scheme == Scheme::HTTPS { "443" } else { "80" };

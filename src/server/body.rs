@@ -31,14 +31,18 @@ pub struct RequestBody {
 }
 
 impl RequestBody {
-    /// A body of `len` bytes fed by the connection through a channel of one chunk.
-    pub(crate) fn channel(len: u64) -> (mpsc::Sender<Result<Bytes, Error>>, Self) {
+    /// A body of `len` bytes fed by the connection through a channel of one chunk; no
+    /// channel (and no allocation) for an empty one.
+    pub(crate) fn channel(len: u64) -> (Option<mpsc::Sender<Result<Bytes, Error>>>, Self) {
+        if len == 0 {
+            return (None, RequestBody::default());
+        }
         let (tx, rx) = mpsc::channel(1);
         let body = RequestBody {
-            chunks: (len > 0).then_some(rx),
+            chunks: Some(rx),
             remaining: len,
         };
-        (tx, body)
+        (Some(tx), body)
     }
 }
 

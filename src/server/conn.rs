@@ -212,7 +212,7 @@ impl Builder {
         // waits on a body read; its end is read from the connection once all of its bytes
         // were, whether or not the service read them, so a pipelined packet is found.
         let feed = Feed {
-            tx: Some(tx),
+            tx,
             left: body_len,
             ended: false,
             stopped: false,

@@ -270,7 +270,9 @@ async fn nginx(io: DuplexStream, wire: &[u8], close: bool) -> Answer {
             if bytes.len() >= MAX_ANSWER {
                 break End::Capped;
             }
-            bytes.reserve(64 * 1024);
+            // Room to read into (`read_buf` reads into the spare capacity only); `Vec`
+            // grows by doubling, so a long answer costs few copies.
+            bytes.reserve(8 * 1024);
             match timeout(NGINX_TIMEOUT, read.read_buf(&mut bytes)).await {
                 Ok(Ok(0) | Err(_)) => break End::Closed,
                 Ok(Ok(_)) => {}

@@ -33,16 +33,16 @@ const QUOTE: usize = 512;
 /// ([`Builder::serve_connection`](crate::server::Builder::serve_connection)) serves it on
 /// one end of a [`tokio::io::duplex`] pipe, and the answer read from the other end must
 /// be what nginx reads as a response. A fuzz target of a server built on this crate is
-/// then a few lines (`fuzz/README.md`):
+/// then a few lines (`fuzz/README.md`; `ignore`d here: it needs cargo-fuzz's
+/// `libfuzzer-sys`):
 ///
-/// ```no_run
+/// ```ignore
 /// // fuzz/fuzz_targets/app.rs
 /// #![no_main]
 /// use std::sync::LazyLock;
 /// use uwsgi_wire::arbitrary::Fuzzer;
 ///
-/// # fn app() -> axum::Router { axum::Router::new() }
-/// static FUZZER: LazyLock<Fuzzer<axum::Router>> = LazyLock::new(|| Fuzzer::new(app()));
+/// static FUZZER: LazyLock<Fuzzer<axum::Router>> = LazyLock::new(|| Fuzzer::new(my_app::router()));
 ///
 /// libfuzzer_sys::fuzz_target!(|data: &[u8]| FUZZER.run(data));
 /// ```
@@ -90,7 +90,7 @@ const QUOTE: usize = 512;
 ///
 /// // A service that never answers: a hang, in no time.
 /// let stuck = Router::new().route("/", get(|| std::future::pending::<&'static str>()));
-/// let hang = std::panic::catch_unwind(|| Fuzzer::new(stuck).run(b""));
+/// let hang = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Fuzzer::new(stuck).run(b"")));
 /// assert!(hang.is_err());
 /// ```
 pub struct Fuzzer<S> {

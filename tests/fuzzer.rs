@@ -140,6 +140,28 @@ fn a_stalled_body_is_a_hang() {
 }
 
 #[test]
+fn a_body_that_stalls_after_its_content_length_holds_the_connection() {
+    // nginx has the whole reply at its Content-Length and closes; the driver still waits
+    // for the body's end.
+    let app = Router::new().route(
+        "/",
+        get(|| async {
+            let first = futures_util::stream::iter([Ok::<_, std::io::Error>("first")]);
+            let body = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+            (
+                [(http::header::CONTENT_LENGTH, "5")],
+                Body::from_stream(body),
+            )
+        }),
+    );
+    let message = failure(&Fuzzer::new(app), b"").expect("a hang");
+    assert!(
+        message.starts_with("hang: the connection did not end within 60 s after nginx closed it"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_body_short_of_or_past_its_content_length_fails() {
     for (length, why) in [
         ("10", "the peer closed the stream"),

@@ -51,9 +51,9 @@ const QUOTE: usize = 512;
 ///
 /// - the service or the driver panics;
 /// - the answer hangs, in virtual time (tokio's paused clock, so waits cost nothing and
-///   every run is the same): nothing arrives for 60 s, nginx's `uwsgi_read_timeout`,
-///   after a whole valid request; or the connection does not end within 60 s after nginx
-///   gives up on it and closes it;
+///   every run is the same): after a whole valid request, nothing arrives for 60 s
+///   (nginx's `uwsgi_read_timeout`) before the reply's end; or the connection does not
+///   end within 60 s after nginx closes it (done, or giving up);
 /// - the answer is not one nginx reads: the head does not parse as nginx reads heads
 ///   (the exchange core's [`ClientExchange`], which the client driver and the
 ///   `uwsgi-wire gateway` read replies with), the body is cut short of its
@@ -291,20 +291,27 @@ async fn nginx(io: DuplexStream, wire: &[u8], close: bool) -> Answer {
 /// Whether nginx reads `answer` as the answer to `input`; why not.
 fn check(input: &Input, answer: &Answer) -> Result<(), String> {
     let bytes = &answer.bytes[..];
-    if input.request {
-        if answer.end == End::Silent {
-            return Err(if bytes.is_empty() {
-                "hang: no answer within 60 s (nginx's uwsgi_read_timeout; nginx answers 504)".into()
-            } else {
-                "hang: nothing more of the answer within 60 s (nginx's uwsgi_read_timeout)".into()
-            });
-        }
-        if bytes.is_empty() {
-            return Err(
-                "no answer to a valid request: the connection closed (nginx answers 502)".into(),
-            );
-        }
+    if input.request && answer.end == End::Closed && bytes.is_empty() {
+        return Err(
+            "no answer to a valid request: the connection closed (nginx answers 502)".into(),
+        );
     }
+    let whole = read_replies(input, answer)?;
+    // A reply read to its end is all nginx waits for, even if the connection stays open.
+    if input.request && answer.end == End::Silent && !whole {
+        return Err(if bytes.is_empty() {
+            "hang: no answer within 60 s (nginx's uwsgi_read_timeout; nginx answers 504)".into()
+        } else {
+            "hang: nothing more of the answer within 60 s (nginx's uwsgi_read_timeout)".into()
+        });
+    }
+    Ok(())
+}
+
+/// Reads `answer` as nginx does, reply after reply; true when the last reply was read
+/// to its end (or, to a `HEAD`, its head), false when more of it was still due.
+fn read_replies(input: &Input, answer: &Answer) -> Result<bool, String> {
+    let bytes = &answer.bytes[..];
     let expected = expected_replies(input);
     let mut client = ClientExchange::new(Limits::new());
     let (mut at, mut replies) = (0, 0);
@@ -312,7 +319,7 @@ fn check(input: &Input, answer: &Answer) -> Result<(), String> {
         let rest = &bytes[at..];
         if client.is_idle() {
             if rest.is_empty() {
-                return Ok(());
+                return Ok(replies > 0);
             }
             let reply = match expected.get(replies) {
                 // The driver's error answer (its status line) where a pong was due.
@@ -329,29 +336,32 @@ fn check(input: &Input, answer: &Answer) -> Result<(), String> {
         } else {
             match client.decode(rest) {
                 Ok(Status::Complete(step)) => Ok(Some(step)),
-                // The rest was not read.
-                Ok(Status::Partial { .. }) => return Ok(()),
+                // The rest was not read, or has not come.
+                Ok(Status::Partial { .. }) => return Ok(false),
                 Err(err) => Err(err),
             }
         };
         match step {
             Ok(Some((event, consumed))) => {
                 at += consumed;
-                if let Event::Head {
-                    head: Head::Response(_),
-                    ..
-                } = event
+                let head_request =
+                    expected.get(replies - 1) == Some(&Reply::Response { head_request: true });
+                if let (
+                    Event::Head {
+                        head: Head::Response(_),
+                        ..
+                    },
+                    true,
+                ) = (event, head_request)
                 {
                     // nginx takes only the head of a HEAD's answer and drops the rest.
-                    if expected.get(replies - 1) == Some(&Reply::Response { head_request: true }) {
-                        return Ok(());
-                    }
+                    return Ok(true);
                 }
             }
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(true),
             // A reply cut in its body, after a request that was malformed or cut short
             // itself: the service's body may have failed with it.
-            Err(err) if !input.request && err.is_eof() && client.in_body() => return Ok(()),
+            Err(err) if !input.request && err.is_eof() && client.in_body() => return Ok(false),
             Err(err) => {
                 return Err(format!(
                     "reply {replies} does not read as nginx reads it: {err}"

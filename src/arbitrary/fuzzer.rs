@@ -86,7 +86,8 @@ const QUOTE: usize = 512;
 /// let fuzzer = Fuzzer::new(Router::new().route("/", get(|| async { "hello" })));
 /// fuzzer.run(b"");                           // GET / as nginx sends it: 200
 /// fuzzer.run(b"\x01\x64\x00\x00\x00");       // raw bytes: a ping, answered with a pong
-/// fuzzer.run(b"\x03\x00\x05\x00\x00\x01");   // a malformed packet, then the close: 400
+/// fuzzer.run(b"\x01\x00\x05\x00\x00\x00\x00\x01\x00x"); // a zero-length key: 400
+/// fuzzer.run(b"\x03\x00\x05\x00\x00\x01");   // a packet cut short by the close: closed
 ///
 /// // A service that never answers: a hang, in no time.
 /// let stuck = Router::new().route("/", get(|| std::future::pending::<&'static str>()));

@@ -39,6 +39,9 @@ for target in "${targets[@]}"; do
         parse_packet | differential | streaming | typed_messages | exchange) extra=(-max_len=70100) ;;
         # Generator input: room for a 16 KiB body, 24 headers and a large RPC result.
         arbitrary_requests) extra=(-max_len=200000) ;;
+        # A flags byte, then raw bytes (the largest packet and a body) or a generated
+        # request (a 16 KiB body and its headers).
+        axum_router) extra=(-max_len=70100) ;;
     esac
     printf '\n==> fuzz %s for %ss\n' "$target" "$secs"
     status=ok

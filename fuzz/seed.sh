@@ -279,8 +279,43 @@ seed("exchange", generated([http(8, LENGTHS[1], head=1), echo, rpc_large, http(9
                            pieces=[1]))
 seed("exchange", generated([cache, http(22, LENGTHS[4], cgi=1)], pieces=[3, 0, 17]))
 
+# `axum_router` (uwsgi_wire::arbitrary::Fuzzer): a flags byte (bit 0: raw bytes, bit 1:
+# the close after them, bits 2-5: the pipe's buffer), then the bytes. Every request
+# capture, raw, and nginx-style requests for each route of examples/support/axum_app.rs
+# (`/slow` and `/events` without an `ms`: asked to wait over 60 s, they are answers nginx
+# gives up on, found as hangs by design; fuzz/README.md).
+def nginx_request(method, uri, body=b""):
+    path, _, query = uri.partition(b"?")
+    pairs = [(b"QUERY_STRING", query), (b"REQUEST_METHOD", method),
+             (b"CONTENT_TYPE", b"text/plain" if body else b""),
+             (b"CONTENT_LENGTH", str(len(body)).encode() if body else b""),
+             (b"REQUEST_URI", uri), (b"PATH_INFO", path),
+             (b"SERVER_PROTOCOL", b"HTTP/1.1"), (b"REQUEST_SCHEME", b"http"),
+             (b"REMOTE_ADDR", b"127.0.0.1"), (b"REMOTE_PORT", b"40000"),
+             (b"SERVER_PORT", b"80"), (b"SERVER_NAME", b"localhost"),
+             (b"HTTP_HOST", b"localhost")]
+    block = b"".join(len(k).to_bytes(2, "little") + k + len(v).to_bytes(2, "little") + v
+                     for k, v in pairs)
+    return b"\x00" + len(block).to_bytes(2, "little") + b"\x00" + block + body
+
+for path in sorted(glob.glob(os.path.join(root, "tests", "vectors", "*.bin"))):
+    name, data = os.path.basename(path), open(path, "rb").read()[:70000]
+    if reply_of(name, data) is None:
+        seed("axum_router", b"\x01" + data)
+        seed("axum_router", b"\x03" + data)
+for method, uri, body in [
+        (b"GET", b"/bench", b""), (b"HEAD", b"/bench", b""),
+        (b"POST", b"/echo?a=1", b"hello=world"), (b"PUT", b"/echo", b"x" * 20000),
+        (b"GET", b"/big/100", b""), (b"GET", b"/big/70000", b""),
+        (b"HEAD", b"/big/10", b""), (b"GET", b"/slow", b""),
+        (b"GET", b"/events?n=2", b""), (b"GET", b"/nothing", b"")]:
+    wire = nginx_request(method, uri, body)
+    seed("axum_router", b"\x01" + wire)
+    seed("axum_router", b"\x05" + wire + wire)  # pipelined, a 128-byte pipe
+    seed("axum_router", b"\x03" + wire[:len(wire) - 3])  # cut short, then the close
+
 for target in ("parse_packet", "differential", "vars_roundtrip", "array_roundtrip",
-               "streaming", "typed_messages", "exchange"):
+               "streaming", "typed_messages", "exchange", "axum_router"):
     d = os.path.join(fuzz, "corpus", target)
     os.makedirs(d, exist_ok=True)
     print(f"seed: {target}: {len(os.listdir(d))} files in corpus/{target}")

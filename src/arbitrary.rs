@@ -28,6 +28,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "server")]
+mod fuzzer;
+#[cfg(feature = "server")]
+pub use fuzzer::Fuzzer;
+
 use alloc::vec::Vec;
 
 use ::arbitrary::{Arbitrary, Unstructured};

@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use uwsgi_wire::cgi::{NginxParams, RequestParams};
 use uwsgi_wire::client::{Builder, Client};
-use uwsgi_wire::owned::OwnedVars;
+use uwsgi_wire::owned::OwnedPacket;
 
 /// What the backend saw: requests at once now, the most at once, and how many.
 #[derive(Default)]
@@ -41,7 +41,8 @@ fn app(seen: Arc<Seen>) -> Router {
         "held"
     }
     async fn vars(request: Request) -> Json<Vec<(String, String)>> {
-        let vars = request.extensions().get::<OwnedVars>().expect("the vars");
+        let packet = request.extensions().get::<OwnedPacket>().expect("the packet");
+        let vars = packet.owned_vars().expect("a request's vars");
         Json(
             vars.iter()
                 .map(|(k, v)| {

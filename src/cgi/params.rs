@@ -522,10 +522,23 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// nginx's `$document_uri` for a path: percent-decoded, `.` and `..` segments
-/// resolved, repeated slashes merged. A path that does not start with `/` (`*`) is
-/// kept as it is.
-fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
+/// nginx's `$document_uri` for a request path (the `PATH_INFO` that
+/// [`NginxParams`] sends): percent-decoded (`%2F` and `%2e` too, as nginx decodes
+/// them before it resolves segments), `.` and `..` segments resolved, repeated
+/// slashes merged. A path that does not start with `/` (`*`) is kept as it is. This
+/// is the path nginx matches its `location`s against, and maps to a file under
+/// `root`/`alias`; a `..` above the root or a bad `%` escape is an error (nginx
+/// answers 400).
+///
+/// ```
+/// use uwsgi_wire::cgi::{document_uri, Error};
+///
+/// assert_eq!(document_uri("/static//css/../a%20b.css")?, b"/static/a b.css");
+/// assert_eq!(document_uri("/static/%2e%2e%2fsecret")?, b"/secret");
+/// assert!(matches!(document_uri("/%2e%2e/etc/passwd"), Err(Error::PathAboveRoot)));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
     let path = path.as_bytes();
     if path.first() != Some(&b'/') {
         return Ok(path.to_vec());

@@ -1,12 +1,17 @@
-//! `uwsgi-wire gateway LISTEN UPSTREAM...`: an HTTP/1.1 server (hyper) that forwards
-//! every request to a uwsgi upstream, as nginx does with `uwsgi_pass` and `include
-//! uwsgi_params`: the vars of [`NginxParams`] with the client's real address, the bodies
-//! streamed both ways, 502 or 504 with one log line when the upstream fails.
+//! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper) in nginx's
+//! place: each request goes to its location (`location.rs`, the longest prefix of its
+//! normalized path), which forwards it to a uwsgi upstream, as nginx does with
+//! `uwsgi_pass` and `include uwsgi_params` (the vars of [`NginxParams`] with the
+//! client's real address, the bodies streamed both ways, 502 or 504 with one log line
+//! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
+
+mod files;
+mod location;
 
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +25,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use uwsgi_wire::cgi::{NginxParams, RequestParams};
-use uwsgi_wire::client::{self, Client, ErrorKind};
+use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
+use uwsgi_wire::client::{self, ErrorKind};
 use uwsgi_wire::Modifier1;
 
 use crate::args::{parse_param, parse_seconds, parse_size};
@@ -33,10 +38,23 @@ pub struct GatewayArgs {
     /// Where HTTP clients connect, `host:port`.
     #[arg(value_parser = Addr::parse)]
     listen: Addr,
-    /// The uwsgi upstreams: `host:port`, `unix:PATH` or a socket path; several are used
-    /// round robin.
-    #[arg(required = true, value_parser = Addr::parse)]
+    /// The uwsgi upstreams of the location `/`: `host:port`, `unix:PATH` or a socket
+    /// path; several are used round robin. Optional with --location, --static or --root.
+    #[arg(value_parser = Addr::parse)]
     upstreams: Vec<Addr>,
+    /// Requests whose path starts with PREFIX go to these upstreams, round robin
+    /// (repeatable), as nginx's `location PREFIX { uwsgi_pass ...; }`. The longest
+    /// matching prefix of the normalized path wins; a path no location matches is 404.
+    #[arg(long = "location", value_name = "PREFIX=UPSTREAM[,UPSTREAM...]", value_parser = location::parse_location)]
+    locations: Vec<(String, Vec<Addr>)>,
+    /// Requests whose path starts with PREFIX are answered with the file at DIR and the
+    /// rest of the path (repeatable), as nginx's `location PREFIX { alias DIR; }`.
+    #[arg(long = "static", value_name = "PREFIX=DIR", value_parser = location::parse_static)]
+    statics: Vec<(String, PathBuf)>,
+    /// Requests no location matches are answered with the file at DIR and their path
+    /// (`index.html` for a directory), as nginx's `root`.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
     /// (repeatable), as nginx's `uwsgi_param`.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
@@ -76,16 +94,16 @@ pub struct GatewayArgs {
     trace: bool,
 }
 
-/// The body of every answer: the upstream's, streamed, or one the gateway makes.
-type Body = UnsyncBoxBody<Bytes, client::Error>;
+/// The body of every answer: the upstream's or a file's, streamed, or one the gateway
+/// makes.
+type Body = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// What every connection shares.
 struct Gateway {
     config: GatewayArgs,
-    /// Each upstream as written, for the logs, and its client, with the settings and
-    /// the vars nginx would send for every request (the client's address aside).
-    upstreams: Vec<(String, Client)>,
-    next: AtomicUsize,
+    /// Each location's upstreams (clients with the settings and the vars nginx would
+    /// send for every request, the client's address aside) or files.
+    routes: location::Routes,
     /// The vars every request shares, for `--trace`.
     params: NginxParams,
 }
@@ -102,6 +120,15 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
         .with_target(false)
         .with_ansi(false)
         .init();
+    if args.upstreams.is_empty()
+        && args.locations.is_empty()
+        && args.statics.is_empty()
+        && args.root.is_none()
+    {
+        return Err(usage(
+            "nothing to serve: give UPSTREAM..., --location, --static or --root".to_owned(),
+        ));
+    }
     if args.max_head < 8192 {
         // hyper's smallest read buffer.
         return Err(usage(format!(
@@ -128,8 +155,6 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
         .await
         .map_err(bind)?;
     let local = listener.local_addr().map_err(bind)?;
-    println!("listening on {local}");
-    std::io::stdout().flush().ok();
 
     // The vars nginx would send for every request to this gateway; each request adds
     // its client's address (`forward`).
@@ -149,18 +174,11 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
         .connect_timeout(config.connect_timeout)
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
-    let upstreams = config
-        .upstreams
-        .iter()
-        .map(|addr| {
-            let addr = addr.to_string();
-            let client = builder.build(&addr);
-            (addr, client)
-        })
-        .collect();
+    let routes = routes(&config, &builder).map_err(usage)?;
+    println!("listening on {local}");
+    std::io::stdout().flush().ok();
     let gateway = Arc::new(Gateway {
-        upstreams,
-        next: AtomicUsize::new(0),
+        routes,
         params,
         config,
     });
@@ -201,7 +219,7 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
             let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
             let service = hyper::service::service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.forward(request, peer).await) }
+                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
             });
             let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -218,17 +236,41 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
     }
 }
 
-impl Gateway {
-    /// The next upstream and its client, round robin.
-    fn pick(&self) -> (&str, &Client) {
-        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.upstreams.len();
-        let (addr, client) = &self.upstreams[at];
-        (addr, client)
+/// The locations of the command line: the positional upstreams as `/`, each
+/// `--location` and `--static`, and `--root`.
+fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::Routes, String> {
+    let mut locations = Vec::new();
+    if !config.upstreams.is_empty() {
+        let upstreams = location::Upstreams::new(&config.upstreams, builder);
+        locations.push(("/".to_owned(), location::Target::Upstreams(upstreams)));
     }
+    for (prefix, addrs) in &config.locations {
+        let upstreams = location::Upstreams::new(addrs, builder);
+        locations.push((prefix.clone(), location::Target::Upstreams(upstreams)));
+    }
+    for (prefix, dir) in &config.statics {
+        let files = files::Files::new(prefix, dir)?;
+        locations.push((prefix.clone(), location::Target::Files(files)));
+    }
+    let root = match &config.root {
+        Some(dir) => Some(files::Files::new("", dir).map_err(|e| format!("--root {e}"))?),
+        None => None,
+    };
+    location::Routes::new(locations, root)
+}
 
-    /// Forwards one request and answers with the upstream's response, or with the
-    /// status nginx would answer when that fails.
-    async fn forward(&self, mut request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+impl Gateway {
+    /// Answers one request: from its location, or 404 (nginx's answer for a path no
+    /// location or root serves); 400 for a path nginx cannot normalize.
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let path = match document_uri(request.uri().path()) {
+            // A NUL byte is no file name and nginx's URI parser refuses it.
+            Ok(path) if !path.contains(&0) => path,
+            _ => {
+                tracing::warn!(%peer, uri = %request.uri(), "invalid path");
+                return answer(StatusCode::BAD_REQUEST);
+            }
+        };
         let max_body = self.config.max_body;
         let announced = request
             .headers()
@@ -239,6 +281,28 @@ impl Gateway {
             tracing::warn!(%peer, uri = %request.uri(), len = announced, max_body, "request body too large");
             return answer(StatusCode::PAYLOAD_TOO_LARGE);
         }
+        let response = match self.routes.find(&path) {
+            Some(location::Target::Upstreams(upstreams)) => {
+                return self.forward(upstreams, request, peer).await
+            }
+            Some(location::Target::Files(files)) => files.serve(&request, &path).await,
+            None => answer(StatusCode::NOT_FOUND),
+        };
+        if self.config.trace {
+            tracing::info!(%peer, method = %request.method(), uri = %request.uri(), status = response.status().as_u16(), "response");
+        }
+        response
+    }
+
+    /// Forwards one request and answers with the upstream's response, or with the
+    /// status nginx would answer when that fails.
+    async fn forward(
+        &self,
+        upstreams: &location::Upstreams,
+        mut request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
+        let max_body = self.config.max_body;
         // The client's address, as nginx's $remote_addr and $remote_port.
         request
             .extensions_mut()
@@ -246,7 +310,9 @@ impl Gateway {
         if self.config.trace {
             trace_vars(&self.params, &request, peer);
         }
-        let (upstream, client) = self.pick();
+        let Some((upstream, client)) = upstreams.pick() else {
+            return answer(StatusCode::BAD_GATEWAY);
+        };
         let method = request.method().clone();
         let uri = request.uri().clone();
         match client.send(request).await {
@@ -268,7 +334,7 @@ impl Gateway {
                 let upstream = upstream.to_owned();
                 let body = body.map_err(move |err| {
                     tracing::error!(%peer, %method, %uri, upstream, "upstream body: {err}");
-                    err
+                    err.into()
                 });
                 Response::from_parts(parts, body.boxed_unsync())
             }
@@ -328,4 +394,11 @@ fn answer(status: StatusCode) -> Response<Body> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response
+}
+
+/// No body.
+fn empty() -> Body {
+    http_body_util::Empty::new()
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }

@@ -203,7 +203,15 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
     let dir = TempDir::new("cli-gateway-usage");
     let missing = dir.path().join("missing").display().to_string();
     let here = dir.path().display().to_string();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["127.0.0.1:1", "--param", "X_USER=$remote_user"],
+            "unknown variable $remote_user",
+        ),
+        (
+            &["127.0.0.1:1", "--param", "X=${host"],
+            "the variable ${ is not closed",
+        ),
         (&[], "nothing to serve"),
         (
             &["127.0.0.1:1", "--root", &here],

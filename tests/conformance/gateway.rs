@@ -706,3 +706,127 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
     let (status, _) = same(head.to_owned());
     assert_eq!(status, 200);
 }
+
+/// The vars of one request, in order, as text; `REMOTE_PORT` and `SERVER_PORT` checked
+/// against the client's and the front end's port and then named, not numbered, as
+/// are those ports inside the values.
+fn recorded_vars(
+    capture: &crate::backend::Capture,
+    client_port: u16,
+    front_port: u16,
+) -> Vec<(String, String)> {
+    let request = capture.request();
+    let ports = |value: String| {
+        value
+            .replace(&client_port.to_string(), "<client-port>")
+            .replace(&front_port.to_string(), "<front-port>")
+    };
+    request
+        .vars()
+        .iter()
+        .map(|(key, value)| {
+            (
+                String::from_utf8_lossy(key).into_owned(),
+                ports(String::from_utf8_lossy(value).into_owned()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
+    require!(NGINX);
+    let backend = crate::backend::Backend::start();
+    let dir = TempDir::new("gateway-vars");
+    let docroot = dir.mkdir("docroot").display().to_string();
+    // The guide's four params, and every other variable the gateway knows.
+    let params = [
+        ("X-Real-IP", "$remote_addr"),
+        ("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+        ("Host", "$host"),
+        ("X-Forwarded-Proto", "$http_x_forwarded_proto"),
+        (
+            "X_ALL",
+            "${scheme}://$host$request_uri|$server_name|$http_cookie|$http_accept",
+        ),
+        ("X_PORTS", "$remote_addr:$remote_port -> $server_port"),
+        ("X_LITERAL", "no variable"),
+    ];
+    let uwsgi_params: String = params
+        .iter()
+        .map(|(key, value)| format!("uwsgi_param {key} \"{value}\";\n            "))
+        .collect();
+    let server = format!(
+        "root {docroot};\n        location / {{\n            include /etc/nginx/uwsgi_params;\n            \
+         {uwsgi_params}uwsgi_pass 127.0.0.1:{port};\n        }}",
+        port = backend.port()
+    );
+    let (_nginx, nginx_port) = crate::peers::nginx_server(&dir, &server);
+    let mut args = vec!["--document-root".to_owned(), docroot.clone()];
+    for (key, value) in params {
+        args.push(format!("--param={key}={value}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let gateway = Gateway::start(&[format!("127.0.0.1:{}", backend.port())], &args);
+
+    // Raw heads: each sets its own Host (HttpRequest adds one).
+    let requests: [(&str, &[u8]); 4] = [
+        (
+            "GET /main/a%20b/../c?x=1&y=%2F HTTP/1.1\r\nHost: MyApp.Example.COM.:8000\r\n\
+             X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-For: 203.0.113.9, 192.0.2.1\r\n\
+             X-Forwarded-Proto: https\r\nCookie: a=1\r\nCookie: b=2\r\n\
+             Accept: text/html\r\nAccept: */*\r\nX_Forwarded_Proto: spoofed\r\n",
+            b"",
+        ),
+        // No forwarding headers: the client alone, an empty proto.
+        ("GET / HTTP/1.1\r\nHost: localhost\r\n", b""),
+        // Absolute form: nginx's $host is the request line's.
+        (
+            "GET http://Abs.Example/x?q HTTP/1.1\r\nHost: ignored.example\r\n",
+            b"",
+        ),
+        (
+            "POST /form HTTP/1.1\r\nHost: [::1]:8080\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n",
+            b"a=1",
+        ),
+    ];
+    let send = |port: u16, head: &str, body: &[u8]| {
+        let mut conn = Conn::open(port);
+        conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
+        conn.write(body);
+        let client = conn.local_port;
+        (client, conn.response())
+    };
+    for (head, body) in requests {
+        let (client, response) = send(nginx_port, head, body);
+        assert_eq!(
+            response.status, 200,
+            "nginx: {}: {head}",
+            response.status_line
+        );
+        let through_nginx = recorded_vars(&backend.expect_request(), client, nginx_port);
+        let (client, response) = send(gateway.port, head, body);
+        assert_eq!(
+            response.status, 200,
+            "gateway: {}: {head}",
+            response.status_line
+        );
+        let through_gateway = recorded_vars(&backend.expect_request(), client, gateway.port);
+        assert_eq!(
+            through_nginx, through_gateway,
+            "the vars through nginx (left) and the gateway (right) for {head}"
+        );
+        let get = |key: &str| {
+            through_gateway
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            get("X_PORTS"),
+            Some("127.0.0.1:<client-port> -> <front-port>")
+        );
+        assert_eq!(get("X-Real-IP"), Some("127.0.0.1"));
+    }
+}

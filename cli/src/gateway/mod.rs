@@ -7,6 +7,7 @@
 
 mod files;
 mod location;
+mod vars;
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -56,7 +57,10 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
-    /// (repeatable), as nginx's `uwsgi_param`.
+    /// (repeatable), as nginx's `uwsgi_param`. VALUE may hold nginx's variables,
+    /// `$name` or `${name}`: $host, $remote_addr, $remote_port,
+    /// $proxy_add_x_forwarded_for, $http_NAME, $scheme, $request_uri, $server_name,
+    /// $server_port.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
     /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
@@ -106,6 +110,11 @@ struct Gateway {
     routes: location::Routes,
     /// The vars every request shares, for `--trace`.
     params: NginxParams,
+    /// The params whose values hold variables, computed per request (each also in
+    /// `params`, empty, where it stands among the others).
+    templates: Vec<(String, vars::Template)>,
+    /// The port HTTP clients connect to (nginx's `$server_port`).
+    port: u16,
 }
 
 /// Runs the gateway until Ctrl-C: prints `listening on ADDR` once bound, then serves
@@ -129,6 +138,12 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
             "nothing to serve: give UPSTREAM..., --location, --static or --root".to_owned(),
         ));
     }
+    let mut templates = Vec::new();
+    for (key, value) in &args.params {
+        let template =
+            vars::Template::parse(value).map_err(|e| usage(format!("--param {key}: {e}")))?;
+        templates.push((key.clone(), template));
+    }
     if args.max_head < 8192 {
         // hyper's smallest read buffer.
         return Err(usage(format!(
@@ -140,10 +155,13 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| fail(format!("starting the runtime: {e}")))?
-        .block_on(serve(args))
+        .block_on(serve(args, templates))
 }
 
-async fn serve(config: GatewayArgs) -> Result<(), Failure> {
+async fn serve(
+    config: GatewayArgs,
+    templates: Vec<(String, vars::Template)>,
+) -> Result<(), Failure> {
     let Addr::Tcp { host, port } = &config.listen else {
         return Err(fail(format!(
             "{}: the gateway listens on TCP (host:port)",
@@ -157,14 +175,19 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
     let local = listener.local_addr().map_err(bind)?;
 
     // The vars nginx would send for every request to this gateway; each request adds
-    // its client's address (`forward`).
+    // its client's address and the params with variables (`forward`), each in the
+    // place its empty stand-in keeps here, as nginx keeps the order of its params.
     let mut params = NginxParams::new()
         .server_name(&config.server_name)
         .document_root(&config.document_root)
         .server_port(local.port().to_string());
-    for (key, value) in &config.params {
-        params = params.param(key, value);
+    for (key, template) in &templates {
+        params = params.param(key, template.literal().unwrap_or_default());
     }
+    let templates: Vec<_> = templates
+        .into_iter()
+        .filter(|(_, template)| template.literal().is_none())
+        .collect();
     // A body of unknown length (chunked) is buffered up to --max-body to learn its
     // CONTENT_LENGTH, as nginx spools one; over it the driver's error says 413.
     let builder = client::Builder::new()
@@ -180,6 +203,8 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
     let gateway = Arc::new(Gateway {
         routes,
         params,
+        templates,
+        port: local.port(),
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
@@ -303,10 +328,18 @@ impl Gateway {
         peer: SocketAddr,
     ) -> Response<Body> {
         let max_body = self.config.max_body;
-        // The client's address, as nginx's $remote_addr and $remote_port.
-        request
-            .extensions_mut()
-            .insert(RequestParams::new().remote_addr(peer));
+        // The client's address, as nginx's $remote_addr and $remote_port, and the
+        // params whose variables depend on the request.
+        let mut own = RequestParams::new().remote_addr(peer);
+        let context = vars::Context {
+            peer,
+            server_name: &self.config.server_name,
+            server_port: self.port,
+        };
+        for (key, template) in &self.templates {
+            own = own.param(key, template.render(&context, &request));
+        }
+        request.extensions_mut().insert(own);
         if self.config.trace {
             trace_vars(&self.params, &request, peer);
         }

@@ -70,9 +70,11 @@ enum Command {
     /// Run an inspection server: every request is answered with its decoded vars as JSON
     /// and logged one line each.
     Serve(serve::ServeArgs),
-    /// Run an HTTP/1.1 server that forwards every request to uwsgi upstreams, as nginx's
-    /// `uwsgi_pass` with `include uwsgi_params` does: 502 when an upstream refuses or
-    /// closes early, 504 when it is too slow, 413 for a body over --max-body.
+    /// Run an HTTP/1.1 server in nginx's place: each request goes to the location with
+    /// the longest matching prefix, which forwards it to uwsgi upstreams as nginx's
+    /// `uwsgi_pass` with `include uwsgi_params` does (502 when an upstream refuses or
+    /// closes early, 504 when it is too slow, 413 for a body over --max-body) or serves
+    /// static files (--static, --root); 404 when none matches.
     Gateway(gateway::GatewayArgs),
     /// Run the conformance catalogue against a uwsgi server, as h2spec does for HTTP/2:
     /// one line per case, a summary; exit 1 when a required case fails.

@@ -40,7 +40,7 @@ mod params;
 mod request;
 mod response;
 
-pub use params::{NginxParams, RequestParams};
+pub use params::{document_uri, NginxParams, RequestParams};
 pub use request::request_from_vars;
 #[cfg(feature = "server")]
 pub(crate) use request::request_without_vars;

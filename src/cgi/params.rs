@@ -31,7 +31,7 @@ use super::{check_bytes, Error};
 /// | `REMOTE_ADDR`, `REMOTE_PORT` | the client's address: the request's [`RequestParams::remote_addr`], else [`remote_addr`](NginxParams::remote_addr); **only when set** |
 /// | `SERVER_PORT` | [`server_port`](NginxParams::server_port), else the URI's port, else 80 or 443 |
 /// | `SERVER_NAME` | [`server_name`](NginxParams::server_name), else the request's host, else `localhost` |
-/// | `HTTP_HOST` | nginx's `$host`: the URI's host, else the `Host` header's, without the port, lower case; else the server name |
+/// | `HTTP_HOST` | nginx's `$host`: the URI's host, else the `Host` header's, without the port and a trailing dot, lower case; else the server name |
 ///
 /// nginx always sends `REMOTE_ADDR` and `REMOTE_PORT`, from the client connection. This
 /// type has no connection, so it never makes a client address up: without
@@ -296,10 +296,14 @@ impl NginxParams {
             .map(HeaderValue::as_bytes)
             .map(strip_port)
             .filter(|host| !host.is_empty());
-        let request_host: Option<Vec<u8>> = match uri.host() {
-            Some(host) => Some(host.as_bytes().to_ascii_lowercase()),
-            None => host_header.map(<[u8]>::to_ascii_lowercase),
-        };
+        // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
+        let request_host: Option<Vec<u8>> = uri
+            .host()
+            .map(str::as_bytes)
+            .or(host_header)
+            .map(|host| host.strip_suffix(b".").unwrap_or(host))
+            .filter(|host| !host.is_empty())
+            .map(<[u8]>::to_ascii_lowercase);
         let server_name: Cow<'_, [u8]> = match (&self.server_name, &request_host) {
             (Some(name), _) => Cow::Borrowed(name),
             (None, Some(host)) => Cow::Borrowed(host),
@@ -522,10 +526,23 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// nginx's `$document_uri` for a path: percent-decoded, `.` and `..` segments
-/// resolved, repeated slashes merged. A path that does not start with `/` (`*`) is
-/// kept as it is.
-fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
+/// nginx's `$document_uri` for a request path (the `PATH_INFO` that
+/// [`NginxParams`] sends): percent-decoded (`%2F` and `%2e` too, as nginx decodes
+/// them before it resolves segments), `.` and `..` segments resolved, repeated
+/// slashes merged. A path that does not start with `/` (`*`) is kept as it is. This
+/// is the path nginx matches its `location`s against, and maps to a file under
+/// `root`/`alias`; a `..` above the root or a bad `%` escape is an error (nginx
+/// answers 400).
+///
+/// ```
+/// use uwsgi_wire::cgi::{document_uri, Error};
+///
+/// assert_eq!(document_uri("/static//css/../a%20b.css")?, b"/static/a b.css");
+/// assert_eq!(document_uri("/static/%2e%2e%2fsecret")?, b"/secret");
+/// assert!(matches!(document_uri("/%2e%2e/etc/passwd"), Err(Error::PathAboveRoot)));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
     let path = path.as_bytes();
     if path.first() != Some(&b'/') {
         return Ok(path.to_vec());

@@ -524,3 +524,309 @@ fn a_client_that_stops_reading_is_closed_after_the_timeout() {
         "the whole {n} bytes came: the stalled connection was kept"
     );
 }
+
+/// The answer to a raw request: status, headers (names lower case, in order) and
+/// body, read until the server closes (`Connection: close`).
+fn exchange(port: u16, request: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let out = raw(port, request.as_bytes());
+    let end = crate::client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
+    let head = String::from_utf8_lossy(&out[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, out[end..].to_vec())
+}
+
+#[test]
+fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
+    require!(NGINX);
+    let dir = TempDir::new("gateway-static");
+    let public = dir.mkdir("public");
+    let root = dir.mkdir("root");
+    std::fs::create_dir_all(public.join("css")).expect("mkdir");
+    std::fs::create_dir_all(public.join("docs")).expect("mkdir");
+    std::fs::write(public.join("css/app.css"), "body { color: red }\n").expect("write");
+    std::fs::write(public.join("notes.txt"), "line one\nline two\n").expect("write");
+    std::fs::write(public.join("logo.png"), crate::client::pattern(3000)).expect("write");
+    std::fs::write(public.join("data.json"), "{\"a\": 1}\n").expect("write");
+    std::fs::write(public.join("docs/index.html"), "<p>docs</p>\n").expect("write");
+    std::fs::write(public.join("a b.txt"), "spaced\n").expect("write");
+    std::fs::write(root.join("index.html"), "<p>root</p>\n").expect("write");
+    std::fs::write(root.join("robots.txt"), "User-agent: *\n").expect("write");
+    dir.write("secret.txt", "SECRET\n");
+
+    let server = format!(
+        "root {root};\n        location / {{ index index.html; }}\n        \
+         location /static/ {{ alias {public}/; }}\n        \
+         include /etc/nginx/mime.types;\n        default_type application/octet-stream;",
+        root = root.display(),
+        public = public.display(),
+    );
+    let nginx_dir = TempDir::new("gateway-static-nginx");
+    let (_nginx, nginx_port) = crate::peers::nginx_server(&nginx_dir, &server);
+    let gateway = Gateway::start(
+        &[],
+        &[
+            "--static",
+            &format!("/static/={}/", public.display()),
+            "--root",
+            &root.display().to_string(),
+        ],
+    );
+
+    let request = |target: &str, extra: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let header = |headers: &[(String, String)], name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    // The same request to both: the same status, body and these headers.
+    let same = |request: String| {
+        let (n_status, n_headers, n_body) = exchange(nginx_port, &request);
+        let (g_status, g_headers, g_body) = exchange(gateway.port, &request);
+        assert_eq!(
+            n_status, g_status,
+            "status, nginx (left) and the gateway: {request}"
+        );
+        // An error's page is nginx's HTML, the gateway's one text line: not compared.
+        let answered = n_status < 300 || n_status == 304;
+        if answered {
+            assert_eq!(
+                n_body, g_body,
+                "body, nginx (left) and the gateway: {request}"
+            );
+        }
+        for name in [
+            "content-type",
+            "content-length",
+            "content-range",
+            "last-modified",
+            "etag",
+            "accept-ranges",
+        ] {
+            // nginx sends no Accept-Ranges on a 206, a 304 or an error; tower-http's
+            // ServeDir sends it on every file (harmless: the client may use ranges).
+            if name == "accept-ranges" && n_status != 200 {
+                continue;
+            }
+            if !answered && name != "content-range" {
+                continue;
+            }
+            assert_eq!(
+                header(&n_headers, name),
+                header(&g_headers, name),
+                "{name}, nginx (left) and the gateway: {request}"
+            );
+        }
+        (n_status, n_headers)
+    };
+
+    for target in [
+        "/static/css/app.css",
+        "/static/notes.txt",
+        "/static/logo.png",
+        "/static/data.json",
+        "/static/docs/",
+        "/static/a%20b.txt",
+        "/static//css/./app.css",
+        "/static/docs/../notes.txt",
+        "/",
+        "/robots.txt",
+    ] {
+        let (status, headers) = same(request(target, ""));
+        assert_eq!(status, 200, "{target}");
+        assert!(header(&headers, "etag").is_some(), "{target}");
+    }
+    for target in [
+        "/static/missing.css",
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/..%2fsecret.txt",
+        "/missing",
+    ] {
+        let (n_status, _, n_body) = exchange(nginx_port, &request(target, ""));
+        let (g_status, _, g_body) = exchange(gateway.port, &request(target, ""));
+        assert_eq!(n_status, g_status, "{target}");
+        assert!(
+            !String::from_utf8_lossy(&n_body).contains("SECRET"),
+            "{target}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&g_body).contains("SECRET"),
+            "{target}"
+        );
+    }
+
+    let (_, headers) = same(request("/static/notes.txt", ""));
+    let etag = header(&headers, "etag").expect("an ETag");
+    let modified = header(&headers, "last-modified").expect("a Last-Modified");
+    let later = "Fri, 01 Jan 2100 00:00:00 GMT";
+    let cases = [
+        (format!("If-None-Match: {etag}\r\n"), 304),
+        (format!("If-None-Match: \"other\", W/{etag}\r\n"), 304),
+        ("If-None-Match: \"other\"\r\n".to_owned(), 200),
+        (format!("If-Modified-Since: {modified}\r\n"), 304),
+        // nginx's `if_modified_since exact`: a later date is not the file's date.
+        (format!("If-Modified-Since: {later}\r\n"), 200),
+        (
+            format!("If-Modified-Since: {modified}\r\nIf-None-Match: \"other\"\r\n"),
+            200,
+        ),
+        ("Range: bytes=5-12\r\n".to_owned(), 206),
+        ("Range: bytes=-4\r\n".to_owned(), 206),
+        ("Range: bytes=9-\r\n".to_owned(), 206),
+        ("Range: bytes=100-200\r\n".to_owned(), 416),
+        (format!("Range: bytes=0-3\r\nIf-Range: {etag}\r\n"), 206),
+        (
+            "Range: bytes=0-3\r\nIf-Range: \"stale\"\r\n".to_owned(),
+            200,
+        ),
+        (format!("Range: bytes=0-3\r\nIf-Range: {modified}\r\n"), 206),
+        (
+            format!("Range: bytes=0-3\r\nIf-None-Match: {etag}\r\n"),
+            304,
+        ),
+    ];
+    for (extra, status) in &cases {
+        let (got, _) = same(request("/static/notes.txt", extra));
+        assert_eq!(got, *status, "{extra}");
+    }
+    // HEAD: the GET's head, no body.
+    let head = "HEAD /static/css/app.css HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let (status, _) = same(head.to_owned());
+    assert_eq!(status, 200);
+}
+
+/// The vars of one request, in order, as text; `REMOTE_PORT` and `SERVER_PORT` checked
+/// against the client's and the front end's port and then named, not numbered, as
+/// are those ports inside the values.
+fn recorded_vars(
+    capture: &crate::backend::Capture,
+    client_port: u16,
+    front_port: u16,
+) -> Vec<(String, String)> {
+    let request = capture.request();
+    let ports = |value: String| {
+        value
+            .replace(&client_port.to_string(), "<client-port>")
+            .replace(&front_port.to_string(), "<front-port>")
+    };
+    request
+        .vars()
+        .iter()
+        .map(|(key, value)| {
+            (
+                String::from_utf8_lossy(key).into_owned(),
+                ports(String::from_utf8_lossy(value).into_owned()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
+    require!(NGINX);
+    let backend = crate::backend::Backend::start();
+    let dir = TempDir::new("gateway-vars");
+    let docroot = dir.mkdir("docroot").display().to_string();
+    // The guide's four params, and every other variable the gateway knows.
+    let params = [
+        ("X-Real-IP", "$remote_addr"),
+        ("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+        ("Host", "$host"),
+        ("X-Forwarded-Proto", "$http_x_forwarded_proto"),
+        (
+            "X_ALL",
+            "${scheme}://$host$request_uri|$server_name|$http_cookie|$http_accept",
+        ),
+        ("X_PORTS", "$remote_addr:$remote_port -> $server_port"),
+        ("X_LITERAL", "no variable"),
+    ];
+    let uwsgi_params: String = params
+        .iter()
+        .map(|(key, value)| format!("uwsgi_param {key} \"{value}\";\n            "))
+        .collect();
+    let server = format!(
+        "root {docroot};\n        location / {{\n            include /etc/nginx/uwsgi_params;\n            \
+         {uwsgi_params}uwsgi_pass 127.0.0.1:{port};\n        }}",
+        port = backend.port()
+    );
+    let (_nginx, nginx_port) = crate::peers::nginx_server(&dir, &server);
+    let mut args = vec!["--document-root".to_owned(), docroot.clone()];
+    for (key, value) in params {
+        args.push(format!("--param={key}={value}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let gateway = Gateway::start(&[format!("127.0.0.1:{}", backend.port())], &args);
+
+    // Raw heads: each sets its own Host (HttpRequest adds one).
+    let requests: [(&str, &[u8]); 4] = [
+        (
+            "GET /main/a%20b/../c?x=1&y=%2F HTTP/1.1\r\nHost: MyApp.Example.COM.:8000\r\n\
+             X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-For: 203.0.113.9, 192.0.2.1\r\n\
+             X-Forwarded-Proto: https\r\nCookie: a=1\r\nCookie: b=2\r\n\
+             Accept: text/html\r\nAccept: */*\r\nX_Forwarded_Proto: spoofed\r\n",
+            b"",
+        ),
+        // No forwarding headers: the client alone, an empty proto.
+        ("GET / HTTP/1.1\r\nHost: localhost\r\n", b""),
+        // Absolute form: nginx's $host is the request line's.
+        (
+            "GET http://Abs.Example/x?q HTTP/1.1\r\nHost: ignored.example\r\n",
+            b"",
+        ),
+        (
+            "POST /form HTTP/1.1\r\nHost: [::1]:8080\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n",
+            b"a=1",
+        ),
+    ];
+    let send = |port: u16, head: &str, body: &[u8]| {
+        let mut conn = Conn::open(port);
+        conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
+        conn.write(body);
+        let client = conn.local_port;
+        (client, conn.response())
+    };
+    for (head, body) in requests {
+        let (client, response) = send(nginx_port, head, body);
+        assert_eq!(
+            response.status, 200,
+            "nginx: {}: {head}",
+            response.status_line
+        );
+        let through_nginx = recorded_vars(&backend.expect_request(), client, nginx_port);
+        let (client, response) = send(gateway.port, head, body);
+        assert_eq!(
+            response.status, 200,
+            "gateway: {}: {head}",
+            response.status_line
+        );
+        let through_gateway = recorded_vars(&backend.expect_request(), client, gateway.port);
+        assert_eq!(
+            through_nginx, through_gateway,
+            "the vars through nginx (left) and the gateway (right) for {head}"
+        );
+        let get = |key: &str| {
+            through_gateway
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            get("X_PORTS"),
+            Some("127.0.0.1:<client-port> -> <front-port>")
+        );
+        assert_eq!(get("X-Real-IP"), Some("127.0.0.1"));
+    }
+}

@@ -32,33 +32,9 @@ pub struct FrontEnd {
 ///   pair); `/modifiers-headers`: the same with the request headers passed.
 /// - `/stream`: `uwsgi_request_buffering off` (the body is forwarded as it arrives).
 pub fn nginx(dir: &TempDir, backend: u16) -> FrontEnd {
-    let d = dir.path().display().to_string();
     let docroot = dir.mkdir("docroot").display().to_string();
-    let user = if is_root() { "user root root;" } else { "" };
-    let (peer, port) = start_listening(|port| {
-        dir.write(
-            "nginx.conf",
-            format!(
-                r#"daemon off;
-master_process on;
-worker_processes 1;
-{user}
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    large_client_header_buffers 4 128k;
-    client_max_body_size 0;
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-        root {docroot};
+    let locations = format!(
+        r#"root {docroot};
         location / {{
             include /etc/nginx/uwsgi_params;
             uwsgi_pass 127.0.0.1:{backend};
@@ -86,7 +62,45 @@ http {{
             include /etc/nginx/uwsgi_params;
             uwsgi_request_buffering off;
             uwsgi_pass 127.0.0.1:{backend};
-        }}
+        }}"#
+    );
+    let (peer, port) = nginx_server(dir, &locations);
+    FrontEnd {
+        port,
+        docroot,
+        _peer: peer,
+    }
+}
+
+/// nginx 1.22 with one `server` (`server_name localhost`) holding `server` (its
+/// `root`, its locations), on a free port.
+pub fn nginx_server(dir: &TempDir, server: &str) -> (Peer, u16) {
+    let d = dir.path().display().to_string();
+    let user = if is_root() { "user root root;" } else { "" };
+    start_listening(|port| {
+        dir.write(
+            "nginx.conf",
+            format!(
+                r#"daemon off;
+master_process on;
+worker_processes 1;
+{user}
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    large_client_header_buffers 4 128k;
+    client_max_body_size 0;
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        {server}
     }}
 }}
 "#
@@ -107,12 +121,7 @@ http {{
                 &format!("{d}/error.log"),
             ],
         )
-    });
-    FrontEnd {
-        port,
-        docroot,
-        _peer: peer,
-    }
+    })
 }
 
 /// Apache 2.4 with `ProxyPass "/" "uwsgi://127.0.0.1:<backend>/"`.

@@ -1,12 +1,18 @@
-//! `uwsgi-wire gateway LISTEN UPSTREAM...`: an HTTP/1.1 server (hyper) that forwards
-//! every request to a uwsgi upstream, as nginx does with `uwsgi_pass` and `include
-//! uwsgi_params`: the vars of [`NginxParams`] with the client's real address, the bodies
-//! streamed both ways, 502 or 504 with one log line when the upstream fails.
+//! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper) in nginx's
+//! place: each request goes to its location (`location.rs`, the longest prefix of its
+//! normalized path), which forwards it to a uwsgi upstream, as nginx does with
+//! `uwsgi_pass` and `include uwsgi_params` (the vars of [`NginxParams`] with the
+//! client's real address, the bodies streamed both ways, 502 or 504 with one log line
+//! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
+
+mod files;
+mod location;
+mod vars;
 
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +26,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use uwsgi_wire::cgi::{NginxParams, RequestParams};
-use uwsgi_wire::client::{self, Client, ErrorKind};
+use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
+use uwsgi_wire::client::{self, ErrorKind};
 use uwsgi_wire::Modifier1;
 
 use crate::args::{parse_param, parse_seconds, parse_size};
@@ -33,12 +39,28 @@ pub struct GatewayArgs {
     /// Where HTTP clients connect, `host:port`.
     #[arg(value_parser = Addr::parse)]
     listen: Addr,
-    /// The uwsgi upstreams: `host:port`, `unix:PATH` or a socket path; several are used
-    /// round robin.
-    #[arg(required = true, value_parser = Addr::parse)]
+    /// The uwsgi upstreams of the location `/`: `host:port`, `unix:PATH` or a socket
+    /// path; several are used round robin. Optional with --location, --static or --root.
+    #[arg(value_parser = Addr::parse)]
     upstreams: Vec<Addr>,
+    /// Requests whose path starts with PREFIX go to these upstreams, round robin
+    /// (repeatable), as nginx's `location PREFIX { uwsgi_pass ...; }`. The longest
+    /// matching prefix of the normalized path wins; a path no location matches is 404.
+    #[arg(long = "location", value_name = "PREFIX=UPSTREAM[,UPSTREAM...]", value_parser = location::parse_location)]
+    locations: Vec<(String, Vec<Addr>)>,
+    /// Requests whose path starts with PREFIX are answered with the file at DIR and the
+    /// rest of the path (repeatable), as nginx's `location PREFIX { alias DIR; }`.
+    #[arg(long = "static", value_name = "PREFIX=DIR", value_parser = location::parse_static)]
+    statics: Vec<(String, PathBuf)>,
+    /// Requests no location matches are answered with the file at DIR and their path
+    /// (`index.html` for a directory), as nginx's `root`.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
-    /// (repeatable), as nginx's `uwsgi_param`.
+    /// (repeatable), as nginx's `uwsgi_param`. VALUE may hold nginx's variables,
+    /// `$name` or `${name}`: $host, $remote_addr, $remote_port,
+    /// $proxy_add_x_forwarded_for, $http_NAME, $scheme, $request_uri, $server_name,
+    /// $server_port.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
     /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
@@ -76,18 +98,23 @@ pub struct GatewayArgs {
     trace: bool,
 }
 
-/// The body of every answer: the upstream's, streamed, or one the gateway makes.
-type Body = UnsyncBoxBody<Bytes, client::Error>;
+/// The body of every answer: the upstream's or a file's, streamed, or one the gateway
+/// makes.
+type Body = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// What every connection shares.
 struct Gateway {
     config: GatewayArgs,
-    /// Each upstream as written, for the logs, and its client, with the settings and
-    /// the vars nginx would send for every request (the client's address aside).
-    upstreams: Vec<(String, Client)>,
-    next: AtomicUsize,
+    /// Each location's upstreams (clients with the settings and the vars nginx would
+    /// send for every request, the client's address aside) or files.
+    routes: location::Routes,
     /// The vars every request shares, for `--trace`.
     params: NginxParams,
+    /// The params whose values hold variables, computed per request (each also in
+    /// `params`, empty, where it stands among the others).
+    templates: Vec<(String, vars::Template)>,
+    /// The port HTTP clients connect to (nginx's `$server_port`).
+    port: u16,
 }
 
 /// Runs the gateway until Ctrl-C: prints `listening on ADDR` once bound, then serves
@@ -102,6 +129,21 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
         .with_target(false)
         .with_ansi(false)
         .init();
+    if args.upstreams.is_empty()
+        && args.locations.is_empty()
+        && args.statics.is_empty()
+        && args.root.is_none()
+    {
+        return Err(usage(
+            "nothing to serve: give UPSTREAM..., --location, --static or --root".to_owned(),
+        ));
+    }
+    let mut templates = Vec::new();
+    for (key, value) in &args.params {
+        let template =
+            vars::Template::parse(value).map_err(|e| usage(format!("--param {key}: {e}")))?;
+        templates.push((key.clone(), template));
+    }
     if args.max_head < 8192 {
         // hyper's smallest read buffer.
         return Err(usage(format!(
@@ -113,10 +155,13 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| fail(format!("starting the runtime: {e}")))?
-        .block_on(serve(args))
+        .block_on(serve(args, templates))
 }
 
-async fn serve(config: GatewayArgs) -> Result<(), Failure> {
+async fn serve(
+    config: GatewayArgs,
+    templates: Vec<(String, vars::Template)>,
+) -> Result<(), Failure> {
     let Addr::Tcp { host, port } = &config.listen else {
         return Err(fail(format!(
             "{}: the gateway listens on TCP (host:port)",
@@ -128,18 +173,21 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
         .await
         .map_err(bind)?;
     let local = listener.local_addr().map_err(bind)?;
-    println!("listening on {local}");
-    std::io::stdout().flush().ok();
 
     // The vars nginx would send for every request to this gateway; each request adds
-    // its client's address (`forward`).
+    // its client's address and the params with variables (`forward`), each in the
+    // place its empty stand-in keeps here, as nginx keeps the order of its params.
     let mut params = NginxParams::new()
         .server_name(&config.server_name)
         .document_root(&config.document_root)
         .server_port(local.port().to_string());
-    for (key, value) in &config.params {
-        params = params.param(key, value);
+    for (key, template) in &templates {
+        params = params.param(key, template.literal().unwrap_or_default());
     }
+    let templates: Vec<_> = templates
+        .into_iter()
+        .filter(|(_, template)| template.literal().is_none())
+        .collect();
     // A body of unknown length (chunked) is buffered up to --max-body to learn its
     // CONTENT_LENGTH, as nginx spools one; over it the driver's error says 413.
     let builder = client::Builder::new()
@@ -149,19 +197,14 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
         .connect_timeout(config.connect_timeout)
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
-    let upstreams = config
-        .upstreams
-        .iter()
-        .map(|addr| {
-            let addr = addr.to_string();
-            let client = builder.build(&addr);
-            (addr, client)
-        })
-        .collect();
+    let routes = routes(&config, &builder).map_err(usage)?;
+    println!("listening on {local}");
+    std::io::stdout().flush().ok();
     let gateway = Arc::new(Gateway {
-        upstreams,
-        next: AtomicUsize::new(0),
+        routes,
         params,
+        templates,
+        port: local.port(),
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
@@ -201,7 +244,7 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
             let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
             let service = hyper::service::service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.forward(request, peer).await) }
+                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
             });
             let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -218,17 +261,41 @@ async fn serve(config: GatewayArgs) -> Result<(), Failure> {
     }
 }
 
-impl Gateway {
-    /// The next upstream and its client, round robin.
-    fn pick(&self) -> (&str, &Client) {
-        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.upstreams.len();
-        let (addr, client) = &self.upstreams[at];
-        (addr, client)
+/// The locations of the command line: the positional upstreams as `/`, each
+/// `--location` and `--static`, and `--root`.
+fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::Routes, String> {
+    let mut locations = Vec::new();
+    if !config.upstreams.is_empty() {
+        let upstreams = location::Upstreams::new(&config.upstreams, builder);
+        locations.push(("/".to_owned(), location::Target::Upstreams(upstreams)));
     }
+    for (prefix, addrs) in &config.locations {
+        let upstreams = location::Upstreams::new(addrs, builder);
+        locations.push((prefix.clone(), location::Target::Upstreams(upstreams)));
+    }
+    for (prefix, dir) in &config.statics {
+        let files = files::Files::new(prefix, dir)?;
+        locations.push((prefix.clone(), location::Target::Files(files)));
+    }
+    let root = match &config.root {
+        Some(dir) => Some(files::Files::new("", dir).map_err(|e| format!("--root {e}"))?),
+        None => None,
+    };
+    location::Routes::new(locations, root)
+}
 
-    /// Forwards one request and answers with the upstream's response, or with the
-    /// status nginx would answer when that fails.
-    async fn forward(&self, mut request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+impl Gateway {
+    /// Answers one request: from its location, or 404 (nginx's answer for a path no
+    /// location or root serves); 400 for a path nginx cannot normalize.
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let path = match document_uri(request.uri().path()) {
+            // A NUL byte is no file name and nginx's URI parser refuses it.
+            Ok(path) if !path.contains(&0) => path,
+            _ => {
+                tracing::warn!(%peer, uri = %request.uri(), "invalid path");
+                return answer(StatusCode::BAD_REQUEST);
+            }
+        };
         let max_body = self.config.max_body;
         let announced = request
             .headers()
@@ -239,14 +306,46 @@ impl Gateway {
             tracing::warn!(%peer, uri = %request.uri(), len = announced, max_body, "request body too large");
             return answer(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        // The client's address, as nginx's $remote_addr and $remote_port.
-        request
-            .extensions_mut()
-            .insert(RequestParams::new().remote_addr(peer));
+        let response = match self.routes.find(&path) {
+            Some(location::Target::Upstreams(upstreams)) => {
+                return self.forward(upstreams, request, peer).await
+            }
+            Some(location::Target::Files(files)) => files.serve(&request, &path).await,
+            None => answer(StatusCode::NOT_FOUND),
+        };
+        if self.config.trace {
+            tracing::info!(%peer, method = %request.method(), uri = %request.uri(), status = response.status().as_u16(), "response");
+        }
+        response
+    }
+
+    /// Forwards one request and answers with the upstream's response, or with the
+    /// status nginx would answer when that fails.
+    async fn forward(
+        &self,
+        upstreams: &location::Upstreams,
+        mut request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
+        let max_body = self.config.max_body;
+        // The client's address, as nginx's $remote_addr and $remote_port, and the
+        // params whose variables depend on the request.
+        let mut own = RequestParams::new().remote_addr(peer);
+        let context = vars::Context {
+            peer,
+            server_name: &self.config.server_name,
+            server_port: self.port,
+        };
+        for (key, template) in &self.templates {
+            own = own.param(key, template.render(&context, &request));
+        }
+        request.extensions_mut().insert(own);
         if self.config.trace {
             trace_vars(&self.params, &request, peer);
         }
-        let (upstream, client) = self.pick();
+        let Some((upstream, client)) = upstreams.pick() else {
+            return answer(StatusCode::BAD_GATEWAY);
+        };
         let method = request.method().clone();
         let uri = request.uri().clone();
         match client.send(request).await {
@@ -268,7 +367,7 @@ impl Gateway {
                 let upstream = upstream.to_owned();
                 let body = body.map_err(move |err| {
                     tracing::error!(%peer, %method, %uri, upstream, "upstream body: {err}");
-                    err
+                    err.into()
                 });
                 Response::from_parts(parts, body.boxed_unsync())
             }
@@ -328,4 +427,11 @@ fn answer(status: StatusCode) -> Response<Body> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response
+}
+
+/// No body.
+fn empty() -> Body {
+    http_body_util::Empty::new()
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }

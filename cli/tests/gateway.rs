@@ -1,0 +1,245 @@
+//! `uwsgi-wire gateway` with locations, static files and a root, the built binary
+//! with `uwsgi-wire serve` as its upstream (no peer needed): which location serves
+//! each path, that no request path reaches outside a static directory, and the usage
+//! errors (exit 2). The same files beside real nginx: tests/conformance/gateway.rs.
+#![cfg(unix)]
+// The harness modules are shared with tests/conformance; this file uses part of them.
+#![allow(dead_code, unused_imports, unused_macros)]
+
+#[path = "../../tests/conformance/client.rs"]
+mod client;
+#[path = "../../tests/conformance/harness.rs"]
+mod harness;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use harness::{start_listening, Peer, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_uwsgi-wire");
+
+/// `uwsgi-wire serve` (answers every request with its vars as JSON) on a free port.
+fn serve(dir: &TempDir) -> (Peer, u16) {
+    start_listening(|port| {
+        Peer::start(
+            "uwsgi-wire-serve",
+            dir.path(),
+            "INT",
+            Duration::from_secs(120),
+            BIN,
+            ["serve".to_owned(), format!("127.0.0.1:{port}")],
+        )
+    })
+}
+
+/// `uwsgi-wire gateway 127.0.0.1:PORT ARGS...` on a free port.
+fn gateway(dir: &TempDir, args: &[String]) -> (Peer, u16) {
+    start_listening(|port| {
+        let mut all = vec!["gateway".to_owned(), format!("127.0.0.1:{port}")];
+        all.extend(args.iter().cloned());
+        Peer::start(
+            "uwsgi-wire-gateway",
+            dir.path(),
+            "INT",
+            Duration::from_secs(120),
+            BIN,
+            all,
+        )
+    })
+}
+
+/// The status, the head and the body of the answer to `GET target` sent as raw bytes
+/// (no client normalizes the path on its way).
+fn get(port: u16, target: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect the gateway");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    let end = client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
+    // Lower case: the gateway writes names title-cased, as nginx does.
+    let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+    let status = head[9..12].parse().expect("a status");
+    (status, head, out[end..].to_vec())
+}
+
+#[test]
+fn the_longest_matching_location_serves_a_path_and_none_is_404() {
+    let dir = TempDir::new("cli-gateway-locations");
+    let (_backend, backend) = serve(&dir);
+    let files = dir.mkdir("files");
+    std::fs::write(files.join("app.css"), "body {}\n").expect("write");
+    let (_gateway, port) = gateway(
+        &dir,
+        &[
+            format!("--location=/main=127.0.0.1:{backend}"),
+            // Nothing listens on port 1: what this location serves answers 502.
+            "--location=/main/down/=127.0.0.1:1".to_owned(),
+            format!("--static=/main/static/={}", files.display()),
+        ],
+    );
+    let status = |target| get(port, target).0;
+    assert_eq!(status("/main"), 200);
+    assert_eq!(status("/main/x?y=1"), 200);
+    // A prefix, not a path segment, as nginx's `location /main`.
+    assert_eq!(status("/mainly"), 200);
+    assert_eq!(status("/main/down"), 200);
+    assert_eq!(status("/main/down/x"), 502);
+    // Matched on the normalized path, as nginx matches.
+    assert_eq!(status("/main/x/../down/x"), 502);
+    assert_eq!(status("/main/%64own/x"), 502);
+    assert_eq!(status("//main//down/x"), 502);
+    let (code, _, body) = get(port, "/main/static/app.css");
+    assert_eq!((code, &body[..]), (200, &b"body {}\n"[..]));
+    // The app sees the request as sent.
+    let (_, _, body) = get(port, "/main/a%20b?q=1");
+    let vars: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let request_uri = vars["vars"]
+        .as_array()
+        .and_then(|pairs| pairs.iter().find(|pair| pair[0] == "REQUEST_URI"))
+        .map(|pair| pair[1].clone());
+    assert_eq!(request_uri, Some("/main/a%20b?q=1".into()), "{vars}");
+    // Nothing serves `/`: nginx's 404, not an upstream's answer.
+    assert_eq!(status("/"), 404);
+    assert_eq!(status("/other"), 404);
+    assert_eq!(status("/mai"), 404);
+    // nginx's 400 for a path above the root.
+    assert_eq!(status("/main/../../x"), 400);
+}
+
+#[test]
+fn no_request_path_reaches_outside_a_static_directory_or_the_root() {
+    let dir = TempDir::new("cli-gateway-static");
+    let public = dir.mkdir("www/public");
+    let root = dir.mkdir("www/root");
+    std::fs::write(public.join("ok.txt"), "public\n").expect("write");
+    std::fs::write(root.join("index.html"), "<p>root</p>\n").expect("write");
+    // Beside each directory, and above both.
+    for secret in ["www/secret.txt", "www/public-secret.txt", "secret.txt"] {
+        dir.write(secret, "SECRET\n");
+    }
+    let (_gateway, port) = gateway(
+        &dir,
+        &[
+            format!("--static=/static/={}", public.display()),
+            format!("--root={}", root.display()),
+        ],
+    );
+    assert_eq!(get(port, "/static/ok.txt").2, b"public\n");
+    assert_eq!(get(port, "/").2, b"<p>root</p>\n");
+    let attempts = [
+        "/static/../secret.txt",
+        "/static/../../secret.txt",
+        "/static/../../../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/%2E%2E/%2e%2e/secret.txt",
+        "/static/.%2e/secret.txt",
+        "/static/..%2fsecret.txt",
+        "/static/..%2f..%2fsecret.txt",
+        "/static/%2e%2e%2f%2e%2e%2fsecret.txt",
+        "/static%2f..%2fsecret.txt",
+        "/static/..%5csecret.txt",
+        "/static/..%5c..%5csecret.txt",
+        "/static/..\\secret.txt",
+        "/static/..\\..\\secret.txt",
+        "/static/%5c..%5csecret.txt",
+        "/static/..%252fsecret.txt",
+        "/static/....//secret.txt",
+        "/static/%2fsecret.txt",
+        "/static//secret.txt",
+        "/static/%00/../secret.txt",
+        "/static/ok.txt%00",
+        "/static/../public-secret.txt",
+        "/static/..%2fpublic-secret.txt",
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "//secret.txt",
+        "/%2fsecret.txt",
+    ];
+    for target in attempts {
+        let (status, head, body) = get(port, target);
+        assert!(
+            !String::from_utf8_lossy(&body).contains("SECRET"),
+            "{target}: the secret was served: {head}"
+        );
+        assert!(
+            matches!(status, 400 | 404),
+            "{target}: {status}, not nginx's 400 or 404: {head}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_redirects_to_its_slash_and_gets_its_index() {
+    let dir = TempDir::new("cli-gateway-index");
+    let public = dir.mkdir("public/docs");
+    std::fs::write(public.join("index.html"), "<p>docs</p>\n").expect("write");
+    let (_gateway, port) = gateway(
+        &dir,
+        &[format!(
+            "--static=/s/={}",
+            dir.path().join("public").display()
+        )],
+    );
+    let (status, head, _) = get(port, "/s/docs?x=1");
+    assert_eq!(status, 301, "{head}");
+    assert!(head.contains("location: /s/docs/?x=1\r\n"), "{head}");
+    let (status, head, body) = get(port, "/s/docs/");
+    assert_eq!((status, &body[..]), (200, &b"<p>docs</p>\n"[..]), "{head}");
+    assert!(head.contains("content-type: text/html\r\n"), "{head}");
+    assert!(head.contains("etag: \""), "{head}");
+}
+
+#[test]
+fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
+    let dir = TempDir::new("cli-gateway-usage");
+    let missing = dir.path().join("missing").display().to_string();
+    let here = dir.path().display().to_string();
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["127.0.0.1:1", "--param", "X_USER=$remote_user"],
+            "unknown variable $remote_user",
+        ),
+        (
+            &["127.0.0.1:1", "--param", "X=${host"],
+            "the variable ${ is not closed",
+        ),
+        (&[], "nothing to serve"),
+        (
+            &["127.0.0.1:1", "--root", &here],
+            "none would reach the root",
+        ),
+        (&["--root", &missing], "not a directory"),
+        (&["--static", &format!("/s/={missing}")], "not a directory"),
+        (
+            &[
+                "--location",
+                "/a=127.0.0.1:1",
+                "--location",
+                "/a=127.0.0.1:2",
+            ],
+            "the location /a is given twice",
+        ),
+        (&["--location", "a=127.0.0.1:1"], "must start with '/'"),
+        (&["--static", "/s/"], "PREFIX=DIR"),
+    ];
+    for (args, message) in cases {
+        let out = Command::new(BIN)
+            .args(["gateway", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("run uwsgi-wire");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: not listening");
+    }
+}

@@ -41,7 +41,10 @@ fn app(seen: Arc<Seen>) -> Router {
         "held"
     }
     async fn vars(request: Request) -> Json<Vec<(String, String)>> {
-        let packet = request.extensions().get::<OwnedPacket>().expect("the packet");
+        let packet = request
+            .extensions()
+            .get::<OwnedPacket>()
+            .expect("the packet");
         let vars = packet.owned_vars().expect("a request's vars");
         Json(
             vars.iter()

@@ -1,0 +1,559 @@
+//! `uwsgi-wire-wsgi` behind real nginx 1.22 `uwsgi_pass` (Debian's `uwsgi_params`),
+//! serving the applications of `tests/apps/`: a plain WSGI application (also wrapped in
+//! `wsgiref.validate`), the five-line one and a Flask one (from a venv the tests make
+//! with `pip install flask`).
+//!
+//! The peers are started by the conformance tests' harness (`tests/conformance/`):
+//! with `CI` set, a missing nginx (or a venv that cannot be made) fails the test;
+//! without it the test prints `skipped: ...` and returns.
+
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../../tests/conformance/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "../../tests/conformance/peers.rs"]
+mod peers;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use harness::{ci, pid_running, poll, require, start_listening, status_kib, Peer, TempDir, NGINX};
+use sha2::{Digest, Sha256};
+
+const HOST: &str = env!("CARGO_BIN_EXE_uwsgi-wire-wsgi");
+const APPS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apps");
+/// The body `/lines` reads line by line.
+const LINES: &[u8] = b"one\ntwo\nthree\nfour\nfive";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The host and nginx in front of it, stopped on drop.
+struct Stack {
+    host: Peer,
+    _nginx: peers::FrontEnd,
+    port: u16,
+    /// The host's `--socket`, unique to it (to find its pid).
+    socket: String,
+    dir: TempDir,
+}
+
+/// Starts the host with `args` (after `--socket` and `--chdir`), in a temp folder with
+/// the applications, and nginx in front of it.
+fn stack(name: &str, args: &[&str]) -> Stack {
+    let dir = TempDir::new(name);
+    for app in ["app.py", "hello.py", "flask_app.py"] {
+        std::fs::copy(Path::new(APPS).join(app), dir.path().join(app)).expect("copy the app");
+    }
+    let chdir = dir.path().display().to_string();
+    let (host, backend) = start_listening(|port| {
+        let socket = format!("127.0.0.1:{port}");
+        let mut all = vec!["--socket", &socket, "--chdir", &chdir];
+        all.extend_from_slice(args);
+        Peer::start(name, dir.path(), "INT", Duration::from_secs(300), HOST, all)
+    });
+    let nginx = peers::nginx(&dir, backend);
+    Stack {
+        port: nginx.port,
+        socket: format!("127.0.0.1:{backend}"),
+        host,
+        _nginx: nginx,
+        dir,
+    }
+}
+
+/// A response as the test client read it.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    reason: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {} {}", self.status, self.text()))
+    }
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to nginx");
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    stream
+}
+
+/// One HTTP/1.1 request (`Connection: close`), the whole response read.
+fn http(port: u16, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut stream = connect(port);
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Response {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let mut parts = status_line.splitn(3, ' ');
+    let _version = parts.next();
+    let status = parts.next().unwrap().parse().unwrap();
+    let reason = parts.next().unwrap_or_default().to_owned();
+    let headers = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    let mut response = Response {
+        status,
+        reason,
+        headers,
+        body: raw[end + 4..].to_vec(),
+    };
+    if response.header("transfer-encoding") == Some("chunked") {
+        response.body = dechunk(&response.body);
+    }
+    response
+}
+
+/// A urlencoded form POSTed to `/form`.
+fn post_form(port: u16, body: &[u8]) -> Response {
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    http(port, "POST", "/form", &form, body)
+}
+
+/// The body of a chunked response (nginx chunks what has no Content-Length).
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size = std::str::from_utf8(&raw[..line_end]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// The venv with Flask (made once per `target/`, by `pip install flask` from PyPI),
+/// with the Python that PyO3 embeds (`PYO3_PYTHON`, else `python3`); `None` (skip)
+/// when it cannot be made, a failure under `CI`.
+fn flask_venv() -> Option<PathBuf> {
+    static MADE: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(path) = &*made {
+        return Some(path.clone());
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wsgi-venv-flask");
+    let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ready = venv.join("ready");
+    if !ready.exists() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let ok = Command::new(&python)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "flask"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !ok {
+            let why =
+                format!("cannot make a venv with Flask ({python} -m venv; pip install flask)");
+            assert!(!ci(), "{why}; CI is set, so this is a failure: .ci/run installs python3-venv and needs PyPI");
+            eprintln!("skipped: {why} (set CI=1 to make this a failure)");
+            return None;
+        }
+        std::fs::write(&ready, "").unwrap();
+    }
+    *made = Some(venv.clone());
+    Some(venv)
+}
+
+#[test]
+fn the_five_line_app() {
+    require!(NGINX);
+    let s = stack("hello", &["--module", "hello"]);
+    let r = http(s.port, "GET", "/", &[], b"");
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+}
+
+#[test]
+fn get_with_query_and_cookies_gives_the_cgi_environ() {
+    require!(NGINX);
+    let s = stack("env", &["--module", "app:application", "--threads", "2"]);
+    let r = http(
+        s.port,
+        "GET",
+        "/env?a=1&b=%C3%A9",
+        &[
+            ("Cookie", "session=abc; theme=dark"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let env = r.json();
+    assert_eq!(env["REQUEST_METHOD"], "GET");
+    assert_eq!(env["QUERY_STRING"], "a=1&b=%C3%A9");
+    assert_eq!(env["PATH_INFO"], "/env");
+    assert_eq!(env["REQUEST_URI"], "/env?a=1&b=%C3%A9");
+    assert_eq!(env["HTTP_COOKIE"], "session=abc; theme=dark");
+    assert_eq!(env["HTTP_X_FORWARDED_PROTO"], "https");
+    assert_eq!(env["SERVER_PROTOCOL"], "HTTP/1.1");
+    assert_eq!(env["SERVER_NAME"], "localhost");
+    assert_eq!(env["CONTENT_LENGTH"], "");
+    assert_eq!(env["wsgi.url_scheme"], "http");
+    assert_eq!(env["wsgi.version"], serde_json::json!([1, 0]));
+    assert_eq!(env["wsgi.multithread"], true);
+    assert_eq!(env["wsgi.multiprocess"], false);
+    assert_eq!(env["wsgi.run_once"], false);
+    assert_eq!(env["input.type"], "Input");
+}
+
+#[test]
+fn form_post_and_the_input_stream() {
+    require!(NGINX);
+    let s = stack("form", &["--module", "app"]);
+    let r = post_form(s.port, b"a=1&a=2&b=caf%C3%A9");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"fields": {"a": ["1", "2"], "b": ["caf\u{e9}"]}, "extra": ""})
+    );
+    let r = http(s.port, "POST", "/readall", &[], b"abcdefgh");
+    assert_eq!(r.json(), serde_json::json!(["abc", "defgh", ""]));
+    // readline(), readline(size), readlines(hint) and iteration, in that order.
+    let r = http(s.port, "POST", "/lines", &[], LINES);
+    assert_eq!(
+        r.json(),
+        serde_json::json!(["one\n", "two", "\n", "three\n", "four\n", "five"])
+    );
+}
+
+#[test]
+fn a_10_mib_upload_is_hashed_by_the_app() {
+    require!(NGINX);
+    let s = stack("upload", &["--module", "app"]);
+    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i * 7 + i / 4099) as u8).collect();
+    let r = http(s.port, "POST", "/upload", &[], &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let expected = format!("{} {:x}", body.len(), Sha256::digest(&body));
+    assert_eq!(r.text(), expected);
+}
+
+#[test]
+fn a_100_mib_download_streams_with_the_hosts_memory_bounded() {
+    require!(NGINX);
+    let s = stack("download", &["--module", "app"]);
+    let pid = pid_running(HOST, &s.socket);
+    let before = status_kib(pid, "VmRSS");
+    let mut stream = connect(s.port);
+    stream
+        .write_all(
+            b"GET /download?mib=100 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let (mut total, mut buf, mut raw_head) = (0u64, vec![0u8; 1 << 16], Vec::new());
+    let expected: Vec<u8> = (0..=255u8).collect();
+    let mut head_done = false;
+    loop {
+        let n = stream.read(&mut buf).expect("read the download");
+        if n == 0 {
+            break;
+        }
+        let mut data = &buf[..n];
+        if !head_done {
+            raw_head.extend_from_slice(data);
+            let Some(end) = raw_head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = parse(&raw_head[..end + 4]);
+            assert_eq!(head.status, 200);
+            assert_eq!(head.header("content-length"), Some("104857600"));
+            data = &raw_head[end + 4..];
+            head_done = true;
+            let rest = data.to_vec();
+            check_pattern(total, &rest, &expected);
+            total += rest.len() as u64;
+            continue;
+        }
+        check_pattern(total, data, &expected);
+        total += data.len() as u64;
+    }
+    assert_eq!(total, 100 << 20);
+    let peak = status_kib(pid, "VmHWM");
+    eprintln!("host RSS before the download: {before} KiB, peak: {peak} KiB");
+    // One 64 KiB chunk at a time: the peak stays within a few MiB of the start.
+    assert!(
+        peak < before + 16 * 1024,
+        "peak {peak} KiB, before {before} KiB"
+    );
+}
+
+fn check_pattern(offset: u64, data: &[u8], pattern: &[u8]) {
+    for (i, b) in data.iter().enumerate() {
+        let at = (offset + i as u64) % 256;
+        assert_eq!(*b, pattern[at as usize], "byte {}", offset + i as u64);
+    }
+}
+
+#[test]
+fn statuses_repeated_headers_write_and_exc_info() {
+    require!(NGINX);
+    let s = stack("statuses", &["--module", "app"]);
+    let r = http(s.port, "GET", "/cookies", &[], b"");
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.text().as_str()),
+        (201, "Created", "created")
+    );
+    let cookies: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/"]);
+    assert_eq!(r.header("x-reason"), Some("custom"));
+    let r = http(s.port, "GET", "/teapot", &[], b"");
+    assert_eq!((r.status, r.reason.as_str()), (418, "I'm a teapot"));
+    let r = http(s.port, "GET", "/nowhere", &[], b"");
+    assert_eq!(r.status, 404);
+    let r = http(s.port, "GET", "/write", &[], b"");
+    assert_eq!(r.text(), "from write(), then from the iterable");
+    // start_response again with exc_info before the head left: the new head wins.
+    let r = http(s.port, "GET", "/replaced", &[], b"");
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.text().as_str()),
+        (503, "Replaced", "replaced head")
+    );
+}
+
+#[test]
+fn head_drops_the_body() {
+    require!(NGINX);
+    let s = stack("head", &["--module", "app"]);
+    let r = http(s.port, "HEAD", "/download?mib=1", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("1048576"));
+    assert!(r.body.is_empty());
+    assert!(!s.host.log().contains("Traceback"), "{}", s.host.log());
+}
+
+#[test]
+fn a_view_that_raises_is_a_500_and_the_host_serves_on() {
+    require!(NGINX);
+    let s = stack("raise", &["--module", "app"]);
+    for _ in 0..3 {
+        let r = http(s.port, "GET", "/boom", &[], b"");
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (500, "Internal Server Error")
+        );
+        let r = http(s.port, "GET", "/cookies", &[], b"");
+        assert_eq!(r.status, 201);
+    }
+    let log = s.host.log();
+    assert!(log.contains("Traceback (most recent call last)"), "{log}");
+    assert!(log.contains("RuntimeError: boom from the view"), "{log}");
+}
+
+#[test]
+fn a_client_that_leaves_mid_response_gets_close_called() {
+    require!(NGINX);
+    let s = stack("leave", &["--module", "app"]);
+    let mut stream = connect(s.port);
+    stream
+        .write_all(b"GET /leave HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0;
+    while got < 1 << 20 {
+        got += stream.read(&mut buf).unwrap();
+    }
+    stream.shutdown(Shutdown::Both).unwrap();
+    drop(stream);
+    let closed = s.dir.path().join("closed.txt");
+    let text = poll(TIMEOUT, || std::fs::read_to_string(&closed).ok());
+    let text = text.unwrap_or_else(|| panic!("close() not called; log:\n{}", s.host.log()));
+    assert!(text.starts_with("closed after "), "{text}");
+    // And the host serves the next request.
+    assert_eq!(http(s.port, "GET", "/cookies", &[], b"").status, 201);
+}
+
+#[test]
+fn wsgiref_validate_passes() {
+    require!(NGINX);
+    let s = stack("validate", &["--module", "app:validated"]);
+    let r = http(s.port, "GET", "/env?x=1", &[("Cookie", "a=b")], b"");
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let r = post_form(s.port, b"a=1");
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let r = http(s.port, "POST", "/lines", &[], LINES);
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let r = http(s.port, "GET", "/download?mib=1", &[], b"");
+    assert_eq!((r.status, r.body.len()), (200, 1 << 20), "{}", s.host.log());
+    let r = http(s.port, "HEAD", "/cookies", &[], b"");
+    assert_eq!(r.status, 201, "{}", s.host.log());
+    let log = s.host.log();
+    assert!(!log.contains("AssertionError"), "{log}");
+    assert!(!log.contains("Traceback"), "{log}");
+}
+
+#[test]
+fn a_flask_app_from_a_venv() {
+    require!(NGINX);
+    let Some(venv) = flask_venv() else { return };
+    let venv = venv.display().to_string();
+    let s = stack(
+        "flask",
+        &[
+            "--module",
+            "flask_app:app",
+            "--home",
+            &venv,
+            "--threads",
+            "4",
+        ],
+    );
+    let r = http(
+        s.port,
+        "GET",
+        "/hello?name=w%C3%B6rld",
+        &[("Cookie", "session=s1")],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"name": "w\u{f6}rld", "cookie": "s1", "scheme": "http", "host": "localhost"})
+    );
+    let r = post_form(s.port, b"a=1&a=2&b=x+y");
+    assert_eq!(r.json(), serde_json::json!({"a": ["1", "2"], "b": "x y"}));
+    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i ^ (i >> 9)) as u8).collect();
+    let r = http(s.port, "POST", "/upload", &[], &body);
+    assert_eq!(
+        r.text(),
+        format!("{} {:x}", body.len(), Sha256::digest(&body))
+    );
+    let r = http(s.port, "GET", "/stream", &[], b"");
+    let expected: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(r.text(), expected);
+    let r = http(s.port, "GET", "/cookies", &[], b"");
+    assert_eq!(r.status, 202);
+    let cookies = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .count();
+    assert_eq!(cookies, 2);
+    let r = http(s.port, "GET", "/boom", &[], b"");
+    assert_eq!(r.status, 500);
+    assert!(
+        s.host.log().contains("RuntimeError: boom from flask"),
+        "{}",
+        s.host.log()
+    );
+    assert_eq!(http(s.port, "GET", "/hello", &[], b"").status, 200);
+}
+
+#[test]
+fn sigterm_shuts_down_and_vacuum_cleans_up() {
+    let dir = TempDir::new("sigterm");
+    std::fs::copy(
+        Path::new(APPS).join("hello.py"),
+        dir.path().join("hello.py"),
+    )
+    .unwrap();
+    let sock = dir.path().join("app.sock").display().to_string();
+    let pidfile = dir.path().join("app.pid").display().to_string();
+    let chdir = dir.path().display().to_string();
+    let mut host = Peer::start(
+        "sigterm",
+        dir.path(),
+        "TERM",
+        Duration::from_secs(60),
+        HOST,
+        [
+            "--socket",
+            &sock,
+            "--chdir",
+            &chdir,
+            "--module",
+            "hello",
+            "--pidfile",
+            &pidfile,
+            "--vacuum",
+            "--chmod-socket=660",
+        ],
+    );
+    host.wait_log("uwsgi-wire-wsgi serving", TIMEOUT);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660);
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(pid.trim().parse::<u32>().is_ok(), "{pid}");
+    let started = Instant::now();
+    let status = host.stop();
+    assert!(status.success(), "{status}: {}", host.log());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!Path::new(&sock).exists() && !Path::new(&pidfile).exists());
+}
+
+#[test]
+fn unsupported_options_are_refused_by_name() {
+    for (args, message) in [
+        (&["--master"][..], "--master is not supported yet"),
+        (&["--processes=5"], "--processes 5 is not supported yet"),
+        (&["--harakiri", "20"], "--harakiri is not supported yet"),
+        (&["--lazy-apps"], "--lazy-apps"),
+    ] {
+        let out = Command::new(HOST)
+            .args(["--socket", "127.0.0.1:0", "--module", "hello"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

@@ -22,7 +22,7 @@ use pyo3::Python;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use uwsgi_wire::exchange::request_body_len;
-use uwsgi_wire::io::read_packet;
+use uwsgi_wire::io::{read_packet, StreamError};
 use uwsgi_wire::message::Request;
 use uwsgi_wire::{Limits, Modifier1};
 
@@ -185,23 +185,30 @@ fn run(options: &Options) -> Result<(), String> {
 }
 
 fn worker(shared: &Shared, rx: &Mutex<Receiver<Conn>>) {
-    let mut buf = vec![0u8; shared.buffer_size];
-    loop {
-        let conn = match rx.lock().unwrap_or_else(PoisonError::into_inner).recv() {
-            Ok(conn) => conn,
-            Err(_) => return,
-        };
-        serve(shared, conn, &mut buf);
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
+    // The thread keeps its Python thread state from request to request (the GIL is
+    // released, not given back, while it waits): `threading.local` data, such as
+    // Django's database connections, lives as long as the thread, as with uWSGI.
+    Python::with_gil(|py| {
+        let mut buf = vec![0u8; shared.buffer_size];
+        loop {
+            let next =
+                py.allow_threads(|| rx.lock().unwrap_or_else(PoisonError::into_inner).recv());
+            let Ok(conn) = next else { return };
+            serve(py, shared, conn, &mut buf);
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    });
 }
 
-/// One connection: one request, as nginx's uwsgi module sends it.
-fn serve(shared: &Shared, mut conn: Conn, buf: &mut [u8]) {
-    if let Err(err) = conn.set_timeouts(shared.timeout) {
-        return tracing::warn!(%err, "socket options");
-    }
-    let packet = match read_packet(&mut conn, buf, &shared.limits) {
+/// One connection: one request, as nginx's uwsgi module sends it. The GIL is released
+/// until the application is called.
+fn serve(py: Python<'_>, shared: &Shared, mut conn: Conn, buf: &mut [u8]) {
+    let read = py.allow_threads(|| {
+        conn.set_timeouts(shared.timeout)
+            .map_err(StreamError::from)?;
+        read_packet(&mut conn, buf, &shared.limits)
+    });
+    let packet = match read {
         Ok(Some(packet)) => packet,
         Ok(None) => return,
         Err(err) => return tracing::warn!(%err, "invalid request packet (see --buffer-size)"),
@@ -217,12 +224,14 @@ fn serve(shared: &Shared, mut conn: Conn, buf: &mut [u8]) {
         Ok(parsed) => parsed,
         Err(err) => {
             tracing::warn!(%err, "bad request");
-            let _ = std::io::Write::write_all(
-                &mut conn,
-                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
-            );
+            let _ = py.allow_threads(|| {
+                std::io::Write::write_all(
+                    &mut conn,
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+                )
+            });
             return;
         }
     };
-    Python::with_gil(|py| shared.app.call(py, &request, body_len, conn));
+    shared.app.call(py, &request, body_len, conn);
 }

@@ -368,6 +368,75 @@ fn statuses_repeated_headers_write_and_exc_info() {
     );
 }
 
+/// A request whose body is slow to come blocks one thread in `wsgi.input.read()`
+/// without the GIL: the other thread serves meanwhile.
+#[test]
+fn the_gil_is_released_while_a_thread_waits_for_the_body() {
+    require!(NGINX);
+    let s = stack(
+        "gil",
+        &[
+            "--module",
+            "app",
+            "--threads",
+            "2",
+            "--socket-timeout",
+            "20",
+        ],
+    );
+    let mut vars = uwsgi_wire::VarsBuilder::default();
+    for (key, value) in [
+        ("REQUEST_METHOD", "POST"),
+        ("REQUEST_URI", "/echo"),
+        ("PATH_INFO", "/echo"),
+        ("QUERY_STRING", ""),
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("CONTENT_LENGTH", "5"),
+    ] {
+        vars.push(key, value).unwrap();
+    }
+    let packet = uwsgi_wire::Packet::new(
+        uwsgi_wire::Modifier1::WSGI,
+        0,
+        uwsgi_wire::Payload::Vars(vars.vars()),
+    )
+    .unwrap();
+    let mut direct = TcpStream::connect(&s.socket).unwrap();
+    direct.set_read_timeout(Some(TIMEOUT)).unwrap();
+    uwsgi_wire::io::write_packet(&mut direct, &packet).unwrap();
+    direct.write_all(b"he").unwrap();
+    // The application is now blocked reading the last 3 bytes.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert_eq!(http(s.port, "GET", "/cookies", &[], b"").status, 201);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    direct.write_all(b"llo").unwrap();
+    let mut raw = Vec::new();
+    direct.read_to_end(&mut raw).unwrap();
+    let r = parse(&raw);
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+}
+
+/// One thread, one Python thread state for its whole life (Django keeps its database
+/// connections in `threading.local`).
+#[test]
+fn thread_locals_live_from_request_to_request() {
+    require!(NGINX);
+    let s = stack("local", &["--module", "app"]);
+    for n in 1..=3 {
+        assert_eq!(
+            http(s.port, "GET", "/local", &[], b"").text(),
+            n.to_string()
+        );
+    }
+}
+
 #[test]
 fn head_drops_the_body() {
     require!(NGINX);

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import wsgiref.validate
 from urllib.parse import parse_qs
@@ -32,6 +33,21 @@ def readall(environ, start_response):
     rest = stream.read()  # no size: the rest (outside PEP 3333, which wsgiref.validate forbids)
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps([head.decode(), rest.decode(), stream.read(5).decode()]).encode()]
+
+
+def echo(environ, start_response):
+    body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return [body]
+
+
+_local = threading.local()
+
+
+def local(environ, start_response):
+    _local.n = getattr(_local, "n", 0) + 1
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(_local.n).encode()]
 
 
 def upload(environ, start_response):
@@ -125,7 +141,7 @@ def leave(environ, start_response):
 
 
 ROUTES = {
-    "/env": env, "/form": form, "/readall": readall, "/upload": upload, "/lines": lines,
+    "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/upload": upload, "/lines": lines,
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
     "/replaced": replaced, "/write": written, "/leave": leave,
 }

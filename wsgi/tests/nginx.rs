@@ -147,6 +147,19 @@ fn parse(raw: &[u8]) -> Response {
     response
 }
 
+/// A WSGI request packet (modifier1 0) with these vars, as a front end sends it.
+fn wsgi_packet(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut vars = uwsgi_wire::VarsBuilder::default();
+    for (key, value) in pairs {
+        vars.push(key, value).unwrap();
+    }
+    let payload = uwsgi_wire::Payload::Vars(vars.vars());
+    let packet = uwsgi_wire::Packet::new(uwsgi_wire::Modifier1::WSGI, 0, payload).unwrap();
+    let mut out = Vec::new();
+    uwsgi_wire::io::write_packet(&mut out, &packet).unwrap();
+    out
+}
+
 /// A urlencoded form POSTed to `/form`.
 fn post_form(port: u16, body: &[u8]) -> Response {
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
@@ -338,7 +351,7 @@ fn check_pattern(offset: u64, data: &[u8], pattern: &[u8]) {
 }
 
 #[test]
-fn statuses_repeated_headers_write_and_exc_info() {
+fn statuses_repeated_headers_file_wrapper_write_and_exc_info() {
     require!(NGINX);
     let s = stack("statuses", &["--module", "app"]);
     let r = http(s.port, "GET", "/cookies", &[], b"");
@@ -358,6 +371,9 @@ fn statuses_repeated_headers_write_and_exc_info() {
     assert_eq!((r.status, r.reason.as_str()), (418, "I'm a teapot"));
     let r = http(s.port, "GET", "/nowhere", &[], b"");
     assert_eq!(r.status, 404);
+    let r = http(s.port, "GET", "/wrapped", &[], b"");
+    let expected: Vec<u8> = (0..256_000).map(|i| (i % 256) as u8).collect();
+    assert_eq!((r.status, r.body == expected), (200, true));
     let r = http(s.port, "GET", "/write", &[], b"");
     assert_eq!(r.text(), "from write(), then from the iterable");
     // start_response again with exc_info before the head left: the new head wins.
@@ -384,8 +400,7 @@ fn the_gil_is_released_while_a_thread_waits_for_the_body() {
             "20",
         ],
     );
-    let mut vars = uwsgi_wire::VarsBuilder::default();
-    for (key, value) in [
+    let packet = wsgi_packet(&[
         ("REQUEST_METHOD", "POST"),
         ("REQUEST_URI", "/echo"),
         ("PATH_INFO", "/echo"),
@@ -394,18 +409,10 @@ fn the_gil_is_released_while_a_thread_waits_for_the_body() {
         ("SERVER_PORT", "80"),
         ("SERVER_PROTOCOL", "HTTP/1.1"),
         ("CONTENT_LENGTH", "5"),
-    ] {
-        vars.push(key, value).unwrap();
-    }
-    let packet = uwsgi_wire::Packet::new(
-        uwsgi_wire::Modifier1::WSGI,
-        0,
-        uwsgi_wire::Payload::Vars(vars.vars()),
-    )
-    .unwrap();
+    ]);
     let mut direct = TcpStream::connect(&s.socket).unwrap();
     direct.set_read_timeout(Some(TIMEOUT)).unwrap();
-    uwsgi_wire::io::write_packet(&mut direct, &packet).unwrap();
+    direct.write_all(&packet).unwrap();
     direct.write_all(b"he").unwrap();
     // The application is now blocked reading the last 3 bytes.
     std::thread::sleep(Duration::from_millis(300));
@@ -601,6 +608,17 @@ fn sigterm_shuts_down_and_vacuum_cleans_up() {
     assert_eq!(mode, 0o660);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert!(pid.trim().parse::<u32>().is_ok(), "{pid}");
+    // A request straight on the Unix socket, as `uwsgi_pass unix:...` sends it.
+    let mut unix = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    unix.set_read_timeout(Some(TIMEOUT)).unwrap();
+    unix.write_all(&wsgi_packet(&[
+        ("REQUEST_METHOD", "GET"),
+        ("PATH_INFO", "/"),
+    ]))
+    .unwrap();
+    let mut raw = Vec::new();
+    unix.read_to_end(&mut raw).unwrap();
+    assert_eq!(parse(&raw).text(), "Hello, World!");
     let started = Instant::now();
     let status = host.stop();
     assert!(status.success(), "{status}: {}", host.log());

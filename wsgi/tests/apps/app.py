@@ -41,6 +41,13 @@ def echo(environ, start_response):
     return [body]
 
 
+def wrapped(environ, start_response):
+    with open("wrapped.bin", "wb") as f:
+        f.write(bytes(range(256)) * 1000)
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return environ["wsgi.file_wrapper"](open("wrapped.bin", "rb"), 4096)
+
+
 _local = threading.local()
 
 
@@ -141,7 +148,7 @@ def leave(environ, start_response):
 
 
 ROUTES = {
-    "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/upload": upload, "/lines": lines,
+    "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/wrapped": wrapped, "/upload": upload, "/lines": lines,
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
     "/replaced": replaced, "/write": written, "/leave": leave,
 }

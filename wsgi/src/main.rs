@@ -12,8 +12,7 @@ mod wsgi;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -116,46 +115,28 @@ fn run(options: &Options) -> Result<(), String> {
         in_flight: AtomicUsize::new(0),
     });
 
-    // Acceptors hand connections to the workers through a rendezvous channel: a
-    // connection is accepted only when a worker is free, the rest wait in the kernel's
-    // listen queue, as with uWSGI.
-    let (tx, rx) = sync_channel::<Conn>(0);
-    let rx = Arc::new(Mutex::new(rx));
-    for n in 0..options.threads {
-        let (shared, rx) = (Arc::clone(&shared), Arc::clone(&rx));
-        thread::Builder::new()
-            .name(format!("worker-{n}"))
-            .spawn(move || worker(&shared, &rx))
-            .map_err(|e| format!("cannot start a worker: {e}"))?;
-    }
+    // Every worker thread accepts for itself, as uWSGI's threads do: no hand-off
+    // between threads (a channel's context switches cost more than the request, see
+    // the README). With several sockets, `--threads` threads accept on each and the
+    // permits bound the requests served at once to `--threads`.
+    let permits = Arc::new(Permits::new(usize::from(options.threads)));
     let mut vacuum: Vec<std::path::PathBuf> = Vec::new();
     for listener in listeners {
         tracing::info!(socket = %listener.describe(), threads = options.threads, "uwsgi-wire-wsgi serving");
         vacuum.extend(listener.path().cloned());
-        let (shared, tx) = (Arc::clone(&shared), tx.clone());
-        thread::Builder::new()
-            .name("acceptor".into())
-            .spawn(move || loop {
-                match listener.accept() {
-                    Ok(conn) => {
-                        if shared.stopping.load(Ordering::SeqCst) {
-                            continue;
-                        }
-                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                        if tx.send(conn).is_err() {
-                            return;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(%err, "accept failed");
-                        // EMFILE and the like: give the workers time to free descriptors.
-                        thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            })
-            .map_err(|e| format!("cannot start an acceptor: {e}"))?;
+        let listener = Arc::new(listener);
+        for n in 0..options.threads {
+            let (shared, listener, permits) = (
+                Arc::clone(&shared),
+                Arc::clone(&listener),
+                Arc::clone(&permits),
+            );
+            thread::Builder::new()
+                .name(format!("worker-{n}"))
+                .spawn(move || worker(&shared, &listener, &permits))
+                .map_err(|e| format!("cannot start a worker: {e}"))?;
+        }
     }
-    drop(tx);
 
     if let Some(signal) = signals.forever().next() {
         let name = if signal == SIGINT {
@@ -184,18 +165,66 @@ fn run(options: &Options) -> Result<(), String> {
     std::process::exit(0)
 }
 
-fn worker(shared: &Shared, rx: &Mutex<Receiver<Conn>>) {
+/// Counts the requests served at once (a semaphore over a mutex and a condvar).
+struct Permits {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a permit (never long: one is freed when any request ends).
+    fn acquire(&self) {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+    }
+
+    fn release(&self) {
+        *self.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.freed.notify_one();
+    }
+}
+
+fn worker(shared: &Shared, listener: &Listener, permits: &Permits) {
     // The thread keeps its Python thread state from request to request (the GIL is
     // released, not given back, while it waits): `threading.local` data, such as
     // Django's database connections, lives as long as the thread, as with uWSGI.
     Python::with_gil(|py| {
         let mut buf = vec![0u8; shared.buffer_size];
         loop {
-            let next =
-                py.allow_threads(|| rx.lock().unwrap_or_else(PoisonError::into_inner).recv());
-            let Ok(conn) = next else { return };
-            serve(py, shared, conn, &mut buf);
-            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let accepted = py.allow_threads(|| {
+                let conn = listener.accept()?;
+                shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                permits.acquire();
+                Ok::<_, std::io::Error>(conn)
+            });
+            match accepted {
+                Ok(conn) => {
+                    if !shared.stopping.load(Ordering::SeqCst) {
+                        serve(py, shared, conn, &mut buf);
+                    }
+                    permits.release();
+                    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "accept failed");
+                    // EMFILE and the like: give the other threads time to free
+                    // descriptors.
+                    py.allow_threads(|| thread::sleep(Duration::from_millis(50)));
+                }
+            }
         }
     });
 }

@@ -47,7 +47,7 @@ def activate(home):
     sys.prefix = sys.exec_prefix = home
 ";
     let module = PyModule::from_code(py, code, c"<uwsgi-wire-wsgi home>", c"_uwsgi_wire_home")?;
-    module.getattr("activate")?.call1((home,))?;
+    module.getattr("activate")?.call1((home.as_os_str(),))?;
     Ok(())
 }
 
@@ -67,7 +67,8 @@ impl App {
             activate_home(py, home)?;
         }
         for dir in pythonpath.iter().rev() {
-            path.insert(0, dir)?;
+            // A `str` (a `pathlib.Path` on `sys.path` is ignored by the import system).
+            path.insert(0, dir.as_os_str())?;
         }
         // Like `python -m`: the current directory (`--chdir`) is importable.
         path.insert(0, "")?;

@@ -231,9 +231,30 @@ fn the_five_line_app() {
 }
 
 #[test]
-fn get_with_query_and_cookies_gives_the_cgi_environ() {
+fn get_with_query_and_cookies_gives_the_cgi_environ_and_the_options_apply() {
     require!(NGINX);
-    let s = stack("env", &["--module", "app:application", "--threads", "2"]);
+    let lib = std::env::temp_dir().join(format!("uwsgi-wire-wsgi-lib-{}", std::process::id()));
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("extra_mod.py"), "VALUE = 'from --pythonpath'\n").unwrap();
+    let lib_arg = format!("--pythonpath={}", lib.display());
+    let s = stack(
+        "env",
+        &[
+            "--module",
+            "app:application",
+            "--threads",
+            "2",
+            "--env",
+            "APP_FLAVOUR=mint",
+            &lib_arg,
+        ],
+    );
+    let r = http(s.port, "GET", "/config", &[], b"");
+    let _ = std::fs::remove_dir_all(&lib);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"flavour": "mint", "extra": "from --pythonpath", "cwd": s.dir.path()})
+    );
     let r = http(
         s.port,
         "GET",
@@ -583,6 +604,7 @@ fn sigterm_shuts_down_and_vacuum_cleans_up() {
     let sock = dir.path().join("app.sock").display().to_string();
     let pidfile = dir.path().join("app.pid").display().to_string();
     let chdir = dir.path().display().to_string();
+    let tcp = format!("127.0.0.1:{}", harness::free_port());
     let mut host = Peer::start(
         "sigterm",
         dir.path(),
@@ -592,10 +614,12 @@ fn sigterm_shuts_down_and_vacuum_cleans_up() {
         [
             "--socket",
             &sock,
+            "--socket",
+            &tcp,
             "--chdir",
             &chdir,
-            "--module",
-            "hello",
+            "--wsgi-file",
+            "hello.py",
             "--pidfile",
             &pidfile,
             "--vacuum",
@@ -618,6 +642,18 @@ fn sigterm_shuts_down_and_vacuum_cleans_up() {
     .unwrap();
     let mut raw = Vec::new();
     unix.read_to_end(&mut raw).unwrap();
+    assert_eq!(parse(&raw).text(), "Hello, World!");
+    // And on the second socket, TCP.
+    let mut direct = TcpStream::connect(&tcp).unwrap();
+    direct.set_read_timeout(Some(TIMEOUT)).unwrap();
+    direct
+        .write_all(&wsgi_packet(&[
+            ("REQUEST_METHOD", "GET"),
+            ("PATH_INFO", "/"),
+        ]))
+        .unwrap();
+    let mut raw = Vec::new();
+    direct.read_to_end(&mut raw).unwrap();
     assert_eq!(parse(&raw).text(), "Hello, World!");
     let started = Instant::now();
     let status = host.stop();

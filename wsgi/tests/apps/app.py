@@ -48,6 +48,18 @@ def wrapped(environ, start_response):
     return environ["wsgi.file_wrapper"](open("wrapped.bin", "rb"), 4096)
 
 
+def config(environ, start_response):
+    try:
+        import extra_mod  # from --pythonpath
+        extra = extra_mod.VALUE
+    except ImportError as e:
+        extra = str(e)
+    body = json.dumps({"flavour": os.environ.get("APP_FLAVOUR"), "extra": extra,
+                       "cwd": os.getcwd()}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
 _local = threading.local()
 
 
@@ -148,7 +160,7 @@ def leave(environ, start_response):
 
 
 ROUTES = {
-    "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/wrapped": wrapped, "/upload": upload, "/lines": lines,
+    "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/config": config, "/wrapped": wrapped, "/upload": upload, "/lines": lines,
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
     "/replaced": replaced, "/write": written, "/leave": leave,
 }

@@ -398,6 +398,23 @@ fn statuses_repeated_headers_file_wrapper_write_and_exc_info() {
     let r = http(s.port, "GET", "/write", &[], b"");
     assert_eq!(r.text(), "from write(), then from the iterable");
     // start_response again with exc_info before the head left: the new head wins.
+    // A header with CR LF never reaches the wire: a 500.
+    let r = http(s.port, "GET", "/inject", &[], b"");
+    assert_eq!((r.status, r.header("set-cookie")), (500, None));
+    assert!(
+        s.host.log().contains("a header value holds the byte 0x0d"),
+        "{}",
+        s.host.log()
+    );
+    // exc_info after the head left: re-raised, the response cut short.
+    let r = http(s.port, "GET", "/late", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(!r.text().contains("never sent"), "{}", r.text());
+    assert!(
+        s.host.log().contains("ValueError: after the head"),
+        "{}",
+        s.host.log()
+    );
     let r = http(s.port, "GET", "/replaced", &[], b"");
     assert_eq!(
         (r.status, r.reason.as_str(), r.text().as_str()),

@@ -130,6 +130,25 @@ def replaced(environ, start_response):
     return [b"replaced head"]
 
 
+def late(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def chunks():
+        yield b"first chunk, "
+        try:
+            raise ValueError("after the head")
+        except ValueError:
+            # PEP 3333: the head is gone, so start_response re-raises.
+            start_response("500 Too Late", [], sys.exc_info())
+        yield b"never sent"
+    return chunks()
+
+
+def inject(environ, start_response):
+    start_response("200 OK", [("X-Evil", "a\r\nSet-Cookie: owned=1")])
+    return [b"never sent"]
+
+
 def written(environ, start_response):
     write = start_response("200 OK", [("Content-Type", "text/plain")])
     write(b"from write(), ")
@@ -162,7 +181,7 @@ def leave(environ, start_response):
 ROUTES = {
     "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/config": config, "/wrapped": wrapped, "/upload": upload, "/lines": lines,
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
-    "/replaced": replaced, "/write": written, "/leave": leave,
+    "/replaced": replaced, "/write": written, "/late": late, "/inject": inject, "/leave": leave,
 }
 
 

@@ -88,6 +88,14 @@ impl Conn {
         }
     }
 
+    /// Ends the connection (both directions) for every handle on it.
+    pub fn shutdown(&self) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        }
+    }
+
     /// A second handle on the same connection (the request body reads through one, the
     /// response is written through the other).
     pub fn try_clone(&self) -> io::Result<Conn> {

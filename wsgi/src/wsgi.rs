@@ -115,14 +115,17 @@ impl App {
         let vars = request.vars();
         let method = vars.get(b"REQUEST_METHOD").unwrap_or_default();
         let uri = String::from_utf8_lossy(vars.get(b"REQUEST_URI").unwrap_or_default());
-        let input = match conn.try_clone() {
-            Ok(reader) => Input {
-                conn: reader,
-                remaining: body_len,
-                buf: Vec::new(),
-                pos: 0,
-            },
-            Err(err) => return tracing::warn!(%err, "cannot clone the connection"),
+        let (reader, mut closer) = match (conn.try_clone(), conn.try_clone()) {
+            (Ok(reader), Ok(closer)) => (reader, closer),
+            (Err(err), _) | (_, Err(err)) => {
+                return tracing::warn!(%err, "cannot clone the connection")
+            }
+        };
+        let input = Input {
+            conn: reader,
+            remaining: body_len,
+            buf: Vec::new(),
+            pos: 0,
         };
         let response = Response {
             conn,
@@ -131,11 +134,11 @@ impl App {
             head_only: method == b"HEAD",
             broken: None,
         };
-        let response = match Bound::new(py, response) {
-            Ok(r) => r,
-            Err(err) => return err.print(py),
+        let (input, response) = match (Bound::new(py, input), Bound::new(py, response)) {
+            (Ok(i), Ok(r)) => (i, r),
+            (Err(err), _) | (_, Err(err)) => return err.print(py),
         };
-        if let Err(err) = self.run(py, request, input, &response) {
+        if let Err(err) = self.run(py, request, &input, &response) {
             let mut r = response.borrow_mut();
             if r.broken.is_some() {
                 tracing::info!(uri = %uri, "client gone mid-response: {err}");
@@ -150,13 +153,25 @@ impl App {
                 }
             }
         }
+        // The body the application left unread is read and dropped: closing a socket
+        // with unread bytes resets the connection, and nginx would lose the end of the
+        // response. Then the connection ends here, whatever Python objects (a traceback,
+        // an application's cache) still hold `wsgi.input` or `start_response`.
+        let broken = response.try_borrow().map_or(true, |r| r.broken.is_some());
+        let left = input.try_borrow().map_or(0, |i| i.remaining);
+        py.allow_threads(|| {
+            if left > 0 && !broken {
+                let _ = io::copy(&mut Body::new(&mut closer, left), &mut io::sink());
+            }
+            let _ = closer.shutdown();
+        });
     }
 
     fn run(
         &self,
         py: Python<'_>,
         request: &Request<'_>,
-        input: Input,
+        input: &Bound<'_, Input>,
         response: &Bound<'_, Response>,
     ) -> PyResult<()> {
         let environ = PyDict::new(py);
@@ -165,7 +180,7 @@ impl App {
         }
         environ.set_item("wsgi.version", (1, 0))?;
         environ.set_item("wsgi.url_scheme", latin1(py, request.scheme()))?;
-        environ.set_item("wsgi.input", Bound::new(py, input)?)?;
+        environ.set_item("wsgi.input", input)?;
         environ.set_item("wsgi.errors", self.errors.bind(py))?;
         environ.set_item("wsgi.multithread", self.multithread)?;
         environ.set_item("wsgi.multiprocess", false)?;

@@ -21,7 +21,9 @@ use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use harness::{ci, pid_running, poll, require, start_listening, status_kib, Peer, TempDir, NGINX};
+use harness::{
+    ci, pid_running, poll, require, start_listening, status_kib, Need, Peer, TempDir, NGINX,
+};
 use sha2::{Digest, Sha256};
 
 const HOST: &str = env!("CARGO_BIN_EXE_uwsgi-wire-wsgi");
@@ -142,7 +144,8 @@ fn parse(raw: &[u8]) -> Response {
         body: raw[end + 4..].to_vec(),
     };
     if response.header("transfer-encoding") == Some("chunked") {
-        response.body = dechunk(&response.body);
+        response.body = dechunk(&response.body)
+            .unwrap_or_else(|| panic!("a cut chunked body: {:?}", String::from_utf8_lossy(raw)));
     }
     response
 }
@@ -160,6 +163,51 @@ fn wsgi_packet(pairs: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
+/// uWSGI 2.0 (python3 plugin, 1 process, 2 threads) serving the same application
+/// (`app.py`), nginx in front: the reference the environ is compared with.
+struct UwsgiStack {
+    _uwsgi: Peer,
+    nginx: peers::FrontEnd,
+    _dir: TempDir,
+}
+
+fn uwsgi_stack() -> UwsgiStack {
+    let dir = TempDir::new("uwsgi-ref");
+    std::fs::copy(Path::new(APPS).join("app.py"), dir.path().join("app.py")).expect("copy the app");
+    let chdir = dir.path().display().to_string();
+    let (uwsgi, backend) = start_listening(|port| {
+        let socket = format!("127.0.0.1:{port}");
+        let args = [
+            "--plugin",
+            "python3",
+            "--socket",
+            &socket,
+            "--chdir",
+            &chdir,
+            "--module",
+            "app",
+            "--processes",
+            "1",
+            "--threads",
+            "2",
+        ];
+        Peer::start(
+            "uwsgi",
+            dir.path(),
+            "INT",
+            Duration::from_secs(300),
+            "uwsgi",
+            args,
+        )
+    });
+    let nginx = peers::nginx(&dir, backend);
+    UwsgiStack {
+        _uwsgi: uwsgi,
+        nginx,
+        _dir: dir,
+    }
+}
+
 /// A urlencoded form POSTed to `/form`.
 fn post_form(port: u16, body: &[u8]) -> Response {
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
@@ -167,21 +215,18 @@ fn post_form(port: u16, body: &[u8]) -> Response {
 }
 
 /// The body of a chunked response (nginx chunks what has no Content-Length).
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     let mut body = Vec::new();
     loop {
-        let line_end = raw
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size line");
-        let size = std::str::from_utf8(&raw[..line_end]).unwrap();
-        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&raw[..line_end]).ok()?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
         raw = &raw[line_end + 2..];
         if size == 0 {
-            return body;
+            return Some(body);
         }
-        body.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
+        body.extend_from_slice(raw.get(..size)?);
+        raw = raw.get(size + 2..)?;
     }
 }
 
@@ -282,6 +327,55 @@ fn get_with_query_and_cookies_gives_the_cgi_environ_and_the_options_apply() {
     assert_eq!(env["wsgi.multiprocess"], false);
     assert_eq!(env["wsgi.run_once"], false);
     assert_eq!(env["input.type"], "Input");
+}
+
+/// The environ var by var against uWSGI's, for the same requests through the same nginx
+/// configuration: equal but for the documented differences.
+#[test]
+fn the_environ_matches_uwsgis() {
+    require!(NGINX);
+    require!(&[
+        Need::Program("uwsgi", "uwsgi-core"),
+        Need::UwsgiPlugin("python3")
+    ]);
+    let ours = stack("environ", &["--module", "app", "--threads", "2"]);
+    let theirs = uwsgi_stack();
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Cookie", "a=1; b=2"),
+        ("X-Custom", "caf\u{e9}"),
+    ];
+    for (method, target, body) in [
+        ("GET", "/env?a=1&b=%C3%A9&c", &b""[..]),
+        // A body the application never reads: the response still ends cleanly (the
+        // host reads the rest before it closes).
+        ("POST", "/env?x", &b"a=1&b=2"[..]),
+        ("GET", "/env/x%20y/..;z", &b""[..]),
+    ] {
+        let get = |port| {
+            let mut env = http(port, method, target, &form, body).json();
+            let env = env.as_object_mut().unwrap();
+            // Per connection or per front end; the wsgi.input type is each host's own.
+            for key in ["REMOTE_PORT", "SERVER_PORT", "DOCUMENT_ROOT", "input.type"] {
+                env.remove(key).unwrap_or_else(|| panic!("no {key}"));
+            }
+            env.clone()
+        };
+        let (ours, mut theirs) = (get(ours.port), get(theirs.nginx.port));
+        // The two documented differences (cgi::environ): uWSGI passes nginx's
+        // HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH on, and has no SCRIPT_NAME.
+        assert_eq!(ours["SCRIPT_NAME"], "");
+        assert_eq!(theirs.remove("SCRIPT_NAME"), None);
+        theirs.insert("SCRIPT_NAME".into(), "".into());
+        for key in ["HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"] {
+            assert!(!ours.contains_key(key));
+            theirs.remove(key);
+        }
+        // And uWSGI's own keys (`uwsgi.core`; `uwsgi.version` and `uwsgi.node` are
+        // bytes, which /env leaves out).
+        theirs.retain(|key, _| !key.starts_with("uwsgi."));
+        assert_eq!(ours, theirs, "{method} {target}");
+    }
 }
 
 #[test]

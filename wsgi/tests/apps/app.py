@@ -186,7 +186,8 @@ ROUTES = {
 
 
 def application(environ, start_response):
-    route = ROUTES.get(environ["PATH_INFO"])
+    path = environ["PATH_INFO"]
+    route = ROUTES.get(path) or (env if path.startswith("/env/") else None)
     if route is None:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]

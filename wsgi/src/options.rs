@@ -53,6 +53,9 @@ pub struct Options {
     /// The mode of the Unix sockets (octal; `--chmod-socket` alone is 666).
     #[arg(long, num_args = 0..=1, default_missing_value = "666")]
     pub chmod_socket: Option<String>,
+    /// Exit on SIGTERM: what this host always does (uWSGI 2.0 reloads without it).
+    #[arg(long)]
+    pub die_on_term: bool,
     /// Worker processes: only 1 for now (the default).
     #[arg(long, short = 'p', visible_alias = "workers")]
     pub processes: Option<String>,
@@ -158,6 +161,7 @@ mod tests {
             "-H",
             "/venv",
             "--threads=4",
+            "--die-on-term",
         ])
         .unwrap();
         assert_eq!(o.socket, ["127.0.0.1:29000", "/tmp/a.sock"]);

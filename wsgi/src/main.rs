@@ -160,7 +160,7 @@ fn run(options: &Options) -> Result<(), String> {
         }
     }
     tracing::info!("goodbye");
-    // The worker threads may be blocked on the channel or in the application: the
+    // The worker threads may be blocked in accept() or in the application: the
     // process ends here, as uWSGI's workers do on SIGINT.
     std::process::exit(0)
 }

@@ -49,6 +49,16 @@ fn stack(name: &str, args: &[&str]) -> Stack {
     for app in ["app.py", "hello.py", "flask_app.py"] {
         std::fs::copy(Path::new(APPS).join(app), dir.path().join(app)).expect("copy the app");
     }
+    // The Django project the conformance tests share.
+    let django = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/django/uwtest");
+    let project = dir.mkdir("uwtest");
+    for file in std::fs::read_dir(&django).expect("tests/peers/django/uwtest") {
+        let file = file.expect("read tests/peers/django/uwtest").path();
+        if file.extension().is_some_and(|ext| ext == "py") {
+            let to = project.join(file.file_name().unwrap());
+            std::fs::copy(&file, to).expect("copy the Django project");
+        }
+    }
     let chdir = dir.path().display().to_string();
     let (host, backend) = start_listening(|port| {
         let socket = format!("127.0.0.1:{port}");
@@ -208,6 +218,11 @@ fn uwsgi_stack() -> UwsgiStack {
     }
 }
 
+/// A GET with these headers.
+fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Response {
+    http(port, "GET", target, headers, b"")
+}
+
 /// A urlencoded form POSTed to `/form`.
 fn post_form(port: u16, body: &[u8]) -> Response {
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
@@ -230,16 +245,16 @@ fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The venv with Flask (made once per `target/`, by `pip install flask` from PyPI),
-/// with the Python that PyO3 embeds (`PYO3_PYTHON`, else `python3`); `None` (skip)
-/// when it cannot be made, a failure under `CI`.
-fn flask_venv() -> Option<PathBuf> {
+/// The venv with Flask and Django (made once per `target/`, by `pip install` from
+/// PyPI), with the Python that PyO3 embeds (`PYO3_PYTHON`, else `python3`); `None`
+/// (skip) when it cannot be made, a failure under `CI`.
+fn venv() -> Option<PathBuf> {
     static MADE: Mutex<Option<PathBuf>> = Mutex::new(None);
     let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(path) = &*made {
         return Some(path.clone());
     }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wsgi-venv-flask");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wsgi-venv-flask-django");
     let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "python3".into());
     let ready = venv.join("ready");
     if !ready.exists() {
@@ -250,12 +265,11 @@ fn flask_venv() -> Option<PathBuf> {
             .status()
             .is_ok_and(|s| s.success())
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "flask"])
+                .args(["install", "--quiet", "flask", "Django>=5.2,<6"])
                 .status()
                 .is_ok_and(|s| s.success());
         if !ok {
-            let why =
-                format!("cannot make a venv with Flask ({python} -m venv; pip install flask)");
+            let why = format!("cannot make a venv ({python} -m venv; pip install flask django)");
             assert!(!ci(), "{why}; CI is set, so this is a failure: .ci/run installs python3-venv and needs PyPI");
             eprintln!("skipped: {why} (set CI=1 to make this a failure)");
             return None;
@@ -632,7 +646,7 @@ fn a_client_that_leaves_mid_response_gets_close_called() {
 fn wsgiref_validate_passes() {
     require!(NGINX);
     let s = stack("validate", &["--module", "app:validated"]);
-    let r = http(s.port, "GET", "/env?x=1", &[("Cookie", "a=b")], b"");
+    let r = get(s.port, "/env?x=1", &[("Cookie", "a=b")]);
     assert_eq!(r.status, 200, "{}", s.host.log());
     let r = post_form(s.port, b"a=1");
     assert_eq!(r.status, 200, "{}", s.host.log());
@@ -650,7 +664,7 @@ fn wsgiref_validate_passes() {
 #[test]
 fn a_flask_app_from_a_venv() {
     require!(NGINX);
-    let Some(venv) = flask_venv() else { return };
+    let Some(venv) = venv() else { return };
     let venv = venv.display().to_string();
     let s = stack(
         "flask",
@@ -663,12 +677,10 @@ fn a_flask_app_from_a_venv() {
             "4",
         ],
     );
-    let r = http(
+    let r = get(
         s.port,
-        "GET",
         "/hello?name=w%C3%B6rld",
         &[("Cookie", "session=s1")],
-        b"",
     );
     assert_eq!(r.status, 200, "{}", s.host.log());
     assert_eq!(
@@ -702,6 +714,66 @@ fn a_flask_app_from_a_venv() {
         s.host.log()
     );
     assert_eq!(http(s.port, "GET", "/hello", &[], b"").status, 200);
+}
+
+/// The Django project of `tests/peers/django/` with the NGINX guide's options (less
+/// those refused for now: `--master`, `--processes 5`, `--uid`, `--gid`, `--harakiri`,
+/// `--max-requests`, `--daemonize`).
+#[test]
+fn django_with_the_guides_options() {
+    require!(NGINX);
+    let Some(venv) = venv() else { return };
+    let home = format!("--home={}", venv.display());
+    let dir = TempDir::new("django-pid");
+    let pidfile = format!(
+        "--pidfile={}",
+        dir.path().join("project-master.pid").display()
+    );
+    let args = [
+        "--module=uwtest.wsgi:application",
+        "--env",
+        "DJANGO_SETTINGS_MODULE=uwtest.settings",
+        &pidfile,
+        "--vacuum",
+        &home,
+        "--threads=2",
+    ];
+    let s = stack("django", &args);
+    let r = get(s.port, "/echo?a=1&a=2", &[("Cookie", "c=3; d=4")]);
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let echo = r.json();
+    assert_eq!(echo["query"], serde_json::json!({"a": ["1", "2"]}));
+    assert_eq!(echo["cookies"], serde_json::json!({"c": "3", "d": "4"}));
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let r = http(s.port, "POST", "/echo", &form, b"x=1&x=2&y=%C3%A9");
+    assert_eq!(
+        r.json()["form"],
+        serde_json::json!({"x": ["1", "2"], "y": ["\u{e9}"]})
+    );
+    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i % 253) as u8).collect();
+    let r = http(s.port, "POST", "/sha256", &[], &body);
+    let expected = format!("{:x}", Sha256::digest(&body));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"sha256": expected, "length": 10 << 20})
+    );
+    let r = http(s.port, "GET", "/download?n=1000000", &[], b"");
+    assert_eq!(r.body.len(), 1_000_000);
+    assert!(r
+        .body
+        .iter()
+        .enumerate()
+        .all(|(k, &b)| b as usize == k % 251));
+    let r = http(s.port, "GET", "/status/201?h=X-One:1", &[], b"");
+    let cookies = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"));
+    assert_eq!(
+        (r.status, r.header("x-one"), cookies.count()),
+        (201, Some("1"), 2)
+    );
+    assert_eq!(http(s.port, "GET", "/nowhere", &[], b"").status, 404);
 }
 
 #[test]

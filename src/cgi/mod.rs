@@ -9,6 +9,8 @@
 //! - **A request to vars** ([`NginxParams`]): an `http::Request` as nginx 1.22 encodes it
 //!   with Debian's `/etc/nginx/uwsgi_params`: the same var names in the same order, then
 //!   one `HTTP_*` var per header line; params can be added, overridden or removed.
+//! - **A CGI environ** ([`environ`]): the pairs a WSGI host hands an application, as
+//!   uWSGI builds them from the vars.
 //! - **Response heads**, both ways: [`encode_response_head`] writes the raw HTTP/1.x head
 //!   an application server answers with (a status line, or CGI style with `Status:`), and
 //!   [`parse_response_head`] reads one into an `http::Response` the way nginx's uwsgi
@@ -36,10 +38,12 @@ use std::string::String;
 use crate::exchange::ExchangeError;
 use crate::wire::error::EncodeError;
 
+mod environ;
 mod params;
 mod request;
 mod response;
 
+pub use environ::environ;
 pub use params::{document_uri, NginxParams, RequestParams};
 pub use request::request_from_vars;
 #[cfg(feature = "server")]

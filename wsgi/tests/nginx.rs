@@ -1,0 +1,865 @@
+//! `uwsgi-wire-wsgi` behind real nginx 1.22 `uwsgi_pass` (Debian's `uwsgi_params`),
+//! serving the applications of `tests/apps/`: a plain WSGI application (also wrapped in
+//! `wsgiref.validate`), the five-line one and a Flask one (from a venv the tests make
+//! with `pip install flask`).
+//!
+//! The peers are started by the conformance tests' harness (`tests/conformance/`):
+//! with `CI` set, a missing nginx (or a venv that cannot be made) fails the test;
+//! without it the test prints `skipped: ...` and returns.
+
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../../tests/conformance/harness.rs"]
+mod harness;
+#[allow(dead_code)]
+#[path = "../../tests/conformance/peers.rs"]
+mod peers;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use harness::{
+    ci, pid_running, poll, require, start_listening, status_kib, Need, Peer, TempDir, NGINX,
+};
+use sha2::{Digest, Sha256};
+
+const HOST: &str = env!("CARGO_BIN_EXE_uwsgi-wire-wsgi");
+const APPS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apps");
+/// The body `/lines` reads line by line.
+const LINES: &[u8] = b"one\ntwo\nthree\nfour\nfive";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The host and nginx in front of it, stopped on drop.
+struct Stack {
+    host: Peer,
+    _nginx: peers::FrontEnd,
+    port: u16,
+    /// The host's `--socket`, unique to it (to find its pid).
+    socket: String,
+    dir: TempDir,
+}
+
+/// Starts the host with `args` (after `--socket` and `--chdir`), in a temp folder with
+/// the applications, and nginx in front of it.
+fn stack(name: &str, args: &[&str]) -> Stack {
+    let dir = TempDir::new(name);
+    for app in ["app.py", "hello.py", "flask_app.py"] {
+        std::fs::copy(Path::new(APPS).join(app), dir.path().join(app)).expect("copy the app");
+    }
+    // The Django project the conformance tests share.
+    let django = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/django/uwtest");
+    let project = dir.mkdir("uwtest");
+    for file in std::fs::read_dir(&django).expect("tests/peers/django/uwtest") {
+        let file = file.expect("read tests/peers/django/uwtest").path();
+        if file.extension().is_some_and(|ext| ext == "py") {
+            let to = project.join(file.file_name().unwrap());
+            std::fs::copy(&file, to).expect("copy the Django project");
+        }
+    }
+    let chdir = dir.path().display().to_string();
+    let (host, backend) = start_listening(|port| {
+        let socket = format!("127.0.0.1:{port}");
+        let mut all = vec!["--socket", &socket, "--chdir", &chdir];
+        all.extend_from_slice(args);
+        Peer::start(name, dir.path(), "INT", Duration::from_secs(300), HOST, all)
+    });
+    let nginx = peers::nginx(&dir, backend);
+    Stack {
+        port: nginx.port,
+        socket: format!("127.0.0.1:{backend}"),
+        host,
+        _nginx: nginx,
+        dir,
+    }
+}
+
+/// A response as the test client read it.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    reason: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {} {}", self.status, self.text()))
+    }
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to nginx");
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    stream
+}
+
+/// One HTTP/1.1 request (`Connection: close`), the whole response read.
+fn http(port: u16, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut stream = connect(port);
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Response {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let mut parts = status_line.splitn(3, ' ');
+    let _version = parts.next();
+    let status = parts.next().unwrap().parse().unwrap();
+    let reason = parts.next().unwrap_or_default().to_owned();
+    let headers = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    let mut response = Response {
+        status,
+        reason,
+        headers,
+        body: raw[end + 4..].to_vec(),
+    };
+    if response.header("transfer-encoding") == Some("chunked") {
+        response.body = dechunk(&response.body)
+            .unwrap_or_else(|| panic!("a cut chunked body: {:?}", String::from_utf8_lossy(raw)));
+    }
+    response
+}
+
+/// A WSGI request packet (modifier1 0) with these vars, as a front end sends it.
+fn wsgi_packet(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut vars = uwsgi_wire::VarsBuilder::default();
+    for (key, value) in pairs {
+        vars.push(key, value).unwrap();
+    }
+    let payload = uwsgi_wire::Payload::Vars(vars.vars());
+    let packet = uwsgi_wire::Packet::new(uwsgi_wire::Modifier1::WSGI, 0, payload).unwrap();
+    let mut out = Vec::new();
+    uwsgi_wire::io::write_packet(&mut out, &packet).unwrap();
+    out
+}
+
+/// uWSGI 2.0 (python3 plugin, 1 process, 2 threads) serving the same application
+/// (`app.py`), nginx in front: the reference the environ is compared with.
+struct UwsgiStack {
+    _uwsgi: Peer,
+    nginx: peers::FrontEnd,
+    _dir: TempDir,
+}
+
+fn uwsgi_stack() -> UwsgiStack {
+    let dir = TempDir::new("uwsgi-ref");
+    std::fs::copy(Path::new(APPS).join("app.py"), dir.path().join("app.py")).expect("copy the app");
+    let chdir = dir.path().display().to_string();
+    let (uwsgi, backend) = start_listening(|port| {
+        let socket = format!("127.0.0.1:{port}");
+        let args = [
+            "--plugin",
+            "python3",
+            "--socket",
+            &socket,
+            "--chdir",
+            &chdir,
+            "--module",
+            "app",
+            "--processes",
+            "1",
+            "--threads",
+            "2",
+        ];
+        Peer::start(
+            "uwsgi",
+            dir.path(),
+            "INT",
+            Duration::from_secs(300),
+            "uwsgi",
+            args,
+        )
+    });
+    let nginx = peers::nginx(&dir, backend);
+    UwsgiStack {
+        _uwsgi: uwsgi,
+        nginx,
+        _dir: dir,
+    }
+}
+
+/// A GET with these headers.
+fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Response {
+    http(port, "GET", target, headers, b"")
+}
+
+/// A urlencoded form POSTed to `/form`.
+fn post_form(port: u16, body: &[u8]) -> Response {
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    http(port, "POST", "/form", &form, body)
+}
+
+/// The body of a chunked response (nginx chunks what has no Content-Length).
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&raw[..line_end]).ok()?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(raw.get(..size)?);
+        raw = raw.get(size + 2..)?;
+    }
+}
+
+/// The venv with Flask and Django (made once per `target/`, by `pip install` from
+/// PyPI), with the Python that PyO3 embeds (`PYO3_PYTHON`, else `python3`); `None`
+/// (skip) when it cannot be made, a failure under `CI`.
+fn venv() -> Option<PathBuf> {
+    static MADE: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(path) = &*made {
+        return Some(path.clone());
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wsgi-venv-flask-django");
+    let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ready = venv.join("ready");
+    if !ready.exists() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let ok = Command::new(&python)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "flask", "Django>=5.2,<6"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !ok {
+            let why = format!("cannot make a venv ({python} -m venv; pip install flask django)");
+            assert!(!ci(), "{why}; CI is set, so this is a failure: .ci/run installs python3-venv and needs PyPI");
+            eprintln!("skipped: {why} (set CI=1 to make this a failure)");
+            return None;
+        }
+        std::fs::write(&ready, "").unwrap();
+    }
+    *made = Some(venv.clone());
+    Some(venv)
+}
+
+#[test]
+fn the_five_line_app() {
+    require!(NGINX);
+    let s = stack("hello", &["--module", "hello"]);
+    let r = http(s.port, "GET", "/", &[], b"");
+    assert_eq!((r.status, r.text().as_str()), (200, "Hello, World!"));
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+}
+
+#[test]
+fn get_with_query_and_cookies_gives_the_cgi_environ_and_the_options_apply() {
+    require!(NGINX);
+    let lib = std::env::temp_dir().join(format!("uwsgi-wire-wsgi-lib-{}", std::process::id()));
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("extra_mod.py"), "VALUE = 'from --pythonpath'\n").unwrap();
+    let lib_arg = format!("--pythonpath={}", lib.display());
+    let s = stack(
+        "env",
+        &[
+            "--module",
+            "app:application",
+            "--threads",
+            "2",
+            "--env",
+            "APP_FLAVOUR=mint",
+            &lib_arg,
+        ],
+    );
+    let r = http(s.port, "GET", "/config", &[], b"");
+    let _ = std::fs::remove_dir_all(&lib);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"flavour": "mint", "extra": "from --pythonpath", "cwd": s.dir.path()})
+    );
+    let r = http(
+        s.port,
+        "GET",
+        "/env?a=1&b=%C3%A9",
+        &[
+            ("Cookie", "session=abc; theme=dark"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let env = r.json();
+    assert_eq!(env["REQUEST_METHOD"], "GET");
+    assert_eq!(env["QUERY_STRING"], "a=1&b=%C3%A9");
+    assert_eq!(env["PATH_INFO"], "/env");
+    assert_eq!(env["REQUEST_URI"], "/env?a=1&b=%C3%A9");
+    assert_eq!(env["HTTP_COOKIE"], "session=abc; theme=dark");
+    assert_eq!(env["HTTP_X_FORWARDED_PROTO"], "https");
+    assert_eq!(env["SERVER_PROTOCOL"], "HTTP/1.1");
+    assert_eq!(env["SERVER_NAME"], "localhost");
+    assert_eq!(env["CONTENT_LENGTH"], "");
+    assert_eq!(env["wsgi.url_scheme"], "http");
+    assert_eq!(env["wsgi.version"], serde_json::json!([1, 0]));
+    assert_eq!(env["wsgi.multithread"], true);
+    assert_eq!(env["wsgi.multiprocess"], false);
+    assert_eq!(env["wsgi.run_once"], false);
+    assert_eq!(env["input.type"], "Input");
+}
+
+/// The environ var by var against uWSGI's, for the same requests through the same nginx
+/// configuration: equal but for the documented differences.
+#[test]
+fn the_environ_matches_uwsgis() {
+    require!(NGINX);
+    require!(&[
+        Need::Program("uwsgi", "uwsgi-core"),
+        Need::UwsgiPlugin("python3")
+    ]);
+    let ours = stack("environ", &["--module", "app", "--threads", "2"]);
+    let theirs = uwsgi_stack();
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Cookie", "a=1; b=2"),
+        ("X-Custom", "caf\u{e9}"),
+    ];
+    for (method, target, body) in [
+        ("GET", "/env?a=1&b=%C3%A9&c", &b""[..]),
+        // A body the application never reads: the response still ends cleanly (the
+        // host reads the rest before it closes).
+        ("POST", "/env?x", &b"a=1&b=2"[..]),
+        ("GET", "/env/x%20y/..;z", &b""[..]),
+    ] {
+        let get = |port| {
+            let mut env = http(port, method, target, &form, body).json();
+            let env = env.as_object_mut().unwrap();
+            // Per connection or per front end; the wsgi.input type is each host's own.
+            for key in ["REMOTE_PORT", "SERVER_PORT", "DOCUMENT_ROOT", "input.type"] {
+                env.remove(key).unwrap_or_else(|| panic!("no {key}"));
+            }
+            env.clone()
+        };
+        let (ours, mut theirs) = (get(ours.port), get(theirs.nginx.port));
+        // The two documented differences (cgi::environ): uWSGI passes nginx's
+        // HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH on, and has no SCRIPT_NAME.
+        assert_eq!(ours["SCRIPT_NAME"], "");
+        assert_eq!(theirs.remove("SCRIPT_NAME"), None);
+        theirs.insert("SCRIPT_NAME".into(), "".into());
+        for key in ["HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"] {
+            assert!(!ours.contains_key(key));
+            theirs.remove(key);
+        }
+        // And uWSGI's own keys (`uwsgi.core`; `uwsgi.version` and `uwsgi.node` are
+        // bytes, which /env leaves out).
+        theirs.retain(|key, _| !key.starts_with("uwsgi."));
+        assert_eq!(ours, theirs, "{method} {target}");
+    }
+}
+
+#[test]
+fn form_post_and_the_input_stream() {
+    require!(NGINX);
+    let s = stack("form", &["--module", "app"]);
+    let r = post_form(s.port, b"a=1&a=2&b=caf%C3%A9");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"fields": {"a": ["1", "2"], "b": ["caf\u{e9}"]}, "extra": ""})
+    );
+    let r = http(s.port, "POST", "/readall", &[], b"abcdefgh");
+    assert_eq!(r.json(), serde_json::json!(["abc", "defgh", ""]));
+    // readline(), readline(size), readlines(hint) and iteration, in that order.
+    let r = http(s.port, "POST", "/lines", &[], LINES);
+    assert_eq!(
+        r.json(),
+        serde_json::json!(["one\n", "two", "\n", "three\n", "four\n", "five"])
+    );
+}
+
+#[test]
+fn a_10_mib_upload_is_hashed_by_the_app() {
+    require!(NGINX);
+    let s = stack("upload", &["--module", "app"]);
+    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i * 7 + i / 4099) as u8).collect();
+    let r = http(s.port, "POST", "/upload", &[], &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let expected = format!("{} {:x}", body.len(), Sha256::digest(&body));
+    assert_eq!(r.text(), expected);
+}
+
+#[test]
+fn a_100_mib_download_streams_with_the_hosts_memory_bounded() {
+    require!(NGINX);
+    let s = stack("download", &["--module", "app"]);
+    let pid = pid_running(HOST, &s.socket);
+    let before = status_kib(pid, "VmRSS");
+    let mut stream = connect(s.port);
+    stream
+        .write_all(
+            b"GET /download?mib=100 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let (mut total, mut buf, mut raw_head) = (0u64, vec![0u8; 1 << 16], Vec::new());
+    let expected: Vec<u8> = (0..=255u8).collect();
+    let mut head_done = false;
+    loop {
+        let n = stream.read(&mut buf).expect("read the download");
+        if n == 0 {
+            break;
+        }
+        let mut data = &buf[..n];
+        if !head_done {
+            raw_head.extend_from_slice(data);
+            let Some(end) = raw_head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = parse(&raw_head[..end + 4]);
+            assert_eq!(head.status, 200);
+            assert_eq!(head.header("content-length"), Some("104857600"));
+            data = &raw_head[end + 4..];
+            head_done = true;
+            let rest = data.to_vec();
+            check_pattern(total, &rest, &expected);
+            total += rest.len() as u64;
+            continue;
+        }
+        check_pattern(total, data, &expected);
+        total += data.len() as u64;
+    }
+    assert_eq!(total, 100 << 20);
+    let peak = status_kib(pid, "VmHWM");
+    eprintln!("host RSS before the download: {before} KiB, peak: {peak} KiB");
+    // One 64 KiB chunk at a time: the peak stays within a few MiB of the start.
+    assert!(
+        peak < before + 16 * 1024,
+        "peak {peak} KiB, before {before} KiB"
+    );
+}
+
+fn check_pattern(offset: u64, data: &[u8], pattern: &[u8]) {
+    for (i, b) in data.iter().enumerate() {
+        let at = (offset + i as u64) % 256;
+        assert_eq!(*b, pattern[at as usize], "byte {}", offset + i as u64);
+    }
+}
+
+#[test]
+fn statuses_repeated_headers_file_wrapper_write_and_exc_info() {
+    require!(NGINX);
+    let s = stack("statuses", &["--module", "app"]);
+    let r = http(s.port, "GET", "/cookies", &[], b"");
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.text().as_str()),
+        (201, "Created", "created")
+    );
+    let cookies: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/"]);
+    assert_eq!(r.header("x-reason"), Some("custom"));
+    let r = http(s.port, "GET", "/teapot", &[], b"");
+    assert_eq!((r.status, r.reason.as_str()), (418, "I'm a teapot"));
+    let r = http(s.port, "GET", "/nowhere", &[], b"");
+    assert_eq!(r.status, 404);
+    let r = http(s.port, "GET", "/wrapped", &[], b"");
+    let expected: Vec<u8> = (0..256_000).map(|i| (i % 256) as u8).collect();
+    assert_eq!((r.status, r.body == expected), (200, true));
+    let r = http(s.port, "GET", "/write", &[], b"");
+    assert_eq!(r.text(), "from write(), then from the iterable");
+    // start_response again with exc_info before the head left: the new head wins.
+    // A header with CR LF never reaches the wire: a 500.
+    let r = http(s.port, "GET", "/inject", &[], b"");
+    assert_eq!((r.status, r.header("set-cookie")), (500, None));
+    assert!(
+        s.host.log().contains("a header value holds the byte 0x0d"),
+        "{}",
+        s.host.log()
+    );
+    // exc_info after the head left: re-raised, the response cut short.
+    let r = http(s.port, "GET", "/late", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(!r.text().contains("never sent"), "{}", r.text());
+    assert!(
+        s.host.log().contains("ValueError: after the head"),
+        "{}",
+        s.host.log()
+    );
+    let r = http(s.port, "GET", "/replaced", &[], b"");
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.text().as_str()),
+        (503, "Replaced", "replaced head")
+    );
+}
+
+/// A request whose body is slow to come blocks one thread in `wsgi.input.read()`
+/// without the GIL: the other thread serves meanwhile.
+#[test]
+fn the_gil_is_released_while_a_thread_waits_for_the_body() {
+    require!(NGINX);
+    let s = stack(
+        "gil",
+        &[
+            "--module",
+            "app",
+            "--threads",
+            "2",
+            "--socket-timeout",
+            "20",
+        ],
+    );
+    let packet = wsgi_packet(&[
+        ("REQUEST_METHOD", "POST"),
+        ("REQUEST_URI", "/echo"),
+        ("PATH_INFO", "/echo"),
+        ("QUERY_STRING", ""),
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("CONTENT_LENGTH", "5"),
+    ]);
+    let mut direct = TcpStream::connect(&s.socket).unwrap();
+    direct.set_read_timeout(Some(TIMEOUT)).unwrap();
+    direct.write_all(&packet).unwrap();
+    direct.write_all(b"he").unwrap();
+    // The application is now blocked reading the last 3 bytes.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert_eq!(http(s.port, "GET", "/cookies", &[], b"").status, 201);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    direct.write_all(b"llo").unwrap();
+    let mut raw = Vec::new();
+    direct.read_to_end(&mut raw).unwrap();
+    let r = parse(&raw);
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+}
+
+/// One thread, one Python thread state for its whole life (Django keeps its database
+/// connections in `threading.local`).
+#[test]
+fn thread_locals_live_from_request_to_request() {
+    require!(NGINX);
+    let s = stack("local", &["--module", "app"]);
+    for n in 1..=3 {
+        assert_eq!(
+            http(s.port, "GET", "/local", &[], b"").text(),
+            n.to_string()
+        );
+    }
+}
+
+#[test]
+fn head_drops_the_body() {
+    require!(NGINX);
+    let s = stack("head", &["--module", "app"]);
+    let r = http(s.port, "HEAD", "/download?mib=1", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("1048576"));
+    assert!(r.body.is_empty());
+    assert!(!s.host.log().contains("Traceback"), "{}", s.host.log());
+}
+
+#[test]
+fn a_view_that_raises_is_a_500_and_the_host_serves_on() {
+    require!(NGINX);
+    let s = stack("raise", &["--module", "app"]);
+    for _ in 0..3 {
+        let r = http(s.port, "GET", "/boom", &[], b"");
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (500, "Internal Server Error")
+        );
+        let r = http(s.port, "GET", "/cookies", &[], b"");
+        assert_eq!(r.status, 201);
+    }
+    let log = s.host.log();
+    assert!(log.contains("Traceback (most recent call last)"), "{log}");
+    assert!(log.contains("RuntimeError: boom from the view"), "{log}");
+}
+
+#[test]
+fn a_client_that_leaves_mid_response_gets_close_called() {
+    require!(NGINX);
+    let s = stack("leave", &["--module", "app"]);
+    let mut stream = connect(s.port);
+    stream
+        .write_all(b"GET /leave HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0;
+    while got < 1 << 20 {
+        got += stream.read(&mut buf).unwrap();
+    }
+    stream.shutdown(Shutdown::Both).unwrap();
+    drop(stream);
+    let closed = s.dir.path().join("closed.txt");
+    let text = poll(TIMEOUT, || std::fs::read_to_string(&closed).ok());
+    let text = text.unwrap_or_else(|| panic!("close() not called; log:\n{}", s.host.log()));
+    assert!(text.starts_with("closed after "), "{text}");
+    // And the host serves the next request.
+    assert_eq!(http(s.port, "GET", "/cookies", &[], b"").status, 201);
+}
+
+#[test]
+fn wsgiref_validate_passes() {
+    require!(NGINX);
+    let s = stack("validate", &["--module", "app:validated"]);
+    let r = get(s.port, "/env?x=1", &[("Cookie", "a=b")]);
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let r = post_form(s.port, b"a=1");
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let r = http(s.port, "POST", "/lines", &[], LINES);
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let r = http(s.port, "GET", "/download?mib=1", &[], b"");
+    assert_eq!((r.status, r.body.len()), (200, 1 << 20), "{}", s.host.log());
+    let r = http(s.port, "HEAD", "/cookies", &[], b"");
+    assert_eq!(r.status, 201, "{}", s.host.log());
+    let log = s.host.log();
+    assert!(!log.contains("AssertionError"), "{log}");
+    assert!(!log.contains("Traceback"), "{log}");
+}
+
+#[test]
+fn a_flask_app_from_a_venv() {
+    require!(NGINX);
+    let Some(venv) = venv() else { return };
+    let venv = venv.display().to_string();
+    let s = stack(
+        "flask",
+        &[
+            "--module",
+            "flask_app:app",
+            "--home",
+            &venv,
+            "--threads",
+            "4",
+        ],
+    );
+    let r = get(
+        s.port,
+        "/hello?name=w%C3%B6rld",
+        &[("Cookie", "session=s1")],
+    );
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"name": "w\u{f6}rld", "cookie": "s1", "scheme": "http", "host": "localhost"})
+    );
+    let r = post_form(s.port, b"a=1&a=2&b=x+y");
+    assert_eq!(r.json(), serde_json::json!({"a": ["1", "2"], "b": "x y"}));
+    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i ^ (i >> 9)) as u8).collect();
+    let r = http(s.port, "POST", "/upload", &[], &body);
+    assert_eq!(
+        r.text(),
+        format!("{} {:x}", body.len(), Sha256::digest(&body))
+    );
+    let r = http(s.port, "GET", "/stream", &[], b"");
+    let expected: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(r.text(), expected);
+    let r = http(s.port, "GET", "/cookies", &[], b"");
+    assert_eq!(r.status, 202);
+    let cookies = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .count();
+    assert_eq!(cookies, 2);
+    let r = http(s.port, "GET", "/boom", &[], b"");
+    assert_eq!(r.status, 500);
+    assert!(
+        s.host.log().contains("RuntimeError: boom from flask"),
+        "{}",
+        s.host.log()
+    );
+    assert_eq!(http(s.port, "GET", "/hello", &[], b"").status, 200);
+}
+
+/// The Django project of `tests/peers/django/` with the NGINX guide's options (less
+/// those refused for now: `--master`, `--processes 5`, `--uid`, `--gid`, `--harakiri`,
+/// `--max-requests`, `--daemonize`).
+#[test]
+fn django_with_the_guides_options() {
+    require!(NGINX);
+    let Some(venv) = venv() else { return };
+    let home = format!("--home={}", venv.display());
+    let dir = TempDir::new("django-pid");
+    let pidfile = format!(
+        "--pidfile={}",
+        dir.path().join("project-master.pid").display()
+    );
+    let args = [
+        "--module=uwtest.wsgi:application",
+        "--env",
+        "DJANGO_SETTINGS_MODULE=uwtest.settings",
+        &pidfile,
+        "--vacuum",
+        &home,
+        "--threads=2",
+    ];
+    let s = stack("django", &args);
+    let r = get(s.port, "/echo?a=1&a=2", &[("Cookie", "c=3; d=4")]);
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    let echo = r.json();
+    assert_eq!(echo["query"], serde_json::json!({"a": ["1", "2"]}));
+    assert_eq!(echo["cookies"], serde_json::json!({"c": "3", "d": "4"}));
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let r = http(s.port, "POST", "/echo", &form, b"x=1&x=2&y=%C3%A9");
+    assert_eq!(
+        r.json()["form"],
+        serde_json::json!({"x": ["1", "2"], "y": ["\u{e9}"]})
+    );
+    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i % 253) as u8).collect();
+    let r = http(s.port, "POST", "/sha256", &[], &body);
+    let expected = format!("{:x}", Sha256::digest(&body));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"sha256": expected, "length": 10 << 20})
+    );
+    let r = http(s.port, "GET", "/download?n=1000000", &[], b"");
+    assert_eq!(r.body.len(), 1_000_000);
+    assert!(r
+        .body
+        .iter()
+        .enumerate()
+        .all(|(k, &b)| b as usize == k % 251));
+    let r = http(s.port, "GET", "/status/201?h=X-One:1", &[], b"");
+    let cookies = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"));
+    assert_eq!(
+        (r.status, r.header("x-one"), cookies.count()),
+        (201, Some("1"), 2)
+    );
+    assert_eq!(http(s.port, "GET", "/nowhere", &[], b"").status, 404);
+}
+
+#[test]
+fn sigterm_shuts_down_and_vacuum_cleans_up() {
+    let dir = TempDir::new("sigterm");
+    std::fs::copy(
+        Path::new(APPS).join("hello.py"),
+        dir.path().join("hello.py"),
+    )
+    .unwrap();
+    let sock = dir.path().join("app.sock").display().to_string();
+    let pidfile = dir.path().join("app.pid").display().to_string();
+    let chdir = dir.path().display().to_string();
+    let tcp = format!("127.0.0.1:{}", harness::free_port());
+    let mut host = Peer::start(
+        "sigterm",
+        dir.path(),
+        "TERM",
+        Duration::from_secs(60),
+        HOST,
+        [
+            "--socket",
+            &sock,
+            "--socket",
+            &tcp,
+            "--chdir",
+            &chdir,
+            "--wsgi-file",
+            "hello.py",
+            "--pidfile",
+            &pidfile,
+            "--vacuum",
+            "--chmod-socket=660",
+        ],
+    );
+    host.wait_log("uwsgi-wire-wsgi serving", TIMEOUT);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660);
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(pid.trim().parse::<u32>().is_ok(), "{pid}");
+    // A request straight on the Unix socket, as `uwsgi_pass unix:...` sends it.
+    let mut unix = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    unix.set_read_timeout(Some(TIMEOUT)).unwrap();
+    unix.write_all(&wsgi_packet(&[
+        ("REQUEST_METHOD", "GET"),
+        ("PATH_INFO", "/"),
+    ]))
+    .unwrap();
+    let mut raw = Vec::new();
+    unix.read_to_end(&mut raw).unwrap();
+    assert_eq!(parse(&raw).text(), "Hello, World!");
+    // And on the second socket, TCP.
+    let mut direct = TcpStream::connect(&tcp).unwrap();
+    direct.set_read_timeout(Some(TIMEOUT)).unwrap();
+    direct
+        .write_all(&wsgi_packet(&[
+            ("REQUEST_METHOD", "GET"),
+            ("PATH_INFO", "/"),
+        ]))
+        .unwrap();
+    let mut raw = Vec::new();
+    direct.read_to_end(&mut raw).unwrap();
+    assert_eq!(parse(&raw).text(), "Hello, World!");
+    let started = Instant::now();
+    let status = host.stop();
+    assert!(status.success(), "{status}: {}", host.log());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!Path::new(&sock).exists() && !Path::new(&pidfile).exists());
+}
+
+#[test]
+fn unsupported_options_are_refused_by_name() {
+    for (args, message) in [
+        (&["--master"][..], "--master is not supported yet"),
+        (&["--processes=5"], "--processes 5 is not supported yet"),
+        (&["--harakiri", "20"], "--harakiri is not supported yet"),
+        (&["--lazy-apps"], "--lazy-apps"),
+    ] {
+        let out = Command::new(HOST)
+            .args(["--socket", "127.0.0.1:0", "--module", "hello"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

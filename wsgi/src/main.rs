@@ -1,12 +1,14 @@
 //! `uwsgi-wire-wsgi`: a WSGI host (Django, Flask, any WSGI application) on the uwsgi
 //! protocol, in uWSGI's place behind nginx's `uwsgi_pass`.
 //!
-//! One process: the application is imported on the main thread, then `--threads N`
+//! A worker process imports the application on its main thread, then `--threads N`
 //! worker threads each serve one request at a time (one request per connection, as
 //! nginx's uwsgi module sends them), holding the GIL only while Python runs: every read
-//! and write on a connection happens with it released.
+//! and write on a connection happens with it released. Without `--master` the process
+//! is the one worker; with it, the master (see `master.rs`) forks `--processes` of them.
 
 mod conn;
+mod master;
 mod options;
 mod wsgi;
 
@@ -31,6 +33,9 @@ use wsgi::{App, Source};
 
 /// How long a shutdown waits for the requests in flight.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long a worker at `--max-requests` waits for its last requests (they were
+/// accepted: they are served, not dropped).
+const MAX_REQUESTS_DRAIN: Duration = Duration::from_secs(60);
 
 /// The state the threads share.
 struct Shared {
@@ -41,6 +46,10 @@ struct Shared {
     stopping: AtomicBool,
     /// Connections accepted and not yet done with.
     in_flight: AtomicUsize,
+    /// Requests this worker may still accept (`--max-requests`), taken under the lock:
+    /// the thread holding it is the only one in `accept()`, so none is left blocked
+    /// there once the count reaches 0.
+    budget: Option<Mutex<u64>>,
 }
 
 fn main() -> ExitCode {
@@ -83,6 +92,26 @@ fn run(options: &Options) -> Result<(), String> {
         std::fs::write(pidfile, format!("{}\n", std::process::id()))
             .map_err(|e| format!("--pidfile {}: {e}", pidfile.display()))?;
     }
+    let mut vacuum: Vec<std::path::PathBuf> =
+        listeners.iter().filter_map(|l| l.path().cloned()).collect();
+    vacuum.extend(options.pidfile.iter().cloned());
+    let vacuum = if options.vacuum { vacuum } else { Vec::new() };
+    if options.master {
+        // Returns in the forked workers only.
+        let id = master::run(options, &listeners, &vacuum)?;
+        return serve_process(options, listeners, id, &[]);
+    }
+    serve_process(options, listeners, 0, &vacuum)
+}
+
+/// One worker process (`id` 0 without a master): loads the application, serves until
+/// SIGTERM/SIGINT or `--max-requests`, then exits (removing `vacuum`).
+fn serve_process(
+    options: &Options,
+    listeners: Vec<Listener>,
+    id: u16,
+    vacuum: &[std::path::PathBuf],
+) -> Result<(), String> {
     // SIGTERM and SIGINT are caught from here on (Python, initialized by PyO3 without
     // its signal handlers, leaves them alone).
     let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("signals: {e}"))?;
@@ -113,6 +142,7 @@ fn run(options: &Options) -> Result<(), String> {
         timeout: Duration::from_secs(options.socket_timeout),
         stopping: AtomicBool::new(false),
         in_flight: AtomicUsize::new(0),
+        budget: options.max_requests.map(Mutex::new),
     });
 
     // Every worker thread accepts for itself, as uWSGI's threads do: no hand-off
@@ -120,46 +150,58 @@ fn run(options: &Options) -> Result<(), String> {
     // the README). With several sockets, `--threads` threads accept on each and the
     // permits bound the requests served at once to `--threads`.
     let permits = Arc::new(Permits::new(usize::from(options.threads)));
-    let mut vacuum: Vec<std::path::PathBuf> = Vec::new();
+    let handle = signals.handle();
     for listener in listeners {
-        tracing::info!(socket = %listener.describe(), threads = options.threads, "uwsgi-wire-wsgi serving");
-        vacuum.extend(listener.path().cloned());
+        tracing::info!(socket = %listener.describe(), threads = options.threads, worker = id, "uwsgi-wire-wsgi serving");
         let listener = Arc::new(listener);
         for n in 0..options.threads {
-            let (shared, listener, permits) = (
+            let (shared, listener, permits, handle) = (
                 Arc::clone(&shared),
                 Arc::clone(&listener),
                 Arc::clone(&permits),
+                handle.clone(),
             );
             thread::Builder::new()
                 .name(format!("worker-{n}"))
-                .spawn(move || worker(&shared, &listener, &permits))
+                .spawn(move || {
+                    worker(&shared, &listener, &permits);
+                    // The budget is spent: the main thread drains and exits.
+                    handle.close();
+                })
                 .map_err(|e| format!("cannot start a worker: {e}"))?;
         }
     }
 
-    if let Some(signal) = signals.forever().next() {
-        let name = if signal == SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        };
-        tracing::info!("{name}: shutting down");
-    }
-    shared.stopping.store(true, Ordering::SeqCst);
-    let deadline = Instant::now() + DRAIN;
+    let drain = match signals.forever().next() {
+        Some(signal) => {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            tracing::info!(worker = id, "{name}: shutting down");
+            shared.stopping.store(true, Ordering::SeqCst);
+            DRAIN
+        }
+        None => {
+            tracing::info!(
+                worker = id,
+                max_requests = options.max_requests,
+                "--max-requests reached: finishing the requests in flight"
+            );
+            Duration::from_secs(options.socket_timeout).max(MAX_REQUESTS_DRAIN)
+        }
+    };
+    let deadline = Instant::now() + drain;
     while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
     }
-    if options.vacuum {
-        vacuum.extend(options.pidfile.iter().cloned());
-        for path in vacuum {
-            if let Err(err) = std::fs::remove_file(&path) {
-                tracing::warn!(path = %path.display(), %err, "--vacuum");
-            }
+    for path in vacuum {
+        if let Err(err) = std::fs::remove_file(path) {
+            tracing::warn!(path = %path.display(), %err, "--vacuum");
         }
     }
-    tracing::info!("goodbye");
+    tracing::info!(worker = id, "goodbye");
     // The worker threads may be blocked in accept() or in the application: the
     // process ends here, as uWSGI's workers do on SIGINT.
     std::process::exit(0)
@@ -197,6 +239,8 @@ impl Permits {
     }
 }
 
+/// Serves connections from `listener` until the `--max-requests` budget is spent
+/// (forever without one).
 fn worker(shared: &Shared, listener: &Listener, permits: &Permits) {
     // The thread keeps its Python thread state from request to request (the GIL is
     // released, not given back, while it waits): `threading.local` data, such as
@@ -205,13 +249,30 @@ fn worker(shared: &Shared, listener: &Listener, permits: &Permits) {
         let mut buf = vec![0u8; shared.buffer_size];
         loop {
             let accepted = py.allow_threads(|| {
-                let conn = listener.accept()?;
-                shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                let conn = match &shared.budget {
+                    None => listener.accept()?,
+                    Some(budget) => {
+                        let mut left = budget.lock().unwrap_or_else(PoisonError::into_inner);
+                        if *left == 0 {
+                            return Ok(None);
+                        }
+                        let conn = listener.accept()?;
+                        *left -= 1;
+                        // Counted before the lock is let go: the thread that finds the
+                        // budget spent next must see this request in flight.
+                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                        conn
+                    }
+                };
+                if shared.budget.is_none() {
+                    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                }
                 permits.acquire();
-                Ok::<_, std::io::Error>(conn)
+                Ok::<_, std::io::Error>(Some(conn))
             });
             match accepted {
-                Ok(conn) => {
+                Ok(None) => return,
+                Ok(Some(conn)) => {
                     if !shared.stopping.load(Ordering::SeqCst) {
                         serve(py, shared, conn, &mut buf);
                     }

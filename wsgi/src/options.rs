@@ -56,18 +56,24 @@ pub struct Options {
     /// Exit on SIGTERM: what this host always does (uWSGI 2.0 reloads without it).
     #[arg(long)]
     pub die_on_term: bool,
-    /// Worker processes: only 1 for now (the default).
-    #[arg(long, short = 'p', visible_alias = "workers")]
-    pub processes: Option<String>,
+    /// A master process: it binds the sockets, forks the `--processes` workers (before
+    /// any Python or thread exists in it) and replaces every worker that exits.
+    #[arg(long, short = 'M')]
+    pub master: bool,
+    /// Worker processes (each with its own interpreter and `--threads`); over 1 needs
+    /// `--master`.
+    #[arg(long, short = 'p', visible_alias = "workers", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub processes: u16,
+    /// A worker exits (after finishing them) once it has accepted this many requests;
+    /// the master replaces it. Needs `--master`.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests: Option<u64>,
 
     // uWSGI options refused for now: accepted by the parser so that the refusal names
     // them (see `refused`), never silently ignored.
-    #[arg(long, short = 'M', hide = true)]
-    pub master: bool,
     #[arg(long, hide = true)]
     pub harakiri: Option<String>,
-    #[arg(long, hide = true)]
-    pub max_requests: Option<String>,
     #[arg(long, short = 'd', hide = true)]
     pub daemonize: Option<String>,
     #[arg(long, hide = true)]
@@ -83,19 +89,19 @@ impl Options {
     /// to exit with.
     pub fn refused(&self) -> Option<String> {
         let yet = |name: &str| Some(format!("--{name} is not supported yet"));
-        if self.master {
-            return yet("master");
+        // uWSGI without a master forks the workers from the first one and never replaces
+        // them; this host only has the supervised model.
+        if !self.master && self.processes > 1 {
+            return Some(format!(
+                "--processes {} needs --master (no master-less workers here)",
+                self.processes
+            ));
         }
-        if let Some(n) = &self.processes {
-            if n.trim() != "1" {
-                return Some(format!(
-                    "--processes {n} is not supported yet (one worker process only)"
-                ));
-            }
+        if !self.master && self.max_requests.is_some() {
+            return Some("--max-requests needs --master (to replace the worker)".into());
         }
         let named = [
             ("harakiri", &self.harakiri),
-            ("max-requests", &self.max_requests),
             ("daemonize", &self.daemonize),
             ("uid", &self.uid),
             ("gid", &self.gid),
@@ -180,10 +186,9 @@ mod tests {
     fn unsupported_options_are_refused_by_name() {
         let base = ["--socket", ":1", "--module", "m"];
         for (extra, name) in [
-            (&["--master"][..], "--master"),
-            (&["--processes=5"], "--processes 5"),
+            (&["--processes=5"][..], "--processes 5 needs --master"),
+            (&["--max-requests=5000"], "--max-requests needs --master"),
             (&["--harakiri", "20"], "--harakiri"),
-            (&["--max-requests=5000"], "--max-requests"),
             (&["--daemonize=/tmp/log"], "--daemonize"),
             (&["--uid", "505"], "--uid"),
             (&["--gid=505"], "--gid"),
@@ -199,6 +204,10 @@ mod tests {
                 .refused(),
             None
         );
+        let o =
+            parse(&[&base[..], &["-M", "--workers=3", "--max-requests", "9"]].concat()).unwrap();
+        assert_eq!((o.master, o.processes, o.max_requests), (true, 3, Some(9)));
+        assert_eq!(o.refused(), None);
         let err = parse(&[&base[..], &["--lazy-apps"]].concat()).unwrap_err();
         assert!(err.to_string().contains("--lazy-apps"), "{err}");
         assert_eq!(err.exit_code(), 2);

@@ -848,8 +848,8 @@ fn sigterm_shuts_down_and_vacuum_cleans_up() {
 #[test]
 fn unsupported_options_are_refused_by_name() {
     for (args, message) in [
-        (&["--master"][..], "--master is not supported yet"),
-        (&["--processes=5"], "--processes 5 is not supported yet"),
+        (&["--processes=5"][..], "--processes 5 needs --master"),
+        (&["--max-requests=5"], "--max-requests needs --master"),
         (&["--harakiri", "20"], "--harakiri is not supported yet"),
         (&["--lazy-apps"], "--lazy-apps"),
     ] {
@@ -862,4 +862,150 @@ fn unsupported_options_are_refused_by_name() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+/// The processes whose parent is `ppid` (from /proc).
+fn children(ppid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the fields after the last `)`.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        if fields.first() != Some(&"Z") && fields.get(1) == Some(&ppid.to_string().as_str()) {
+            found.push(pid);
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -s {signal} {pid}");
+}
+
+fn get_pid(port: u16) -> u32 {
+    let response = get(port, "/pid", &[]);
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.text().parse().unwrap()
+}
+
+#[test]
+fn master_workers_are_replaced_and_sigterm_leaves_no_process() {
+    require!(NGINX);
+    let mut stack = stack(
+        "master",
+        &[
+            "--wsgi-file",
+            "app.py",
+            "--master",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--pidfile",
+            "master.pid",
+        ],
+    );
+    let master: u32 = std::fs::read_to_string(stack.dir.path().join("master.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let workers = poll(TIMEOUT, || Some(children(master)).filter(|c| c.len() == 2))
+        .unwrap_or_else(|| panic!("two workers: {}", stack.host.log()));
+    // Both workers serve (each loads the app itself).
+    let served: std::collections::BTreeSet<u32> = (0..40).map(|_| get_pid(stack.port)).collect();
+    assert!(
+        served.iter().all(|pid| workers.contains(pid)),
+        "{served:?} {workers:?}"
+    );
+    // A worker killed outright is replaced; requests keep succeeding meanwhile.
+    kill("KILL", workers[0]);
+    for _ in 0..20 {
+        assert!(get_pid(stack.port) != workers[0]);
+    }
+    let replaced = poll(TIMEOUT, || {
+        Some(children(master)).filter(|c| c.len() == 2 && !c.contains(&workers[0]))
+    })
+    .unwrap_or_else(|| panic!("a new worker: {}", stack.host.log()));
+    assert!(
+        stack.host.log().contains("killed by SIGKILL"),
+        "{}",
+        stack.host.log()
+    );
+    poll(TIMEOUT, || {
+        (0..20)
+            .map(|_| get_pid(stack.port))
+            .find(|pid| !workers.contains(pid))
+    })
+    .unwrap_or_else(|| panic!("the new worker serves: {}", stack.host.log()));
+    // SIGTERM to the master alone: the workers go with it, exit status 0.
+    let started = Instant::now();
+    kill("TERM", master);
+    let gone = poll(Duration::from_secs(15), || {
+        Some(()).filter(|()| !alive(master) && replaced.iter().all(|pid| !alive(*pid)))
+    });
+    assert!(gone.is_some(), "still running: {}", stack.host.log());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let status = stack.host.stop();
+    assert!(status.success(), "{status}: {}", stack.host.log());
+}
+
+#[test]
+fn max_requests_replaces_workers_without_losing_a_request() {
+    require!(NGINX);
+    let stack = stack(
+        "max-requests",
+        &[
+            "--wsgi-file",
+            "app.py",
+            "--master",
+            "--processes",
+            "2",
+            "--max-requests",
+            "5",
+        ],
+    );
+    let mut pids = std::collections::BTreeSet::new();
+    for n in 0..40 {
+        let response = get(stack.port, "/pid", &[]);
+        assert_eq!(
+            response.status,
+            200,
+            "request {n}: {}\n{}",
+            response.text(),
+            stack.host.log()
+        );
+        pids.insert(response.text().parse::<u32>().unwrap());
+    }
+    // 40 requests, at most 5 each: at least 8 workers served them.
+    assert!(pids.len() >= 8, "{pids:?}");
+    assert!(
+        stack.host.log().contains("--max-requests reached"),
+        "{}",
+        stack.host.log()
+    );
 }

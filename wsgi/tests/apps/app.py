@@ -178,10 +178,17 @@ def leave(environ, start_response):
     return Leave()
 
 
+def pid(environ, start_response):
+    # Which worker process served the request (--processes, --max-requests).
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+
+
 ROUTES = {
     "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/config": config, "/wrapped": wrapped, "/upload": upload, "/lines": lines,
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
     "/replaced": replaced, "/write": written, "/late": late, "/inject": inject, "/leave": leave,
+    "/pid": pid,
 }
 
 

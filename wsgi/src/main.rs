@@ -13,7 +13,7 @@ mod options;
 mod wsgi;
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -98,10 +98,14 @@ fn run(options: &Options) -> Result<(), String> {
     let vacuum = if options.vacuum { vacuum } else { Vec::new() };
     if options.master {
         // Returns in the forked workers only.
-        let id = master::run(options, &listeners, &vacuum)?;
-        return serve_process(options, listeners, id, &[]);
+        let worker = master::run(options, &listeners, &vacuum)?;
+        return serve_process(options, listeners, &worker, &[]);
     }
-    serve_process(options, listeners, 0, &vacuum)
+    let single = master::Worker {
+        id: 0,
+        deadlines: None,
+    };
+    serve_process(options, listeners, &single, &vacuum)
 }
 
 /// One worker process (`id` 0 without a master): loads the application, serves until
@@ -109,9 +113,10 @@ fn run(options: &Options) -> Result<(), String> {
 fn serve_process(
     options: &Options,
     listeners: Vec<Listener>,
-    id: u16,
+    me: &master::Worker,
     vacuum: &[std::path::PathBuf],
 ) -> Result<(), String> {
+    let id = me.id;
     // SIGTERM and SIGINT are caught from here on (Python, initialized by PyO3 without
     // its signal handlers, leaves them alone).
     let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("signals: {e}"))?;
@@ -151,10 +156,12 @@ fn serve_process(
     // permits bound the requests served at once to `--threads`.
     let permits = Arc::new(Permits::new(usize::from(options.threads)));
     let handle = signals.handle();
+    let mut deadlines = me.deadlines.unwrap_or_default().iter();
     for listener in listeners {
         tracing::info!(socket = %listener.describe(), threads = options.threads, worker = id, "uwsgi-wire-wsgi serving");
         let listener = Arc::new(listener);
         for n in 0..options.threads {
+            let deadline = deadlines.next().zip(options.harakiri);
             let (shared, listener, permits, handle) = (
                 Arc::clone(&shared),
                 Arc::clone(&listener),
@@ -164,7 +171,7 @@ fn serve_process(
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn(move || {
-                    worker(&shared, &listener, &permits);
+                    worker(&shared, &listener, &permits, deadline);
                     // The budget is spent: the main thread drains and exits.
                     handle.close();
                 })
@@ -241,7 +248,14 @@ impl Permits {
 
 /// Serves connections from `listener` until the `--max-requests` budget is spent
 /// (forever without one).
-fn worker(shared: &Shared, listener: &Listener, permits: &Permits) {
+/// With `--harakiri`, `deadline` is this thread's slot the master watches, and the
+/// seconds a request may run.
+fn worker(
+    shared: &Shared,
+    listener: &Listener,
+    permits: &Permits,
+    deadline: Option<(&AtomicU64, u64)>,
+) {
     // The thread keeps its Python thread state from request to request (the GIL is
     // released, not given back, while it waits): `threading.local` data, such as
     // Django's database connections, lives as long as the thread, as with uWSGI.
@@ -274,7 +288,13 @@ fn worker(shared: &Shared, listener: &Listener, permits: &Permits) {
                 Ok(None) => return,
                 Ok(Some(conn)) => {
                     if !shared.stopping.load(Ordering::SeqCst) {
+                        if let Some((slot, seconds)) = deadline {
+                            slot.store(master::now() + seconds * 1000, Ordering::SeqCst);
+                        }
                         serve(py, shared, conn, &mut buf);
+                        if let Some((slot, _)) = deadline {
+                            slot.store(0, Ordering::SeqCst);
+                        }
                     }
                     permits.release();
                     shared.in_flight.fetch_sub(1, Ordering::SeqCst);

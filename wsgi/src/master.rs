@@ -4,13 +4,16 @@
 //! that do not exist in the child). It never runs Python: it waits for signals and
 //! replaces every worker that exits, as uWSGI's `master_loop` does.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
-use signal_hook::consts::{SIGCHLD, SIGINT, SIGTERM};
+use nix::unistd::{alarm, fork, ForkResult, Pid};
+use signal_hook::consts::{SIGALRM, SIGCHLD, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::conn::Listener;
@@ -25,28 +28,126 @@ const STOP: Duration = Duration::from_secs(DRAIN.as_secs() + 3);
 /// application would otherwise be forked in a tight loop).
 const QUICK_DEATH: Duration = Duration::from_secs(1);
 
-/// Runs the master: returns `Ok(id)` in each forked worker (numbered from 1, as
-/// uWSGI's), and in the master only exits the process (0 after SIGTERM/SIGINT).
-pub fn run(options: &Options, listeners: &[Listener], vacuum: &[PathBuf]) -> Result<u16, String> {
+/// What a forked worker gets from the master.
+pub struct Worker {
+    /// 1 to `--processes`, as uWSGI numbers them.
+    pub id: u16,
+    /// With `--harakiri`: one deadline per thread of this worker (milliseconds since the
+    /// epoch, 0 while the thread has no request), in memory the master reads.
+    pub deadlines: Option<&'static [AtomicU64]>,
+}
+
+/// The `--harakiri` deadlines of every thread of every worker, in an anonymous shared
+/// mapping made before the first fork (so every worker shares it with the master), as
+/// uWSGI keeps its workers' harakiri times in shared memory.
+struct Deadlines {
+    all: &'static [AtomicU64],
+    per_worker: usize,
+}
+
+impl Deadlines {
+    fn new(workers: usize, per_worker: usize) -> Result<Deadlines, String> {
+        let len = workers * per_worker;
+        let bytes = NonZeroUsize::new(len * std::mem::size_of::<AtomicU64>())
+            .ok_or("--harakiri: no thread to watch")?;
+        // SAFETY: a new anonymous mapping (no address asked for) aliases nothing; it is
+        // never unmapped, so it lives as long as the process ('static).
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                bytes,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .map_err(|e| format!("--harakiri: mmap: {e}"))?;
+        // SAFETY: the mapping is `len` u64s, page-aligned, zero-filled (a valid
+        // `AtomicU64` is any 8 bytes), and only ever accessed through these atomics.
+        let all = unsafe { std::slice::from_raw_parts(ptr.as_ptr().cast::<AtomicU64>(), len) };
+        Ok(Deadlines { all, per_worker })
+    }
+
+    fn of(&self, id: u16) -> &'static [AtomicU64] {
+        let start = (usize::from(id) - 1) * self.per_worker;
+        &self.all[start..start + self.per_worker]
+    }
+}
+
+/// Milliseconds since the epoch, the clock of the `--harakiri` deadlines.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Runs the master: returns the `Worker` in each forked worker, and in the master only
+/// exits the process (0 after SIGTERM/SIGINT).
+pub fn run(
+    options: &Options,
+    listeners: &[Listener],
+    vacuum: &[PathBuf],
+) -> Result<Worker, String> {
     let mut signals =
-        Signals::new([SIGTERM, SIGINT, SIGCHLD]).map_err(|e| format!("signals: {e}"))?;
+        Signals::new([SIGTERM, SIGINT, SIGCHLD, SIGALRM]).map_err(|e| format!("signals: {e}"))?;
     for listener in listeners {
         tracing::info!(socket = %listener.describe(), processes = options.processes, "master: bound");
     }
+    let deadlines = options
+        .harakiri
+        .map(|_| {
+            Deadlines::new(
+                options.processes.into(),
+                listeners.len() * usize::from(options.threads),
+            )
+        })
+        .transpose()?;
+    let forked = |id: u16, signals: Signals| {
+        // The master's signal handlers and self-pipe go (the worker installs its own
+        // for SIGTERM/SIGINT).
+        drop(signals);
+        Ok(Worker {
+            id,
+            deadlines: deadlines.as_ref().map(|d| d.of(id)),
+        })
+    };
     let mut workers: Vec<(Pid, Instant)> = Vec::with_capacity(options.processes.into());
     for id in 1..=options.processes {
         match spawn(id)? {
             Some(pid) => workers.push((pid, Instant::now())),
-            None => return worker(signals, id),
+            None => return forked(id, signals),
         }
     }
     loop {
+        if options.harakiri.is_some() {
+            // SIGALRM wakes the loop every second to look at the deadlines.
+            alarm::set(1);
+        }
         let mut stop = None;
         for signal in signals.wait() {
             match signal {
-                SIGCHLD => {}
+                SIGCHLD | SIGALRM => {}
                 SIGINT => stop = Some("SIGINT"),
                 _ => stop = Some("SIGTERM"),
+            }
+        }
+        if let Some(deadlines) = &deadlines {
+            let now = now();
+            for (index, (pid, _)) in workers.iter().enumerate() {
+                let id = u16::try_from(index + 1).unwrap_or(u16::MAX);
+                let threads = deadlines.of(id);
+                let over = threads.iter().any(|d| {
+                    let deadline = d.load(Ordering::SeqCst);
+                    deadline != 0 && now >= deadline
+                });
+                if over {
+                    tracing::warn!(
+                        worker = id,
+                        pid = pid.as_raw(),
+                        "master: HARAKIRI: a request ran over --harakiri; SIGKILL"
+                    );
+                    let _ = kill(*pid, Signal::SIGKILL);
+                    threads.iter().for_each(|d| d.store(0, Ordering::SeqCst));
+                }
             }
         }
         if let Some(name) = stop {
@@ -71,9 +172,16 @@ pub fn run(options: &Options, listeners: &[Listener], vacuum: &[PathBuf]) -> Res
             if lived < QUICK_DEATH {
                 std::thread::sleep(QUICK_DEATH);
             }
+            if let Some(deadlines) = &deadlines {
+                // A request cut short leaves its deadline behind.
+                deadlines
+                    .of(id)
+                    .iter()
+                    .for_each(|d| d.store(0, Ordering::SeqCst));
+            }
             match spawn(id)? {
                 Some(new) => workers[index] = (new, Instant::now()),
-                None => return worker(signals, id),
+                None => return forked(id, signals),
             }
         }
     }
@@ -93,13 +201,6 @@ fn spawn(id: u16) -> Result<Option<Pid>, String> {
         Ok(ForkResult::Child) => Ok(None),
         Err(err) => Err(format!("fork: {err}")),
     }
-}
-
-/// In the worker just forked: the master's signal handlers and self-pipe go (the
-/// worker installs its own for SIGTERM/SIGINT).
-fn worker(signals: Signals, id: u16) -> Result<u16, String> {
-    drop(signals);
-    Ok(id)
 }
 
 /// One exited child, without waiting.

@@ -70,10 +70,13 @@ pub struct Options {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_requests: Option<u64>,
 
+    /// Seconds a request may run: past them the master kills its worker (SIGKILL) and
+    /// replaces it. Needs `--master`.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub harakiri: Option<u64>,
+
     // uWSGI options refused for now: accepted by the parser so that the refusal names
     // them (see `refused`), never silently ignored.
-    #[arg(long, hide = true)]
-    pub harakiri: Option<String>,
     #[arg(long, short = 'd', hide = true)]
     pub daemonize: Option<String>,
     #[arg(long, hide = true)]
@@ -100,8 +103,10 @@ impl Options {
         if !self.master && self.max_requests.is_some() {
             return Some("--max-requests needs --master (to replace the worker)".into());
         }
+        if !self.master && self.harakiri.is_some() {
+            return Some("--harakiri needs --master (to kill and replace the worker)".into());
+        }
         let named = [
-            ("harakiri", &self.harakiri),
             ("daemonize", &self.daemonize),
             ("uid", &self.uid),
             ("gid", &self.gid),
@@ -188,7 +193,7 @@ mod tests {
         for (extra, name) in [
             (&["--processes=5"][..], "--processes 5 needs --master"),
             (&["--max-requests=5000"], "--max-requests needs --master"),
-            (&["--harakiri", "20"], "--harakiri"),
+            (&["--harakiri", "20"], "--harakiri needs --master"),
             (&["--daemonize=/tmp/log"], "--daemonize"),
             (&["--uid", "505"], "--uid"),
             (&["--gid=505"], "--gid"),

@@ -850,7 +850,11 @@ fn unsupported_options_are_refused_by_name() {
     for (args, message) in [
         (&["--processes=5"][..], "--processes 5 needs --master"),
         (&["--max-requests=5"], "--max-requests needs --master"),
-        (&["--harakiri", "20"], "--harakiri is not supported yet"),
+        (&["--harakiri", "20"], "--harakiri needs --master"),
+        (
+            &["--daemonize", "x.log"],
+            "--daemonize is not supported yet",
+        ),
         (&["--lazy-apps"], "--lazy-apps"),
     ] {
         let out = Command::new(HOST)
@@ -1007,5 +1011,47 @@ fn max_requests_replaces_workers_without_losing_a_request() {
         stack.host.log().contains("--max-requests reached"),
         "{}",
         stack.host.log()
+    );
+}
+
+#[test]
+fn harakiri_kills_the_worker_of_a_request_over_time_and_replaces_it() {
+    require!(NGINX);
+    let stack = stack(
+        "harakiri",
+        &[
+            "--wsgi-file",
+            "app.py",
+            "--master",
+            "--processes",
+            "1",
+            "--harakiri",
+            "2",
+        ],
+    );
+    let before = get_pid(stack.port);
+    // A request within the time is served.
+    let quick = get(stack.port, "/slow?s=0.2", &[]);
+    assert_eq!((quick.status, quick.text().as_str()), (200, "slept"));
+    let started = Instant::now();
+    let slow = get(stack.port, "/slow?s=20", &[]);
+    // nginx sees the connection close before a response: 502.
+    assert_eq!(slow.status, 502, "{}", slow.text());
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+    // A new worker serves.
+    let after = poll(TIMEOUT, || {
+        let r = get(stack.port, "/pid", &[]);
+        (r.status == 200).then(|| r.text().parse::<u32>().unwrap())
+    })
+    .unwrap_or_else(|| panic!("no new worker: {}", stack.host.log()));
+    assert_ne!(before, after);
+    let log = stack.host.log();
+    assert!(
+        log.contains("HARAKIRI") && log.contains("killed by SIGKILL"),
+        "{log}"
     );
 }

@@ -184,11 +184,19 @@ def pid(environ, start_response):
     return [str(os.getpid()).encode()]
 
 
+def slow(environ, start_response):
+    # Longer than the --harakiri of its test.
+    time.sleep(float(parse_qs(environ.get("QUERY_STRING", "")).get("s", ["10"])[0]))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"slept"]
+
+
 ROUTES = {
     "/env": env, "/form": form, "/readall": readall, "/echo": echo, "/local": local, "/config": config, "/wrapped": wrapped, "/upload": upload, "/lines": lines,
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
     "/replaced": replaced, "/write": written, "/late": late, "/inject": inject, "/leave": leave,
     "/pid": pid,
+    "/slow": slow,
 }
 
 

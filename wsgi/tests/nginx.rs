@@ -966,9 +966,15 @@ fn master_workers_are_replaced_and_sigterm_leaves_no_process() {
             .find(|pid| !workers.contains(pid))
     })
     .unwrap_or_else(|| panic!("the new worker serves: {}", stack.host.log()));
-    // SIGTERM to the master alone: the workers go with it, exit status 0.
+    // SIGTERM to the master alone: the workers finish the request in flight and go
+    // with it, exit status 0.
+    let port = stack.port;
+    let in_flight = std::thread::spawn(move || get(port, "/slow?s=1.5", &[]));
+    std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
     kill("TERM", master);
+    let finished = in_flight.join().unwrap();
+    assert_eq!((finished.status, finished.text().as_str()), (200, "slept"));
     let gone = poll(Duration::from_secs(15), || {
         Some(()).filter(|()| !alive(master) && replaced.iter().all(|pid| !alive(*pid)))
     });

@@ -152,14 +152,7 @@ pub fn run(
         }
         if let Some(name) = stop {
             tracing::info!("master: {name}: stopping the workers");
-            shutdown(&mut workers);
-            for path in vacuum {
-                if let Err(err) = std::fs::remove_file(path) {
-                    tracing::warn!(path = %path.display(), %err, "--vacuum");
-                }
-            }
-            tracing::info!("master: goodbye");
-            std::process::exit(0);
+            stop_all(&mut workers, vacuum, 0);
         }
         // Every child that exited (one SIGCHLD may stand for several).
         while let Some((pid, status)) = reap() {
@@ -167,6 +160,18 @@ pub fn run(
                 continue;
             };
             let id = u16::try_from(index + 1).unwrap_or(u16::MAX);
+            if let WaitStatus::Exited(_, code @ 2) = status {
+                // The worker could not start (the application did not load, ...): a
+                // replacement would fail the same way, so the master stops, as uWSGI
+                // does with `--need-app`.
+                tracing::error!(
+                    worker = id,
+                    pid = pid.as_raw(),
+                    "master: worker could not start (exit status 2); stopping"
+                );
+                workers.remove(index);
+                stop_all(&mut workers, vacuum, code);
+            }
             let lived = workers[index].1.elapsed();
             tracing::warn!(worker = id, pid = pid.as_raw(), status = %describe(status), "master: worker exited; respawning");
             if lived < QUICK_DEATH {
@@ -217,6 +222,18 @@ fn describe(status: WaitStatus) -> String {
         WaitStatus::Signaled(_, signal, _) => format!("killed by {signal}"),
         other => format!("{other:?}"),
     }
+}
+
+/// Stops the workers, removes the `--vacuum` files and exits with `code`.
+fn stop_all(workers: &mut Vec<(Pid, Instant)>, vacuum: &[PathBuf], code: i32) -> ! {
+    shutdown(workers);
+    for path in vacuum {
+        if let Err(err) = std::fs::remove_file(path) {
+            tracing::warn!(path = %path.display(), %err, "--vacuum");
+        }
+    }
+    tracing::info!("master: goodbye");
+    std::process::exit(code)
 }
 
 /// SIGTERM to every worker, then waits for them (they finish their requests, for at

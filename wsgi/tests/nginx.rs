@@ -1061,3 +1061,21 @@ fn harakiri_kills_the_worker_of_a_request_over_time_and_replaces_it() {
         "{log}"
     );
 }
+
+#[test]
+fn a_master_whose_workers_cannot_load_the_app_exits_2() {
+    let dir = TempDir::new("no-app");
+    let started = Instant::now();
+    let out = Command::new("timeout")
+        .arg("30")
+        .arg(HOST)
+        .args(["--socket", "127.0.0.1:0", "--master", "--processes", "2"])
+        .args(["--module", "no_such_module", "--chdir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("could not start"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+}

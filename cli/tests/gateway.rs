@@ -243,3 +243,59 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
         assert!(out.stdout.is_empty(), "{args:?}: not listening");
     }
 }
+
+#[test]
+fn an_upstream_that_refuses_is_skipped_for_10_s_as_nginx_skips_it() {
+    use std::sync::atomic::Ordering;
+    let dir = TempDir::new("cli-gateway-failover");
+    let (live, accepted) = harness::named_backend("live");
+    // Nothing listens there: every connect is refused.
+    let dead = harness::free_port();
+    let (mut gateway, port) = gateway(
+        &dir,
+        &[format!("127.0.0.1:{dead}"), format!("127.0.0.1:{live}")],
+    );
+    for _ in 0..6 {
+        let (status, _, body) = get(port, "/");
+        assert_eq!(
+            (status, &body[..]),
+            (200, &b"live"[..]),
+            "{}",
+            gateway.log()
+        );
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 6);
+    let refused = format!("connecting to 127.0.0.1:{dead}");
+    let tries = |gateway: &Peer| gateway.log().matches(&refused).count();
+    // Tried once (the first request, then the next upstream), then left out.
+    assert_eq!(tries(&gateway), 1, "{}", gateway.log());
+    assert!(gateway
+        .log()
+        .contains("upstream server temporarily disabled"));
+    // After nginx's fail_timeout (10 s) it is tried again, once, at its turn: its
+    // effective weight, zeroed by the failure, comes back one a request, so the third
+    // request is its (nginx's order).
+    std::thread::sleep(Duration::from_millis(10_500));
+    for expected in [1, 1, 2, 2] {
+        assert_eq!(get(port, "/").0, 200);
+        assert_eq!(tries(&gateway), expected, "{}", gateway.log());
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 10);
+    gateway.stop();
+}
+
+#[test]
+fn weights_3_1_split_8_requests_in_nginx_smooth_order() {
+    let dir = TempDir::new("cli-gateway-weights");
+    let (a, _) = harness::named_backend("a");
+    let (b, _) = harness::named_backend("b");
+    let (_gateway, port) = gateway(
+        &dir,
+        &[format!("--location=/=127.0.0.1:{a} weight=3,127.0.0.1:{b}")],
+    );
+    let order: String = (0..8)
+        .map(|_| String::from_utf8(get(port, "/").2).expect("UTF-8"))
+        .collect();
+    // nginx's smooth weighted round robin: never three a's in a row while b waits.
+    assert_eq!(order, "aabaaaba");
+}

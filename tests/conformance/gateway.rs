@@ -830,3 +830,63 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
         assert_eq!(get("X-Real-IP"), Some("127.0.0.1"));
     }
 }
+
+#[test]
+fn weights_and_a_refusing_upstream_as_nginx_upstream_block_does() {
+    require!(NGINX);
+    let (a, _) = harness::named_backend("a");
+    let (b, _) = harness::named_backend("b");
+    // Nothing listens there: every connect is refused.
+    let dead = harness::free_port();
+    let dir = TempDir::new("gateway-upstreams-nginx");
+    let (nginx, nginx_port) = crate::peers::nginx_http(
+        &dir,
+        &format!(
+            "upstream weighted {{ server 127.0.0.1:{a} weight=3; server 127.0.0.1:{b}; }}
+    upstream failover {{ server 127.0.0.1:{dead}; server 127.0.0.1:{a}; }}"
+        ),
+        "location /w { include /etc/nginx/uwsgi_params; uwsgi_pass weighted; }
+        location /f { include /etc/nginx/uwsgi_params; uwsgi_pass failover; }",
+    );
+    let gateway = Gateway::start(
+        &[],
+        &[
+            &format!("--location=/w=127.0.0.1:{a} weight=3,127.0.0.1:{b}"),
+            &format!("--location=/f=127.0.0.1:{dead},127.0.0.1:{a}"),
+        ],
+    );
+    let answers = |port: u16, target: &str| -> Vec<(u16, String)> {
+        (0..8)
+            .map(|_| {
+                let response = get(port, target);
+                let body = String::from_utf8_lossy(&response.body).into_owned();
+                (response.status, body)
+            })
+            .collect()
+    };
+    for target in ["/w", "/f"] {
+        let through_nginx = answers(nginx_port, target);
+        assert_eq!(
+            answers(gateway.port, target),
+            through_nginx,
+            "{target}: nginx (left) and the gateway"
+        );
+    }
+    // nginx's order for weights 3 and 1, and no request lost to the refusing one.
+    let order: String = answers(gateway.port, "/w")
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(order, "aabaaaba");
+    // Each tried the refusing upstream once, then left it out for its fail timeout.
+    let nginx_errors = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+    assert_eq!(
+        nginx_errors.matches("connect() failed").count(),
+        1,
+        "{nginx_errors}"
+    );
+    let log = gateway.peer.log();
+    let refused = format!("connecting to 127.0.0.1:{dead}");
+    assert_eq!(log.matches(&refused).count(), 1, "{log}");
+    drop(nginx);
+}

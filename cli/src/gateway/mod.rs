@@ -1,12 +1,14 @@
 //! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper) in nginx's
 //! place: each request goes to its location (`location.rs`, the longest prefix of its
-//! normalized path), which forwards it to a uwsgi upstream, as nginx does with
+//! normalized path), which forwards it to a uwsgi upstream (`upstream.rs`, chosen as
+//! nginx's `upstream` block chooses one), as nginx does with
 //! `uwsgi_pass` and `include uwsgi_params` (the vars of [`NginxParams`] with the
 //! client's real address, the bodies streamed both ways, 502 or 504 with one log line
 //! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
 
 mod files;
 mod location;
+mod upstream;
 mod vars;
 
 use std::convert::Infallible;
@@ -40,14 +42,17 @@ pub struct GatewayArgs {
     #[arg(value_parser = Addr::parse)]
     listen: Addr,
     /// The uwsgi upstreams of the location `/`: `host:port`, `unix:PATH` or a socket
-    /// path; several are used round robin. Optional with --location, --static or --root.
-    #[arg(value_parser = Addr::parse)]
-    upstreams: Vec<Addr>,
+    /// path; several are used round robin, as nginx's upstream block with its defaults
+    /// (`ADDR weight=N`, one argument, weighs one; one that cannot be connected to is
+    /// skipped for 10 s and the request goes to the next). Optional with --location,
+    /// --static or --root.
+    #[arg(value_parser = upstream::parse_server, value_name = "UPSTREAM")]
+    upstreams: Vec<upstream::Server>,
     /// Requests whose path starts with PREFIX go to these upstreams, round robin
     /// (repeatable), as nginx's `location PREFIX { uwsgi_pass ...; }`. The longest
     /// matching prefix of the normalized path wins; a path no location matches is 404.
     #[arg(long = "location", value_name = "PREFIX=UPSTREAM[,UPSTREAM...]", value_parser = location::parse_location)]
-    locations: Vec<(String, Vec<Addr>)>,
+    locations: Vec<(String, Vec<upstream::Server>)>,
     /// Requests whose path starts with PREFIX are answered with the file at DIR and the
     /// rest of the path (repeatable), as nginx's `location PREFIX { alias DIR; }`.
     #[arg(long = "static", value_name = "PREFIX=DIR", value_parser = location::parse_static)]
@@ -266,11 +271,11 @@ async fn serve(
 fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::Routes, String> {
     let mut locations = Vec::new();
     if !config.upstreams.is_empty() {
-        let upstreams = location::Upstreams::new(&config.upstreams, builder);
+        let upstreams = upstream::Upstreams::new(&config.upstreams, builder);
         locations.push(("/".to_owned(), location::Target::Upstreams(upstreams)));
     }
     for (prefix, addrs) in &config.locations {
-        let upstreams = location::Upstreams::new(addrs, builder);
+        let upstreams = upstream::Upstreams::new(addrs, builder);
         locations.push((prefix.clone(), location::Target::Upstreams(upstreams)));
     }
     for (prefix, dir) in &config.statics {
@@ -323,7 +328,7 @@ impl Gateway {
     /// status nginx would answer when that fails.
     async fn forward(
         &self,
-        upstreams: &location::Upstreams,
+        upstreams: &upstream::Upstreams,
         mut request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Body> {
@@ -343,13 +348,10 @@ impl Gateway {
         if self.config.trace {
             trace_vars(&self.params, &request, peer);
         }
-        let Some((upstream, client)) = upstreams.pick() else {
-            return answer(StatusCode::BAD_GATEWAY);
-        };
         let method = request.method().clone();
         let uri = request.uri().clone();
-        match client.send(request).await {
-            Ok(response) => {
+        match upstreams.send(request).await {
+            Ok((upstream, response)) => {
                 if self.config.trace {
                     tracing::info!(%peer, %method, %uri, upstream, status = response.status().as_u16(), "response");
                 }
@@ -371,11 +373,17 @@ impl Gateway {
                 });
                 Response::from_parts(parts, body.boxed_unsync())
             }
-            Err(err) if err.kind() == ErrorKind::RequestBody && err.status_code() == Some(413) => {
+            Err(upstream::Failed::NoLive) => {
+                tracing::error!(%peer, %method, %uri, "no live upstreams");
+                answer(StatusCode::BAD_GATEWAY)
+            }
+            Err(upstream::Failed::Upstream(_, err))
+                if err.kind() == ErrorKind::RequestBody && err.status_code() == Some(413) =>
+            {
                 tracing::warn!(%peer, %method, %uri, max_body, "request body too large");
                 answer(StatusCode::PAYLOAD_TOO_LARGE)
             }
-            Err(err) => {
+            Err(upstream::Failed::Upstream(upstream, err)) => {
                 let status = err
                     .status_code()
                     .and_then(|code| StatusCode::from_u16(code).ok())

@@ -248,7 +248,7 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
 fn an_upstream_that_refuses_is_skipped_for_10_s_as_nginx_skips_it() {
     use std::sync::atomic::Ordering;
     let dir = TempDir::new("cli-gateway-failover");
-    let (live, accepted) = harness::named_backend("live");
+    let (live, accepted) = harness::named_backend("live", Duration::ZERO);
     // Nothing listens there: every connect is refused.
     let dead = harness::free_port();
     let (mut gateway, port) = gateway(
@@ -287,8 +287,8 @@ fn an_upstream_that_refuses_is_skipped_for_10_s_as_nginx_skips_it() {
 #[test]
 fn weights_3_1_split_8_requests_in_nginx_smooth_order() {
     let dir = TempDir::new("cli-gateway-weights");
-    let (a, _) = harness::named_backend("a");
-    let (b, _) = harness::named_backend("b");
+    let (a, _) = harness::named_backend("a", Duration::ZERO);
+    let (b, _) = harness::named_backend("b", Duration::ZERO);
     let (_gateway, port) = gateway(
         &dir,
         &[format!("--location=/=127.0.0.1:{a} weight=3,127.0.0.1:{b}")],
@@ -298,4 +298,69 @@ fn weights_3_1_split_8_requests_in_nginx_smooth_order() {
         .collect();
     // nginx's smooth weighted round robin: never three a's in a row while b waits.
     assert_eq!(order, "aabaaaba");
+}
+
+#[test]
+fn on_sigterm_the_request_in_flight_completes_and_new_connections_are_refused() {
+    use std::sync::atomic::Ordering;
+    let dir = TempDir::new("cli-gateway-sigterm");
+    let (slow, accepted) = harness::named_backend("slow", Duration::from_secs(2));
+    let (mut gateway, port) = start_listening(|port| {
+        Peer::start(
+            "uwsgi-wire-gateway",
+            dir.path(),
+            "TERM",
+            Duration::from_secs(120),
+            BIN,
+            [
+                "gateway".to_owned(),
+                format!("127.0.0.1:{port}"),
+                format!("127.0.0.1:{slow}"),
+            ],
+        )
+    });
+    let pid = harness::pid_running(BIN, &format!("127.0.0.1:{port}"));
+    // An idle keep-alive connection: closed at the signal, as nginx closes its own.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let in_flight = std::thread::spawn(move || get(port, "/"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while accepted.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never reached the backend"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    // The listener is closed at once; the request in flight still has about 2 s to go.
+    std::thread::sleep(Duration::from_millis(500));
+    let refused = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.kind());
+    assert_eq!(
+        refused.err(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "{}",
+        gateway.log()
+    );
+    idle.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        idle.read(&mut buf).ok(),
+        Some(0),
+        "the idle connection is closed"
+    );
+    let (status, _, body) = in_flight.join().expect("the request in flight");
+    assert_eq!(
+        (status, &body[..]),
+        (200, &b"slow"[..]),
+        "{}",
+        gateway.log()
+    );
+    let exit = gateway.wait_exit(Duration::from_secs(10));
+    assert!(exit.success(), "{exit:?}: {}", gateway.log());
+    assert!(gateway.log().contains("stopping"), "{}", gateway.log());
 }

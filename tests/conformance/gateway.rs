@@ -834,8 +834,8 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
 #[test]
 fn weights_and_a_refusing_upstream_as_nginx_upstream_block_does() {
     require!(NGINX);
-    let (a, _) = harness::named_backend("a");
-    let (b, _) = harness::named_backend("b");
+    let (a, _) = harness::named_backend("a", Duration::ZERO);
+    let (b, _) = harness::named_backend("b", Duration::ZERO);
     // Nothing listens there: every connect is refused.
     let dead = harness::free_port();
     let dir = TempDir::new("gateway-upstreams-nginx");

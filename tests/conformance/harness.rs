@@ -489,9 +489,12 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
 }
 
 /// A uwsgi backend on a free port that answers every request (a packet without a
-/// body) with `name` as its body, on a thread of its own; and the number of
-/// connections it accepted.
-pub fn named_backend(name: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// body) `delay` after reading it, with `name` as its body, on a thread of its own (one
+/// request at a time); and the number of connections it accepted.
+pub fn named_backend(
+    name: &'static str,
+    delay: Duration,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read as _, Write as _};
     use std::sync::atomic::Ordering;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -512,6 +515,7 @@ pub fn named_backend(name: &'static str) -> (u16, std::sync::Arc<std::sync::atom
             if stream.read_exact(&mut vars).is_err() {
                 continue;
             }
+            sleep(delay);
             let answer = format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{name}",
                 name.len()

@@ -26,6 +26,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
@@ -122,8 +123,10 @@ struct Gateway {
     port: u16,
 }
 
-/// Runs the gateway until Ctrl-C: prints `listening on ADDR` once bound, then serves
-/// each HTTP connection (keep-alive) in a task of its own.
+/// Runs the gateway until SIGTERM or SIGINT (Ctrl-C): prints `listening on ADDR` once
+/// bound, then serves each HTTP connection (keep-alive) in a task of its own; on the
+/// signal stops accepting, lets the requests in flight finish (at most 30 s) and
+/// returns.
 pub fn run(args: GatewayArgs) -> Result<(), Failure> {
     let level = if args.trace { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -213,15 +216,21 @@ async fn serve(
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
-    let shutdown = tokio::signal::ctrl_c();
+    // Every connection is watched: on SIGTERM or SIGINT hyper finishes the request in
+    // flight on each (and closes the idle ones), then the process exits.
+    let graceful = GracefulShutdown::new();
+    let shutdown = stop_signal();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
             permit = slots.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
-                Err(_) => return Ok(()), // never closed
+                Err(_) => break, // never closed
             },
-            _ = &mut shutdown => return Ok(()),
+            signal = &mut shutdown => {
+                signal?;
+                break;
+            }
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -233,7 +242,10 @@ async fn serve(
                     continue;
                 }
             },
-            _ = &mut shutdown => return Ok(()),
+            signal = &mut shutdown => {
+                signal?;
+                break;
+            }
         };
         let _ = stream.set_nodelay(true);
         // Every write to the client is bounded, as nginx's send_timeout bounds it: a
@@ -244,6 +256,7 @@ async fn serve(
         stream.set_write_timeout(Some(gateway.config.send_timeout));
         let stream = Box::pin(stream);
         let gateway = gateway.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = permit;
             let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
@@ -251,18 +264,54 @@ async fn serve(
                 let gateway = gateway.clone();
                 async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
             });
-            let served = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 // An idle or slow client does not hold a connection slot for ever.
                 .header_read_timeout(Duration::from_secs(60))
                 .max_buf_size(max_head)
                 .title_case_headers(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(err) = served {
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(err) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %err, "client connection");
             }
         });
+    }
+    // No new connection from here: the listener is closed, a connect is refused.
+    drop(listener);
+    let open = graceful.count();
+    tracing::warn!(
+        connections = open,
+        "stopping: finishing the requests in flight (at most {SHUTDOWN_TIMEOUT:?})"
+    );
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut");
+    }
+    Ok(())
+}
+
+/// How long the requests in flight have to finish once SIGTERM or SIGINT arrived.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() -> Result<(), Failure> {
+    let handler = |e: std::io::Error| fail(format!("installing the signal handlers: {e}"));
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(handler)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(handler)?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(handler)
     }
 }
 

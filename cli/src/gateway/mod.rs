@@ -6,6 +6,7 @@
 //! client's real address, the bodies streamed both ways, 502 or 504 with one log line
 //! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
 
+mod access_log;
 mod files;
 mod location;
 mod upstream;
@@ -99,6 +100,10 @@ pub struct GatewayArgs {
     /// The most HTTP connections served at once; more wait to be accepted.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Log every request in nginx's `combined` format to FILE (appended) or to stdout
+    /// (`-`), as nginx's `access_log FILE combined;`.
+    #[arg(long, value_name = "FILE|-")]
+    access_log: Option<PathBuf>,
     /// Log every request's vars and its response status on stderr.
     #[arg(long)]
     trace: bool,
@@ -121,6 +126,8 @@ struct Gateway {
     templates: Vec<(String, vars::Template)>,
     /// The port HTTP clients connect to (nginx's `$server_port`).
     port: u16,
+    /// `--access-log`.
+    access_log: Option<Arc<access_log::AccessLog>>,
 }
 
 /// Runs the gateway until SIGTERM or SIGINT (Ctrl-C): prints `listening on ADDR` once
@@ -206,6 +213,13 @@ async fn serve(
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
     let routes = routes(&config, &builder).map_err(usage)?;
+    let access_log = match &config.access_log {
+        Some(path) => Some(Arc::new(
+            access_log::AccessLog::open(path)
+                .map_err(|e| fail(format!("--access-log {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
     println!("listening on {local}");
     std::io::stdout().flush().ok();
     let gateway = Arc::new(Gateway {
@@ -213,6 +227,7 @@ async fn serve(
         params,
         templates,
         port: local.port(),
+        access_log,
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
@@ -262,7 +277,17 @@ async fn serve(
             let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
             let service = hyper::service::service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+                async move {
+                    let entry = gateway
+                        .access_log
+                        .as_ref()
+                        .map(|log| log.entry(&request, peer));
+                    let response = gateway.handle(request, peer).await;
+                    Ok::<_, Infallible>(match entry {
+                        Some(entry) => entry.wrap(response),
+                        None => response,
+                    })
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -244,6 +244,13 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
     }
 }
 
+/// `GET /` through the gateway is answered 200 by the backend named `live`.
+fn assert_answered_by_live(port: u16, gateway: &Peer) {
+    let (status, _, body) = get(port, "/");
+    let answer = (status, String::from_utf8_lossy(&body).into_owned());
+    assert_eq!(answer, (200, "live".to_owned()), "{}", gateway.log());
+}
+
 #[test]
 fn an_upstream_that_refuses_is_skipped_for_10_s_as_nginx_skips_it() {
     use std::sync::atomic::Ordering;
@@ -256,13 +263,7 @@ fn an_upstream_that_refuses_is_skipped_for_10_s_as_nginx_skips_it() {
         &[format!("127.0.0.1:{dead}"), format!("127.0.0.1:{live}")],
     );
     for _ in 0..6 {
-        let (status, _, body) = get(port, "/");
-        assert_eq!(
-            (status, &body[..]),
-            (200, &b"live"[..]),
-            "{}",
-            gateway.log()
-        );
+        assert_answered_by_live(port, &gateway);
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 6);
     let refused = format!("connecting to 127.0.0.1:{dead}");
@@ -363,4 +364,66 @@ fn on_sigterm_the_request_in_flight_completes_and_new_connections_are_refused() 
     let exit = gateway.wait_exit(Duration::from_secs(10));
     assert!(exit.success(), "{exit:?}: {}", gateway.log());
     assert!(gateway.log().contains("stopping"), "{}", gateway.log());
+}
+
+#[test]
+fn an_upstream_that_does_not_answer_the_connect_is_skipped_after_connect_timeout() {
+    let dir = TempDir::new("cli-gateway-connect-timeout");
+    let (live, accepted) = harness::named_backend("live", Duration::ZERO);
+    // A listener that never accepts, its backlog full: a connect gets no answer.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    let _enter = runtime.enter();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let full = socket.listen(0).expect("listen");
+    let full_addr = full.local_addr().expect("addr");
+    let mut held = Vec::new();
+    let filled =
+        (0..16).any(
+            |_| match TcpStream::connect_timeout(&full_addr, Duration::from_millis(300)) {
+                Ok(stream) => {
+                    held.push(stream);
+                    false
+                }
+                Err(_) => true,
+            },
+        );
+    if !filled {
+        assert!(
+            !harness::ci(),
+            "this kernel answers connects beyond the backlog"
+        );
+        eprintln!("skipped: this kernel answers connects beyond the backlog");
+        return;
+    }
+    let (gateway, port) = gateway(
+        &dir,
+        &[
+            "--connect-timeout=0.5".to_owned(),
+            full_addr.to_string(),
+            format!("127.0.0.1:{live}"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    assert_answered_by_live(port, &gateway);
+    // The first request waited for the connect timeout, then went to the next.
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    let log = gateway.log();
+    assert_eq!(log.matches("no connection within").count(), 1, "{log}");
+    // The next ones go straight to the live one.
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(get(port, "/").0, 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(gateway.log().matches("no connection within").count(), 1);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+    drop(full);
 }

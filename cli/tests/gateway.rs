@@ -243,3 +243,187 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
         assert!(out.stdout.is_empty(), "{args:?}: not listening");
     }
 }
+
+/// `GET /` through the gateway is answered 200 by the backend named `live`.
+fn assert_answered_by_live(port: u16, gateway: &Peer) {
+    let (status, _, body) = get(port, "/");
+    let answer = (status, String::from_utf8_lossy(&body).into_owned());
+    assert_eq!(answer, (200, "live".to_owned()), "{}", gateway.log());
+}
+
+#[test]
+fn an_upstream_that_refuses_is_skipped_for_10_s_as_nginx_skips_it() {
+    use std::sync::atomic::Ordering;
+    let dir = TempDir::new("cli-gateway-failover");
+    let (live, accepted) = harness::named_backend("live", Duration::ZERO);
+    // Nothing listens there: every connect is refused.
+    let dead = harness::free_port();
+    let (mut gateway, port) = gateway(
+        &dir,
+        &[format!("127.0.0.1:{dead}"), format!("127.0.0.1:{live}")],
+    );
+    for _ in 0..6 {
+        assert_answered_by_live(port, &gateway);
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 6);
+    let refused = format!("connecting to 127.0.0.1:{dead}");
+    let tries = |gateway: &Peer| gateway.log().matches(&refused).count();
+    // Tried once (the first request, then the next upstream), then left out.
+    assert_eq!(tries(&gateway), 1, "{}", gateway.log());
+    assert!(gateway
+        .log()
+        .contains("upstream server temporarily disabled"));
+    // After nginx's fail_timeout (10 s) it is tried again, once, at its turn: its
+    // effective weight, zeroed by the failure, comes back one a request, so the third
+    // request is its (nginx's order).
+    std::thread::sleep(Duration::from_millis(10_500));
+    for expected in [1, 1, 2, 2] {
+        assert_eq!(get(port, "/").0, 200);
+        assert_eq!(tries(&gateway), expected, "{}", gateway.log());
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 10);
+    gateway.stop();
+}
+
+#[test]
+fn weights_3_1_split_8_requests_in_nginx_smooth_order() {
+    let dir = TempDir::new("cli-gateway-weights");
+    let (a, _) = harness::named_backend("a", Duration::ZERO);
+    let (b, _) = harness::named_backend("b", Duration::ZERO);
+    let (_gateway, port) = gateway(
+        &dir,
+        &[format!("--location=/=127.0.0.1:{a} weight=3,127.0.0.1:{b}")],
+    );
+    let order: String = (0..8)
+        .map(|_| String::from_utf8(get(port, "/").2).expect("UTF-8"))
+        .collect();
+    // nginx's smooth weighted round robin: never three a's in a row while b waits.
+    assert_eq!(order, "aabaaaba");
+}
+
+#[test]
+fn on_sigterm_the_request_in_flight_completes_and_new_connections_are_refused() {
+    use std::sync::atomic::Ordering;
+    let dir = TempDir::new("cli-gateway-sigterm");
+    let (slow, accepted) = harness::named_backend("slow", Duration::from_secs(2));
+    let (mut gateway, port) = start_listening(|port| {
+        Peer::start(
+            "uwsgi-wire-gateway",
+            dir.path(),
+            "TERM",
+            Duration::from_secs(120),
+            BIN,
+            [
+                "gateway".to_owned(),
+                format!("127.0.0.1:{port}"),
+                format!("127.0.0.1:{slow}"),
+            ],
+        )
+    });
+    let pid = harness::pid_running(BIN, &format!("127.0.0.1:{port}"));
+    // An idle keep-alive connection: closed at the signal, as nginx closes its own.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let in_flight = std::thread::spawn(move || get(port, "/"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while accepted.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never reached the backend"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    // The listener is closed at once; the request in flight still has about 2 s to go.
+    std::thread::sleep(Duration::from_millis(500));
+    let refused = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.kind());
+    assert_eq!(
+        refused.err(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "{}",
+        gateway.log()
+    );
+    idle.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        idle.read(&mut buf).ok(),
+        Some(0),
+        "the idle connection is closed"
+    );
+    let (status, _, body) = in_flight.join().expect("the request in flight");
+    assert_eq!(
+        (status, &body[..]),
+        (200, &b"slow"[..]),
+        "{}",
+        gateway.log()
+    );
+    let exit = gateway.wait_exit(Duration::from_secs(10));
+    assert!(exit.success(), "{exit:?}: {}", gateway.log());
+    assert!(gateway.log().contains("stopping"), "{}", gateway.log());
+}
+
+#[test]
+fn an_upstream_that_does_not_answer_the_connect_is_skipped_after_connect_timeout() {
+    let dir = TempDir::new("cli-gateway-connect-timeout");
+    let (live, accepted) = harness::named_backend("live", Duration::ZERO);
+    // A listener that never accepts, its backlog full: a connect gets no answer.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    let _enter = runtime.enter();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let full = socket.listen(0).expect("listen");
+    let full_addr = full.local_addr().expect("addr");
+    let mut held = Vec::new();
+    let filled =
+        (0..16).any(
+            |_| match TcpStream::connect_timeout(&full_addr, Duration::from_millis(300)) {
+                Ok(stream) => {
+                    held.push(stream);
+                    false
+                }
+                Err(_) => true,
+            },
+        );
+    if !filled {
+        assert!(
+            !harness::ci(),
+            "this kernel answers connects beyond the backlog"
+        );
+        eprintln!("skipped: this kernel answers connects beyond the backlog");
+        return;
+    }
+    let (gateway, port) = gateway(
+        &dir,
+        &[
+            "--connect-timeout=0.5".to_owned(),
+            full_addr.to_string(),
+            format!("127.0.0.1:{live}"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    assert_answered_by_live(port, &gateway);
+    // The first request waited for the connect timeout, then went to the next.
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    let log = gateway.log();
+    assert_eq!(log.matches("no connection within").count(), 1, "{log}");
+    // The next ones go straight to the live one.
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(get(port, "/").0, 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(gateway.log().matches("no connection within").count(), 1);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+    drop(full);
+}

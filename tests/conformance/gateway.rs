@@ -830,3 +830,126 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
         assert_eq!(get("X-Real-IP"), Some("127.0.0.1"));
     }
 }
+
+#[test]
+fn weights_and_a_refusing_upstream_as_nginx_upstream_block_does() {
+    require!(NGINX);
+    let (a, _) = harness::named_backend("a", Duration::ZERO);
+    let (b, _) = harness::named_backend("b", Duration::ZERO);
+    // Nothing listens there: every connect is refused.
+    let dead = harness::free_port();
+    let dir = TempDir::new("gateway-upstreams-nginx");
+    let (nginx, nginx_port) = crate::peers::nginx_http(
+        &dir,
+        &format!(
+            "upstream weighted {{ server 127.0.0.1:{a} weight=3; server 127.0.0.1:{b}; }}
+    upstream failover {{ server 127.0.0.1:{dead}; server 127.0.0.1:{a}; }}"
+        ),
+        "location /w { include /etc/nginx/uwsgi_params; uwsgi_pass weighted; }
+        location /f { include /etc/nginx/uwsgi_params; uwsgi_pass failover; }",
+    );
+    let gateway = Gateway::start(
+        &[],
+        &[
+            &format!("--location=/w=127.0.0.1:{a} weight=3,127.0.0.1:{b}"),
+            &format!("--location=/f=127.0.0.1:{dead},127.0.0.1:{a}"),
+        ],
+    );
+    let answers = |port: u16, target: &str| -> Vec<(u16, String)> {
+        (0..8)
+            .map(|_| {
+                let response = get(port, target);
+                let body = String::from_utf8_lossy(&response.body).into_owned();
+                (response.status, body)
+            })
+            .collect()
+    };
+    for target in ["/w", "/f"] {
+        let through_nginx = answers(nginx_port, target);
+        assert_eq!(
+            answers(gateway.port, target),
+            through_nginx,
+            "{target}: nginx (left) and the gateway"
+        );
+    }
+    // nginx's order for weights 3 and 1, and no request lost to the refusing one.
+    let order: String = answers(gateway.port, "/w")
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(order, "aabaaaba");
+    // Each tried the refusing upstream once, then left it out for its fail timeout.
+    let nginx_errors = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+    assert_eq!(
+        nginx_errors.matches("connect() failed").count(),
+        1,
+        "{nginx_errors}"
+    );
+    let log = gateway.peer.log();
+    let refused = format!("connecting to 127.0.0.1:{dead}");
+    assert_eq!(log.matches(&refused).count(), 1, "{log}");
+    drop(nginx);
+}
+
+/// The lines of an access log once it has `n`, each with its time masked.
+fn access_lines(path: &std::path::Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| match (line.find('['), line.find(']')) {
+                (Some(open), Some(close)) if open < close => {
+                    format!("{}[TIME]{}", &line[..open], &line[close + 1..])
+                }
+                _ => line.to_owned(),
+            })
+            .collect();
+        if lines.len() >= n || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_access_log_has_nginx_combined_lines() {
+    require!(NGINX);
+    let (a, _) = harness::named_backend("a", Duration::ZERO);
+    let dir = TempDir::new("gateway-access-log-nginx");
+    let (nginx, nginx_port) = crate::peers::nginx_server(
+        &dir,
+        &format!("location / {{ include /etc/nginx/uwsgi_params; uwsgi_pass 127.0.0.1:{a}; }}"),
+    );
+    let log_dir = TempDir::new("gateway-access-log");
+    let log_path = log_dir.path().join("access.log");
+    let gateway = Gateway::start(
+        &[format!("127.0.0.1:{a}")],
+        &["--access-log", &log_path.display().to_string()],
+    );
+    let requests: [&[u8]; 4] = [
+        b"GET /x?y=1&z=%22 HTTP/1.1\r\nHost: localhost\r\nReferer: http://example.com/p?q=1\r\nUser-Agent: Mozilla/5.0 \"quoted\" \\ caf\xc3\xa9\r\nConnection: close\r\n\r\n",
+        b"HEAD /head HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n\r\n",
+        b"GET /a%20b HTTP/1.0\r\n\r\n",
+        b"GET /empty HTTP/1.1\r\nHost: localhost\r\nReferer: \r\nConnection: close\r\n\r\n",
+    ];
+    for request in requests {
+        raw(nginx_port, request);
+        raw(gateway.port, request);
+    }
+    let through_nginx = access_lines(&dir.path().join("access.log"), requests.len());
+    let through_gateway = access_lines(&log_path, requests.len());
+    assert_eq!(through_nginx.len(), requests.len(), "{through_nginx:#?}");
+    eprintln!("measured: the access log lines through nginx: {through_nginx:#?}");
+    assert_eq!(
+        through_gateway, through_nginx,
+        "the gateway (left) and nginx"
+    );
+    // The time as nginx writes it: 07/Dec/2026:17:30:00 +0000.
+    let line = std::fs::read_to_string(&log_path).expect("the access log");
+    let time = &line[line.find('[').expect("[") + 1..line.find(']').expect("]")];
+    assert_eq!(time.len(), "07/Dec/2026:17:30:00 +0000".len(), "{time}");
+    assert_eq!(&time[2..3], "/", "{time}");
+    assert_eq!(&time[11..12], ":", "{time}");
+    drop(nginx);
+}

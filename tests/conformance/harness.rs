@@ -487,3 +487,41 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
+
+/// A uwsgi backend on a free port that answers every request (a packet without a
+/// body) `delay` after reading it, with `name` as its body, on a thread of its own (one
+/// request at a time); and the number of connections it accepted.
+pub fn named_backend(
+    name: &'static str,
+    delay: Duration,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            // The packet: its 4-byte header, then its vars.
+            let mut header = [0u8; 4];
+            if stream.read_exact(&mut header).is_err() {
+                continue;
+            }
+            let mut vars = vec![0u8; usize::from(u16::from_le_bytes([header[1], header[2]]))];
+            if stream.read_exact(&mut vars).is_err() {
+                continue;
+            }
+            sleep(delay);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{name}",
+                name.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (port, accepted)
+}

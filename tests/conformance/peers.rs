@@ -75,6 +75,11 @@ pub fn nginx(dir: &TempDir, backend: u16) -> FrontEnd {
 /// nginx 1.22 with one `server` (`server_name localhost`) holding `server` (its
 /// `root`, its locations), on a free port.
 pub fn nginx_server(dir: &TempDir, server: &str) -> (Peer, u16) {
+    nginx_http(dir, "", server)
+}
+
+/// [`nginx_server`] with `http` (`upstream` blocks) in its `http` block.
+pub fn nginx_http(dir: &TempDir, http: &str, server: &str) -> (Peer, u16) {
     let d = dir.path().display().to_string();
     let user = if is_root() { "user root root;" } else { "" };
     start_listening(|port| {
@@ -97,6 +102,7 @@ http {{
     scgi_temp_path {d}/scgi;
     large_client_header_buffers 4 128k;
     client_max_body_size 0;
+    {http}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;

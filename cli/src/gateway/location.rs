@@ -2,20 +2,16 @@
 //! request path, matched as nginx matches its prefix locations (the longest prefix of
 //! the normalized path wins).
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use uwsgi_wire::client::{self, Client};
-
 use super::files::Files;
-use crate::net::Addr;
+use super::upstream::{parse_server, Server, Upstreams};
+use std::path::PathBuf;
 
-/// `--location PREFIX=UPSTREAM[,UPSTREAM...]`.
-pub fn parse_location(value: &str) -> Result<(String, Vec<Addr>), String> {
+/// `--location PREFIX=UPSTREAM[,UPSTREAM...]`, each `ADDR[ weight=N]`.
+pub fn parse_location(value: &str) -> Result<(String, Vec<Server>), String> {
     let (prefix, upstreams) = split(value, "--location", "PREFIX=UPSTREAM[,UPSTREAM...]")?;
     let upstreams = upstreams
         .split(',')
-        .map(|addr| Addr::parse(addr).map_err(|e| format!("--location {value:?}: {e}")))
+        .map(|server| parse_server(server).map_err(|e| format!("--location {value:?}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((prefix, upstreams))
 }
@@ -37,42 +33,6 @@ fn split<'a>(value: &'a str, flag: &str, form: &str) -> Result<(String, &'a str)
         return Err(format!("{flag} {value:?}: expected {form}"));
     }
     Ok((prefix.to_owned(), rest))
-}
-
-/// The uwsgi upstreams of one location, used round robin.
-pub struct Upstreams {
-    /// Each upstream as written, for the logs, and its client.
-    clients: Vec<(String, Client)>,
-    next: AtomicUsize,
-}
-
-impl Upstreams {
-    pub fn new(addrs: &[Addr], builder: &client::Builder) -> Upstreams {
-        let clients = addrs
-            .iter()
-            .map(|addr| {
-                let addr = addr.to_string();
-                let client = builder.build(&addr);
-                (addr, client)
-            })
-            .collect();
-        Upstreams {
-            clients,
-            next: AtomicUsize::new(0),
-        }
-    }
-
-    /// The next upstream and its client, round robin.
-    pub fn pick(&self) -> Option<(&str, &Client)> {
-        let len = self.clients.len();
-        if len == 0 {
-            return None;
-        }
-        let at = self.next.fetch_add(1, Ordering::Relaxed) % len;
-        self.clients
-            .get(at)
-            .map(|(addr, client)| (addr.as_str(), client))
-    }
 }
 
 /// What serves a location.
@@ -126,6 +86,8 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Addr;
+    use uwsgi_wire::client;
 
     fn routes(prefixes: &[&str]) -> Routes {
         let builder = client::Builder::new();
@@ -133,9 +95,10 @@ mod tests {
             .iter()
             .map(|prefix| {
                 let addr = Addr::parse(&format!("unix:/run/{}.sock", prefix.len())).unwrap();
+                let server = Server { addr, weight: 1 };
                 (
                     prefix.to_string(),
-                    Target::Upstreams(Upstreams::new(&[addr], &builder)),
+                    Target::Upstreams(Upstreams::new(&[server], &builder)),
                 )
             })
             .collect();
@@ -145,7 +108,7 @@ mod tests {
     /// The upstream (named by its prefix's length) that serves `path`.
     fn served_by(routes: &Routes, path: &str) -> Option<String> {
         match routes.find(path.as_bytes())? {
-            Target::Upstreams(upstreams) => upstreams.pick().map(|(addr, _)| addr.to_owned()),
+            Target::Upstreams(upstreams) => upstreams.names().first().cloned(),
             Target::Files(_) => None,
         }
     }

@@ -1,12 +1,15 @@
 //! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper) in nginx's
 //! place: each request goes to its location (`location.rs`, the longest prefix of its
-//! normalized path), which forwards it to a uwsgi upstream, as nginx does with
+//! normalized path), which forwards it to a uwsgi upstream (`upstream.rs`, chosen as
+//! nginx's `upstream` block chooses one), as nginx does with
 //! `uwsgi_pass` and `include uwsgi_params` (the vars of [`NginxParams`] with the
 //! client's real address, the bodies streamed both ways, 502 or 504 with one log line
 //! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
 
+mod access_log;
 mod files;
 mod location;
+mod upstream;
 mod vars;
 
 use std::convert::Infallible;
@@ -24,6 +27,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
@@ -40,14 +44,17 @@ pub struct GatewayArgs {
     #[arg(value_parser = Addr::parse)]
     listen: Addr,
     /// The uwsgi upstreams of the location `/`: `host:port`, `unix:PATH` or a socket
-    /// path; several are used round robin. Optional with --location, --static or --root.
-    #[arg(value_parser = Addr::parse)]
-    upstreams: Vec<Addr>,
+    /// path; several are used round robin, as nginx's upstream block with its defaults
+    /// (`ADDR weight=N`, one argument, weighs one; one that cannot be connected to is
+    /// skipped for 10 s and the request goes to the next). Optional with --location,
+    /// --static or --root.
+    #[arg(value_parser = upstream::parse_server, value_name = "UPSTREAM")]
+    upstreams: Vec<upstream::Server>,
     /// Requests whose path starts with PREFIX go to these upstreams, round robin
     /// (repeatable), as nginx's `location PREFIX { uwsgi_pass ...; }`. The longest
     /// matching prefix of the normalized path wins; a path no location matches is 404.
     #[arg(long = "location", value_name = "PREFIX=UPSTREAM[,UPSTREAM...]", value_parser = location::parse_location)]
-    locations: Vec<(String, Vec<Addr>)>,
+    locations: Vec<(String, Vec<upstream::Server>)>,
     /// Requests whose path starts with PREFIX are answered with the file at DIR and the
     /// rest of the path (repeatable), as nginx's `location PREFIX { alias DIR; }`.
     #[arg(long = "static", value_name = "PREFIX=DIR", value_parser = location::parse_static)]
@@ -93,6 +100,10 @@ pub struct GatewayArgs {
     /// The most HTTP connections served at once; more wait to be accepted.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Log every request in nginx's `combined` format to FILE (appended) or to stdout
+    /// (`-`), as nginx's `access_log FILE combined;`.
+    #[arg(long, value_name = "FILE|-")]
+    access_log: Option<PathBuf>,
     /// Log every request's vars and its response status on stderr.
     #[arg(long)]
     trace: bool,
@@ -115,10 +126,14 @@ struct Gateway {
     templates: Vec<(String, vars::Template)>,
     /// The port HTTP clients connect to (nginx's `$server_port`).
     port: u16,
+    /// `--access-log`.
+    access_log: Option<Arc<access_log::AccessLog>>,
 }
 
-/// Runs the gateway until Ctrl-C: prints `listening on ADDR` once bound, then serves
-/// each HTTP connection (keep-alive) in a task of its own.
+/// Runs the gateway until SIGTERM or SIGINT (Ctrl-C): prints `listening on ADDR` once
+/// bound, then serves each HTTP connection (keep-alive) in a task of its own; on the
+/// signal stops accepting, lets the requests in flight finish (at most 30 s) and
+/// returns.
 pub fn run(args: GatewayArgs) -> Result<(), Failure> {
     let level = if args.trace { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -198,6 +213,13 @@ async fn serve(
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
     let routes = routes(&config, &builder).map_err(usage)?;
+    let access_log = match &config.access_log {
+        Some(path) => Some(Arc::new(
+            access_log::AccessLog::open(path)
+                .map_err(|e| fail(format!("--access-log {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
     println!("listening on {local}");
     std::io::stdout().flush().ok();
     let gateway = Arc::new(Gateway {
@@ -205,18 +227,25 @@ async fn serve(
         params,
         templates,
         port: local.port(),
+        access_log,
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
-    let shutdown = tokio::signal::ctrl_c();
+    // Every connection is watched: on SIGTERM or SIGINT hyper finishes the request in
+    // flight on each (and closes the idle ones), then the process exits.
+    let graceful = GracefulShutdown::new();
+    let shutdown = stop_signal();
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
             permit = slots.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
-                Err(_) => return Ok(()), // never closed
+                Err(_) => break, // never closed
             },
-            _ = &mut shutdown => return Ok(()),
+            signal = &mut shutdown => {
+                signal?;
+                break;
+            }
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -228,7 +257,10 @@ async fn serve(
                     continue;
                 }
             },
-            _ = &mut shutdown => return Ok(()),
+            signal = &mut shutdown => {
+                signal?;
+                break;
+            }
         };
         let _ = stream.set_nodelay(true);
         // Every write to the client is bounded, as nginx's send_timeout bounds it: a
@@ -239,25 +271,72 @@ async fn serve(
         stream.set_write_timeout(Some(gateway.config.send_timeout));
         let stream = Box::pin(stream);
         let gateway = gateway.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = permit;
             let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
             let service = hyper::service::service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+                async move {
+                    let entry = gateway
+                        .access_log
+                        .as_ref()
+                        .map(|log| log.entry(&request, peer));
+                    let response = gateway.handle(request, peer).await;
+                    Ok::<_, Infallible>(match entry {
+                        Some(entry) => entry.wrap(response),
+                        None => response,
+                    })
+                }
             });
-            let served = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 // An idle or slow client does not hold a connection slot for ever.
                 .header_read_timeout(Duration::from_secs(60))
                 .max_buf_size(max_head)
                 .title_case_headers(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(err) = served {
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(err) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %err, "client connection");
             }
         });
+    }
+    // No new connection from here: the listener is closed, a connect is refused.
+    drop(listener);
+    let open = graceful.count();
+    tracing::warn!(
+        connections = open,
+        "stopping: finishing the requests in flight (at most {SHUTDOWN_TIMEOUT:?})"
+    );
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut");
+    }
+    Ok(())
+}
+
+/// How long the requests in flight have to finish once SIGTERM or SIGINT arrived.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() -> Result<(), Failure> {
+    let handler = |e: std::io::Error| fail(format!("installing the signal handlers: {e}"));
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(handler)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(handler)?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(handler)
     }
 }
 
@@ -266,11 +345,11 @@ async fn serve(
 fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::Routes, String> {
     let mut locations = Vec::new();
     if !config.upstreams.is_empty() {
-        let upstreams = location::Upstreams::new(&config.upstreams, builder);
+        let upstreams = upstream::Upstreams::new(&config.upstreams, builder);
         locations.push(("/".to_owned(), location::Target::Upstreams(upstreams)));
     }
     for (prefix, addrs) in &config.locations {
-        let upstreams = location::Upstreams::new(addrs, builder);
+        let upstreams = upstream::Upstreams::new(addrs, builder);
         locations.push((prefix.clone(), location::Target::Upstreams(upstreams)));
     }
     for (prefix, dir) in &config.statics {
@@ -323,7 +402,7 @@ impl Gateway {
     /// status nginx would answer when that fails.
     async fn forward(
         &self,
-        upstreams: &location::Upstreams,
+        upstreams: &upstream::Upstreams,
         mut request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Body> {
@@ -343,13 +422,10 @@ impl Gateway {
         if self.config.trace {
             trace_vars(&self.params, &request, peer);
         }
-        let Some((upstream, client)) = upstreams.pick() else {
-            return answer(StatusCode::BAD_GATEWAY);
-        };
         let method = request.method().clone();
         let uri = request.uri().clone();
-        match client.send(request).await {
-            Ok(response) => {
+        match upstreams.send(request).await {
+            Ok((upstream, response)) => {
                 if self.config.trace {
                     tracing::info!(%peer, %method, %uri, upstream, status = response.status().as_u16(), "response");
                 }
@@ -371,11 +447,17 @@ impl Gateway {
                 });
                 Response::from_parts(parts, body.boxed_unsync())
             }
-            Err(err) if err.kind() == ErrorKind::RequestBody && err.status_code() == Some(413) => {
+            Err(upstream::Failed::NoLive) => {
+                tracing::error!(%peer, %method, %uri, "no live upstreams");
+                answer(StatusCode::BAD_GATEWAY)
+            }
+            Err(upstream::Failed::Upstream(_, err))
+                if err.kind() == ErrorKind::RequestBody && err.status_code() == Some(413) =>
+            {
                 tracing::warn!(%peer, %method, %uri, max_body, "request body too large");
                 answer(StatusCode::PAYLOAD_TOO_LARGE)
             }
-            Err(err) => {
+            Err(upstream::Failed::Upstream(upstream, err)) => {
                 let status = err
                     .status_code()
                     .and_then(|code| StatusCode::from_u16(code).ok())

@@ -44,7 +44,7 @@ mod request;
 mod response;
 
 pub use environ::environ;
-pub use params::{document_uri, NginxParams, RequestParams};
+pub use params::{document_uri, request_host, NginxParams, RequestParams};
 pub use request::request_from_vars;
 #[cfg(feature = "server")]
 pub(crate) use request::request_without_vars;

@@ -291,19 +291,7 @@ impl NginxParams {
             (None, Some(scheme)) => *scheme == Scheme::HTTPS,
             (None, None) => false,
         };
-        let host_header = headers
-            .get(header::HOST)
-            .map(HeaderValue::as_bytes)
-            .map(strip_port)
-            .filter(|host| !host.is_empty());
-        // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
-        let request_host: Option<Vec<u8>> = uri
-            .host()
-            .map(str::as_bytes)
-            .or(host_header)
-            .map(|host| host.strip_suffix(b".").unwrap_or(host))
-            .filter(|host| !host.is_empty())
-            .map(<[u8]>::to_ascii_lowercase);
+        let request_host = request_host(request);
         let server_name: Cow<'_, [u8]> = match (&self.server_name, &request_host) {
             (Some(name), _) => Cow::Borrowed(name),
             (None, Some(host)) => Cow::Borrowed(host),
@@ -524,6 +512,37 @@ fn hex(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
+}
+
+/// nginx's `$host` as the request gives it (the `HTTP_HOST` that [`NginxParams`]
+/// sends): the request line's host, else the `Host` header's without its port, lower
+/// case, without one trailing dot; `None` when neither names one (nginx then uses its
+/// `server_name`).
+///
+/// ```
+/// use uwsgi_wire::cgi::request_host;
+///
+/// let request = http::Request::get("/").header("host", "Example.COM.:8080").body(())?;
+/// assert_eq!(request_host(&request).as_deref(), Some(&b"example.com"[..]));
+/// assert_eq!(request_host(&http::Request::get("/").body(())?), None);
+/// # Ok::<(), http::Error>(())
+/// ```
+pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
+    let host_header = request
+        .headers()
+        .get(header::HOST)
+        .map(HeaderValue::as_bytes)
+        .map(strip_port)
+        .filter(|host| !host.is_empty());
+    request
+        .uri()
+        .host()
+        .map(str::as_bytes)
+        .or(host_header)
+        // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
+        .map(|host| host.strip_suffix(b".").unwrap_or(host))
+        .filter(|host| !host.is_empty())
+        .map(<[u8]>::to_ascii_lowercase)
 }
 
 /// nginx's `$document_uri` for a request path (the `PATH_INFO` that

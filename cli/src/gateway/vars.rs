@@ -4,8 +4,9 @@
 
 use std::net::SocketAddr;
 
-use http::header::{HeaderMap, HOST};
+use http::header::HeaderMap;
 use http::Request;
+use uwsgi_wire::cgi::request_host;
 
 /// One variable of nginx's that a value may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,32 +155,9 @@ fn value<B>(var: &Var, context: &Context<'_>, request: &Request<B>, out: &mut Ve
     }
 }
 
-/// nginx's `$host`: the request line's host, else the `Host` header's without its port,
-/// lower case and without a trailing dot; else the server name.
+/// nginx's `$host`: the request's ([`request_host`]), else the server name.
 fn host<B>(request: &Request<B>, server_name: &str) -> Vec<u8> {
-    let from_header = || {
-        let value = request.headers().get(HOST)?.as_bytes();
-        let end = if value.first() == Some(&b'[') {
-            value
-                .iter()
-                .position(|&b| b == b']')
-                .map_or(value.len(), |at| at + 1)
-        } else {
-            value.iter().position(|&b| b == b':').unwrap_or(value.len())
-        };
-        Some(&value[..end])
-    };
-    let host = request
-        .uri()
-        .host()
-        .map(str::as_bytes)
-        .or_else(from_header)
-        .map(|host| host.strip_suffix(b".").unwrap_or(host))
-        .filter(|host| !host.is_empty());
-    match host {
-        Some(host) => host.to_ascii_lowercase(),
-        None => server_name.as_bytes().to_vec(),
-    }
+    request_host(request).unwrap_or_else(|| server_name.as_bytes().to_vec())
 }
 
 /// `$http_NAME` (NAME lower case, `_` for `-`): nginx 1.22 joins the lines of

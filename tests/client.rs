@@ -261,3 +261,41 @@ async fn a_client_of_a_unix_socket() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn try_send_gives_the_request_back_only_when_nothing_was_sent() {
+    // Refused: nothing was sent, the request comes back whole, to try elsewhere.
+    let refused = Builder::new().build("127.0.0.1:1");
+    let mut err = refused.try_send(request("/vars?again")).await.unwrap_err();
+    assert_eq!(err.error().kind(), uwsgi_wire::client::ErrorKind::Connect);
+    let back = err.take_message().expect("the request, nothing of it sent");
+    assert_eq!(back.uri(), "/vars?again");
+    assert!(err.take_message().is_none());
+
+    // Accepted, then closed after reading the packet: the server saw the request, so
+    // it is not given back (sending it again elsewhere could run it twice).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut got = vec![0u8; 4];
+        tokio::io::AsyncReadExt::read_exact(&mut conn, &mut got)
+            .await
+            .unwrap();
+    });
+    let mut err = Builder::new()
+        .build(&addr)
+        .try_send(request("/"))
+        .await
+        .unwrap_err();
+    server.await.unwrap();
+    assert_eq!(err.error().kind(), uwsgi_wire::client::ErrorKind::Closed);
+    assert!(err.take_message().is_none());
+    // And it succeeds as `send` does.
+    let ok = Builder::new()
+        .build(&backend(Arc::default()).await)
+        .try_send(request("/vars"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}

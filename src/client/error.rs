@@ -190,6 +190,57 @@ impl Error {
     }
 }
 
+/// Why [`Client::try_send`](super::Client::try_send) failed: the [`Error`], and the
+/// request itself when none of it was sent (the connection could not be made), so that
+/// it can go to another server, as hyper's `TrySendError` gives it back.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Nothing listens on port 1: the request comes back, to send elsewhere.
+/// let client = uwsgi_wire::client::Builder::new().build("127.0.0.1:1");
+/// let request = http::Request::get("/").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+/// let mut err = client.try_send(request).await.unwrap_err();
+/// assert_eq!(err.error().kind(), uwsgi_wire::client::ErrorKind::Connect);
+/// assert_eq!(err.take_message().unwrap().uri(), "/");
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TrySendError<T> {
+    pub(super) error: Error,
+    pub(super) message: Option<T>,
+}
+
+impl<T> TrySendError<T> {
+    /// Why it failed.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// Why it failed, the request dropped.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+
+    /// The request, when none of it was sent; `None` once taken, or when some of it
+    /// may have reached the server (retrying it elsewhere could run it twice).
+    pub fn take_message(&mut self) -> Option<T> {
+        self.message.take()
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for TrySendError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -71,6 +71,6 @@ mod stream;
 
 pub use body::ResponseBody;
 pub use builder::{Address, Builder};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, TrySendError};
 pub use service::Client;
 pub use stream::Stream;

@@ -13,7 +13,7 @@ use crate::cgi::BoxError;
 
 use super::body::ResponseBody;
 use super::builder::{Address, Builder};
-use super::error::Error;
+use super::error::{Error, TrySendError};
 
 /// A client of one uwsgi server: the settings of the [`Builder`] it was
 /// [`built`](Builder::build) from and the server's [`Address`], parsed once. Each
@@ -111,9 +111,40 @@ impl Client {
     where
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
+        self.try_send(request)
+            .await
+            .map_err(TrySendError::into_error)
+    }
+
+    /// [`send`](Client::send), giving the request back when the connection could not
+    /// be made, before any byte of it was sent
+    /// ([`TrySendError::take_message`]): a caller with several servers sends it to the
+    /// next, as nginx's `proxy_next_upstream error timeout` does. Once connected, a
+    /// failure keeps the request, since the server may have acted on it.
+    pub async fn try_send<B>(
+        &self,
+        request: Request<B>,
+    ) -> Result<Response<ResponseBody>, TrySendError<Request<B>>>
+    where
+        B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
+    {
         let Inner { builder, addr } = &*self.inner;
-        let stream = builder.connect_to(addr).await?;
-        builder.send_request(stream, request).await
+        let stream = match builder.connect_to(addr).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                return Err(TrySendError {
+                    error,
+                    message: Some(request),
+                })
+            }
+        };
+        builder
+            .send_request(stream, request)
+            .await
+            .map_err(|error| TrySendError {
+                error,
+                message: None,
+            })
     }
 }
 

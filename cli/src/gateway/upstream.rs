@@ -63,7 +63,8 @@ struct Peer {
 
 /// The uwsgi upstreams of one location.
 pub struct Upstreams {
-    builder: client::Builder,
+    /// One client per upstream: the settings, the vars and the address parsed once.
+    clients: Vec<client::Client>,
     /// Each upstream as written, for the connect and the logs.
     names: Vec<String>,
     peers: Mutex<Vec<Peer>>,
@@ -83,7 +84,10 @@ impl Upstreams {
             })
             .collect();
         Upstreams {
-            builder: builder.clone(),
+            clients: servers
+                .iter()
+                .map(|s| builder.build(&s.addr.to_string()))
+                .collect(),
             names: servers.iter().map(|s| s.addr.to_string()).collect(),
             peers: Mutex::new(peers),
         }
@@ -100,7 +104,7 @@ impl Upstreams {
     /// yet, as nginx does. The upstream that answered, or why none did.
     pub async fn send(
         &self,
-        request: Request<Incoming>,
+        mut request: Request<Incoming>,
     ) -> Result<(&str, Response<ResponseBody>), Failed<'_>> {
         let mut tried = vec![false; self.names.len()];
         let mut tries = self.names.len();
@@ -109,28 +113,29 @@ impl Upstreams {
                 return Err(Failed::NoLive);
             };
             let name = self.names[at].as_str();
-            match self.builder.connect(name).await {
-                Ok(stream) => {
-                    let sent = self.builder.send_request(stream, request).await;
-                    // A request the client got wrong says nothing of the upstream.
-                    let failed = sent.as_ref().is_err_and(|err| {
-                        !matches!(err.kind(), ErrorKind::RequestBody | ErrorKind::Request)
-                    });
-                    self.free(at, failed);
-                    return match sent {
-                        Ok(response) => Ok((name, response)),
-                        Err(err) => Err(Failed::Upstream(name, err)),
-                    };
+            let mut err = match self.clients[at].try_send(request).await {
+                Ok(response) => {
+                    self.free(at, false);
+                    return Ok((name, response));
                 }
-                Err(err) => {
-                    self.free(at, true);
-                    tries -= 1;
-                    if tries == 0 {
-                        return Err(Failed::Upstream(name, err));
-                    }
-                    tracing::error!(upstream = name, "upstream: {err}, trying the next one");
+                Err(err) => err,
+            };
+            // Given back: the connection could not be made, nothing was sent.
+            if let Some(back) = err.take_message() {
+                self.free(at, true);
+                tries -= 1;
+                if tries == 0 {
+                    return Err(Failed::Upstream(name, err.into_error()));
                 }
+                tracing::error!(upstream = name, "upstream: {err}, trying the next one");
+                request = back;
+                continue;
             }
+            let err = err.into_error();
+            // A request the client got wrong says nothing of the upstream.
+            let failed = !matches!(err.kind(), ErrorKind::RequestBody | ErrorKind::Request);
+            self.free(at, failed);
+            return Err(Failed::Upstream(name, err));
         }
     }
 

@@ -200,16 +200,23 @@ impl Server {
     }
 }
 
+/// Two uWSGI servers with the Django project, an upstream pair (the NGINX guide's
+/// deployment, `guide.rs`), or `None` when the test is skipped.
+pub(crate) fn uwsgi_pair() -> Option<[Server; 2]> {
+    start_both([Kind::Uwsgi, Kind::Uwsgi])
+}
+
 /// Both servers, or `None` when the test is skipped.
 pub(crate) fn servers() -> Option<[Server; 2]> {
+    start_both([Kind::Uwsgi, Kind::Gunicorn])
+}
+
+fn start_both(kinds: [Kind; 2]) -> Option<[Server; 2]> {
     if !harness::available(NEEDS) {
         return None;
     }
     let venv = venv()?;
-    Some([
-        Server::start(Kind::Uwsgi, &venv),
-        Server::start(Kind::Gunicorn, &venv),
-    ])
+    Some(kinds.map(|kind| Server::start(kind, &venv)))
 }
 
 /// A client whose every wait is short enough for a test.

@@ -21,15 +21,15 @@ use crate::harness::{self, require, start_listening, Peer, TempDir, NGINX};
 use crate::peers::nginx;
 
 /// A running gateway in front of `upstreams`.
-struct Gateway {
-    port: u16,
+pub(crate) struct Gateway {
+    pub(crate) port: u16,
     pid: u32,
-    peer: Peer,
+    pub(crate) peer: Peer,
     _dir: TempDir,
 }
 
 impl Gateway {
-    fn start(upstreams: &[String], extra: &[&str]) -> Gateway {
+    pub(crate) fn start(upstreams: &[String], extra: &[&str]) -> Gateway {
         let dir = TempDir::new("gateway");
         let bin = crate::own_servers::examples::cli_binary()
             .display()
@@ -527,7 +527,7 @@ fn a_client_that_stops_reading_is_closed_after_the_timeout() {
 
 /// The answer to a raw request: status, headers (names lower case, in order) and
 /// body, read until the server closes (`Connection: close`).
-fn exchange(port: u16, request: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub(crate) fn exchange(port: u16, request: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let out = raw(port, request.as_bytes());
     let end = crate::client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
     let head = String::from_utf8_lossy(&out[..end]).into_owned();

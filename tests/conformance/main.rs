@@ -26,6 +26,7 @@ mod client_driver;
 mod diagnose;
 mod front_ends;
 mod gateway;
+mod guide;
 mod own_servers;
 mod rejections;
 mod response_heads;

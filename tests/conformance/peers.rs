@@ -80,6 +80,11 @@ pub fn nginx_server(dir: &TempDir, server: &str) -> (Peer, u16) {
 
 /// [`nginx_server`] with `http` (`upstream` blocks) in its `http` block.
 pub fn nginx_http(dir: &TempDir, http: &str, server: &str) -> (Peer, u16) {
+    nginx_named(dir, "localhost", http, server)
+}
+
+/// [`nginx_http`] with `server_name NAME`.
+pub fn nginx_named(dir: &TempDir, name: &str, http: &str, server: &str) -> (Peer, u16) {
     let d = dir.path().display().to_string();
     let user = if is_root() { "user root root;" } else { "" };
     start_listening(|port| {
@@ -105,7 +110,7 @@ http {{
     {http}
     server {{
         listen 127.0.0.1:{port};
-        server_name localhost;
+        server_name {name};
         {server}
     }}
 }}

@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("echo", views.echo),
     path("environ", views.environ),
+    path("meta", views.meta),
     path("sha256", views.sha256),
     path("download", views.download),
     path("status/<int:code>", views.status),
@@ -12,3 +13,7 @@ urlpatterns = [
     path("slow", views.slow),
     path("slow-body", views.slow_body),
 ]
+
+# The NGINX guide's deployment passes `location /main` to Django, the path whole
+# (tests/conformance/guide.rs): the same routes under main/.
+urlpatterns += [path("main/", include(list(urlpatterns)))]

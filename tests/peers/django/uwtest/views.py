@@ -47,6 +47,12 @@ def environ(request):
     )
 
 
+def meta(request):
+    """Every str value of the WSGI environ, whatever its key's case: the uwsgi params a
+    front end adds (the NGINX guide's `Host`, `X-Real-IP`, ...) are keys as sent."""
+    return json_response({k: v for k, v in request.META.items() if isinstance(v, str)})
+
+
 def sha256(request):
     digest = hashlib.sha256()
     length = 0

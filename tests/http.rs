@@ -436,6 +436,31 @@ fn nginx_params_document_uri_and_overrides() {
 }
 
 #[test]
+fn document_uri_borrows_a_normal_path_and_normalizes_the_rest() {
+    use std::borrow::Cow;
+    // (path, nginx's $document_uri, already normal: borrowed, no allocation)
+    for (path, want, normal) in [
+        ("/", "/", true),
+        ("/a/b.css", "/a/b.css", true),
+        ("/a/", "/a/", true),
+        ("/a.b/..c/c..", "/a.b/..c/c..", true),
+        ("*", "*", true),
+        ("//", "/", false),
+        ("/a//b", "/a/b", false),
+        ("/a/./b", "/a/b", false),
+        ("/a/.", "/a/", false),
+        ("/a/b/..", "/a/", false),
+        ("/a/b/../", "/a/", false),
+        ("/a%20b", "/a b", false),
+        ("/.", "/", false),
+    ] {
+        let got = cgi::document_uri(path).unwrap();
+        assert_eq!(&*got, want.as_bytes(), "{path}");
+        assert_eq!(matches!(got, Cow::Borrowed(_)), normal, "{path}");
+    }
+}
+
+#[test]
 fn response_heads_round_trip() {
     let response = Response::builder()
         .status(201)

@@ -314,7 +314,15 @@ impl NginxParams {
         let document_uri = document_uri(uri.path())?;
         let host = request_host.as_deref().unwrap_or(&server_name);
 
-        let mut params: Vec<Param<'_>> = vec![
+        // The client's address, written on the stack: no allocation per request.
+        let (mut ip, mut port) = ([0u8; 45], [0u8; 5]);
+        let remote = own
+            .and_then(|own| own.remote_addr)
+            .or(self.remote_addr)
+            .map(|addr| (display(&mut ip, addr.ip()), display(&mut port, addr.port())));
+        let extra = own.map_or(0, |own| own.params.len());
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(16 + self.edits.len() + extra);
+        params.extend([
             (
                 b"QUERY_STRING"[..].into(),
                 uri.query().unwrap_or("").as_bytes().into(),
@@ -332,34 +340,28 @@ impl NginxParams {
                 header_bytes(header::CONTENT_LENGTH).into(),
             ),
             (b"REQUEST_URI"[..].into(), request_uri.as_bytes().into()),
-            (b"PATH_INFO"[..].into(), document_uri.into()),
+            (b"PATH_INFO"[..].into(), document_uri),
             (b"DOCUMENT_ROOT"[..].into(), self.document_root[..].into()),
             (b"SERVER_PROTOCOL"[..].into(), version.into()),
             (
                 b"REQUEST_SCHEME"[..].into(),
                 if https { &b"https"[..] } else { b"http" }.into(),
             ),
-        ];
+        ]);
         if https {
             params.push((b"HTTPS"[..].into(), b"on"[..].into()));
         }
         // Where nginx puts them, and only when known: never a made-up client.
-        if let Some(addr) = own.and_then(|own| own.remote_addr).or(self.remote_addr) {
+        if let Some((ip, port)) = remote {
             params.extend([
-                (
-                    b"REMOTE_ADDR"[..].into(),
-                    Cow::Owned(addr.ip().to_string().into_bytes()),
-                ),
-                (
-                    b"REMOTE_PORT"[..].into(),
-                    Cow::Owned(addr.port().to_string().into_bytes()),
-                ),
+                (b"REMOTE_ADDR"[..].into(), ip.into()),
+                (b"REMOTE_PORT"[..].into(), port.into()),
             ]);
         }
         params.extend([
             (b"SERVER_PORT"[..].into(), server_port),
             (b"SERVER_NAME"[..].into(), Cow::Borrowed(&*server_name)),
-            (b"HTTP_HOST"[..].into(), Cow::Owned(host.to_vec())),
+            (b"HTTP_HOST"[..].into(), Cow::Borrowed(host)),
         ]);
         for (key, value, replace) in &self.edits {
             edit(&mut params, key, value.as_deref(), *replace);
@@ -371,7 +373,17 @@ impl NginxParams {
             edit(&mut params, b"CONTENT_LENGTH", Some(length), true);
         }
 
+        // One allocation for the block: the params, and each header as HTTP_NAME.
+        let size = params
+            .iter()
+            .map(|(k, v)| 4 + k.len() + v.len())
+            .sum::<usize>()
+            + headers
+                .iter()
+                .map(|(name, value)| 9 + name.as_str().len() + value.len())
+                .sum::<usize>();
         let mut out = VarsBuilder::default();
+        out.reserve(size);
         for (key, value) in &params {
             out.push(key, value)?;
         }
@@ -395,6 +407,19 @@ impl NginxParams {
         }
         Ok(out)
     }
+}
+
+/// `value` as `Display` writes it, in `buf` (which must be large enough: an IP
+/// address in 45 bytes, a port in 5), as bytes.
+fn display(buf: &mut [u8], value: impl core::fmt::Display) -> &[u8] {
+    use std::io::Write;
+    let total = buf.len();
+    let mut rest = &mut buf[..];
+    // Never fails for the values this is called with; a short write would only
+    // shorten the value, never panic.
+    let _ = write!(rest, "{value}");
+    let written = total - rest.len();
+    &buf[..written]
 }
 
 /// One var of the params list: key and value, borrowed or built.
@@ -556,15 +581,26 @@ pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
 /// ```
 /// use uwsgi_wire::cgi::{document_uri, Error};
 ///
-/// assert_eq!(document_uri("/static//css/../a%20b.css")?, b"/static/a b.css");
-/// assert_eq!(document_uri("/static/%2e%2e%2fsecret")?, b"/secret");
+/// assert_eq!(&*document_uri("/static//css/../a%20b.css")?, b"/static/a b.css");
+/// assert_eq!(&*document_uri("/static/%2e%2e%2fsecret")?, b"/secret");
 /// assert!(matches!(document_uri("/%2e%2e/etc/passwd"), Err(Error::PathAboveRoot)));
 /// # Ok::<(), Error>(())
 /// ```
-pub fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
+pub fn document_uri(path: &str) -> Result<Cow<'_, [u8]>, Error> {
     let path = path.as_bytes();
     if path.first() != Some(&b'/') {
-        return Ok(path.to_vec());
+        return Ok(Cow::Borrowed(path));
+    }
+    // Most paths are already normal: nothing to decode, no `.`, `..` or empty segment
+    // (but a trailing slash's).
+    let mut segments = path.split(|&b| b == b'/').skip(1).peekable();
+    let mut normal = !path.contains(&b'%');
+    while let (true, Some(segment)) = (normal, segments.next()) {
+        let last = segments.peek().is_none();
+        normal = !matches!(segment, b"." | b"..") && (!segment.is_empty() || last);
+    }
+    if normal {
+        return Ok(Cow::Borrowed(path));
     }
     let mut decoded = Vec::with_capacity(path.len());
     let mut bytes = path.iter().enumerate();
@@ -605,5 +641,5 @@ pub fn document_uri(path: &str) -> Result<Vec<u8>, Error> {
     if trailing_slash || out.is_empty() {
         out.push(b'/');
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }

@@ -115,6 +115,13 @@ impl VarsBuilder {
         Ok(out)
     }
 
+    /// Room for `additional` more bytes of block, allocated at once (a hint: the
+    /// limits are checked by each push, as always).
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let room = usize::from(self.limits.max_datasize).saturating_sub(self.block.len());
+        self.block.reserve(additional.min(room));
+    }
+
     /// Appends a pair. On error nothing is appended.
     ///
     /// ```

@@ -326,8 +326,8 @@ fn as_root_the_workers_run_as_nobody() {
 
 /// `--daemonize FILE` without a master: the parent exits 0 at once, the daemon runs in a
 /// session of its own with stdin on /dev/null and stdout and stderr appended to FILE,
-/// umask 0; the relative `--pidfile` is written from the starting folder; on SIGTERM
-/// `--vacuum` removes the pidfile and the Unix socket.
+/// umask 0; the relative `--pidfile` is written from the starting folder; SIGHUP is
+/// ignored (no master); on SIGTERM `--vacuum` removes the pidfile and the Unix socket.
 #[test]
 fn daemonize_pidfile_and_vacuum() {
     require!(NGINX);
@@ -368,6 +368,16 @@ fn daemonize_pidfile_and_vacuum() {
     let me = who(port);
     assert_eq!(me["pid"].as_u64(), Some(daemon.pid.into()));
     assert_eq!(me["settings"], "myapp.settings");
+    // Without a master there is nothing to reload from: SIGHUP is logged, not obeyed.
+    kill("HUP", daemon.pid);
+    poll(TIMEOUT, || {
+        daemon
+            .log()
+            .contains("a reload needs --master; ignored")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("SIGHUP: {}", daemon.log()));
+    assert_eq!(who(port)["pid"].as_u64(), Some(daemon.pid.into()));
     daemon.stop();
     let text = daemon.log();
     assert!(

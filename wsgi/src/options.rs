@@ -114,6 +114,11 @@ impl Options {
         if !self.master && self.harakiri.is_some() {
             return Some("--harakiri needs --master (to kill and replace the worker)".into());
         }
+        if let Some(file) = self.ini.first() {
+            // `ini::expand` replaces every `--ini` before parsing: one left here was
+            // not read.
+            return Some(format!("--ini {}: not read", file.display()));
+        }
         match (&self.module, &self.wsgi_file) {
             (None, None) => Some("one of --module and --wsgi-file is required".into()),
             (Some(_), Some(_)) => Some("--module and --wsgi-file exclude each other".into()),

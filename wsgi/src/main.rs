@@ -118,23 +118,21 @@ fn run(options: &Options) -> Result<(), String> {
         .map(|spec| Listener::bind(spec, mode).map_err(|e| format!("--socket {spec}: {e}")))
         .collect::<Result<_, _>>()?;
     process::drop_privileges(options.uid.as_deref(), options.gid.as_deref())?;
-    let mut vacuum: Vec<std::path::PathBuf> = listeners
-        .iter()
-        .filter_map(|l| {
-            l.path()
-                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-        })
-        .collect();
-    // As uWSGI: the pidfile written before a `--uid` drop is left (the user may not
-    // remove it).
-    if options.uid.is_none() {
-        vacuum.extend(pidfile);
+    let mut vacuum = process::Vacuum::default();
+    if options.vacuum {
+        for path in listeners.iter().filter_map(Listener::path) {
+            vacuum.socket(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
+        }
+        // As uWSGI: the pidfile written before a `--uid` drop is left (the user may
+        // not remove it).
+        if options.uid.is_none() {
+            pidfile.into_iter().for_each(|path| vacuum.file(path));
+        }
     }
-    let vacuum = if options.vacuum { vacuum } else { Vec::new() };
     if options.master {
         // Returns in the forked workers only.
         let worker = master::run(options, &listeners, &vacuum)?;
-        return serve_process(options, listeners, &worker, &[]);
+        return serve_process(options, listeners, &worker, &process::Vacuum::default());
     }
     let single = master::Worker {
         id: 0,
@@ -149,7 +147,7 @@ fn serve_process(
     options: &Options,
     listeners: Vec<Listener>,
     me: &master::Worker,
-    vacuum: &[std::path::PathBuf],
+    vacuum: &process::Vacuum,
 ) -> Result<(), String> {
     let id = me.id;
     // SIGTERM, SIGINT and SIGHUP are caught from here on (Python, initialized by PyO3
@@ -262,11 +260,7 @@ fn serve_process(
         }
         thread::sleep(Duration::from_millis(10));
     }
-    for path in vacuum {
-        if let Err(err) = std::fs::remove_file(path) {
-            tracing::warn!(path = %path.display(), %err, "--vacuum");
-        }
-    }
+    vacuum.clean();
     tracing::info!(worker = id, "goodbye");
     // The worker threads may be blocked in accept() or in the application: the
     // process ends here, as uWSGI's workers do on SIGINT.

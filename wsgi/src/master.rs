@@ -14,7 +14,6 @@
 //! command line or the `--ini` file.
 
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +26,7 @@ use signal_hook::iterator::Signals;
 
 use crate::conn::Listener;
 use crate::options::Options;
+use crate::process::Vacuum;
 use crate::{DRAIN, RELOAD_DRAIN};
 
 /// How long the master waits, after SIGTERM, for the workers to drain and exit before
@@ -107,11 +107,7 @@ struct Child {
 
 /// Runs the master: returns the `Worker` in each forked worker, and in the master only
 /// exits the process (0 after SIGTERM/SIGINT).
-pub fn run(
-    options: &Options,
-    listeners: &[Listener],
-    vacuum: &[PathBuf],
-) -> Result<Worker, String> {
+pub fn run(options: &Options, listeners: &[Listener], vacuum: &Vacuum) -> Result<Worker, String> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGCHLD, SIGALRM, SIGHUP])
         .map_err(|e| format!("signals: {e}"))?;
     for listener in listeners {
@@ -311,13 +307,9 @@ fn describe(status: WaitStatus) -> String {
 }
 
 /// Stops the workers, removes the `--vacuum` files and exits with `code`.
-fn stop_all(workers: &mut Vec<Child>, vacuum: &[PathBuf], code: i32) -> ! {
+fn stop_all(workers: &mut Vec<Child>, vacuum: &Vacuum, code: i32) -> ! {
     shutdown(workers);
-    for path in vacuum {
-        if let Err(err) = std::fs::remove_file(path) {
-            tracing::warn!(path = %path.display(), %err, "--vacuum");
-        }
-    }
+    vacuum.clean();
     tracing::info!("master: goodbye");
     std::process::exit(code)
 }

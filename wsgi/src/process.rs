@@ -4,8 +4,8 @@
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{
@@ -117,4 +117,40 @@ fn user_id(spec: &str) -> Result<(Uid, CString), String> {
     };
     let name = CString::new(user.1).map_err(|_| format!("--uid {spec}: a NUL in the name"))?;
     Ok((user.0, name))
+}
+
+/// The files `--vacuum` removes at exit, as uWSGI's `vacuum()`: the Unix sockets, each
+/// only while it is still the socket this process bound (same inode; another server may
+/// have taken the path since), and the pidfile.
+#[derive(Debug, Default)]
+pub struct Vacuum(Vec<(PathBuf, Option<u64>)>);
+
+impl Vacuum {
+    /// A Unix socket just bound at `path`.
+    pub fn socket(&mut self, path: PathBuf) {
+        let inode = std::fs::symlink_metadata(&path).ok().map(|m| m.ino());
+        self.0.push((path, inode));
+    }
+
+    /// The pidfile.
+    pub fn file(&mut self, path: PathBuf) {
+        self.0.push((path, None));
+    }
+
+    /// Removes them, logging what it leaves and why.
+    pub fn clean(&self) {
+        for (path, inode) in &self.0 {
+            let replaced = inode.is_some_and(|inode| {
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.ino() != inode)
+            });
+            if replaced {
+                tracing::warn!(path = %path.display(), "--vacuum: the socket file is another one now; left");
+                continue;
+            }
+            match std::fs::remove_file(path) {
+                Ok(()) => tracing::info!(path = %path.display(), "--vacuum: removed"),
+                Err(err) => tracing::warn!(path = %path.display(), %err, "--vacuum"),
+            }
+        }
+    }
 }

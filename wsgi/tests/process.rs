@@ -580,3 +580,44 @@ fn sighup_reloads_under_load_without_a_failed_request() {
     let status = host.stop();
     assert!(status.success(), "{status}: {}", host.log());
 }
+
+/// `--vacuum` removes a Unix socket only while it is still the one the host bound (as
+/// uWSGI checks the inode): a server that took the path since keeps its socket.
+#[test]
+fn vacuum_leaves_a_socket_file_another_server_took() {
+    let dir = TempDir::new("vacuum-inode");
+    let project = project(&dir).display().to_string();
+    let socket = dir.path().join("app.sock");
+    let socket_arg = socket.display().to_string();
+    let mut host = Peer::start(
+        "vacuum",
+        dir.path(),
+        "TERM",
+        Duration::from_secs(60),
+        HOST,
+        [
+            "--socket",
+            &socket_arg,
+            "--chdir",
+            &project,
+            "--module",
+            "myapp.wsgi",
+            "--pidfile",
+            "app.pid",
+            "--vacuum",
+        ],
+    );
+    host.wait_log("uwsgi-wire-wsgi serving", TIMEOUT);
+    std::fs::remove_file(&socket).unwrap();
+    let _other = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let status = host.stop();
+    assert!(status.success(), "{status}: {}", host.log());
+    assert!(socket.exists(), "{}", host.log());
+    assert!(!dir.path().join("app.pid").exists(), "{}", host.log());
+    assert!(
+        host.log()
+            .contains("the socket file is another one now; left"),
+        "{}",
+        host.log()
+    );
+}

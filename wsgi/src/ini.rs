@@ -121,7 +121,8 @@ fn section_pairs<'a>(text: &'a str, section: &str) -> Option<Vec<(&'a str, &'a s
 }
 
 /// The argument `key = value` stands for: `--key=value`, `--key` for a true flag, none
-/// for a false one. A key that is no option goes through as `--key=value`, for the
+/// for a false one. An empty value is a value (`chmod-socket =` is refused, as uWSGI
+/// refuses it), and a key that is no option goes through as `--key=value`, for the
 /// parser to refuse by name.
 fn argument(key: &str, value: &str) -> Result<Option<OsString>, String> {
     let command = Options::command();
@@ -132,10 +133,6 @@ fn argument(key: &str, value: &str) -> Result<Option<OsString>, String> {
                 .is_some_and(|aliases| aliases.contains(&key))
     });
     let flag = arg.is_some_and(|arg| matches!(arg.get_action(), ArgAction::SetTrue));
-    let bare = arg.is_some_and(|arg| {
-        arg.get_num_args()
-            .is_some_and(|range| range.min_values() == 0)
-    });
     let false_ = ["false", "off", "no"]
         .iter()
         .any(|word| value.eq_ignore_ascii_case(word))
@@ -145,7 +142,7 @@ fn argument(key: &str, value: &str) -> Result<Option<OsString>, String> {
     }
     Ok(if flag && false_ {
         None
-    } else if flag || (bare && value.is_empty()) {
+    } else if flag {
         Some(format!("--{key}").into())
     } else {
         Some(format!("--{key}={value}").into())
@@ -222,11 +219,12 @@ mod tests {
     fn a_section_becomes_options_in_place() {
         let dir = std::env::temp_dir().join(format!("wsgi-ini-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        // Checked against `uwsgi --ini FILE --show-config` (uWSGI 2.0.21).
         let file = dir.join("site.ini");
         std::fs::write(
             &file,
             "[other]\nprocesses = 9\n\n[uwsgi]\n; a comment\n# another\n  socket = 127.0.0.1:1 \r\n\
-             socket=/tmp/%n.sock\nmaster = true\nvacuum = off\ndie-on-term = 0\nchmod-socket =\n\
+             socket=/tmp/%n.sock\nmaster = true\nvacuum = off\ndie-on-term = 0\nchmod-socket = 660\n\
              chdir = %d\nenv = A=B=C\n[after]\nthreads = 3\n",
         )
         .unwrap();
@@ -239,7 +237,7 @@ mod tests {
                 "--socket=127.0.0.1:1",
                 "--socket=/tmp/site.sock",
                 "--master",
-                "--chmod-socket",
+                "--chmod-socket=660",
                 &format!("--chdir={d}"),
                 "--env=A=B=C",
                 "--processes",
@@ -259,6 +257,22 @@ mod tests {
         let err = expand_strs(&["--ini", &spec]).unwrap_err();
         assert!(err.contains("deep"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The values `uwsgi --ini conf/my.app.ini --show-config` (uWSGI 2.0.21) printed for
+    /// `x = %s|%e|%c|%p|%o|%x|%%`, run from /tmp/w.
+    #[test]
+    fn magic_variables_as_uwsgi_expands_them() {
+        let file = Path::new("/tmp/w/conf/my.app.ini");
+        assert_eq!(
+            magic("%s|%e|%c|%p|%x|%%|%d|%n", file, "uwsgi").unwrap(),
+            "my.app.ini|ini|conf|/tmp/w/conf/my.app.ini||%|/tmp/w/conf/|my.app"
+        );
+        assert_eq!(
+            magic("%o %x", file, "other").unwrap(),
+            "/tmp/w/conf/my.app.ini other"
+        );
+        assert!(magic("%b", file, "uwsgi").unwrap_err().contains("%b"));
     }
 
     #[test]

@@ -621,3 +621,53 @@ fn vacuum_leaves_a_socket_file_another_server_took() {
         host.log()
     );
 }
+
+/// A reload deploys: the new workers import the application anew (the master never
+/// imported it), so code changed on disk serves after SIGHUP.
+#[test]
+fn a_reload_serves_the_new_code() {
+    require!(NGINX);
+    let dir = TempDir::new("deploy");
+    let project = project(&dir);
+    let chdir = project.display().to_string();
+    let (host, port) = harness::start_listening(|port| {
+        let socket = format!("127.0.0.1:{port}");
+        Peer::start(
+            "deploy",
+            dir.path(),
+            "INT",
+            Duration::from_secs(60),
+            HOST,
+            [
+                "--socket",
+                &socket,
+                "--chdir",
+                &chdir,
+                "--module",
+                "myapp.wsgi",
+                "--master",
+                "--pidfile",
+                "master.pid",
+            ],
+        )
+    });
+    let nginx = peers::nginx(&dir, port);
+    let master: u32 = std::fs::read_to_string(dir.path().join("master.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(who(nginx.port)["settings"], serde_json::Value::Null);
+    let v2 = MYAPP_WSGI.replace(
+        r#"os.environ.get("DJANGO_SETTINGS_MODULE")"#,
+        r#""deployed: version 2""#,
+    );
+    std::fs::write(project.join("myapp/wsgi.py"), v2).unwrap();
+    // Still the old code until the reload.
+    assert_eq!(who(nginx.port)["settings"], serde_json::Value::Null);
+    kill("HUP", master);
+    poll(TIMEOUT, || {
+        (who(nginx.port)["settings"] == "deployed: version 2").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the new code does not serve: {}", host.log()));
+}

@@ -3,10 +3,19 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
+
+use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+use nix::sys::time::{TimeVal, TimeValLike};
+
+/// How long an `accept()` waits before it returns `WouldBlock`, so that a worker told to
+/// stop sees it within this time without giving up the blocking, wake-one `accept()`
+/// (no poll before each accept, no thundering herd).
+const ACCEPT_WAIT: Duration = Duration::from_millis(200);
 
 /// A bound `--socket`.
 #[derive(Debug)]
@@ -26,20 +35,23 @@ impl Listener {
             let addrs: Vec<_> = (host, port.parse::<u16>().map_err(io::Error::other)?)
                 .to_socket_addrs()?
                 .collect();
-            return TcpListener::bind(&addrs[..]).map(Listener::Tcp);
+            let listener = TcpListener::bind(&addrs[..])?;
+            accept_wait(&listener)?;
+            return Ok(Listener::Tcp(listener));
         }
         let path = PathBuf::from(spec);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
             std::fs::remove_file(&path)?;
         }
         let listener = UnixListener::bind(&path)?;
+        accept_wait(&listener)?;
         if let Some(mode) = mode {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
         }
         Ok(Listener::Unix(listener, path))
     }
 
-    /// The next connection.
+    /// The next connection, or `WouldBlock` after `ACCEPT_WAIT` without one.
     pub fn accept(&self) -> io::Result<Conn> {
         match self {
             Listener::Tcp(l) => l.accept().map(|(s, _)| Conn::Tcp(s)),
@@ -64,6 +76,14 @@ impl Listener {
             Listener::Unix(_, path) => Some(path),
         }
     }
+}
+
+/// Bounds `accept()` on `listener` to `ACCEPT_WAIT` (Linux applies `SO_RCVTIMEO` of a
+/// listening socket to `accept`); the option is the socket's, so every process that
+/// inherits it gets it.
+fn accept_wait(listener: &impl AsFd) -> io::Result<()> {
+    let wait = TimeVal::milliseconds(i64::try_from(ACCEPT_WAIT.as_millis()).unwrap_or(i64::MAX));
+    setsockopt(listener, ReceiveTimeout, &wait).map_err(io::Error::from)
 }
 
 /// One accepted connection.

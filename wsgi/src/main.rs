@@ -8,8 +8,10 @@
 //! is the one worker; with it, the master (see `master.rs`) forks `--processes` of them.
 
 mod conn;
+mod ini;
 mod master;
 mod options;
+mod process;
 mod wsgi;
 
 use std::process::ExitCode;
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use pyo3::Python;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use uwsgi_wire::exchange::request_body_len;
 use uwsgi_wire::io::{read_packet, StreamError};
@@ -33,6 +35,9 @@ use wsgi::{App, Source};
 
 /// How long a shutdown waits for the requests in flight.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long a worker replaced by a reload (SIGHUP) waits for its requests in flight
+/// (uWSGI's `--reload-mercy` default).
+const RELOAD_DRAIN: Duration = Duration::from_secs(60);
 /// How long a worker at `--max-requests` waits for its last requests (they were
 /// accepted: they are served, not dropped).
 const MAX_REQUESTS_DRAIN: Duration = Duration::from_secs(60);
@@ -44,8 +49,9 @@ struct Shared {
     buffer_size: usize,
     timeout: Duration,
     stopping: AtomicBool,
-    /// Connections accepted and not yet done with.
-    in_flight: AtomicUsize,
+    /// Worker threads not yet returned (a thread returns once `stopping` is set, after
+    /// the request it serves; one waiting in `accept()` sees it within `ACCEPT_WAIT`).
+    running: AtomicUsize,
     /// Requests this worker may still accept (`--max-requests`), taken under the lock:
     /// the thread holding it is the only one in `accept()`, so none is left blocked
     /// there once the count reaches 0.
@@ -60,7 +66,14 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let options = Options::parse();
+    let args = match ini::expand(std::env::args_os()) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("uwsgi-wire-wsgi: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = Options::parse_from(args);
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -75,10 +88,26 @@ fn run(options: &Options) -> Result<(), String> {
         return Err(refusal);
     }
     let mode = options.socket_mode()?;
-    for (key, value) in options.env_pairs()? {
+    let env = options.env_pairs()?;
+    // uWSGI's order: detach, write the pidfile (the daemon's pid, the path from the
+    // starting directory), chdir, bind the sockets, drop the privileges.
+    if let Some(log) = &options.daemonize {
+        process::daemonize(log)?;
+    }
+    for (key, value) in env {
         // Before Python starts (it copies the environment into `os.environ`) and before
         // any other thread exists.
         std::env::set_var(key, value);
+    }
+    let pidfile = options
+        .pidfile
+        .as_deref()
+        .map(std::path::absolute)
+        .transpose()
+        .map_err(|e| format!("--pidfile: {e}"))?;
+    if let Some(pidfile) = &pidfile {
+        std::fs::write(pidfile, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("--pidfile {}: {e}", pidfile.display()))?;
     }
     if let Some(dir) = &options.chdir {
         std::env::set_current_dir(dir).map_err(|e| format!("--chdir {}: {e}", dir.display()))?;
@@ -88,18 +117,22 @@ fn run(options: &Options) -> Result<(), String> {
         .iter()
         .map(|spec| Listener::bind(spec, mode).map_err(|e| format!("--socket {spec}: {e}")))
         .collect::<Result<_, _>>()?;
-    if let Some(pidfile) = &options.pidfile {
-        std::fs::write(pidfile, format!("{}\n", std::process::id()))
-            .map_err(|e| format!("--pidfile {}: {e}", pidfile.display()))?;
+    process::drop_privileges(options.uid.as_deref(), options.gid.as_deref())?;
+    let mut vacuum = process::Vacuum::default();
+    if options.vacuum {
+        for path in listeners.iter().filter_map(Listener::path) {
+            vacuum.socket(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
+        }
+        // As uWSGI: the pidfile written before a `--uid` drop is left (the user may
+        // not remove it).
+        if options.uid.is_none() {
+            pidfile.into_iter().for_each(|path| vacuum.file(path));
+        }
     }
-    let mut vacuum: Vec<std::path::PathBuf> =
-        listeners.iter().filter_map(|l| l.path().cloned()).collect();
-    vacuum.extend(options.pidfile.iter().cloned());
-    let vacuum = if options.vacuum { vacuum } else { Vec::new() };
     if options.master {
         // Returns in the forked workers only.
         let worker = master::run(options, &listeners, &vacuum)?;
-        return serve_process(options, listeners, &worker, &[]);
+        return serve_process(options, listeners, &worker, &process::Vacuum::default());
     }
     let single = master::Worker {
         id: 0,
@@ -114,12 +147,13 @@ fn serve_process(
     options: &Options,
     listeners: Vec<Listener>,
     me: &master::Worker,
-    vacuum: &[std::path::PathBuf],
+    vacuum: &process::Vacuum,
 ) -> Result<(), String> {
     let id = me.id;
-    // SIGTERM and SIGINT are caught from here on (Python, initialized by PyO3 without
-    // its signal handlers, leaves them alone).
-    let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("signals: {e}"))?;
+    // SIGTERM, SIGINT and SIGHUP are caught from here on (Python, initialized by PyO3
+    // without its signal handlers, leaves them alone).
+    let mut signals =
+        Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|e| format!("signals: {e}"))?;
 
     let source = match (&options.module, &options.wsgi_file) {
         (Some(module), _) => Source::Module(module),
@@ -146,7 +180,7 @@ fn serve_process(
         buffer_size: usize::from(options.buffer_size) + 4,
         timeout: Duration::from_secs(options.socket_timeout),
         stopping: AtomicBool::new(false),
-        in_flight: AtomicUsize::new(0),
+        running: AtomicUsize::new(0),
         budget: options.max_requests.map(Mutex::new),
     });
 
@@ -168,46 +202,65 @@ fn serve_process(
                 Arc::clone(&permits),
                 handle.clone(),
             );
+            shared.running.fetch_add(1, Ordering::SeqCst);
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn(move || {
                     worker(&shared, &listener, &permits, deadline);
-                    // The budget is spent: the main thread drains and exits.
+                    shared.running.fetch_sub(1, Ordering::SeqCst);
+                    // The budget is spent (or the worker stops): the main thread drains
+                    // and exits.
                     handle.close();
                 })
                 .map_err(|e| format!("cannot start a worker: {e}"))?;
         }
     }
 
-    let drain = match signals.forever().next() {
-        Some(signal) => {
-            let name = if signal == SIGINT {
-                "SIGINT"
-            } else {
-                "SIGTERM"
-            };
-            tracing::info!(worker = id, "{name}: shutting down");
-            shared.stopping.store(true, Ordering::SeqCst);
-            DRAIN
-        }
-        None => {
-            tracing::info!(
-                worker = id,
-                max_requests = options.max_requests,
-                "--max-requests reached: finishing the requests in flight"
-            );
-            Duration::from_secs(options.socket_timeout).max(MAX_REQUESTS_DRAIN)
+    let drain = loop {
+        match signals.forever().next() {
+            Some(SIGHUP) if me.id == 0 => {
+                // No master to fork new workers from: the process would only stop.
+                tracing::warn!("SIGHUP: a reload needs --master; ignored");
+            }
+            Some(SIGHUP) => {
+                tracing::info!(
+                    worker = id,
+                    "SIGHUP: finishing the requests in flight (reload)"
+                );
+                shared.stopping.store(true, Ordering::SeqCst);
+                break RELOAD_DRAIN;
+            }
+            Some(signal) => {
+                let name = if signal == SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
+                tracing::info!(worker = id, "{name}: shutting down");
+                shared.stopping.store(true, Ordering::SeqCst);
+                break DRAIN;
+            }
+            None => {
+                tracing::info!(
+                    worker = id,
+                    max_requests = options.max_requests,
+                    "--max-requests reached: finishing the requests in flight"
+                );
+                break Duration::from_secs(options.socket_timeout).max(MAX_REQUESTS_DRAIN);
+            }
         }
     };
-    let deadline = Instant::now() + drain;
-    while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    // Every thread returns once its request is done (none is dropped once accepted);
+    // a SIGTERM or SIGINT during a longer drain shortens it to `DRAIN`.
+    let mut deadline = Instant::now() + drain;
+    while shared.running.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        if signals.pending().any(|s| s != SIGHUP) {
+            shared.stopping.store(true, Ordering::SeqCst);
+            deadline = deadline.min(Instant::now() + DRAIN);
+        }
         thread::sleep(Duration::from_millis(10));
     }
-    for path in vacuum {
-        if let Err(err) = std::fs::remove_file(path) {
-            tracing::warn!(path = %path.display(), %err, "--vacuum");
-        }
-    }
+    vacuum.clean();
     tracing::info!(worker = id, "goodbye");
     // The worker threads may be blocked in accept() or in the application: the
     // process ends here, as uWSGI's workers do on SIGINT.
@@ -262,6 +315,9 @@ fn worker(
     Python::with_gil(|py| {
         let mut buf = vec![0u8; shared.buffer_size];
         loop {
+            if shared.stopping.load(Ordering::SeqCst) {
+                return;
+            }
             let accepted = py.allow_threads(|| {
                 let conn = match &shared.budget {
                     None => listener.accept()?,
@@ -272,33 +328,28 @@ fn worker(
                         }
                         let conn = listener.accept()?;
                         *left -= 1;
-                        // Counted before the lock is let go: the thread that finds the
-                        // budget spent next must see this request in flight.
-                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
                         conn
                     }
                 };
-                if shared.budget.is_none() {
-                    shared.in_flight.fetch_add(1, Ordering::SeqCst);
-                }
                 permits.acquire();
                 Ok::<_, std::io::Error>(Some(conn))
             });
             match accepted {
                 Ok(None) => return,
                 Ok(Some(conn)) => {
-                    if !shared.stopping.load(Ordering::SeqCst) {
-                        if let Some((slot, seconds)) = deadline {
-                            slot.store(master::now() + seconds * 1000, Ordering::SeqCst);
-                        }
-                        serve(py, shared, conn, &mut buf);
-                        if let Some((slot, _)) = deadline {
-                            slot.store(0, Ordering::SeqCst);
-                        }
+                    // Served even when the worker is stopping: the front end sent it
+                    // here, no other process will see it.
+                    if let Some((slot, seconds)) = deadline {
+                        slot.store(master::now() + seconds * 1000, Ordering::SeqCst);
+                    }
+                    serve(py, shared, conn, &mut buf);
+                    if let Some((slot, _)) = deadline {
+                        slot.store(0, Ordering::SeqCst);
                     }
                     permits.release();
-                    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 }
+                // `ACCEPT_WAIT` passed without a connection: look at `stopping`.
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(err) => {
                     tracing::warn!(%err, "accept failed");
                     // EMFILE and the like: give the other threads time to free

@@ -3,9 +3,17 @@
 //! (a fork after `Py_Initialize` or after threads start copies locks held by threads
 //! that do not exist in the child). It never runs Python: it waits for signals and
 //! replaces every worker that exits, as uWSGI's `master_loop` does.
+//!
+//! SIGHUP reloads gracefully: the master forks a new set of workers at once and sends
+//! SIGHUP to the old ones, which stop accepting (within `ACCEPT_WAIT`), finish their
+//! requests (for at most `RELOAD_DRAIN`) and exit. The listening sockets stay open in
+//! the master throughout, so a connection is never refused: it waits in the backlog or
+//! goes to a new worker. A SIGHUP while old workers still drain is ignored, as uWSGI
+//! ignores a reload during a reload. Unlike uWSGI (which re-executes itself), the
+//! master keeps its options: a reload loads the application's code anew, not the
+//! command line or the `--ini` file.
 
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,16 +21,20 @@ use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{alarm, fork, ForkResult, Pid};
-use signal_hook::consts::{SIGALRM, SIGCHLD, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::conn::Listener;
 use crate::options::Options;
-use crate::DRAIN;
+use crate::process::Vacuum;
+use crate::{DRAIN, RELOAD_DRAIN};
 
 /// How long the master waits, after SIGTERM, for the workers to drain and exit before
 /// it kills them (a worker drains for `DRAIN`).
 const STOP: Duration = Duration::from_secs(DRAIN.as_secs() + 3);
+/// How long the master waits for a worker replaced by a reload before it kills it (the
+/// worker drains for `RELOAD_DRAIN`).
+const RELOAD_STOP: Duration = Duration::from_secs(RELOAD_DRAIN.as_secs() + 3);
 
 /// A worker that dies this soon after its start is respawned after a pause (a broken
 /// application would otherwise be forked in a tight loop).
@@ -39,7 +51,8 @@ pub struct Worker {
 
 /// The `--harakiri` deadlines of every thread of every worker, in an anonymous shared
 /// mapping made before the first fork (so every worker shares it with the master), as
-/// uWSGI keeps its workers' harakiri times in shared memory.
+/// uWSGI keeps its workers' harakiri times in shared memory. Two slots per worker id:
+/// during a reload the old worker keeps its slot while the new one uses the other.
 struct Deadlines {
     all: &'static [AtomicU64],
     per_worker: usize,
@@ -67,8 +80,8 @@ impl Deadlines {
         Ok(Deadlines { all, per_worker })
     }
 
-    fn of(&self, id: u16) -> &'static [AtomicU64] {
-        let start = (usize::from(id) - 1) * self.per_worker;
+    fn of(&self, slot: usize) -> &'static [AtomicU64] {
+        let start = slot * self.per_worker;
         &self.all[start..start + self.per_worker]
     }
 }
@@ -80,86 +93,145 @@ pub fn now() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A worker as the master tracks it.
+struct Child {
+    pid: Pid,
+    /// 1 to `--processes`.
+    id: u16,
+    /// Its `--harakiri` slot.
+    slot: usize,
+    started: Instant,
+    /// Set when a reload replaced it: SIGKILL past this instant.
+    retired: Option<Instant>,
+}
+
 /// Runs the master: returns the `Worker` in each forked worker, and in the master only
 /// exits the process (0 after SIGTERM/SIGINT).
-pub fn run(
-    options: &Options,
-    listeners: &[Listener],
-    vacuum: &[PathBuf],
-) -> Result<Worker, String> {
-    let mut signals =
-        Signals::new([SIGTERM, SIGINT, SIGCHLD, SIGALRM]).map_err(|e| format!("signals: {e}"))?;
+pub fn run(options: &Options, listeners: &[Listener], vacuum: &Vacuum) -> Result<Worker, String> {
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGCHLD, SIGALRM, SIGHUP])
+        .map_err(|e| format!("signals: {e}"))?;
     for listener in listeners {
         tracing::info!(socket = %listener.describe(), processes = options.processes, "master: bound");
     }
+    let processes = usize::from(options.processes);
     let deadlines = options
         .harakiri
         .map(|_| {
             Deadlines::new(
-                options.processes.into(),
+                2 * processes,
                 listeners.len() * usize::from(options.threads),
             )
         })
         .transpose()?;
-    let forked = |id: u16, signals: Signals| {
+    let forked = |id: u16, slot: usize, signals: Signals| {
         // The master's signal handlers and self-pipe go (the worker installs its own
-        // for SIGTERM/SIGINT).
+        // for SIGTERM/SIGINT/SIGHUP).
         drop(signals);
         Ok(Worker {
             id,
-            deadlines: deadlines.as_ref().map(|d| d.of(id)),
+            deadlines: deadlines.as_ref().map(|d| d.of(slot)),
         })
     };
-    let mut workers: Vec<(Pid, Instant)> = Vec::with_capacity(options.processes.into());
+    // The slots of the current generation start at `base` (0 or `processes`).
+    let mut base = 0;
+    let mut workers: Vec<Child> = Vec::with_capacity(2 * processes);
     for id in 1..=options.processes {
+        let slot = base + usize::from(id) - 1;
         match spawn(id)? {
-            Some(pid) => workers.push((pid, Instant::now())),
-            None => return forked(id, signals),
+            Some(pid) => workers.push(Child::new(pid, id, slot)),
+            None => return forked(id, slot, signals),
         }
     }
     loop {
-        if options.harakiri.is_some() {
+        if deadlines.is_some() || workers.iter().any(|w| w.retired.is_some()) {
             // SIGALRM wakes the loop every second to look at the deadlines.
             alarm::set(1);
         }
         let mut stop = None;
+        let mut reload = false;
         for signal in signals.wait() {
             match signal {
                 SIGCHLD | SIGALRM => {}
+                SIGHUP => reload = true,
                 SIGINT => stop = Some("SIGINT"),
                 _ => stop = Some("SIGTERM"),
             }
         }
         if let Some(deadlines) = &deadlines {
             let now = now();
-            for (index, (pid, _)) in workers.iter().enumerate() {
-                let id = u16::try_from(index + 1).unwrap_or(u16::MAX);
-                let threads = deadlines.of(id);
+            for worker in &workers {
+                let threads = deadlines.of(worker.slot);
                 let over = threads.iter().any(|d| {
                     let deadline = d.load(Ordering::SeqCst);
                     deadline != 0 && now >= deadline
                 });
                 if over {
                     tracing::warn!(
-                        worker = id,
-                        pid = pid.as_raw(),
+                        worker = worker.id,
+                        pid = worker.pid.as_raw(),
                         "master: HARAKIRI: a request ran over --harakiri; SIGKILL"
                     );
-                    let _ = kill(*pid, Signal::SIGKILL);
+                    let _ = kill(worker.pid, Signal::SIGKILL);
                     threads.iter().for_each(|d| d.store(0, Ordering::SeqCst));
                 }
+            }
+        }
+        for worker in &workers {
+            if worker.retired.is_some_and(|by| Instant::now() > by) {
+                tracing::warn!(
+                    worker = worker.id,
+                    pid = worker.pid.as_raw(),
+                    "master: a worker replaced by the reload is still running; SIGKILL"
+                );
+                let _ = kill(worker.pid, Signal::SIGKILL);
             }
         }
         if let Some(name) = stop {
             tracing::info!("master: {name}: stopping the workers");
             stop_all(&mut workers, vacuum, 0);
         }
+        if reload && workers.iter().any(|w| w.retired.is_some()) {
+            tracing::warn!("master: SIGHUP: the last reload is not over; ignored");
+        } else if reload {
+            tracing::info!(
+                "master: SIGHUP: graceful reload (new workers; the old ones finish their requests)"
+            );
+            let by = Instant::now() + RELOAD_STOP;
+            for worker in &mut workers {
+                let _ = kill(worker.pid, Signal::SIGHUP);
+                worker.retired = Some(by);
+            }
+            base = processes - base;
+            for id in 1..=options.processes {
+                let slot = base + usize::from(id) - 1;
+                if let Some(deadlines) = &deadlines {
+                    deadlines
+                        .of(slot)
+                        .iter()
+                        .for_each(|d| d.store(0, Ordering::SeqCst));
+                }
+                match spawn(id)? {
+                    Some(pid) => workers.push(Child::new(pid, id, slot)),
+                    None => return forked(id, slot, signals),
+                }
+            }
+        }
         // Every child that exited (one SIGCHLD may stand for several).
         while let Some((pid, status)) = reap() {
-            let Some(index) = workers.iter().position(|(p, _)| *p == pid) else {
+            let Some(index) = workers.iter().position(|w| w.pid == pid) else {
                 continue;
             };
-            let id = u16::try_from(index + 1).unwrap_or(u16::MAX);
+            let Child {
+                id,
+                slot,
+                started,
+                retired,
+                ..
+            } = workers.remove(index);
+            if retired.is_some() {
+                tracing::info!(worker = id, pid = pid.as_raw(), status = %describe(status), "master: worker replaced by the reload exited");
+                continue;
+            }
             if let WaitStatus::Exited(_, code @ 2) = status {
                 // The worker could not start (the application did not load, ...): a
                 // replacement would fail the same way, so the master stops, as uWSGI
@@ -169,25 +241,35 @@ pub fn run(
                     pid = pid.as_raw(),
                     "master: worker could not start (exit status 2); stopping"
                 );
-                workers.remove(index);
                 stop_all(&mut workers, vacuum, code);
             }
-            let lived = workers[index].1.elapsed();
             tracing::warn!(worker = id, pid = pid.as_raw(), status = %describe(status), "master: worker exited; respawning");
-            if lived < QUICK_DEATH {
+            if started.elapsed() < QUICK_DEATH {
                 std::thread::sleep(QUICK_DEATH);
             }
             if let Some(deadlines) = &deadlines {
                 // A request cut short leaves its deadline behind.
                 deadlines
-                    .of(id)
+                    .of(slot)
                     .iter()
                     .for_each(|d| d.store(0, Ordering::SeqCst));
             }
             match spawn(id)? {
-                Some(new) => workers[index] = (new, Instant::now()),
-                None => return forked(id, signals),
+                Some(new) => workers.push(Child::new(new, id, slot)),
+                None => return forked(id, slot, signals),
             }
+        }
+    }
+}
+
+impl Child {
+    fn new(pid: Pid, id: u16, slot: usize) -> Child {
+        Child {
+            pid,
+            id,
+            slot,
+            started: Instant::now(),
+            retired: None,
         }
     }
 }
@@ -225,34 +307,31 @@ fn describe(status: WaitStatus) -> String {
 }
 
 /// Stops the workers, removes the `--vacuum` files and exits with `code`.
-fn stop_all(workers: &mut Vec<(Pid, Instant)>, vacuum: &[PathBuf], code: i32) -> ! {
+fn stop_all(workers: &mut Vec<Child>, vacuum: &Vacuum, code: i32) -> ! {
     shutdown(workers);
-    for path in vacuum {
-        if let Err(err) = std::fs::remove_file(path) {
-            tracing::warn!(path = %path.display(), %err, "--vacuum");
-        }
-    }
+    vacuum.clean();
     tracing::info!("master: goodbye");
     std::process::exit(code)
 }
 
 /// SIGTERM to every worker, then waits for them (they finish their requests, for at
 /// most `DRAIN`); the ones left at `STOP` get SIGKILL.
-fn shutdown(workers: &mut Vec<(Pid, Instant)>) {
-    for (pid, _) in workers.iter() {
-        let _ = kill(*pid, Signal::SIGTERM);
+fn shutdown(workers: &mut Vec<Child>) {
+    for worker in workers.iter() {
+        let _ = kill(worker.pid, Signal::SIGTERM);
     }
     let deadline = Instant::now() + STOP;
     while !workers.is_empty() {
         while let Some((pid, status)) = reap() {
             tracing::info!(pid = pid.as_raw(), status = %describe(status), "master: worker stopped");
-            workers.retain(|(p, _)| *p != pid);
+            workers.retain(|w| w.pid != pid);
         }
         if workers.is_empty() {
             break;
         }
         if Instant::now() > deadline {
-            for (pid, _) in workers.drain(..) {
+            for worker in workers.drain(..) {
+                let pid = worker.pid;
                 tracing::warn!(pid = pid.as_raw(), "master: worker still running; SIGKILL");
                 let _ = kill(pid, Signal::SIGKILL);
                 let _ = waitpid(pid, None);

@@ -7,7 +7,9 @@ use clap::Parser;
 /// Host a WSGI application (Django, Flask, ...) on the uwsgi protocol, in uWSGI's place:
 /// the options are uWSGI's, with uWSGI's meaning.
 #[derive(Debug, Parser)]
-#[command(name = "uwsgi-wire-wsgi", version)]
+// uWSGI lets a later value of an option replace an earlier one (the command line after
+// an `--ini` file, or a second `--ini`).
+#[command(name = "uwsgi-wire-wsgi", version, args_override_self = true)]
 pub struct Options {
     /// Listen on this socket: TCP `host:port` (`:port` for every address) or a Unix
     /// socket path. Repeatable.
@@ -75,23 +77,29 @@ pub struct Options {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub harakiri: Option<u64>,
 
-    // uWSGI options refused for now: accepted by the parser so that the refusal names
-    // them (see `refused`), never silently ignored.
-    #[arg(long, short = 'd', hide = true)]
-    pub daemonize: Option<String>,
-    #[arg(long, hide = true)]
+    /// Detach from the terminal (fork twice, new session, umask 0, as uWSGI) and write
+    /// the log (stdout and stderr) to this file, appended.
+    #[arg(long, short = 'd')]
+    pub daemonize: Option<PathBuf>,
+    /// Run as this user (name or number) once the sockets are bound and the pidfile
+    /// written (as root only).
+    #[arg(long)]
     pub uid: Option<String>,
-    #[arg(long, hide = true)]
+    /// Run as this group (name or number) once the sockets are bound; the supplementary
+    /// groups become the `--uid` user's.
+    #[arg(long)]
     pub gid: Option<String>,
-    #[arg(long, hide = true)]
-    pub ini: Option<String>,
+    /// Read options from the `[uwsgi]` section of this INI file (`FILE:SECTION` for
+    /// another section), in place of the `--ini`: `key = value` for `--key=value`,
+    /// `master = true` for a flag. Repeatable.
+    #[arg(long)]
+    pub ini: Vec<PathBuf>,
 }
 
 impl Options {
     /// The first uWSGI option given that this host does not support yet, as the message
     /// to exit with.
     pub fn refused(&self) -> Option<String> {
-        let yet = |name: &str| Some(format!("--{name} is not supported yet"));
         // uWSGI without a master forks the workers from the first one and never replaces
         // them; this host only has the supervised model.
         if !self.master && self.processes > 1 {
@@ -106,14 +114,10 @@ impl Options {
         if !self.master && self.harakiri.is_some() {
             return Some("--harakiri needs --master (to kill and replace the worker)".into());
         }
-        let named = [
-            ("daemonize", &self.daemonize),
-            ("uid", &self.uid),
-            ("gid", &self.gid),
-            ("ini", &self.ini),
-        ];
-        if let Some((name, _)) = named.iter().find(|(_, value)| value.is_some()) {
-            return yet(name);
+        if let Some(file) = self.ini.first() {
+            // `ini::expand` replaces every `--ini` before parsing: one left here was
+            // not read.
+            return Some(format!("--ini {}: not read", file.display()));
         }
         match (&self.module, &self.wsgi_file) {
             (None, None) => Some("one of --module and --wsgi-file is required".into()),
@@ -194,10 +198,6 @@ mod tests {
             (&["--processes=5"][..], "--processes 5 needs --master"),
             (&["--max-requests=5000"], "--max-requests needs --master"),
             (&["--harakiri", "20"], "--harakiri needs --master"),
-            (&["--daemonize=/tmp/log"], "--daemonize"),
-            (&["--uid", "505"], "--uid"),
-            (&["--gid=505"], "--gid"),
-            (&["--ini", "x.ini"], "--ini"),
         ] {
             let o = parse(&[&base[..], extra].concat()).unwrap();
             let refusal = o.refused().unwrap();
@@ -213,6 +213,32 @@ mod tests {
             parse(&[&base[..], &["-M", "--workers=3", "--max-requests", "9"]].concat()).unwrap();
         assert_eq!((o.master, o.processes, o.max_requests), (true, 3, Some(9)));
         assert_eq!(o.refused(), None);
+        // The guide's command, but for the program's name.
+        let o = parse(&[
+            "--chdir=/var/django/projects/myapp",
+            "--module=myapp.wsgi:application",
+            "--env",
+            "DJANGO_SETTINGS_MODULE=myapp.settings",
+            "--master",
+            "--pidfile=/usr/local/var/run/uwsgi/project-master.pid",
+            "--socket=127.0.0.1:29000",
+            "--processes=5",
+            "--uid=505",
+            "--gid=505",
+            "--harakiri=20",
+            "--max-requests=5000",
+            "--vacuum",
+            "--daemonize=/usr/local/var/log/uwsgi/myapp.log",
+        ])
+        .unwrap();
+        assert_eq!(o.refused(), None);
+        assert_eq!(
+            (o.uid.as_deref(), o.gid.as_deref()),
+            (Some("505"), Some("505"))
+        );
+        // A later value replaces an earlier one, as with uWSGI.
+        let o = parse(&[&base[..], &["--threads=2", "--threads", "3"]].concat()).unwrap();
+        assert_eq!(o.threads, 3);
         let err = parse(&[&base[..], &["--lazy-apps"]].concat()).unwrap_err();
         assert!(err.to_string().contains("--lazy-apps"), "{err}");
         assert_eq!(err.exit_code(), 2);

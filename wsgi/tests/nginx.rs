@@ -851,10 +851,6 @@ fn unsupported_options_are_refused_by_name() {
         (&["--processes=5"][..], "--processes 5 needs --master"),
         (&["--max-requests=5"], "--max-requests needs --master"),
         (&["--harakiri", "20"], "--harakiri needs --master"),
-        (
-            &["--daemonize", "x.log"],
-            "--daemonize is not supported yet",
-        ),
         (&["--lazy-apps"], "--lazy-apps"),
     ] {
         let out = Command::new(HOST)

@@ -70,7 +70,7 @@ enum Command {
     /// Run an inspection server: every request is answered with its decoded vars as JSON
     /// and logged one line each.
     Serve(serve::ServeArgs),
-    /// Run an HTTP/1.1 server in nginx's place: each request goes to the location with
+    /// Run an HTTP/1.1 server (HTTP/2 too, over TLS) in nginx's place: each request goes to the location with
     /// the longest matching prefix, which forwards it to uwsgi upstreams as nginx's
     /// `uwsgi_pass` with `include uwsgi_params` does (502 when an upstream refuses or
     /// closes early, 504 when it is too slow, 413 for a body over --max-body) or serves

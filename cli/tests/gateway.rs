@@ -203,7 +203,8 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
     let dir = TempDir::new("cli-gateway-usage");
     let missing = dir.path().join("missing").display().to_string();
     let here = dir.path().display().to_string();
-    let cases: [(&[&str], &str); 9] = [
+    let not_pem = dir.write("not.pem", "not PEM\n").display().to_string();
+    let cases: [(&[&str], &str); 12] = [
         (
             &["127.0.0.1:1", "--param", "X_USER=$remote_user"],
             "unknown variable $remote_user",
@@ -230,6 +231,18 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
         ),
         (&["--location", "a=127.0.0.1:1"], "must start with '/'"),
         (&["--static", "/s/"], "PREFIX=DIR"),
+        (
+            &["127.0.0.1:1", "--tls-cert", &not_pem],
+            "--tls-cert and --tls-key go together",
+        ),
+        (
+            &["127.0.0.1:1", "--tls-cert", &missing, "--tls-key", &missing],
+            &missing,
+        ),
+        (
+            &["127.0.0.1:1", "--tls-cert", &not_pem, "--tls-key", &not_pem],
+            "no certificate",
+        ),
     ];
     for (args, message) in cases {
         let out = Command::new(BIN)

@@ -953,3 +953,139 @@ fn the_access_log_has_nginx_combined_lines() {
     assert_eq!(&time[11..12], ":", "{time}");
     drop(nginx);
 }
+
+/// `curl` for HTTPS and HTTP/2, `openssl` for a self-signed certificate.
+const TLS: &[harness::Need] = &[
+    harness::Need::Program("curl", "curl"),
+    harness::Need::Program("openssl", "openssl"),
+];
+
+/// A self-signed certificate for `myapp.example.com` and its key, in `dir`.
+fn self_signed(dir: &TempDir) -> (String, String) {
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=myapp.example.com"])
+        .args(["-addext", "subjectAltName=DNS:myapp.example.com"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl req: {status}");
+    (cert.display().to_string(), key.display().to_string())
+}
+
+/// `curl -k` with `version` (`--http2`, `--http1.1`) to `https://myapp.example.com:PORT
+/// TARGET` (resolved to 127.0.0.1): the HTTP version curl reports and its local port.
+fn curl_https(port: u16, version: &str, target: &str) -> (String, u16) {
+    let output = std::process::Command::new("curl")
+        .args([
+            "-sSk",
+            "--path-as-is",
+            "--max-time",
+            "20",
+            version,
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{http_code} %{http_version} %{local_port}"])
+        .arg("--resolve")
+        .arg(format!("myapp.example.com:{port}:127.0.0.1"))
+        .args(["-H", "X-Forwarded-For: 198.51.100.7"])
+        .arg(format!("https://myapp.example.com:{port}{target}"))
+        .output()
+        .expect("run curl");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let words: Vec<&str> = out.split(' ').collect();
+    assert!(
+        output.status.success() && words.len() == 3 && words[0] == "200",
+        "curl {version} to {port}: {out} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (words[1].to_owned(), words[2].parse().expect("a port"))
+}
+
+#[test]
+fn tls_with_http2_by_alpn_sends_the_vars_nginx_sends() {
+    require!(NGINX);
+    require!(TLS);
+    let backend = crate::backend::Backend::start();
+    let dir = TempDir::new("gateway-tls");
+    let (cert, key) = self_signed(&dir);
+    let docroot = dir.mkdir("docroot").display().to_string();
+    let params = [
+        ("X-Forwarded-Proto", "$scheme"),
+        ("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+        ("Host", "$host"),
+        ("X_TLS", "$https|${scheme}://$host:$server_port$request_uri"),
+    ];
+    let uwsgi_params: String = params
+        .iter()
+        .map(|(key, value)| format!("uwsgi_param {key} \"{value}\";\n            "))
+        .collect();
+    // nginx's own TLS port beside the plain one the harness waits on.
+    let nginx_tls = harness::free_port();
+    let server = format!(
+        "listen 127.0.0.1:{nginx_tls} ssl http2;\n        ssl_certificate {cert};\n        \
+         ssl_certificate_key {key};\n        root {docroot};\n        location / {{\n            \
+         include /etc/nginx/uwsgi_params;\n            {uwsgi_params}uwsgi_pass 127.0.0.1:{port};\n        }}",
+        port = backend.port()
+    );
+    let (_nginx, _) = crate::peers::nginx_server(&dir, &server);
+    let mut args = vec![
+        "--document-root".to_owned(),
+        docroot,
+        "--tls-cert".to_owned(),
+        cert,
+        "--tls-key".to_owned(),
+        key,
+    ];
+    for (key, value) in params {
+        args.push(format!("--param={key}={value}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let gateway = Gateway::start(&[format!("127.0.0.1:{}", backend.port())], &args);
+
+    for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let target = "/main/a%20b/../c?x=1";
+        let (through, client) = curl_https(nginx_tls, flag, target);
+        assert_eq!(through, version, "nginx {flag}");
+        let through_nginx = recorded_vars(&backend.expect_request(), client, nginx_tls);
+        let (through, client) = curl_https(gateway.port, flag, target);
+        assert_eq!(
+            through, version,
+            "the gateway negotiated HTTP/{through} for {flag}"
+        );
+        let through_gateway = recorded_vars(&backend.expect_request(), client, gateway.port);
+        eprintln!("measured: {flag} through the gateway: {through_gateway:?}");
+        assert_eq!(
+            through_nginx, through_gateway,
+            "the vars through nginx (left) and the gateway (right), {flag}"
+        );
+        let get = |key: &str| {
+            through_gateway
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("HTTPS"), Some("on"));
+        assert_eq!(get("REQUEST_SCHEME"), Some("https"));
+        assert_eq!(get("X-Forwarded-Proto"), Some("https"));
+        let protocol = if version == "2" {
+            "HTTP/2.0"
+        } else {
+            "HTTP/1.1"
+        };
+        assert_eq!(get("SERVER_PROTOCOL"), Some(protocol));
+        assert_eq!(
+            get("X_TLS"),
+            Some("on|https://myapp.example.com:<front-port>/main/a%20b/../c?x=1")
+        );
+    }
+}

@@ -38,9 +38,16 @@ impl AccessLog {
         let version = match request.version() {
             Version::HTTP_09 => "HTTP/0.9",
             Version::HTTP_10 => "HTTP/1.0",
+            Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
-        let line = format!("{} {} {version}", request.method(), request.uri());
+        // HTTP/2 has no request line: nginx writes the :path (hyper's URI holds the
+        // :scheme and :authority too); HTTP/1's is the target as sent.
+        let target = match request.version() {
+            Version::HTTP_2 => request.uri().path_and_query().map_or("/", |pq| pq.as_str()),
+            _ => &request.uri().to_string(),
+        };
+        let line = format!("{} {target} {version}", request.method());
         Entry {
             log: self.clone(),
             remote_addr: peer.ip().to_string(),

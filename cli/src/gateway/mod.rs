@@ -1,5 +1,5 @@
-//! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper) in nginx's
-//! place: each request goes to its location (`location.rs`, the longest prefix of its
+//! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper; HTTP/2 too
+//! over TLS, `tls.rs`) in nginx's place: each request goes to its location (`location.rs`, the longest prefix of its
 //! normalized path), which forwards it to a uwsgi upstream (`upstream.rs`, chosen as
 //! nginx's `upstream` block chooses one), as nginx does with
 //! `uwsgi_pass` and `include uwsgi_params` (the vars of [`NginxParams`] with the
@@ -9,6 +9,7 @@
 mod access_log;
 mod files;
 mod location;
+mod tls;
 mod upstream;
 mod vars;
 
@@ -26,10 +27,13 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
 use uwsgi_wire::client::{self, ErrorKind};
 use uwsgi_wire::Modifier1;
@@ -66,8 +70,8 @@ pub struct GatewayArgs {
     /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
     /// (repeatable), as nginx's `uwsgi_param`. VALUE may hold nginx's variables,
     /// `$name` or `${name}`: $host, $remote_addr, $remote_port,
-    /// $proxy_add_x_forwarded_for, $http_NAME, $scheme, $request_uri, $server_name,
-    /// $server_port.
+    /// $proxy_add_x_forwarded_for, $http_NAME, $scheme, $https, $request_uri,
+    /// $server_name, $server_port.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
     /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
@@ -104,6 +108,16 @@ pub struct GatewayArgs {
     /// (`-`), as nginx's `access_log FILE combined;`.
     #[arg(long, value_name = "FILE|-")]
     access_log: Option<PathBuf>,
+    /// Serve HTTPS with the certificate chain in FILE (PEM, the server's certificate
+    /// first), as nginx's `listen ... ssl http2` with `ssl_certificate`: HTTP/2 or
+    /// HTTP/1.1 as the client's ALPN chooses; the app gets `HTTPS=on` and
+    /// `REQUEST_SCHEME=https`, $scheme is `https`. Needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1), as nginx's
+    /// `ssl_certificate_key`.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// Log every request's vars and its response status on stderr.
     #[arg(long)]
     trace: bool,
@@ -128,6 +142,12 @@ struct Gateway {
     port: u16,
     /// `--access-log`.
     access_log: Option<Arc<access_log::AccessLog>>,
+    /// `--tls-cert`: every connection is TLS.
+    tls: Option<TlsAcceptor>,
+    /// How HTTP/1.1 connections are served.
+    http1: auto::Builder<TokioExecutor>,
+    /// How HTTP/2 connections (TLS, ALPN `h2`) are served.
+    http2: auto::Builder<TokioExecutor>,
 }
 
 /// Runs the gateway until SIGTERM or SIGINT (Ctrl-C): prints `listening on ADDR` once
@@ -183,6 +203,13 @@ async fn serve(
             config.listen
         )));
     };
+    // Before binding: a certificate that cannot be used is a usage error, as nginx's
+    // `nginx -t` refuses it.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(usage)?),
+        (None, None) => None,
+        _ => return Err(usage("--tls-cert and --tls-key go together".to_owned())),
+    };
     let bind = |e: std::io::Error| fail(format!("{}: {e}", config.listen));
     let listener = TcpListener::bind((host.as_str(), *port))
         .await
@@ -193,6 +220,7 @@ async fn serve(
     // its client's address and the params with variables (`forward`), each in the
     // place its empty stand-in keeps here, as nginx keeps the order of its params.
     let mut params = NginxParams::new()
+        .https(tls.is_some())
         .server_name(&config.server_name)
         .document_root(&config.document_root)
         .server_port(local.port().to_string());
@@ -213,6 +241,8 @@ async fn serve(
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
     let routes = routes(&config, &builder).map_err(usage)?;
+    let http = http_builder(&config);
+    let (http1, http2) = (http.clone().http1_only(), http.http2_only());
     let access_log = match &config.access_log {
         Some(path) => Some(Arc::new(
             access_log::AccessLog::open(path)
@@ -228,6 +258,9 @@ async fn serve(
         templates,
         port: local.port(),
         access_log,
+        tls,
+        http1,
+        http2,
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
@@ -274,30 +307,21 @@ async fn serve(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = permit;
-            let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
-            let service = hyper::service::service_fn(move |request| {
-                let gateway = gateway.clone();
-                async move {
-                    let entry = gateway
-                        .access_log
-                        .as_ref()
-                        .map(|log| log.entry(&request, peer));
-                    let response = gateway.handle(request, peer).await;
-                    Ok::<_, Infallible>(match entry {
-                        Some(entry) => entry.wrap(response),
-                        None => response,
-                    })
+            match &gateway.tls {
+                None => gateway.serve_connection(stream, peer, false, watcher).await,
+                Some(acceptor) => {
+                    // nginx bounds the handshake by client_header_timeout.
+                    let handshake =
+                        tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(tls::H2);
+                            gateway.serve_connection(stream, peer, h2, watcher).await;
+                        }
+                        Ok(Err(err)) => tracing::info!(%peer, error = %err, "TLS handshake"),
+                        Err(_) => tracing::info!(%peer, "TLS handshake: timed out"),
+                    }
                 }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                // An idle or slow client does not hold a connection slot for ever.
-                .header_read_timeout(Duration::from_secs(60))
-                .max_buf_size(max_head)
-                .title_case_headers(true)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %err, "client connection");
             }
         });
     }
@@ -315,6 +339,31 @@ async fn serve(
         tracing::warn!("stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut");
     }
     Ok(())
+}
+
+/// How long a client has to send a request head or finish its TLS handshake (nginx's
+/// `client_header_timeout`).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// HTTP/1.1 with nginx's limits, and HTTP/2 (over TLS, when ALPN chose it) with
+/// nginx's `http2_max_concurrent_streams` and the head bounded as HTTP/1.1's.
+fn http_builder(config: &GatewayArgs) -> auto::Builder<TokioExecutor> {
+    let max_head = usize::try_from(config.max_head).unwrap_or(usize::MAX);
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        // An idle or slow client does not hold a connection slot for ever.
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(max_head)
+        .title_case_headers(true);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(128)
+        .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX))
+        // A peer gone without a word is found and its connection closed.
+        .keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_timeout(Duration::from_secs(20));
+    http
 }
 
 /// How long the requests in flight have to finish once SIGTERM or SIGINT arrived.
@@ -364,6 +413,39 @@ fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::R
 }
 
 impl Gateway {
+    /// Serves one client connection until it closes: HTTP/2 when `h2` (ALPN chose it),
+    /// else HTTP/1.1, as nginx serves a `listen ... http2` without prior knowledge.
+    async fn serve_connection<I>(
+        self: Arc<Self>,
+        io: I,
+        peer: SocketAddr,
+        h2: bool,
+        watcher: Watcher,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let gateway = self.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let gateway = gateway.clone();
+            async move {
+                let entry = gateway
+                    .access_log
+                    .as_ref()
+                    .map(|log| log.entry(&request, peer));
+                let response = gateway.handle(request, peer).await;
+                Ok::<_, Infallible>(match entry {
+                    Some(entry) => entry.wrap(response),
+                    None => response,
+                })
+            }
+        });
+        let http = if h2 { &self.http2 } else { &self.http1 };
+        let connection = http.serve_connection(TokioIo::new(io), service);
+        if let Err(err) = watcher.watch(connection).await {
+            tracing::debug!(%peer, error = %err, "client connection");
+        }
+    }
+
     /// Answers one request: from its location, or 404 (nginx's answer for a path no
     /// location or root serves); 400 for a path nginx cannot normalize.
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -412,6 +494,7 @@ impl Gateway {
         let mut own = RequestParams::new().remote_addr(peer);
         let context = vars::Context {
             peer,
+            https: self.tls.is_some(),
             server_name: &self.config.server_name,
             server_port: self.port,
         };

@@ -440,3 +440,146 @@ fn an_upstream_that_does_not_answer_the_connect_is_skipped_after_connect_timeout
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
     drop(full);
 }
+
+/// The value of `key` among the vars `uwsgi-wire serve` answered with as JSON.
+fn served_var(body: &[u8], key: &str) -> Option<String> {
+    let vars: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+    vars["vars"]
+        .as_array()?
+        .iter()
+        .find(|pair| pair[0] == key)
+        .and_then(|pair| pair[1].as_str().map(str::to_owned))
+}
+
+/// The `Threads:` of a process's /proc status.
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("Threads:")
+}
+
+#[test]
+fn the_guide_config_file_serves_the_root_static_files_and_main_with_its_params() {
+    let dir = TempDir::new("cli-gateway-config");
+    let (first, a) = serve(&dir);
+    let (second, b) = serve(&dir);
+    let root = dir.mkdir("html");
+    let statics = dir.mkdir("static");
+    std::fs::write(root.join("index.html"), "<p>myapp</p>\n").expect("write");
+    std::fs::write(statics.join("app.css"), "body {}\n").expect("write");
+    let log = dir.path().join("access.log");
+    // The example as shipped, its paths and upstreams moved to this test's.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/gateway.toml");
+    let mut config = std::fs::read_to_string(example).expect("examples/gateway.toml");
+    for (from, to) in [
+        ("/var/www/myapp/html", root.display().to_string()),
+        (
+            "/var/django/projects/myapp/static/",
+            format!("{}/", statics.display()),
+        ),
+        ("\"127.0.0.1:29000\"", format!("\"127.0.0.1:{a}\"")),
+        ("\"127.0.0.1:29001\"", format!("\"127.0.0.1:{b}\"")),
+        ("/var/log/uwsgi-wire/access.log", log.display().to_string()),
+    ] {
+        assert!(config.contains(from), "examples/gateway.toml has {from}");
+        config = config.replace(from, &to);
+    }
+    let file = dir.write("gateway.toml", config);
+    // LISTEN on the command line replaces the file's `listen`.
+    let (gateway, port) = gateway(
+        &dir,
+        &[
+            format!("--config={}", file.display()),
+            "--workers=5".to_owned(),
+        ],
+    );
+    // --workers 5: the main thread and 5 workers, before any file read starts the
+    // blocking pool's threads.
+    let pid = harness::pid_running(BIN, &format!("127.0.0.1:{port}"));
+    assert_eq!(threads(pid), 6, "threads with --workers 5");
+
+    assert_eq!(get(port, "/").2, b"<p>myapp</p>\n");
+    assert_eq!(get(port, "/static/app.css").2, b"body {}\n");
+    assert_eq!(get(port, "/elsewhere").0, 404);
+    let request = |target: &str, head: &str| {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let request = format!("GET {target} HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        let end = client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
+        out[end..].to_vec()
+    };
+    for _ in 0..2 {
+        let body = request(
+            "/main/page?x=1",
+            "Host: MyApp.Example.com:8080\r\nX-Forwarded-For: 198.51.100.7\r\n",
+        );
+        let var = |key| served_var(&body, key);
+        assert_eq!(var("Host").as_deref(), Some("myapp.example.com"));
+        assert_eq!(var("X-Real-IP").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            var("X-Forwarded-For").as_deref(),
+            Some("198.51.100.7, 127.0.0.1")
+        );
+        assert_eq!(var("X-Forwarded-Proto").as_deref(), Some("http"));
+        assert_eq!(var("SERVER_NAME").as_deref(), Some("myapp.example.com"));
+        assert_eq!(var("REQUEST_URI").as_deref(), Some("/main/page?x=1"));
+        assert_eq!(var("HTTPS"), None);
+    }
+    // The pair, round robin: each upstream had one of the two.
+    assert!(first.log().contains("/main/page"), "{}", first.log());
+    assert!(second.log().contains("/main/page"), "{}", second.log());
+    let lines = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        lines.contains("\"GET /main/page?x=1 HTTP/1.1\" 200"),
+        "{lines}"
+    );
+    drop(gateway);
+}
+
+#[test]
+fn several_server_names_the_first_is_server_name_and_every_host_is_answered() {
+    let dir = TempDir::new("cli-gateway-server-names");
+    let (_backend, backend) = serve(&dir);
+    let (_gateway, port) = gateway(
+        &dir,
+        &[
+            format!("127.0.0.1:{backend}"),
+            "--server-name".to_owned(),
+            "a.example".to_owned(),
+            "b.example".to_owned(),
+            "--param=X_HOST=$host|$server_name".to_owned(),
+        ],
+    );
+    for (head, host) in [
+        ("Host: b.example\r\n", "b.example"),
+        ("Host: other.example\r\n", "other.example"),
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let request = format!("GET / HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        assert!(out.starts_with(b"HTTP/1.1 200"), "{host}");
+        let end = client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
+        let body = &out[end..];
+        assert_eq!(
+            served_var(body, "SERVER_NAME").as_deref(),
+            Some("a.example")
+        );
+        assert_eq!(
+            served_var(body, "X_HOST"),
+            Some(format!("{host}|a.example"))
+        );
+    }
+}

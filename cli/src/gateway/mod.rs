@@ -7,6 +7,7 @@
 //! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
 
 mod access_log;
+mod config;
 mod files;
 mod location;
 mod tls;
@@ -41,12 +42,13 @@ use uwsgi_wire::Modifier1;
 use crate::args::{parse_param, parse_seconds, parse_size};
 use crate::failure::{fail, usage, Failure};
 use crate::net::Addr;
+use config::Settings;
 
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
-    /// Where HTTP clients connect, `host:port`.
+    /// Where HTTP clients connect, `host:port` (or `listen` in --config).
     #[arg(value_parser = Addr::parse)]
-    listen: Addr,
+    listen: Option<Addr>,
     /// The uwsgi upstreams of the location `/`: `host:port`, `unix:PATH` or a socket
     /// path; several are used round robin, as nginx's upstream block with its defaults
     /// (`ADDR weight=N`, one argument, weighs one; one that cannot be connected to is
@@ -54,6 +56,13 @@ pub struct GatewayArgs {
     /// --static or --root.
     #[arg(value_parser = upstream::parse_server, value_name = "UPSTREAM")]
     upstreams: Vec<upstream::Server>,
+    /// Read the settings from FILE (TOML): each key a flag's name (`max-body = "16M"`),
+    /// `listen` and `upstreams` for the arguments, `[location]`, `[static]` and
+    /// `[param]` tables for the repeatable flags; an unknown key is refused. A flag on
+    /// the command line replaces the file's value; the repeatable ones add to the
+    /// file's. See docs/GATEWAY.md.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Requests whose path starts with PREFIX go to these upstreams, round robin
     /// (repeatable), as nginx's `location PREFIX { uwsgi_pass ...; }`. The longest
     /// matching prefix of the normalized path wins; a path no location matches is 404.
@@ -74,36 +83,48 @@ pub struct GatewayArgs {
     /// $server_name, $server_port.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
-    /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
-    #[arg(long, default_value_t = 0)]
-    modifier1: u8,
-    /// SERVER_NAME, as nginx's `server_name`.
-    #[arg(long, default_value = "localhost")]
-    server_name: String,
-    /// DOCUMENT_ROOT, as nginx's `root` (the default: Debian's default site).
-    #[arg(long, default_value = "/var/www/html")]
-    document_root: String,
-    /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431.
-    #[arg(long, default_value = "32K", value_parser = parse_size, value_name = "BYTES")]
-    max_head: u64,
+    /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's
+    /// `uwsgi_modifier1` [default: 0].
+    #[arg(long)]
+    modifier1: Option<u8>,
+    /// The server's names, as nginx's `server_name`: the first is $server_name and
+    /// SERVER_NAME; every Host is answered, as nginx's only server block answers
+    /// every Host [default: localhost].
+    #[arg(long = "server-name", value_name = "NAME", num_args = 1..)]
+    server_names: Vec<String>,
+    /// DOCUMENT_ROOT, as nginx's `root` [default: /var/www/html, Debian's default
+    /// site].
+    #[arg(long)]
+    document_root: Option<String>,
+    /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431
+    /// [default: 32K].
+    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    max_head: Option<u64>,
     /// The largest request body (nginx's `client_max_body_size`); a larger one is
-    /// answered 413.
-    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "BYTES")]
-    max_body: u64,
-    /// Seconds to connect to an upstream (nginx's `uwsgi_connect_timeout`).
-    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
-    connect_timeout: Duration,
+    /// answered 413 [default: 1M].
+    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    max_body: Option<u64>,
+    /// Seconds to connect to an upstream (nginx's `uwsgi_connect_timeout`)
+    /// [default: 60].
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    connect_timeout: Option<Duration>,
     /// Seconds to wait for an upstream's response head, and between reads of its body
-    /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut.
-    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
-    timeout: Duration,
+    /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut
+    /// [default: 60].
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    timeout: Option<Duration>,
     /// Seconds a write to an HTTP client may wait for it to read (nginx's
-    /// `send_timeout`); then its connection is closed.
-    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
-    send_timeout: Duration,
-    /// The most HTTP connections served at once; more wait to be accepted.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
+    /// `send_timeout`); then its connection is closed [default: 60].
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    send_timeout: Option<Duration>,
+    /// The most HTTP connections served at once; more wait to be accepted
+    /// [default: 1024].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// The runtime's worker threads, as nginx's `worker_processes` [default: one per
+    /// core, as `worker_processes auto`].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     /// Log every request in nginx's `combined` format to FILE (appended) or to stdout
     /// (`-`), as nginx's `access_log FILE combined;`.
     #[arg(long, value_name = "FILE|-")]
@@ -129,7 +150,7 @@ type Body = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// What every connection shares.
 struct Gateway {
-    config: GatewayArgs,
+    config: Settings,
     /// Each location's upstreams (clients with the settings and the vars nginx would
     /// send for every request, the client's address aside) or files.
     routes: location::Routes,
@@ -155,6 +176,7 @@ struct Gateway {
 /// signal stops accepting, lets the requests in flight finish (at most 30 s) and
 /// returns.
 pub fn run(args: GatewayArgs) -> Result<(), Failure> {
+    let args = Settings::new(args).map_err(usage)?;
     let level = if args.trace { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -186,17 +208,18 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
             args.max_head
         )));
     }
-    tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers);
+    }
+    runtime
         .enable_all()
         .build()
         .map_err(|e| fail(format!("starting the runtime: {e}")))?
         .block_on(serve(args, templates))
 }
 
-async fn serve(
-    config: GatewayArgs,
-    templates: Vec<(String, vars::Template)>,
-) -> Result<(), Failure> {
+async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Result<(), Failure> {
     let Addr::Tcp { host, port } = &config.listen else {
         return Err(fail(format!(
             "{}: the gateway listens on TCP (host:port)",
@@ -347,7 +370,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// HTTP/1.1 with nginx's limits, and HTTP/2 (over TLS, when ALPN chose it) with
 /// nginx's `http2_max_concurrent_streams` and the head bounded as HTTP/1.1's.
-fn http_builder(config: &GatewayArgs) -> auto::Builder<TokioExecutor> {
+fn http_builder(config: &Settings) -> auto::Builder<TokioExecutor> {
     let max_head = usize::try_from(config.max_head).unwrap_or(usize::MAX);
     let mut http = auto::Builder::new(TokioExecutor::new());
     http.http1()
@@ -391,7 +414,7 @@ async fn stop_signal() -> Result<(), Failure> {
 
 /// The locations of the command line: the positional upstreams as `/`, each
 /// `--location` and `--static`, and `--root`.
-fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::Routes, String> {
+fn routes(config: &Settings, builder: &client::Builder) -> Result<location::Routes, String> {
     let mut locations = Vec::new();
     if !config.upstreams.is_empty() {
         let upstreams = upstream::Upstreams::new(&config.upstreams, builder);

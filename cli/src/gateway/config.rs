@@ -204,6 +204,20 @@ impl Settings {
         locations.extend(args.locations);
         statics.extend(args.statics);
         params.extend(args.params);
+        let root = args.root.or(file.root);
+        // nginx's $document_root is its `root`, less one trailing `/` (as nginx's
+        // `root` directive stores it).
+        let document_root = args
+            .document_root
+            .or(file.document_root)
+            .or_else(|| {
+                let root = root.as_ref()?.display().to_string();
+                Some(match root.strip_suffix('/') {
+                    Some(stripped) if !stripped.is_empty() => stripped.to_owned(),
+                    _ => root,
+                })
+            })
+            .unwrap_or_else(|| DEFAULT_DOCUMENT_ROOT.to_owned());
         let listen = args
             .listen
             .or(listen)
@@ -221,14 +235,11 @@ impl Settings {
             upstreams,
             locations,
             statics,
-            root: args.root.or(file.root),
+            root,
             params,
             modifier1: args.modifier1.or(file.modifier1).unwrap_or(0),
             server_name,
-            document_root: args
-                .document_root
-                .or(file.document_root)
-                .unwrap_or_else(|| DEFAULT_DOCUMENT_ROOT.to_owned()),
+            document_root,
             max_head: args.max_head.or(max_head).unwrap_or(DEFAULT_MAX_HEAD),
             max_body: args.max_body.or(max_body).unwrap_or(DEFAULT_MAX_BODY),
             connect_timeout: args
@@ -393,6 +404,11 @@ mod tests {
         let s = Settings::new(cli.args).unwrap();
         assert_eq!(s.server_name, "localhost");
         assert_eq!(s.document_root, "/var/www/html");
+        for root in ["/srv/www", "/srv/www/"] {
+            let root = format!("--root={root}");
+            let cli = Cli::try_parse_from(["gateway", "127.0.0.1:80", &root]).unwrap();
+            assert_eq!(Settings::new(cli.args).unwrap().document_root, "/srv/www");
+        }
         assert_eq!((s.max_head, s.max_body), (32 << 10, 1 << 20));
         assert_eq!(s.timeout, Duration::from_secs(60));
         assert_eq!((s.max_connections, s.workers, s.trace), (1024, None, false));

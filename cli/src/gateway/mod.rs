@@ -92,8 +92,8 @@ pub struct GatewayArgs {
     /// every Host [default: localhost].
     #[arg(long = "server-name", value_name = "NAME", num_args = 1..)]
     server_names: Vec<String>,
-    /// DOCUMENT_ROOT, as nginx's `root` [default: /var/www/html, Debian's default
-    /// site].
+    /// DOCUMENT_ROOT, as nginx's `root` [default: --root, else /var/www/html,
+    /// Debian's default site].
     #[arg(long)]
     document_root: Option<String>,
     /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431

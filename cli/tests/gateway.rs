@@ -53,11 +53,16 @@ fn gateway(dir: &TempDir, args: &[String]) -> (Peer, u16) {
 /// The status, the head and the body of the answer to `GET target` sent as raw bytes
 /// (no client normalizes the path on its way).
 fn get(port: u16, target: &str) -> (u16, String, Vec<u8>) {
+    get_with(port, target, "Host: localhost\r\n")
+}
+
+/// [`get`] with `headers` (each line ending in CRLF) instead of `Host: localhost`.
+fn get_with(port: u16, target: &str, headers: &str) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect the gateway");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {target} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("write");
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
@@ -504,20 +509,9 @@ fn the_guide_config_file_serves_the_root_static_files_and_main_with_its_params()
     assert_eq!(get(port, "/").2, b"<p>myapp</p>\n");
     assert_eq!(get(port, "/static/app.css").2, b"body {}\n");
     assert_eq!(get(port, "/elsewhere").0, 404);
-    let request = |target: &str, head: &str| {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let request = format!("GET {target} HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).expect("write");
-        let mut out = Vec::new();
-        let _ = stream.read_to_end(&mut out);
-        let end = client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
-        out[end..].to_vec()
-    };
     for _ in 0..2 {
-        let body = request(
+        let (_, _, body) = get_with(
+            port,
             "/main/page?x=1",
             "Host: MyApp.Example.com:8080\r\nX-Forwarded-For: 198.51.100.7\r\n",
         );
@@ -562,17 +556,9 @@ fn several_server_names_the_first_is_server_name_and_every_host_is_answered() {
         ("Host: b.example\r\n", "b.example"),
         ("Host: other.example\r\n", "other.example"),
     ] {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let request = format!("GET / HTTP/1.1\r\n{head}Connection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).expect("write");
-        let mut out = Vec::new();
-        let _ = stream.read_to_end(&mut out);
-        assert!(out.starts_with(b"HTTP/1.1 200"), "{host}");
-        let end = client::find(&out, b"\r\n\r\n").expect("a response head") + 4;
-        let body = &out[end..];
+        let (status, _, body) = get_with(port, "/", head);
+        assert_eq!(status, 200, "{host}");
+        let body = &body[..];
         assert_eq!(
             served_var(body, "SERVER_NAME").as_deref(),
             Some("a.example")

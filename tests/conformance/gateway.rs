@@ -733,6 +733,21 @@ fn recorded_vars(
         .collect()
 }
 
+/// The value of `key` among recorded vars.
+fn var<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `head` (its lines, each ending in CRLF), `Connection: close` and `body` on a new
+/// connection: the client's port and the response.
+fn send_closing(port: u16, head: &str, body: &[u8]) -> (u16, HttpResponse) {
+    let mut conn = Conn::open(port);
+    conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
+    conn.write(body);
+    let client = conn.local_port;
+    (client, conn.response())
+}
+
 #[test]
 fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
     require!(NGINX);
@@ -791,13 +806,7 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
             b"a=1",
         ),
     ];
-    let send = |port: u16, head: &str, body: &[u8]| {
-        let mut conn = Conn::open(port);
-        conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
-        conn.write(body);
-        let client = conn.local_port;
-        (client, conn.response())
-    };
+    let send = send_closing;
     for (head, body) in requests {
         let (client, response) = send(nginx_port, head, body);
         assert_eq!(
@@ -817,12 +826,7 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
             through_nginx, through_gateway,
             "the vars through nginx (left) and the gateway (right) for {head}"
         );
-        let get = |key: &str| {
-            through_gateway
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |key: &str| var(&through_gateway, key);
         assert_eq!(
             get("X_PORTS"),
             Some("127.0.0.1:<client-port> -> <front-port>")
@@ -1068,12 +1072,7 @@ fn tls_with_http2_by_alpn_sends_the_vars_nginx_sends() {
             through_nginx, through_gateway,
             "the vars through nginx (left) and the gateway (right), {flag}"
         );
-        let get = |key: &str| {
-            through_gateway
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |key: &str| var(&through_gateway, key);
         assert_eq!(get("HTTPS"), Some("on"));
         assert_eq!(get("REQUEST_SCHEME"), Some("https"));
         assert_eq!(get("X-Forwarded-Proto"), Some("https"));
@@ -1141,12 +1140,7 @@ fn the_guide_server_block_and_examples_gateway_toml_answer_alike() {
     let file = dir.write("gateway.toml", config).display().to_string();
     let gateway = Gateway::start(&[], &["--config", &file]);
 
-    let send = |port: u16, head: &str| {
-        let mut conn = Conn::open(port);
-        conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
-        let client = conn.local_port;
-        (client, conn.response())
-    };
+    let send = |port: u16, head: &str| send_closing(port, head, b"");
     let forwarded = [
         "GET /main/page?x=1 HTTP/1.1\r\nHost: MyApp.Example.com:8080\r\n\
          X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: spoofed\r\n",

@@ -1087,6 +1087,13 @@ fn tls_with_http2_by_alpn_sends_the_vars_nginx_sends() {
             Some("on|https://myapp.example.com:<front-port>/main/a%20b/../c?x=1")
         );
     }
+    // Plain HTTP on the TLS port: nginx's 400, from both, the connection closed.
+    for port in [nginx_tls, gateway.port] {
+        let head = "GET / HTTP/1.1\r\nHost: myapp.example.com\r\n";
+        let (_, response) = send_closing(port, head, b"");
+        assert_eq!(response.status, 400, "plain HTTP to the TLS port {port}");
+    }
+    backend.expect_no_connection(Duration::from_millis(200));
 }
 
 #[test]

@@ -331,15 +331,37 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         tokio::spawn(async move {
             let _slot = permit;
             match &gateway.tls {
-                None => gateway.serve_connection(stream, peer, false, watcher).await,
+                None => {
+                    gateway
+                        .serve_connection(stream, peer, Http::One, watcher)
+                        .await
+                }
                 Some(acceptor) => {
+                    // A TLS connection starts with a handshake record (22); anything
+                    // else is plain HTTP, answered 400 as nginx answers it.
+                    let mut first = [0u8; 1];
+                    let peek = stream.get_ref().peek(&mut first);
+                    match tokio::time::timeout(HEADER_TIMEOUT, peek).await {
+                        Ok(Ok(1)) if first[0] != 22 => {
+                            gateway
+                                .serve_connection(stream, peer, Http::PlainOnTls, watcher)
+                                .await;
+                            return;
+                        }
+                        Ok(Ok(1)) => {}
+                        _ => return,
+                    }
                     // nginx bounds the handshake by client_header_timeout.
                     let handshake =
                         tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await;
                     match handshake {
                         Ok(Ok(stream)) => {
-                            let h2 = stream.get_ref().1.alpn_protocol() == Some(tls::H2);
-                            gateway.serve_connection(stream, peer, h2, watcher).await;
+                            let http = if stream.get_ref().1.alpn_protocol() == Some(tls::H2) {
+                                Http::Two
+                            } else {
+                                Http::One
+                            };
+                            gateway.serve_connection(stream, peer, http, watcher).await;
                         }
                         Ok(Err(err)) => tracing::info!(%peer, error = %err, "TLS handshake"),
                         Err(_) => tracing::info!(%peer, "TLS handshake: timed out"),
@@ -362,6 +384,17 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         tracing::warn!("stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut");
     }
     Ok(())
+}
+
+/// How a client connection is served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Http {
+    /// HTTP/1.1 (plain, or TLS without ALPN `h2`).
+    One,
+    /// HTTP/2 (TLS, ALPN `h2`).
+    Two,
+    /// Plain HTTP sent to the TLS port: every request answered 400, as nginx does.
+    PlainOnTls,
 }
 
 /// How long a client has to send a request head or finish its TLS handshake (nginx's
@@ -436,13 +469,13 @@ fn routes(config: &Settings, builder: &client::Builder) -> Result<location::Rout
 }
 
 impl Gateway {
-    /// Serves one client connection until it closes: HTTP/2 when `h2` (ALPN chose it),
-    /// else HTTP/1.1, as nginx serves a `listen ... http2` without prior knowledge.
+    /// Serves one client connection until it closes: HTTP/2 when ALPN chose it, else
+    /// HTTP/1.1, as nginx serves a `listen ... http2` (no HTTP/2 without ALPN).
     async fn serve_connection<I>(
         self: Arc<Self>,
         io: I,
         peer: SocketAddr,
-        h2: bool,
+        http: Http,
         watcher: Watcher,
     ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -455,15 +488,21 @@ impl Gateway {
                     .access_log
                     .as_ref()
                     .map(|log| log.entry(&request, peer));
-                let response = gateway.handle(request, peer).await;
+                let response = match http {
+                    Http::PlainOnTls => plain_on_tls(),
+                    _ => gateway.handle(request, peer).await,
+                };
                 Ok::<_, Infallible>(match entry {
                     Some(entry) => entry.wrap(response),
                     None => response,
                 })
             }
         });
-        let http = if h2 { &self.http2 } else { &self.http1 };
-        let connection = http.serve_connection(TokioIo::new(io), service);
+        let builder = match http {
+            Http::Two => &self.http2,
+            _ => &self.http1,
+        };
+        let connection = builder.serve_connection(TokioIo::new(io), service);
         if let Err(err) = watcher.watch(connection).await {
             tracing::debug!(%peer, error = %err, "client connection");
         }
@@ -596,6 +635,21 @@ fn trace_vars<B>(params: &NginxParams, request: &Request<B>, peer: SocketAddr) {
         }
         Err(err) => tracing::info!(%peer, error = %err, "request: its vars cannot be encoded"),
     }
+}
+
+/// nginx's answer to a plain HTTP request on a TLS port: 400 with its reason, and
+/// the connection closed.
+fn plain_on_tls() -> Response<Body> {
+    let mut response = answer(StatusCode::BAD_REQUEST);
+    *response.body_mut() = Full::new(Bytes::from_static(
+        b"400 Bad Request: the plain HTTP request was sent to HTTPS port\n",
+    ))
+    .map_err(|never: Infallible| match never {})
+    .boxed_unsync();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// An answer the gateway makes itself: the status line as a short text body.

@@ -70,12 +70,13 @@ enum Command {
     /// Run an inspection server: every request is answered with its decoded vars as JSON
     /// and logged one line each.
     Serve(serve::ServeArgs),
-    /// Run an HTTP/1.1 server in nginx's place: each request goes to the location with
-    /// the longest matching prefix, which forwards it to uwsgi upstreams as nginx's
-    /// `uwsgi_pass` with `include uwsgi_params` does (502 when an upstream refuses or
-    /// closes early, 504 when it is too slow, 413 for a body over --max-body) or serves
-    /// static files (--static, --root); 404 when none matches.
-    Gateway(gateway::GatewayArgs),
+    /// Run an HTTP/1.1 server (HTTP/2 too, over TLS) in nginx's place: each request
+    /// goes to the location with the longest matching prefix, which forwards it to uwsgi
+    /// upstreams as nginx's `uwsgi_pass` with `include uwsgi_params` does (502 when an
+    /// upstream refuses or closes early, 504 when it is too slow, 413 for a body over
+    /// --max-body) or serves static files (--static, --root); 404 when none matches.
+    /// The settings may come from a TOML file (--config).
+    Gateway(Box<gateway::GatewayArgs>),
     /// Run the conformance catalogue against a uwsgi server, as h2spec does for HTTP/2:
     /// one line per case, a summary; exit 1 when a required case fails.
     Check(check::CheckArgs),
@@ -90,7 +91,7 @@ fn main() -> ExitCode {
         Command::Rpc(args) => rpc::run(&args),
         Command::Signal(args) => signal::run(&args),
         Command::Serve(args) => serve::run(&args),
-        Command::Gateway(args) => gateway::run(args),
+        Command::Gateway(args) => gateway::run(*args),
         Command::Check(args) => check::run(&args),
     };
     match result {

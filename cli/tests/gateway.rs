@@ -53,11 +53,16 @@ fn gateway(dir: &TempDir, args: &[String]) -> (Peer, u16) {
 /// The status, the head and the body of the answer to `GET target` sent as raw bytes
 /// (no client normalizes the path on its way).
 fn get(port: u16, target: &str) -> (u16, String, Vec<u8>) {
+    get_with(port, target, "Host: localhost\r\n")
+}
+
+/// [`get`] with `headers` (each line ending in CRLF) instead of `Host: localhost`.
+fn get_with(port: u16, target: &str, headers: &str) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect the gateway");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {target} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("write");
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
@@ -203,7 +208,8 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
     let dir = TempDir::new("cli-gateway-usage");
     let missing = dir.path().join("missing").display().to_string();
     let here = dir.path().display().to_string();
-    let cases: [(&[&str], &str); 9] = [
+    let not_pem = dir.write("not.pem", "not PEM\n").display().to_string();
+    let cases: [(&[&str], &str); 12] = [
         (
             &["127.0.0.1:1", "--param", "X_USER=$remote_user"],
             "unknown variable $remote_user",
@@ -230,6 +236,18 @@ fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
         ),
         (&["--location", "a=127.0.0.1:1"], "must start with '/'"),
         (&["--static", "/s/"], "PREFIX=DIR"),
+        (
+            &["127.0.0.1:1", "--tls-cert", &not_pem],
+            "--tls-cert and --tls-key go together",
+        ),
+        (
+            &["127.0.0.1:1", "--tls-cert", &missing, "--tls-key", &missing],
+            &missing,
+        ),
+        (
+            &["127.0.0.1:1", "--tls-cert", &not_pem, "--tls-key", &not_pem],
+            "no certificate",
+        ),
     ];
     for (args, message) in cases {
         let out = Command::new(BIN)
@@ -426,4 +444,128 @@ fn an_upstream_that_does_not_answer_the_connect_is_skipped_after_connect_timeout
     assert_eq!(gateway.log().matches("no connection within").count(), 1);
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
     drop(full);
+}
+
+/// The value of `key` among the vars `uwsgi-wire serve` answered with as JSON.
+fn served_var(body: &[u8], key: &str) -> Option<String> {
+    let vars: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+    vars["vars"]
+        .as_array()?
+        .iter()
+        .find(|pair| pair[0] == key)
+        .and_then(|pair| pair[1].as_str().map(str::to_owned))
+}
+
+/// The `Threads:` of a process's /proc status.
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("Threads:")
+}
+
+#[test]
+fn the_guide_config_file_serves_the_root_static_files_and_main_with_its_params() {
+    let dir = TempDir::new("cli-gateway-config");
+    let (first, a) = serve(&dir);
+    let (second, b) = serve(&dir);
+    let root = dir.mkdir("html");
+    let statics = dir.mkdir("static");
+    std::fs::write(root.join("index.html"), "<p>myapp</p>\n").expect("write");
+    std::fs::write(statics.join("app.css"), "body {}\n").expect("write");
+    let log = dir.path().join("access.log");
+    // The example as shipped, its paths and upstreams moved to this test's.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/gateway.toml");
+    let mut config = std::fs::read_to_string(example).expect("examples/gateway.toml");
+    for (from, to) in [
+        ("/var/www/myapp/html", root.display().to_string()),
+        (
+            "/var/django/projects/myapp/static/",
+            format!("{}/", statics.display()),
+        ),
+        ("\"127.0.0.1:29000\"", format!("\"127.0.0.1:{a}\"")),
+        ("\"127.0.0.1:29001\"", format!("\"127.0.0.1:{b}\"")),
+        ("/var/log/uwsgi-wire/access.log", log.display().to_string()),
+    ] {
+        assert!(config.contains(from), "examples/gateway.toml has {from}");
+        config = config.replace(from, &to);
+    }
+    let file = dir.write("gateway.toml", config);
+    // LISTEN on the command line replaces the file's `listen`.
+    let (gateway, port) = gateway(
+        &dir,
+        &[
+            format!("--config={}", file.display()),
+            "--workers=5".to_owned(),
+        ],
+    );
+    // --workers 5: the main thread and 5 workers, before any file read starts the
+    // blocking pool's threads.
+    let pid = harness::pid_running(BIN, &format!("127.0.0.1:{port}"));
+    assert_eq!(threads(pid), 6, "threads with --workers 5");
+
+    assert_eq!(get(port, "/").2, b"<p>myapp</p>\n");
+    assert_eq!(get(port, "/static/app.css").2, b"body {}\n");
+    assert_eq!(get(port, "/elsewhere").0, 404);
+    for _ in 0..2 {
+        let (_, _, body) = get_with(
+            port,
+            "/main/page?x=1",
+            "Host: MyApp.Example.com:8080\r\nX-Forwarded-For: 198.51.100.7\r\n",
+        );
+        let var = |key| served_var(&body, key);
+        assert_eq!(var("Host").as_deref(), Some("myapp.example.com"));
+        assert_eq!(var("X-Real-IP").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            var("X-Forwarded-For").as_deref(),
+            Some("198.51.100.7, 127.0.0.1")
+        );
+        assert_eq!(var("X-Forwarded-Proto").as_deref(), Some("http"));
+        assert_eq!(var("SERVER_NAME").as_deref(), Some("myapp.example.com"));
+        assert_eq!(var("REQUEST_URI").as_deref(), Some("/main/page?x=1"));
+        assert_eq!(var("HTTPS"), None);
+    }
+    // The pair, round robin: each upstream had one of the two.
+    assert!(first.log().contains("/main/page"), "{}", first.log());
+    assert!(second.log().contains("/main/page"), "{}", second.log());
+    let lines = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        lines.contains("\"GET /main/page?x=1 HTTP/1.1\" 200"),
+        "{lines}"
+    );
+    drop(gateway);
+}
+
+#[test]
+fn several_server_names_the_first_is_server_name_and_every_host_is_answered() {
+    let dir = TempDir::new("cli-gateway-server-names");
+    let (_backend, backend) = serve(&dir);
+    let (_gateway, port) = gateway(
+        &dir,
+        &[
+            format!("127.0.0.1:{backend}"),
+            "--server-name".to_owned(),
+            "a.example".to_owned(),
+            "b.example".to_owned(),
+            "--param=X_HOST=$host|$server_name".to_owned(),
+        ],
+    );
+    for (head, host) in [
+        ("Host: b.example\r\n", "b.example"),
+        ("Host: other.example\r\n", "other.example"),
+    ] {
+        let (status, _, body) = get_with(port, "/", head);
+        assert_eq!(status, 200, "{host}");
+        let body = &body[..];
+        assert_eq!(
+            served_var(body, "SERVER_NAME").as_deref(),
+            Some("a.example")
+        );
+        assert_eq!(
+            served_var(body, "X_HOST"),
+            Some(format!("{host}|a.example"))
+        );
+    }
 }

@@ -733,6 +733,21 @@ fn recorded_vars(
         .collect()
 }
 
+/// The value of `key` among recorded vars.
+fn var<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `head` (its lines, each ending in CRLF), `Connection: close` and `body` on a new
+/// connection: the client's port and the response.
+fn send_closing(port: u16, head: &str, body: &[u8]) -> (u16, HttpResponse) {
+    let mut conn = Conn::open(port);
+    conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
+    conn.write(body);
+    let client = conn.local_port;
+    (client, conn.response())
+}
+
 #[test]
 fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
     require!(NGINX);
@@ -791,13 +806,7 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
             b"a=1",
         ),
     ];
-    let send = |port: u16, head: &str, body: &[u8]| {
-        let mut conn = Conn::open(port);
-        conn.write(format!("{head}Connection: close\r\n\r\n").as_bytes());
-        conn.write(body);
-        let client = conn.local_port;
-        (client, conn.response())
-    };
+    let send = send_closing;
     for (head, body) in requests {
         let (client, response) = send(nginx_port, head, body);
         assert_eq!(
@@ -817,12 +826,7 @@ fn params_with_nginx_variables_reach_the_app_as_nginx_sends_them() {
             through_nginx, through_gateway,
             "the vars through nginx (left) and the gateway (right) for {head}"
         );
-        let get = |key: &str| {
-            through_gateway
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |key: &str| var(&through_gateway, key);
         assert_eq!(
             get("X_PORTS"),
             Some("127.0.0.1:<client-port> -> <front-port>")
@@ -952,4 +956,243 @@ fn the_access_log_has_nginx_combined_lines() {
     assert_eq!(&time[2..3], "/", "{time}");
     assert_eq!(&time[11..12], ":", "{time}");
     drop(nginx);
+}
+
+/// `curl` for HTTPS and HTTP/2, `openssl` for a self-signed certificate.
+const TLS: &[harness::Need] = &[
+    harness::Need::Program("curl", "curl"),
+    harness::Need::Program("openssl", "openssl"),
+];
+
+/// A self-signed certificate for `myapp.example.com` and its key, in `dir`.
+fn self_signed(dir: &TempDir) -> (String, String) {
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=myapp.example.com"])
+        .args(["-addext", "subjectAltName=DNS:myapp.example.com"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl req: {status}");
+    (cert.display().to_string(), key.display().to_string())
+}
+
+/// `curl -k` with `version` (`--http2`, `--http1.1`) to `https://myapp.example.com:PORT
+/// TARGET` (resolved to 127.0.0.1): the HTTP version curl reports and its local port.
+fn curl_https(port: u16, version: &str, target: &str) -> (String, u16) {
+    let output = std::process::Command::new("curl")
+        .args([
+            "-sSk",
+            "--path-as-is",
+            "--max-time",
+            "20",
+            version,
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{http_code} %{http_version} %{local_port}"])
+        .arg("--resolve")
+        .arg(format!("myapp.example.com:{port}:127.0.0.1"))
+        .args(["-H", "X-Forwarded-For: 198.51.100.7"])
+        .arg(format!("https://myapp.example.com:{port}{target}"))
+        .output()
+        .expect("run curl");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    let words: Vec<&str> = out.split(' ').collect();
+    assert!(
+        output.status.success() && words.len() == 3 && words[0] == "200",
+        "curl {version} to {port}: {out} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (words[1].to_owned(), words[2].parse().expect("a port"))
+}
+
+#[test]
+fn tls_with_http2_by_alpn_sends_the_vars_nginx_sends() {
+    require!(NGINX);
+    require!(TLS);
+    let backend = crate::backend::Backend::start();
+    let dir = TempDir::new("gateway-tls");
+    let (cert, key) = self_signed(&dir);
+    let docroot = dir.mkdir("docroot").display().to_string();
+    let params = [
+        ("X-Forwarded-Proto", "$scheme"),
+        ("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+        ("Host", "$host"),
+        ("X_TLS", "$https|${scheme}://$host:$server_port$request_uri"),
+    ];
+    let uwsgi_params: String = params
+        .iter()
+        .map(|(key, value)| format!("uwsgi_param {key} \"{value}\";\n            "))
+        .collect();
+    // nginx's own TLS port beside the plain one the harness waits on.
+    let nginx_tls = harness::free_port();
+    let server = format!(
+        "listen 127.0.0.1:{nginx_tls} ssl http2;\n        ssl_certificate {cert};\n        \
+         ssl_certificate_key {key};\n        root {docroot};\n        location / {{\n            \
+         include /etc/nginx/uwsgi_params;\n            {uwsgi_params}uwsgi_pass 127.0.0.1:{port};\n        }}",
+        port = backend.port()
+    );
+    let (_nginx, _) = crate::peers::nginx_server(&dir, &server);
+    let mut args = vec![
+        "--document-root".to_owned(),
+        docroot,
+        "--tls-cert".to_owned(),
+        cert,
+        "--tls-key".to_owned(),
+        key,
+    ];
+    for (key, value) in params {
+        args.push(format!("--param={key}={value}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let gateway = Gateway::start(&[format!("127.0.0.1:{}", backend.port())], &args);
+
+    for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let target = "/main/a%20b/../c?x=1";
+        let (through, client) = curl_https(nginx_tls, flag, target);
+        assert_eq!(through, version, "nginx {flag}");
+        let through_nginx = recorded_vars(&backend.expect_request(), client, nginx_tls);
+        let (through, client) = curl_https(gateway.port, flag, target);
+        assert_eq!(
+            through, version,
+            "the gateway negotiated HTTP/{through} for {flag}"
+        );
+        let through_gateway = recorded_vars(&backend.expect_request(), client, gateway.port);
+        eprintln!("measured: {flag} through the gateway: {through_gateway:?}");
+        assert_eq!(
+            through_nginx, through_gateway,
+            "the vars through nginx (left) and the gateway (right), {flag}"
+        );
+        let get = |key: &str| var(&through_gateway, key);
+        assert_eq!(get("HTTPS"), Some("on"));
+        assert_eq!(get("REQUEST_SCHEME"), Some("https"));
+        assert_eq!(get("X-Forwarded-Proto"), Some("https"));
+        let protocol = if version == "2" {
+            "HTTP/2.0"
+        } else {
+            "HTTP/1.1"
+        };
+        assert_eq!(get("SERVER_PROTOCOL"), Some(protocol));
+        assert_eq!(
+            get("X_TLS"),
+            Some("on|https://myapp.example.com:<front-port>/main/a%20b/../c?x=1")
+        );
+    }
+    // Plain HTTP on the TLS port: nginx's 400, from both, the connection closed.
+    for port in [nginx_tls, gateway.port] {
+        let head = "GET / HTTP/1.1\r\nHost: myapp.example.com\r\n";
+        let (_, response) = send_closing(port, head, b"");
+        assert_eq!(response.status, 400, "plain HTTP to the TLS port {port}");
+    }
+    backend.expect_no_connection(Duration::from_millis(200));
+}
+
+#[test]
+fn the_guide_server_block_and_examples_gateway_toml_answer_alike() {
+    require!(NGINX);
+    let backend = crate::backend::Backend::start();
+    let b = backend.port();
+    let dir = TempDir::new("gateway-guide");
+    let html = dir.mkdir("html").display().to_string();
+    let statics = dir.mkdir("static").display().to_string();
+    dir.write("html/index.html", "<p>myapp</p>\n");
+    dir.write("static/app.css", "body {}\n");
+    // The guide's server block on a port of its own beside the harness's server; the
+    // upstream pair is the same backend twice.
+    let guide = harness::free_port();
+    let (_nginx, _) = crate::peers::nginx_http(
+        &dir,
+        &format!(
+            "upstream django {{ server 127.0.0.1:{b}; server 127.0.0.1:{b}; }}
+    server {{
+        listen 127.0.0.1:{guide}; server_name myapp.example.com; root {html};
+        location / {{ index index.html; }}
+        location /static/ {{ alias {statics}/; }}
+        location /main {{
+            include /etc/nginx/uwsgi_params; uwsgi_pass django;
+            uwsgi_param Host $host;
+            uwsgi_param X-Real-IP $remote_addr;
+            uwsgi_param X-Forwarded-For $proxy_add_x_forwarded_for;
+            uwsgi_param X-Forwarded-Proto $scheme;
+        }}
+    }}"
+        ),
+        "",
+    );
+    // examples/gateway.toml as shipped, its paths and upstreams moved to this test's.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let mut config = std::fs::read_to_string(example).expect("examples/gateway.toml");
+    for (from, to) in [
+        ("/var/www/myapp/html", html.clone()),
+        ("/var/django/projects/myapp/static/", format!("{statics}/")),
+        ("\"127.0.0.1:29000\"", format!("\"127.0.0.1:{b}\"")),
+        ("\"127.0.0.1:29001\"", format!("\"127.0.0.1:{b}\"")),
+        (
+            "/var/log/uwsgi-wire/access.log",
+            dir.path().join("gateway.log").display().to_string(),
+        ),
+    ] {
+        assert!(config.contains(from), "examples/gateway.toml has {from}");
+        config = config.replace(from, &to);
+    }
+    let file = dir.write("gateway.toml", config).display().to_string();
+    let gateway = Gateway::start(&[], &["--config", &file]);
+
+    let send = |port: u16, head: &str| send_closing(port, head, b"");
+    let forwarded = [
+        "GET /main/page?x=1 HTTP/1.1\r\nHost: MyApp.Example.com:8080\r\n\
+         X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: spoofed\r\n",
+        // No Host: $host is the server name.
+        "GET /main HTTP/1.0\r\n",
+        "GET /mainly/x HTTP/1.1\r\nHost: localhost\r\n",
+    ];
+    for head in forwarded {
+        let (client, response) = send(guide, head);
+        assert_eq!(response.status, 200, "nginx: {head}");
+        let through_nginx = recorded_vars(&backend.expect_request(), client, guide);
+        let (client, response) = send(gateway.port, head);
+        assert_eq!(response.status, 200, "gateway: {head}");
+        let through_gateway = recorded_vars(&backend.expect_request(), client, gateway.port);
+        assert_eq!(
+            through_nginx, through_gateway,
+            "the vars through nginx (left) and the gateway (right) for {head}"
+        );
+    }
+    for (target, body) in [
+        ("/", &b"<p>myapp</p>\n"[..]),
+        ("/static/app.css", b"body {}\n"),
+    ] {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: myapp.example.com\r\n");
+        let (_, through_nginx) = send(guide, &head);
+        let (_, through_gateway) = send(gateway.port, &head);
+        assert_eq!(
+            (through_nginx.status, &through_nginx.body[..]),
+            (200, body),
+            "nginx {target}"
+        );
+        assert_eq!(
+            (through_gateway.status, &through_gateway.body[..]),
+            (200, body),
+            "gateway {target}"
+        );
+    }
+    assert_eq!(
+        send(guide, "GET /nothing HTTP/1.1\r\nHost: x\r\n").1.status,
+        404
+    );
+    assert_eq!(
+        send(gateway.port, "GET /nothing HTTP/1.1\r\nHost: x\r\n")
+            .1
+            .status,
+        404
+    );
 }

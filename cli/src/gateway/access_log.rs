@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::header::{REFERER, USER_AGENT};
-use http::{HeaderMap, HeaderName, Request, Response, Version};
+use http::header::{CONTENT_LENGTH, REFERER, USER_AGENT};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt;
+use hyper::body::Body as _;
 
 use super::Body;
 
@@ -38,9 +39,16 @@ impl AccessLog {
         let version = match request.version() {
             Version::HTTP_09 => "HTTP/0.9",
             Version::HTTP_10 => "HTTP/1.0",
+            Version::HTTP_2 => "HTTP/2.0",
             _ => "HTTP/1.1",
         };
-        let line = format!("{} {} {version}", request.method(), request.uri());
+        // HTTP/2 has no request line: nginx writes the :path (hyper's URI holds the
+        // :scheme and :authority too); HTTP/1's is the target as sent.
+        let target = match request.version() {
+            Version::HTTP_2 => request.uri().path_and_query().map_or("/", |pq| pq.as_str()),
+            _ => &request.uri().to_string(),
+        };
+        let line = format!("{} {target} {version}", request.method());
         Entry {
             log: self.clone(),
             remote_addr: peer.ip().to_string(),
@@ -76,8 +84,21 @@ pub struct Entry {
 
 impl Entry {
     /// `response` with its body counted; the line is written when the body is done.
-    pub fn wrap(mut self, response: Response<Body>) -> Response<Body> {
+    pub fn wrap(mut self, mut response: Response<Body>) -> Response<Body> {
         self.status = response.status().as_u16();
+        // The counting body hides the length from hyper: say it in the head, or a body
+        // of known length would go out chunked (never on a status that has no body).
+        let status = response.status();
+        let bodiless = status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        if let Some(len) = response.body().size_hint().exact() {
+            if !bodiless && !response.headers().contains_key(CONTENT_LENGTH) {
+                response
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+        }
         let mut entry = self;
         response.map(|body| {
             body.map_frame(move |frame| {
@@ -130,6 +151,28 @@ fn escape(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_of_known_length_keeps_its_content_length() {
+        let log = Arc::new(AccessLog {
+            out: Mutex::new(Box::new(io::sink())),
+        });
+        let request = Request::get("/").body(()).unwrap();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let response = log
+            .entry(&request, peer)
+            .wrap(super::super::answer(http::StatusCode::NOT_FOUND));
+        assert_eq!(response.headers()[CONTENT_LENGTH], "14");
+        // A body of unknown length is left to hyper's framing.
+        let unknown = super::super::answer(http::StatusCode::NOT_FOUND)
+            .map(|body| body.map_frame(|frame| frame).boxed_unsync());
+        let response = log.entry(&request, peer).wrap(unknown);
+        assert!(!response.headers().contains_key(CONTENT_LENGTH));
+        let not_modified = log
+            .entry(&request, peer)
+            .wrap(super::super::answer(http::StatusCode::NOT_MODIFIED));
+        assert!(!not_modified.headers().contains_key(CONTENT_LENGTH));
+    }
 
     #[test]
     fn values_are_escaped_as_nginx_escapes_them() {

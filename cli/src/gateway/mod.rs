@@ -1,5 +1,5 @@
-//! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper) in nginx's
-//! place: each request goes to its location (`location.rs`, the longest prefix of its
+//! `uwsgi-wire gateway LISTEN [UPSTREAM...]`: an HTTP/1.1 server (hyper; HTTP/2 too
+//! over TLS, `tls.rs`) in nginx's place: each request goes to its location (`location.rs`, the longest prefix of its
 //! normalized path), which forwards it to a uwsgi upstream (`upstream.rs`, chosen as
 //! nginx's `upstream` block chooses one), as nginx does with
 //! `uwsgi_pass` and `include uwsgi_params` (the vars of [`NginxParams`] with the
@@ -7,8 +7,10 @@
 //! when the upstream fails), or serves a file (`files.rs`, nginx's `alias` and `root`).
 
 mod access_log;
+mod config;
 mod files;
 mod location;
+mod tls;
 mod upstream;
 mod vars;
 
@@ -26,10 +28,13 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
 use uwsgi_wire::client::{self, ErrorKind};
 use uwsgi_wire::Modifier1;
@@ -37,12 +42,13 @@ use uwsgi_wire::Modifier1;
 use crate::args::{parse_param, parse_seconds, parse_size};
 use crate::failure::{fail, usage, Failure};
 use crate::net::Addr;
+use config::Settings;
 
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
-    /// Where HTTP clients connect, `host:port`.
+    /// Where HTTP clients connect, `host:port` (or `listen` in --config).
     #[arg(value_parser = Addr::parse)]
-    listen: Addr,
+    listen: Option<Addr>,
     /// The uwsgi upstreams of the location `/`: `host:port`, `unix:PATH` or a socket
     /// path; several are used round robin, as nginx's upstream block with its defaults
     /// (`ADDR weight=N`, one argument, weighs one; one that cannot be connected to is
@@ -50,6 +56,13 @@ pub struct GatewayArgs {
     /// --static or --root.
     #[arg(value_parser = upstream::parse_server, value_name = "UPSTREAM")]
     upstreams: Vec<upstream::Server>,
+    /// Read the settings from FILE (TOML): each key a flag's name (`max-body = "16M"`),
+    /// `listen` and `upstreams` for the arguments, `[location]`, `[static]` and
+    /// `[param]` tables for the repeatable flags; an unknown key is refused. A flag on
+    /// the command line replaces the file's value; the repeatable ones add to the
+    /// file's. See docs/GATEWAY.md.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Requests whose path starts with PREFIX go to these upstreams, round robin
     /// (repeatable), as nginx's `location PREFIX { uwsgi_pass ...; }`. The longest
     /// matching prefix of the normalized path wins; a path no location matches is 404.
@@ -66,44 +79,66 @@ pub struct GatewayArgs {
     /// A uwsgi param, `KEY=VALUE`, replacing nginx's var of that name or added
     /// (repeatable), as nginx's `uwsgi_param`. VALUE may hold nginx's variables,
     /// `$name` or `${name}`: $host, $remote_addr, $remote_port,
-    /// $proxy_add_x_forwarded_for, $http_NAME, $scheme, $request_uri, $server_name,
-    /// $server_port.
+    /// $proxy_add_x_forwarded_for, $http_NAME, $scheme, $https, $request_uri,
+    /// $server_name, $server_port.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
-    /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's `uwsgi_modifier1`.
-    #[arg(long, default_value_t = 0)]
-    modifier1: u8,
-    /// SERVER_NAME, as nginx's `server_name`.
-    #[arg(long, default_value = "localhost")]
-    server_name: String,
-    /// DOCUMENT_ROOT, as nginx's `root` (the default: Debian's default site).
-    #[arg(long, default_value = "/var/www/html")]
-    document_root: String,
-    /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431.
-    #[arg(long, default_value = "32K", value_parser = parse_size, value_name = "BYTES")]
-    max_head: u64,
+    /// The packet's modifier1 (0 WSGI, 5 PSGI, 7 Rack, ...), as nginx's
+    /// `uwsgi_modifier1` [default: 0].
+    #[arg(long)]
+    modifier1: Option<u8>,
+    /// The server's names, as nginx's `server_name`: the first is $server_name and
+    /// SERVER_NAME; every Host is answered, as nginx's only server block answers
+    /// every Host [default: localhost].
+    #[arg(long = "server-name", value_name = "NAME", num_args = 1..)]
+    server_names: Vec<String>,
+    /// DOCUMENT_ROOT, as nginx's `root` [default: --root, else /var/www/html,
+    /// Debian's default site].
+    #[arg(long)]
+    document_root: Option<String>,
+    /// The largest request head, in bytes (K, M suffixes); a larger one is answered 431
+    /// [default: 32K].
+    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    max_head: Option<u64>,
     /// The largest request body (nginx's `client_max_body_size`); a larger one is
-    /// answered 413.
-    #[arg(long, default_value = "1M", value_parser = parse_size, value_name = "BYTES")]
-    max_body: u64,
-    /// Seconds to connect to an upstream (nginx's `uwsgi_connect_timeout`).
-    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
-    connect_timeout: Duration,
+    /// answered 413 [default: 1M].
+    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    max_body: Option<u64>,
+    /// Seconds to connect to an upstream (nginx's `uwsgi_connect_timeout`)
+    /// [default: 60].
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    connect_timeout: Option<Duration>,
     /// Seconds to wait for an upstream's response head, and between reads of its body
-    /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut.
-    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
-    timeout: Duration,
+    /// (nginx's `uwsgi_read_timeout`); then 504, or the client connection is cut
+    /// [default: 60].
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    timeout: Option<Duration>,
     /// Seconds a write to an HTTP client may wait for it to read (nginx's
-    /// `send_timeout`); then its connection is closed.
-    #[arg(long, default_value = "60", value_parser = parse_seconds, value_name = "SECONDS")]
-    send_timeout: Duration,
-    /// The most HTTP connections served at once; more wait to be accepted.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
+    /// `send_timeout`); then its connection is closed [default: 60].
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    send_timeout: Option<Duration>,
+    /// The most HTTP connections served at once; more wait to be accepted
+    /// [default: 1024].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// The runtime's worker threads, as nginx's `worker_processes` [default: one per
+    /// core, as `worker_processes auto`].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     /// Log every request in nginx's `combined` format to FILE (appended) or to stdout
     /// (`-`), as nginx's `access_log FILE combined;`.
     #[arg(long, value_name = "FILE|-")]
     access_log: Option<PathBuf>,
+    /// Serve HTTPS with the certificate chain in FILE (PEM, the server's certificate
+    /// first), as nginx's `listen ... ssl http2` with `ssl_certificate`: HTTP/2 or
+    /// HTTP/1.1 as the client's ALPN chooses; the app gets `HTTPS=on` and
+    /// `REQUEST_SCHEME=https`, $scheme is `https`. Needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1), as nginx's
+    /// `ssl_certificate_key`.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// Log every request's vars and its response status on stderr.
     #[arg(long)]
     trace: bool,
@@ -115,7 +150,7 @@ type Body = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// What every connection shares.
 struct Gateway {
-    config: GatewayArgs,
+    config: Settings,
     /// Each location's upstreams (clients with the settings and the vars nginx would
     /// send for every request, the client's address aside) or files.
     routes: location::Routes,
@@ -128,6 +163,12 @@ struct Gateway {
     port: u16,
     /// `--access-log`.
     access_log: Option<Arc<access_log::AccessLog>>,
+    /// `--tls-cert`: every connection is TLS.
+    tls: Option<TlsAcceptor>,
+    /// How HTTP/1.1 connections are served.
+    http1: auto::Builder<TokioExecutor>,
+    /// How HTTP/2 connections (TLS, ALPN `h2`) are served.
+    http2: auto::Builder<TokioExecutor>,
 }
 
 /// Runs the gateway until SIGTERM or SIGINT (Ctrl-C): prints `listening on ADDR` once
@@ -135,6 +176,7 @@ struct Gateway {
 /// signal stops accepting, lets the requests in flight finish (at most 30 s) and
 /// returns.
 pub fn run(args: GatewayArgs) -> Result<(), Failure> {
+    let args = Settings::new(args).map_err(usage)?;
     let level = if args.trace { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -166,22 +208,30 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
             args.max_head
         )));
     }
-    tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers);
+    }
+    runtime
         .enable_all()
         .build()
         .map_err(|e| fail(format!("starting the runtime: {e}")))?
         .block_on(serve(args, templates))
 }
 
-async fn serve(
-    config: GatewayArgs,
-    templates: Vec<(String, vars::Template)>,
-) -> Result<(), Failure> {
+async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Result<(), Failure> {
     let Addr::Tcp { host, port } = &config.listen else {
         return Err(fail(format!(
             "{}: the gateway listens on TCP (host:port)",
             config.listen
         )));
+    };
+    // Before binding: a certificate that cannot be used is a usage error, as nginx's
+    // `nginx -t` refuses it.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(usage)?),
+        (None, None) => None,
+        _ => return Err(usage("--tls-cert and --tls-key go together".to_owned())),
     };
     let bind = |e: std::io::Error| fail(format!("{}: {e}", config.listen));
     let listener = TcpListener::bind((host.as_str(), *port))
@@ -193,6 +243,7 @@ async fn serve(
     // its client's address and the params with variables (`forward`), each in the
     // place its empty stand-in keeps here, as nginx keeps the order of its params.
     let mut params = NginxParams::new()
+        .https(tls.is_some())
         .server_name(&config.server_name)
         .document_root(&config.document_root)
         .server_port(local.port().to_string());
@@ -213,6 +264,8 @@ async fn serve(
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
     let routes = routes(&config, &builder).map_err(usage)?;
+    let http = http_builder(&config);
+    let (http1, http2) = (http.clone().http1_only(), http.http2_only());
     let access_log = match &config.access_log {
         Some(path) => Some(Arc::new(
             access_log::AccessLog::open(path)
@@ -228,6 +281,9 @@ async fn serve(
         templates,
         port: local.port(),
         access_log,
+        tls,
+        http1,
+        http2,
         config,
     });
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
@@ -274,30 +330,43 @@ async fn serve(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = permit;
-            let max_head = usize::try_from(gateway.config.max_head).unwrap_or(usize::MAX);
-            let service = hyper::service::service_fn(move |request| {
-                let gateway = gateway.clone();
-                async move {
-                    let entry = gateway
-                        .access_log
-                        .as_ref()
-                        .map(|log| log.entry(&request, peer));
-                    let response = gateway.handle(request, peer).await;
-                    Ok::<_, Infallible>(match entry {
-                        Some(entry) => entry.wrap(response),
-                        None => response,
-                    })
+            match &gateway.tls {
+                None => {
+                    gateway
+                        .serve_connection(stream, peer, Http::One, watcher)
+                        .await
                 }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                // An idle or slow client does not hold a connection slot for ever.
-                .header_read_timeout(Duration::from_secs(60))
-                .max_buf_size(max_head)
-                .title_case_headers(true)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %err, "client connection");
+                Some(acceptor) => {
+                    // A TLS connection starts with a handshake record (22); anything
+                    // else is plain HTTP, answered 400 as nginx answers it.
+                    let mut first = [0u8; 1];
+                    let peek = stream.get_ref().peek(&mut first);
+                    match tokio::time::timeout(HEADER_TIMEOUT, peek).await {
+                        Ok(Ok(1)) if first[0] != 22 => {
+                            gateway
+                                .serve_connection(stream, peer, Http::PlainOnTls, watcher)
+                                .await;
+                            return;
+                        }
+                        Ok(Ok(1)) => {}
+                        _ => return,
+                    }
+                    // nginx bounds the handshake by client_header_timeout.
+                    let handshake =
+                        tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            let http = if stream.get_ref().1.alpn_protocol() == Some(tls::H2) {
+                                Http::Two
+                            } else {
+                                Http::One
+                            };
+                            gateway.serve_connection(stream, peer, http, watcher).await;
+                        }
+                        Ok(Err(err)) => tracing::info!(%peer, error = %err, "TLS handshake"),
+                        Err(_) => tracing::info!(%peer, "TLS handshake: timed out"),
+                    }
+                }
             }
         });
     }
@@ -315,6 +384,42 @@ async fn serve(
         tracing::warn!("stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut");
     }
     Ok(())
+}
+
+/// How a client connection is served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Http {
+    /// HTTP/1.1 (plain, or TLS without ALPN `h2`).
+    One,
+    /// HTTP/2 (TLS, ALPN `h2`).
+    Two,
+    /// Plain HTTP sent to the TLS port: every request answered 400, as nginx does.
+    PlainOnTls,
+}
+
+/// How long a client has to send a request head or finish its TLS handshake (nginx's
+/// `client_header_timeout`).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// HTTP/1.1 with nginx's limits, and HTTP/2 (over TLS, when ALPN chose it) with
+/// nginx's `http2_max_concurrent_streams` and the head bounded as HTTP/1.1's.
+fn http_builder(config: &Settings) -> auto::Builder<TokioExecutor> {
+    let max_head = usize::try_from(config.max_head).unwrap_or(usize::MAX);
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        // An idle or slow client does not hold a connection slot for ever.
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(max_head)
+        .title_case_headers(true);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(128)
+        .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX))
+        // A peer gone without a word is found and its connection closed.
+        .keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_timeout(Duration::from_secs(20));
+    http
 }
 
 /// How long the requests in flight have to finish once SIGTERM or SIGINT arrived.
@@ -342,7 +447,7 @@ async fn stop_signal() -> Result<(), Failure> {
 
 /// The locations of the command line: the positional upstreams as `/`, each
 /// `--location` and `--static`, and `--root`.
-fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::Routes, String> {
+fn routes(config: &Settings, builder: &client::Builder) -> Result<location::Routes, String> {
     let mut locations = Vec::new();
     if !config.upstreams.is_empty() {
         let upstreams = upstream::Upstreams::new(&config.upstreams, builder);
@@ -364,6 +469,45 @@ fn routes(config: &GatewayArgs, builder: &client::Builder) -> Result<location::R
 }
 
 impl Gateway {
+    /// Serves one client connection until it closes: HTTP/2 when ALPN chose it, else
+    /// HTTP/1.1, as nginx serves a `listen ... http2` (no HTTP/2 without ALPN).
+    async fn serve_connection<I>(
+        self: Arc<Self>,
+        io: I,
+        peer: SocketAddr,
+        http: Http,
+        watcher: Watcher,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let gateway = self.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let gateway = gateway.clone();
+            async move {
+                let entry = gateway
+                    .access_log
+                    .as_ref()
+                    .map(|log| log.entry(&request, peer));
+                let response = match http {
+                    Http::PlainOnTls => plain_on_tls(),
+                    _ => gateway.handle(request, peer).await,
+                };
+                Ok::<_, Infallible>(match entry {
+                    Some(entry) => entry.wrap(response),
+                    None => response,
+                })
+            }
+        });
+        let builder = match http {
+            Http::Two => &self.http2,
+            _ => &self.http1,
+        };
+        let connection = builder.serve_connection(TokioIo::new(io), service);
+        if let Err(err) = watcher.watch(connection).await {
+            tracing::debug!(%peer, error = %err, "client connection");
+        }
+    }
+
     /// Answers one request: from its location, or 404 (nginx's answer for a path no
     /// location or root serves); 400 for a path nginx cannot normalize.
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -412,6 +556,7 @@ impl Gateway {
         let mut own = RequestParams::new().remote_addr(peer);
         let context = vars::Context {
             peer,
+            https: self.tls.is_some(),
             server_name: &self.config.server_name,
             server_port: self.port,
         };
@@ -490,6 +635,21 @@ fn trace_vars<B>(params: &NginxParams, request: &Request<B>, peer: SocketAddr) {
         }
         Err(err) => tracing::info!(%peer, error = %err, "request: its vars cannot be encoded"),
     }
+}
+
+/// nginx's answer to a plain HTTP request on a TLS port: 400 with its reason, and
+/// the connection closed.
+fn plain_on_tls() -> Response<Body> {
+    let mut response = answer(StatusCode::BAD_REQUEST);
+    *response.body_mut() = Full::new(Bytes::from_static(
+        b"400 Bad Request: the plain HTTP request was sent to HTTPS port\n",
+    ))
+    .map_err(|never: Infallible| match never {})
+    .boxed_unsync();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// An answer the gateway makes itself: the status line as a short text body.

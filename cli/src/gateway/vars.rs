@@ -16,6 +16,8 @@ enum Var {
     RemotePort,
     ProxyAddXForwardedFor,
     Scheme,
+    /// `on` over TLS, else empty.
+    Https,
     RequestUri,
     ServerName,
     ServerPort,
@@ -38,6 +40,8 @@ pub struct Template {
 /// What the variables are computed from besides the request.
 pub struct Context<'a> {
     pub peer: SocketAddr,
+    /// The connection is TLS (`--tls-cert`).
+    pub https: bool,
     pub server_name: &'a str,
     pub server_port: u16,
 }
@@ -73,7 +77,7 @@ impl Template {
             parts.push(Part::Var(var(name).ok_or_else(|| {
                 format!(
                     "{value:?}: unknown variable ${name} (known: $host, $remote_addr, \
-                     $remote_port, $proxy_add_x_forwarded_for, $http_NAME, $scheme, \
+                     $remote_port, $proxy_add_x_forwarded_for, $http_NAME, $scheme, $https, \
                      $request_uri, $server_name, $server_port)"
                 )
             })?));
@@ -115,6 +119,7 @@ fn var(name: &str) -> Option<Var> {
         "remote_port" => Var::RemotePort,
         "proxy_add_x_forwarded_for" => Var::ProxyAddXForwardedFor,
         "scheme" => Var::Scheme,
+        "https" => Var::Https,
         "request_uri" => Var::RequestUri,
         "server_name" => Var::ServerName,
         "server_port" => Var::ServerPort,
@@ -137,8 +142,10 @@ fn value<B>(var: &Var, context: &Context<'_>, request: &Request<B>, out: &mut Ve
             }
             out.extend_from_slice(context.peer.ip().to_string().as_bytes());
         }
-        // No TLS yet: every connection is plain HTTP.
+        Var::Scheme if context.https => out.extend_from_slice(b"https"),
         Var::Scheme => out.extend_from_slice(b"http"),
+        Var::Https if context.https => out.extend_from_slice(b"on"),
+        Var::Https => {}
         Var::RequestUri => {
             let uri = request.uri();
             out.extend_from_slice(
@@ -200,8 +207,13 @@ mod tests {
     use super::*;
 
     fn render(value: &str, request: &Request<()>) -> String {
+        render_over(false, value, request)
+    }
+
+    fn render_over(https: bool, value: &str, request: &Request<()>) -> String {
         let context = Context {
             peer: "[2001:db8::7]:40000".parse().unwrap(),
+            https,
             server_name: "myapp.example.com",
             server_port: 8080,
         };
@@ -237,6 +249,7 @@ mod tests {
             ("$http_accept", "text/html"),
             ("$http_x_missing", ""),
             ("$scheme", "http"),
+            ("$https", ""),
             ("$request_uri", "/main/a%20b?x=1"),
             ("$server_name", "myapp.example.com"),
             ("$server_port", "8080"),
@@ -250,6 +263,13 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(render(value, &request), expected, "{value}");
         }
+    }
+
+    #[test]
+    fn scheme_and_https_over_tls() {
+        let request = Request::get("/").body(()).unwrap();
+        assert_eq!(render_over(true, "$scheme|$https", &request), "https|on");
+        assert_eq!(render_over(false, "$scheme|$https", &request), "http|");
     }
 
     #[test]

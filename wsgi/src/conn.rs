@@ -8,6 +8,23 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use nix::libc;
+use nix::sys::socket::setsockopt;
+// The macro names itself and its helper unqualified.
+use nix::{setsockopt_impl, sockopt_impl};
+
+sockopt_impl!(
+    /// `TCP_DEFER_ACCEPT` (Linux), which nix does not name.
+    DeferAccept,
+    SetOnly,
+    libc::IPPROTO_TCP,
+    libc::TCP_DEFER_ACCEPT,
+    i32
+);
+
+/// The seconds `TCP_DEFER_ACCEPT` waits for a request's first bytes: uWSGI's value.
+const DEFER_ACCEPT_SECS: i32 = 4;
+
 /// A bound `--socket`.
 #[derive(Debug)]
 pub enum Listener {
@@ -19,6 +36,10 @@ impl Listener {
     /// Binds `spec` as uWSGI reads it: with a `:` it is TCP `host:port` (`:port` for
     /// every IPv4 address), else a Unix socket path (a stale socket file there is
     /// removed first, as uWSGI does).
+    ///
+    /// A TCP socket gets `TCP_DEFER_ACCEPT`, as uWSGI sets it: `accept` returns a
+    /// connection once its request has arrived, so a worker never blocks (and is never
+    /// switched out) waiting for the packet it just accepted.
     pub fn bind(spec: &str, mode: Option<u32>) -> io::Result<Listener> {
         if let Some((host, port)) = spec.rsplit_once(':') {
             let host = if host.is_empty() { "0.0.0.0" } else { host };
@@ -26,7 +47,9 @@ impl Listener {
             let addrs: Vec<_> = (host, port.parse::<u16>().map_err(io::Error::other)?)
                 .to_socket_addrs()?
                 .collect();
-            return TcpListener::bind(&addrs[..]).map(Listener::Tcp);
+            let listener = TcpListener::bind(&addrs[..])?;
+            setsockopt(&listener, DeferAccept, &DEFER_ACCEPT_SECS)?;
+            return Ok(Listener::Tcp(listener));
         }
         let path = PathBuf::from(spec);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
@@ -95,39 +118,52 @@ impl Conn {
             Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
         }
     }
+}
 
-    /// A second handle on the same connection (the request body reads through one, the
-    /// response is written through the other).
-    pub fn try_clone(&self) -> io::Result<Conn> {
+// Through a shared reference, as std's streams allow: `wsgi.input` reads and the response
+// writes through one `Arc<Conn>` (no `dup` per request).
+impl Read for &Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Conn::Tcp(s) => s.try_clone().map(Conn::Tcp),
-            Conn::Unix(s) => s.try_clone().map(Conn::Unix),
+            Conn::Tcp(s) => (&*s).read(buf),
+            Conn::Unix(s) => (&*s).read(buf),
         }
     }
 }
 
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.read(buf),
-            Conn::Unix(s) => s.read(buf),
-        }
+        (&*self).read(buf)
     }
 }
 
-impl Write for Conn {
+impl Write for &Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Conn::Tcp(s) => s.write(buf),
-            Conn::Unix(s) => s.write(buf),
+            Conn::Tcp(s) => (&*s).write(buf),
+            Conn::Unix(s) => (&*s).write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Conn::Tcp(s) => s.write_vectored(bufs),
-            Conn::Unix(s) => s.write_vectored(bufs),
+            Conn::Tcp(s) => (&*s).write_vectored(bufs),
+            Conn::Unix(s) => (&*s).write_vectored(bufs),
         }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

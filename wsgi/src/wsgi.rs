@@ -4,8 +4,10 @@
 use std::ffi::CString;
 use std::io::{self, IoSlice, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use uwsgi_wire::io::{write_all_vectored, Body};
@@ -26,6 +28,8 @@ pub struct App {
     callable: Py<PyAny>,
     file_wrapper: Py<PyAny>,
     errors: Py<PyAny>,
+    /// `wsgi.version`, `(1, 0)`.
+    version: Py<PyTuple>,
     multithread: bool,
 }
 
@@ -104,6 +108,7 @@ impl App {
             callable: module.unbind(),
             file_wrapper: py.import("wsgiref.util")?.getattr("FileWrapper")?.unbind(),
             errors: sys.getattr("stderr")?.unbind(),
+            version: PyTuple::new(py, [1, 0])?.unbind(),
             multithread,
         })
     }
@@ -115,20 +120,16 @@ impl App {
         let vars = request.vars();
         let method = vars.get(b"REQUEST_METHOD").unwrap_or_default();
         let uri = String::from_utf8_lossy(vars.get(b"REQUEST_URI").unwrap_or_default());
-        let (reader, mut closer) = match (conn.try_clone(), conn.try_clone()) {
-            (Ok(reader), Ok(closer)) => (reader, closer),
-            (Err(err), _) | (_, Err(err)) => {
-                return tracing::warn!(%err, "cannot clone the connection")
-            }
-        };
+        // One connection shared by `wsgi.input` and the response (no `dup` per request).
+        let conn = Arc::new(conn);
         let input = Input {
-            conn: reader,
+            conn: Arc::clone(&conn),
             remaining: body_len,
             buf: Vec::new(),
             pos: 0,
         };
         let response = Response {
-            conn,
+            conn: Arc::clone(&conn),
             head: None,
             sent: false,
             head_only: method == b"HEAD",
@@ -156,14 +157,19 @@ impl App {
         // The body the application left unread is read and dropped: closing a socket
         // with unread bytes resets the connection, and nginx would lose the end of the
         // response. Then the connection ends here, whatever Python objects (a traceback,
-        // an application's cache) still hold `wsgi.input` or `start_response`.
+        // an application's cache) still hold `wsgi.input` or `start_response`: closed
+        // when this is the last handle, else shut down.
         let broken = response.try_borrow().map_or(true, |r| r.broken.is_some());
         let left = input.try_borrow().map_or(0, |i| i.remaining);
+        drop((input, response));
         py.allow_threads(|| {
             if left > 0 && !broken {
-                let _ = io::copy(&mut Body::new(&mut closer, left), &mut io::sink());
+                let _ = io::copy(&mut Body::new(&mut &*conn, left), &mut io::sink());
             }
-            let _ = closer.shutdown();
+            if Arc::strong_count(&conn) > 1 {
+                let _ = conn.shutdown();
+            }
+            drop(conn);
         });
     }
 
@@ -178,22 +184,36 @@ impl App {
         for (key, value) in uwsgi_wire::cgi::environ(&request.vars()) {
             environ.set_item(latin1(py, key), latin1(py, value))?;
         }
-        environ.set_item("wsgi.version", (1, 0))?;
-        environ.set_item("wsgi.url_scheme", latin1(py, request.scheme()))?;
-        environ.set_item("wsgi.input", input)?;
-        environ.set_item("wsgi.errors", self.errors.bind(py))?;
-        environ.set_item("wsgi.multithread", self.multithread)?;
-        environ.set_item("wsgi.multiprocess", false)?;
-        environ.set_item("wsgi.run_once", false)?;
-        environ.set_item("wsgi.file_wrapper", self.file_wrapper.bind(py))?;
+        // The constant keys and values made once (interned), not per request.
+        environ.set_item(intern!(py, "wsgi.version"), self.version.bind(py))?;
+        let scheme = match request.scheme() {
+            b"http" => intern!(py, "http").clone(),
+            b"https" => intern!(py, "https").clone(),
+            other => latin1(py, other),
+        };
+        environ.set_item(intern!(py, "wsgi.url_scheme"), scheme)?;
+        environ.set_item(intern!(py, "wsgi.input"), input)?;
+        environ.set_item(intern!(py, "wsgi.errors"), self.errors.bind(py))?;
+        environ.set_item(intern!(py, "wsgi.multithread"), self.multithread)?;
+        environ.set_item(intern!(py, "wsgi.multiprocess"), false)?;
+        environ.set_item(intern!(py, "wsgi.run_once"), false)?;
+        environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
 
         let result = self.callable.bind(py).call1((environ, response))?;
         let streamed = stream(py, &result, response);
         // PEP 3333: close() is called however the iteration ended (a client gone, an
         // exception), once the response is done with.
-        let closed = match result.getattr("close") {
-            Ok(close) => close.call0().map(drop),
-            Err(_) => Ok(()),
+        // A list or a tuple (the common answer) has none: no AttributeError made and
+        // dropped per request.
+        let plain =
+            result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+        let closed = if plain {
+            Ok(())
+        } else {
+            match result.getattr(intern!(py, "close")) {
+                Ok(close) => close.call0().map(drop),
+                Err(_) => Ok(()),
+            }
         };
         streamed?;
         closed?;
@@ -271,7 +291,7 @@ fn to_latin1(text: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
 /// it (never buffered whole), ending at `CONTENT_LENGTH`.
 #[pyclass(module = "uwsgi_wire_wsgi")]
 pub struct Input {
-    conn: Conn,
+    conn: Arc<Conn>,
     /// Body bytes still in the connection.
     remaining: u64,
     /// Bytes read ahead by `readline`, from `pos`.
@@ -295,7 +315,8 @@ impl Input {
         self.buf.resize(start + want, 0);
         let (conn, remaining, buf) = (&mut self.conn, &mut self.remaining, &mut self.buf);
         let filled = py.allow_threads(|| -> io::Result<usize> {
-            let mut body = Body::new(conn, *remaining);
+            let mut conn = &**conn;
+            let mut body = Body::new(&mut conn, *remaining);
             let mut filled = 0;
             while filled < want {
                 let n = body.read(&mut buf[start + filled..])?;
@@ -414,7 +435,7 @@ impl Input {
 /// HTTP/1.1 head uWSGI writes and nginx reads.
 #[pyclass(module = "uwsgi_wire_wsgi")]
 pub struct Response {
-    conn: Conn,
+    conn: Arc<Conn>,
     /// The head `start_response` set, not yet sent.
     head: Option<Vec<u8>>,
     sent: bool,
@@ -438,9 +459,9 @@ impl Response {
         if head.is_empty() && data.is_empty() {
             return Ok(());
         }
-        let conn = &mut self.conn;
+        let mut conn = &*self.conn;
         let written = py.allow_threads(|| {
-            write_all_vectored(conn, &mut [IoSlice::new(head), IoSlice::new(data)])
+            write_all_vectored(&mut conn, &mut [IoSlice::new(head), IoSlice::new(data)])
         });
         if let Err(err) = &written {
             self.broken = Some(err.kind());

@@ -13,6 +13,11 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use uwsgi_wire::io::{write_all_vectored, Body};
 use uwsgi_wire::message::Request;
 
+use std::os::fd::AsRawFd;
+
+use nix::sys::sendfile::sendfile;
+use nix::sys::socket::{send, MsgFlags};
+
 use crate::conn::Conn;
 
 /// How the application is found (`--module`, `--wsgi-file`, `--callable`).
@@ -133,6 +138,7 @@ impl App {
             head: None,
             sent: false,
             head_only: method == b"HEAD",
+            content_length: None,
             broken: None,
         };
         let (input, response) = match (Bound::new(py, input), Bound::new(py, response)) {
@@ -200,7 +206,10 @@ impl App {
         environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
 
         let result = self.callable.bind(py).call1((environ, response))?;
-        let streamed = stream(py, &result, response);
+        let streamed = match self.sendable(&result) {
+            Some((file, offset)) => send_file(py, response, &file, offset),
+            None => stream(py, &result, response),
+        };
         // PEP 3333: close() is called however the iteration ended (a client gone, an
         // exception), once the response is done with.
         // A list or a tuple (the common answer) has none: no AttributeError made and
@@ -228,6 +237,87 @@ impl App {
         }
         Ok(())
     }
+}
+
+impl App {
+    /// The file under a `wsgi.file_wrapper` response, when it can go out with
+    /// `sendfile(2)`: a regular file (its `fileno()`), reopened through `/proc/self/fd`
+    /// so that the host holds a descriptor of its own (the application may close its
+    /// file object meanwhile), with the file object's position (`tell()`), where PEP 3333
+    /// says the transmission starts. `None` (the chunks of the iteration instead) for
+    /// anything else: another iterable, a file-like object without a descriptor
+    /// (`BytesIO`), a pipe, a system without `/proc`.
+    fn sendable(&self, result: &Bound<'_, PyAny>) -> Option<(std::fs::File, u64)> {
+        if !result.get_type().is(self.file_wrapper.bind(result.py())) {
+            return None;
+        }
+        let filelike = result.getattr("filelike").ok()?;
+        let fd: i32 = filelike.call_method0("fileno").ok()?.extract().ok()?;
+        let offset: u64 = filelike.call_method0("tell").ok()?.extract().ok()?;
+        let file = std::fs::File::open(format!("/proc/self/fd/{fd}")).ok()?;
+        file.metadata()
+            .is_ok_and(|m| m.is_file())
+            .then_some((file, offset))
+    }
+}
+
+/// A `wsgi.file_wrapper` response over a regular file: the head, then the file from
+/// `offset` to its end (at most the `Content-Length` the application set) with
+/// `sendfile(2)`, the GIL released, each call bounded by the socket's write timeout.
+fn send_file(
+    py: Python<'_>,
+    response: &Bound<'_, Response>,
+    file: &std::fs::File,
+    mut offset: u64,
+) -> PyResult<()> {
+    let mut r = response.borrow_mut();
+    if !r.sent && r.head.is_none() {
+        return Err(PyRuntimeError::new_err(
+            "the application returned a file before calling start_response()",
+        ));
+    }
+    let size = file.metadata().map_err(PyErr::from)?.len();
+    let mut left = size.saturating_sub(offset);
+    if let Some(length) = r.content_length {
+        left = left.min(length);
+    }
+    if r.head_only || left == 0 {
+        return r.send(py, b"").map_err(PyErr::from);
+    }
+    if let Some(kind) = r.broken {
+        return Err(io::Error::new(kind, "the client is gone").into());
+    }
+    let head = if r.sent { None } else { r.head.take() };
+    r.sent = true;
+    let conn = &*r.conn;
+    let sent = py.allow_threads(|| -> io::Result<()> {
+        // The head with MSG_MORE: it leaves with the file's first bytes, not in a
+        // segment of its own (a Unix socket ignores the flag).
+        // (nix names no MSG_MORE.)
+        let more = MsgFlags::from_bits_retain(nix::libc::MSG_MORE);
+        let mut head = head.as_deref().unwrap_or_default();
+        while !head.is_empty() {
+            let n = send(conn.as_raw_fd(), head, more)?;
+            head = &head[n..];
+        }
+        while left > 0 {
+            let mut at = i64::try_from(offset).map_err(io::Error::other)?;
+            let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
+            match sendfile(conn, file, Some(&mut at), chunk)? {
+                // The file is shorter than it was: what is left of it was sent.
+                0 => break,
+                n => {
+                    offset += n as u64;
+                    left -= n as u64;
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(err) = &sent {
+        r.broken = Some(err.kind());
+    }
+    sent.map_err(PyErr::from)
 }
 
 /// Writes each chunk of the response iterable as it is yielded.
@@ -441,6 +531,9 @@ pub struct Response {
     sent: bool,
     /// HEAD: the body is dropped.
     head_only: bool,
+    /// The `Content-Length` of the head `start_response` set, if any (a file sent with
+    /// `sendfile` stops there).
+    content_length: Option<u64>,
     /// The write that failed (the client went away).
     broken: Option<io::ErrorKind>,
 }
@@ -480,8 +573,11 @@ fn check_field(bytes: &[u8], what: &str) -> PyResult<()> {
     }
 }
 
-/// The raw head for `start_response`'s arguments.
-fn encode_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// The raw head for `start_response`'s arguments, and its `Content-Length`.
+fn encode_head(
+    status: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<u8>, Option<u64>)> {
     let status = to_latin1(status, "the status")?;
     check_field(&status, "the status")?;
     if status.len() < 3
@@ -508,6 +604,7 @@ fn encode_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
         head.extend_from_slice(reason.as_bytes());
     }
     head.extend_from_slice(b"\r\n");
+    let mut content_length = None;
     for header in headers.try_iter()? {
         let header = header?;
         let pair = header
@@ -524,13 +621,18 @@ fn encode_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
             )));
         }
         check_field(&value, "a header value")?;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            content_length = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+        }
         head.extend_from_slice(&name);
         head.extend_from_slice(b": ");
         head.extend_from_slice(&value);
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
-    Ok(head)
+    Ok((head, content_length))
 }
 
 #[pymethods]
@@ -557,8 +659,11 @@ impl Response {
                 _ => {}
             }
         }
-        let head = encode_head(status, headers)?;
-        slf.borrow_mut().head = Some(head);
+        let (head, content_length) = encode_head(status, headers)?;
+        let mut this = slf.borrow_mut();
+        this.head = Some(head);
+        this.content_length = content_length;
+        drop(this);
         slf.getattr("write")
     }
 

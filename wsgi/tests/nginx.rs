@@ -271,6 +271,34 @@ fn statuses_repeated_headers_file_wrapper_write_and_exc_info() {
     );
 }
 
+/// `wsgi.file_wrapper` over a real file goes out with `sendfile(2)` (the file object's
+/// `read()` raises), from the file's position, stopped at the Content-Length, and the
+/// file is closed; over a `BytesIO` (no descriptor) the iteration's chunks.
+#[test]
+fn file_wrapper_uses_sendfile_for_a_real_file() {
+    require!(NGINX);
+    let s = stack("sendfile", &["--module", "app"]);
+    let file: Vec<u8> = (0..1_024_000).map(|i| (i % 256) as u8).collect();
+    let r = http(s.port, "GET", "/sendfile?mode=offset", &[], b"");
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    assert!(r.body == file[1000..], "{} bytes", r.body.len());
+    let r = http(s.port, "GET", "/sendfile?mode=length", &[], b"");
+    assert_eq!((r.status, r.body == file[..5000]), (200, true));
+    let r = http(s.port, "GET", "/sendfile?mode=bytesio", &[], b"");
+    assert_eq!((r.status, r.body == file), (200, true));
+    let r = http(s.port, "HEAD", "/sendfile?mode=length", &[], b"");
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    // (nginx answers a HEAD once it has the head: the host may still be closing.)
+    let closed = poll(TIMEOUT, || {
+        std::fs::read_to_string(s.dir.path().join("sendfile-closed.txt"))
+            .ok()
+            .filter(|text| *text == "closed\n".repeat(3))
+    });
+    assert!(closed.is_some(), "{}", s.host.log());
+    let log = s.host.log();
+    assert!(!log.contains("Traceback"), "{log}");
+}
+
 /// A request whose body is slow to come blocks one thread in `wsgi.input.read()`
 /// without the GIL: the other thread serves meanwhile.
 #[test]

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::libc;
-use nix::sys::socket::setsockopt;
+use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::time::TimeVal;
 // The macro names itself and its helper unqualified.
 use nix::{setsockopt_impl, sockopt_impl};
 
@@ -63,6 +64,21 @@ impl Listener {
         Ok(Listener::Unix(listener, path))
     }
 
+    /// Bounds every read and write on the connections this listener accepts. A TCP
+    /// listener takes `SO_RCVTIMEO` and `SO_SNDTIMEO` itself, which Linux copies to each
+    /// socket it accepts (no system call per connection); a Unix connection does not
+    /// inherit them, so [`Conn::set_timeouts`] sets them on each. `accept` on the TCP
+    /// listener then returns `WouldBlock` after `timeout` without a connection.
+    pub fn set_timeouts(&self, timeout: Duration) -> io::Result<()> {
+        if let Listener::Tcp(listener) = self {
+            let secs = i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX);
+            let time = TimeVal::new(secs, 0);
+            setsockopt(listener, sockopt::ReceiveTimeout, &time)?;
+            setsockopt(listener, sockopt::SendTimeout, &time)?;
+        }
+        Ok(())
+    }
+
     /// The next connection.
     pub fn accept(&self) -> io::Result<Conn> {
         match self {
@@ -98,13 +114,11 @@ pub enum Conn {
 }
 
 impl Conn {
-    /// Bounds every read and write.
+    /// Bounds every read and write: a Unix connection's; a TCP connection has them from
+    /// its listener ([`Listener::set_timeouts`]).
     pub fn set_timeouts(&self, timeout: Duration) -> io::Result<()> {
         match self {
-            Conn::Tcp(s) => {
-                s.set_read_timeout(Some(timeout))?;
-                s.set_write_timeout(Some(timeout))
-            }
+            Conn::Tcp(_) => Ok(()),
             Conn::Unix(s) => {
                 s.set_read_timeout(Some(timeout))?;
                 s.set_write_timeout(Some(timeout))

@@ -86,7 +86,14 @@ fn run(options: &Options) -> Result<(), String> {
     let listeners: Vec<Listener> = options
         .socket
         .iter()
-        .map(|spec| Listener::bind(spec, mode).map_err(|e| format!("--socket {spec}: {e}")))
+        .map(|spec| {
+            Listener::bind(spec, mode)
+                .and_then(|l| {
+                    l.set_timeouts(Duration::from_secs(options.socket_timeout))
+                        .map(|()| l)
+                })
+                .map_err(|e| format!("--socket {spec}: {e}"))
+        })
         .collect::<Result<_, _>>()?;
     if let Some(pidfile) = &options.pidfile {
         std::fs::write(pidfile, format!("{}\n", std::process::id()))
@@ -299,6 +306,8 @@ fn worker(
                     permits.release();
                     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 }
+                // The listener's timeout (see `Listener::set_timeouts`): nothing came.
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(err) => {
                     tracing::warn!(%err, "accept failed");
                     // EMFILE and the like: give the other threads time to free

@@ -345,6 +345,39 @@ fn the_gil_is_released_while_a_thread_waits_for_the_body() {
     assert_eq!((r.status, r.text().as_str()), (200, "hello"));
 }
 
+/// `--socket-timeout` bounds every read on a TCP connection (set once on the listener,
+/// which Linux copies to each connection): a packet cut short, then a body cut short,
+/// are given up after it, and the host serves on; an idle listener is no error.
+#[test]
+fn socket_timeout_bounds_a_stalled_connection() {
+    require!(NGINX);
+    let s = stack("stall", &["--module", "app", "--socket-timeout", "1"]);
+    let packet = wsgi_packet(&[
+        ("REQUEST_METHOD", "POST"),
+        ("REQUEST_URI", "/echo"),
+        ("PATH_INFO", "/echo"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("CONTENT_LENGTH", "5"),
+    ]);
+    for sent in [&packet[..10], &[&packet[..], b"he"].concat()[..]] {
+        let mut direct = TcpStream::connect(&s.socket).unwrap();
+        direct.set_read_timeout(Some(TIMEOUT)).unwrap();
+        direct.write_all(sent).unwrap();
+        let started = Instant::now();
+        let mut raw = Vec::new();
+        let _ = direct.read_to_end(&mut raw);
+        let waited = started.elapsed();
+        assert!(
+            waited > Duration::from_millis(800) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert!(!String::from_utf8_lossy(&raw).contains("200 OK"), "{raw:?}");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(http(s.port, "GET", "/cookies", &[], b"").status, 201);
+    assert!(!s.host.log().contains("accept failed"), "{}", s.host.log());
+}
+
 /// One thread, one Python thread state for its whole life (Django keeps its database
 /// connections in `threading.local`).
 #[test]

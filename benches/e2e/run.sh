@@ -16,6 +16,10 @@
 #           thread whatever WORKERS says)
 #   gunicorn  gunicorn 27 from PyPI (a venv the script makes), --protocol uwsgi, sync
 #           workers, benches/e2e/gunicorn_app.py (a tiny WSGI app) via uwsgi_pass
+#   wsgi    uwsgi-wire-wsgi (wsgi/, release build): --master, --processes WORKERS, the
+#           same venv as --home, benches/e2e/gunicorn_app.py via uwsgi_pass
+#   uwsgi-python  uWSGI 2.0 with its python3 plugin (`--plugin python3`), --master,
+#           --processes WORKERS, the same venv as --home, the same app via uwsgi_pass
 #   gateway the same uWSGI as the uwsgi row, but with `uwsgi-wire gateway` (the CLI,
 #           release build, TOKIO_WORKER_THREADS=WORKERS) in front instead of nginx: its
 #           "front CPU" is the gateway's, to compare with nginx's in the uwsgi row
@@ -29,12 +33,15 @@
 #                   upstream keepalive pool; see README
 #   ROUNDS=1        measure every backend ROUNDS times, interleaved (t,u,h,t,u,h,...)
 #   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn gateway"
+#                   (wsgi and uwsgi-python are measured only when listed)
 #   WORKERS=1       uWSGI processes = tokio and hyper runtime threads: 1 is a
 #                   current-thread runtime (tokio-tuned: --shards N for N > 1); = axum's
-#                   tokio worker threads (TOKIO_WORKER_THREADS) = gunicorn sync workers;
+#                   tokio worker threads (TOKIO_WORKER_THREADS) = gunicorn sync workers
+#                   = uwsgi-wire-wsgi and uWSGI python3 worker processes;
 #                   see README
-#   BASE_PORT=28180 nginx listens on BASE_PORT+0..6, backends on BASE_PORT+10..15
-#   GUNICORN_VENV   the venv gunicorn is installed in (default:
+#   BASE_PORT=28180 nginx listens on BASE_PORT+0..9, backends on BASE_PORT+10..17
+#   GUNICORN_VENV   the venv gunicorn is installed in, also the --home of the wsgi and
+#                   uwsgi-python rows (default:
 #                   $CARGO_TARGET_DIR/e2e-gunicorn-<version>; made once, then reused)
 #   OUT=DIR         keep the raw wrk outputs, captures, configs and logs in DIR
 #   CARGO_TARGET_DIR  as usual (default: ./target)
@@ -55,9 +62,11 @@ say() { printf '==> %s\n' "$*" >&2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
 for b in $BACKENDS; do
-    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway) ;; *) die "unknown backend $b" ;; esac
+    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway | wsgi | uwsgi-python) ;; *) die "unknown backend $b" ;; esac
 done
 wants() { [[ " $BACKENDS " == *" $1 "* ]]; }
+# The rows that serve the Python app from a venv (gunicorn's, made by this script).
+wants_venv() { wants gunicorn || wants wsgi || wants uwsgi-python; }
 # gunicorn from PyPI, pinned: the release this script was checked against (its
 # `--protocol uwsgi`: gunicorn/config.py, class Protocol; `--no-control-socket`).
 GUNICORN_VERSION=27.0.1
@@ -115,9 +124,12 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v uwsgi >/dev/null || missing+=(uwsgi-core)
 command -v curl >/dev/null || missing+=(curl)
 command -v ss >/dev/null || missing+=(iproute2)
-if wants gunicorn; then
+if wants_venv; then
     # The venv is made with Debian's python3 (its venv module needs python3-venv).
     [ -x /usr/bin/python3 ] || missing+=(python3)
+    if wants uwsgi-python; then
+        [ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || missing+=(uwsgi-plugin-python3)
+    fi
     { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; } || missing+=(python3-venv)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -153,10 +165,17 @@ if wants gateway; then
     run timeout 1800 cargo build -q --release -p uwsgi-wire-cli >&2 ||
         die "cargo build -p uwsgi-wire-cli failed or took over 30 min"
 fi
+if wants wsgi; then
+    # The interpreter embedded is Debian's (the venv's): PYO3_PYTHON, unless set.
+    say "build (release): uwsgi-wire-wsgi (PYO3_PYTHON=${PYO3_PYTHON:-/usr/bin/python3})"
+    run env PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}" timeout 1800 \
+        cargo build -q --release -p uwsgi-wire-wsgi >&2 ||
+        die "cargo build -p uwsgi-wire-wsgi failed or took over 30 min"
+fi
 BIN=$CARGO_TARGET_DIR/release/examples
 
 GUNICORN_VENV=${GUNICORN_VENV:-$CARGO_TARGET_DIR/e2e-gunicorn-$GUNICORN_VERSION}
-if wants gunicorn; then
+if wants_venv; then
     if [ "$("$GUNICORN_VENV/bin/gunicorn" --version 2>/dev/null)" != "gunicorn (version $GUNICORN_VERSION)" ]; then
         say "gunicorn $GUNICORN_VERSION from PyPI into the venv $GUNICORN_VENV"
         rm -rf "$GUNICORN_VENV"
@@ -188,8 +207,10 @@ P_TUNED=$((BASE_PORT + 13))
 P_NGX_AXUM=$((BASE_PORT + 5)) P_NGX_GUNICORN=$((BASE_PORT + 6))
 P_AXUM=$((BASE_PORT + 14)) P_GUNICORN=$((BASE_PORT + 15))
 P_GATEWAY=$((BASE_PORT + 7))
-NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED $P_NGX_AXUM $P_NGX_GUNICORN"
-for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN $P_GATEWAY; do
+P_NGX_WSGI=$((BASE_PORT + 8)) P_NGX_UWSGI_PY=$((BASE_PORT + 9))
+P_WSGI=$((BASE_PORT + 16)) P_UWSGI_PY=$((BASE_PORT + 17))
+NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED $P_NGX_AXUM $P_NGX_GUNICORN $P_NGX_WSGI $P_NGX_UWSGI_PY"
+for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN $P_GATEWAY $P_WSGI $P_UWSGI_PY; do
     [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
 done
 
@@ -265,6 +286,22 @@ if wants gunicorn; then
         --chdir "$ROOT/benches/e2e" gunicorn_app:application
     wait_port "$P_GUNICORN" gunicorn "$LAST_PID"
 fi
+# The two uwsgi WSGI hosts, started alike: a master and WORKERS worker processes of one
+# thread each, the venv as --home, the app imported from benches/e2e, SIGTERM ends them.
+# uWSGI: no request log line (this host writes none), --listen 128 as above.
+if wants wsgi; then
+    start wsgi env PYTHONDONTWRITEBYTECODE=1 RUST_LOG=warn "$CARGO_TARGET_DIR/release/uwsgi-wire-wsgi" \
+        --socket "127.0.0.1:$P_WSGI" --master --processes "$WORKERS" --home "$GUNICORN_VENV" \
+        --chdir "$ROOT/benches/e2e" --module gunicorn_app:application
+    wait_port "$P_WSGI" wsgi "$LAST_PID"
+fi
+if wants uwsgi-python; then
+    start uwsgi-python env PYTHONDONTWRITEBYTECODE=1 uwsgi --plugin python3 \
+        --socket "127.0.0.1:$P_UWSGI_PY" --master --processes "$WORKERS" --home "$GUNICORN_VENV" \
+        --disable-logging --die-on-term --listen 128 \
+        --chdir "$ROOT/benches/e2e" --module gunicorn_app:application
+    wait_port "$P_UWSGI_PY" uwsgi-python "$LAST_PID"
+fi
 
 # ---------------------------------------------------------------------------------------
 user_line=""
@@ -305,6 +342,8 @@ http {
     upstream hyper_close_backend { server 127.0.0.1:$P_HYPER; }
     upstream axum_backend { server 127.0.0.1:$P_AXUM; keepalive $KEEPALIVE; }
     upstream gunicorn_backend { server 127.0.0.1:$P_GUNICORN; keepalive $KEEPALIVE; }
+    upstream wsgi_backend { server 127.0.0.1:$P_WSGI; keepalive $KEEPALIVE; }
+    upstream uwsgi_py_backend { server 127.0.0.1:$P_UWSGI_PY; keepalive $KEEPALIVE; }
 
     server {
         listen 127.0.0.1:$P_NGX_TOKIO;
@@ -338,6 +377,14 @@ http {
         listen 127.0.0.1:$P_NGX_GUNICORN;
         location / { include /etc/nginx/uwsgi_params; uwsgi_pass gunicorn_backend; }
     }
+    server {
+        listen 127.0.0.1:$P_NGX_WSGI;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass wsgi_backend; }
+    }
+    server {
+        listen 127.0.0.1:$P_NGX_UWSGI_PY;
+        location / { include /etc/nginx/uwsgi_params; uwsgi_pass uwsgi_py_backend; }
+    }
 }
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///'), 1 worker"
@@ -357,6 +404,7 @@ ngx_port() {
     tokio) echo "$P_NGX_TOKIO" ;; tokio-tuned) echo "$P_NGX_TUNED" ;; uwsgi) echo "$P_NGX_UWSGI" ;;
     hyper) echo "$P_NGX_HYPER" ;; hyper-close) echo "$P_NGX_HYPER_CLOSE" ;;
     axum) echo "$P_NGX_AXUM" ;; gunicorn) echo "$P_NGX_GUNICORN" ;; gateway) echo "$P_GATEWAY" ;;
+    wsgi) echo "$P_NGX_WSGI" ;; uwsgi-python) echo "$P_NGX_UWSGI_PY" ;;
     esac
 }
 # The front end's pid: the gateway for its row, nginx for every other.
@@ -368,6 +416,7 @@ backend_port() {
     case $1 in
     tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi | gateway) echo "$P_UWSGI" ;;
     axum) echo "$P_AXUM" ;; gunicorn) echo "$P_GUNICORN" ;;
+    wsgi) echo "$P_WSGI" ;; uwsgi-python) echo "$P_UWSGI_PY" ;;
     *) echo "$P_HYPER" ;;
     esac
 }
@@ -375,6 +424,7 @@ backend_pid() {
     case $1 in
     tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi | gateway) echo "$PID_uwsgi" ;;
     axum) echo "$PID_axum" ;; gunicorn) echo "$PID_gunicorn" ;;
+    wsgi) echo "$PID_wsgi" ;; uwsgi-python) echo "$PID_uwsgi_python" ;;
     *) echo "$PID_hyper" ;;
     esac
 }
@@ -416,6 +466,8 @@ if command -v python3 >/dev/null; then
     targets=(tokio "$P_TOKIO" / tokio-tuned "$P_TUNED" / uwsgi "$P_UWSGI" / hyper "$P_HYPER" /)
     wants axum && targets+=(axum "$P_AXUM" /bench)
     wants gunicorn && targets+=(gunicorn "$P_GUNICORN" /)
+    wants wsgi && targets+=(wsgi "$P_WSGI" /)
+    wants uwsgi-python && targets+=(uwsgi-python "$P_UWSGI_PY" /)
     python3 - "${targets[@]}" >"$TMP/raw-bytes.txt" <<'PY'
 import socket, struct, sys
 def uwsgi_get(path):
@@ -462,6 +514,9 @@ to_ms() { # a wrk duration (850.00us, 1.23ms, 1.02s, 1.50m) in milliseconds
         else printf "nan" }'
 }
 
+# The row the uWSGI ratios are over: uWSGI's C routing, or without it the python3 plugin
+# (the reference of the wsgi row).
+if wants uwsgi; then REF=uwsgi; else REF=uwsgi-python; fi
 RESULTS=$TMP/results.tsv
 : >"$RESULTS"
 say "load: wrk -t1 -c$CONNS -d${DURATION}s --latency, after ${WARMUP}s of warm-up each; $ROUNDS round(s)"
@@ -503,11 +558,13 @@ echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (
 extra=""
 wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (current-thread runtime); "
 wants gateway && extra+="uwsgi-wire gateway (hyper $(awk '/^name = "hyper"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock), TOKIO_WORKER_THREADS=$WORKERS); "
+wants wsgi && extra+="uwsgi-wire-wsgi ($WORKERS worker process(es), 1 thread each); "
+wants uwsgi-python && extra+="uWSGI python3 plugin ($WORKERS worker process(es)); "
 wants gunicorn && extra+="gunicorn $GUNICORN_VERSION ($("$GUNICORN_VENV/bin/python" --version), $WORKERS sync worker(s)); "
 [ -n "$extra" ] && echo "${extra%; }"
 echo "wrk -t1 -c$CONNS -d${DURATION}s --latency, warm-up ${WARMUP}s, $ROUNDS round(s); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-awk -F'\t' -v order="$BACKENDS" '
+awk -F'\t' -v order="$BACKENDS" -v ref="$REF" '
     function median(list,    n, a, i, j, t) {
         n = split(list, a, " ")
         for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
@@ -524,16 +581,18 @@ awk -F'\t' -v order="$BACKENDS" '
         label["axum"] = "axum (uwsgi-wire server), uwsgi_pass"
         label["gunicorn"] = "gunicorn 27 (sync), uwsgi_pass"
         label["gateway"] = "uWSGI behind uwsgi-wire gateway"
+        label["wsgi"] = "uwsgi-wire-wsgi (Python), uwsgi_pass"
+        label["uwsgi-python"] = "uWSGI python3 plugin, uwsgi_pass"
         printf "| %-36s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %9s | %11s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "CPU/uWSGI", "front CPU", "front/nginx", "errors"
         printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "----------:", "------------:", "------------:", "-------:"
         for (i = 1; i <= nb; i++) {
             b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = cu = fu = ""
             for (r in rounds) {
                 lr = lr " " rps[r, b]; lp = lp " " p99[r, b]; lb = lb " " bcpu[r, b]; ln = ln " " ncpu[r, b]
-                if ((r, "uwsgi") in rps) {
-                    ru = ru " " rps[r, b] / rps[r, "uwsgi"]; pu = pu " " p99[r, b] / p99[r, "uwsgi"]
-                    if (bcpu[r, "uwsgi"] > 0) cu = cu " " bcpu[r, b] / bcpu[r, "uwsgi"]
-                    if (ncpu[r, "uwsgi"] > 0) fu = fu " " ncpu[r, b] / ncpu[r, "uwsgi"]
+                if ((r, ref) in rps) {
+                    ru = ru " " rps[r, b] / rps[r, ref]; pu = pu " " p99[r, b] / p99[r, ref]
+                    if (bcpu[r, ref] > 0) cu = cu " " bcpu[r, b] / bcpu[r, ref]
+                    if (ncpu[r, ref] > 0) fu = fu " " ncpu[r, b] / ncpu[r, ref]
                 }
                 if ((r, "hyper") in rps) { rh = rh " " rps[r, b] / rps[r, "hyper"]; ph = ph " " p99[r, b] / p99[r, "hyper"] }
             }
@@ -545,6 +604,7 @@ awk -F'\t' -v order="$BACKENDS" '
         }
     }' "$RESULTS"
 echo
+[ "$REF" = uwsgi ] || echo "uWSGI in the ratios: the uwsgi-python row (uWSGI's python3 plugin serving the same app)."
 echo "rps/X: requests/s over X's in the same round (above 1 is faster); p99/X: p99 over X's (below 1 is better)."
 echo "CPU: user + system CPU time per request of the backend's processes and of the front end (nginx master + worker; the gateway for its row) during the measured run; CPU/uWSGI: the backend's over uWSGI's, same round; front/nginx: the front end's over nginx's in the uwsgi row, same round (below 1 is cheaper)."
 [ "$ROUNDS" -gt 1 ] && echo "Each figure is the median over the $ROUNDS rounds (ratios: median of the per-round ratios)."

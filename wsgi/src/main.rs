@@ -115,7 +115,14 @@ fn run(options: &Options) -> Result<(), String> {
     let listeners: Vec<Listener> = options
         .socket
         .iter()
-        .map(|spec| Listener::bind(spec, mode).map_err(|e| format!("--socket {spec}: {e}")))
+        .map(|spec| {
+            Listener::bind(spec, mode)
+                .and_then(|l| {
+                    l.set_timeouts(Duration::from_secs(options.socket_timeout))
+                        .map(|()| l)
+                })
+                .map_err(|e| format!("--socket {spec}: {e}"))
+        })
         .collect::<Result<_, _>>()?;
     process::drop_privileges(options.uid.as_deref(), options.gid.as_deref())?;
     let mut vacuum = process::Vacuum::default();
@@ -269,33 +276,41 @@ fn serve_process(
 
 /// Counts the requests served at once (a semaphore over a mutex and a condvar).
 struct Permits {
-    free: Mutex<usize>,
+    /// Free permits, and the threads waiting for one.
+    state: Mutex<(usize, usize)>,
     freed: Condvar,
 }
 
 impl Permits {
     fn new(n: usize) -> Permits {
         Permits {
-            free: Mutex::new(n),
+            state: Mutex::new((n, 0)),
             freed: Condvar::new(),
         }
     }
 
     /// Waits for a permit (never long: one is freed when any request ends).
     fn acquire(&self) {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        while *free == 0 {
-            free = self
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.0 == 0 {
+            state.1 += 1;
+            state = self
                 .freed
-                .wait(free)
+                .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.1 -= 1;
         }
-        *free -= 1;
+        state.0 -= 1;
     }
 
     fn release(&self) {
-        *self.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.freed.notify_one();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 += 1;
+        // std's notify is a futex system call even with no waiter: one per request
+        // otherwise.
+        if state.1 > 0 {
+            self.freed.notify_one();
+        }
     }
 }
 

@@ -4,12 +4,19 @@
 use std::ffi::CString;
 use std::io::{self, IoSlice, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use uwsgi_wire::io::{write_all_vectored, Body};
 use uwsgi_wire::message::Request;
+
+use std::os::fd::AsRawFd;
+
+use nix::sys::sendfile::sendfile;
+use nix::sys::socket::{send, MsgFlags};
 
 use crate::conn::Conn;
 
@@ -26,6 +33,8 @@ pub struct App {
     callable: Py<PyAny>,
     file_wrapper: Py<PyAny>,
     errors: Py<PyAny>,
+    /// `wsgi.version`, `(1, 0)`.
+    version: Py<PyTuple>,
     multithread: bool,
 }
 
@@ -104,6 +113,7 @@ impl App {
             callable: module.unbind(),
             file_wrapper: py.import("wsgiref.util")?.getattr("FileWrapper")?.unbind(),
             errors: sys.getattr("stderr")?.unbind(),
+            version: PyTuple::new(py, [1, 0])?.unbind(),
             multithread,
         })
     }
@@ -115,23 +125,20 @@ impl App {
         let vars = request.vars();
         let method = vars.get(b"REQUEST_METHOD").unwrap_or_default();
         let uri = String::from_utf8_lossy(vars.get(b"REQUEST_URI").unwrap_or_default());
-        let (reader, mut closer) = match (conn.try_clone(), conn.try_clone()) {
-            (Ok(reader), Ok(closer)) => (reader, closer),
-            (Err(err), _) | (_, Err(err)) => {
-                return tracing::warn!(%err, "cannot clone the connection")
-            }
-        };
+        // One connection shared by `wsgi.input` and the response (no `dup` per request).
+        let conn = Arc::new(conn);
         let input = Input {
-            conn: reader,
+            conn: Arc::clone(&conn),
             remaining: body_len,
             buf: Vec::new(),
             pos: 0,
         };
         let response = Response {
-            conn,
+            conn: Arc::clone(&conn),
             head: None,
             sent: false,
             head_only: method == b"HEAD",
+            content_length: None,
             broken: None,
         };
         let (input, response) = match (Bound::new(py, input), Bound::new(py, response)) {
@@ -156,14 +163,19 @@ impl App {
         // The body the application left unread is read and dropped: closing a socket
         // with unread bytes resets the connection, and nginx would lose the end of the
         // response. Then the connection ends here, whatever Python objects (a traceback,
-        // an application's cache) still hold `wsgi.input` or `start_response`.
+        // an application's cache) still hold `wsgi.input` or `start_response`: closed
+        // when this is the last handle, else shut down.
         let broken = response.try_borrow().map_or(true, |r| r.broken.is_some());
         let left = input.try_borrow().map_or(0, |i| i.remaining);
+        drop((input, response));
         py.allow_threads(|| {
             if left > 0 && !broken {
-                let _ = io::copy(&mut Body::new(&mut closer, left), &mut io::sink());
+                let _ = io::copy(&mut Body::new(&mut &*conn, left), &mut io::sink());
             }
-            let _ = closer.shutdown();
+            if Arc::strong_count(&conn) > 1 {
+                let _ = conn.shutdown();
+            }
+            drop(conn);
         });
     }
 
@@ -178,22 +190,39 @@ impl App {
         for (key, value) in uwsgi_wire::cgi::environ(&request.vars()) {
             environ.set_item(latin1(py, key), latin1(py, value))?;
         }
-        environ.set_item("wsgi.version", (1, 0))?;
-        environ.set_item("wsgi.url_scheme", latin1(py, request.scheme()))?;
-        environ.set_item("wsgi.input", input)?;
-        environ.set_item("wsgi.errors", self.errors.bind(py))?;
-        environ.set_item("wsgi.multithread", self.multithread)?;
-        environ.set_item("wsgi.multiprocess", false)?;
-        environ.set_item("wsgi.run_once", false)?;
-        environ.set_item("wsgi.file_wrapper", self.file_wrapper.bind(py))?;
+        // The constant keys and values made once (interned), not per request.
+        environ.set_item(intern!(py, "wsgi.version"), self.version.bind(py))?;
+        let scheme = match request.scheme() {
+            b"http" => intern!(py, "http").clone(),
+            b"https" => intern!(py, "https").clone(),
+            other => latin1(py, other),
+        };
+        environ.set_item(intern!(py, "wsgi.url_scheme"), scheme)?;
+        environ.set_item(intern!(py, "wsgi.input"), input)?;
+        environ.set_item(intern!(py, "wsgi.errors"), self.errors.bind(py))?;
+        environ.set_item(intern!(py, "wsgi.multithread"), self.multithread)?;
+        environ.set_item(intern!(py, "wsgi.multiprocess"), false)?;
+        environ.set_item(intern!(py, "wsgi.run_once"), false)?;
+        environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
 
         let result = self.callable.bind(py).call1((environ, response))?;
-        let streamed = stream(py, &result, response);
+        let streamed = match self.sendable(&result) {
+            Some((file, offset)) => send_file(py, response, &file, offset),
+            None => stream(py, &result, response),
+        };
         // PEP 3333: close() is called however the iteration ended (a client gone, an
         // exception), once the response is done with.
-        let closed = match result.getattr("close") {
-            Ok(close) => close.call0().map(drop),
-            Err(_) => Ok(()),
+        // A list or a tuple (the common answer) has none: no AttributeError made and
+        // dropped per request.
+        let plain =
+            result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+        let closed = if plain {
+            Ok(())
+        } else {
+            match result.getattr(intern!(py, "close")) {
+                Ok(close) => close.call0().map(drop),
+                Err(_) => Ok(()),
+            }
         };
         streamed?;
         closed?;
@@ -208,6 +237,87 @@ impl App {
         }
         Ok(())
     }
+}
+
+impl App {
+    /// The file under a `wsgi.file_wrapper` response, when it can go out with
+    /// `sendfile(2)`: a regular file (its `fileno()`), reopened through `/proc/self/fd`
+    /// so that the host holds a descriptor of its own (the application may close its
+    /// file object meanwhile), with the file object's position (`tell()`), where PEP 3333
+    /// says the transmission starts. `None` (the chunks of the iteration instead) for
+    /// anything else: another iterable, a file-like object without a descriptor
+    /// (`BytesIO`), a pipe, a system without `/proc`.
+    fn sendable(&self, result: &Bound<'_, PyAny>) -> Option<(std::fs::File, u64)> {
+        if !result.get_type().is(self.file_wrapper.bind(result.py())) {
+            return None;
+        }
+        let filelike = result.getattr("filelike").ok()?;
+        let fd: i32 = filelike.call_method0("fileno").ok()?.extract().ok()?;
+        let offset: u64 = filelike.call_method0("tell").ok()?.extract().ok()?;
+        let file = std::fs::File::open(format!("/proc/self/fd/{fd}")).ok()?;
+        file.metadata()
+            .is_ok_and(|m| m.is_file())
+            .then_some((file, offset))
+    }
+}
+
+/// A `wsgi.file_wrapper` response over a regular file: the head, then the file from
+/// `offset` to its end (at most the `Content-Length` the application set) with
+/// `sendfile(2)`, the GIL released, each call bounded by the socket's write timeout.
+fn send_file(
+    py: Python<'_>,
+    response: &Bound<'_, Response>,
+    file: &std::fs::File,
+    mut offset: u64,
+) -> PyResult<()> {
+    let mut r = response.borrow_mut();
+    if !r.sent && r.head.is_none() {
+        return Err(PyRuntimeError::new_err(
+            "the application returned a file before calling start_response()",
+        ));
+    }
+    let size = file.metadata().map_err(PyErr::from)?.len();
+    let mut left = size.saturating_sub(offset);
+    if let Some(length) = r.content_length {
+        left = left.min(length);
+    }
+    if r.head_only || left == 0 {
+        return r.send(py, b"").map_err(PyErr::from);
+    }
+    if let Some(kind) = r.broken {
+        return Err(io::Error::new(kind, "the client is gone").into());
+    }
+    let head = if r.sent { None } else { r.head.take() };
+    r.sent = true;
+    let conn = &*r.conn;
+    let sent = py.allow_threads(|| -> io::Result<()> {
+        // The head with MSG_MORE: it leaves with the file's first bytes, not in a
+        // segment of its own (a Unix socket ignores the flag).
+        // (nix names no MSG_MORE.)
+        let more = MsgFlags::from_bits_retain(nix::libc::MSG_MORE);
+        let mut head = head.as_deref().unwrap_or_default();
+        while !head.is_empty() {
+            let n = send(conn.as_raw_fd(), head, more)?;
+            head = &head[n..];
+        }
+        while left > 0 {
+            let mut at = i64::try_from(offset).map_err(io::Error::other)?;
+            let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
+            match sendfile(conn, file, Some(&mut at), chunk)? {
+                // The file is shorter than it was: what is left of it was sent.
+                0 => break,
+                n => {
+                    offset += n as u64;
+                    left -= n as u64;
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(err) = &sent {
+        r.broken = Some(err.kind());
+    }
+    sent.map_err(PyErr::from)
 }
 
 /// Writes each chunk of the response iterable as it is yielded.
@@ -271,7 +381,7 @@ fn to_latin1(text: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
 /// it (never buffered whole), ending at `CONTENT_LENGTH`.
 #[pyclass(module = "uwsgi_wire_wsgi")]
 pub struct Input {
-    conn: Conn,
+    conn: Arc<Conn>,
     /// Body bytes still in the connection.
     remaining: u64,
     /// Bytes read ahead by `readline`, from `pos`.
@@ -295,7 +405,8 @@ impl Input {
         self.buf.resize(start + want, 0);
         let (conn, remaining, buf) = (&mut self.conn, &mut self.remaining, &mut self.buf);
         let filled = py.allow_threads(|| -> io::Result<usize> {
-            let mut body = Body::new(conn, *remaining);
+            let mut conn = &**conn;
+            let mut body = Body::new(&mut conn, *remaining);
             let mut filled = 0;
             while filled < want {
                 let n = body.read(&mut buf[start + filled..])?;
@@ -414,12 +525,15 @@ impl Input {
 /// HTTP/1.1 head uWSGI writes and nginx reads.
 #[pyclass(module = "uwsgi_wire_wsgi")]
 pub struct Response {
-    conn: Conn,
+    conn: Arc<Conn>,
     /// The head `start_response` set, not yet sent.
     head: Option<Vec<u8>>,
     sent: bool,
     /// HEAD: the body is dropped.
     head_only: bool,
+    /// The `Content-Length` of the head `start_response` set, if any (a file sent with
+    /// `sendfile` stops there).
+    content_length: Option<u64>,
     /// The write that failed (the client went away).
     broken: Option<io::ErrorKind>,
 }
@@ -438,9 +552,9 @@ impl Response {
         if head.is_empty() && data.is_empty() {
             return Ok(());
         }
-        let conn = &mut self.conn;
+        let mut conn = &*self.conn;
         let written = py.allow_threads(|| {
-            write_all_vectored(conn, &mut [IoSlice::new(head), IoSlice::new(data)])
+            write_all_vectored(&mut conn, &mut [IoSlice::new(head), IoSlice::new(data)])
         });
         if let Err(err) = &written {
             self.broken = Some(err.kind());
@@ -459,8 +573,11 @@ fn check_field(bytes: &[u8], what: &str) -> PyResult<()> {
     }
 }
 
-/// The raw head for `start_response`'s arguments.
-fn encode_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// The raw head for `start_response`'s arguments, and its `Content-Length`.
+fn encode_head(
+    status: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<u8>, Option<u64>)> {
     let status = to_latin1(status, "the status")?;
     check_field(&status, "the status")?;
     if status.len() < 3
@@ -487,6 +604,7 @@ fn encode_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
         head.extend_from_slice(reason.as_bytes());
     }
     head.extend_from_slice(b"\r\n");
+    let mut content_length = None;
     for header in headers.try_iter()? {
         let header = header?;
         let pair = header
@@ -503,13 +621,18 @@ fn encode_head(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResul
             )));
         }
         check_field(&value, "a header value")?;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            content_length = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+        }
         head.extend_from_slice(&name);
         head.extend_from_slice(b": ");
         head.extend_from_slice(&value);
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
-    Ok(head)
+    Ok((head, content_length))
 }
 
 #[pymethods]
@@ -536,8 +659,11 @@ impl Response {
                 _ => {}
             }
         }
-        let head = encode_head(status, headers)?;
-        slf.borrow_mut().head = Some(head);
+        let (head, content_length) = encode_head(status, headers)?;
+        let mut this = slf.borrow_mut();
+        this.head = Some(head);
+        this.content_length = content_length;
+        drop(this);
         slf.getattr("write")
     }
 

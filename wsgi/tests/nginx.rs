@@ -7,12 +7,16 @@
 //! with `CI` set, a missing nginx (or a venv that cannot be made) fails the test;
 //! without it the test prints `skipped: ...` and returns.
 
+#[allow(dead_code)]
+#[path = "../../tests/support/examples.rs"]
+mod examples;
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../../tests/conformance/harness.rs"]
 mod harness;
 #[allow(dead_code)]
 #[path = "../../tests/conformance/peers.rs"]
 mod peers;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -21,157 +25,9 @@ use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use harness::{
-    ci, pid_running, poll, require, start_listening, status_kib, Need, Peer, TempDir, NGINX,
-};
+use harness::{ci, poll, require, start_listening, Need, Peer, TempDir, NGINX};
 use sha2::{Digest, Sha256};
-
-const HOST: &str = env!("CARGO_BIN_EXE_uwsgi-wire-wsgi");
-const APPS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/apps");
-/// The body `/lines` reads line by line.
-const LINES: &[u8] = b"one\ntwo\nthree\nfour\nfive";
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The host and nginx in front of it, stopped on drop.
-struct Stack {
-    host: Peer,
-    _nginx: peers::FrontEnd,
-    port: u16,
-    /// The host's `--socket`, unique to it (to find its pid).
-    socket: String,
-    dir: TempDir,
-}
-
-/// Starts the host with `args` (after `--socket` and `--chdir`), in a temp folder with
-/// the applications, and nginx in front of it.
-fn stack(name: &str, args: &[&str]) -> Stack {
-    let dir = TempDir::new(name);
-    for app in ["app.py", "hello.py", "flask_app.py"] {
-        std::fs::copy(Path::new(APPS).join(app), dir.path().join(app)).expect("copy the app");
-    }
-    // The Django project the conformance tests share.
-    let django = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/django/uwtest");
-    let project = dir.mkdir("uwtest");
-    for file in std::fs::read_dir(&django).expect("tests/peers/django/uwtest") {
-        let file = file.expect("read tests/peers/django/uwtest").path();
-        if file.extension().is_some_and(|ext| ext == "py") {
-            let to = project.join(file.file_name().unwrap());
-            std::fs::copy(&file, to).expect("copy the Django project");
-        }
-    }
-    let chdir = dir.path().display().to_string();
-    let (host, backend) = start_listening(|port| {
-        let socket = format!("127.0.0.1:{port}");
-        let mut all = vec!["--socket", &socket, "--chdir", &chdir];
-        all.extend_from_slice(args);
-        Peer::start(name, dir.path(), "INT", Duration::from_secs(300), HOST, all)
-    });
-    let nginx = peers::nginx(&dir, backend);
-    Stack {
-        port: nginx.port,
-        socket: format!("127.0.0.1:{backend}"),
-        host,
-        _nginx: nginx,
-        dir,
-    }
-}
-
-/// A response as the test client read it.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    reason: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {} {}", self.status, self.text()))
-    }
-}
-
-fn connect(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to nginx");
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
-}
-
-/// One HTTP/1.1 request (`Connection: close`), the whole response read.
-fn http(port: u16, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    let mut stream = connect(port);
-    let mut head =
-        format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read the response");
-    parse(&raw)
-}
-
-fn parse(raw: &[u8]) -> Response {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(raw)));
-    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap();
-    let mut parts = status_line.splitn(3, ' ');
-    let _version = parts.next();
-    let status = parts.next().unwrap().parse().unwrap();
-    let reason = parts.next().unwrap_or_default().to_owned();
-    let headers = lines
-        .map(|l| {
-            let (n, v) = l.split_once(':').unwrap();
-            (n.to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    let mut response = Response {
-        status,
-        reason,
-        headers,
-        body: raw[end + 4..].to_vec(),
-    };
-    if response.header("transfer-encoding") == Some("chunked") {
-        response.body = dechunk(&response.body)
-            .unwrap_or_else(|| panic!("a cut chunked body: {:?}", String::from_utf8_lossy(raw)));
-    }
-    response
-}
-
-/// A WSGI request packet (modifier1 0) with these vars, as a front end sends it.
-fn wsgi_packet(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let mut vars = uwsgi_wire::VarsBuilder::default();
-    for (key, value) in pairs {
-        vars.push(key, value).unwrap();
-    }
-    let payload = uwsgi_wire::Payload::Vars(vars.vars());
-    let packet = uwsgi_wire::Packet::new(uwsgi_wire::Modifier1::WSGI, 0, payload).unwrap();
-    let mut out = Vec::new();
-    uwsgi_wire::io::write_packet(&mut out, &packet).unwrap();
-    out
-}
+use support::*;
 
 /// uWSGI 2.0 (python3 plugin, 1 process, 2 threads) serving the same application
 /// (`app.py`), nginx in front: the reference the environ is compared with.
@@ -215,33 +71,6 @@ fn uwsgi_stack() -> UwsgiStack {
         _uwsgi: uwsgi,
         nginx,
         _dir: dir,
-    }
-}
-
-/// A GET with these headers.
-fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> Response {
-    http(port, "GET", target, headers, b"")
-}
-
-/// A urlencoded form POSTed to `/form`.
-fn post_form(port: u16, body: &[u8]) -> Response {
-    let form = [("Content-Type", "application/x-www-form-urlencoded")];
-    http(port, "POST", "/form", &form, body)
-}
-
-/// The body of a chunked response (nginx chunks what has no Content-Length).
-fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size = std::str::from_utf8(&raw[..line_end]).ok()?;
-        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Some(body);
-        }
-        body.extend_from_slice(raw.get(..size)?);
-        raw = raw.get(size + 2..)?;
     }
 }
 
@@ -314,29 +143,7 @@ fn get_with_query_and_cookies_gives_the_cgi_environ_and_the_options_apply() {
         r.json(),
         serde_json::json!({"flavour": "mint", "extra": "from --pythonpath", "cwd": s.dir.path()})
     );
-    let r = http(
-        s.port,
-        "GET",
-        "/env?a=1&b=%C3%A9",
-        &[
-            ("Cookie", "session=abc; theme=dark"),
-            ("X-Forwarded-Proto", "https"),
-        ],
-        b"",
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let env = r.json();
-    assert_eq!(env["REQUEST_METHOD"], "GET");
-    assert_eq!(env["QUERY_STRING"], "a=1&b=%C3%A9");
-    assert_eq!(env["PATH_INFO"], "/env");
-    assert_eq!(env["REQUEST_URI"], "/env?a=1&b=%C3%A9");
-    assert_eq!(env["HTTP_COOKIE"], "session=abc; theme=dark");
-    assert_eq!(env["HTTP_X_FORWARDED_PROTO"], "https");
-    assert_eq!(env["SERVER_PROTOCOL"], "HTTP/1.1");
-    assert_eq!(env["SERVER_NAME"], "localhost");
-    assert_eq!(env["CONTENT_LENGTH"], "");
-    assert_eq!(env["wsgi.url_scheme"], "http");
-    assert_eq!(env["wsgi.version"], serde_json::json!([1, 0]));
+    let env = query_and_cookies(&s);
     assert_eq!(env["wsgi.multithread"], true);
     assert_eq!(env["wsgi.multiprocess"], false);
     assert_eq!(env["wsgi.run_once"], false);
@@ -396,87 +203,21 @@ fn the_environ_matches_uwsgis() {
 fn form_post_and_the_input_stream() {
     require!(NGINX);
     let s = stack("form", &["--module", "app"]);
-    let r = post_form(s.port, b"a=1&a=2&b=caf%C3%A9");
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(
-        r.json(),
-        serde_json::json!({"fields": {"a": ["1", "2"], "b": ["caf\u{e9}"]}, "extra": ""})
-    );
-    let r = http(s.port, "POST", "/readall", &[], b"abcdefgh");
-    assert_eq!(r.json(), serde_json::json!(["abc", "defgh", ""]));
-    // readline(), readline(size), readlines(hint) and iteration, in that order.
-    let r = http(s.port, "POST", "/lines", &[], LINES);
-    assert_eq!(
-        r.json(),
-        serde_json::json!(["one\n", "two", "\n", "three\n", "four\n", "five"])
-    );
+    form_and_input_stream(&s);
 }
 
 #[test]
 fn a_10_mib_upload_is_hashed_by_the_app() {
     require!(NGINX);
     let s = stack("upload", &["--module", "app"]);
-    let body: Vec<u8> = (0..10u32 << 20).map(|i| (i * 7 + i / 4099) as u8).collect();
-    let r = http(s.port, "POST", "/upload", &[], &body);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let expected = format!("{} {:x}", body.len(), Sha256::digest(&body));
-    assert_eq!(r.text(), expected);
+    upload_10_mib(&s);
 }
 
 #[test]
 fn a_100_mib_download_streams_with_the_hosts_memory_bounded() {
     require!(NGINX);
     let s = stack("download", &["--module", "app"]);
-    let pid = pid_running(HOST, &s.socket);
-    let before = status_kib(pid, "VmRSS");
-    let mut stream = connect(s.port);
-    stream
-        .write_all(
-            b"GET /download?mib=100 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
-    let (mut total, mut buf, mut raw_head) = (0u64, vec![0u8; 1 << 16], Vec::new());
-    let expected: Vec<u8> = (0..=255u8).collect();
-    let mut head_done = false;
-    loop {
-        let n = stream.read(&mut buf).expect("read the download");
-        if n == 0 {
-            break;
-        }
-        let mut data = &buf[..n];
-        if !head_done {
-            raw_head.extend_from_slice(data);
-            let Some(end) = raw_head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                continue;
-            };
-            let head = parse(&raw_head[..end + 4]);
-            assert_eq!(head.status, 200);
-            assert_eq!(head.header("content-length"), Some("104857600"));
-            data = &raw_head[end + 4..];
-            head_done = true;
-            let rest = data.to_vec();
-            check_pattern(total, &rest, &expected);
-            total += rest.len() as u64;
-            continue;
-        }
-        check_pattern(total, data, &expected);
-        total += data.len() as u64;
-    }
-    assert_eq!(total, 100 << 20);
-    let peak = status_kib(pid, "VmHWM");
-    eprintln!("host RSS before the download: {before} KiB, peak: {peak} KiB");
-    // One 64 KiB chunk at a time: the peak stays within a few MiB of the start.
-    assert!(
-        peak < before + 16 * 1024,
-        "peak {peak} KiB, before {before} KiB"
-    );
-}
-
-fn check_pattern(offset: u64, data: &[u8], pattern: &[u8]) {
-    for (i, b) in data.iter().enumerate() {
-        let at = (offset + i as u64) % 256;
-        assert_eq!(*b, pattern[at as usize], "byte {}", offset + i as u64);
-    }
+    download_100_mib(&s);
 }
 
 #[test]
@@ -530,6 +271,34 @@ fn statuses_repeated_headers_file_wrapper_write_and_exc_info() {
     );
 }
 
+/// `wsgi.file_wrapper` over a real file goes out with `sendfile(2)` (the file object's
+/// `read()` raises), from the file's position, stopped at the Content-Length, and the
+/// file is closed; over a `BytesIO` (no descriptor) the iteration's chunks.
+#[test]
+fn file_wrapper_uses_sendfile_for_a_real_file() {
+    require!(NGINX);
+    let s = stack("sendfile", &["--module", "app"]);
+    let file: Vec<u8> = (0..1_024_000).map(|i| (i % 256) as u8).collect();
+    let r = http(s.port, "GET", "/sendfile?mode=offset", &[], b"");
+    assert_eq!(r.status, 200, "{}", s.host.log());
+    assert!(r.body == file[1000..], "{} bytes", r.body.len());
+    let r = http(s.port, "GET", "/sendfile?mode=length", &[], b"");
+    assert_eq!((r.status, r.body == file[..5000]), (200, true));
+    let r = http(s.port, "GET", "/sendfile?mode=bytesio", &[], b"");
+    assert_eq!((r.status, r.body == file), (200, true));
+    let r = http(s.port, "HEAD", "/sendfile?mode=length", &[], b"");
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    // (nginx answers a HEAD once it has the head: the host may still be closing.)
+    let closed = poll(TIMEOUT, || {
+        std::fs::read_to_string(s.dir.path().join("sendfile-closed.txt"))
+            .ok()
+            .filter(|text| *text == "closed\n".repeat(3))
+    });
+    assert!(closed.is_some(), "{}", s.host.log());
+    let log = s.host.log();
+    assert!(!log.contains("Traceback"), "{log}");
+}
+
 /// A request whose body is slow to come blocks one thread in `wsgi.input.read()`
 /// without the GIL: the other thread serves meanwhile.
 #[test]
@@ -576,6 +345,39 @@ fn the_gil_is_released_while_a_thread_waits_for_the_body() {
     assert_eq!((r.status, r.text().as_str()), (200, "hello"));
 }
 
+/// `--socket-timeout` bounds every read on a TCP connection (set once on the listener,
+/// which Linux copies to each connection): a packet cut short, then a body cut short,
+/// are given up after it, and the host serves on; an idle listener is no error.
+#[test]
+fn socket_timeout_bounds_a_stalled_connection() {
+    require!(NGINX);
+    let s = stack("stall", &["--module", "app", "--socket-timeout", "1"]);
+    let packet = wsgi_packet(&[
+        ("REQUEST_METHOD", "POST"),
+        ("REQUEST_URI", "/echo"),
+        ("PATH_INFO", "/echo"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("CONTENT_LENGTH", "5"),
+    ]);
+    for sent in [&packet[..10], &[&packet[..], b"he"].concat()[..]] {
+        let mut direct = TcpStream::connect(&s.socket).unwrap();
+        direct.set_read_timeout(Some(TIMEOUT)).unwrap();
+        direct.write_all(sent).unwrap();
+        let started = Instant::now();
+        let mut raw = Vec::new();
+        let _ = direct.read_to_end(&mut raw);
+        let waited = started.elapsed();
+        assert!(
+            waited > Duration::from_millis(800) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert!(!String::from_utf8_lossy(&raw).contains("200 OK"), "{raw:?}");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(http(s.port, "GET", "/cookies", &[], b"").status, 201);
+    assert!(!s.host.log().contains("accept failed"), "{}", s.host.log());
+}
+
 /// One thread, one Python thread state for its whole life (Django keeps its database
 /// connections in `threading.local`).
 #[test]
@@ -605,18 +407,7 @@ fn head_drops_the_body() {
 fn a_view_that_raises_is_a_500_and_the_host_serves_on() {
     require!(NGINX);
     let s = stack("raise", &["--module", "app"]);
-    for _ in 0..3 {
-        let r = http(s.port, "GET", "/boom", &[], b"");
-        assert_eq!(
-            (r.status, r.text().as_str()),
-            (500, "Internal Server Error")
-        );
-        let r = http(s.port, "GET", "/cookies", &[], b"");
-        assert_eq!(r.status, 201);
-    }
-    let log = s.host.log();
-    assert!(log.contains("Traceback (most recent call last)"), "{log}");
-    assert!(log.contains("RuntimeError: boom from the view"), "{log}");
+    view_raises(&s);
 }
 
 #[test]
@@ -716,9 +507,9 @@ fn a_flask_app_from_a_venv() {
     assert_eq!(http(s.port, "GET", "/hello", &[], b"").status, 200);
 }
 
-/// The Django project of `tests/peers/django/` with the NGINX guide's options (less
-/// those refused for now: `--master`, `--processes 5`, `--uid`, `--gid`, `--harakiri`,
-/// `--max-requests`, `--daemonize`).
+/// The Django project of `tests/peers/django/` with the NGINX guide's app options, in
+/// the foreground (`process.rs` runs the guide's whole command, daemonized with its
+/// processes and ids).
 #[test]
 fn django_with_the_guides_options() {
     require!(NGINX);

@@ -1,5 +1,6 @@
 """The WSGI application of wsgi/tests/nginx.rs: one route per behaviour under test."""
 import hashlib
+import io
 import json
 import os
 import sys
@@ -46,6 +47,41 @@ def wrapped(environ, start_response):
         f.write(bytes(range(256)) * 1000)
     start_response("200 OK", [("Content-Type", "application/octet-stream")])
     return environ["wsgi.file_wrapper"](open("wrapped.bin", "rb"), 4096)
+
+
+class NoRead(io.FileIO):
+    """A real file whose read() fails: only sendfile() can send it. Its close() leaves
+    a mark."""
+
+    def read(self, *args):
+        raise RuntimeError("read() called: the host did not use sendfile")
+
+    readinto = readall = read
+
+    def close(self):
+        if not self.closed:
+            with open("sendfile-closed.txt", "a") as f:
+                f.write("closed\n")
+        super().close()
+
+
+def sendfile(environ, start_response):
+    # ?mode=offset: from the file object's position; ?mode=length: a Content-Length
+    # shorter than the file; ?mode=bytesio: no descriptor, so the iteration's chunks.
+    mode = parse_qs(environ["QUERY_STRING"]).get("mode", ["offset"])[0]
+    with open("sendfile.bin", "wb") as f:
+        f.write(bytes(range(256)) * 4000)
+    headers = [("Content-Type", "application/octet-stream")]
+    if mode == "bytesio":
+        filelike = io.BytesIO(bytes(range(256)) * 4000)
+    else:
+        filelike = NoRead("sendfile.bin")
+    if mode == "offset":
+        filelike.seek(1000)
+    if mode == "length":
+        headers.append(("Content-Length", "5000"))
+    start_response("200 OK", headers)
+    return environ["wsgi.file_wrapper"](filelike, 8192)
 
 
 def config(environ, start_response):
@@ -196,6 +232,7 @@ ROUTES = {
     "/download": download, "/cookies": cookies, "/teapot": teapot, "/boom": boom,
     "/replaced": replaced, "/write": written, "/late": late, "/inject": inject, "/leave": leave,
     "/pid": pid,
+    "/sendfile": sendfile,
     "/slow": slow,
 }
 

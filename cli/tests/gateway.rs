@@ -513,7 +513,8 @@ fn the_guide_config_file_serves_the_root_static_files_and_main_with_its_params()
         let (_, _, body) = get_with(
             port,
             "/main/page?x=1",
-            "Host: MyApp.Example.com:8080\r\nX-Forwarded-For: 198.51.100.7\r\n",
+            "Host: MyApp.Example.com:8080\r\nX-Forwarded-For: 198.51.100.7\r\n\
+             X-Forwarded-Proto: https\r\n",
         );
         let var = |key| served_var(&body, key);
         assert_eq!(var("Host").as_deref(), Some("myapp.example.com"));
@@ -522,7 +523,8 @@ fn the_guide_config_file_serves_the_root_static_files_and_main_with_its_params()
             var("X-Forwarded-For").as_deref(),
             Some("198.51.100.7, 127.0.0.1")
         );
-        assert_eq!(var("X-Forwarded-Proto").as_deref(), Some("http"));
+        // The guide's `$http_x_forwarded_proto`: what the client (a proxy) sent.
+        assert_eq!(var("X-Forwarded-Proto").as_deref(), Some("https"));
         assert_eq!(var("SERVER_NAME").as_deref(), Some("myapp.example.com"));
         assert_eq!(var("REQUEST_URI").as_deref(), Some("/main/page?x=1"));
         assert_eq!(var("HTTPS"), None);

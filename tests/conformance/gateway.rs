@@ -959,13 +959,13 @@ fn the_access_log_has_nginx_combined_lines() {
 }
 
 /// `curl` for HTTPS and HTTP/2, `openssl` for a self-signed certificate.
-const TLS: &[harness::Need] = &[
+pub(crate) const TLS: &[harness::Need] = &[
     harness::Need::Program("curl", "curl"),
     harness::Need::Program("openssl", "openssl"),
 ];
 
 /// A self-signed certificate for `myapp.example.com` and its key, in `dir`.
-fn self_signed(dir: &TempDir) -> (String, String) {
+pub(crate) fn self_signed(dir: &TempDir) -> (String, String) {
     let cert = dir.path().join("cert.pem");
     let key = dir.path().join("key.pem");
     let status = std::process::Command::new("openssl")
@@ -1094,105 +1094,4 @@ fn tls_with_http2_by_alpn_sends_the_vars_nginx_sends() {
         assert_eq!(response.status, 400, "plain HTTP to the TLS port {port}");
     }
     backend.expect_no_connection(Duration::from_millis(200));
-}
-
-#[test]
-fn the_guide_server_block_and_examples_gateway_toml_answer_alike() {
-    require!(NGINX);
-    let backend = crate::backend::Backend::start();
-    let b = backend.port();
-    let dir = TempDir::new("gateway-guide");
-    let html = dir.mkdir("html").display().to_string();
-    let statics = dir.mkdir("static").display().to_string();
-    dir.write("html/index.html", "<p>myapp</p>\n");
-    dir.write("static/app.css", "body {}\n");
-    // The guide's server block on a port of its own beside the harness's server; the
-    // upstream pair is the same backend twice.
-    let guide = harness::free_port();
-    let (_nginx, _) = crate::peers::nginx_http(
-        &dir,
-        &format!(
-            "upstream django {{ server 127.0.0.1:{b}; server 127.0.0.1:{b}; }}
-    server {{
-        listen 127.0.0.1:{guide}; server_name myapp.example.com; root {html};
-        location / {{ index index.html; }}
-        location /static/ {{ alias {statics}/; }}
-        location /main {{
-            include /etc/nginx/uwsgi_params; uwsgi_pass django;
-            uwsgi_param Host $host;
-            uwsgi_param X-Real-IP $remote_addr;
-            uwsgi_param X-Forwarded-For $proxy_add_x_forwarded_for;
-            uwsgi_param X-Forwarded-Proto $scheme;
-        }}
-    }}"
-        ),
-        "",
-    );
-    // examples/gateway.toml as shipped, its paths and upstreams moved to this test's.
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
-    let mut config = std::fs::read_to_string(example).expect("examples/gateway.toml");
-    for (from, to) in [
-        ("/var/www/myapp/html", html.clone()),
-        ("/var/django/projects/myapp/static/", format!("{statics}/")),
-        ("\"127.0.0.1:29000\"", format!("\"127.0.0.1:{b}\"")),
-        ("\"127.0.0.1:29001\"", format!("\"127.0.0.1:{b}\"")),
-        (
-            "/var/log/uwsgi-wire/access.log",
-            dir.path().join("gateway.log").display().to_string(),
-        ),
-    ] {
-        assert!(config.contains(from), "examples/gateway.toml has {from}");
-        config = config.replace(from, &to);
-    }
-    let file = dir.write("gateway.toml", config).display().to_string();
-    let gateway = Gateway::start(&[], &["--config", &file]);
-
-    let send = |port: u16, head: &str| send_closing(port, head, b"");
-    let forwarded = [
-        "GET /main/page?x=1 HTTP/1.1\r\nHost: MyApp.Example.com:8080\r\n\
-         X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: spoofed\r\n",
-        // No Host: $host is the server name.
-        "GET /main HTTP/1.0\r\n",
-        "GET /mainly/x HTTP/1.1\r\nHost: localhost\r\n",
-    ];
-    for head in forwarded {
-        let (client, response) = send(guide, head);
-        assert_eq!(response.status, 200, "nginx: {head}");
-        let through_nginx = recorded_vars(&backend.expect_request(), client, guide);
-        let (client, response) = send(gateway.port, head);
-        assert_eq!(response.status, 200, "gateway: {head}");
-        let through_gateway = recorded_vars(&backend.expect_request(), client, gateway.port);
-        assert_eq!(
-            through_nginx, through_gateway,
-            "the vars through nginx (left) and the gateway (right) for {head}"
-        );
-    }
-    for (target, body) in [
-        ("/", &b"<p>myapp</p>\n"[..]),
-        ("/static/app.css", b"body {}\n"),
-    ] {
-        let head = format!("GET {target} HTTP/1.1\r\nHost: myapp.example.com\r\n");
-        let (_, through_nginx) = send(guide, &head);
-        let (_, through_gateway) = send(gateway.port, &head);
-        assert_eq!(
-            (through_nginx.status, &through_nginx.body[..]),
-            (200, body),
-            "nginx {target}"
-        );
-        assert_eq!(
-            (through_gateway.status, &through_gateway.body[..]),
-            (200, body),
-            "gateway {target}"
-        );
-    }
-    assert_eq!(
-        send(guide, "GET /nothing HTTP/1.1\r\nHost: x\r\n").1.status,
-        404
-    );
-    assert_eq!(
-        send(gateway.port, "GET /nothing HTTP/1.1\r\nHost: x\r\n")
-            .1
-            .status,
-        404
-    );
 }

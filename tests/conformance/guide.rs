@@ -1,9 +1,11 @@
 //! The NGINX guide's deployment ("Using NGINX and NGINX Plus as an Application Gateway
 //! with uWSGI and Django", docs.nginx.com), rebuilt with `uwsgi-wire gateway` in nginx's
-//! place and compared with real nginx running the guide's own configuration in front of
+//! place, from `examples/gateway.toml` as shipped (its paths and ports moved to the
+//! test's), and compared with real nginx running the guide's own server block in front of
 //! the same upstreams: Django (`tests/peers/django`, with its static directory) under
 //! uWSGI 2.0 twice as the upstream pair, a root with an `index.html`, the static
-//! directory through `alias`, and `location /main` with the guide's four params.
+//! directory through `alias`, and `location /main` with the guide's four params; then
+//! the same file over TLS, HTTP/2 by ALPN.
 #![cfg(feature = "client")]
 
 use std::collections::BTreeMap;
@@ -13,7 +15,7 @@ use serde_json::Value;
 
 use crate::client::HttpResponse;
 use crate::client_driver::uwsgi_pair;
-use crate::gateway::{exchange, Gateway};
+use crate::gateway::{exchange, self_signed, Gateway, TLS};
 use crate::harness::{require, TempDir, NGINX};
 
 /// The guide's server name.
@@ -115,22 +117,27 @@ fn the_guides_deployment_answers_as_nginx_with_the_guides_configuration() {
             static_dir = static_dir.display(),
         ),
     );
-    let mut args = vec![
-        "--root".to_owned(),
-        html.display().to_string(),
-        "--document-root".to_owned(),
-        html.display().to_string(),
-        format!("--static=/static/={}/", static_dir.display()),
-        format!("--location=/main={},{}", upstreams[0], upstreams[1]),
-        format!("--server-name={NAME}"),
-    ];
-    args.extend(
-        PARAMS
-            .iter()
-            .map(|(key, value)| format!("--param={key}={value}")),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let gateway = Gateway::start(&[], &args);
+    // examples/gateway.toml as shipped, its paths and upstreams moved to this test's.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let mut config = std::fs::read_to_string(example).expect("examples/gateway.toml");
+    for (from, to) in [
+        ("/var/www/myapp/html", html.display().to_string()),
+        (
+            "/var/django/projects/myapp/static/",
+            format!("{}/", static_dir.display()),
+        ),
+        ("\"127.0.0.1:29000\"", format!("\"{}\"", upstreams[0])),
+        ("\"127.0.0.1:29001\"", format!("\"{}\"", upstreams[1])),
+        (
+            "/var/log/uwsgi-wire/access.log",
+            dir.path().join("access.log").display().to_string(),
+        ),
+    ] {
+        assert!(config.contains(from), "examples/gateway.toml has {from}");
+        config = config.replace(from, &to);
+    }
+    let file = dir.write("gateway.toml", config).display().to_string();
+    let gateway = Gateway::start(&[], &["--config", &file]);
 
     let request = |target: &str, extra: &str| {
         format!("GET {target} HTTP/1.1\r\nHost: {NAME}\r\n{extra}Connection: close\r\n\r\n")
@@ -214,17 +221,22 @@ fn the_guides_deployment_answers_as_nginx_with_the_guides_configuration() {
     // /main reaches Django with the guide's params exactly as nginx sends them.
     let forwarded = "X-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: https\r\n\
                      Cookie: session=abc\r\n";
-    for (target, extra) in [
-        ("/main/meta?x=1&y=%2F", forwarded),
-        ("/main/meta", ""),
-        (
+    for head in [
+        request("/main/meta?x=1&y=%2F", forwarded),
+        request("/main/meta", ""),
+        request(
             "/main/./meta?z",
             "X-Forwarded-For: 203.0.113.9, 192.0.2.1\r\n",
         ),
+        // A Host with a port and upper case; no Host at all ($host: the server name).
+        "GET /main/meta HTTP/1.1\r\nHost: MyApp.Example.COM:8080\r\nConnection: close\r\n\r\n"
+            .to_owned(),
+        "GET /main/meta HTTP/1.0\r\n\r\n".to_owned(),
     ] {
+        let target = head.lines().next().unwrap_or_default();
         let environ = |port: u16| {
             let mut conn = crate::client::Conn::open(port);
-            conn.write(request(target, extra).as_bytes());
+            conn.write(head.as_bytes());
             let client_port = conn.local_port;
             masked(&conn.response(), client_port, port)
         };
@@ -247,6 +259,54 @@ fn the_guides_deployment_answers_as_nginx_with_the_guides_configuration() {
         );
         assert_eq!(through_gateway["SERVER_NAME"], NAME);
         assert_eq!(through_gateway["X-Real-IP"], "127.0.0.1");
+    }
+
+    // `location /main` is a prefix: `/mainly` goes to Django too (its 404, from both).
+    for port in [nginx_port, gateway.port] {
+        let (status, ..) = exchange(port, &request("/mainly/x", ""));
+        assert_eq!(status, 404);
+    }
+
+    // The same file over TLS (the guide's `listen 443 ssl http2`): HTTP/2 by ALPN, and
+    // Django sees HTTPS as nginx's `include uwsgi_params` sends it.
+    if crate::harness::available(TLS) {
+        let (cert, key) = self_signed(&dir);
+        let tls = Gateway::start(
+            &[],
+            &["--config", &file, "--tls-cert", &cert, "--tls-key", &key],
+        );
+        let body = dir.path().join("tls-body.json");
+        let output = std::process::Command::new("curl")
+            .args(["-sSk", "--http2", "--max-time", "20", "-o"])
+            .arg(&body)
+            .args(["-w", "%{http_code} %{http_version}"])
+            .arg("--resolve")
+            .arg(format!("{NAME}:{}:127.0.0.1", tls.port))
+            .args(["-H", "X-Forwarded-Proto: https"])
+            .arg(format!("https://{NAME}:{}/main/meta", tls.port))
+            .output()
+            .expect("run curl");
+        let out = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(
+            out,
+            "200 2",
+            "curl --http2: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let environ: Value =
+            serde_json::from_slice(&std::fs::read(&body).expect("the body")).expect("JSON");
+        for (key, value) in [
+            ("HTTPS", "on"),
+            ("REQUEST_SCHEME", "https"),
+            ("wsgi.url_scheme", "https"),
+            ("SERVER_PROTOCOL", "HTTP/2.0"),
+            ("SERVER_NAME", NAME),
+            ("Host", NAME),
+            ("X-Forwarded-Proto", "https"),
+            ("PATH_INFO", "/main/meta"),
+        ] {
+            assert_eq!(environ[key], value, "{key} over TLS: {environ}");
+        }
     }
 
     // One upstream killed mid-run: no request fails, through either.

@@ -25,9 +25,8 @@ use pyo3::Python;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use uwsgi_wire::exchange::request_body_len;
-use uwsgi_wire::io::{read_packet, StreamError};
 use uwsgi_wire::message::Request;
-use uwsgi_wire::{Limits, Modifier1};
+use uwsgi_wire::{Limits, Modifier1, Packet, Status};
 
 use conn::{Conn, Listener};
 use options::Options;
@@ -380,12 +379,11 @@ fn worker(
 /// until the application is called.
 fn serve(py: Python<'_>, shared: &Shared, mut conn: Conn, buf: &mut [u8]) {
     let read = py.allow_threads(|| {
-        conn.set_timeouts(shared.timeout)
-            .map_err(StreamError::from)?;
-        read_packet(&mut conn, buf, &shared.limits)
+        conn.set_timeouts(shared.timeout)?;
+        read_request(&mut conn, buf, &shared.limits)
     });
-    let packet = match read {
-        Ok(Some(packet)) => packet,
+    let (packet, early) = match read {
+        Ok(Some(read)) => read,
         Ok(None) => return,
         Err(err) => return tracing::warn!(%err, "invalid request packet (see --buffer-size)"),
     };
@@ -409,5 +407,51 @@ fn serve(py: Python<'_>, shared: &Shared, mut conn: Conn, buf: &mut [u8]) {
             return;
         }
     };
-    shared.app.call(py, &request, body_len, conn);
+    // Body bytes that came in the packet's read; never more than the body (nginx sends
+    // nothing after it).
+    let early = &early[..usize::try_from(body_len).map_or(early.len(), |n| n.min(early.len()))];
+    shared.app.call(py, &request, body_len, early, conn);
+}
+
+/// Reads one request packet into `buf` in as few reads as the front end allows: nginx
+/// writes a small request's packet and body at once, so one `read` brings both (where
+/// reading the header, then the block, takes two). The packet, and the bytes that came
+/// after it (the body's first ones); `None` when the front end closed before sending a
+/// byte. A packet larger than `buf` (`--buffer-size`) is an error, as in uWSGI.
+fn read_request<'b>(
+    conn: &mut Conn,
+    buf: &'b mut [u8],
+    limits: &Limits,
+) -> std::io::Result<Option<(Packet<'b>, &'b [u8])>> {
+    use std::io::{Error, ErrorKind, Read};
+    let invalid = |err: uwsgi_wire::ParseError| Error::new(ErrorKind::InvalidData, err);
+    let mut filled = 0;
+    let total = loop {
+        let have = buf.get(..filled).unwrap_or_default();
+        if let Status::Complete((_, len)) = Packet::parse(have, limits).map_err(invalid)? {
+            break len;
+        }
+        let Some(room) = buf.get_mut(filled..).filter(|room| !room.is_empty()) else {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!("a packet over the {filled}-byte buffer"),
+            ));
+        };
+        match conn.read(room) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    };
+    let buf: &'b [u8] = buf;
+    let (wire, early) = buf.split_at(total);
+    match Packet::parse(wire, limits).map_err(invalid)? {
+        Status::Complete((packet, _)) => Ok(Some((
+            packet,
+            early.get(..filled - total).unwrap_or_default(),
+        ))),
+        Status::Partial { .. } => Err(Error::other("packet parsed twice, differently")),
+    }
 }

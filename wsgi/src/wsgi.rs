@@ -121,7 +121,15 @@ impl App {
     /// Serves one request: builds the environ, calls the application, streams its
     /// response to `conn`, and always calls the iterable's `close()`. Errors are logged
     /// here; a request the application failed on before its head left gets a 500.
-    pub fn call(&self, py: Python<'_>, request: &Request<'_>, body_len: u64, conn: Conn) {
+    /// `early` is the body's first bytes, read with the packet.
+    pub fn call(
+        &self,
+        py: Python<'_>,
+        request: &Request<'_>,
+        body_len: u64,
+        early: &[u8],
+        conn: Conn,
+    ) {
         let vars = request.vars();
         let method = vars.get(b"REQUEST_METHOD").unwrap_or_default();
         let uri = String::from_utf8_lossy(vars.get(b"REQUEST_URI").unwrap_or_default());
@@ -129,8 +137,8 @@ impl App {
         let conn = Arc::new(conn);
         let input = Input {
             conn: Arc::clone(&conn),
-            remaining: body_len,
-            buf: Vec::new(),
+            remaining: body_len.saturating_sub(u64::try_from(early.len()).unwrap_or(u64::MAX)),
+            buf: early.to_vec(),
             pos: 0,
         };
         let response = Response {

@@ -72,21 +72,29 @@ impl Builder {
         let mut first = true;
         loop {
             let next = if first {
-                let deadline = crate::deadline::after(self.head_timeout);
-                let waited = match stop.as_mut() {
-                    Some(stop) => tokio::select! {
-                        // Bytes already there are read first: they are a request.
-                        biased;
-                        next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
-                        // Only ever dropped: `changed` fails when the server shuts down.
-                        _ = stop.changed() => None,
-                    },
-                    None => Some(timeout_at(deadline, first_packet(&mut frames)).await),
-                };
-                let waited = match waited {
-                    Some(next) => next,
-                    None if frames.read_buffer().is_empty() => return Ok(()),
-                    None => timeout_at(deadline, first_packet(&mut frames)).await,
+                // A request already in (behind nginx, with `TCP_DEFER_ACCEPT`) is read at
+                // once, with no deadline: reading the clock for one would cost more than
+                // the read (benches/e2e/RESULTS.md).
+                let waited = match first_packet(&mut frames).now_or_never() {
+                    Some(first) => Ok(first),
+                    None => {
+                        let deadline = crate::deadline::after(self.head_timeout);
+                        let waited = match stop.as_mut() {
+                            Some(stop) => tokio::select! {
+                                // Bytes already there are read first: they are a request.
+                                biased;
+                                next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
+                                // Only ever dropped: `changed` fails when the server shuts down.
+                                _ = stop.changed() => None,
+                            },
+                            None => Some(timeout_at(deadline, first_packet(&mut frames)).await),
+                        };
+                        match waited {
+                            Some(next) => next,
+                            None if frames.read_buffer().is_empty() => return Ok(()),
+                            None => timeout_at(deadline, first_packet(&mut frames)).await,
+                        }
+                    }
                 };
                 match waited {
                     Ok(First::Frame(next)) => Ok(next),
@@ -295,6 +303,9 @@ impl Builder {
         let mut task = std::pin::pin!(task);
         loop {
             tokio::select! {
+                // In this order, not a random one: no random number per poll, and the
+                // task cannot starve (it is polled first on every turn).
+                biased;
                 output = &mut task => return output,
                 () = feed.step(frames, self.body_timeout) => {}
             }

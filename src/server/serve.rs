@@ -349,9 +349,12 @@ where
             while let Some(done) = tasks.try_join_next() {
                 log_panic(done);
             }
+            // `biased`, the signal first: no random number per turn, and a stream of
+            // ready connections cannot hold a shutdown back.
             let permit = tokio::select! {
-                permit = slots.clone().acquire_owned() => permit,
+                biased;
                 () = &mut signal => break,
+                permit = slots.clone().acquire_owned() => permit,
             };
             let Ok(permit) = permit else { break };
             if inline {
@@ -359,8 +362,9 @@ where
                 tokio::task::consume_budget().await;
             }
             let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
+                biased;
                 () = &mut signal => break,
+                accepted = listener.accept() => accepted,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,

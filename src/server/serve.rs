@@ -5,7 +5,6 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -13,7 +12,7 @@ use ipnet::IpNet;
 use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::runtime::RuntimeFlavor;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::builder::Builder;
@@ -62,9 +61,10 @@ enum Stream {
     Unix(UnixStream),
 }
 
-/// The listening socket while [`serve`] runs. A TCP listener accepts with plain
-/// `accept(2)`, so that a connection reaches the reactor only when it would wait
-/// ([`LazyTcp`]): tokio's own listener registers every connection it accepts.
+/// The listening socket while [`serve`] runs. A TCP listener accepts with its own
+/// system call ([`accept_nonblocking`]), so that a connection reaches the reactor only
+/// when it would wait ([`LazyTcp`]): tokio's own listener registers every connection it
+/// accepts.
 enum Acceptor {
     Tcp {
         /// The listening socket, accepted from.
@@ -339,24 +339,32 @@ where
         // that the other workers take them.
         let inline =
             tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread;
-        let slots = Arc::new(Semaphore::new(max_connections));
         // Dropped at shutdown: connections still waiting for a first byte close then
         // (`Builder::serve_until`).
         let (stop, stopped) = watch::channel(());
         let mut tasks = JoinSet::new();
         let mut signal = std::pin::pin!(signal);
         loop {
-            while let Some(done) = tasks.try_join_next() {
-                log_panic(done);
+            // The connections in flight are the tasks (a connection served inline ends
+            // before the next accept): the set's length bounds them, no semaphore and
+            // no permit per connection. Reaped without the set's lock when no
+            // connection became a task (inline, the usual case).
+            if !tasks.is_empty() {
+                while let Some(done) = tasks.try_join_next() {
+                    log_panic(done);
+                }
             }
-            // `biased`, the signal first: no random number per turn, and a stream of
-            // ready connections cannot hold a shutdown back.
-            let permit = tokio::select! {
-                biased;
-                () = &mut signal => break,
-                permit = slots.clone().acquire_owned() => permit,
-            };
-            let Ok(permit) = permit else { break };
+            if tasks.len() >= max_connections {
+                // At the limit: more connections wait in the listen backlog until one
+                // ends. `biased`, the signal first: no random number per turn, and
+                // ready events cannot hold a shutdown back.
+                tokio::select! {
+                    biased;
+                    () = &mut signal => break,
+                    Some(done) = tasks.join_next() => log_panic(done),
+                }
+                continue;
+            }
             if inline {
                 // Connections served inline never yield: let the other tasks run.
                 tokio::task::consume_budget().await;
@@ -384,7 +392,6 @@ where
             let service = service.clone();
             let stopped = Some(stopped.clone());
             let mut connection = Box::pin(async move {
-                let _slot = permit;
                 let served = match stream {
                     Stream::Tcp(stream) => {
                         builder.serve_until(stream, service, stopped, peer).await

@@ -247,14 +247,18 @@ impl Builder {
         if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
             return Err(self.answer(write, Error::Service(err.into())).await);
         }
-        let call = service.__call(request);
+        // Pinned here and lent to `feeding`: an async fn that took the future by value
+        // would hold it twice in its state (the argument, then its pinned copy).
+        let call = std::pin::pin!(service.__call(request));
         let response = match self.feeding(frames, &mut feed, call).await {
             Ok(response) => response,
             Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),
         };
         let status = response.status().as_u16();
-        let written = write_response(write, response, self.write_timeout);
-        let delimited = self.feeding(frames, &mut feed, written).await?;
+        let delimited = {
+            let written = std::pin::pin!(write_response(write, response, self.write_timeout));
+            self.feeding(frames, &mut feed, written).await?
+        };
         write.flush().await?;
         if let Some(start) = start {
             let latency = start.elapsed();
@@ -294,19 +298,18 @@ impl Builder {
         &self,
         frames: &mut FramedRead<R, ServerCodec>,
         feed: &mut Feed,
-        task: F,
+        mut task: std::pin::Pin<&mut F>,
     ) -> F::Output
     where
         R: AsyncRead + Unpin,
         F: std::future::Future,
     {
-        let mut task = std::pin::pin!(task);
         loop {
             tokio::select! {
                 // In this order, not a random one: no random number per poll, and the
                 // task cannot starve (it is polled first on every turn).
                 biased;
-                output = &mut task => return output,
+                output = task.as_mut() => return output,
                 () = feed.step(frames, self.body_timeout) => {}
             }
         }

@@ -72,21 +72,29 @@ impl Builder {
         let mut first = true;
         loop {
             let next = if first {
-                let deadline = crate::deadline::after(self.head_timeout);
-                let waited = match stop.as_mut() {
-                    Some(stop) => tokio::select! {
-                        // Bytes already there are read first: they are a request.
-                        biased;
-                        next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
-                        // Only ever dropped: `changed` fails when the server shuts down.
-                        _ = stop.changed() => None,
-                    },
-                    None => Some(timeout_at(deadline, first_packet(&mut frames)).await),
-                };
-                let waited = match waited {
-                    Some(next) => next,
-                    None if frames.read_buffer().is_empty() => return Ok(()),
-                    None => timeout_at(deadline, first_packet(&mut frames)).await,
+                // A request already in (behind nginx, with `TCP_DEFER_ACCEPT`) is read at
+                // once, with no deadline: reading the clock for one would cost more than
+                // the read (benches/e2e/RESULTS.md).
+                let waited = match first_packet(&mut frames).now_or_never() {
+                    Some(first) => Ok(first),
+                    None => {
+                        let deadline = crate::deadline::after(self.head_timeout);
+                        let waited = match stop.as_mut() {
+                            Some(stop) => tokio::select! {
+                                // Bytes already there are read first: they are a request.
+                                biased;
+                                next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
+                                // Only ever dropped: `changed` fails when the server shuts down.
+                                _ = stop.changed() => None,
+                            },
+                            None => Some(timeout_at(deadline, first_packet(&mut frames)).await),
+                        };
+                        match waited {
+                            Some(next) => next,
+                            None if frames.read_buffer().is_empty() => return Ok(()),
+                            None => timeout_at(deadline, first_packet(&mut frames)).await,
+                        }
+                    }
                 };
                 match waited {
                     Ok(First::Frame(next)) => Ok(next),
@@ -239,14 +247,18 @@ impl Builder {
         if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
             return Err(self.answer(write, Error::Service(err.into())).await);
         }
-        let call = service.__call(request);
+        // Pinned here and lent to `feeding`: an async fn that took the future by value
+        // would hold it twice in its state (the argument, then its pinned copy).
+        let call = std::pin::pin!(service.__call(request));
         let response = match self.feeding(frames, &mut feed, call).await {
             Ok(response) => response,
             Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),
         };
         let status = response.status().as_u16();
-        let written = write_response(write, response, self.write_timeout);
-        let delimited = self.feeding(frames, &mut feed, written).await?;
+        let delimited = {
+            let written = std::pin::pin!(write_response(write, response, self.write_timeout));
+            self.feeding(frames, &mut feed, written).await?
+        };
         write.flush().await?;
         if let Some(start) = start {
             let latency = start.elapsed();
@@ -286,16 +298,18 @@ impl Builder {
         &self,
         frames: &mut FramedRead<R, ServerCodec>,
         feed: &mut Feed,
-        task: F,
+        mut task: std::pin::Pin<&mut F>,
     ) -> F::Output
     where
         R: AsyncRead + Unpin,
         F: std::future::Future,
     {
-        let mut task = std::pin::pin!(task);
         loop {
             tokio::select! {
-                output = &mut task => return output,
+                // In this order, not a random one: no random number per poll, and the
+                // task cannot starve (it is polled first on every turn).
+                biased;
+                output = task.as_mut() => return output,
                 () = feed.step(frames, self.body_timeout) => {}
             }
         }

@@ -132,7 +132,13 @@ pub(super) async fn write_all<W: AsyncWrite + Unpin>(
     bytes: &[u8],
     limit: Duration,
 ) -> Result<(), Error> {
-    match timeout(limit, write.write_all(bytes)).await {
+    let mut written = std::pin::pin!(write.write_all(bytes));
+    // Most writes are done at once (the socket has room): no clock read for a timer
+    // they do not need. The limit starts when a write has to wait.
+    if let Some(result) = (&mut written).now_or_never() {
+        return Ok(result?);
+    }
+    match timeout(limit, written).await {
         Ok(result) => Ok(result?),
         Err(_) => Err(Error::WriteTimeout),
     }

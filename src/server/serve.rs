@@ -5,7 +5,6 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -13,7 +12,7 @@ use ipnet::IpNet;
 use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::runtime::RuntimeFlavor;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::builder::Builder;
@@ -62,9 +61,10 @@ enum Stream {
     Unix(UnixStream),
 }
 
-/// The listening socket while [`serve`] runs. A TCP listener accepts with plain
-/// `accept(2)`, so that a connection reaches the reactor only when it would wait
-/// ([`LazyTcp`]): tokio's own listener registers every connection it accepts.
+/// The listening socket while [`serve`] runs. A TCP listener accepts with its own
+/// system call ([`accept_nonblocking`]), so that a connection reaches the reactor only
+/// when it would wait ([`LazyTcp`]): tokio's own listener registers every connection it
+/// accepts.
 enum Acceptor {
     Tcp {
         /// The listening socket, accepted from.
@@ -106,11 +106,8 @@ impl Acceptor {
                 listener,
                 readiness,
             } => loop {
-                match readiness.try_io(Interest::READABLE, || listener.accept()) {
+                match readiness.try_io(Interest::READABLE, || accept_nonblocking(listener)) {
                     Ok((stream, peer)) => {
-                        stream.set_nonblocking(true)?;
-                        #[cfg(not(target_os = "linux"))]
-                        stream.set_nodelay(true)?;
                         return Ok((Stream::Tcp(LazyTcp::new(stream)), Some(peer)));
                     }
                     // Readiness cleared (or not seen yet): wait for the next connection.
@@ -123,6 +120,34 @@ impl Acceptor {
             Acceptor::Unix(listener) => Ok((Stream::Unix(listener.accept().await?.0), None)),
         }
     }
+}
+
+/// Accepts a connection from `listener`, in non-blocking mode and with `TCP_NODELAY`.
+///
+/// On Linux, in one system call: `accept4(2)` with `SOCK_NONBLOCK` (std's `accept`
+/// passes only `SOCK_CLOEXEC`, and `set_nonblocking` would cost an `ioctl` per
+/// connection), and `TCP_NODELAY` inherited from the listening socket.
+#[cfg(target_os = "linux")]
+fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let (stream, peer) =
+        socket2::SockRef::from(listener).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    let peer = peer
+        .as_socket()
+        .ok_or_else(|| io::Error::other("a TCP peer without an IP address"))?;
+    Ok((stream.into(), peer))
+}
+
+/// Accepts a connection from `listener`, in non-blocking mode and with `TCP_NODELAY`.
+#[cfg(not(target_os = "linux"))]
+fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept()?;
+    stream.set_nonblocking(true)?;
+    stream.set_nodelay(true)?;
+    Ok((stream, peer))
 }
 
 /// Serves every connection accepted from `listener` with a clone of `service`, in the
@@ -314,28 +339,40 @@ where
         // that the other workers take them.
         let inline =
             tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread;
-        let slots = Arc::new(Semaphore::new(max_connections));
         // Dropped at shutdown: connections still waiting for a first byte close then
         // (`Builder::serve_until`).
         let (stop, stopped) = watch::channel(());
         let mut tasks = JoinSet::new();
         let mut signal = std::pin::pin!(signal);
         loop {
-            while let Some(done) = tasks.try_join_next() {
-                log_panic(done);
+            // The connections in flight are the tasks (a connection served inline ends
+            // before the next accept): the set's length bounds them, no semaphore and
+            // no permit per connection. Reaped without the set's lock when no
+            // connection became a task (inline, the usual case).
+            if !tasks.is_empty() {
+                while let Some(done) = tasks.try_join_next() {
+                    log_panic(done);
+                }
             }
-            let permit = tokio::select! {
-                permit = slots.clone().acquire_owned() => permit,
-                () = &mut signal => break,
-            };
-            let Ok(permit) = permit else { break };
+            if tasks.len() >= max_connections {
+                // At the limit: more connections wait in the listen backlog until one
+                // ends. `biased`, the signal first: no random number per turn, and
+                // ready events cannot hold a shutdown back.
+                tokio::select! {
+                    biased;
+                    () = &mut signal => break,
+                    Some(done) = tasks.join_next() => log_panic(done),
+                }
+                continue;
+            }
             if inline {
                 // Connections served inline never yield: let the other tasks run.
                 tokio::task::consume_budget().await;
             }
             let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
+                biased;
                 () = &mut signal => break,
+                accepted = listener.accept() => accepted,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -355,7 +392,6 @@ where
             let service = service.clone();
             let stopped = Some(stopped.clone());
             let mut connection = Box::pin(async move {
-                let _slot = permit;
                 let served = match stream {
                     Stream::Tcp(stream) => {
                         builder.serve_until(stream, service, stopped, peer).await

@@ -614,6 +614,62 @@ mod direct {
         assert!(failed.0.contains_key("error"), "{failed:?}");
     }
 
+    /// The time `serve` with at most `max` connections takes to answer a fast request
+    /// sent while a slow one (500 ms) is in flight.
+    async fn fast_answer_behind_a_slow_one(max: Option<usize>) -> Duration {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    "slow"
+                }),
+            )
+            .route("/a", get(|| async { "first" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let serve = uwsgi_wire::server::serve(listener, app);
+        let serve = match max {
+            Some(max) => serve.max_connections(max),
+            None => serve,
+        };
+        let server = tokio::spawn(async move { serve.await });
+        let ask = |path: &'static str| async move {
+            let mut client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            client.write_all(&get_packet(path)).await.expect("write");
+            let mut answer = Vec::new();
+            tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut answer))
+                .await
+                .expect("answered")
+                .expect("read");
+            String::from_utf8_lossy(&answer).into_owned()
+        };
+        let slow = tokio::spawn(ask("/slow"));
+        // The slow request is in flight (a task of its own) before the fast one connects.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let start = Instant::now();
+        let fast = ask("/a").await;
+        let took = start.elapsed();
+        assert!(fast.ends_with("first"), "{fast}");
+        let slow = slow.await.expect("no panic");
+        assert!(slow.ends_with("slow"), "{slow}");
+        server.abort();
+        took
+    }
+
+    #[tokio::test]
+    async fn max_connections_holds_a_connection_back_until_one_ends() {
+        // One at a time: the fast request waits in the backlog for the slow one's end
+        // (400 ms after it connected).
+        let held = fast_answer_behind_a_slow_one(Some(1)).await;
+        assert!(held >= Duration::from_millis(300), "{held:?}");
+        // With room for both, it is answered at once.
+        let free = fast_answer_behind_a_slow_one(None).await;
+        assert!(free < Duration::from_millis(300), "{free:?}");
+    }
+
     #[tokio::test]
     async fn an_info_subscriber_gets_no_driver_span() {
         // The spans are at DEBUG: at the usual INFO level none is created (and the

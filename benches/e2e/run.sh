@@ -295,8 +295,12 @@ fi
 static_server=""
 if wants_static; then
     mkdir -p "$TMP/static"
-    yes 'uwsgi-wire e2e static file, one line of 64 bytes repeated.......' | head -c 1024 >"$TMP/static/file-1k.txt"
-    yes 'uwsgi-wire e2e static file, one line of 64 bytes repeated.......' | head -c 1048576 >"$TMP/static/file-1m.txt"
+    for size in 1024:1k 1048576:1m; do
+        awk -v n="${size%:*}" 'BEGIN {
+            line = "uwsgi-wire e2e static file, one line of 64 bytes repeated.......\n"
+            for (s = ""; length(s) < n; ) s = s line
+            printf "%s", substr(s, 1, n) }' >"$TMP/static/file-${size#*:}.txt"
+    done
     static_server="server { listen 127.0.0.1:$P_NGX_STATIC; sendfile on; tcp_nopush on; location /static/ { alias $TMP/static/; } }"
 fi
 user_line=""

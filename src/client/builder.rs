@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -285,6 +286,11 @@ impl Builder {
                 };
             }
         };
+        // An address written as one (the usual upstream) needs no lookup: no timer, no
+        // iterator, no formatting per request.
+        if let Ok(socket) = addr.parse::<SocketAddr>() {
+            return connect_tcp(addr, socket, limit).await;
+        }
         let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
             Ok(Ok(addrs)) => addrs,
             Ok(Err(err)) => {
@@ -302,32 +308,9 @@ impl Builder {
         };
         let mut last = None;
         for socket in addrs {
-            let at = if socket.to_string() == addr {
-                addr.to_string()
-            } else {
-                format!("{addr} ({socket})")
-            };
-            match timeout(limit, TcpStream::connect(socket)).await {
-                Ok(Ok(stream)) => {
-                    // The request is written at once: no Nagle delay on its last bytes.
-                    let _ = stream.set_nodelay(true);
-                    tracing::debug!(%addr, %socket, "connected to the uwsgi server");
-                    return Ok(Stream::Tcp(stream));
-                }
-                Ok(Err(err)) => {
-                    tracing::debug!(%addr, %socket, error = %err, "connect failed");
-                    last = Some(
-                        Error::new(ErrorKind::Connect, format!("connecting to {at}: {err}"))
-                            .with_source(err),
-                    );
-                }
-                Err(_) => {
-                    tracing::debug!(%addr, %socket, "connect timed out");
-                    last = Some(Error::new(
-                        ErrorKind::Timeout,
-                        format!("connecting to {at}: no connection within {limit:?}"),
-                    ));
-                }
+            match connect_tcp(addr, socket, limit).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last = Some(err),
             }
         }
         Err(last.unwrap_or_else(|| {
@@ -336,5 +319,39 @@ impl Builder {
                 format!("connecting to {addr}: the name resolves to no address"),
             )
         }))
+    }
+}
+
+/// Connects to `socket`, one address of `addr` (as written), within `limit`.
+async fn connect_tcp(addr: &str, socket: SocketAddr, limit: Duration) -> Result<Stream, Error> {
+    // The address in a message: as written, and what it resolved to when that differs.
+    let at = || {
+        if addr.parse() == Ok(socket) {
+            addr.to_owned()
+        } else {
+            format!("{addr} ({socket})")
+        }
+    };
+    match timeout(limit, TcpStream::connect(socket)).await {
+        Ok(Ok(stream)) => {
+            // The request is written at once: no Nagle delay on its last bytes.
+            let _ = stream.set_nodelay(true);
+            tracing::debug!(%addr, %socket, "connected to the uwsgi server");
+            Ok(Stream::Tcp(stream))
+        }
+        Ok(Err(err)) => {
+            tracing::debug!(%addr, %socket, error = %err, "connect failed");
+            Err(
+                Error::new(ErrorKind::Connect, format!("connecting to {}: {err}", at()))
+                    .with_source(err),
+            )
+        }
+        Err(_) => {
+            tracing::debug!(%addr, %socket, "connect timed out");
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("connecting to {}: no connection within {limit:?}", at()),
+            ))
+        }
     }
 }

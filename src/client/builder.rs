@@ -263,11 +263,12 @@ impl Builder {
         let addr = addr
             .parse()
             .unwrap_or_else(|never: Infallible| match never {});
-        self.connect_to(&addr).await
+        self.connect_to(&addr, true).await
     }
 
-    /// [`connect`](Builder::connect) to an address parsed before.
-    pub(super) async fn connect_to(&self, addr: &Address) -> Result<Stream, Error> {
+    /// [`connect`](Builder::connect) to an address parsed before; `nodelay`: set
+    /// `TCP_NODELAY` on a TCP connection (see `connect_tcp`).
+    pub(super) async fn connect_to(&self, addr: &Address, nodelay: bool) -> Result<Stream, Error> {
         let limit = self.connect_timeout;
         let addr = match addr {
             Address::Tcp(host_port) => host_port.as_str(),
@@ -289,7 +290,7 @@ impl Builder {
         // An address written as one (the usual upstream) needs no lookup: no timer, no
         // iterator, no formatting per request.
         if let Ok(socket) = addr.parse::<SocketAddr>() {
-            return connect_tcp(addr, socket, limit).await;
+            return connect_tcp(addr, socket, limit, nodelay).await;
         }
         let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
             Ok(Ok(addrs)) => addrs,
@@ -308,7 +309,7 @@ impl Builder {
         };
         let mut last = None;
         for socket in addrs {
-            match connect_tcp(addr, socket, limit).await {
+            match connect_tcp(addr, socket, limit, nodelay).await {
                 Ok(stream) => return Ok(stream),
                 Err(err) => last = Some(err),
             }
@@ -322,8 +323,16 @@ impl Builder {
     }
 }
 
-/// Connects to `socket`, one address of `addr` (as written), within `limit`.
-async fn connect_tcp(addr: &str, socket: SocketAddr, limit: Duration) -> Result<Stream, Error> {
+/// Connects to `socket`, one address of `addr` (as written), within `limit`; with
+/// `nodelay`, sets `TCP_NODELAY`: a request with a body goes out in several writes, and
+/// Nagle's algorithm would hold a small later one until the first is acknowledged. A
+/// request without one is a single write, which Nagle never delays: no system call.
+async fn connect_tcp(
+    addr: &str,
+    socket: SocketAddr,
+    limit: Duration,
+    nodelay: bool,
+) -> Result<Stream, Error> {
     // The address in a message: as written, and what it resolved to when that differs.
     let at = || {
         if addr.parse() == Ok(socket) {
@@ -334,8 +343,9 @@ async fn connect_tcp(addr: &str, socket: SocketAddr, limit: Duration) -> Result<
     };
     match timeout(limit, TcpStream::connect(socket)).await {
         Ok(Ok(stream)) => {
-            // The request is written at once: no Nagle delay on its last bytes.
-            let _ = stream.set_nodelay(true);
+            if nodelay {
+                let _ = stream.set_nodelay(true);
+            }
             tracing::debug!(%addr, %socket, "connected to the uwsgi server");
             Ok(Stream::Tcp(stream))
         }

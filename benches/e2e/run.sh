@@ -23,6 +23,12 @@
 #   gateway the same uWSGI as the uwsgi row, but with `uwsgi-wire gateway` (the CLI,
 #           release build, TOKIO_WORKER_THREADS=WORKERS) in front instead of nginx: its
 #           "front CPU" is the gateway's, to compare with nginx's in the uwsgi row
+#   static-1k, static-1m  no backend: nginx itself serves a 1 KiB or a 1 MiB file from
+#           `location /static/ { alias DIR/; }` (the guide's static files; sendfile on and
+#           tcp_nopush on, as Debian's nginx.conf)
+#   gw-static-1k, gw-static-1m  the same files from `uwsgi-wire gateway --static
+#           /static/=DIR/` (release build, TOKIO_WORKER_THREADS=WORKERS); its own table
+#           compares each with nginx's row of the same round
 # See benches/e2e/README.md.
 #
 # usage: benches/e2e/run.sh [SECONDS]      (default 10 s per backend, after a warm-up)
@@ -40,6 +46,7 @@
 #                   = uwsgi-wire-wsgi and uWSGI python3 worker processes;
 #                   see README
 #   BASE_PORT=28180 nginx listens on BASE_PORT+0..9, backends on BASE_PORT+10..17
+#                   (static files: nginx on BASE_PORT+20, the gateway on BASE_PORT+21)
 #   GUNICORN_VENV   the venv gunicorn is installed in, also the --home of the wsgi and
 #                   uwsgi-python rows (default:
 #                   $CARGO_TARGET_DIR/e2e-gunicorn-<version>; made once, then reused)
@@ -62,11 +69,17 @@ say() { printf '==> %s\n' "$*" >&2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
 for b in $BACKENDS; do
-    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway | wsgi | uwsgi-python) ;; *) die "unknown backend $b" ;; esac
+    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway | wsgi | uwsgi-python) ;;
+    static-1k | static-1m | gw-static-1k | gw-static-1m) ;;
+    *) die "unknown backend $b" ;;
+    esac
 done
 wants() { [[ " $BACKENDS " == *" $1 "* ]]; }
 # The rows that serve the Python app from a venv (gunicorn's, made by this script).
 wants_venv() { wants gunicorn || wants wsgi || wants uwsgi-python; }
+# A static-file row: served by nginx or the gateway itself, no backend behind.
+is_static() { [[ $1 == *static-* ]]; }
+wants_static() { wants static-1k || wants static-1m || wants gw-static-1k || wants gw-static-1m; }
 # gunicorn from PyPI, pinned: the release this script was checked against (its
 # `--protocol uwsgi`: gunicorn/config.py, class Protocol; `--no-control-socket`).
 GUNICORN_VERSION=27.0.1
@@ -160,7 +173,7 @@ if wants axum; then
     run timeout 1800 cargo build -q --release --example axum --all-features >&2 ||
         die "cargo build --example axum failed or took over 30 min"
 fi
-if wants gateway; then
+if wants gateway || wants gw-static-1k || wants gw-static-1m; then
     say "build (release): the CLI (uwsgi-wire gateway)"
     run timeout 1800 cargo build -q --release -p uwsgi-wire-cli >&2 ||
         die "cargo build -p uwsgi-wire-cli failed or took over 30 min"
@@ -213,6 +226,14 @@ NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNE
 for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN $P_GATEWAY $P_WSGI $P_UWSGI_PY; do
     [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
 done
+# The static-file rows: nginx's alias and the gateway's --static, the same two files.
+P_NGX_STATIC=$((BASE_PORT + 20)) P_GW_STATIC=$((BASE_PORT + 21))
+if wants_static; then
+    for p in $P_NGX_STATIC $P_GW_STATIC; do
+        [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
+    done
+    NGX_PORTS+=" $P_NGX_STATIC"
+fi
 
 listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 wait_port() { # PORT NAME PID
@@ -232,8 +253,10 @@ start() { # NAME CMD... (output to $TMP/NAME.log; pid in PID_NAME)
     printf -v "PID_${name//-/_}" '%s' "$!"
 }
 # CPU time (user + system, in clock ticks) of a process and its children (uWSGI's and
-# nginx's workers; threads are counted in their process).
+# nginx's workers; threads are counted in their process); 0 for no process (the static
+# rows' backend).
 cpu_ticks() {
+    [ -n "$1" ] || { echo 0; return; }
     local total=0 p
     for p in $1 $(ps -o pid= --ppid "$1"); do
         total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
@@ -304,6 +327,19 @@ if wants uwsgi-python; then
 fi
 
 # ---------------------------------------------------------------------------------------
+# The static files (a text of repeated lines, text/plain for both by its extension) and
+# nginx's server for them: the guide's `location /static/ { alias ...; }`.
+static_server=""
+if wants_static; then
+    mkdir -p "$TMP/static"
+    for size in 1024:1k 1048576:1m; do
+        awk -v n="${size%:*}" 'BEGIN {
+            line = "uwsgi-wire e2e static file, one line of 64 bytes repeated.......\n"
+            for (s = ""; length(s) < n; ) s = s line
+            printf "%s", substr(s, 1, n) }' >"$TMP/static/file-${size#*:}.txt"
+    done
+    static_server="server { listen 127.0.0.1:$P_NGX_STATIC; sendfile on; tcp_nopush on; location /static/ { alias $TMP/static/; } }"
+fi
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root root;"
 # Idle upstream connections nginx may keep: above wrk's connection count, or proxying
@@ -326,6 +362,7 @@ http {
     fastcgi_temp_path $TMP/fastcgi_temp;
     uwsgi_temp_path $TMP/uwsgi_temp;
     scgi_temp_path $TMP/scgi_temp;
+$static_server
 
     # 'keepalive' is accepted here but has no effect: nginx's uwsgi module never marks
     # an upstream connection reusable (u->keepalive is never set), so every request
@@ -398,6 +435,11 @@ if wants gateway; then
         "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway "127.0.0.1:$P_GATEWAY" "127.0.0.1:$P_UWSGI"
     wait_port "$P_GATEWAY" gateway "$LAST_PID"
 fi
+if wants gw-static-1k || wants gw-static-1m; then
+    start gateway-static env TOKIO_WORKER_THREADS="$WORKERS" RUST_LOG=warn \
+        "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway "127.0.0.1:$P_GW_STATIC" --static "/static/=$TMP/static/"
+    wait_port "$P_GW_STATIC" gateway-static "$LAST_PID"
+fi
 
 ngx_port() {
     case $1 in
@@ -405,13 +447,18 @@ ngx_port() {
     hyper) echo "$P_NGX_HYPER" ;; hyper-close) echo "$P_NGX_HYPER_CLOSE" ;;
     axum) echo "$P_NGX_AXUM" ;; gunicorn) echo "$P_NGX_GUNICORN" ;; gateway) echo "$P_GATEWAY" ;;
     wsgi) echo "$P_NGX_WSGI" ;; uwsgi-python) echo "$P_NGX_UWSGI_PY" ;;
+    static-1k | static-1m) echo "$P_NGX_STATIC" ;; gw-static-1k | gw-static-1m) echo "$P_GW_STATIC" ;;
     esac
 }
 # The front end's pid: the gateway for its row, nginx for every other.
-front_pid() { if [ "$1" = gateway ]; then echo "$PID_gateway"; else echo "$PID_nginx"; fi; }
+front_pid() {
+    case $1 in gateway) echo "$PID_gateway" ;; gw-static-*) echo "$PID_gateway_static" ;; *) echo "$PID_nginx" ;; esac
+}
 # The path requested: axum answers the 78 bytes from its /bench route (through its
 # Router); every other backend answers them for any path.
-url_path() { if [ "$1" = axum ]; then echo /bench; else echo /; fi; }
+url_path() {
+    case $1 in axum) echo /bench ;; *static-1k) echo /static/file-1k.txt ;; *static-1m) echo /static/file-1m.txt ;; *) echo / ;; esac
+}
 backend_port() {
     case $1 in
     tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi | gateway) echo "$P_UWSGI" ;;
@@ -424,7 +471,7 @@ backend_pid() {
     case $1 in
     tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi | gateway) echo "$PID_uwsgi" ;;
     axum) echo "$PID_axum" ;; gunicorn) echo "$PID_gunicorn" ;;
-    wsgi) echo "$PID_wsgi" ;; uwsgi-python) echo "$PID_uwsgi_python" ;;
+    wsgi) echo "$PID_wsgi" ;; uwsgi-python) echo "$PID_uwsgi_python" ;; *static-*) echo "" ;;
     *) echo "$PID_hyper" ;;
     esac
 }
@@ -445,6 +492,15 @@ say "what each backend answers (curl -i through nginx, or the gateway; Date diff
 for b in $BACKENDS; do
     port=$(ngx_port "$b")
     url="http://127.0.0.1:$port$(url_path "$b")"
+    if is_static "$b"; then
+        # The file, byte for byte, and the head beside it.
+        curl -sS -D "$TMP/curl-$b.head" -o "$TMP/curl-$b.body" --max-time 5 "$url" || die "curl to $b failed"
+        head -1 "$TMP/curl-$b.head" | grep -q '^HTTP/1.1 200 OK' || die "$b: not a 200: $(head -1 "$TMP/curl-$b.head")"
+        cmp -s "$TMP/curl-$b.body" "$TMP/static/file-${b##*static-}.txt" || die "$b: not the file's bytes"
+        printf -- '--- %s (:%s%s, %s bytes, the file)\n' "$b" "$port" "$(url_path "$b")" "$(wc -c <"$TMP/curl-$b.body")" >&2
+        sed 's/\r$/\\r/' "$TMP/curl-$b.head" >&2
+        continue
+    fi
     curl -sS -i --max-time 5 "$url" >"$TMP/curl-$b.txt" || die "curl through nginx to $b failed"
     head -1 "$TMP/curl-$b.txt" | grep -q '^HTTP/1.1 200 OK' || die "$b: not a 200: $(head -1 "$TMP/curl-$b.txt")"
     [ "$(tail -c 13 "$TMP/curl-$b.txt")" = "Hello, world!" ] || die "$b: body is not 'Hello, world!'"
@@ -557,6 +613,7 @@ echo
 echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
 extra=""
 wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (current-thread runtime); "
+{ wants gw-static-1k || wants gw-static-1m; } && ! wants gateway && extra+="uwsgi-wire gateway --static (TOKIO_WORKER_THREADS=$WORKERS); "
 wants gateway && extra+="uwsgi-wire gateway (hyper $(awk '/^name = "hyper"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock), TOKIO_WORKER_THREADS=$WORKERS); "
 wants wsgi && extra+="uwsgi-wire-wsgi ($WORKERS worker process(es), 1 thread each); "
 wants uwsgi-python && extra+="uWSGI python3 plugin ($WORKERS worker process(es)); "
@@ -587,6 +644,7 @@ awk -F'\t' -v order="$BACKENDS" -v ref="$REF" '
         printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-----------:", "---------:", "----------:", "----------:", "----------:", "----------:", "------------:", "----------:", "------------:", "------------:", "-------:"
         for (i = 1; i <= nb; i++) {
             b = names[i]; lr = lp = ru = rh = pu = ph = lb = ln = cu = fu = ""
+        if (b ~ /static-/) continue # their own table, below
             for (r in rounds) {
                 lr = lr " " rps[r, b]; lp = lp " " p99[r, b]; lb = lb " " bcpu[r, b]; ln = ln " " ncpu[r, b]
                 if ((r, ref) in rps) {
@@ -603,6 +661,40 @@ awk -F'\t' -v order="$BACKENDS" -v ref="$REF" '
                 fu == "" ? "-" : sprintf("%.2fx", median(fu)), err[b]
         }
     }' "$RESULTS"
+if wants_static; then
+    # Static files: the gateway's row against nginx's for the same file, same round.
+    echo
+    awk -F'\t' -v order="$BACKENDS" '
+        function median(list,    n, a, i, j, t) {
+            n = split(list, a, " ")
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        { rps[$1, $2] = $3; p99[$1, $2] = $4; err[$2] += $6; ncpu[$1, $2] = $9; rounds[$1] = 1 }
+        END {
+            nb = split(order, names, " ")
+            label["static-1k"] = "1 KiB file, nginx alias"; label["static-1m"] = "1 MiB file, nginx alias"
+            label["gw-static-1k"] = "1 KiB file, gateway --static"; label["gw-static-1m"] = "1 MiB file, gateway --static"
+            printf "| %-30s | %10s | %8s | %9s | %11s | %11s | %6s |\n", "static file", "requests/s", "p99 ms", "rps/nginx", "front CPU", "CPU/nginx", "errors"
+            printf "|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------", "-----------:", "---------:", "----------:", "------------:", "------------:", "-------:"
+            for (i = 1; i <= nb; i++) {
+                b = names[i]
+                if (b !~ /static-/) continue
+                ref = b; sub(/^gw-/, "", ref)
+                lr = lp = ln = rr = rc = ""
+                for (r in rounds) {
+                    lr = lr " " rps[r, b]; lp = lp " " p99[r, b]; ln = ln " " ncpu[r, b]
+                    if (b != ref && (r, ref) in rps) {
+                        rr = rr " " rps[r, b] / rps[r, ref]
+                        if (ncpu[r, ref] > 0) rc = rc " " ncpu[r, b] / ncpu[r, ref]
+                    }
+                }
+                printf "| %-30s | %10.0f | %8.2f | %9s | %8.1f us | %11s | %6d |\n", label[b], median(lr), median(lp),
+                    rr == "" ? "-" : sprintf("%.2fx", median(rr)), median(ln), rc == "" ? "-" : sprintf("%.2fx", median(rc)), err[b]
+            }
+        }' "$RESULTS"
+    echo "rps/nginx, CPU/nginx: the gateway's over nginx's for the same file in the same round; front CPU: the server's user + system CPU per request (nginx master + worker, or the gateway)."
+fi
 echo
 [ "$REF" = uwsgi ] || echo "uWSGI in the ratios: the uwsgi-python row (uWSGI's python3 plugin serving the same app)."
 echo "rps/X: requests/s over X's in the same round (above 1 is faster); p99/X: p99 over X's (below 1 is better)."

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::Stream;
 use http_body::{Frame, SizeHint};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::codec::{Frame as CodecFrame, ReplyHead};
 use crate::io::StreamError;
@@ -65,10 +65,12 @@ pub struct ResponseBody {
 struct Inner {
     frames: Frames,
     idle: Duration,
-    sleep: Pin<Box<Sleep>>,
-    /// The idle timer runs (it is armed when a poll starts waiting, so the time the
-    /// reader takes between polls is not counted).
-    waiting: bool,
+    /// When the wait for the next chunk times out: set when a poll starts waiting (the
+    /// time the reader takes between polls is not counted), cleared by a chunk.
+    deadline: Option<Instant>,
+    /// The timer for `deadline`, made and armed only when a poll finds no chunk ready:
+    /// a chunk already read (the usual small body, in the head's read) costs no timer.
+    sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl ResponseBody {
@@ -81,8 +83,8 @@ impl ResponseBody {
             inner: Some(Box::new(Inner {
                 frames,
                 idle,
-                sleep: Box::pin(tokio::time::sleep(idle)),
-                waiting: false,
+                deadline: None,
+                sleep: None,
             })),
             remaining,
         }
@@ -108,6 +110,16 @@ impl ResponseBody {
 /// assert!(body.is_end_stream());
 /// assert_eq!(body.size_hint().exact(), Some(0));
 /// ```
+/// The timer in `sleep` set to `deadline`: made on first use, reset when it is set to an
+/// earlier chunk's.
+fn arm(sleep: &mut Option<Pin<Box<Sleep>>>, deadline: Instant) -> Pin<&mut Sleep> {
+    let sleep = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    if sleep.deadline() != deadline {
+        sleep.as_mut().reset(deadline);
+    }
+    sleep.as_mut()
+}
+
 impl Default for ResponseBody {
     fn default() -> Self {
         ResponseBody {
@@ -138,14 +150,13 @@ impl http_body::Body for ResponseBody {
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        if !inner.waiting {
-            let deadline = crate::deadline::after(inner.idle);
-            inner.sleep.as_mut().reset(deadline);
-            inner.waiting = true;
-        }
+        let idle = inner.idle;
+        let deadline = *inner
+            .deadline
+            .get_or_insert_with(|| crate::deadline::after(idle));
         match inner.frames.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(CodecFrame::Body(chunk)))) => {
-                inner.waiting = false;
+                inner.deadline = None;
                 if let Some(left) = this.remaining.as_mut() {
                     *left = left.saturating_sub(crate::wire::convert::to_u64(chunk.len()));
                     if *left == 0 {
@@ -165,9 +176,8 @@ impl http_body::Body for ResponseBody {
                 tracing::debug!(error = %err, "uwsgi response body failed");
                 this.finish(Some(Err(err)))
             }
-            Poll::Pending => match inner.sleep.as_mut().poll(cx) {
+            Poll::Pending => match arm(&mut inner.sleep, deadline).poll(cx) {
                 Poll::Ready(()) => {
-                    let idle = inner.idle;
                     let err = Error::new(
                         ErrorKind::Timeout,
                         format!("no response body bytes within the body timeout of {idle:?}"),

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -262,11 +263,12 @@ impl Builder {
         let addr = addr
             .parse()
             .unwrap_or_else(|never: Infallible| match never {});
-        self.connect_to(&addr).await
+        self.connect_to(&addr, true).await
     }
 
-    /// [`connect`](Builder::connect) to an address parsed before.
-    pub(super) async fn connect_to(&self, addr: &Address) -> Result<Stream, Error> {
+    /// [`connect`](Builder::connect) to an address parsed before; `nodelay`: set
+    /// `TCP_NODELAY` on a TCP connection (see `connect_tcp`).
+    pub(super) async fn connect_to(&self, addr: &Address, nodelay: bool) -> Result<Stream, Error> {
         let limit = self.connect_timeout;
         let addr = match addr {
             Address::Tcp(host_port) => host_port.as_str(),
@@ -285,6 +287,11 @@ impl Builder {
                 };
             }
         };
+        // An address written as one (the usual upstream) needs no lookup: no timer, no
+        // iterator, no formatting per request.
+        if let Ok(socket) = addr.parse::<SocketAddr>() {
+            return connect_tcp(addr, socket, limit, nodelay).await;
+        }
         let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
             Ok(Ok(addrs)) => addrs,
             Ok(Err(err)) => {
@@ -302,32 +309,9 @@ impl Builder {
         };
         let mut last = None;
         for socket in addrs {
-            let at = if socket.to_string() == addr {
-                addr.to_string()
-            } else {
-                format!("{addr} ({socket})")
-            };
-            match timeout(limit, TcpStream::connect(socket)).await {
-                Ok(Ok(stream)) => {
-                    // The request is written at once: no Nagle delay on its last bytes.
-                    let _ = stream.set_nodelay(true);
-                    tracing::debug!(%addr, %socket, "connected to the uwsgi server");
-                    return Ok(Stream::Tcp(stream));
-                }
-                Ok(Err(err)) => {
-                    tracing::debug!(%addr, %socket, error = %err, "connect failed");
-                    last = Some(
-                        Error::new(ErrorKind::Connect, format!("connecting to {at}: {err}"))
-                            .with_source(err),
-                    );
-                }
-                Err(_) => {
-                    tracing::debug!(%addr, %socket, "connect timed out");
-                    last = Some(Error::new(
-                        ErrorKind::Timeout,
-                        format!("connecting to {at}: no connection within {limit:?}"),
-                    ));
-                }
+            match connect_tcp(addr, socket, limit, nodelay).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last = Some(err),
             }
         }
         Err(last.unwrap_or_else(|| {
@@ -336,5 +320,48 @@ impl Builder {
                 format!("connecting to {addr}: the name resolves to no address"),
             )
         }))
+    }
+}
+
+/// Connects to `socket`, one address of `addr` (as written), within `limit`; with
+/// `nodelay`, sets `TCP_NODELAY`: a request with a body goes out in several writes, and
+/// Nagle's algorithm would hold a small later one until the first is acknowledged. A
+/// request without one is a single write, which Nagle never delays: no system call.
+async fn connect_tcp(
+    addr: &str,
+    socket: SocketAddr,
+    limit: Duration,
+    nodelay: bool,
+) -> Result<Stream, Error> {
+    // The address in a message: as written, and what it resolved to when that differs.
+    let at = || {
+        if addr.parse() == Ok(socket) {
+            addr.to_owned()
+        } else {
+            format!("{addr} ({socket})")
+        }
+    };
+    match timeout(limit, TcpStream::connect(socket)).await {
+        Ok(Ok(stream)) => {
+            if nodelay {
+                let _ = stream.set_nodelay(true);
+            }
+            tracing::debug!(%addr, %socket, "connected to the uwsgi server");
+            Ok(Stream::Tcp(stream))
+        }
+        Ok(Err(err)) => {
+            tracing::debug!(%addr, %socket, error = %err, "connect failed");
+            Err(
+                Error::new(ErrorKind::Connect, format!("connecting to {}: {err}", at()))
+                    .with_source(err),
+            )
+        }
+        Err(_) => {
+            tracing::debug!(%addr, %socket, "connect timed out");
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("connecting to {}: no connection within {limit:?}", at()),
+            ))
+        }
     }
 }

@@ -91,6 +91,10 @@ impl Builder {
     }
 }
 
+/// A request head (path and headers) up to this size is sent in one write: well under
+/// the smallest TCP send buffer (Linux starts one at 16 KiB).
+const ONE_WRITE: usize = 8 * 1024;
+
 impl Client {
     /// Connects to the server, sends `request` and returns the response as soon as its
     /// head is parsed, its body streaming from the connection: [`Builder::connect`] then
@@ -129,7 +133,17 @@ impl Client {
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let Inner { builder, addr } = &*self.inner;
-        let stream = match builder.connect_to(addr).await {
+        // A small request without a body is one write, which Nagle's algorithm never
+        // holds back: no TCP_NODELAY, no system call for it (`connect_tcp`). A large
+        // head may take several writes (a send buffer starts at 16 KiB): then set it.
+        let head = request.uri().path().len()
+            + request
+                .headers()
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len())
+                .sum::<usize>();
+        let nodelay = !request.body().is_end_stream() || head > ONE_WRITE;
+        let stream = match builder.connect_to(addr, nodelay).await {
             Ok(stream) => stream,
             Err(error) => {
                 return Err(TrySendError {

@@ -108,7 +108,7 @@ mod tests {
     /// The upstream (named by its prefix's length) that serves `path`.
     fn served_by(routes: &Routes, path: &str) -> Option<String> {
         match routes.find(path.as_bytes())? {
-            Target::Upstreams(upstreams) => upstreams.names().first().cloned(),
+            Target::Upstreams(upstreams) => upstreams.names().first().map(|name| name.to_string()),
             Target::Files(_) => None,
         }
     }

@@ -572,7 +572,7 @@ impl Gateway {
         match upstreams.send(request).await {
             Ok((upstream, response)) => {
                 if self.config.trace {
-                    tracing::info!(%peer, %method, %uri, upstream, status = response.status().as_u16(), "response");
+                    tracing::info!(%peer, %method, %uri, upstream = &*upstream, status = response.status().as_u16(), "response");
                 }
                 let (mut parts, body) = response.into_parts();
                 // Hop-by-hop: the connection to the client is hyper's to frame.
@@ -585,9 +585,8 @@ impl Gateway {
                 }
                 // A body that fails (cut short, too slow) cuts the client's connection,
                 // as nginx does; the log says why, once.
-                let upstream = upstream.to_owned();
                 let body = body.map_err(move |err| {
-                    tracing::error!(%peer, %method, %uri, upstream, "upstream body: {err}");
+                    tracing::error!(%peer, %method, %uri, upstream = &*upstream, "upstream body: {err}");
                     err.into()
                 });
                 Response::from_parts(parts, body.boxed_unsync())

@@ -3,7 +3,7 @@
 //! round robin, `max_fails=1 fail_timeout=10s`, and `proxy_next_upstream error
 //! timeout` for a connection that could not be made.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -65,8 +65,9 @@ struct Peer {
 pub struct Upstreams {
     /// One client per upstream: the settings, the vars and the address parsed once.
     clients: Vec<client::Client>,
-    /// Each upstream as written, for the connect and the logs.
-    names: Vec<String>,
+    /// Each upstream as written, for the logs (shared: a response's body logs its
+    /// upstream when it fails, without a copy per request).
+    names: Vec<Arc<str>>,
     peers: Mutex<Vec<Peer>>,
 }
 
@@ -88,14 +89,14 @@ impl Upstreams {
                 .iter()
                 .map(|s| builder.build(&s.addr.to_string()))
                 .collect(),
-            names: servers.iter().map(|s| s.addr.to_string()).collect(),
+            names: servers.iter().map(|s| s.addr.to_string().into()).collect(),
             peers: Mutex::new(peers),
         }
     }
 
     /// The upstreams as written.
     #[cfg(test)]
-    pub fn names(&self) -> &[String] {
+    pub fn names(&self) -> &[Arc<str>] {
         &self.names
     }
 
@@ -105,18 +106,27 @@ impl Upstreams {
     pub async fn send(
         &self,
         mut request: Request<Incoming>,
-    ) -> Result<(&str, Response<ResponseBody>), Failed<'_>> {
-        let mut tried = vec![false; self.names.len()];
+    ) -> Result<(Arc<str>, Response<ResponseBody>), Failed<'_>> {
+        // On the stack for the usual few upstreams: no allocation per request.
+        let mut few = [false; 8];
+        let mut many = Vec::new();
+        let tried: &mut [bool] = match few.get_mut(..self.names.len()) {
+            Some(few) => few,
+            None => {
+                many.resize(self.names.len(), false);
+                &mut many
+            }
+        };
         let mut tries = self.names.len();
         loop {
-            let Some(at) = self.get(&mut tried) else {
+            let Some(at) = self.get(tried) else {
                 return Err(Failed::NoLive);
             };
-            let name = self.names[at].as_str();
+            let name = &*self.names[at];
             let mut err = match self.clients[at].try_send(request).await {
                 Ok(response) => {
                     self.free(at, false);
-                    return Ok((name, response));
+                    return Ok((self.names[at].clone(), response));
                 }
                 Err(err) => err,
             };
@@ -207,7 +217,7 @@ impl Upstreams {
             // max_fails=1: weight / max_fails is the whole weight.
             peer.effective_weight = 0;
             tracing::warn!(
-                upstream = self.names[at],
+                upstream = &*self.names[at],
                 "upstream server temporarily disabled"
             );
         } else if peer.accessed < peer.checked {

@@ -84,6 +84,14 @@ impl Deadlines {
         let start = slot * self.per_worker;
         &self.all[start..start + self.per_worker]
     }
+
+    /// No request running in `slot`'s threads: a new worker starts clean, and one cut
+    /// short leaves no deadline behind.
+    fn clear(&self, slot: usize) {
+        self.of(slot)
+            .iter()
+            .for_each(|d| d.store(0, Ordering::SeqCst));
+    }
 }
 
 /// Milliseconds since the epoch, the clock of the `--harakiri` deadlines.
@@ -172,7 +180,7 @@ pub fn run(options: &Options, listeners: &[Listener], vacuum: &Vacuum) -> Result
                         "master: HARAKIRI: a request ran over --harakiri; SIGKILL"
                     );
                     let _ = kill(worker.pid, Signal::SIGKILL);
-                    threads.iter().for_each(|d| d.store(0, Ordering::SeqCst));
+                    deadlines.clear(worker.slot);
                 }
             }
         }
@@ -205,10 +213,7 @@ pub fn run(options: &Options, listeners: &[Listener], vacuum: &Vacuum) -> Result
             for id in 1..=options.processes {
                 let slot = base + usize::from(id) - 1;
                 if let Some(deadlines) = &deadlines {
-                    deadlines
-                        .of(slot)
-                        .iter()
-                        .for_each(|d| d.store(0, Ordering::SeqCst));
+                    deadlines.clear(slot);
                 }
                 match spawn(id)? {
                     Some(pid) => workers.push(Child::new(pid, id, slot)),
@@ -248,11 +253,7 @@ pub fn run(options: &Options, listeners: &[Listener], vacuum: &Vacuum) -> Result
                 std::thread::sleep(QUICK_DEATH);
             }
             if let Some(deadlines) = &deadlines {
-                // A request cut short leaves its deadline behind.
-                deadlines
-                    .of(slot)
-                    .iter()
-                    .for_each(|d| d.store(0, Ordering::SeqCst));
+                deadlines.clear(slot);
             }
             match spawn(id)? {
                 Some(new) => workers.push(Child::new(new, id, slot)),

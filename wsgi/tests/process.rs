@@ -176,14 +176,8 @@ impl Daemon {
             "{stdout:?} {stderr:?}"
         );
         assert!(started.elapsed() < Duration::from_secs(5));
-        let pid = poll(TIMEOUT, || {
-            std::fs::read_to_string(pidfile)
-                .ok()?
-                .trim()
-                .parse::<u32>()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no pidfile {}: {}", pidfile.display(), log_text()));
+        let pid = poll(TIMEOUT, || pid_in(pidfile))
+            .unwrap_or_else(|| panic!("no pidfile {}: {}", pidfile.display(), log_text()));
         let daemon = Daemon {
             pid,
             log: log.to_owned(),
@@ -414,14 +408,8 @@ fn ini_files_as_uwsgi_reads_them() {
         )
     });
     let nginx = peers::nginx(&dir, port);
-    let master: u32 = poll(TIMEOUT, || {
-        std::fs::read_to_string(conf.join("myapp.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    })
-    .unwrap_or_else(|| panic!("no pidfile: {}", host.log()));
+    let master: u32 = poll(TIMEOUT, || pid_in(&conf.join("myapp.pid")))
+        .unwrap_or_else(|| panic!("no pidfile: {}", host.log()));
     // `--processes 3` after the file wins over its `processes = 2`.
     poll(TIMEOUT, || Some(children(master)).filter(|c| c.len() == 3))
         .unwrap_or_else(|| panic!("three workers: {}", host.log()));
@@ -488,11 +476,7 @@ fn sighup_reloads_under_load_without_a_failed_request() {
         )
     });
     let nginx = peers::nginx(&dir, port);
-    let master: u32 = std::fs::read_to_string(dir.path().join("master.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let master = pid_in(&dir.path().join("master.pid")).expect("the master's pid");
     let first = poll(TIMEOUT, || Some(children(master)).filter(|c| c.len() == 2))
         .unwrap_or_else(|| panic!("two workers: {}", host.log()));
 
@@ -652,11 +636,7 @@ fn a_reload_serves_the_new_code() {
         )
     });
     let nginx = peers::nginx(&dir, port);
-    let master: u32 = std::fs::read_to_string(dir.path().join("master.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let master = pid_in(&dir.path().join("master.pid")).expect("the master's pid");
     assert_eq!(who(nginx.port)["settings"], serde_json::Value::Null);
     let v2 = MYAPP_WSGI.replace(
         r#"os.environ.get("DJANGO_SETTINGS_MODULE")"#,
@@ -670,4 +650,9 @@ fn a_reload_serves_the_new_code() {
         (who(nginx.port)["settings"] == "deployed: version 2").then_some(())
     })
     .unwrap_or_else(|| panic!("the new code does not serve: {}", host.log()));
+}
+
+/// The pid a pidfile holds, once it is there and whole.
+fn pid_in(pidfile: &Path) -> Option<u32> {
+    std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
 }

@@ -21,13 +21,13 @@
 #   uwsgi-python  uWSGI 2.0 with its python3 plugin (`--plugin python3`), --master,
 #           --processes WORKERS, the same venv as --home, the same app via uwsgi_pass
 #   gateway the same uWSGI as the uwsgi row, but with `uwsgi-wire gateway` (the CLI,
-#           release build, TOKIO_WORKER_THREADS=WORKERS) in front instead of nginx: its
+#           release build, --workers WORKERS) in front instead of nginx: its
 #           "front CPU" is the gateway's, to compare with nginx's in the uwsgi row
 #   static-1k, static-1m  no backend: nginx itself serves a 1 KiB or a 1 MiB file from
 #           `location /static/ { alias DIR/; }` (the guide's static files; sendfile on and
 #           tcp_nopush on, as Debian's nginx.conf)
 #   gw-static-1k, gw-static-1m  the same files from `uwsgi-wire gateway --static
-#           /static/=DIR/` (release build, TOKIO_WORKER_THREADS=WORKERS); its own table
+#           /static/=DIR/` (release build, --workers WORKERS); its own table
 #           compares each with nginx's row of the same round
 # See benches/e2e/README.md.
 #
@@ -41,8 +41,8 @@
 #   BACKENDS="tokio tokio-tuned uwsgi hyper hyper-close axum gunicorn gateway"
 #                   (wsgi and uwsgi-python are measured only when listed)
 #   WORKERS=1       uWSGI processes = tokio and hyper runtime threads: 1 is a
-#                   current-thread runtime (tokio-tuned: --shards N for N > 1); = axum's
-#                   tokio worker threads (TOKIO_WORKER_THREADS) = gunicorn sync workers
+#                   current-thread runtime (tokio-tuned: --shards N for N > 1)
+#                   = gateway --workers = gunicorn sync workers
 #                   = uwsgi-wire-wsgi and uWSGI python3 worker processes;
 #                   see README
 #   BASE_PORT=28180 nginx listens on BASE_PORT+0..9, backends on BASE_PORT+10..17
@@ -429,15 +429,15 @@ nginx -t -q -c "$TMP/nginx.conf" -p "$TMP/" 2>"$TMP/nginx-t.log" || die "nginx -
 start nginx nginx -c "$TMP/nginx.conf" -p "$TMP/"
 for p in $NGX_PORTS; do wait_port "$p" nginx "$LAST_PID"; done
 if wants gateway; then
-    # In front of the same uWSGI, with as many runtime threads as the backends have
-    # workers (tokio reads TOKIO_WORKER_THREADS); RUST_LOG: its default, pinned.
-    start gateway env TOKIO_WORKER_THREADS="$WORKERS" RUST_LOG=warn \
-        "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway "127.0.0.1:$P_GATEWAY" "127.0.0.1:$P_UWSGI"
+    # In front of the same uWSGI, with as many worker threads as the backends have
+    # workers; RUST_LOG: its default, pinned.
+    start gateway env RUST_LOG=warn "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway \
+        "127.0.0.1:$P_GATEWAY" "127.0.0.1:$P_UWSGI" --workers "$WORKERS"
     wait_port "$P_GATEWAY" gateway "$LAST_PID"
 fi
 if wants gw-static-1k || wants gw-static-1m; then
-    start gateway-static env TOKIO_WORKER_THREADS="$WORKERS" RUST_LOG=warn \
-        "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway "127.0.0.1:$P_GW_STATIC" --static "/static/=$TMP/static/"
+    start gateway-static env RUST_LOG=warn "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway \
+        "127.0.0.1:$P_GW_STATIC" --static "/static/=$TMP/static/" --workers "$WORKERS"
     wait_port "$P_GW_STATIC" gateway-static "$LAST_PID"
 fi
 
@@ -613,8 +613,8 @@ echo
 echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
 extra=""
 wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (current-thread runtime); "
-{ wants gw-static-1k || wants gw-static-1m; } && ! wants gateway && extra+="uwsgi-wire gateway --static (TOKIO_WORKER_THREADS=$WORKERS); "
-wants gateway && extra+="uwsgi-wire gateway (hyper $(awk '/^name = "hyper"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock), TOKIO_WORKER_THREADS=$WORKERS); "
+{ wants gw-static-1k || wants gw-static-1m; } && ! wants gateway && extra+="uwsgi-wire gateway --static (--workers $WORKERS); "
+wants gateway && extra+="uwsgi-wire gateway (hyper $(awk '/^name = "hyper"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock), --workers $WORKERS); "
 wants wsgi && extra+="uwsgi-wire-wsgi ($WORKERS worker process(es), 1 thread each); "
 wants uwsgi-python && extra+="uWSGI python3 plugin ($WORKERS worker process(es)); "
 wants gunicorn && extra+="gunicorn $GUNICORN_VERSION ($("$GUNICORN_VENV/bin/python" --version), $WORKERS sync worker(s)); "

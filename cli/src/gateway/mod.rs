@@ -28,12 +28,13 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
 use uwsgi_wire::client::{self, ErrorKind};
@@ -166,7 +167,7 @@ struct Gateway {
     /// `--tls-cert`: every connection is TLS.
     tls: Option<TlsAcceptor>,
     /// How HTTP/1.1 connections are served.
-    http1: auto::Builder<TokioExecutor>,
+    http1: http1::Builder,
     /// How HTTP/2 connections (TLS, ALPN `h2`) are served.
     http2: auto::Builder<TokioExecutor>,
 }
@@ -208,11 +209,11 @@ pub fn run(args: GatewayArgs) -> Result<(), Failure> {
             args.max_head
         )));
     }
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(workers) = args.workers {
-        runtime.worker_threads(workers);
-    }
-    runtime
+    // nginx's model: each worker thread runs its own event loop (a current-thread
+    // runtime) and accepts from the one listening socket; a connection stays on the
+    // thread that accepted it, so no request pays for a hand-off between threads.
+    // The main thread binds, waits for the signal and tells the workers.
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| fail(format!("starting the runtime: {e}")))?
@@ -233,7 +234,8 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         (None, None) => None,
         _ => return Err(usage("--tls-cert and --tls-key go together".to_owned())),
     };
-    let bind = |e: std::io::Error| fail(format!("{}: {e}", config.listen));
+    let listen = config.listen.to_string();
+    let bind = |e: std::io::Error| fail(format!("{listen}: {e}"));
     let listener = TcpListener::bind((host.as_str(), *port))
         .await
         .map_err(bind)?;
@@ -264,8 +266,7 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         .head_timeout(config.timeout)
         .body_timeout(config.timeout);
     let routes = routes(&config, &builder).map_err(usage)?;
-    let http = http_builder(&config);
-    let (http1, http2) = (http.clone().http1_only(), http.http2_only());
+    let (http1, http2) = (http1_builder(&config), http2_builder(&config));
     let access_log = match &config.access_log {
         Some(path) => Some(Arc::new(
             access_log::AccessLog::open(path)
@@ -273,8 +274,6 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         )),
         None => None,
     };
-    println!("listening on {local}");
-    std::io::stdout().flush().ok();
     let gateway = Arc::new(Gateway {
         routes,
         params,
@@ -286,104 +285,160 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         http2,
         config,
     });
+    let listener = listener.into_std().map_err(bind)?;
+    // Installed before the address is printed: a signal sent as soon as the gateway
+    // says it listens is never missed.
+    let shutdown = stop_signal()?;
+    let workers = match gateway.config.workers {
+        Some(n) => n.max(1),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
-    // Every connection is watched: on SIGTERM or SIGINT hyper finishes the request in
-    // flight on each (and closes the idle ones), then the process exits.
-    let graceful = GracefulShutdown::new();
-    let shutdown = stop_signal();
-    tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break, // never closed
-            },
-            signal = &mut shutdown => {
-                signal?;
-                break;
-            }
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %err, "accept");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            signal = &mut shutdown => {
-                signal?;
-                break;
-            }
-        };
+    let (stop, stopped) = watch::channel(());
+    let mut threads = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let listener = listener.try_clone().map_err(bind)?;
+        let (gateway, slots, stopped) = (gateway.clone(), slots.clone(), stopped.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("gateway-{i}"))
+            .spawn(move || worker(gateway, listener, slots, stopped))
+            .map_err(|e| fail(format!("starting worker thread {i}: {e}")))?;
+        threads.push(thread);
+    }
+    drop(listener);
+    println!("listening on {local}");
+    std::io::stdout().flush().ok();
+    let result = shutdown.await;
+    tracing::warn!("stopping: finishing the requests in flight (at most {SHUTDOWN_TIMEOUT:?})");
+    // Every worker stops accepting (the listening socket closes with the last one) and
+    // lets its connections finish.
+    drop(stop);
+    let joined = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|thread| thread.join())
+            .collect::<Vec<_>>()
+    });
+    for outcome in joined.await.map_err(|e| fail(format!("stopping: {e}")))? {
+        match outcome {
+            Ok(worker) => worker?,
+            Err(_) => return Err(fail("a worker thread panicked".to_owned())),
+        }
+    }
+    result
+}
+
+/// One worker thread: its own runtime, accepting and serving connections until the
+/// gateway stops, then finishing the requests in flight (at most `SHUTDOWN_TIMEOUT`).
+fn worker(
+    gateway: Arc<Gateway>,
+    listener: std::net::TcpListener,
+    slots: Arc<Semaphore>,
+    mut stopped: watch::Receiver<()>,
+) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = TcpListener::from_std(listener)
+            .map_err(|e| fail(format!("{}: {e}", gateway.config.listen)))?;
+        // Every connection is watched: on SIGTERM or SIGINT hyper finishes the request
+        // in flight on each (and closes the idle ones), then the thread returns.
+        let graceful = GracefulShutdown::new();
+        loop {
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break, // never closed
+                },
+                _ = stopped.changed() => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(error = %err, "accept");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = stopped.changed() => break,
+            };
+            tokio::spawn(
+                gateway
+                    .clone()
+                    .accepted(stream, peer, permit, graceful.watcher()),
+            );
+        }
+        // No new connection on this thread from here.
+        drop(listener);
+        let open = graceful.count();
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                connections = open,
+                "stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut"
+            );
+        }
+        Ok(())
+    })
+}
+
+impl Gateway {
+    /// Serves one accepted connection, holding its slot until it closes: plain HTTP,
+    /// or TLS after its handshake.
+    async fn accepted(
+        self: Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        _slot: OwnedSemaphorePermit,
+        watcher: Watcher,
+    ) {
         let _ = stream.set_nodelay(true);
         // Every write to the client is bounded, as nginx's send_timeout bounds it: a
         // client that stops reading its answer gives its slot (and its upstream) back.
         // Reads are bounded by hyper's header timeout and the request body's idle
         // timeout in the client driver.
         let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
-        stream.set_write_timeout(Some(gateway.config.send_timeout));
+        stream.set_write_timeout(Some(self.config.send_timeout));
         let stream = Box::pin(stream);
-        let gateway = gateway.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let _slot = permit;
-            match &gateway.tls {
-                None => {
-                    gateway
-                        .serve_connection(stream, peer, Http::One, watcher)
-                        .await
-                }
-                Some(acceptor) => {
-                    // A TLS connection starts with a handshake record (22); anything
-                    // else is plain HTTP, answered 400 as nginx answers it.
-                    let mut first = [0u8; 1];
-                    let peek = stream.get_ref().peek(&mut first);
-                    match tokio::time::timeout(HEADER_TIMEOUT, peek).await {
-                        Ok(Ok(1)) if first[0] != 22 => {
-                            gateway
-                                .serve_connection(stream, peer, Http::PlainOnTls, watcher)
-                                .await;
-                            return;
-                        }
-                        Ok(Ok(1)) => {}
-                        _ => return,
-                    }
-                    // nginx bounds the handshake by client_header_timeout.
-                    let handshake =
-                        tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await;
-                    match handshake {
-                        Ok(Ok(stream)) => {
-                            let http = if stream.get_ref().1.alpn_protocol() == Some(tls::H2) {
-                                Http::Two
-                            } else {
-                                Http::One
-                            };
-                            gateway.serve_connection(stream, peer, http, watcher).await;
-                        }
-                        Ok(Err(err)) => tracing::info!(%peer, error = %err, "TLS handshake"),
-                        Err(_) => tracing::info!(%peer, "TLS handshake: timed out"),
-                    }
-                }
+        let Some(acceptor) = &self.tls else {
+            return self
+                .serve_connection(stream, peer, Http::One, watcher)
+                .await;
+        };
+        // A TLS connection starts with a handshake record (22); anything else is plain
+        // HTTP, answered 400 as nginx answers it.
+        let mut first = [0u8; 1];
+        let peek = stream.get_ref().peek(&mut first);
+        match tokio::time::timeout(HEADER_TIMEOUT, peek).await {
+            Ok(Ok(1)) if first[0] != 22 => {
+                return self
+                    .serve_connection(stream, peer, Http::PlainOnTls, watcher)
+                    .await;
             }
-        });
+            Ok(Ok(1)) => {}
+            _ => return,
+        }
+        // nginx bounds the handshake by client_header_timeout.
+        let handshake = tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await;
+        match handshake {
+            Ok(Ok(stream)) => {
+                let http = if stream.get_ref().1.alpn_protocol() == Some(tls::H2) {
+                    Http::Two
+                } else {
+                    Http::One
+                };
+                self.serve_connection(stream, peer, http, watcher).await;
+            }
+            Ok(Err(err)) => tracing::info!(%peer, error = %err, "TLS handshake"),
+            Err(_) => tracing::info!(%peer, "TLS handshake: timed out"),
+        }
     }
-    // No new connection from here: the listener is closed, a connect is refused.
-    drop(listener);
-    let open = graceful.count();
-    tracing::warn!(
-        connections = open,
-        "stopping: finishing the requests in flight (at most {SHUTDOWN_TIMEOUT:?})"
-    );
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut");
-    }
-    Ok(())
 }
 
 /// How a client connection is served.
@@ -401,21 +456,25 @@ enum Http {
 /// `client_header_timeout`).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// HTTP/1.1 with nginx's limits, and HTTP/2 (over TLS, when ALPN chose it) with
-/// nginx's `http2_max_concurrent_streams` and the head bounded as HTTP/1.1's.
-fn http_builder(config: &Settings) -> auto::Builder<TokioExecutor> {
-    let max_head = usize::try_from(config.max_head).unwrap_or(usize::MAX);
-    let mut http = auto::Builder::new(TokioExecutor::new());
-    http.http1()
-        .timer(TokioTimer::new())
+/// HTTP/1.1 with nginx's limits: hyper's own connection, no version detection.
+fn http1_builder(config: &Settings) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
         // An idle or slow client does not hold a connection slot for ever.
         .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(max_head)
+        .max_buf_size(usize::try_from(config.max_head).unwrap_or(usize::MAX))
         .title_case_headers(true);
+    http
+}
+
+/// HTTP/2 (over TLS, when ALPN chose it) with nginx's `http2_max_concurrent_streams`
+/// and the head bounded as HTTP/1.1's.
+fn http2_builder(config: &Settings) -> auto::Builder<TokioExecutor> {
+    let mut http = auto::Builder::new(TokioExecutor::new()).http2_only();
     http.http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(128)
-        .max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(config.max_head).unwrap_or(u32::MAX))
         // A peer gone without a word is found and its connection closed.
         .keep_alive_interval(Duration::from_secs(60))
         .keep_alive_timeout(Duration::from_secs(20));
@@ -425,23 +484,26 @@ fn http_builder(config: &Settings) -> auto::Builder<TokioExecutor> {
 /// How long the requests in flight have to finish once SIGTERM or SIGINT arrived.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
-async fn stop_signal() -> Result<(), Failure> {
+/// Installs the handlers of SIGTERM and SIGINT (Ctrl-C); the future resolves on the
+/// first of them.
+fn stop_signal() -> Result<impl std::future::Future<Output = Result<(), Failure>>, Failure> {
     let handler = |e: std::io::Error| fail(format!("installing the signal handlers: {e}"));
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).map_err(handler)?;
         let mut int = signal(SignalKind::interrupt()).map_err(handler)?;
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        Ok(())
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            Ok(())
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.map_err(handler)
+        Ok(async move { tokio::signal::ctrl_c().await.map_err(handler) })
     }
 }
 
@@ -498,12 +560,19 @@ impl Gateway {
                 })
             }
         });
-        let builder = match http {
-            Http::Two => &self.http2,
-            _ => &self.http1,
+        let io = TokioIo::new(io);
+        let served = match http {
+            Http::Two => {
+                watcher
+                    .watch(self.http2.serve_connection(io, service))
+                    .await
+            }
+            _ => watcher
+                .watch(self.http1.serve_connection(io, service))
+                .await
+                .map_err(Into::into),
         };
-        let connection = builder.serve_connection(TokioIo::new(io), service);
-        if let Err(err) = watcher.watch(connection).await {
+        if let Err(err) = served {
             tracing::debug!(%peer, error = %err, "client connection");
         }
     }

@@ -23,6 +23,8 @@
 #   gateway the same uWSGI as the uwsgi row, but with `uwsgi-wire gateway` (the CLI,
 #           release build, --workers WORKERS) in front instead of nginx: its
 #           "front CPU" is the gateway's, to compare with nginx's in the uwsgi row
+#   floor   the same, with examples/bench_front.rs in front (proxy mode, one thread
+#           whatever WORKERS): the least a hyper/tokio front end does per request
 #   static-1k, static-1m  no backend: nginx itself serves a 1 KiB or a 1 MiB file from
 #           `location /static/ { alias DIR/; }` (the guide's static files; sendfile on and
 #           tcp_nopush on, as Debian's nginx.conf)
@@ -69,7 +71,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
 for b in $BACKENDS; do
-    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway | wsgi | uwsgi-python) ;;
+    case $b in tokio | tokio-tuned | uwsgi | hyper | hyper-close | axum | gunicorn | gateway | floor | wsgi | uwsgi-python) ;;
     static-1k | static-1m | gw-static-1k | gw-static-1m) ;;
     *) die "unknown backend $b" ;;
     esac
@@ -178,6 +180,11 @@ if wants gateway || wants gw-static-1k || wants gw-static-1m; then
     run timeout 1800 cargo build -q --release -p uwsgi-wire-cli >&2 ||
         die "cargo build -p uwsgi-wire-cli failed or took over 30 min"
 fi
+if wants floor; then
+    say "build (release): example bench_front (--features client)"
+    run timeout 1800 cargo build -q --release --example bench_front --features client >&2 ||
+        die "cargo build --example bench_front failed or took over 30 min"
+fi
 if wants wsgi; then
     # The interpreter embedded is Debian's (the venv's): PYO3_PYTHON, unless set.
     say "build (release): uwsgi-wire-wsgi (PYO3_PYTHON=${PYO3_PYTHON:-/usr/bin/python3})"
@@ -219,11 +226,11 @@ P_TOKIO=$((BASE_PORT + 10)) P_UWSGI=$((BASE_PORT + 11)) P_HYPER=$((BASE_PORT + 1
 P_TUNED=$((BASE_PORT + 13))
 P_NGX_AXUM=$((BASE_PORT + 5)) P_NGX_GUNICORN=$((BASE_PORT + 6))
 P_AXUM=$((BASE_PORT + 14)) P_GUNICORN=$((BASE_PORT + 15))
-P_GATEWAY=$((BASE_PORT + 7))
+P_GATEWAY=$((BASE_PORT + 7)) P_FLOOR=$((BASE_PORT + 18))
 P_NGX_WSGI=$((BASE_PORT + 8)) P_NGX_UWSGI_PY=$((BASE_PORT + 9))
 P_WSGI=$((BASE_PORT + 16)) P_UWSGI_PY=$((BASE_PORT + 17))
 NGX_PORTS="$P_NGX_TOKIO $P_NGX_UWSGI $P_NGX_HYPER $P_NGX_HYPER_CLOSE $P_NGX_TUNED $P_NGX_AXUM $P_NGX_GUNICORN $P_NGX_WSGI $P_NGX_UWSGI_PY"
-for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN $P_GATEWAY $P_WSGI $P_UWSGI_PY; do
+for p in $NGX_PORTS $P_TOKIO $P_UWSGI $P_HYPER $P_TUNED $P_AXUM $P_GUNICORN $P_GATEWAY $P_FLOOR $P_WSGI $P_UWSGI_PY; do
     [ -z "$(ss -Hltn "sport = :$p")" ] || die "port $p is in use (set BASE_PORT)"
 done
 # The static-file rows: nginx's alias and the gateway's --static, the same two files.
@@ -435,6 +442,11 @@ if wants gateway; then
         "127.0.0.1:$P_GATEWAY" "127.0.0.1:$P_UWSGI" --workers "$WORKERS"
     wait_port "$P_GATEWAY" gateway "$LAST_PID"
 fi
+if wants floor; then
+    # The floor of a hyper/tokio front end (examples/bench_front.rs), one thread.
+    start floor "$BIN/bench_front" "127.0.0.1:$P_FLOOR" proxy "127.0.0.1:$P_UWSGI"
+    wait_port "$P_FLOOR" floor "$LAST_PID"
+fi
 if wants gw-static-1k || wants gw-static-1m; then
     start gateway-static env RUST_LOG=warn "$CARGO_TARGET_DIR/release/uwsgi-wire" gateway \
         "127.0.0.1:$P_GW_STATIC" --static "/static/=$TMP/static/" --workers "$WORKERS"
@@ -446,13 +458,13 @@ ngx_port() {
     tokio) echo "$P_NGX_TOKIO" ;; tokio-tuned) echo "$P_NGX_TUNED" ;; uwsgi) echo "$P_NGX_UWSGI" ;;
     hyper) echo "$P_NGX_HYPER" ;; hyper-close) echo "$P_NGX_HYPER_CLOSE" ;;
     axum) echo "$P_NGX_AXUM" ;; gunicorn) echo "$P_NGX_GUNICORN" ;; gateway) echo "$P_GATEWAY" ;;
-    wsgi) echo "$P_NGX_WSGI" ;; uwsgi-python) echo "$P_NGX_UWSGI_PY" ;;
+    floor) echo "$P_FLOOR" ;; wsgi) echo "$P_NGX_WSGI" ;; uwsgi-python) echo "$P_NGX_UWSGI_PY" ;;
     static-1k | static-1m) echo "$P_NGX_STATIC" ;; gw-static-1k | gw-static-1m) echo "$P_GW_STATIC" ;;
     esac
 }
 # The front end's pid: the gateway for its row, nginx for every other.
 front_pid() {
-    case $1 in gateway) echo "$PID_gateway" ;; gw-static-*) echo "$PID_gateway_static" ;; *) echo "$PID_nginx" ;; esac
+    case $1 in gateway) echo "$PID_gateway" ;; floor) echo "$PID_floor" ;; gw-static-*) echo "$PID_gateway_static" ;; *) echo "$PID_nginx" ;; esac
 }
 # The path requested: axum answers the 78 bytes from its /bench route (through its
 # Router); every other backend answers them for any path.
@@ -461,7 +473,7 @@ url_path() {
 }
 backend_port() {
     case $1 in
-    tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi | gateway) echo "$P_UWSGI" ;;
+    tokio) echo "$P_TOKIO" ;; tokio-tuned) echo "$P_TUNED" ;; uwsgi | gateway | floor) echo "$P_UWSGI" ;;
     axum) echo "$P_AXUM" ;; gunicorn) echo "$P_GUNICORN" ;;
     wsgi) echo "$P_WSGI" ;; uwsgi-python) echo "$P_UWSGI_PY" ;;
     *) echo "$P_HYPER" ;;
@@ -469,7 +481,7 @@ backend_port() {
 }
 backend_pid() {
     case $1 in
-    tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi | gateway) echo "$PID_uwsgi" ;;
+    tokio) echo "$PID_tokio" ;; tokio-tuned) echo "$PID_tokio_tuned" ;; uwsgi | gateway | floor) echo "$PID_uwsgi" ;;
     axum) echo "$PID_axum" ;; gunicorn) echo "$PID_gunicorn" ;;
     wsgi) echo "$PID_wsgi" ;; uwsgi-python) echo "$PID_uwsgi_python" ;; *static-*) echo "" ;;
     *) echo "$PID_hyper" ;;
@@ -638,6 +650,7 @@ awk -F'\t' -v order="$BACKENDS" -v ref="$REF" '
         label["axum"] = "axum (uwsgi-wire server), uwsgi_pass"
         label["gunicorn"] = "gunicorn 27 (sync), uwsgi_pass"
         label["gateway"] = "uWSGI behind uwsgi-wire gateway"
+        label["floor"] = "uWSGI behind bench_front (floor)"
         label["wsgi"] = "uwsgi-wire-wsgi (Python), uwsgi_pass"
         label["uwsgi-python"] = "uWSGI python3 plugin, uwsgi_pass"
         printf "| %-36s | %10s | %8s | %9s | %9s | %9s | %9s | %11s | %9s | %11s | %11s | %6s |\n", "backend", "requests/s", "p99 ms", "rps/uWSGI", "rps/hyper", "p99/uWSGI", "p99/hyper", "backend CPU", "CPU/uWSGI", "front CPU", "front/nginx", "errors"

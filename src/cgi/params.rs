@@ -2,7 +2,7 @@
 //! [`RequestParams`] of one request.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::string::ToString;
 use std::vec::Vec;
 
@@ -291,7 +291,7 @@ impl NginxParams {
             (None, Some(scheme)) => *scheme == Scheme::HTTPS,
             (None, None) => false,
         };
-        let request_host = request_host(request);
+        let request_host = host(request);
         let server_name: Cow<'_, [u8]> = match (&self.server_name, &request_host) {
             (Some(name), _) => Cow::Borrowed(name),
             (None, Some(host)) => Cow::Borrowed(host),
@@ -315,11 +315,16 @@ impl NginxParams {
         let host = request_host.as_deref().unwrap_or(&server_name);
 
         // The client's address, written on the stack: no allocation per request.
-        let (mut ip, mut port) = ([0u8; 45], [0u8; 5]);
+        let (mut ip, mut port) = ([0u8; 45], itoa::Buffer::new());
         let remote = own
             .and_then(|own| own.remote_addr)
             .or(self.remote_addr)
-            .map(|addr| (display(&mut ip, addr.ip()), display(&mut port, addr.port())));
+            .map(|addr| {
+                (
+                    ip_bytes(&mut ip, addr.ip()),
+                    port.format(addr.port()).as_bytes(),
+                )
+            });
         let extra = own.map_or(0, |own| own.params.len());
         let mut params: Vec<Param<'_>> = Vec::with_capacity(16 + self.edits.len() + extra);
         params.extend([
@@ -373,7 +378,8 @@ impl NginxParams {
             edit(&mut params, b"CONTENT_LENGTH", Some(length), true);
         }
 
-        // One allocation for the block: the params, and each header as HTTP_NAME.
+        // One allocation for the block: the params, and each header as HTTP_NAME; and
+        // room for the packet header the client driver writes in front of it.
         let size = params
             .iter()
             .map(|(k, v)| 4 + k.len() + v.len())
@@ -383,29 +389,66 @@ impl NginxParams {
                 .map(|(name, value)| 9 + name.as_str().len() + value.len())
                 .sum::<usize>();
         let mut out = VarsBuilder::default();
-        out.reserve(size);
+        out.reserve(size + 4);
         for (key, value) in &params {
             out.push(key, value)?;
         }
-        let mut key = Vec::with_capacity(64);
         for (name, value) in headers {
             let name = name.as_str().as_bytes();
             if !self.underscores && name.contains(&b'_') {
                 continue;
             }
-            key.clear();
-            key.extend_from_slice(b"HTTP_");
-            key.extend(name.iter().map(|&b| match b {
-                b'-' => b'_',
-                b => b.to_ascii_uppercase(),
-            }));
-            if params.iter().any(|(k, _)| **k == *key) {
+            if params.iter().any(|(k, _)| is_header_var(k, name)) {
                 continue;
             }
-            check_bytes(&key, value.as_bytes())?;
-            out.push(&key, value.as_bytes())?;
+            let value = value.as_bytes();
+            if value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+                // The var's name made only for the error.
+                let mut key = b"HTTP_".to_vec();
+                key.extend(name.iter().map(|&b| cgi_byte(b)));
+                check_bytes(&key, value)?;
+            }
+            out.push_mapped(b"HTTP_", name, cgi_byte, value)?;
         }
         Ok(out)
+    }
+}
+
+/// A header name's byte in its CGI var: upper case, `-` as `_`.
+fn cgi_byte(b: u8) -> u8 {
+    match b {
+        b'-' => b'_',
+        b => b.to_ascii_uppercase(),
+    }
+}
+
+/// Whether `key` is the CGI var of the header `name` (`HTTP_` and `name` in
+/// [`cgi_byte`]s), without making it.
+fn is_header_var(key: &[u8], name: &[u8]) -> bool {
+    key.len() == 5 + name.len()
+        && key.starts_with(b"HTTP_")
+        && key[5..].iter().zip(name).all(|(&k, &n)| k == cgi_byte(n))
+}
+
+/// An IP address as `Display` writes it, in `buf` (an IPv6 address takes at most 45
+/// bytes), as bytes: an IPv4 one octet by octet, without the formatting machinery.
+fn ip_bytes(buf: &mut [u8; 45], ip: IpAddr) -> &[u8] {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut len = 0;
+            let mut digits = itoa::Buffer::new();
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                let dot: &[u8] = if index == 0 { b"" } else { b"." };
+                for &b in dot.iter().chain(digits.format(octet).as_bytes()) {
+                    if let Some(slot) = buf.get_mut(len) {
+                        *slot = b;
+                        len += 1;
+                    }
+                }
+            }
+            &buf[..len]
+        }
+        IpAddr::V6(_) => display(buf, ip),
     }
 }
 
@@ -553,6 +596,11 @@ fn hex(b: u8) -> Option<u8> {
 /// # Ok::<(), http::Error>(())
 /// ```
 pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
+    host(request).map(Cow::into_owned)
+}
+
+/// [`request_host`], borrowed from the request when it is lower case already.
+fn host<B>(request: &Request<B>) -> Option<Cow<'_, [u8]>> {
     let host_header = request
         .headers()
         .get(header::HOST)
@@ -567,7 +615,10 @@ pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
         // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
         .map(|host| host.strip_suffix(b".").unwrap_or(host))
         .filter(|host| !host.is_empty())
-        .map(<[u8]>::to_ascii_lowercase)
+        .map(|host| match host.iter().any(u8::is_ascii_uppercase) {
+            true => Cow::Owned(host.to_ascii_lowercase()),
+            false => Cow::Borrowed(host),
+        })
 }
 
 /// nginx's `$document_uri` for a request path (the `PATH_INFO` that

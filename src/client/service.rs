@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -143,7 +143,9 @@ impl Client {
                 .map(|(name, value)| name.as_str().len() + value.len())
                 .sum::<usize>();
         let nodelay = !request.body().is_end_stream() || head > ONE_WRITE;
-        let stream = match builder.connect_to(addr, nodelay).await {
+        // One timer for the connect and the response head: registered once, moved on.
+        let mut timer = pin!(None);
+        let stream = match builder.connect_to(addr, nodelay, timer.as_mut()).await {
             Ok(stream) => stream,
             Err(error) => {
                 return Err(TrySendError {
@@ -153,7 +155,7 @@ impl Client {
             }
         };
         builder
-            .send_request(stream, request)
+            .send_on(stream, request, timer)
             .await
             .map_err(|error| TrySendError {
                 error,

@@ -269,6 +269,16 @@ impl NginxParams {
         self.vars_with(request, None)
     }
 
+    /// Whether a param set by hand, shared or the request's own, names `key`: when none
+    /// does, the var is the one [`vars_with`](NginxParams::vars_with) makes.
+    pub(crate) fn edits<B>(&self, request: &Request<B>, key: &[u8]) -> bool {
+        self.edits.iter().any(|(k, _, _)| k == key)
+            || request
+                .extensions()
+                .get::<RequestParams>()
+                .is_some_and(|own| own.params.iter().any(|(k, _)| k == key))
+    }
+
     /// [`to_vars`](NginxParams::to_vars), then `CONTENT_LENGTH` set to `content_length`
     /// when given, last: the client driver's length of a body it buffered, which no
     /// param may contradict.
@@ -437,16 +447,17 @@ fn ip_bytes(buf: &mut [u8; 45], ip: IpAddr) -> &[u8] {
         IpAddr::V4(v4) => {
             let mut len = 0;
             let mut digits = itoa::Buffer::new();
-            for (index, octet) in v4.octets().into_iter().enumerate() {
-                let dot: &[u8] = if index == 0 { b"" } else { b"." };
-                for &b in dot.iter().chain(digits.format(octet).as_bytes()) {
-                    if let Some(slot) = buf.get_mut(len) {
-                        *slot = b;
-                        len += 1;
-                    }
+            for octet in v4.octets() {
+                let octet = digits.format(octet).as_bytes();
+                // At most 15 bytes: "255.255.255.255".
+                if let Some(slot) = buf.get_mut(len..len + octet.len() + 1) {
+                    slot[..octet.len()].copy_from_slice(octet);
+                    slot[octet.len()] = b'.';
+                    len += octet.len() + 1;
                 }
             }
-            &buf[..len]
+            // Without the last dot.
+            &buf[..len.saturating_sub(1)]
         }
         IpAddr::V6(_) => display(buf, ip),
     }
@@ -615,9 +626,12 @@ fn host<B>(request: &Request<B>) -> Option<Cow<'_, [u8]>> {
         // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
         .map(|host| host.strip_suffix(b".").unwrap_or(host))
         .filter(|host| !host.is_empty())
-        .map(|host| match host.iter().any(u8::is_ascii_uppercase) {
-            true => Cow::Owned(host.to_ascii_lowercase()),
-            false => Cow::Borrowed(host),
+        .map(|host| {
+            if host.iter().any(u8::is_ascii_uppercase) {
+                Cow::Owned(host.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(host)
+            }
         })
 }
 
@@ -693,4 +707,28 @@ pub fn document_uri(path: &str) -> Result<Cow<'_, [u8]>, Error> {
         out.push(b'/');
     }
     Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    #[test]
+    fn an_ip_is_written_as_display_writes_it() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.0.12.1",
+            "127.0.0.1",
+            "192.168.100.200",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::7",
+            "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buf = [0u8; 45];
+            assert_eq!(super::ip_bytes(&mut buf, ip), ip.to_string().as_bytes());
+        }
+    }
 }

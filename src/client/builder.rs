@@ -265,15 +265,17 @@ impl Builder {
         let addr = addr
             .parse()
             .unwrap_or_else(|never: Infallible| match never {});
-        self.connect_to(&addr, true, pin!(None)).await
+        self.connect_to(&addr, None, true, pin!(None)).await
     }
 
-    /// [`connect`](Builder::connect) to an address parsed before; `nodelay`: set
+    /// [`connect`](Builder::connect) to an address parsed before (`socket`: the TCP
+    /// one, when it is written as an IP address and was parsed too); `nodelay`: set
     /// `TCP_NODELAY` on a TCP connection (see `connect_tcp`); `timer`: the timer for
     /// the connect timeout, left for the exchange's next wait (see `within`).
     pub(super) async fn connect_to(
         &self,
         addr: &Address,
+        socket: Option<SocketAddr>,
         nodelay: bool,
         mut timer: Pin<&mut Option<Sleep>>,
     ) -> Result<Stream, Error> {
@@ -297,7 +299,7 @@ impl Builder {
         };
         // An address written as one (the usual upstream) needs no lookup: no timer, no
         // iterator, no formatting per request.
-        if let Ok(socket) = addr.parse::<SocketAddr>() {
+        if let Some(socket) = socket.or_else(|| addr.parse().ok()) {
             return connect_tcp(addr, socket, limit, nodelay, timer).await;
         }
         let lookup = tokio::net::lookup_host(addr);

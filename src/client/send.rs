@@ -105,9 +105,9 @@ impl Builder {
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let (mut parts, body) = request.into_parts();
-        let mut body = Box::pin(body);
         let announced = content_length(&parts.headers)?;
-        let hint = if body.is_end_stream() {
+        let ended = body.is_end_stream();
+        let hint = if ended {
             Some(0)
         } else {
             body.size_hint().exact()
@@ -119,8 +119,11 @@ impl Builder {
                     format!("the request's Content-Length is {len} but its body is {exact} bytes"),
                 ))
             }
-            (Some(len), _) | (None, Some(len)) => (len, Source::Stream(body)),
+            // Nothing to send (a GET): no body to keep, nor to box to poll it.
+            _ if ended => (0, Source::Buffered(VecDeque::new())),
+            (Some(len), _) | (None, Some(len)) => (len, Source::Stream(Box::pin(body))),
             (None, None) => {
+                let mut body = Box::pin(body);
                 let chunks = buffer(&mut body, self.max_request_body, self.body_timeout).await?;
                 let len = chunks.iter().map(|c| to_u64(c.len())).sum();
                 (len, Source::Buffered(chunks))
@@ -174,8 +177,13 @@ impl Builder {
             })?;
         // The bytes sent after the packet are `length`: vars that say otherwise (a
         // `CONTENT_LENGTH` param set or removed by hand) would make the server read the
-        // body as the next packet.
-        let said = vars.vars().content_length().ok().flatten().unwrap_or(0);
+        // body as the next packet. Unset by hand, it is the Content-Length header (checked
+        // to be `length`), `set`, or empty for no body: nothing to read back.
+        let said = if self.params.edits(request, b"CONTENT_LENGTH") {
+            vars.vars().content_length().ok().flatten().unwrap_or(0)
+        } else {
+            length
+        };
         if said != length {
             return Err(Error::new(
                 ErrorKind::Request,
@@ -208,7 +216,10 @@ impl Builder {
         // The header in front of the block, in the room `vars_with` left: no copy of
         // the vars into a buffer of the packet's own.
         let mut wire = vars.into_block();
-        wire.splice(0..0, header);
+        let len = wire.len();
+        wire.extend_from_slice(&header);
+        wire.copy_within(..len, header.len());
+        wire[..header.len()].copy_from_slice(&header);
         Ok(wire)
     }
 

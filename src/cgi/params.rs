@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::string::ToString;
 use std::vec::Vec;
 
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Version};
 
@@ -335,49 +335,55 @@ impl NginxParams {
                     port.format(addr.port()).as_bytes(),
                 )
             });
-        let extra = own.map_or(0, |own| own.params.len());
-        let mut params: Vec<Param<'_>> = Vec::with_capacity(16 + self.edits.len() + extra);
-        params.extend([
-            (
-                b"QUERY_STRING"[..].into(),
-                uri.query().unwrap_or("").as_bytes().into(),
-            ),
-            (
-                b"REQUEST_METHOD"[..].into(),
-                request.method().as_str().as_bytes().into(),
-            ),
-            (
-                b"CONTENT_TYPE"[..].into(),
-                header_bytes(header::CONTENT_TYPE).into(),
-            ),
-            (
-                b"CONTENT_LENGTH"[..].into(),
-                header_bytes(header::CONTENT_LENGTH).into(),
-            ),
-            (b"REQUEST_URI"[..].into(), request_uri.as_bytes().into()),
-            (b"PATH_INFO"[..].into(), document_uri),
-            (b"DOCUMENT_ROOT"[..].into(), self.document_root[..].into()),
-            (b"SERVER_PROTOCOL"[..].into(), version.into()),
-            (
-                b"REQUEST_SCHEME"[..].into(),
-                if https { &b"https"[..] } else { b"http" }.into(),
-            ),
-        ]);
+        // nginx's `uwsgi_params` in its order, on the stack: 15 at most.
+        let mut base: [(&[u8], &[u8]); 15] = [(&[], &[]); 15];
+        let mut len = 0;
+        let mut add = |key: &'static [u8], value| {
+            if let Some(slot) = base.get_mut(len) {
+                *slot = (key, value);
+                len += 1;
+            }
+        };
+        add(b"QUERY_STRING", uri.query().unwrap_or("").as_bytes());
+        add(b"REQUEST_METHOD", request.method().as_str().as_bytes());
+        add(b"CONTENT_TYPE", header_bytes(header::CONTENT_TYPE));
+        add(b"CONTENT_LENGTH", header_bytes(header::CONTENT_LENGTH));
+        add(b"REQUEST_URI", request_uri.as_bytes());
+        add(b"PATH_INFO", &document_uri);
+        add(b"DOCUMENT_ROOT", &self.document_root);
+        add(b"SERVER_PROTOCOL", version);
+        add(b"REQUEST_SCHEME", if https { b"https" } else { b"http" });
         if https {
-            params.push((b"HTTPS"[..].into(), b"on"[..].into()));
+            add(b"HTTPS", b"on");
         }
         // Where nginx puts them, and only when known: never a made-up client.
         if let Some((ip, port)) = remote {
-            params.extend([
-                (b"REMOTE_ADDR"[..].into(), ip.into()),
-                (b"REMOTE_PORT"[..].into(), port.into()),
-            ]);
+            add(b"REMOTE_ADDR", ip);
+            add(b"REMOTE_PORT", port);
         }
-        params.extend([
-            (b"SERVER_PORT"[..].into(), server_port),
-            (b"SERVER_NAME"[..].into(), Cow::Borrowed(&*server_name)),
-            (b"HTTP_HOST"[..].into(), Cow::Borrowed(host)),
-        ]);
+        add(b"SERVER_PORT", &server_port);
+        add(b"SERVER_NAME", &server_name);
+        add(b"HTTP_HOST", host);
+        let base = base.get(..len).unwrap_or_default();
+
+        let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
+        if !edited {
+            // The list as it is, written straight into the block. Its one `HTTP_` var
+            // is `HTTP_HOST`: the `Host` header is the one not sent again.
+            let pairs = base
+                .iter()
+                .map(|&(key, value)| match (key, content_length) {
+                    (b"CONTENT_LENGTH", Some(length)) => (key, length),
+                    _ => (key, value),
+                });
+            return self.write_vars(pairs, headers, |name| name == b"host");
+        }
+        let extra = own.map_or(0, |own| own.params.len());
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(len + self.edits.len() + extra);
+        params.extend(
+            base.iter()
+                .map(|&(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value))),
+        );
         for (key, value, replace) in &self.edits {
             edit(&mut params, key, value.as_deref(), *replace);
         }
@@ -387,11 +393,22 @@ impl NginxParams {
         if let Some(length) = content_length {
             edit(&mut params, b"CONTENT_LENGTH", Some(length), true);
         }
+        self.write_vars(params.iter().map(param), headers, |name| {
+            params.iter().any(|(k, _)| is_header_var(k, name))
+        })
+    }
 
-        // One allocation for the block: the params, and each header as HTTP_NAME; and
-        // room for the packet header the client driver writes in front of it.
-        let size = params
-            .iter()
+    /// The block of `pairs`, then each header as `HTTP_NAME` but those `sent` says the
+    /// pairs hold already, in one allocation (and room for the packet header the
+    /// client driver writes in front of it).
+    fn write_vars<'a>(
+        &self,
+        pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+        headers: &HeaderMap,
+        sent: impl Fn(&[u8]) -> bool,
+    ) -> Result<VarsBuilder, Error> {
+        let size = pairs
+            .clone()
             .map(|(k, v)| 4 + k.len() + v.len())
             .sum::<usize>()
             + headers
@@ -400,7 +417,7 @@ impl NginxParams {
                 .sum::<usize>();
         let mut out = VarsBuilder::default();
         out.reserve(size + 4);
-        for (key, value) in &params {
+        for (key, value) in pairs {
             out.push(key, value)?;
         }
         for (name, value) in headers {
@@ -408,7 +425,7 @@ impl NginxParams {
             if !self.underscores && name.contains(&b'_') {
                 continue;
             }
-            if params.iter().any(|(k, _)| is_header_var(k, name)) {
+            if sent(name) {
                 continue;
             }
             let value = value.as_bytes();
@@ -478,6 +495,11 @@ fn display(buf: &mut [u8], value: impl core::fmt::Display) -> &[u8] {
 
 /// One var of the params list: key and value, borrowed or built.
 type Param<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// A var of the params list as two slices.
+fn param<'a>((key, value): &'a Param<'_>) -> (&'a [u8], &'a [u8]) {
+    (key, value)
+}
 
 /// One edit of the params list: `Some(value)` replaces every var named `key` with one
 /// where the first stood (`replace`), or adds it at the end; `None` removes them all.

@@ -2,11 +2,11 @@
 //! [`RequestParams`] of one request.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::string::ToString;
 use std::vec::Vec;
 
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Version};
 
@@ -269,6 +269,16 @@ impl NginxParams {
         self.vars_with(request, None)
     }
 
+    /// Whether a param set by hand, shared or the request's own, names `key`: when none
+    /// does, the var is the one [`vars_with`](NginxParams::vars_with) makes.
+    pub(crate) fn edits<B>(&self, request: &Request<B>, key: &[u8]) -> bool {
+        self.edits.iter().any(|(k, _, _)| k == key)
+            || request
+                .extensions()
+                .get::<RequestParams>()
+                .is_some_and(|own| own.params.iter().any(|(k, _)| k == key))
+    }
+
     /// [`to_vars`](NginxParams::to_vars), then `CONTENT_LENGTH` set to `content_length`
     /// when given, last: the client driver's length of a body it buffered, which no
     /// param may contradict.
@@ -291,7 +301,7 @@ impl NginxParams {
             (None, Some(scheme)) => *scheme == Scheme::HTTPS,
             (None, None) => false,
         };
-        let request_host = request_host(request);
+        let request_host = host(request);
         let server_name: Cow<'_, [u8]> = match (&self.server_name, &request_host) {
             (Some(name), _) => Cow::Borrowed(name),
             (None, Some(host)) => Cow::Borrowed(host),
@@ -315,54 +325,65 @@ impl NginxParams {
         let host = request_host.as_deref().unwrap_or(&server_name);
 
         // The client's address, written on the stack: no allocation per request.
-        let (mut ip, mut port) = ([0u8; 45], [0u8; 5]);
+        let (mut ip, mut port) = ([0u8; 45], itoa::Buffer::new());
         let remote = own
             .and_then(|own| own.remote_addr)
             .or(self.remote_addr)
-            .map(|addr| (display(&mut ip, addr.ip()), display(&mut port, addr.port())));
-        let extra = own.map_or(0, |own| own.params.len());
-        let mut params: Vec<Param<'_>> = Vec::with_capacity(16 + self.edits.len() + extra);
-        params.extend([
-            (
-                b"QUERY_STRING"[..].into(),
-                uri.query().unwrap_or("").as_bytes().into(),
-            ),
-            (
-                b"REQUEST_METHOD"[..].into(),
-                request.method().as_str().as_bytes().into(),
-            ),
-            (
-                b"CONTENT_TYPE"[..].into(),
-                header_bytes(header::CONTENT_TYPE).into(),
-            ),
-            (
-                b"CONTENT_LENGTH"[..].into(),
-                header_bytes(header::CONTENT_LENGTH).into(),
-            ),
-            (b"REQUEST_URI"[..].into(), request_uri.as_bytes().into()),
-            (b"PATH_INFO"[..].into(), document_uri),
-            (b"DOCUMENT_ROOT"[..].into(), self.document_root[..].into()),
-            (b"SERVER_PROTOCOL"[..].into(), version.into()),
-            (
-                b"REQUEST_SCHEME"[..].into(),
-                if https { &b"https"[..] } else { b"http" }.into(),
-            ),
-        ]);
+            .map(|addr| {
+                (
+                    ip_bytes(&mut ip, addr.ip()),
+                    port.format(addr.port()).as_bytes(),
+                )
+            });
+        // nginx's `uwsgi_params` in its order, on the stack: 15 at most.
+        let mut base: [(&[u8], &[u8]); 15] = [(&[], &[]); 15];
+        let mut len = 0;
+        let mut add = |key: &'static [u8], value| {
+            if let Some(slot) = base.get_mut(len) {
+                *slot = (key, value);
+                len += 1;
+            }
+        };
+        add(b"QUERY_STRING", uri.query().unwrap_or("").as_bytes());
+        add(b"REQUEST_METHOD", request.method().as_str().as_bytes());
+        add(b"CONTENT_TYPE", header_bytes(header::CONTENT_TYPE));
+        add(b"CONTENT_LENGTH", header_bytes(header::CONTENT_LENGTH));
+        add(b"REQUEST_URI", request_uri.as_bytes());
+        add(b"PATH_INFO", &document_uri);
+        add(b"DOCUMENT_ROOT", &self.document_root);
+        add(b"SERVER_PROTOCOL", version);
+        add(b"REQUEST_SCHEME", if https { b"https" } else { b"http" });
         if https {
-            params.push((b"HTTPS"[..].into(), b"on"[..].into()));
+            add(b"HTTPS", b"on");
         }
         // Where nginx puts them, and only when known: never a made-up client.
         if let Some((ip, port)) = remote {
-            params.extend([
-                (b"REMOTE_ADDR"[..].into(), ip.into()),
-                (b"REMOTE_PORT"[..].into(), port.into()),
-            ]);
+            add(b"REMOTE_ADDR", ip);
+            add(b"REMOTE_PORT", port);
         }
-        params.extend([
-            (b"SERVER_PORT"[..].into(), server_port),
-            (b"SERVER_NAME"[..].into(), Cow::Borrowed(&*server_name)),
-            (b"HTTP_HOST"[..].into(), Cow::Borrowed(host)),
-        ]);
+        add(b"SERVER_PORT", &server_port);
+        add(b"SERVER_NAME", &server_name);
+        add(b"HTTP_HOST", host);
+        let base = base.get(..len).unwrap_or_default();
+
+        let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
+        if !edited {
+            // The list as it is, written straight into the block. Its one `HTTP_` var
+            // is `HTTP_HOST`: the `Host` header is the one not sent again.
+            let pairs = base
+                .iter()
+                .map(|&(key, value)| match (key, content_length) {
+                    (b"CONTENT_LENGTH", Some(length)) => (key, length),
+                    _ => (key, value),
+                });
+            return self.write_vars(pairs, headers, |name| name == b"host");
+        }
+        let extra = own.map_or(0, |own| own.params.len());
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(len + self.edits.len() + extra);
+        params.extend(
+            base.iter()
+                .map(|&(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value))),
+        );
         for (key, value, replace) in &self.edits {
             edit(&mut params, key, value.as_deref(), *replace);
         }
@@ -372,10 +393,22 @@ impl NginxParams {
         if let Some(length) = content_length {
             edit(&mut params, b"CONTENT_LENGTH", Some(length), true);
         }
+        self.write_vars(params.iter().map(param), headers, |name| {
+            params.iter().any(|(k, _)| is_header_var(k, name))
+        })
+    }
 
-        // One allocation for the block: the params, and each header as HTTP_NAME.
-        let size = params
-            .iter()
+    /// The block of `pairs`, then each header as `HTTP_NAME` but those `sent` says the
+    /// pairs hold already, in one allocation (and room for the packet header the
+    /// client driver writes in front of it).
+    fn write_vars<'a>(
+        &self,
+        pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+        headers: &HeaderMap,
+        sent: impl Fn(&[u8]) -> bool,
+    ) -> Result<VarsBuilder, Error> {
+        let size = pairs
+            .clone()
             .map(|(k, v)| 4 + k.len() + v.len())
             .sum::<usize>()
             + headers
@@ -383,29 +416,67 @@ impl NginxParams {
                 .map(|(name, value)| 9 + name.as_str().len() + value.len())
                 .sum::<usize>();
         let mut out = VarsBuilder::default();
-        out.reserve(size);
-        for (key, value) in &params {
+        out.reserve(size + 4);
+        for (key, value) in pairs {
             out.push(key, value)?;
         }
-        let mut key = Vec::with_capacity(64);
         for (name, value) in headers {
             let name = name.as_str().as_bytes();
             if !self.underscores && name.contains(&b'_') {
                 continue;
             }
-            key.clear();
-            key.extend_from_slice(b"HTTP_");
-            key.extend(name.iter().map(|&b| match b {
-                b'-' => b'_',
-                b => b.to_ascii_uppercase(),
-            }));
-            if params.iter().any(|(k, _)| **k == *key) {
+            if sent(name) {
                 continue;
             }
-            check_bytes(&key, value.as_bytes())?;
-            out.push(&key, value.as_bytes())?;
+            let value = value.as_bytes();
+            if value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+                // The var's name made only for the error.
+                let mut key = b"HTTP_".to_vec();
+                key.extend(name.iter().map(|&b| cgi_byte(b)));
+                check_bytes(&key, value)?;
+            }
+            out.push_mapped(b"HTTP_", name, cgi_byte, value)?;
         }
         Ok(out)
+    }
+}
+
+/// A header name's byte in its CGI var: upper case, `-` as `_`.
+fn cgi_byte(b: u8) -> u8 {
+    match b {
+        b'-' => b'_',
+        b => b.to_ascii_uppercase(),
+    }
+}
+
+/// Whether `key` is the CGI var of the header `name` (`HTTP_` and `name` in
+/// [`cgi_byte`]s), without making it.
+fn is_header_var(key: &[u8], name: &[u8]) -> bool {
+    key.len() == 5 + name.len()
+        && key.starts_with(b"HTTP_")
+        && key[5..].iter().zip(name).all(|(&k, &n)| k == cgi_byte(n))
+}
+
+/// An IP address as `Display` writes it, in `buf` (an IPv6 address takes at most 45
+/// bytes), as bytes: an IPv4 one octet by octet, without the formatting machinery.
+fn ip_bytes(buf: &mut [u8; 45], ip: IpAddr) -> &[u8] {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut len = 0;
+            let mut digits = itoa::Buffer::new();
+            for octet in v4.octets() {
+                let octet = digits.format(octet).as_bytes();
+                // At most 15 bytes: "255.255.255.255".
+                if let Some(slot) = buf.get_mut(len..len + octet.len() + 1) {
+                    slot[..octet.len()].copy_from_slice(octet);
+                    slot[octet.len()] = b'.';
+                    len += octet.len() + 1;
+                }
+            }
+            // Without the last dot.
+            &buf[..len.saturating_sub(1)]
+        }
+        IpAddr::V6(_) => display(buf, ip),
     }
 }
 
@@ -424,6 +495,11 @@ fn display(buf: &mut [u8], value: impl core::fmt::Display) -> &[u8] {
 
 /// One var of the params list: key and value, borrowed or built.
 type Param<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// A var of the params list as two slices.
+fn param<'a>((key, value): &'a Param<'_>) -> (&'a [u8], &'a [u8]) {
+    (key, value)
+}
 
 /// One edit of the params list: `Some(value)` replaces every var named `key` with one
 /// where the first stood (`replace`), or adds it at the end; `None` removes them all.
@@ -553,6 +629,11 @@ fn hex(b: u8) -> Option<u8> {
 /// # Ok::<(), http::Error>(())
 /// ```
 pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
+    host(request).map(Cow::into_owned)
+}
+
+/// [`request_host`], borrowed from the request when it is lower case already.
+fn host<B>(request: &Request<B>) -> Option<Cow<'_, [u8]>> {
     let host_header = request
         .headers()
         .get(header::HOST)
@@ -567,7 +648,13 @@ pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
         // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
         .map(|host| host.strip_suffix(b".").unwrap_or(host))
         .filter(|host| !host.is_empty())
-        .map(<[u8]>::to_ascii_lowercase)
+        .map(|host| {
+            if host.iter().any(u8::is_ascii_uppercase) {
+                Cow::Owned(host.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(host)
+            }
+        })
 }
 
 /// nginx's `$document_uri` for a request path (the `PATH_INFO` that
@@ -642,4 +729,28 @@ pub fn document_uri(path: &str) -> Result<Cow<'_, [u8]>, Error> {
         out.push(b'/');
     }
     Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    #[test]
+    fn an_ip_is_written_as_display_writes_it() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.0.12.1",
+            "127.0.0.1",
+            "192.168.100.200",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::7",
+            "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buf = [0u8; 45];
+            assert_eq!(super::ip_bytes(&mut buf, ip), ip.to_string().as_bytes());
+        }
+    }
 }

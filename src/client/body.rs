@@ -17,8 +17,7 @@ use crate::io::StreamError;
 use super::error::{Error, ErrorKind};
 
 /// The frames of the connection, after the response head.
-pub(super) type Frames =
-    Pin<Box<dyn Stream<Item = Result<CodecFrame<ReplyHead>, StreamError>> + Send>>;
+type Frames = dyn Stream<Item = Result<CodecFrame<ReplyHead>, StreamError>> + Send + Unpin;
 
 /// The body of a response from [`send_request`](super::Builder::send_request): an
 /// [`http_body::Body`] read from the connection only as it is polled (back-pressure: a
@@ -57,34 +56,39 @@ pub(super) type Frames =
 /// # }
 /// ```
 pub struct ResponseBody {
-    inner: Option<Box<Inner>>,
+    /// The reading state and the frames, in one allocation.
+    inner: Option<Box<Inner<Frames>>>,
     /// Bytes still to come when the length is known.
     remaining: Option<u64>,
 }
 
-struct Inner {
-    frames: Frames,
+struct Inner<F: ?Sized> {
     idle: Duration,
-    /// When the wait for the next chunk times out: set when a poll starts waiting (the
-    /// time the reader takes between polls is not counted), cleared by a chunk.
+    /// When the wait for the next chunk times out: set when a poll finds no chunk ready
+    /// (the time the reader takes between polls is not counted), cleared by a chunk.
     deadline: Option<Instant>,
     /// The timer for `deadline`, made and armed only when a poll finds no chunk ready:
-    /// a chunk already read (the usual small body, in the head's read) costs no timer.
+    /// a chunk already read (the usual small body, in the head's read) costs no timer
+    /// and no clock read.
     sleep: Option<Pin<Box<Sleep>>>,
+    frames: F,
 }
 
 impl ResponseBody {
     /// A body read from `frames` (`remaining`: the Content-Length, if any).
-    pub(super) fn streaming(frames: Frames, remaining: Option<u64>, idle: Duration) -> Self {
+    pub(super) fn streaming<S>(frames: S, remaining: Option<u64>, idle: Duration) -> Self
+    where
+        S: Stream<Item = Result<CodecFrame<ReplyHead>, StreamError>> + Send + Unpin + 'static,
+    {
         if remaining == Some(0) {
             return ResponseBody::default();
         }
         ResponseBody {
             inner: Some(Box::new(Inner {
-                frames,
                 idle,
                 deadline: None,
                 sleep: None,
+                frames,
             })),
             remaining,
         }
@@ -151,10 +155,7 @@ impl http_body::Body for ResponseBody {
             return Poll::Ready(None);
         };
         let idle = inner.idle;
-        let deadline = *inner
-            .deadline
-            .get_or_insert_with(|| crate::deadline::after(idle));
-        match inner.frames.as_mut().poll_next(cx) {
+        match Pin::new(&mut inner.frames).poll_next(cx) {
             Poll::Ready(Some(Ok(CodecFrame::Body(chunk)))) => {
                 inner.deadline = None;
                 if let Some(left) = this.remaining.as_mut() {
@@ -176,17 +177,22 @@ impl http_body::Body for ResponseBody {
                 tracing::debug!(error = %err, "uwsgi response body failed");
                 this.finish(Some(Err(err)))
             }
-            Poll::Pending => match arm(&mut inner.sleep, deadline).poll(cx) {
-                Poll::Ready(()) => {
-                    let err = Error::new(
-                        ErrorKind::Timeout,
-                        format!("no response body bytes within the body timeout of {idle:?}"),
-                    );
-                    tracing::debug!(error = %err, "uwsgi response body failed");
-                    this.finish(Some(Err(err)))
+            Poll::Pending => {
+                let deadline = *inner
+                    .deadline
+                    .get_or_insert_with(|| crate::deadline::after(idle));
+                match arm(&mut inner.sleep, deadline).poll(cx) {
+                    Poll::Ready(()) => {
+                        let err = Error::new(
+                            ErrorKind::Timeout,
+                            format!("no response body bytes within the body timeout of {idle:?}"),
+                        );
+                        tracing::debug!(error = %err, "uwsgi response body failed");
+                        this.finish(Some(Err(err)))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
 

@@ -4,13 +4,15 @@ use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::{pin, Pin};
 use std::str::FromStr;
 use std::time::Duration;
 
 use tokio::net::{TcpStream, UnixStream};
-use tokio::time::timeout;
+use tokio::time::Sleep;
 
 use crate::cgi::NginxParams;
+use crate::deadline::within;
 use crate::exchange::DEFAULT_MAX_HEAD;
 use crate::wire::header::Modifier1;
 use crate::wire::limits::Limits;
@@ -263,24 +265,32 @@ impl Builder {
         let addr = addr
             .parse()
             .unwrap_or_else(|never: Infallible| match never {});
-        self.connect_to(&addr, true).await
+        self.connect_to(&addr, None, true, pin!(None)).await
     }
 
-    /// [`connect`](Builder::connect) to an address parsed before; `nodelay`: set
-    /// `TCP_NODELAY` on a TCP connection (see `connect_tcp`).
-    pub(super) async fn connect_to(&self, addr: &Address, nodelay: bool) -> Result<Stream, Error> {
+    /// [`connect`](Builder::connect) to an address parsed before (`socket`: the TCP
+    /// one, when it is written as an IP address and was parsed too); `nodelay`: set
+    /// `TCP_NODELAY` on a TCP connection (see `connect_tcp`); `timer`: the timer for
+    /// the connect timeout, left for the exchange's next wait (see `within`).
+    pub(super) async fn connect_to(
+        &self,
+        addr: &Address,
+        socket: Option<SocketAddr>,
+        nodelay: bool,
+        mut timer: Pin<&mut Option<Sleep>>,
+    ) -> Result<Stream, Error> {
         let limit = self.connect_timeout;
         let addr = match addr {
             Address::Tcp(host_port) => host_port.as_str(),
             Address::Unix(path) => {
-                return match timeout(limit, UnixStream::connect(path)).await {
-                    Ok(Ok(stream)) => Ok(Stream::Unix(stream)),
-                    Ok(Err(err)) => Err(Error::new(
+                return match within(timer, limit, UnixStream::connect(path)).await {
+                    Some(Ok(stream)) => Ok(Stream::Unix(stream)),
+                    Some(Err(err)) => Err(Error::new(
                         ErrorKind::Connect,
                         format!("connecting to {addr}: {err}"),
                     )
                     .with_source(err)),
-                    Err(_) => Err(Error::new(
+                    None => Err(Error::new(
                         ErrorKind::Timeout,
                         format!("connecting to {addr}: no connection within {limit:?}"),
                     )),
@@ -289,18 +299,19 @@ impl Builder {
         };
         // An address written as one (the usual upstream) needs no lookup: no timer, no
         // iterator, no formatting per request.
-        if let Ok(socket) = addr.parse::<SocketAddr>() {
-            return connect_tcp(addr, socket, limit, nodelay).await;
+        if let Some(socket) = socket.or_else(|| addr.parse().ok()) {
+            return connect_tcp(addr, socket, limit, nodelay, timer).await;
         }
-        let addrs = match timeout(limit, tokio::net::lookup_host(addr)).await {
-            Ok(Ok(addrs)) => addrs,
-            Ok(Err(err)) => {
+        let lookup = tokio::net::lookup_host(addr);
+        let addrs = match within(timer.as_mut(), limit, lookup).await {
+            Some(Ok(addrs)) => addrs,
+            Some(Err(err)) => {
                 return Err(
                     Error::new(ErrorKind::Connect, format!("connecting to {addr}: {err}"))
                         .with_source(err),
                 )
             }
-            Err(_) => {
+            None => {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!("connecting to {addr}: no name lookup answer within {limit:?}"),
@@ -309,7 +320,7 @@ impl Builder {
         };
         let mut last = None;
         for socket in addrs {
-            match connect_tcp(addr, socket, limit, nodelay).await {
+            match connect_tcp(addr, socket, limit, nodelay, timer.as_mut()).await {
                 Ok(stream) => return Ok(stream),
                 Err(err) => last = Some(err),
             }
@@ -332,6 +343,7 @@ async fn connect_tcp(
     socket: SocketAddr,
     limit: Duration,
     nodelay: bool,
+    timer: Pin<&mut Option<Sleep>>,
 ) -> Result<Stream, Error> {
     // The address in a message: as written, and what it resolved to when that differs.
     let at = || {
@@ -341,22 +353,22 @@ async fn connect_tcp(
             format!("{addr} ({socket})")
         }
     };
-    match timeout(limit, TcpStream::connect(socket)).await {
-        Ok(Ok(stream)) => {
+    match within(timer, limit, TcpStream::connect(socket)).await {
+        Some(Ok(stream)) => {
             if nodelay {
                 let _ = stream.set_nodelay(true);
             }
             tracing::debug!(%addr, %socket, "connected to the uwsgi server");
             Ok(Stream::Tcp(stream))
         }
-        Ok(Err(err)) => {
+        Some(Err(err)) => {
             tracing::debug!(%addr, %socket, error = %err, "connect failed");
             Err(
                 Error::new(ErrorKind::Connect, format!("connecting to {}: {err}", at()))
                     .with_source(err),
             )
         }
-        Err(_) => {
+        None => {
             tracing::debug!(%addr, %socket, "connect timed out");
             Err(Error::new(
                 ErrorKind::Timeout,

@@ -2,22 +2,24 @@
 //! head in, its body handed over as a [`ResponseBody`].
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::{Buf, Bytes};
+use futures_util::{Stream, StreamExt};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::time::{timeout, timeout_at};
+use tokio::time::{timeout, Sleep};
 use tokio_util::codec::FramedRead;
 
 use crate::cgi::{self, response_from_head, BoxError};
 use crate::codec::{ClientCodec, Frame, ReplyHead, DEFAULT_BODY_CHUNK};
+use crate::deadline::within;
 use crate::exchange::Reply;
+use crate::io::StreamError;
 use crate::wire::convert::to_u64;
 use crate::wire::packet::{Packet, Payload};
 
@@ -87,10 +89,25 @@ impl Builder {
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
+        self.send_on(io, request, pin!(None)).await
+    }
+
+    /// [`send_request`](Builder::send_request) with `timer` for its waits (see
+    /// `within`): the one [`Client`](super::Client) connected with.
+    pub(super) async fn send_on<IO, B>(
+        &self,
+        io: IO,
+        request: Request<B>,
+        timer: Pin<&mut Option<Sleep>>,
+    ) -> Result<Response<ResponseBody>, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
+    {
         let (mut parts, body) = request.into_parts();
-        let mut body = Box::pin(body);
         let announced = content_length(&parts.headers)?;
-        let hint = if body.is_end_stream() {
+        let ended = body.is_end_stream();
+        let hint = if ended {
             Some(0)
         } else {
             body.size_hint().exact()
@@ -102,8 +119,11 @@ impl Builder {
                     format!("the request's Content-Length is {len} but its body is {exact} bytes"),
                 ))
             }
-            (Some(len), _) | (None, Some(len)) => (len, Source::Stream(body)),
+            // Nothing to send (a GET): no body to keep, nor to box to poll it.
+            _ if ended => (0, Source::Buffered(VecDeque::new())),
+            (Some(len), _) | (None, Some(len)) => (len, Source::Stream(Box::pin(body))),
             (None, None) => {
+                let mut body = Box::pin(body);
                 let chunks = buffer(&mut body, self.max_request_body, self.body_timeout).await?;
                 let len = chunks.iter().map(|c| to_u64(c.len())).sum();
                 (len, Source::Buffered(chunks))
@@ -119,7 +139,9 @@ impl Builder {
             content_length = length,
             "sending a uwsgi request"
         );
-        let response = self.exchange(io, wire, source, length, head_request).await;
+        let response = self
+            .exchange(io, wire, source, length, head_request, timer)
+            .await;
         match &response {
             Ok(response) => {
                 tracing::debug!(status = response.status().as_u16(), "uwsgi response head")
@@ -131,7 +153,12 @@ impl Builder {
 
     /// The request packet: the vars, `CONTENT_LENGTH` set to `length` when no header
     /// said it.
-    fn encode(&self, request: &Request<()>, set_length: bool, length: u64) -> Result<Bytes, Error> {
+    fn encode(
+        &self,
+        request: &Request<()>,
+        set_length: bool,
+        length: u64,
+    ) -> Result<Vec<u8>, Error> {
         let set = (set_length && length > 0).then(|| length.to_string());
         let vars = self
             .params
@@ -150,8 +177,13 @@ impl Builder {
             })?;
         // The bytes sent after the packet are `length`: vars that say otherwise (a
         // `CONTENT_LENGTH` param set or removed by hand) would make the server read the
-        // body as the next packet.
-        let said = vars.vars().content_length().ok().flatten().unwrap_or(0);
+        // body as the next packet. Unset by hand, it is the Content-Length header (checked
+        // to be `length`), `set`, or empty for no body: nothing to read back.
+        let said = if self.params.edits(request, b"CONTENT_LENGTH") {
+            vars.vars().content_length().ok().flatten().unwrap_or(0)
+        } else {
+            length
+        };
         if said != length {
             return Err(Error::new(
                 ErrorKind::Request,
@@ -177,93 +209,141 @@ impl Builder {
             )
             .with_source(err)
         };
-        let packet =
-            Packet::new(self.modifier1, 0, Payload::Vars(vars.vars())).map_err(too_large)?;
-        let mut wire = BytesMut::with_capacity(packet.encoded_len());
-        packet.encode_to(&mut wire).map_err(too_large)?;
-        Ok(wire.freeze())
+        let header = Packet::new(self.modifier1, 0, Payload::Vars(vars.vars()))
+            .map_err(too_large)?
+            .header()
+            .to_bytes();
+        // The header in front of the block, in the room `vars_with` left: no copy of
+        // the vars into a buffer of the packet's own.
+        let mut wire = vars.into_block();
+        let len = wire.len();
+        wire.extend_from_slice(&header);
+        wire.copy_within(..len, header.len());
+        wire[..header.len()].copy_from_slice(&header);
+        Ok(wire)
     }
 
     /// Writes the request while reading the response head; returns the response.
     async fn exchange<IO, B>(
         &self,
         io: IO,
-        wire: Bytes,
+        wire: Vec<u8>,
         mut source: Source<B>,
         length: u64,
         head_request: bool,
+        mut timer: Pin<&mut Option<Sleep>>,
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
-        let (read, write) = tokio::io::split(io);
         let mut codec = ClientCodec::new(self.limits).max_head(self.max_head);
         codec.expect(Reply::Response { head_request });
-        let mut frames = FramedRead::new(read, codec);
-
         let idle = self.body_timeout;
+        if length == 0 && source.is_end() {
+            // No body, the usual GET: the packet is all there is to send, so it is
+            // written before the head is read, on the connection itself: no halves
+            // sharing it behind a lock, no task, no second future to poll.
+            let mut frames = FramedRead::new(io, codec);
+            let sent = send_all(frames.get_mut(), wire, &mut source, 0, idle, timer.as_mut());
+            let write_failed = match sent.await {
+                Ok(()) => None,
+                Err(sent) => Some(self.sent_failed(sent)?),
+            };
+            let next = self.head(frames.next(), timer).await?;
+            return self.respond(next, write_failed, frames);
+        }
+
+        let (read, write) = tokio::io::split(io);
+        let mut frames = FramedRead::new(read, codec);
         // Owned, so that it can go on in a task of its own when the head comes first.
         let mut send = Box::pin(async move {
             let mut write = write;
-            send_all(&mut write, wire, &mut source, length, idle).await
+            send_all(&mut write, wire, &mut source, length, idle, pin!(None)).await
         });
-        let mut all_sent = false;
-        let mut deadline = None;
         let mut write_failed = None;
-        let next = loop {
-            match deadline {
-                None => tokio::select! {
-                    next = frames.next() => break next,
-                    sent = &mut send => {
-                        match sent {
-                            Ok(()) => {}
-                            Err(Sent::Body(err)) => return Err(err),
-                            // The server may have answered and closed: read its answer.
-                            Err(Sent::Write(err)) => write_failed = Some(err),
-                            Err(Sent::Timeout) => return Err(Error::new(
-                                ErrorKind::Timeout,
-                                format!("the server took no request bytes within the body timeout of {idle:?}"),
-                            )),
-                        }
-                        all_sent = true;
-                        deadline = Some(crate::deadline::after(self.head_timeout));
-                    }
-                },
-                Some(at) => match timeout_at(at, frames.next()).await {
-                    Ok(next) => break next,
-                    Err(_) => {
-                        return Err(Error::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "no response head within the head timeout of {:?}",
-                                self.head_timeout
-                            ),
-                        ))
-                    }
-                },
+        let next = tokio::select! {
+            next = frames.next() => Some(next),
+            sent = &mut send => {
+                if let Err(sent) = sent {
+                    write_failed = Some(self.sent_failed(sent)?);
+                }
+                None
             }
         };
-        if !all_sent {
-            // The head came before the whole body went out: a server that answers as it
-            // reads (an echo, a streaming app) still needs the rest, or both sides wait.
-            // Every write stays bounded by the idle timeout; a server that answered
-            // early and closed makes the next one fail, which ends the task.
-            tokio::spawn(async move {
-                match send.await {
-                    Ok(()) => {}
-                    Err(Sent::Body(err)) => {
-                        tracing::debug!(error = %err, "the rest of the request body was not sent")
+        let next = match next {
+            Some(next) => {
+                // The head came before the whole body went out: a server that
+                // answers as it reads (an echo, a streaming app) still needs the
+                // rest, or both sides wait. Every write stays bounded by the idle
+                // timeout; a server that answered early and closed makes the next
+                // one fail, which ends the task.
+                tokio::spawn(async move {
+                    match send.await {
+                        Ok(()) => {}
+                        Err(Sent::Body(err)) => {
+                            tracing::debug!(error = %err, "the rest of the request body was not sent")
+                        }
+                        Err(Sent::Write(err)) => {
+                            tracing::debug!(error = %err, "the rest of the request body was not sent")
+                        }
+                        Err(Sent::Timeout) => tracing::debug!(
+                            "the rest of the request body was not sent: the server took no bytes"
+                        ),
                     }
-                    Err(Sent::Write(err)) => {
-                        tracing::debug!(error = %err, "the rest of the request body was not sent")
-                    }
-                    Err(Sent::Timeout) => tracing::debug!(
-                        "the rest of the request body was not sent: the server took no bytes"
-                    ),
-                }
-            });
+                });
+                next
+            }
+            None => self.head(frames.next(), timer).await?,
+        };
+        self.respond(next, write_failed, frames)
+    }
+
+    /// What a failure to send the whole request means: the request body's fault or a
+    /// stalled server ends the exchange; a failed write (the server may have answered
+    /// and closed) leaves the answer to be read, and is returned.
+    fn sent_failed(&self, sent: Sent) -> Result<io::Error, Error> {
+        match sent {
+            Sent::Body(err) => Err(err),
+            Sent::Write(err) => Ok(err),
+            Sent::Timeout => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the server took no request bytes within the body timeout of {:?}",
+                    self.body_timeout
+                ),
+            )),
         }
+    }
+
+    /// The response head's frame, within the head timeout from now (the whole request
+    /// written).
+    async fn head<F: Future>(
+        &self,
+        next: F,
+        timer: Pin<&mut Option<Sleep>>,
+    ) -> Result<F::Output, Error> {
+        within(timer, self.head_timeout, next).await.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no response head within the head timeout of {:?}",
+                    self.head_timeout
+                ),
+            )
+        })
+    }
+
+    /// The response from the first frame read, its body streaming from `frames`.
+    fn respond<S>(
+        &self,
+        next: Option<Result<Frame<ReplyHead>, StreamError>>,
+        write_failed: Option<io::Error>,
+        frames: S,
+    ) -> Result<Response<ResponseBody>, Error>
+    where
+        S: Stream<Item = Result<Frame<ReplyHead>, StreamError>> + Send + Unpin + 'static,
+    {
         let head = match next {
             Some(Ok(Frame::Head(ReplyHead::Response(head)))) => head,
             Some(Ok(_)) => {
@@ -295,7 +375,7 @@ impl Builder {
         })?;
         let remaining = head.body().exact();
         response.extensions_mut().insert(head);
-        let body = ResponseBody::streaming(Box::pin(frames), remaining, idle);
+        let body = ResponseBody::streaming(frames, remaining, self.body_timeout);
         Ok(response.map(|()| body))
     }
 }
@@ -427,49 +507,51 @@ enum Sent {
     Timeout,
 }
 
-/// Writes the packet, then exactly `length` body bytes from `source`.
+/// Writes the packet, then exactly `length` body bytes from `source`, each wait on
+/// `timer` (see `within`).
 async fn send_all<W, B>(
     write: &mut W,
-    wire: Bytes,
+    wire: Vec<u8>,
     source: &mut Source<B>,
     length: u64,
     idle: Duration,
+    mut timer: Pin<&mut Option<Sleep>>,
 ) -> Result<(), Sent>
 where
     W: AsyncWrite + Unpin,
     B: http_body::Body<Error: Into<BoxError>>,
 {
-    write_bounded(write, &wire, idle).await?;
+    write_bounded(write, &wire, idle, timer.as_mut()).await?;
     let mut left = length;
     while left > 0 {
-        let chunk = match timeout(idle, source.next()).await {
-            Err(_) => return Err(Sent::Body(body_stalled(idle))),
-            Ok(None) => {
+        let chunk = match within(timer.as_mut(), idle, source.next()).await {
+            None => return Err(Sent::Body(body_stalled(idle))),
+            Some(None) => {
                 return Err(Sent::Body(Error::new(
                     ErrorKind::RequestBody,
                     format!("the request body ended {left} bytes short of its length of {length}"),
                 )))
             }
-            Ok(Some(Err(err))) => return Err(Sent::Body(body_failed(err))),
-            Ok(Some(Ok(chunk))) => chunk,
+            Some(Some(Err(err))) => return Err(Sent::Body(body_failed(err))),
+            Some(Some(Ok(chunk))) => chunk,
         };
         let len = to_u64(chunk.len());
         if len > left {
             return Err(Sent::Body(longer(length)));
         }
         left -= len;
-        write_bounded(write, &chunk, idle).await?;
+        write_bounded(write, &chunk, idle, timer.as_mut()).await?;
     }
     if !source.is_end() {
         // A body that still yields bytes is longer than it said.
-        if let Ok(Some(Ok(_))) = timeout(idle, source.next()).await {
+        if let Some(Some(Ok(_))) = within(timer.as_mut(), idle, source.next()).await {
             return Err(Sent::Body(longer(length)));
         }
     }
-    match timeout(idle, write.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(Sent::Write(err)),
-        Err(_) => Err(Sent::Timeout),
+    match within(timer, idle, write.flush()).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(err)) => Err(Sent::Write(err)),
+        None => Err(Sent::Timeout),
     }
 }
 
@@ -485,17 +567,18 @@ async fn write_bounded<W: AsyncWrite + Unpin>(
     write: &mut W,
     bytes: &[u8],
     idle: Duration,
+    mut timer: Pin<&mut Option<Sleep>>,
 ) -> Result<(), Sent> {
     for slice in bytes.chunks(DEFAULT_BODY_CHUNK) {
-        match timeout(idle, write.write_all(slice)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
+        match within(timer.as_mut(), idle, write.write_all(slice)).await {
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
                 if !is_cut(&err) {
                     tracing::debug!(error = %err, "writing the uwsgi request failed");
                 }
                 return Err(Sent::Write(err));
             }
-            Err(_) => return Err(Sent::Timeout),
+            None => return Err(Sent::Timeout),
         }
     }
     Ok(())

@@ -3,7 +3,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -58,6 +59,9 @@ pub struct Client {
 struct Inner {
     builder: Builder,
     addr: Address,
+    /// `addr` as an IP address and port, when it is written as one (the usual
+    /// upstream): parsed once, not on every connect.
+    socket: Option<SocketAddr>,
 }
 
 impl fmt::Debug for Client {
@@ -79,13 +83,18 @@ impl Builder {
     /// # let _ = client;
     /// ```
     pub fn build(&self, addr: &str) -> Client {
-        let addr = addr
+        let addr: Address = addr
             .parse()
             .unwrap_or_else(|never: std::convert::Infallible| match never {});
+        let socket = match &addr {
+            Address::Tcp(host_port) => host_port.parse().ok(),
+            Address::Unix(_) => None,
+        };
         Client {
             inner: Arc::new(Inner {
                 builder: self.clone(),
                 addr,
+                socket,
             }),
         }
     }
@@ -132,7 +141,11 @@ impl Client {
     where
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
-        let Inner { builder, addr } = &*self.inner;
+        let Inner {
+            builder,
+            addr,
+            socket,
+        } = &*self.inner;
         // A small request without a body is one write, which Nagle's algorithm never
         // holds back: no TCP_NODELAY, no system call for it (`connect_tcp`). A large
         // head may take several writes (a send buffer starts at 16 KiB): then set it.
@@ -143,7 +156,12 @@ impl Client {
                 .map(|(name, value)| name.as_str().len() + value.len())
                 .sum::<usize>();
         let nodelay = !request.body().is_end_stream() || head > ONE_WRITE;
-        let stream = match builder.connect_to(addr, nodelay).await {
+        // One timer for the connect and the response head: registered once, moved on.
+        let mut timer = pin!(None);
+        let stream = match builder
+            .connect_to(addr, *socket, nodelay, timer.as_mut())
+            .await
+        {
             Ok(stream) => stream,
             Err(error) => {
                 return Err(TrySendError {
@@ -153,7 +171,7 @@ impl Client {
             }
         };
         builder
-            .send_request(stream, request)
+            .send_on(stream, request, timer)
             .await
             .map_err(|error| TrySendError {
                 error,

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::wire::array::Array;
-use crate::wire::encode::{grow, item_prefix, pair_prefixes};
+use crate::wire::encode::{grow, item_prefix, len_prefixes, pair_prefixes};
 use crate::wire::error::EncodeError;
 use crate::wire::field::split_field;
 use crate::wire::limits::{Limits, MAX_ITEMS_IN_BLOCK, MAX_PAIRS_IN_BLOCK};
@@ -138,9 +138,23 @@ impl VarsBuilder {
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) -> Result<&mut Self, EncodeError> {
-        let (key, value) = (key.as_ref(), value.as_ref());
-        let [klen, vlen] = pair_prefixes(self.len, key, value)?;
-        let add = 4 + key.len() + value.len();
+        let key = key.as_ref();
+        self.push_mapped(key, &[], |b| b, value.as_ref())
+    }
+
+    /// Pushes the pair whose key is `prefix` then `name` with `map` applied to each
+    /// byte, made as it is copied in: a header's CGI name (`HTTP_` and the name upper
+    /// case, `-` as `_`) with no buffer of its own.
+    pub(crate) fn push_mapped(
+        &mut self,
+        prefix: &[u8],
+        name: &[u8],
+        map: impl Fn(u8) -> u8,
+        value: &[u8],
+    ) -> Result<&mut Self, EncodeError> {
+        let key_len = prefix.len() + name.len();
+        let [klen, vlen] = len_prefixes(self.len, key_len, value.len())?;
+        let add = 4 + key_len + value.len();
         if self.len >= self.limits.max_vars.min(MAX_PAIRS_IN_BLOCK) {
             return Err(EncodeError::TooManyEntries {
                 limit: self.limits.max_vars,
@@ -149,11 +163,18 @@ impl VarsBuilder {
         grow(self.block.len(), add, self.limits.max_datasize)?;
         self.block.reserve(add);
         self.block.extend_from_slice(&klen.to_le_bytes());
-        self.block.extend_from_slice(key);
+        self.block.extend_from_slice(prefix);
+        self.block.extend(name.iter().map(|&b| map(b)));
         self.block.extend_from_slice(&vlen.to_le_bytes());
         self.block.extend_from_slice(value);
         self.len += 1;
         Ok(self)
+    }
+
+    /// The block, for a caller that sends it (the client driver, which writes the
+    /// packet header in front of it).
+    pub(crate) fn into_block(self) -> Vec<u8> {
+        self.block
     }
 
     /// Sets `key` to `value`: afterwards exactly one pair has the key `key` (compared as

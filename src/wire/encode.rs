@@ -84,16 +84,25 @@ pub(crate) fn pair_prefixes(
     key: &[u8],
     value: &[u8],
 ) -> Result<[u16; 2], EncodeError> {
-    if key.is_empty() {
+    len_prefixes(index, key.len(), value.len())
+}
+
+/// [`pair_prefixes`] of a key and a value of these lengths.
+pub(crate) fn len_prefixes(
+    index: usize,
+    key_len: usize,
+    value_len: usize,
+) -> Result<[u16; 2], EncodeError> {
+    if key_len == 0 {
         return Err(EncodeError::EmptyKey { index });
     }
-    let klen = u16::try_from(key.len()).map_err(|_| EncodeError::KeyTooLong {
+    let klen = u16::try_from(key_len).map_err(|_| EncodeError::KeyTooLong {
         index,
-        len: key.len(),
+        len: key_len,
     })?;
-    let vlen = u16::try_from(value.len()).map_err(|_| EncodeError::ValueTooLong {
+    let vlen = u16::try_from(value_len).map_err(|_| EncodeError::ValueTooLong {
         index,
-        len: value.len(),
+        len: value_len,
     })?;
     Ok([klen, vlen])
 }

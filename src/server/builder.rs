@@ -163,9 +163,13 @@ impl Builder {
         let (stop, stopped) = watch::channel(());
         let builder = *self;
         Connection {
-            future: Box::pin(
-                async move { builder.serve_until(io, service, Some(stopped), None).await },
-            ),
+            // The driver borrows the connection's halves, which needs it `Unpin`: any
+            // stream is, once boxed.
+            future: Box::pin(async move {
+                builder
+                    .serve_until(Box::pin(io), service, Some(stopped), None)
+                    .await
+            }),
             stop: Some(stop),
         }
     }

@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use futures_util::{FutureExt, StreamExt};
 use http::Request;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{timeout, timeout_at};
 use tokio_util::codec::FramedRead;
@@ -26,6 +26,7 @@ use crate::wire::limits::Limits;
 use super::body::RequestBody;
 use super::builder::Builder;
 use super::error::Error;
+use super::half::Half;
 use super::response::{write_all, write_response, write_status, write_text};
 use super::service::HttpService;
 
@@ -47,7 +48,7 @@ impl Builder {
         peer: Option<SocketAddr>,
     ) -> Result<(), Error>
     where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
         // A disabled level (the default `info`) makes this `Span::none()`: a check of
@@ -63,12 +64,15 @@ impl Builder {
         mut stop: Option<watch::Receiver<()>>,
     ) -> Result<(), Error>
     where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService,
     {
-        let (read, mut write) = tokio::io::split(io);
+        // The body is read while the response is written: two halves of one
+        // connection, borrowed from it (`tokio::io::split` would allocate them an `Arc`).
+        let io = std::sync::Mutex::new(io);
+        let mut write = Half::new(&io);
         let codec = ServerCodec::new(self.limits).body_chunk(self.body_chunk);
-        let mut frames = FramedRead::new(read, codec);
+        let mut frames = FramedRead::new(Half::new(&io), codec);
         let mut first = true;
         loop {
             let next = if first {
@@ -157,13 +161,13 @@ impl Builder {
     /// Answers one packet; says whether the connection can carry another.
     async fn exchange<IO, S>(
         &self,
-        frames: &mut FramedRead<ReadHalf<IO>, ServerCodec>,
-        write: &mut WriteHalf<IO>,
+        frames: &mut FramedRead<Half<'_, IO>, ServerCodec>,
+        write: &mut Half<'_, IO>,
         service: &mut S,
         head: OwnedPacket,
     ) -> Result<Next, Error>
     where
-        IO: AsyncRead + AsyncWrite,
+        IO: AsyncRead + AsyncWrite + Unpin,
         S: HttpService,
     {
         let packet = head.packet();
@@ -233,24 +237,29 @@ impl Builder {
     /// Calls the service with `request`, feeding it its body, and writes its response.
     async fn respond<IO, S>(
         &self,
-        frames: &mut FramedRead<ReadHalf<IO>, ServerCodec>,
-        write: &mut WriteHalf<IO>,
+        frames: &mut FramedRead<Half<'_, IO>, ServerCodec>,
+        write: &mut Half<'_, IO>,
         service: &mut S,
         request: Request<RequestBody>,
         mut feed: Feed,
         start: Option<Instant>,
     ) -> Result<Next, Error>
     where
-        IO: AsyncRead + AsyncWrite,
+        IO: AsyncRead + AsyncWrite + Unpin,
         S: HttpService,
     {
         if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
             return Err(self.answer(write, Error::Service(err.into())).await);
         }
         // Pinned here and lent to `feeding`: an async fn that took the future by value
-        // would hold it twice in its state (the argument, then its pinned copy).
-        let call = std::pin::pin!(service.__call(request));
-        let response = match self.feeding(frames, &mut feed, call).await {
+        // would hold it twice in its state (the argument, then its pinned copy). In a
+        // block of its own, so that its storage ends before the response writer's
+        // begins: they share their bytes in this future's state.
+        let called = {
+            let call = std::pin::pin!(service.__call(request));
+            self.feeding(frames, &mut feed, call).await
+        };
+        let response = match called {
             Ok(response) => response,
             Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),
         };

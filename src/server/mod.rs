@@ -66,6 +66,7 @@ mod body;
 mod builder;
 mod conn;
 mod error;
+mod half;
 mod lazy;
 mod response;
 mod serve;

@@ -39,10 +39,11 @@ where
     parts.headers.remove(TRANSFER_ENCODING);
     // A body of known size gets its Content-Length, so the front end can tell a cut
     // body from a whole one.
-    if let (Some(len), false) = (exact, parts.headers.contains_key(CONTENT_LENGTH)) {
+    let mut delimited = parts.headers.contains_key(CONTENT_LENGTH);
+    if let (Some(len), false) = (exact, delimited) {
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        delimited = true;
     }
-    let delimited = parts.headers.contains_key(CONTENT_LENGTH);
     let head = Response::from_parts(parts, ());
     let mut out = BytesMut::with_capacity(512);
     encode_response_head(&head, HeadStyle::StatusLine, &mut out)

@@ -21,8 +21,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{
-    ALLOW, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, LOCATION,
-    RANGE,
+    ALLOW, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE,
+    LAST_MODIFIED, LOCATION, RANGE,
 };
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -78,7 +78,13 @@ impl Files {
                     io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
                 ) =>
             {
-                return answer(StatusCode::NOT_FOUND)
+                // A directory without its index.html: nginx's 403, its listing off.
+                let listing = index && target.parent().is_some_and(Path::is_dir);
+                return answer(if listing {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::NOT_FOUND
+                });
             }
             Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
                 return answer(StatusCode::FORBIDDEN)
@@ -90,7 +96,8 @@ impl Files {
         };
         if file.directory {
             if index {
-                return answer(StatusCode::NOT_FOUND);
+                // A directory named index.html: nginx's 403 too.
+                return answer(StatusCode::FORBIDDEN);
             }
             return redirect_to_directory(request);
         }
@@ -98,9 +105,9 @@ impl Files {
             return answer(StatusCode::NOT_FOUND);
         }
         let etag = file.etag();
-        let modified = file.modified;
-        let response = match conditional(request.headers(), &etag, modified) {
-            // nginx's rules for these three, below, not http-serve's.
+        let (modified, len) = (file.modified, file.len);
+        let (headers, unsatisfiable) = nginx_view(request.headers(), &etag, modified, len);
+        let response = match headers {
             Some(headers) => {
                 let mut inner = Request::new(());
                 *inner.method_mut() = request.method().clone();
@@ -114,6 +121,13 @@ impl Files {
             StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
                 if not_modified(request.headers(), &etag, modified) {
                     return not_modified_response(etag, parts.headers.remove(LAST_MODIFIED));
+                }
+                if unsatisfiable {
+                    let mut response = answer(StatusCode::RANGE_NOT_SATISFIABLE);
+                    if let Ok(range) = HeaderValue::try_from(format!("bytes */{len}")) {
+                        response.headers_mut().insert(CONTENT_RANGE, range);
+                    }
+                    return response;
                 }
             }
             StatusCode::METHOD_NOT_ALLOWED => {
@@ -156,31 +170,138 @@ fn redirect_to_directory<B>(request: &Request<B>) -> Response<Body> {
     redirect
 }
 
-/// The headers to hand http-serve when the request has one of the validators whose
-/// rules nginx's differ from it: without `If-Modified-Since` and `If-None-Match`
-/// (answered after it, by [`not_modified`]) and without `If-Range`, and without the
-/// `Range` too when `If-Range` does not match (nginx then sends the whole file).
-/// `None` when the request's own headers do.
-fn conditional(
+/// The headers to hand http-serve, where nginx's rules differ from its: without
+/// `If-Modified-Since` and `If-None-Match` (answered after it, by [`not_modified`]),
+/// without `If-Range`, and without `Range` when nginx sends the whole file (`If-Range`
+/// does not match, or [`nginx_range`] says so) or 416 (then `true`). `None` when the
+/// request's own headers do.
+fn nginx_view(
     request: &HeaderMap,
     etag: &HeaderValue,
     modified: Option<SystemTime>,
-) -> Option<HeaderMap> {
-    if ![IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE]
-        .iter()
-        .any(|name| request.contains_key(name))
+    len: u64,
+) -> (Option<HeaderMap>, bool) {
+    let range = match request.get(IF_RANGE) {
+        Some(if_range) if !range_applies(if_range, etag, modified) => None,
+        _ => request
+            .get(RANGE)
+            .map(|range| nginx_range(range.as_bytes(), len)),
+    };
+    let keep_range = matches!(range, None | Some(Ranges::Partial));
+    if keep_range
+        && ![IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE]
+            .iter()
+            .any(|name| request.contains_key(name))
     {
-        return None;
+        return (None, false);
     }
     let mut headers = request.clone();
     headers.remove(IF_MODIFIED_SINCE);
     headers.remove(IF_NONE_MATCH);
-    if let Some(if_range) = headers.remove(IF_RANGE) {
-        if !range_applies(&if_range, etag, modified) {
-            headers.remove(RANGE);
+    headers.remove(IF_RANGE);
+    if range != Some(Ranges::Partial) {
+        // No Range, an If-Range not matching, or nginx's whole file or 416.
+        headers.remove(RANGE);
+    }
+    (Some(headers), range == Some(Ranges::Unsatisfiable))
+}
+
+/// What nginx's range filter makes of a `Range` header.
+#[derive(Debug, PartialEq)]
+enum Ranges {
+    /// One or more ranges in the file: http-serve sends them (one as a 206, several as
+    /// `multipart/byteranges`, or the whole file when that is shorter).
+    Partial,
+    /// Ignored, the whole file sent: not `bytes=`, an empty file, a first range from 0
+    /// past the end, or ranges longer together than the file.
+    Whole,
+    /// 416: a syntax error, an overflow, or no range inside the file.
+    Unsatisfiable,
+}
+
+/// nginx's `ngx_http_range_parse` (its `max_ranges` unset): its syntax (spaces allowed
+/// around numbers, anything else a 416, which http-serve would ignore) and its answers
+/// for ranges outside the file (`bytes=-0` is 416, where http-serve sends an empty 206).
+fn nginx_range(value: &[u8], len: u64) -> Ranges {
+    let Some(mut rest) = value
+        .get(..6)
+        .filter(|unit| unit.eq_ignore_ascii_case(b"bytes="))
+        .and(value.get(6..))
+        .filter(|rest| !rest.is_empty())
+    else {
+        return Ranges::Whole;
+    };
+    let skip_spaces = |s: &mut &[u8]| {
+        while let [b' ', tail @ ..] = s {
+            *s = tail;
+        }
+    };
+    // A number, or None for no digit or an overflow.
+    let number = |s: &mut &[u8]| -> Option<u64> {
+        let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+        let (n, tail) = s.split_at(digits);
+        *s = tail;
+        if digits == 0 {
+            return None;
+        }
+        n.iter().try_fold(0u64, |acc, d| {
+            acc.checked_mul(10)?
+                .checked_add(u64::from(d - b'0'))
+                .filter(|&v| v <= i64::MAX as u64)
+        })
+    };
+    let (mut found, mut size) = (false, 0u64);
+    loop {
+        skip_spaces(&mut rest);
+        let (start, end);
+        if let [b'-', tail @ ..] = rest {
+            rest = tail;
+            let Some(suffix) = number(&mut rest) else {
+                return Ranges::Unsatisfiable;
+            };
+            (start, end) = (len.saturating_sub(suffix), len);
+        } else {
+            let Some(first) = number(&mut rest) else {
+                return Ranges::Unsatisfiable;
+            };
+            skip_spaces(&mut rest);
+            let [b'-', tail @ ..] = rest else {
+                return Ranges::Unsatisfiable;
+            };
+            rest = tail;
+            skip_spaces(&mut rest);
+            start = first;
+            if matches!(rest, [] | [b',', ..]) {
+                end = len;
+            } else {
+                let Some(last) = number(&mut rest) else {
+                    return Ranges::Unsatisfiable;
+                };
+                end = if last >= len { len } else { last + 1 };
+            }
+        }
+        skip_spaces(&mut rest);
+        if !matches!(rest, [] | [b',', ..]) {
+            return Ranges::Unsatisfiable;
+        }
+        if start < end {
+            found = true;
+            size = size.saturating_add(end - start);
+        } else if start == 0 {
+            return Ranges::Whole;
+        }
+        match rest {
+            [b',', tail @ ..] => rest = tail,
+            _ => break,
         }
     }
-    Some(headers)
+    if !found {
+        Ranges::Unsatisfiable
+    } else if size > len {
+        Ranges::Whole
+    } else {
+        Ranges::Partial
+    }
 }
 
 /// An open regular file (or directory), its metadata read once, as http-serve's entity.
@@ -463,6 +584,38 @@ mod tests {
         assert_eq!(relative(b""), Some(Path::new("")));
         for path in [&b"../secret"[..], b"a/../../secret", b"/etc/passwd", b"./a"] {
             assert_eq!(relative(path), None, "{}", String::from_utf8_lossy(path));
+        }
+    }
+
+    #[test]
+    fn ranges_are_judged_as_nginx_judges_them() {
+        use Ranges::*;
+        // Each answer checked against nginx 1.22 on an 18-byte file (and an empty one).
+        for (range, len, want) in [
+            ("bytes=0-1", 18, Partial),
+            ("bytes=5-12", 18, Partial),
+            ("bytes=-4", 18, Partial),
+            ("bytes=9-", 18, Partial),
+            ("bytes=17-", 18, Partial),
+            ("bytes= 1-2", 18, Partial),
+            ("bytes=1-2, 4-5", 18, Partial),
+            ("BYTES=0-1", 18, Partial),
+            ("bytes=0-1,5-6", 18, Partial),
+            ("bytes=0-100,1-2", 18, Whole),
+            ("bytes=0-100", 18, Partial),
+            ("items=0-3", 18, Whole),
+            ("bytes=", 18, Whole),
+            ("bytes=0-1", 0, Whole),
+            ("bytes=abc", 18, Unsatisfiable),
+            ("bytes=5-2", 18, Unsatisfiable),
+            ("bytes=-0", 18, Unsatisfiable),
+            ("bytes=18-", 18, Unsatisfiable),
+            ("bytes=100-200", 18, Unsatisfiable),
+            ("bytes=-", 18, Unsatisfiable),
+            ("bytes=1-2;", 18, Unsatisfiable),
+            ("bytes=99999999999999999999-", 18, Unsatisfiable),
+        ] {
+            assert_eq!(nginx_range(range.as_bytes(), len), want, "{range} of {len}");
         }
     }
 }

@@ -13,10 +13,11 @@
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::fs;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -308,7 +309,7 @@ fn nginx_range(value: &[u8], len: u64) -> Ranges {
 
 /// An open regular file (or directory), its metadata read once, as http-serve's entity.
 struct File {
-    file: Arc<fs::File>,
+    file: Arc<Open>,
     len: u64,
     modified: Option<SystemTime>,
     directory: bool,
@@ -337,7 +338,10 @@ impl File {
             (none.clone(), none)
         };
         Ok(File {
-            file: Arc::new(file),
+            file: Arc::new(Open {
+                file,
+                at: AtomicU64::new(0),
+            }),
             len,
             modified,
             directory: meta.is_dir(),
@@ -413,8 +417,35 @@ impl http_serve::Entity for File {
 /// A range of a file, read on demand: one read of at most [`CHUNK`] bytes each poll,
 /// on the polling thread.
 struct Chunks {
-    file: Arc<fs::File>,
+    file: Arc<Open>,
     range: Range<u64>,
+}
+
+/// The open file of a response, shared by its body's ranges (several with
+/// `multipart/byteranges`).
+struct Open {
+    file: fs::File,
+    /// The file's offset: a range starting where the last read stopped (the first
+    /// from 0, every next chunk) needs no seek.
+    at: AtomicU64,
+}
+
+impl Open {
+    /// Reads `len` bytes at `offset` into a new buffer, not zeroed first (`pread` into
+    /// a zeroed buffer cost a memset of the whole file).
+    fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut file = &self.file;
+        if self.at.swap(u64::MAX, Ordering::Relaxed) != offset {
+            file.seek(SeekFrom::Start(offset))?;
+        }
+        let mut buf = Vec::with_capacity(len);
+        file.take(len as u64).read_to_end(&mut buf)?;
+        if buf.len() < len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.at.store(offset + len as u64, Ordering::Relaxed);
+        Ok(buf)
+    }
 }
 
 impl futures_core::Stream for Chunks {
@@ -426,10 +457,8 @@ impl futures_core::Stream for Chunks {
             return Poll::Ready(None);
         }
         let len = usize::try_from((end - start).min(CHUNK)).unwrap_or(usize::MAX);
-        let mut buf = vec![0; len];
-        let read = read_at(&self.file, &mut buf, start);
-        Poll::Ready(Some(match read {
-            Ok(()) => {
+        Poll::Ready(Some(match self.file.read(start, len) {
+            Ok(buf) => {
                 self.range.start += len as u64;
                 Ok(Bytes::from(buf))
             }
@@ -441,29 +470,6 @@ impl futures_core::Stream for Chunks {
                 Err(err.into())
             }
         }))
-    }
-}
-
-/// Fills `buf` from the file at `offset` (`pread`: the file is shared, no seek).
-fn read_at(file: &fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let mut done = 0;
-        while done < buf.len() {
-            match std::os::windows::fs::FileExt::seek_read(
-                file,
-                &mut buf[done..],
-                offset + done as u64,
-            )? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => done += n,
-            }
-        }
-        Ok(())
     }
 }
 

@@ -7,8 +7,9 @@
 //! [`File`] entity; on top of it what nginx does differently: its `ETag`, its
 //! `If-None-Match` and exact `If-Modified-Since` (`if_modified_since exact`; http-serve
 //! answers 304 for any later date and ignores the date beside an entity tag), its
-//! `If-Range` with a date (which http-serve never honours), `index.html` for a
-//! directory and a 301 for a directory without its `/`.
+//! `If-Range` with a date (which http-serve never honours), its range parser (416 for
+//! a bad `Range`, which http-serve ignores), `index.html` for a directory, 403 for one
+//! without it, and a 301 for a directory without its `/`.
 
 use std::cell::RefCell;
 use std::ffi::OsStr;

@@ -204,6 +204,54 @@ fn a_directory_redirects_to_its_slash_and_gets_its_index() {
 }
 
 #[test]
+fn a_large_file_is_read_in_chunks_and_ranges_in_any_order() {
+    let dir = TempDir::new("cli-gateway-large");
+    let public = dir.mkdir("public");
+    // Four chunks of 256 KiB and a bit: every read after the first goes on where the
+    // last one stopped, a range elsewhere seeks.
+    let data = client::pattern((1 << 20) + 100);
+    std::fs::write(public.join("big.bin"), &data).expect("write");
+    let (_gateway, port) = gateway(&dir, &[format!("--static=/s/={}", public.display())]);
+    let (status, head, body) = get(port, "/s/big.bin");
+    assert_eq!(status, 200, "{head}");
+    assert!(body == data, "the whole file, byte for byte");
+    let (status, head, body) = get_with(
+        port,
+        "/s/big.bin",
+        "Host: localhost\r\nRange: bytes=600000-600009,10-19,300000-\r\n",
+    );
+    assert_eq!(status, 206, "{head}");
+    assert!(
+        head.contains("content-type: multipart/byteranges; boundary="),
+        "{head}"
+    );
+    // Each part: its Content-Range, then exactly those bytes of the file.
+    let mut parts = Vec::new();
+    let mut rest = &body[..];
+    while let Some(at) = client::find(rest, b"content-range: bytes ")
+        .or_else(|| client::find(rest, b"Content-Range: bytes "))
+    {
+        let line_end = at + client::find(&rest[at..], b"\r\n").expect("a line");
+        let range = String::from_utf8_lossy(&rest[at + 21..line_end]).into_owned();
+        let (span, total) = range.split_once('/').expect("a total");
+        assert_eq!(total, data.len().to_string());
+        let (from, to) = span.split_once('-').expect("a span");
+        let (from, to): (usize, usize) = (from.parse().unwrap(), to.parse().unwrap());
+        let start = line_end + client::find(&rest[line_end..], b"\r\n\r\n").expect("a head") + 4;
+        assert!(
+            rest[start..start + to + 1 - from] == data[from..=to],
+            "{range}"
+        );
+        parts.push((from, to));
+        rest = &rest[start + to + 1 - from..];
+    }
+    assert_eq!(
+        parts,
+        [(600_000, 600_009), (10, 19), (300_000, data.len() - 1)]
+    );
+}
+
+#[test]
 fn what_serves_nothing_or_cannot_be_reached_is_a_usage_error() {
     let dir = TempDir::new("cli-gateway-usage");
     let missing = dir.path().join("missing").display().to_string();

@@ -558,6 +558,8 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
     std::fs::write(public.join("data.json"), "{\"a\": 1}\n").expect("write");
     std::fs::write(public.join("docs/index.html"), "<p>docs</p>\n").expect("write");
     std::fs::write(public.join("a b.txt"), "spaced\n").expect("write");
+    std::fs::write(public.join("empty.txt"), "").expect("write");
+    std::fs::create_dir_all(public.join("no-index")).expect("mkdir");
     std::fs::write(root.join("index.html"), "<p>root</p>\n").expect("write");
     std::fs::write(root.join("robots.txt"), "User-agent: *\n").expect("write");
     dir.write("secret.txt", "SECRET\n");
@@ -614,8 +616,8 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
             "etag",
             "accept-ranges",
         ] {
-            // nginx sends no Accept-Ranges on a 206, a 304 or an error; tower-http's
-            // ServeDir sends it on every file (harmless: the client may use ranges).
+            // nginx sends no Accept-Ranges on a 206, a 304 or an error; http-serve
+            // sends it on every file (harmless: the client may use ranges).
             if name == "accept-ranges" && n_status != 200 {
                 continue;
             }
@@ -686,6 +688,17 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
         ("Range: bytes=-4\r\n".to_owned(), 206),
         ("Range: bytes=9-\r\n".to_owned(), 206),
         ("Range: bytes=100-200\r\n".to_owned(), 416),
+        // nginx's range parser: a syntax error or no byte of the file is 416, ranges
+        // longer together than the file are the whole file.
+        ("Range: bytes=abc\r\n".to_owned(), 416),
+        ("Range: bytes=-0\r\n".to_owned(), 416),
+        ("Range: bytes=18-\r\n".to_owned(), 416),
+        ("Range: bytes=0-100,1-2\r\n".to_owned(), 200),
+        ("Range: items=0-3\r\n".to_owned(), 200),
+        (
+            "Range: bytes=abc\r\nIf-Range: \"stale\"\r\n".to_owned(),
+            200,
+        ),
         (format!("Range: bytes=0-3\r\nIf-Range: {etag}\r\n"), 206),
         (
             "Range: bytes=0-3\r\nIf-Range: \"stale\"\r\n".to_owned(),
@@ -701,6 +714,11 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
         let (got, _) = same(request("/static/notes.txt", extra));
         assert_eq!(got, *status, "{extra}");
     }
+    // A Range on an empty file: the (empty) file; a directory without its index: 403.
+    let (status, _) = same(request("/static/empty.txt", "Range: bytes=0-1\r\n"));
+    assert_eq!(status, 200);
+    let (status, _) = same(request("/static/no-index/", ""));
+    assert_eq!(status, 403);
     // HEAD: the GET's head, no body.
     let head = "HEAD /static/css/app.css HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     let (status, _) = same(head.to_owned());

@@ -602,7 +602,7 @@ impl Gateway {
             Some(location::Target::Upstreams(upstreams)) => {
                 return self.forward(upstreams, request, peer).await
             }
-            Some(location::Target::Files(files)) => files.serve(&request, &path).await,
+            Some(location::Target::Files(files)) => files.serve(&request, &path),
             None => answer(StatusCode::NOT_FOUND),
         };
         if self.config.trace {

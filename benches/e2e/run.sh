@@ -622,7 +622,7 @@ done
 # The table: per backend, the median over the rounds of requests/s and p99, and of the
 # ratios to uWSGI and to hyper measured in the same round.
 echo
-echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
+echo "e2e: $(nproc) CPUs, $(uname -r), nginx $(nginx -v 2>&1 | sed 's/.*\///') ($WORKERS worker(s)), uWSGI $(uwsgi --version), $WORKERS uWSGI process(es) / tokio and hyper runtime thread(s)"
 extra=""
 wants axum && extra+="axum $(awk '/^name = "axum"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) on tokio $(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock) (current-thread runtime); "
 { wants gw-static-1k || wants gw-static-1m; } && ! wants gateway && extra+="uwsgi-wire gateway --static (--workers $WORKERS); "

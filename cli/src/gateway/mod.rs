@@ -297,11 +297,20 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
     let (stop, stopped) = watch::channel(());
     let mut threads = Vec::with_capacity(workers);
     for i in 0..workers {
-        let listener = listener.try_clone().map_err(bind)?;
+        // Each worker's runtime and listener are made here, so that a failure is the
+        // gateway's before it says it listens.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("starting the runtime: {e}")))?;
+        let listener = {
+            let _runtime = runtime.enter();
+            TcpListener::from_std(listener.try_clone().map_err(bind)?).map_err(bind)?
+        };
         let (gateway, slots, stopped) = (gateway.clone(), slots.clone(), stopped.clone());
         let thread = std::thread::Builder::new()
             .name(format!("gateway-{i}"))
-            .spawn(move || worker(gateway, listener, slots, stopped))
+            .spawn(move || worker(gateway, runtime, listener, slots, stopped))
             .map_err(|e| fail(format!("starting worker thread {i}: {e}")))?;
         threads.push(thread);
     }
@@ -320,9 +329,8 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
             .collect::<Vec<_>>()
     });
     for outcome in joined.await.map_err(|e| fail(format!("stopping: {e}")))? {
-        match outcome {
-            Ok(worker) => worker?,
-            Err(_) => return Err(fail("a worker thread panicked".to_owned())),
+        if outcome.is_err() {
+            return Err(fail("a worker thread panicked".to_owned()));
         }
     }
     result
@@ -332,17 +340,12 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
 /// gateway stops, then finishing the requests in flight (at most `SHUTDOWN_TIMEOUT`).
 fn worker(
     gateway: Arc<Gateway>,
-    listener: std::net::TcpListener,
+    runtime: tokio::runtime::Runtime,
+    listener: TcpListener,
     slots: Arc<Semaphore>,
     mut stopped: watch::Receiver<()>,
-) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(format!("starting the runtime: {e}")))?;
+) {
     runtime.block_on(async move {
-        let listener = TcpListener::from_std(listener)
-            .map_err(|e| fail(format!("{}: {e}", gateway.config.listen)))?;
         // Every connection is watched: on SIGTERM or SIGINT hyper finishes the request
         // in flight on each (and closes the idle ones), then the thread returns.
         let graceful = GracefulShutdown::new();
@@ -384,7 +387,6 @@ fn worker(
                 "stopping: requests still in flight after {SHUTDOWN_TIMEOUT:?}, cut"
             );
         }
-        Ok(())
     })
 }
 

@@ -2,12 +2,17 @@
 //! `Duration::MAX` (the usual way to say "no limit") waits for ever instead of panicking,
 //! as tokio's own `timeout` does.
 
+#[cfg(feature = "client")]
 use std::future::{poll_fn, Future};
+#[cfg(feature = "client")]
 use std::pin::{pin, Pin};
+#[cfg(feature = "client")]
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::time::{sleep_until, Instant, Sleep};
+use tokio::time::Instant;
+#[cfg(feature = "client")]
+use tokio::time::{sleep_until, Sleep};
 
 /// About 30 years: later than any wait ends (tokio's own "far future").
 const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
@@ -25,6 +30,7 @@ pub(crate) fn after(timeout: Duration) -> Instant {
 /// runtime's handle and reads the clock every time. One `timer` serves a run of waits
 /// (connect, then the response head): a later deadline only moves the registered
 /// entry, without the timer wheel's lock, and dropping it deregisters it once.
+#[cfg(feature = "client")]
 pub(crate) async fn within<F: Future>(
     mut timer: Pin<&mut Option<Sleep>>,
     limit: Duration,

@@ -271,6 +271,7 @@ impl NginxParams {
 
     /// Whether a param set by hand, shared or the request's own, names `key`: when none
     /// does, the var is the one [`vars_with`](NginxParams::vars_with) makes.
+    #[cfg(feature = "client")]
     pub(crate) fn edits<B>(&self, request: &Request<B>, key: &[u8]) -> bool {
         self.edits.iter().any(|(k, _, _)| k == key)
             || request

@@ -117,6 +117,7 @@ impl VarsBuilder {
 
     /// Room for `additional` more bytes of block, allocated at once (a hint: the
     /// limits are checked by each push, as always).
+    #[cfg(feature = "http")]
     pub(crate) fn reserve(&mut self, additional: usize) {
         let room = usize::from(self.limits.max_datasize).saturating_sub(self.block.len());
         self.block.reserve(additional.min(room));
@@ -173,6 +174,7 @@ impl VarsBuilder {
 
     /// The block, for a caller that sends it (the client driver, which writes the
     /// packet header in front of it).
+    #[cfg(feature = "client")]
     pub(crate) fn into_block(self) -> Vec<u8> {
         self.block
     }

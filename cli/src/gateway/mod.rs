@@ -34,7 +34,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use uwsgi_wire::cgi::{document_uri, NginxParams, RequestParams};
 use uwsgi_wire::client::{self, ErrorKind};
@@ -285,7 +285,6 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         http2,
         config,
     });
-    let listener = listener.into_std().map_err(bind)?;
     // Installed before the address is printed: a signal sent as soon as the gateway
     // says it listens is never missed.
     let shutdown = stop_signal()?;
@@ -293,35 +292,73 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         Some(n) => n.max(1),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
-    let (stop, stopped) = watch::channel(());
+    // This thread accepts and hands each connection to the next worker in turn, as
+    // actix-server does: a burst of connections spreads over every worker (workers
+    // accepting from the shared socket themselves left all of a burst to whichever
+    // woke first), and a connection then stays on its worker, so its requests pay no
+    // hand-off.
+    let mut handoffs = Vec::with_capacity(workers);
     let mut threads = Vec::with_capacity(workers);
     for i in 0..workers {
-        // Each worker's runtime and listener are made here, so that a failure is the
-        // gateway's before it says it listens.
+        // Made here, so that a failure is the gateway's before it says it listens.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| fail(format!("starting the runtime: {e}")))?;
-        let listener = {
-            let _runtime = runtime.enter();
-            TcpListener::from_std(listener.try_clone().map_err(bind)?).map_err(bind)?
-        };
-        let (gateway, slots, stopped) = (gateway.clone(), slots.clone(), stopped.clone());
+        let (handoff, accepted) = mpsc::unbounded_channel();
+        let gateway = gateway.clone();
         let thread = std::thread::Builder::new()
             .name(format!("gateway-{i}"))
-            .spawn(move || worker(gateway, runtime, listener, slots, stopped))
+            .spawn(move || worker(gateway, runtime, accepted))
             .map_err(|e| fail(format!("starting worker thread {i}: {e}")))?;
+        handoffs.push(handoff);
         threads.push(thread);
     }
-    drop(listener);
     println!("listening on {local}");
     std::io::stdout().flush().ok();
-    let result = shutdown.await;
+    let slots = Arc::new(Semaphore::new(gateway.config.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    let mut next = 0;
+    let result = loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break Ok(()), // never closed
+            },
+            signal = &mut shutdown => break signal,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %err, "accept");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            signal = &mut shutdown => break signal,
+        };
+        // The worker registers it with its own runtime.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        // A worker is gone only if it panicked: the next one takes the connection.
+        let mut connection = (stream, peer, permit);
+        for _ in 0..workers {
+            match handoffs[next].send(connection) {
+                Ok(()) => break,
+                Err(mpsc::error::SendError(back)) => connection = back,
+            }
+            next = (next + 1) % workers;
+        }
+        next = (next + 1) % workers;
+    };
+    // No new connection from here: the listener is closed, a connect is refused.
+    drop(listener);
     tracing::warn!("stopping: finishing the requests in flight (at most {SHUTDOWN_TIMEOUT:?})");
-    // Every worker stops accepting (the listening socket closes with the last one) and
-    // lets its connections finish.
-    drop(stop);
+    // Every worker lets its connections finish, then returns.
+    drop(handoffs);
     let joined = tokio::task::spawn_blocking(move || {
         threads
             .into_iter()
@@ -336,47 +373,33 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
     result
 }
 
-/// One worker thread: its own runtime, accepting and serving connections until the
+/// A connection accepted for a worker, holding its slot until it closes.
+type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
+
+/// One worker thread: its own runtime, serving the connections handed to it until the
 /// gateway stops, then finishing the requests in flight (at most `SHUTDOWN_TIMEOUT`).
 fn worker(
     gateway: Arc<Gateway>,
     runtime: tokio::runtime::Runtime,
-    listener: TcpListener,
-    slots: Arc<Semaphore>,
-    mut stopped: watch::Receiver<()>,
+    mut accepted: mpsc::UnboundedReceiver<Accepted>,
 ) {
     runtime.block_on(async move {
         // Every connection is watched: on SIGTERM or SIGINT hyper finishes the request
         // in flight on each (and closes the idle ones), then the thread returns.
         let graceful = GracefulShutdown::new();
-        loop {
-            let permit = tokio::select! {
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break, // never closed
-                },
-                _ = stopped.changed() => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        // Out of file descriptors and the like: wait instead of spinning.
-                        tracing::warn!(error = %err, "accept");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                _ = stopped.changed() => break,
-            };
-            tokio::spawn(
-                gateway
-                    .clone()
-                    .accepted(stream, peer, permit, graceful.watcher()),
-            );
+        while let Some((stream, peer, permit)) = accepted.recv().await {
+            match TcpStream::from_std(stream) {
+                Ok(stream) => {
+                    tokio::spawn(gateway.clone().accepted(
+                        stream,
+                        peer,
+                        permit,
+                        graceful.watcher(),
+                    ));
+                }
+                Err(err) => tracing::warn!(%peer, error = %err, "registering a connection"),
+            }
         }
-        // No new connection on this thread from here.
-        drop(listener);
         let open = graceful.count();
         if tokio::time::timeout(SHUTDOWN_TIMEOUT, graceful.shutdown())
             .await

@@ -398,11 +398,7 @@ fn on_sigterm_the_request_in_flight_completes_and_new_connections_are_refused() 
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    harness::kill("TERM", pid);
     // The listener is closed at once; the request in flight still has about 2 s to go.
     std::thread::sleep(Duration::from_millis(500));
     let refused = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.kind());

@@ -461,6 +461,27 @@ pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T>
     }
 }
 
+/// Whether process `pid` runs: its /proc entry is there and it is no zombie.
+#[allow(dead_code)] // for the wsgi tests, which include this file
+pub fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// Sends `signal` (a name: `TERM`, `HUP`, ...) to process `pid` with kill(1); fails the
+/// test when it cannot.
+#[allow(dead_code)] // for the wsgi and CLI tests, which include this file
+pub fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -s {signal} {pid}");
+}
+
 /// The pid of the process whose command line is `program` followed by, among its
 /// arguments, `arg` (a server started through `timeout` and `env`: the real one).
 pub fn pid_running(program: &str, arg: &str) -> u32 {

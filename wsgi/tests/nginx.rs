@@ -25,7 +25,7 @@ use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use harness::{ci, poll, require, start_listening, Need, Peer, TempDir, NGINX};
+use harness::{alive, ci, kill, poll, require, start_listening, Need, Peer, TempDir, NGINX};
 use sha2::{Digest, Sha256};
 use support::*;
 
@@ -679,22 +679,6 @@ fn children(ppid: u32) -> Vec<u32> {
     }
     found.sort_unstable();
     found
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    })
-}
-
-fn kill(signal: &str, pid: u32) {
-    let status = Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -s {signal} {pid}");
 }
 
 fn get_pid(port: u16) -> u32 {

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use harness::{free_port, is_root, poll, require, Peer, TempDir, CLEAN_PATH, NGINX};
+use harness::{alive, free_port, is_root, kill, poll, require, Peer, TempDir, CLEAN_PATH, NGINX};
 
 const HOST: &str = env!("CARGO_BIN_EXE_uwsgi-wire-wsgi");
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -113,10 +113,6 @@ fn stat(pid: u32) -> Vec<String> {
     fields
 }
 
-fn alive(pid: u32) -> bool {
-    !stat(pid).is_empty()
-}
-
 /// The live processes whose parent is `ppid`.
 fn children(ppid: u32) -> Vec<u32> {
     let mut found: Vec<u32> = std::fs::read_dir("/proc")
@@ -131,14 +127,6 @@ fn children(ppid: u32) -> Vec<u32> {
         .collect();
     found.sort_unstable();
     found
-}
-
-fn kill(signal: &str, pid: u32) {
-    let status = Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -s {signal} {pid}");
 }
 
 /// A daemonized host (it left the test's process group): SIGKILLed with its workers on

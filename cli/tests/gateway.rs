@@ -36,18 +36,7 @@ fn serve(dir: &TempDir) -> (Peer, u16) {
 
 /// `uwsgi-wire gateway 127.0.0.1:PORT ARGS...` on a free port.
 fn gateway(dir: &TempDir, args: &[String]) -> (Peer, u16) {
-    start_listening(|port| {
-        let mut all = vec!["gateway".to_owned(), format!("127.0.0.1:{port}")];
-        all.extend(args.iter().cloned());
-        Peer::start(
-            "uwsgi-wire-gateway",
-            dir.path(),
-            "INT",
-            Duration::from_secs(120),
-            BIN,
-            all,
-        )
-    })
+    harness::start_gateway(BIN, dir.path(), Duration::from_secs(120), args.to_vec())
 }
 
 /// The status, the head and the body of the answer to `GET target` sent as raw bytes

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::client::{Conn, HttpRequest, HttpResponse};
 use crate::client_driver::{servers, Server};
-use crate::harness::{self, require, start_listening, Peer, TempDir, NGINX};
+use crate::harness::{self, require, Peer, TempDir, NGINX};
 use crate::peers::nginx;
 
 /// A running gateway in front of `upstreams`.
@@ -34,20 +34,10 @@ impl Gateway {
         let bin = crate::own_servers::examples::cli_binary()
             .display()
             .to_string();
-        let (peer, port) = start_listening(|port| {
-            let mut args = vec!["gateway".to_owned(), format!("127.0.0.1:{port}")];
-            args.extend(upstreams.iter().cloned());
-            args.extend(extra.iter().map(|s| s.to_string()));
-            args.push("--trace".to_owned());
-            Peer::start(
-                "gateway",
-                dir.path(),
-                "INT",
-                Duration::from_secs(300),
-                &bin,
-                args,
-            )
-        });
+        let mut args: Vec<String> = upstreams.to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push("--trace".to_owned());
+        let (peer, port) = harness::start_gateway(&bin, dir.path(), Duration::from_secs(300), args);
         let pid = harness::pid_running(&bin, &format!("127.0.0.1:{port}"));
         Gateway {
             port,

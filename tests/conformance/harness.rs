@@ -461,6 +461,21 @@ pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T>
     }
 }
 
+/// `uwsgi-wire gateway 127.0.0.1:PORT ARGS...` (the CLI binary `bin`) on a free port,
+/// its output in `dir/gateway.log`, stopped by SIGINT, capped at `cap`.
+pub fn start_gateway(
+    bin: &str,
+    dir: &Path,
+    cap: Duration,
+    args: impl IntoIterator<Item = String> + Clone,
+) -> (Peer, u16) {
+    start_listening(|port| {
+        let mut all = vec!["gateway".to_owned(), format!("127.0.0.1:{port}")];
+        all.extend(args.clone());
+        Peer::start("gateway", dir, "INT", cap, bin, all)
+    })
+}
+
 /// Whether process `pid` runs: its /proc entry is there and it is no zombie.
 #[allow(dead_code)] // for the wsgi tests, which include this file
 pub fn alive(pid: u32) -> bool {

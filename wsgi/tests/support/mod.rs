@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::harness::{pid_running, start_listening, status_kib, Peer, TempDir};
+use crate::harness::{pid_running, start_gateway, start_listening, status_kib, Peer, TempDir};
 use crate::{examples, peers};
 
 pub const HOST: &str = env!("CARGO_BIN_EXE_uwsgi-wire-wsgi");
@@ -102,23 +102,12 @@ pub fn stack_behind(front: Front, name: &str, args: &[&str]) -> Stack {
 /// the gateway before `backend`, bodies up to 64 MiB (nginx's are unbounded here).
 fn gateway(dir: &TempDir, backend: u16) -> (Peer, u16) {
     let bin = examples::cli_binary().display().to_string();
-    start_listening(|port| {
-        let args = [
-            "gateway".to_owned(),
-            format!("127.0.0.1:{port}"),
-            format!("127.0.0.1:{backend}"),
-            "--max-body".to_owned(),
-            "64M".to_owned(),
-        ];
-        Peer::start(
-            "gateway",
-            dir.path(),
-            "INT",
-            Duration::from_secs(300),
-            &bin,
-            args,
-        )
-    })
+    let args = [
+        format!("127.0.0.1:{backend}"),
+        "--max-body".to_owned(),
+        "64M".to_owned(),
+    ];
+    start_gateway(&bin, dir.path(), Duration::from_secs(300), args)
 }
 
 /// A response as the test client read it.

@@ -346,13 +346,13 @@ async fn serve(config: Settings, templates: Vec<(String, vars::Template)>) -> Re
         // A worker is gone only if it panicked: the next one takes the connection.
         let mut connection = (stream, peer, permit);
         for _ in 0..workers {
-            match handoffs[next].send(connection) {
+            let handoff = &handoffs[next];
+            next = (next + 1) % workers;
+            match handoff.send(connection) {
                 Ok(()) => break,
                 Err(mpsc::error::SendError(back)) => connection = back,
             }
-            next = (next + 1) % workers;
         }
-        next = (next + 1) % workers;
     };
     // No new connection from here: the listener is closed, a connect is refused.
     drop(listener);

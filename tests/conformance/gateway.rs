@@ -549,6 +549,15 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
     std::fs::write(public.join("docs/index.html"), "<p>docs</p>\n").expect("write");
     std::fs::write(public.join("a b.txt"), "spaced\n").expect("write");
     std::fs::write(public.join("empty.txt"), "").expect("write");
+    // From before 1970: nginx's `Last-Modified` is 1970's first second, its ETag's time
+    // negative (http-serve's date formatting would panic on it).
+    std::fs::write(public.join("old.txt"), "from 1960\n").expect("write");
+    let sixties = std::time::UNIX_EPOCH - std::time::Duration::from_secs(315_619_200);
+    std::fs::File::options()
+        .write(true)
+        .open(public.join("old.txt"))
+        .and_then(|file| file.set_modified(sixties))
+        .expect("set_modified");
     std::fs::create_dir_all(public.join("no-index")).expect("mkdir");
     std::fs::write(root.join("index.html"), "<p>root</p>\n").expect("write");
     std::fs::write(root.join("robots.txt"), "User-agent: *\n").expect("write");
@@ -632,6 +641,7 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
         "/static/a%20b.txt",
         "/static//css/./app.css",
         "/static/docs/../notes.txt",
+        "/static/old.txt",
         "/",
         "/robots.txt",
     ] {
@@ -704,6 +714,13 @@ fn static_files_are_served_as_nginx_serves_them_through_alias_and_root() {
         let (got, _) = same(request("/static/notes.txt", extra));
         assert_eq!(got, *status, "{extra}");
     }
+    // The file from before 1970: its ETag matches, 1970's first second is not its date.
+    let (_, headers) = same(request("/static/old.txt", ""));
+    let etag = header(&headers, "etag").expect("an ETag");
+    let extra = format!("If-None-Match: {etag}\r\n");
+    assert_eq!(same(request("/static/old.txt", &extra)).0, 304);
+    let epoch = "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
+    assert_eq!(same(request("/static/old.txt", epoch)).0, 200);
     // A Range on an empty file: the (empty) file; a directory without its index: 403.
     let (status, _) = same(request("/static/empty.txt", "Range: bytes=0-1\r\n"));
     assert_eq!(status, 200);

@@ -12,7 +12,7 @@
 //! without it, and a 301 for a directory without its `/`.
 
 use std::cell::RefCell;
-use std::ffi::OsStr;
+use std::convert::Infallible;
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
@@ -25,11 +25,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{
-    ALLOW, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE,
-    LAST_MODIFIED, LOCATION, RANGE,
+    ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, IF_MATCH,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, LOCATION,
+    RANGE,
 };
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 
 use super::{answer, Body};
 
@@ -68,7 +70,11 @@ impl Files {
             return answer(StatusCode::NOT_FOUND);
         };
         let index = path.ends_with(b"/") || path.is_empty();
-        let mut target = self.dir.join(rest);
+        // Made in a buffer of its final size: `join` and then `push` copied it twice.
+        let room = self.dir.as_os_str().len() + rest.as_os_str().len() + "/index.html".len();
+        let mut target = PathBuf::with_capacity(room);
+        target.push(&self.dir);
+        target.push(rest);
         if index {
             target.push("index.html");
         }
@@ -108,42 +114,10 @@ impl Files {
         if !file.regular {
             return answer(StatusCode::NOT_FOUND);
         }
-        let etag = file.etag.clone();
-        let (modified, len) = (file.modified, file.len);
-        let (headers, unsatisfiable) = nginx_view(request.headers(), &etag, modified, len);
-        let response = match headers {
-            Some(headers) => {
-                let mut inner = Request::new(());
-                *inner.method_mut() = request.method().clone();
-                *inner.headers_mut() = headers;
-                http_serve::serve(file, &inner)
-            }
-            None => http_serve::serve(file, request),
-        };
-        let (mut parts, body) = response.into_parts();
-        match parts.status {
-            StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
-                if not_modified(request.headers(), &etag, modified) {
-                    return not_modified_response(etag, parts.headers.remove(LAST_MODIFIED));
-                }
-                if unsatisfiable {
-                    let mut response = answer(StatusCode::RANGE_NOT_SATISFIABLE);
-                    if let Ok(range) = HeaderValue::try_from(format!("bytes */{len}")) {
-                        response.headers_mut().insert(CONTENT_RANGE, range);
-                    }
-                    return response;
-                }
-            }
-            StatusCode::METHOD_NOT_ALLOWED => {
-                // nginx's 405 names no methods; http-serve's lower-case list is kept
-                // but spelled as RFC 9110's examples.
-                parts
-                    .headers
-                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            }
-            _ => {}
+        if plain(request) {
+            return file.whole(request.method() == Method::HEAD);
         }
-        Response::from_parts(parts, body.boxed_unsync())
+        file.serve(request)
     }
 }
 
@@ -157,6 +131,25 @@ fn relative(rest: &[u8]) -> Option<&Path> {
     rest.components()
         .all(|c| matches!(c, Component::Normal(_)))
         .then_some(rest)
+}
+
+/// A GET or HEAD without a condition or a range: http-serve and nginx send the whole
+/// file with its validators, which [`File::whole`] does directly.
+fn plain<B>(request: &Request<B>) -> bool {
+    const CONDITIONS: [HeaderName; 6] = [
+        RANGE,
+        IF_RANGE,
+        IF_MATCH,
+        IF_NONE_MATCH,
+        IF_MODIFIED_SINCE,
+        IF_UNMODIFIED_SINCE,
+    ];
+    let method = request.method();
+    (method == Method::GET || method == Method::HEAD)
+        && !request
+            .headers()
+            .keys()
+            .any(|name| CONDITIONS.contains(name))
 }
 
 /// A directory named without its `/`: nginx's 301 to the request's own path and `/`.
@@ -308,15 +301,15 @@ fn nginx_range(value: &[u8], len: u64) -> Ranges {
     }
 }
 
-/// An open regular file (or directory), its metadata read once, as http-serve's entity.
+/// An open regular file (or directory), its metadata read once.
 struct File {
-    file: Arc<Open>,
+    file: Open,
     len: u64,
     modified: Option<SystemTime>,
     directory: bool,
     regular: bool,
-    /// For a regular file: nginx's entity tag and the type by extension.
-    etag: HeaderValue,
+    /// For a regular file: its headers but the date, and the type by extension.
+    validators: Validators,
     content_type: HeaderValue,
 }
 
@@ -331,26 +324,225 @@ impl File {
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
         let file = options.open(path)?;
         let meta = file.metadata()?;
-        let (len, modified, regular) = (meta.len(), meta.modified().ok(), meta.is_file());
-        let (etag, content_type) = if regular {
-            (etag(modified, len), content_type(path))
+        let modified = meta.modified().ok();
+        let (len, regular) = (meta.len(), meta.is_file());
+        let (validators, content_type) = if regular {
+            (validators(modified, len), content_type(path))
         } else {
             let none = HeaderValue::from_static("");
-            (none.clone(), none)
+            let validators = Validators {
+                etag: none.clone(),
+                last_modified: None,
+                length: none.clone(),
+            };
+            (validators, none)
         };
         Ok(File {
-            file: Arc::new(Open {
+            file: Open {
                 file,
                 at: AtomicU64::new(0),
-            }),
+            },
             len,
             modified,
             directory: meta.is_dir(),
             regular,
-            etag,
+            validators,
             content_type,
         })
     }
+
+    /// The answer to a GET or HEAD without a condition or a range: what http-serve's
+    /// `serve` answers to it (the same headers in the same order, the same body), made
+    /// directly. Its conditions and ranges were three quarters of the file code's
+    /// instructions for a 1 KiB GET, and its two dates a sixth.
+    fn whole(self, head: bool) -> Response<Body> {
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if let Some(modified) = self.modified {
+            // As http-serve: the date now, and `Last-Modified` no later than it.
+            let now = SystemTime::now();
+            let date = now_date(now);
+            let last_modified = match self.validators.last_modified {
+                Some(last_modified) if modified < now => last_modified,
+                _ => date.clone(),
+            };
+            headers.insert(DATE, date);
+            headers.insert(LAST_MODIFIED, last_modified);
+        }
+        headers.insert(ETAG, self.validators.etag);
+        headers.insert(CONTENT_LENGTH, self.validators.length);
+        headers.insert(CONTENT_TYPE, self.content_type);
+        let len = self.len;
+        let body = if head || len == 0 {
+            super::empty()
+        } else {
+            // A small file read now, into the one buffer the body is; a read that fails
+            // is made again by the streamed body, which cuts the response as it does for
+            // a large file.
+            let small = (len <= CHUNK)
+                .then(|| usize::try_from(len).ok())
+                .flatten()
+                .and_then(|len| self.file.read(0, len).ok());
+            match small {
+                Some(buf) => Full::new(Bytes::from(buf))
+                    .map_err(|never: Infallible| match never {})
+                    .boxed_unsync(),
+                None => StreamBody::new(Frames(Chunks {
+                    file: Arc::new(self.file),
+                    range: 0..len,
+                }))
+                .boxed_unsync(),
+            }
+        };
+        let mut response = Response::new(body);
+        *response.headers_mut() = headers;
+        response
+    }
+
+    /// A regular file's answer to any request: http-serve's, with nginx's rules on top.
+    fn serve<B>(self, request: &Request<B>) -> Response<Body> {
+        let file = self.entity();
+        let etag = file.etag.clone();
+        let (modified, len) = (file.modified, file.len);
+        let (headers, unsatisfiable) = nginx_view(request.headers(), &etag, modified, len);
+        let response = match headers {
+            Some(headers) => {
+                let mut inner = Request::new(());
+                *inner.method_mut() = request.method().clone();
+                *inner.headers_mut() = headers;
+                http_serve::serve(file, &inner)
+            }
+            None => http_serve::serve(file, request),
+        };
+        let (mut parts, body) = response.into_parts();
+        match parts.status {
+            StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
+                if not_modified(request.headers(), &etag, modified) {
+                    return not_modified_response(etag, parts.headers.remove(LAST_MODIFIED));
+                }
+                if unsatisfiable {
+                    let mut response = answer(StatusCode::RANGE_NOT_SATISFIABLE);
+                    if let Ok(range) = HeaderValue::try_from(format!("bytes */{len}")) {
+                        response.headers_mut().insert(CONTENT_RANGE, range);
+                    }
+                    return response;
+                }
+            }
+            StatusCode::METHOD_NOT_ALLOWED => {
+                // nginx's 405 names no methods; http-serve's lower-case list is kept
+                // but spelled as RFC 9110's examples.
+                parts
+                    .headers
+                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            }
+            _ => {}
+        }
+        Response::from_parts(parts, body.boxed_unsync())
+    }
+
+    /// The file as http-serve's entity, for the answers with conditions or ranges.
+    fn entity(self) -> Entity {
+        Entity {
+            file: Arc::new(self.file),
+            len: self.len,
+            modified: self.modified,
+            etag: self.validators.etag,
+            content_type: self.content_type,
+        }
+    }
+}
+
+/// A regular file as http-serve's entity.
+struct Entity {
+    file: Arc<Open>,
+    len: u64,
+    modified: Option<SystemTime>,
+    /// nginx's entity tag.
+    etag: HeaderValue,
+    content_type: HeaderValue,
+}
+
+/// A regular file's headers that depend only on its modification time and size:
+/// nginx's `ETag`, `Last-Modified` (1970 for an earlier time, as nginx says it; `None`
+/// for a date HTTP cannot say), and `Content-Length`.
+#[derive(Clone)]
+struct Validators {
+    etag: HeaderValue,
+    last_modified: Option<HeaderValue>,
+    length: HeaderValue,
+}
+
+/// The [`Validators`] of a file modified at `modified` with `len` bytes.
+/// The last few files' are kept on each thread: the three values made anew were a sixth
+/// of a 1 KiB GET's file code.
+fn validators(modified: Option<SystemTime>, len: u64) -> Validators {
+    /// Enough for a site's usual files.
+    const KEPT: usize = 16;
+    /// 9999-12-31T23:59:59Z, the last second an HTTP date says.
+    const LAST_DATE: u64 = 253_402_300_799;
+    thread_local! {
+        static VALIDATORS: RefCell<Vec<((Option<i64>, u64), Validators)>> =
+            const { RefCell::new(Vec::new()) };
+    }
+    let secs = modified.map(unix_seconds);
+    let key = (secs, len);
+    let kept = VALIDATORS.with_borrow(|kept| {
+        kept.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, validators)| validators.clone())
+    });
+    kept.unwrap_or_else(|| {
+        let validators = Validators {
+            etag: etag(secs.unwrap_or(0), len),
+            last_modified: secs
+                .map(|s| s.max(0).unsigned_abs())
+                .filter(|&s| s <= LAST_DATE)
+                .map(|s| http_date(UNIX_EPOCH + std::time::Duration::from_secs(s))),
+            length: HeaderValue::from(len),
+        };
+        VALIDATORS.with_borrow_mut(|kept| {
+            if kept.len() == KEPT {
+                kept.remove(0);
+            }
+            kept.push((key, validators.clone()));
+        });
+        validators
+    })
+}
+
+/// A time's whole seconds since 1970, as `stat`'s `st_mtime` says it (rounded down,
+/// negative before 1970).
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let before = before.duration();
+            let secs = before.as_secs() + u64::from(before.subsec_nanos() > 0);
+            i64::try_from(secs).map_or(i64::MIN, |s| -s)
+        }
+    }
+}
+
+/// `Date` for `now`, made once a second on each thread (as hyper makes its own).
+fn now_date(now: SystemTime) -> HeaderValue {
+    thread_local! {
+        static NOW: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    NOW.with_borrow_mut(|kept| match kept {
+        Some((at, date)) if *at == secs => date.clone(),
+        _ => {
+            let date = http_date(now);
+            *kept = Some((secs, date.clone()));
+            date
+        }
+    })
+}
+
+/// `time` as an HTTP date (httpdate's, as http-serve writes it).
+fn http_date(time: SystemTime) -> HeaderValue {
+    HeaderValue::try_from(httpdate::fmt_http_date(time))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// What tower-http's ServeDir sent: `mime_guess`'s first type for the extension, or
@@ -360,9 +552,9 @@ fn content_type(path: &Path) -> HeaderValue {
     /// Enough for a site's usual types (html, css, js, png, svg, ...).
     const KEPT: usize = 16;
     thread_local! {
-        static TYPES: RefCell<Vec<(Box<OsStr>, &'static str)>> = const { RefCell::new(Vec::new()) };
+        static TYPES: RefCell<Vec<(Box<[u8]>, &'static str)>> = const { RefCell::new(Vec::new()) };
     }
-    let extension = path.extension().unwrap_or_default();
+    let extension = extension(path.as_os_str().as_encoded_bytes());
     let kept = TYPES.with_borrow(|types| {
         types
             .iter()
@@ -370,7 +562,7 @@ fn content_type(path: &Path) -> HeaderValue {
             .map(|&(_, mime)| mime)
     });
     let mime = kept.unwrap_or_else(|| {
-        let mime = mime_guess::from_ext(extension.to_str().unwrap_or_default())
+        let mime = mime_guess::from_ext(std::str::from_utf8(extension).unwrap_or_default())
             .first_raw()
             .unwrap_or("application/octet-stream");
         TYPES.with_borrow_mut(|types| {
@@ -384,7 +576,19 @@ fn content_type(path: &Path) -> HeaderValue {
     HeaderValue::from_static(mime)
 }
 
-impl http_serve::Entity for File {
+/// The extension of the file a path names (empty for none), as [`Path::extension`]
+/// says it for the gateway's paths (a file's name last, no `..`), from the path's bytes:
+/// `Path`'s parse of its components was half the type's cost.
+fn extension(path: &[u8]) -> &[u8] {
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    match name.iter().rposition(|&b| b == b'.') {
+        // None, or a name starting with its only dot (`.profile`): no extension.
+        None | Some(0) => b"",
+        Some(dot) => &name[dot + 1..],
+    }
+}
+
+impl http_serve::Entity for Entity {
     type Error = http_serve::BoxError;
     type Data = Bytes;
 
@@ -411,7 +615,9 @@ impl http_serve::Entity for File {
     }
 
     fn last_modified(&self) -> Option<SystemTime> {
-        self.modified
+        // As nginx's `Last-Modified` for a file from before 1970 (and httpdate would
+        // panic on an earlier time).
+        self.modified.map(|m| m.max(UNIX_EPOCH))
     }
 }
 
@@ -474,6 +680,19 @@ impl futures_core::Stream for Chunks {
     }
 }
 
+/// A file's [`Chunks`] as a body's frames.
+struct Frames(Chunks);
+
+impl futures_core::Stream for Frames {
+    type Item = Result<Frame<Bytes>, http_serve::BoxError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0)
+            .poll_next(cx)
+            .map(|chunk| chunk.map(|chunk| chunk.map(Frame::data)))
+    }
+}
+
 /// nginx's `If-Range`: an entity tag (it ends with `"`) equal to the file's, or a date
 /// equal to its modification time (in whole seconds, as `Last-Modified` says it); else
 /// the range is not sent, the whole file is.
@@ -496,15 +715,18 @@ fn seconds(time: SystemTime) -> Option<SystemTime> {
 }
 
 /// nginx's `ETag` for a file: `"MTIME-SIZE"`, both in lower-case hex, the modification
-/// time in whole seconds.
-fn etag(modified: Option<SystemTime>, len: u64) -> HeaderValue {
-    let secs = modified
-        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
+/// time in whole seconds (0 when unknown; a `-` and its distance before 1970 for an
+/// earlier time, as nginx prints a negative `time_t`).
+fn etag(secs: i64, len: u64) -> HeaderValue {
     // Written in place: `format!`'s machinery was a tenth of a 1 KiB GET's instructions.
-    let mut tag = [0u8; 35];
+    let mut tag = [0u8; 36];
     tag[0] = b'"';
-    let mut end = 1 + hex(secs, &mut tag[1..]);
+    let mut end = 1;
+    if secs < 0 {
+        tag[end] = b'-';
+        end += 1;
+    }
+    end += hex(secs.unsigned_abs(), &mut tag[end..]);
     tag[end] = b'-';
     end += 1;
     end += hex(len, &mut tag[end..]);
@@ -587,13 +809,44 @@ mod tests {
     fn the_etag_is_nginx_s_mtime_and_size_in_hex() {
         // 2026-12-07T16:00:00Z is 1796659200 = 0x6b16d800 (checked with `date -d`).
         let modified = at("Mon, 07 Dec 2026 16:00:00 GMT");
-        assert_eq!(etag(modified, 1024), "\"6b16d800-400\"");
+        assert_eq!(validators(modified, 1024).etag, "\"6b16d800-400\"");
         // The fraction of a second is not in it.
         let later = modified.map(|m| m + std::time::Duration::from_millis(999));
-        assert_eq!(etag(later, 1024), "\"6b16d800-400\"");
-        assert_eq!(etag(None, 0), "\"0-0\"");
-        assert_eq!(etag(None, u64::MAX), "\"0-ffffffffffffffff\"");
-        assert_eq!(etag(at("Thu, 01 Jan 1970 00:00:16 GMT"), 15), "\"10-f\"");
+        assert_eq!(validators(later, 1024).etag, "\"6b16d800-400\"");
+        assert_eq!(validators(None, 0).etag, "\"0-0\"");
+        assert_eq!(etag(0, u64::MAX), "\"0-ffffffffffffffff\"");
+        assert_eq!(etag(16, 15), "\"10-f\"");
+        // nginx 1.22's for a file touched at 1960-01-01T00:00:00Z, and half a second later.
+        let old = at("Thu, 01 Jan 1970 00:00:00 GMT")
+            .map(|e| e - std::time::Duration::from_secs(315_619_200));
+        assert_eq!(validators(old, 1024).etag, "\"-12cff780-400\"");
+        let later = old.map(|m| m + std::time::Duration::from_millis(500));
+        assert_eq!(validators(later, 1024).etag, "\"-12cff780-400\"");
+        let earlier = old.map(|m| m - std::time::Duration::from_millis(500));
+        assert_eq!(validators(earlier, 1024).etag, "\"-12cff781-400\"");
+        assert_eq!(
+            validators(old, 1024).last_modified.unwrap(),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn validators_are_kept_per_modification_time_and_size() {
+        let modified = at("Mon, 07 Dec 2026 16:00:00 GMT");
+        // More files than are kept, twice: the second pass makes evicted ones again.
+        for _ in 0..2 {
+            for len in 0..20u64 {
+                let got = validators(modified, len);
+                assert_eq!(got.etag, format!("\"6b16d800-{len:x}\""));
+                assert_eq!(got.length, len.to_string().as_str());
+                assert_eq!(got.last_modified.unwrap(), "Mon, 07 Dec 2026 16:00:00 GMT");
+            }
+        }
+        let none = validators(None, 7);
+        assert_eq!(
+            (none.etag, none.last_modified),
+            ("\"0-7\"".parse().unwrap(), None)
+        );
     }
 
     #[test]
@@ -698,5 +951,125 @@ mod tests {
                 assert_eq!(of(&format!("f.x{n}")), "application/octet-stream");
             }
         }
+    }
+
+    #[test]
+    fn the_extension_is_path_s() {
+        for path in [
+            "/srv/a.css",
+            "/srv/b/c.tar.gz",
+            "/srv/.profile",
+            "/srv/.a.b",
+            "/srv/noext",
+            "/srv/dot.",
+            "/srv/d.ir/index.html",
+            "/srv/d.ir/file",
+            "relative.JS",
+            "",
+        ] {
+            let std = Path::new(path).extension().unwrap_or_default();
+            assert_eq!(extension(path.as_bytes()), std.as_encoded_bytes(), "{path}");
+        }
+    }
+
+    /// A directory of its own under the system's temporary one, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The status, the headers in order and the whole body of a response.
+    fn taken(response: Response<Body>) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+        let (parts, body) = response.into_parts();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.to_string(), value)
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let body = runtime.block_on(body.collect()).unwrap().to_bytes();
+        (parts.status, headers, body.to_vec())
+    }
+
+    #[test]
+    fn a_plain_get_or_head_is_the_answer_http_serve_gives() {
+        let dir =
+            Scratch(std::env::temp_dir().join(format!("uwsgi-wire-plain-{}", std::process::id())));
+        fs::create_dir_all(&dir.0).unwrap();
+        let now = SystemTime::now();
+        let day = std::time::Duration::from_secs(86_400);
+        let large: Vec<u8> = (0..CHUNK * 2 + 3).map(|i| (i % 251) as u8).collect();
+        // (name, content, modification time): empty, small, streamed in three chunks,
+        // modified in the future (`Last-Modified` is then the date now), before 1970
+        // (`Last-Modified` is 1970's first second, as nginx says it).
+        let files: [(&str, &[u8], Option<SystemTime>); 6] = [
+            ("empty.txt", b"", None),
+            ("small.css", b"body { color: red }\n", Some(now - day)),
+            ("large.bin", &large, None),
+            ("exact.bin", &large[..CHUNK as usize], None),
+            ("future.html", b"<p>later</p>\n", Some(now + day)),
+            ("old.js", b"1;\n", Some(UNIX_EPOCH - day)),
+        ];
+        for (name, content, modified) in files {
+            let path = dir.0.join(name);
+            fs::write(&path, content).unwrap();
+            if let Some(modified) = modified {
+                fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_modified(modified)
+                    .unwrap();
+            }
+            for method in [Method::GET, Method::HEAD] {
+                let mut request = Request::new(());
+                *request.method_mut() = method.clone();
+                request
+                    .headers_mut()
+                    .insert("accept", HeaderValue::from_static("*/*"));
+                assert!(plain(&request));
+                // Both at the same second: the date is in both heads.
+                let (direct, general) = loop {
+                    let direct = taken(File::open(&path).unwrap().whole(method == Method::HEAD));
+                    let general = taken(File::open(&path).unwrap().serve(&request));
+                    if direct.1.iter().find(|(n, _)| n == "date")
+                        == general.1.iter().find(|(n, _)| n == "date")
+                    {
+                        break (direct, general);
+                    }
+                };
+                assert_eq!(direct, general, "{method} {name}");
+                assert_eq!(direct.0, StatusCode::OK);
+                let body: &[u8] = if method == Method::HEAD { b"" } else { content };
+                assert!(direct.2 == body, "{method} {name}: the body");
+            }
+        }
+        // Conditions and ranges go to http-serve.
+        for (name, value) in [
+            ("range", "bytes=0-1"),
+            ("if-range", "\"x\""),
+            ("if-match", "*"),
+            ("if-none-match", "*"),
+            ("if-modified-since", "Mon, 07 Dec 2026 16:00:00 GMT"),
+            ("if-unmodified-since", "Mon, 07 Dec 2026 16:00:00 GMT"),
+        ] {
+            let mut request = Request::new(());
+            request.headers_mut().insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+            assert!(!plain(&request), "{name}");
+        }
+        let mut post = Request::new(());
+        *post.method_mut() = Method::POST;
+        assert!(!plain(&post));
     }
 }

@@ -308,9 +308,8 @@ struct File {
     modified: Option<SystemTime>,
     directory: bool,
     regular: bool,
-    /// For a regular file: its headers but the date, and the type by extension.
-    validators: Validators,
-    content_type: HeaderValue,
+    /// For a regular file: the type by extension.
+    content_type: &'static str,
 }
 
 impl File {
@@ -326,17 +325,7 @@ impl File {
         let meta = file.metadata()?;
         let modified = meta.modified().ok();
         let (len, regular) = (meta.len(), meta.is_file());
-        let (validators, content_type) = if regular {
-            (validators(modified, len), content_type(path))
-        } else {
-            let none = HeaderValue::from_static("");
-            let validators = Validators {
-                etag: none.clone(),
-                last_modified: None,
-                length: none.clone(),
-            };
-            (validators, none)
-        };
+        let content_type = if regular { content_type(path) } else { "" };
         Ok(File {
             file: Open {
                 file,
@@ -346,7 +335,6 @@ impl File {
             modified,
             directory: meta.is_dir(),
             regular,
-            validators,
             content_type,
         })
     }
@@ -356,22 +344,7 @@ impl File {
     /// directly. Its conditions and ranges were three quarters of the file code's
     /// instructions for a 1 KiB GET, and its two dates a sixth.
     fn whole(self, head: bool) -> Response<Body> {
-        let mut headers = HeaderMap::with_capacity(6);
-        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        if let Some(modified) = self.modified {
-            // As http-serve: the date now, and `Last-Modified` no later than it.
-            let now = SystemTime::now();
-            let date = now_date(now);
-            let last_modified = match self.validators.last_modified {
-                Some(last_modified) if modified < now => last_modified,
-                _ => date.clone(),
-            };
-            headers.insert(DATE, date);
-            headers.insert(LAST_MODIFIED, last_modified);
-        }
-        headers.insert(ETAG, self.validators.etag);
-        headers.insert(CONTENT_LENGTH, self.validators.length);
-        headers.insert(CONTENT_TYPE, self.content_type);
+        let headers = whole_head(&self);
         let len = self.len;
         let body = if head || len == 0 {
             super::empty()
@@ -446,10 +419,73 @@ impl File {
             file: Arc::new(self.file),
             len: self.len,
             modified: self.modified,
-            etag: self.validators.etag,
-            content_type: self.content_type,
+            etag: validators(self.modified, self.len).etag,
+            content_type: HeaderValue::from_static(self.content_type),
         }
     }
+}
+
+/// The head of [`File::whole`]'s answer: http-serve's for a GET without a condition or a
+/// range, in its order. The last few are kept on each thread, each for the second its
+/// `Date` says: the six headers inserted anew were a quarter of the file code's
+/// instructions, a copy of the map costs a third of that.
+fn whole_head(file: &File) -> HeaderMap {
+    /// Enough for a site's usual files.
+    const KEPT: usize = 16;
+    /// What the head depends on: the file's modification time and size, its type, and
+    /// the second now (`Last-Modified` is `Date` when the file's second is not earlier).
+    type Key = (Option<(i64, i64)>, u64, &'static str);
+    thread_local! {
+        static HEADS: RefCell<Vec<(Key, HeaderMap)>> = const { RefCell::new(Vec::new()) };
+    }
+    let now = file.modified.map(|_| SystemTime::now());
+    let key: Key = (
+        file.modified
+            .zip(now)
+            .map(|(m, now)| (unix_seconds(m), unix_seconds(now))),
+        file.len,
+        file.content_type,
+    );
+    let kept = HEADS.with_borrow(|heads| {
+        heads
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, head)| head.clone())
+    });
+    kept.unwrap_or_else(|| {
+        let validators = validators(file.modified, file.len);
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if let Some((modified, now)) = file.modified.zip(now) {
+            // As http-serve: the date now, and `Last-Modified` no later than it.
+            let date = http_date(now);
+            let last_modified = match validators.last_modified {
+                Some(last_modified) if modified < now => last_modified,
+                _ => date.clone(),
+            };
+            headers.insert(DATE, date);
+            headers.insert(LAST_MODIFIED, last_modified);
+        }
+        headers.insert(ETAG, validators.etag);
+        headers.insert(CONTENT_LENGTH, validators.length);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+        HEADS.with_borrow_mut(|heads| {
+            // The same file's head of an earlier second goes, else the oldest.
+            let file = heads.iter().position(|((times, len, ty), _)| {
+                times.map(|t| t.0) == key.0.map(|t| t.0) && (*len, *ty) == (key.1, key.2)
+            });
+            match file {
+                Some(at) => heads[at] = (key, headers.clone()),
+                None => {
+                    if heads.len() == KEPT {
+                        heads.remove(0);
+                    }
+                    heads.push((key, headers.clone()));
+                }
+            }
+        });
+        headers
+    })
 }
 
 /// A regular file as http-serve's entity.
@@ -523,22 +559,6 @@ fn unix_seconds(time: SystemTime) -> i64 {
     }
 }
 
-/// `Date` for `now`, made once a second on each thread (as hyper makes its own).
-fn now_date(now: SystemTime) -> HeaderValue {
-    thread_local! {
-        static NOW: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
-    }
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    NOW.with_borrow_mut(|kept| match kept {
-        Some((at, date)) if *at == secs => date.clone(),
-        _ => {
-            let date = http_date(now);
-            *kept = Some((secs, date.clone()));
-            date
-        }
-    })
-}
-
 /// `time` as an HTTP date (httpdate's, as http-serve writes it).
 fn http_date(time: SystemTime) -> HeaderValue {
     HeaderValue::try_from(httpdate::fmt_http_date(time))
@@ -548,7 +568,7 @@ fn http_date(time: SystemTime) -> HeaderValue {
 /// What tower-http's ServeDir sent: `mime_guess`'s first type for the extension, or
 /// `application/octet-stream`. The last few extensions' types are kept on each thread:
 /// `mime_guess`'s case-insensitive search was a thirtieth of a 1 KiB GET's instructions.
-fn content_type(path: &Path) -> HeaderValue {
+fn content_type(path: &Path) -> &'static str {
     /// Enough for a site's usual types (html, css, js, png, svg, ...).
     const KEPT: usize = 16;
     thread_local! {
@@ -573,7 +593,7 @@ fn content_type(path: &Path) -> HeaderValue {
         });
         mime
     });
-    HeaderValue::from_static(mime)
+    mime
 }
 
 /// The extension of the file a path names (empty for none), as [`Path::extension`]

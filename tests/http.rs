@@ -453,6 +453,11 @@ fn document_uri_borrows_a_normal_path_and_normalizes_the_rest() {
         ("/a/b/../", "/a/", false),
         ("/a%20b", "/a b", false),
         ("/.", "/", false),
+        ("/a/.../b", "/a/.../b", true),
+        ("/.a/b.", "/.a/b.", true),
+        ("/./a", "/a", false),
+        ("/a/%2e", "/a/", false),
+        ("/a/b/c/..", "/a/b/", false),
     ] {
         let got = cgi::document_uri(path).unwrap();
         assert_eq!(&*got, want.as_bytes(), "{path}");

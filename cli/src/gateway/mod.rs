@@ -14,6 +14,7 @@ mod tls;
 mod upstream;
 mod vars;
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -606,8 +607,9 @@ impl Gateway {
     /// location or root serves); 400 for a path nginx cannot normalize.
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let path = match document_uri(request.uri().path()) {
-            // A NUL byte is no file name and nginx's URI parser refuses it.
-            Ok(path) if !path.contains(&0) => path,
+            // A NUL byte is no file name and nginx's URI parser refuses it. Only a
+            // decoded path can hold one (`%00`): http's URI parser refuses the byte.
+            Ok(path) if matches!(path, Cow::Borrowed(_)) || !path.contains(&0) => path,
             _ => {
                 tracing::warn!(%peer, uri = %request.uri(), "invalid path");
                 return answer(StatusCode::BAD_REQUEST);

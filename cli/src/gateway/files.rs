@@ -465,7 +465,9 @@ fn whole_head(file: &File) -> HeaderMap {
     });
     kept.unwrap_or_else(|| {
         let validators = validators(file.modified, file.len);
-        let mut headers = HeaderMap::with_capacity(6);
+        // Room for a seventh without growing the copies' index: hyper's
+        // `Connection: keep-alive` to an HTTP/1.0 client.
+        let mut headers = HeaderMap::with_capacity(7);
         headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         if let Some((modified, now)) = file.modified.zip(now) {
             // As http-serve: the date now, and `Last-Modified` no later than it.

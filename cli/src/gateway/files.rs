@@ -441,13 +441,11 @@ impl File {
 /// `Date` says: the six headers inserted anew were a quarter of the file code's
 /// instructions, a copy of the map costs a third of that.
 fn whole_head(file: &File) -> HeaderMap {
-    /// Enough for a site's usual files.
-    const KEPT: usize = 16;
     /// What the head depends on: the file's modification time and size, its type, and
     /// the second now (`Last-Modified` is `Date` when the file's second is not earlier).
     type Key = (Option<(i64, i64)>, u64, &'static str);
     thread_local! {
-        static HEADS: RefCell<Vec<(Key, HeaderMap)>> = const { RefCell::new(Vec::new()) };
+        static HEADS: RefCell<Kept<Key, HeaderMap>> = const { RefCell::new(Kept::new()) };
     }
     let now = file.modified.map(|_| SystemTime::now());
     let key: Key = (
@@ -457,48 +455,81 @@ fn whole_head(file: &File) -> HeaderMap {
         file.len,
         file.content_type,
     );
-    let kept = HEADS.with_borrow(|heads| {
-        heads
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, head)| head.clone())
-    });
-    kept.unwrap_or_else(|| {
-        let validators = validators(file.modified, file.len);
-        // Room for a seventh without growing the copies' index: hyper's
-        // `Connection: keep-alive` to an HTTP/1.0 client.
-        let mut headers = HeaderMap::with_capacity(7);
-        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        if let Some((modified, now)) = file.modified.zip(now) {
-            // As http-serve: the date now, and `Last-Modified` no later than it.
-            let date = http_date(now);
-            let last_modified = match validators.last_modified {
-                Some(last_modified) if modified < now => last_modified,
-                _ => date.clone(),
-            };
-            headers.insert(DATE, date);
-            headers.insert(LAST_MODIFIED, last_modified);
-        }
-        headers.insert(ETAG, validators.etag);
-        headers.insert(CONTENT_LENGTH, validators.length);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(file.content_type));
-        HEADS.with_borrow_mut(|heads| {
-            // The same file's head of an earlier second goes, else the oldest.
-            let file = heads.iter().position(|((times, len, ty), _)| {
-                times.map(|t| t.0) == key.0.map(|t| t.0) && (*len, *ty) == (key.1, key.2)
-            });
-            match file {
-                Some(at) => heads[at] = (key, headers.clone()),
-                None => {
-                    if heads.len() == KEPT {
-                        heads.remove(0);
-                    }
-                    heads.push((key, headers.clone()));
-                }
+    // The same file's head of an earlier second goes first.
+    let same_file = |(times, len, ty): &Key| {
+        times.map(|t| t.0) == key.0.map(|t| t.0) && (*len, *ty) == (key.1, key.2)
+    };
+    Kept::get(
+        &HEADS,
+        |k| *k == key,
+        same_file,
+        || {
+            let validators = validators(file.modified, file.len);
+            // Room for a seventh without growing the copies' index: hyper's
+            // `Connection: keep-alive` to an HTTP/1.0 client.
+            let mut headers = HeaderMap::with_capacity(7);
+            headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            if let Some((modified, now)) = file.modified.zip(now) {
+                // As http-serve: the date now, and `Last-Modified` no later than it.
+                let date = http_date(now);
+                let last_modified = match validators.last_modified {
+                    Some(last_modified) if modified < now => last_modified,
+                    _ => date.clone(),
+                };
+                headers.insert(DATE, date);
+                headers.insert(LAST_MODIFIED, last_modified);
             }
+            headers.insert(ETAG, validators.etag);
+            headers.insert(CONTENT_LENGTH, validators.length);
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+            (key, headers)
+        },
+    )
+}
+
+/// The values last made for a few keys, on one thread: a short list searched in order,
+/// the oldest dropped when it is full.
+struct Kept<K, V>(Vec<(K, V)>);
+
+impl<K, V: Clone> Kept<K, V> {
+    /// Enough for a site's usual files and types.
+    const LEN: usize = 16;
+
+    const fn new() -> Self {
+        Kept(Vec::new())
+    }
+
+    /// The value kept under the key `found` names, else the one `make` makes, kept under
+    /// its key in place of the one `stale` names (else of the oldest when full).
+    fn get(
+        kept: &'static std::thread::LocalKey<RefCell<Self>>,
+        found: impl Fn(&K) -> bool,
+        stale: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> (K, V),
+    ) -> V {
+        let hit = kept.with_borrow(|kept| {
+            kept.0
+                .iter()
+                .find(|(k, _)| found(k))
+                .map(|(_, value)| value.clone())
         });
-        headers
-    })
+        hit.unwrap_or_else(|| {
+            let (key, value) = make();
+            kept.with_borrow_mut(|kept| {
+                let entry = (key, value.clone());
+                match kept.0.iter().position(|(k, _)| stale(k)) {
+                    Some(at) => kept.0[at] = entry,
+                    None => {
+                        if kept.0.len() == Self::LEN {
+                            kept.0.remove(0);
+                        }
+                        kept.0.push(entry);
+                    }
+                }
+            });
+            value
+        })
+    }
 }
 
 /// A regular file as http-serve's entity.
@@ -522,41 +553,34 @@ struct Validators {
 }
 
 /// The [`Validators`] of a file modified at `modified` with `len` bytes.
-/// The last few files' are kept on each thread: the three values made anew were a sixth
-/// of a 1 KiB GET's file code.
+/// The last few files' are kept on each thread, for the answers with conditions and each
+/// second's new head (made anew, the three values were a sixth of a 1 KiB GET's file
+/// code).
 fn validators(modified: Option<SystemTime>, len: u64) -> Validators {
-    /// Enough for a site's usual files.
-    const KEPT: usize = 16;
     /// 9999-12-31T23:59:59Z, the last second an HTTP date says.
     const LAST_DATE: u64 = 253_402_300_799;
+    type Key = (Option<i64>, u64);
     thread_local! {
-        static VALIDATORS: RefCell<Vec<((Option<i64>, u64), Validators)>> =
-            const { RefCell::new(Vec::new()) };
+        static VALIDATORS: RefCell<Kept<Key, Validators>> = const { RefCell::new(Kept::new()) };
     }
     let secs = modified.map(unix_seconds);
     let key = (secs, len);
-    let kept = VALIDATORS.with_borrow(|kept| {
-        kept.iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, validators)| validators.clone())
-    });
-    kept.unwrap_or_else(|| {
-        let validators = Validators {
-            etag: etag(secs.unwrap_or(0), len),
-            last_modified: secs
-                .map(|s| s.max(0).unsigned_abs())
-                .filter(|&s| s <= LAST_DATE)
-                .map(|s| http_date(UNIX_EPOCH + std::time::Duration::from_secs(s))),
-            length: HeaderValue::from(len),
-        };
-        VALIDATORS.with_borrow_mut(|kept| {
-            if kept.len() == KEPT {
-                kept.remove(0);
-            }
-            kept.push((key, validators.clone()));
-        });
-        validators
-    })
+    Kept::get(
+        &VALIDATORS,
+        |k| *k == key,
+        |_| false,
+        || {
+            let validators = Validators {
+                etag: etag(secs.unwrap_or(0), len),
+                last_modified: secs
+                    .map(|s| s.max(0).unsigned_abs())
+                    .filter(|&s| s <= LAST_DATE)
+                    .map(|s| http_date(UNIX_EPOCH + std::time::Duration::from_secs(s))),
+                length: HeaderValue::from(len),
+            };
+            (key, validators)
+        },
+    )
 }
 
 /// A time's whole seconds since 1970, as `stat`'s `st_mtime` says it (rounded down,
@@ -582,31 +606,21 @@ fn http_date(time: SystemTime) -> HeaderValue {
 /// `application/octet-stream`. The last few extensions' types are kept on each thread:
 /// `mime_guess`'s case-insensitive search was a thirtieth of a 1 KiB GET's instructions.
 fn content_type(path: &Path) -> &'static str {
-    /// Enough for a site's usual types (html, css, js, png, svg, ...).
-    const KEPT: usize = 16;
     thread_local! {
-        static TYPES: RefCell<Vec<(Box<[u8]>, &'static str)>> = const { RefCell::new(Vec::new()) };
+        static TYPES: RefCell<Kept<Box<[u8]>, &'static str>> = const { RefCell::new(Kept::new()) };
     }
     let extension = extension(path.as_os_str().as_encoded_bytes());
-    let kept = TYPES.with_borrow(|types| {
-        types
-            .iter()
-            .find(|(ext, _)| **ext == *extension)
-            .map(|&(_, mime)| mime)
-    });
-    let mime = kept.unwrap_or_else(|| {
-        let mime = mime_guess::from_ext(std::str::from_utf8(extension).unwrap_or_default())
-            .first_raw()
-            .unwrap_or("application/octet-stream");
-        TYPES.with_borrow_mut(|types| {
-            if types.len() == KEPT {
-                types.remove(0);
-            }
-            types.push((extension.into(), mime));
-        });
-        mime
-    });
-    mime
+    Kept::get(
+        &TYPES,
+        |ext| **ext == *extension,
+        |_| false,
+        || {
+            let mime = mime_guess::from_ext(std::str::from_utf8(extension).unwrap_or_default())
+                .first_raw()
+                .unwrap_or("application/octet-stream");
+            (extension.into(), mime)
+        },
+    )
 }
 
 /// The extension of the file a path names (empty for none), as [`Path::extension`]

@@ -73,7 +73,8 @@ pub fn nginx(dir: &TempDir, backend: u16) -> FrontEnd {
 }
 
 /// nginx 1.22 with one `server` (`server_name localhost`) holding `server` (its
-/// `root`, its locations), on a free port.
+/// `root`, its locations), on a free port. One worker with 1024 connections (64
+/// concurrent proxied requests take 128).
 pub fn nginx_server(dir: &TempDir, server: &str) -> (Peer, u16) {
     nginx_http(dir, "", server)
 }
@@ -97,7 +98,7 @@ worker_processes 1;
 {user}
 pid {d}/nginx.pid;
 error_log {d}/error.log info;
-events {{ worker_connections 64; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log {d}/access.log;
     client_body_temp_path {d}/client_body;

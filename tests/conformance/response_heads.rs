@@ -20,7 +20,7 @@ use std::time::Duration;
 use uwsgi_wire::exchange::{ExchangeErrorKind, HeadErrorKind, HeadParser};
 use uwsgi_wire::{Limits, Packet, Status};
 
-use crate::harness::{is_root, poll, require, start_listening, Peer, TempDir, NGINX};
+use crate::harness::{poll, require, Peer, TempDir, NGINX};
 
 /// nginx's `uwsgi_buffer_size`, set explicitly in the config (its default is one page).
 const BUFFER_SIZE: usize = 4096;
@@ -744,58 +744,23 @@ fn answer(mut conn: TcpStream, cases: &[Vec<u8>]) {
 }
 
 /// nginx with `uwsgi_pass` to `backend`, `uwsgi_buffer_size 4k`, and an access log of
-/// `$request_uri $status $upstream_status`.
+/// `$request_uri $status $upstream_status` (`verdict.log`).
 fn nginx(dir: &TempDir, backend: u16) -> (Peer, u16) {
     let d = dir.path().display().to_string();
-    let user = if is_root() { "user root root;" } else { "" };
-    start_listening(|port| {
-        dir.write(
-            "nginx.conf",
-            format!(
-                r#"daemon off;
-master_process on;
-worker_processes 1;
-{user}
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    log_format verdict '$request_uri $status $upstream_status';
-    access_log {d}/access.log verdict;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-        location / {{
+    crate::peers::nginx_http(
+        dir,
+        &format!(
+            "log_format verdict '$request_uri $status $upstream_status';
+    access_log {d}/verdict.log verdict;"
+        ),
+        &format!(
+            "location / {{
             include /etc/nginx/uwsgi_params;
             uwsgi_buffer_size {BUFFER_SIZE};
             uwsgi_pass 127.0.0.1:{backend};
-        }}
-    }}
-}}
-"#
-            ),
-        );
-        Peer::start(
-            "nginx",
-            dir.path(),
-            "TERM",
-            Duration::from_secs(300),
-            "nginx",
-            [
-                "-p",
-                &d,
-                "-c",
-                &format!("{d}/nginx.conf"),
-                "-e",
-                &format!("{d}/error.log"),
-            ],
-        )
-    })
+        }}"
+        ),
+    )
 }
 
 /// Sends `GET /case/<n>` and reads the whole response (nginx closes after it).
@@ -844,7 +809,7 @@ fn nginx_verdict(dir: &TempDir, port: u16, n: usize, error_log_len: usize) -> Ve
 
     let uri = format!("/case/{n} ");
     let access = poll(TIMEOUT, || {
-        let log = std::fs::read_to_string(dir.path().join("access.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(dir.path().join("verdict.log")).unwrap_or_default();
         log.lines()
             .find(|line| line.starts_with(&uri))
             .map(str::to_owned)

@@ -694,7 +694,7 @@ mod behind_nginx {
     use sha2::{Digest, Sha256};
 
     use crate::client::{find, pattern, HttpRequest, HttpResponse};
-    use crate::harness::{self, is_root, poll, require, start_listening, Peer, TempDir, NGINX};
+    use crate::harness::{self, poll, require, start_listening, Peer, TempDir, NGINX};
     use crate::own_servers::examples;
 
     /// The longest a peer may live (the `timeout` cap).
@@ -848,60 +848,20 @@ mod behind_nginx {
     ///   its temp file at full speed, so the example would never wait on a slow reader
     ///   and its bounded memory would not be shown; with `off` back-pressure reaches
     ///   the driver's writes;
-    /// - `client_max_body_size 200m` (the default 1 MiB refuses the 10 MiB upload);
-    /// - `worker_connections 1024`: 64 concurrent requests take 128 connections.
+    /// - `client_max_body_size 200m` (the default 1 MiB refuses the 10 MiB upload).
     fn nginx(dir: &TempDir, backend: u16) -> Nginx {
-        let d = dir.path().display().to_string();
-        let user = if is_root() { "user root root;" } else { "" };
-        let (peer, port) = start_listening(|port| {
-            dir.write(
-                "nginx.conf",
-                format!(
-                    r#"daemon off;
-master_process on;
-worker_processes 1;
-{user}
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-        location / {{
+        let (peer, port) = crate::peers::nginx_server(
+            dir,
+            &format!(
+                "location / {{
             include /etc/nginx/uwsgi_params;
             uwsgi_pass 127.0.0.1:{backend};
             uwsgi_request_buffering off;
             uwsgi_buffering off;
             client_max_body_size 200m;
-        }}
-    }}
-}}
-"#
-                ),
-            );
-            Peer::start(
-                "nginx",
-                dir.path(),
-                "TERM",
-                CAP,
-                "nginx",
-                [
-                    "-p",
-                    &d,
-                    "-c",
-                    &format!("{d}/nginx.conf"),
-                    "-e",
-                    &format!("{d}/error.log"),
-                ],
-            )
-        });
+        }}"
+            ),
+        );
         Nginx { port, _peer: peer }
     }
 

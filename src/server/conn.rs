@@ -128,8 +128,7 @@ impl Builder {
                         tracing::warn!("{diagnosis}");
                         if http {
                             // The client waits for an answer and reads HTTP: say why.
-                            let _ =
-                                write_text(write, 400, &diagnosis, self.write_timeout).await;
+                            let _ = write_text(write, 400, &diagnosis, self.write_timeout).await;
                         }
                         return Ok(());
                     }
@@ -161,10 +160,7 @@ impl Builder {
                 // A server-side codec starts every exchange with a head.
                 Ok(Some(Ok(_))) => return Ok(()),
             };
-            match self
-                .exchange(frames, write, service, head)
-                .await?
-            {
+            match self.exchange(frames, write, service, head).await? {
                 // A graceful shutdown: the request in flight was answered, no next one
                 // is read.
                 Next::Continue

@@ -315,7 +315,7 @@ mod direct {
             .iter()
             .map(|packet| packet.owned_vars().unwrap().get(b"REQUEST_URI").unwrap())
             .collect();
-        assert_eq!(uris, paths.map(|path| bytes::Bytes::from(path)));
+        assert_eq!(uris, paths.map(bytes::Bytes::from));
     }
 
     /// The request's one extension, the packet, with the typed accessors of its vars,

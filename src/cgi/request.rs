@@ -282,6 +282,21 @@ fn build_request(
 /// A header name from the part of an `HTTP_` var's name after the prefix: `_` is `-`,
 /// lower case, as nginx wrote it from the client's header. On the stack up to 64 bytes.
 fn header_name(name: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    // The headers nearly every request has, named without rewriting the name first.
+    let common = match name {
+        b"HOST" => Some(header::HOST),
+        b"USER_AGENT" => Some(header::USER_AGENT),
+        b"ACCEPT" => Some(header::ACCEPT),
+        b"ACCEPT_ENCODING" => Some(header::ACCEPT_ENCODING),
+        b"ACCEPT_LANGUAGE" => Some(header::ACCEPT_LANGUAGE),
+        b"CONNECTION" => Some(header::CONNECTION),
+        b"COOKIE" => Some(header::COOKIE),
+        b"REFERER" => Some(header::REFERER),
+        _ => None,
+    };
+    if let Some(name) = common {
+        return Ok(name);
+    }
     let dashed = |b: &u8| match b {
         b'_' => b'-',
         b => b.to_ascii_lowercase(),

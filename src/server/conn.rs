@@ -4,7 +4,7 @@ use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::task::Poll;
 
 use futures_util::{FutureExt, StreamExt};
@@ -72,14 +72,36 @@ impl Builder {
         let io = std::sync::Mutex::new(io);
         let mut write = Half::new(&io);
         let codec = ServerCodec::new(self.limits).body_chunk(self.body_chunk);
-        let mut frames = FramedRead::new(Half::new(&io), codec);
+        // No buffer of its own (capacity 0 allocates nothing): the one the last
+        // connection on this thread ended with, when the packets split off it are gone.
+        let mut frames = FramedRead::with_capacity(Half::new(&io), codec, 0);
+        *frames.read_buffer_mut() = read_buffer();
+        let served = self
+            .serve_frames(&mut frames, &mut write, &mut service, &mut stop)
+            .await;
+        give_back(std::mem::take(frames.read_buffer_mut()));
+        served
+    }
+
+    /// Reads request packets off `frames` and answers them, until the connection ends.
+    async fn serve_frames<IO, S>(
+        &self,
+        frames: &mut FramedRead<Half<'_, IO>, ServerCodec>,
+        write: &mut Half<'_, IO>,
+        service: &mut S,
+        stop: &mut Option<watch::Receiver<()>>,
+    ) -> Result<(), Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+        S: HttpService,
+    {
         let mut first = true;
         loop {
             let next = if first {
                 // A request already in (behind nginx, with `TCP_DEFER_ACCEPT`) is read at
                 // once, with no deadline: reading the clock for one would cost more than
                 // the read (benches/e2e/RESULTS.md).
-                let waited = match first_packet(&mut frames).now_or_never() {
+                let waited = match first_packet(frames).now_or_never() {
                     Some(first) => Ok(first),
                     None => {
                         let deadline = crate::deadline::after(self.head_timeout);
@@ -87,16 +109,16 @@ impl Builder {
                             Some(stop) => tokio::select! {
                                 // Bytes already there are read first: they are a request.
                                 biased;
-                                next = timeout_at(deadline, first_packet(&mut frames)) => Some(next),
+                                next = timeout_at(deadline, first_packet(frames)) => Some(next),
                                 // Only ever dropped: `changed` fails when the server shuts down.
                                 _ = stop.changed() => None,
                             },
-                            None => Some(timeout_at(deadline, first_packet(&mut frames)).await),
+                            None => Some(timeout_at(deadline, first_packet(frames)).await),
                         };
                         match waited {
                             Some(next) => next,
                             None if frames.read_buffer().is_empty() => return Ok(()),
-                            None => timeout_at(deadline, first_packet(&mut frames)).await,
+                            None => timeout_at(deadline, first_packet(frames)).await,
                         }
                     }
                 };
@@ -106,8 +128,7 @@ impl Builder {
                         tracing::warn!("{diagnosis}");
                         if http {
                             // The client waits for an answer and reads HTTP: say why.
-                            let _ =
-                                write_text(&mut write, 400, &diagnosis, self.write_timeout).await;
+                            let _ = write_text(write, 400, &diagnosis, self.write_timeout).await;
                         }
                         return Ok(());
                     }
@@ -128,21 +149,18 @@ impl Builder {
             let head = match next {
                 Err(_) => {
                     log_diagnosis(frames.read_buffer(), &self.limits);
-                    return Err(self.answer(&mut write, Error::HeadTimeout).await);
+                    return Err(self.answer(write, Error::HeadTimeout).await);
                 }
                 Ok(None) => return Ok(()),
                 Ok(Some(Err(err))) => {
                     log_diagnosis(frames.read_buffer(), &self.limits);
-                    return Err(self.answer(&mut write, err.into()).await);
+                    return Err(self.answer(write, err.into()).await);
                 }
                 Ok(Some(Ok(Frame::Head(head)))) => head,
                 // A server-side codec starts every exchange with a head.
                 Ok(Some(Ok(_))) => return Ok(()),
             };
-            match self
-                .exchange(&mut frames, &mut write, &mut service, head)
-                .await?
-            {
+            match self.exchange(frames, write, service, head).await? {
                 // A graceful shutdown: the request in flight was answered, no next one
                 // is read.
                 Next::Continue
@@ -447,5 +465,42 @@ fn first_packet<R: AsyncRead + Unpin>(
 fn log_diagnosis(received: &[u8], limits: &Limits) {
     if let Some(found) = crate::diagnose::Diagnosis::find(received, limits.max_datasize) {
         tracing::warn!("{found}");
+    }
+}
+
+/// The read buffer a connection starts with: tokio-util's default 8 KiB.
+const READ_BUFFER: usize = 8 * 1024;
+
+/// A read buffer kept for the next connection only up to this size (a connection that
+/// streamed a large body may have grown its own).
+const SPARE_LIMIT: usize = 16 * 1024;
+
+thread_local! {
+    /// The read buffer the last connection on this thread ended with: a connection's
+    /// packets are slices of its buffer ([`OwnedPacket`]), so once the last of them is
+    /// dropped the next connection reads into the same memory instead of allocating
+    /// 8 KiB (and a shared count for the slices) and freeing them again.
+    static SPARE: std::cell::Cell<Option<BytesMut>> = const { std::cell::Cell::new(None) };
+}
+
+/// A buffer for a new connection's reads: the spare one, with room for [`READ_BUFFER`]
+/// bytes (`reserve` takes its memory back when no packet split off it is alive, and
+/// allocates a new buffer when one is), or a new one.
+fn read_buffer() -> BytesMut {
+    let mut buf = SPARE
+        .try_with(std::cell::Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    buf.reserve(READ_BUFFER);
+    buf
+}
+
+/// Keeps the read buffer of a connection that ended for the next one; bytes left in it
+/// (a packet that never completed) are discarded.
+fn give_back(mut buf: BytesMut) {
+    buf.clear();
+    if buf.capacity() <= SPARE_LIMIT {
+        let _ = SPARE.try_with(|spare| spare.set(Some(buf)));
     }
 }

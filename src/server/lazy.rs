@@ -8,6 +8,7 @@
 //! a write would block, this stream calls the non-blocking socket directly; from then on
 //! it is a plain [`tokio::net::TcpStream`].
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::pin::Pin;
@@ -84,6 +85,57 @@ impl LazyTcp {
     }
 }
 
+thread_local! {
+    /// Where a plain read lands before its bytes are copied into the caller's buffer: a
+    /// safe read needs initialized memory, and the codec's buffer is fresh (never
+    /// initialized) for every connection. Zeroing the 4 KiB a first read asks for costs
+    /// more than copying the few hundred bytes a request packet is (4.1k of the 22.9k
+    /// instructions a request cost, benches/e2e/RESULTS.md); this buffer is zeroed once
+    /// per thread and stays in cache.
+    static SCRATCH: RefCell<[u8; FIRST_READ]> = const { RefCell::new([0; FIRST_READ]) };
+}
+
+/// Reads up to `want` bytes from the unregistered socket into `buf`: straight into it
+/// when that room is initialized already, else through [`SCRATCH`] when it fits there,
+/// else into room zeroed first. `Some(Ok(short))` says whether it read less than asked
+/// (the socket has nothing more), `None` that it would block.
+fn read_plain(
+    stream: &std::net::TcpStream,
+    buf: &mut ReadBuf<'_>,
+    want: usize,
+) -> Option<io::Result<bool>> {
+    let ready = buf.initialized().len() - buf.filled().len();
+    if want > ready && want <= FIRST_READ {
+        // `None` when the scratch is out of reach (the thread is exiting; nothing in
+        // here reaches this function again, so it is never borrowed twice): the read
+        // then zeroes its room instead.
+        let through_scratch = SCRATCH
+            .try_with(|scratch| {
+                let mut scratch = scratch.try_borrow_mut().ok()?;
+                let scratch = scratch.get_mut(..want)?;
+                Some(
+                    LazyTcp::plain(stream, |mut stream| stream.read(scratch)).map(|read| {
+                        read.map(|n| {
+                            buf.put_slice(&scratch[..n]);
+                            n < want
+                        })
+                    }),
+                )
+            })
+            .ok()
+            .flatten();
+        if let Some(done) = through_scratch {
+            return done;
+        }
+    }
+    let unfilled = buf.initialize_unfilled_to(want);
+    let read = LazyTcp::plain(stream, |mut stream| stream.read(unfilled))?;
+    Some(read.map(|n| {
+        buf.advance(n);
+        n < want
+    }))
+}
+
 impl AsyncRead for LazyTcp {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -99,25 +151,19 @@ impl AsyncRead for LazyTcp {
         } = this
         {
             if !*drained {
-                // A safe read needs initialized bytes, and the codec's buffer is fresh
-                // for every connection: the first read zeroes only 4 KiB (uWSGI's
-                // default `buffer-size`, enough for a request packet), not all of
-                // `FramedRead`'s 8 KiB (about 0.1 µs and 8 KiB of cache per
-                // connection, benches/e2e/RESULTS.md). A full read is followed by
-                // another, so a larger packet takes one more system call; later reads
-                // (a body) ask for all the room there is.
+                // The first read asks for 4 KiB (uWSGI's default `buffer-size`, enough
+                // for a request packet): a full read is followed by another, so a larger
+                // packet takes one more system call; later reads ask for all the room
+                // there is.
                 let want = if *first {
                     *first = false;
                     buf.remaining().min(FIRST_READ)
                 } else {
                     buf.remaining()
                 };
-                let unfilled = buf.initialize_unfilled_to(want);
-                let len = unfilled.len();
-                match Self::plain(stream, |mut stream| stream.read(unfilled)) {
-                    Some(Ok(n)) => {
-                        *drained = n < len;
-                        buf.advance(n);
+                match read_plain(stream, buf, want) {
+                    Some(Ok(short)) => {
+                        *drained = short;
                         return Poll::Ready(Ok(()));
                     }
                     Some(Err(err)) => return Poll::Ready(Err(err)),
@@ -248,6 +294,25 @@ mod tests {
             assert_eq!(second, sent.len() - FIRST_READ);
             got.extend_from_slice(&buf[..second]);
             assert_eq!(got, sent);
+            assert!(matches!(lazy, LazyTcp::Plain { .. }), "{lazy:?}");
+        });
+    }
+
+    #[test]
+    fn reads_into_fresh_memory_give_the_bytes_as_sent() {
+        runtime().block_on(async {
+            let (mut lazy, mut client) = pair();
+            let sent: Vec<u8> = (0..10_000u32).map(|i| (i % 241) as u8).collect();
+            client.write_all(&sent).unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            // The codec's buffer: capacity, nothing initialized (through the scratch).
+            let mut got = bytes::BytesMut::with_capacity(8192);
+            assert_eq!(lazy.read_buf(&mut got).await.unwrap(), FIRST_READ);
+            assert_eq!(lazy.read_buf(&mut got).await.unwrap(), 8192 - FIRST_READ);
+            // More room than the scratch: zeroed, read in place.
+            got.reserve(16_384);
+            assert_eq!(lazy.read_buf(&mut got).await.unwrap(), 10_000 - 8192);
+            assert_eq!(&got[..], &sent[..]);
             assert!(matches!(lazy, LazyTcp::Plain { .. }), "{lazy:?}");
         });
     }

@@ -344,6 +344,7 @@ where
         let (stop, stopped) = watch::channel(());
         let mut tasks = JoinSet::new();
         let mut signal = std::pin::pin!(signal);
+        let mut room = None;
         loop {
             // The connections in flight are the tasks (a connection served inline ends
             // before the next accept): the set's length bounds them, no semaphore and
@@ -391,7 +392,12 @@ where
             }
             let service = service.clone();
             let stopped = Some(stopped.clone());
-            let mut connection = Box::pin(async move {
+            // Boxed, so that a connection that must wait can move into a task; the box
+            // of one served inline is kept for the next connection (its future is a few
+            // KiB: a `malloc` and `free` per connection otherwise). Built in the call
+            // that puts it in the box: one copy of it, not two.
+            let mut boxed: Pin<Box<Option<_>>> = room.take().unwrap_or_else(|| Box::pin(None));
+            boxed.as_mut().set(Some(async move {
                 let served = match stream {
                     Stream::Tcp(stream) => {
                         builder.serve_until(stream, service, stopped, peer).await
@@ -404,13 +410,24 @@ where
                     let peer = peer.map(tracing::field::display);
                     tracing::warn!(peer, error = %err, "connection failed");
                 }
-            });
-            // Polled once with a no-op waker: if it must wait, its task polls it again
-            // at once, and every wait registers that task's waker then.
-            if inline && (&mut connection).now_or_never().is_some() {
-                continue;
+            }));
+            if inline {
+                // Polled once with a no-op waker: if it must wait, its task polls it
+                // again at once, and every wait registers that task's waker then.
+                let done = match boxed.as_mut().as_pin_mut() {
+                    Some(connection) => connection.now_or_never().is_some(),
+                    None => true,
+                };
+                if done {
+                    room = Some(boxed);
+                    continue;
+                }
             }
-            tasks.spawn(connection);
+            tasks.spawn(async move {
+                if let Some(connection) = boxed.as_mut().as_pin_mut() {
+                    connection.await;
+                }
+            });
         }
         drop(listener);
         drop(stop);

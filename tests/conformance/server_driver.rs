@@ -279,6 +279,45 @@ mod direct {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// Connections served one after another on one thread read into the buffer the last
+    /// one ended with: a packet a handler kept past its connection keeps its own bytes
+    /// (the next connection then reads into a new buffer, not over them).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_packet_kept_past_its_connection_keeps_its_bytes() {
+        use std::sync::{Arc, Mutex};
+        use uwsgi_wire::owned::OwnedPacket;
+        let kept: Arc<Mutex<Vec<OwnedPacket>>> = Arc::default();
+        let keeping = Arc::clone(&kept);
+        let app = Router::new().fallback(move |request: Request| {
+            let keeping = Arc::clone(&keeping);
+            async move {
+                if let Some(packet) = request.extensions().get::<OwnedPacket>() {
+                    keeping.lock().unwrap().push(packet.clone());
+                }
+                request.uri().path().to_string()
+            }
+        });
+        let paths = ["/first", "/second-one", "/third"];
+        for path in paths {
+            let (mut client, server) = tokio::io::duplex(1 << 16);
+            client.write_all(&get_packet(path)).await.unwrap();
+            client.shutdown().await.unwrap();
+            // Awaited here, on this thread: each connection takes over the last one's
+            // buffer if nothing holds it.
+            let served = Builder::new().serve_connection(server, app.clone()).await;
+            assert!(served.is_ok(), "{served:?}");
+            let mut answer = Vec::new();
+            client.read_to_end(&mut answer).await.unwrap();
+            assert!(answer.ends_with(path.as_bytes()), "{answer:?}");
+        }
+        let kept = kept.lock().unwrap();
+        let uris: Vec<_> = kept
+            .iter()
+            .map(|packet| packet.owned_vars().unwrap().get(b"REQUEST_URI").unwrap())
+            .collect();
+        assert_eq!(uris, paths.map(bytes::Bytes::from));
+    }
+
     /// The request's one extension, the packet, with the typed accessors of its vars,
     /// and axum's `ConnectInfo`, as a handler sees them.
     fn vars_app() -> Router {

@@ -11,6 +11,7 @@ use http::uri::{PathAndQuery, Scheme};
 use http::{Request, Version};
 
 use crate::wire::builder::VarsBuilder;
+use crate::wire::limits::MAX_PAIRS_IN_BLOCK;
 
 use super::{check_bytes, Error};
 
@@ -336,6 +337,39 @@ impl NginxParams {
                     port.format(addr.port()).as_bytes(),
                 )
             });
+        let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
+        if !edited {
+            // Set by hand or not, the one length the packet may say.
+            let content_length =
+                content_length.unwrap_or_else(|| header_bytes(header::CONTENT_LENGTH));
+            let list = [
+                (QUERY_STRING, uri.query().unwrap_or("").as_bytes()),
+                (REQUEST_METHOD, request.method().as_str().as_bytes()),
+                (CONTENT_TYPE, header_bytes(header::CONTENT_TYPE)),
+                (CONTENT_LENGTH, content_length),
+                (REQUEST_URI, request_uri.as_bytes()),
+                (PATH_INFO, &document_uri),
+                (DOCUMENT_ROOT, &self.document_root),
+                (SERVER_PROTOCOL, version),
+                (REQUEST_SCHEME, if https { b"https" } else { b"http" }),
+                (HTTPS, b"on"),
+                (REMOTE_ADDR, remote.map_or(&[][..], |(ip, _)| ip)),
+                (REMOTE_PORT, remote.map_or(&[][..], |(_, port)| port)),
+                (SERVER_PORT, &server_port),
+                (SERVER_NAME, &server_name),
+                (HTTP_HOST, host),
+            ];
+            // `HTTPS` only for https; the client's address only when known: never a
+            // made-up client.
+            let skip = |at: usize| match at {
+                9 => !https,
+                10 | 11 => remote.is_none(),
+                _ => false,
+            };
+            if let Some(vars) = self.write_list(&list, skip, headers)? {
+                return Ok(vars);
+            }
+        }
         // nginx's `uwsgi_params` in its order, on the stack: 15 at most.
         let mut base: [(&[u8], &[u8]); 15] = [(&[], &[]); 15];
         let mut len = 0;
@@ -367,7 +401,6 @@ impl NginxParams {
         add(b"HTTP_HOST", host);
         let base = base.get(..len).unwrap_or_default();
 
-        let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
         if !edited {
             // The list as it is, written straight into the block. Its one `HTTP_` var
             // is `HTTP_HOST`: the `Host` header is the one not sent again.
@@ -397,6 +430,62 @@ impl NginxParams {
         self.write_vars(params.iter().map(param), headers, |name| {
             params.iter().any(|(k, _)| is_header_var(k, name))
         })
+    }
+
+    /// nginx's list (each key with its length prefix, [`prefixed`]) less those `skip`
+    /// says by their place, then each header as `HTTP_NAME` but `Host`, written straight into the
+    /// block: the bytes [`write_vars`](NginxParams::write_vars) makes, three copies a
+    /// pair instead of a checked push. `None` when a limit may be near: the checked
+    /// path then says which.
+    fn write_list(
+        &self,
+        list: &[(&'static [u8], &[u8])],
+        skip: impl Fn(usize) -> bool,
+        headers: &HeaderMap,
+    ) -> Result<Option<VarsBuilder>, Error> {
+        let (mut count, mut size) = (0, 0);
+        for &(key, value) in list {
+            count += 1;
+            size += key.len() + 2 + value.len();
+        }
+        for (name, value) in headers {
+            count += 1;
+            size += 9 + name.as_str().len() + value.len();
+        }
+        if count > MAX_PAIRS_IN_BLOCK || size > usize::from(u16::MAX) {
+            return Ok(None);
+        }
+        // Room for the packet header the client driver writes in front.
+        let mut block = Vec::with_capacity(size + 4);
+        let mut len = 0;
+        // Within 65535 bytes (`fits`): every length fits its 16 bits.
+        let prefix = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes();
+        for (at, &(key, value)) in list.iter().enumerate() {
+            if skip(at) {
+                continue;
+            }
+            block.extend_from_slice(key);
+            block.extend_from_slice(&prefix(value.len()));
+            block.extend_from_slice(value);
+            len += 1;
+        }
+        for (name, value) in headers {
+            let name = name.as_str().as_bytes();
+            if (!self.underscores && name.contains(&b'_')) || name == b"host" {
+                continue;
+            }
+            let value = value.as_bytes();
+            if value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+                return Ok(None);
+            }
+            block.extend_from_slice(&prefix(5 + name.len()));
+            block.extend_from_slice(b"HTTP_");
+            block.extend(name.iter().map(|&b| cgi_byte(b)));
+            block.extend_from_slice(&prefix(value.len()));
+            block.extend_from_slice(value);
+            len += 1;
+        }
+        Ok(Some(VarsBuilder::written(block, len)))
     }
 
     /// The block of `pairs`, then each header as `HTTP_NAME` but those `sent` says the
@@ -441,6 +530,30 @@ impl NginxParams {
         Ok(out)
     }
 }
+
+/// `key` with its little-endian length in front, as a vars block holds it, made at
+/// compile time; `N` is the key's length and 2 (checked there).
+const fn prefixed<const N: usize>(key: &[u8]) -> [u8; N] {
+    assert!(key.len() + 2 == N && key.len() <= 0xff);
+    let mut out = [0u8; N];
+    out[0] = key.len() as u8;
+    let mut i = 0;
+    while i < key.len() {
+        out[i + 2] = key[i];
+        i += 1;
+    }
+    out
+}
+
+/// nginx's `uwsgi_params` keys, each with its length prefix (see [`prefixed`]).
+macro_rules! keys {
+    ($($name:ident)*) => {
+        $(const $name: &[u8] = &prefixed::<{ stringify!($name).len() + 2 }>(stringify!($name).as_bytes());)*
+    };
+}
+keys!(QUERY_STRING REQUEST_METHOD CONTENT_TYPE CONTENT_LENGTH REQUEST_URI PATH_INFO
+    DOCUMENT_ROOT SERVER_PROTOCOL REQUEST_SCHEME HTTPS REMOTE_ADDR REMOTE_PORT SERVER_PORT
+    SERVER_NAME HTTP_HOST);
 
 /// A header name's byte in its CGI var: upper case, `-` as `_`.
 fn cgi_byte(b: u8) -> u8 {
@@ -735,6 +848,58 @@ pub fn document_uri(path: &str) -> Result<Cow<'_, [u8]>, Error> {
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
+
+    use super::NginxParams;
+
+    /// The unedited list's fast path writes the block the checked path writes (a
+    /// param removed that is not there takes the checked path, changing nothing).
+    #[test]
+    fn the_fast_path_writes_the_checked_paths_block() {
+        let requests = [
+            http::Request::get("/").body(()).unwrap(),
+            http::Request::post("https://Example.COM:8443/a/../b%20c?x=1&y")
+                .version(http::Version::HTTP_10)
+                .header("content-type", "text/plain")
+                .header("content-length", "5")
+                .header("x_under", "dropped or kept")
+                .header("x-forwarded-for", "198.51.100.1")
+                .header("x-forwarded-for", "198.51.100.2")
+                .header("Host", "ignored.example")
+                .body(())
+                .unwrap(),
+            http::Request::get("/h")
+                .header("host", "Www.Example.org.:80")
+                .header("user-agent", "ApacheBench/2.3")
+                .header("accept", "*/*")
+                .header("connection", "Keep-Alive")
+                .body(())
+                .unwrap(),
+        ];
+        let shared = [
+            NginxParams::new(),
+            NginxParams::new()
+                .https(true)
+                .server_name("myapp")
+                .server_port("8080")
+                .document_root("/srv"),
+            NginxParams::new()
+                .https(false)
+                .underscores(true)
+                .remote_addr("[2001:db8::7]:40000".parse().unwrap()),
+            NginxParams::new().remote_addr("10.0.0.7:51234".parse().unwrap()),
+        ];
+        for params in &shared {
+            let checked = params.clone().remove_param("NOT_THERE");
+            for request in &requests {
+                for length in [None, Some(&b"12"[..])] {
+                    let fast = params.vars_with(request, length).unwrap();
+                    let slow = checked.vars_with(request, length).unwrap();
+                    assert_eq!(fast.vars().as_bytes(), slow.vars().as_bytes());
+                    assert_eq!(fast.vars().len(), slow.vars().len());
+                }
+            }
+        }
+    }
 
     #[test]
     fn an_ip_is_written_as_display_writes_it() {

@@ -597,9 +597,10 @@ impl Gateway {
                 // The connection's own timer for hyper's header-read timeout.
                 let mut http1 = self.http1.clone();
                 http1.timer(timer::ConnTimer::default());
-                watcher.watch(http1.serve_connection(io, service))
-                .await
-                .map_err(Into::into)
+                watcher
+                    .watch(http1.serve_connection(io, service))
+                    .await
+                    .map_err(Into::into)
             }
         };
         if let Err(err) = served {

@@ -370,7 +370,7 @@ impl Builder {
                 ))
             }
         };
-        let mut response = response_from_head(&head.head()).map_err(|err| {
+        let mut response = response_from_head(&head.head(), Some(&head.wire)).map_err(|err| {
             Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
         })?;
         let remaining = head.body().exact();

@@ -480,19 +480,28 @@ impl NginxParams {
         }
         for (name, value) in headers {
             let name = name.as_str().as_bytes();
-            if (!self.underscores && name.contains(&b'_')) || name == b"host" {
+            if name == b"host" {
                 continue;
             }
             let value = value.as_bytes();
             if value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
                 return Ok(None);
             }
+            let at = block.len();
             block.extend_from_slice(&prefix(5 + name.len()));
             block.extend_from_slice(b"HTTP_");
-            // Copied, then mapped in place: one pass the compiler can widen.
-            let at = block.len();
+            // Copied, then mapped in place, looking for `_` on the way: one pass.
+            let start = block.len();
             block.extend_from_slice(name);
-            block.get_mut(at..).unwrap_or_default().iter_mut().for_each(|b| *b = cgi_byte(*b));
+            let mut underscore = false;
+            for b in block.get_mut(start..).unwrap_or_default() {
+                underscore |= *b == b'_';
+                *b = cgi_byte(*b);
+            }
+            if underscore && !self.underscores {
+                block.truncate(at);
+                continue;
+            }
             block.extend_from_slice(&prefix(value.len()));
             block.extend_from_slice(value);
             len += 1;

@@ -105,7 +105,7 @@ impl Builder {
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let (mut parts, body) = request.into_parts();
-        let announced = content_length(&parts.headers)?;
+        let (announced, transfer_encoding) = content_length(&parts.headers)?;
         let ended = body.is_end_stream();
         let hint = if ended {
             Some(0)
@@ -129,7 +129,9 @@ impl Builder {
                 (len, Source::Buffered(chunks))
             }
         };
-        parts.headers.remove(TRANSFER_ENCODING);
+        if transfer_encoding {
+            parts.headers.remove(TRANSFER_ENCODING);
+        }
         let head_request = parts.method == Method::HEAD;
         let request = Request::from_parts(parts, ());
         let wire = self.encode(&request, announced.is_none(), length)?;
@@ -380,10 +382,18 @@ impl Builder {
     }
 }
 
-/// The request's `Content-Length`: digits only; repeated, every one the same.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Error> {
+/// The request's `Content-Length` (digits only; repeated, every one the same), and
+/// whether it has a `Transfer-Encoding` header: one walk of the few headers.
+fn content_length(headers: &HeaderMap) -> Result<(Option<u64>, bool), Error> {
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
+    let mut transfer_encoding = false;
+    for (name, value) in headers {
+        if *name == TRANSFER_ENCODING {
+            transfer_encoding = true;
+        }
+        if *name != CONTENT_LENGTH {
+            continue;
+        }
         let bytes = value.as_bytes();
         let parsed = (!bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit))
             .then(|| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
@@ -403,7 +413,7 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Error> {
         }
         length = Some(parsed);
     }
-    Ok(length)
+    Ok((length, transfer_encoding))
 }
 
 /// Where the request body's bytes come from.

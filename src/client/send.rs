@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, Request, Response};
+use http::{Extensions, HeaderMap, Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, Sleep};
 use tokio_util::codec::FramedRead;
@@ -133,8 +133,13 @@ impl Builder {
             parts.headers.remove(TRANSFER_ENCODING);
         }
         let head_request = parts.method == Method::HEAD;
-        let request = Request::from_parts(parts, ());
+        let mut request = Request::from_parts(parts, ());
         let wire = self.encode(&request, announced.is_none(), length)?;
+        // The request's extensions, emptied, become the response's: the map the
+        // request's `RequestParams` allocated holds the response's head, where a new
+        // one would be allocated for it (and the old one freed).
+        let mut extensions = std::mem::take(request.extensions_mut());
+        extensions.clear();
         tracing::debug!(
             method = %request.method(),
             uri = %request.uri(),
@@ -142,7 +147,7 @@ impl Builder {
             "sending a uwsgi request"
         );
         let response = self
-            .exchange(io, wire, source, length, head_request, timer)
+            .exchange(io, wire, source, length, head_request, timer, extensions)
             .await;
         match &response {
             Ok(response) => {
@@ -234,6 +239,7 @@ impl Builder {
         length: u64,
         head_request: bool,
         mut timer: Pin<&mut Option<Sleep>>,
+        extensions: Extensions,
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -253,7 +259,7 @@ impl Builder {
                 Err(sent) => Some(self.sent_failed(sent)?),
             };
             let next = self.head(frames.next(), timer).await?;
-            return self.respond(next, write_failed, frames);
+            return self.respond(next, write_failed, frames, extensions);
         }
 
         let (read, write) = tokio::io::split(io);
@@ -298,7 +304,7 @@ impl Builder {
             }
             None => self.head(frames.next(), timer).await?,
         };
-        self.respond(next, write_failed, frames)
+        self.respond(next, write_failed, frames, extensions)
     }
 
     /// What a failure to send the whole request means: the request body's fault or a
@@ -342,6 +348,7 @@ impl Builder {
         next: Option<Result<Frame<ReplyHead>, StreamError>>,
         write_failed: Option<io::Error>,
         frames: S,
+        mut extensions: Extensions,
     ) -> Result<Response<ResponseBody>, Error>
     where
         S: Stream<Item = Result<Frame<ReplyHead>, StreamError>> + Send + Unpin + 'static,
@@ -376,7 +383,8 @@ impl Builder {
             Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
         })?;
         let remaining = head.body().exact();
-        response.extensions_mut().insert(head);
+        extensions.insert(head);
+        *response.extensions_mut() = extensions;
         let body = ResponseBody::streaming(frames, remaining, self.body_timeout);
         Ok(response.map(|()| body))
     }

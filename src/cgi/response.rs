@@ -183,9 +183,10 @@ pub fn parse_response_head(
     max_head: usize,
 ) -> Result<Status<(Response<()>, usize)>, Error> {
     match HeadParser::new(max_head).parse(buf) {
-        Ok(Status::Complete((head, len))) => {
-            Ok(Status::Complete((response_from_head(&head, None)?, len)))
-        }
+        Ok(Status::Complete((head, len))) => Ok(Status::Complete((
+            response_from_head(&head, None, HeaderMap::new())?,
+            len,
+        ))),
         Ok(Status::Partial { needed }) => Ok(Status::Partial { needed }),
         Err(err) => Err(Error::InvalidResponse(err)),
     }
@@ -194,10 +195,12 @@ pub fn parse_response_head(
 /// The `http::Response` of a parsed head (its body is set by the caller): the one
 /// conversion of [`parse_response_head`] and the client driver. With `wire`, the
 /// buffer `head` views (the client driver's), each header value is a slice of it: no
-/// allocation, no copy per value.
+/// allocation, no copy per value. The headers go into `headers`, an empty map (the
+/// client driver's is the request's, emptied, its room kept).
 pub(crate) fn response_from_head(
     head: &ResponseHead<'_>,
     wire: Option<&Bytes>,
+    mut headers: HeaderMap,
 ) -> Result<Response<()>, Error> {
     let status =
         StatusCode::from_u16(head.status()).map_err(|_| Error::ResponseStatus(head.status()))?;
@@ -205,7 +208,7 @@ pub(crate) fn response_from_head(
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let mut headers = HeaderMap::new();
+    debug_assert!(headers.is_empty());
     // nginx takes a CGI head's status from its first `Status` line; the response holds
     // it as its status, not again as a header. nginx passes the other lines on.
     let mut status_line = head.is_cgi();

@@ -140,6 +140,13 @@ impl Builder {
         // one would be allocated for it (and the old one freed).
         let mut extensions = std::mem::take(request.extensions_mut());
         extensions.clear();
+        // And its header map, emptied, the response's (its room kept).
+        let mut headers = std::mem::take(request.headers_mut());
+        headers.clear();
+        let reused = Reused {
+            extensions,
+            headers,
+        };
         tracing::debug!(
             method = %request.method(),
             uri = %request.uri(),
@@ -147,7 +154,7 @@ impl Builder {
             "sending a uwsgi request"
         );
         let response = self
-            .exchange(io, wire, source, length, head_request, timer, extensions)
+            .exchange(io, wire, source, length, head_request, timer, reused)
             .await;
         match &response {
             Ok(response) => {
@@ -239,7 +246,7 @@ impl Builder {
         length: u64,
         head_request: bool,
         mut timer: Pin<&mut Option<Sleep>>,
-        extensions: Extensions,
+        reused: Reused,
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -259,7 +266,7 @@ impl Builder {
                 Err(sent) => Some(self.sent_failed(sent)?),
             };
             let next = self.head(frames.next(), timer).await?;
-            return self.respond(next, write_failed, frames, extensions);
+            return self.respond(next, write_failed, frames, reused);
         }
 
         let (read, write) = tokio::io::split(io);
@@ -304,7 +311,7 @@ impl Builder {
             }
             None => self.head(frames.next(), timer).await?,
         };
-        self.respond(next, write_failed, frames, extensions)
+        self.respond(next, write_failed, frames, reused)
     }
 
     /// What a failure to send the whole request means: the request body's fault or a
@@ -348,7 +355,7 @@ impl Builder {
         next: Option<Result<Frame<ReplyHead>, StreamError>>,
         write_failed: Option<io::Error>,
         frames: S,
-        mut extensions: Extensions,
+        reused: Reused,
     ) -> Result<Response<ResponseBody>, Error>
     where
         S: Stream<Item = Result<Frame<ReplyHead>, StreamError>> + Send + Unpin + 'static,
@@ -379,15 +386,27 @@ impl Builder {
                 ))
             }
         };
-        let mut response = response_from_head(&head.head(), Some(&head.wire)).map_err(|err| {
-            Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
-        })?;
+        let Reused {
+            mut extensions,
+            headers,
+        } = reused;
+        let mut response =
+            response_from_head(&head.head(), Some(&head.wire), headers).map_err(|err| {
+                Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
+            })?;
         let remaining = head.body().exact();
         extensions.insert(head);
         *response.extensions_mut() = extensions;
         let body = ResponseBody::streaming(frames, remaining, self.body_timeout);
         Ok(response.map(|()| body))
     }
+}
+
+/// What the request leaves for its response, emptied: the allocations of its extension
+/// and header maps.
+struct Reused {
+    extensions: Extensions,
+    headers: HeaderMap,
 }
 
 /// The request's `Content-Length` (digits only; repeated, every one the same), and

@@ -144,6 +144,7 @@ impl Builder {
         let mut headers = std::mem::take(request.headers_mut());
         headers.clear();
         let reused = Reused {
+            head_request,
             extensions,
             headers,
         };
@@ -153,9 +154,7 @@ impl Builder {
             content_length = length,
             "sending a uwsgi request"
         );
-        let response = self
-            .exchange(io, wire, source, length, head_request, timer, reused)
-            .await;
+        let response = self.exchange(io, wire, source, length, timer, reused).await;
         match &response {
             Ok(response) => {
                 tracing::debug!(status = response.status().as_u16(), "uwsgi response head")
@@ -244,7 +243,6 @@ impl Builder {
         wire: Vec<u8>,
         mut source: Source<B>,
         length: u64,
-        head_request: bool,
         mut timer: Pin<&mut Option<Sleep>>,
         reused: Reused,
     ) -> Result<Response<ResponseBody>, Error>
@@ -253,7 +251,9 @@ impl Builder {
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let mut codec = ClientCodec::new(self.limits).max_head(self.max_head);
-        codec.expect(Reply::Response { head_request });
+        codec.expect(Reply::Response {
+            head_request: reused.head_request,
+        });
         let idle = self.body_timeout;
         if length == 0 && source.is_end() {
             // No body, the usual GET: the packet is all there is to send, so it is
@@ -389,6 +389,7 @@ impl Builder {
         let Reused {
             mut extensions,
             headers,
+            ..
         } = reused;
         let mut response =
             response_from_head(&head.head(), Some(&head.wire), headers).map_err(|err| {
@@ -402,9 +403,10 @@ impl Builder {
     }
 }
 
-/// What the request leaves for its response, emptied: the allocations of its extension
-/// and header maps.
+/// What the response takes over from its request: whether it answers a HEAD, and the
+/// request's extension and header maps, emptied, for their allocations.
 struct Reused {
+    head_request: bool,
     extensions: Extensions,
     headers: HeaderMap,
 }

@@ -6,11 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::string::ToString;
 use std::vec::Vec;
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::uri::{PathAndQuery, Scheme};
-use http::{Request, Version};
+use http::{Request, Uri, Version};
 
 use crate::wire::builder::VarsBuilder;
+use crate::wire::limits::MAX_PAIRS_IN_BLOCK;
 
 use super::{check_bytes, Error};
 
@@ -291,18 +292,27 @@ impl NginxParams {
         let own = request.extensions().get::<RequestParams>();
         let uri = request.uri();
         let headers = request.headers();
-        let header_bytes = |name: HeaderName| {
-            headers
-                .get(name)
-                .map(HeaderValue::as_bytes)
-                .unwrap_or_default()
-        };
+        // The three headers the list reads, in one walk rather than a lookup each.
+        let (mut content_type, mut content_length_header, mut host_header) = (None, None, None);
+        for (name, value) in headers {
+            let slot = if *name == header::CONTENT_TYPE {
+                &mut content_type
+            } else if *name == header::CONTENT_LENGTH {
+                &mut content_length_header
+            } else if *name == header::HOST {
+                &mut host_header
+            } else {
+                continue;
+            };
+            // The first line of each, as `HeaderMap::get` reads it.
+            slot.get_or_insert(value);
+        }
         let https = match (self.https, uri.scheme()) {
             (Some(on), _) => on,
             (None, Some(scheme)) => *scheme == Scheme::HTTPS,
             (None, None) => false,
         };
-        let request_host = host(request);
+        let request_host = host_from(uri, host_header);
         let server_name: Cow<'_, [u8]> = match (&self.server_name, &request_host) {
             (Some(name), _) => Cow::Borrowed(name),
             (None, Some(host)) => Cow::Borrowed(host),
@@ -336,6 +346,39 @@ impl NginxParams {
                     port.format(addr.port()).as_bytes(),
                 )
             });
+        let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
+        if !edited {
+            // Set by hand or not, the one length the packet may say.
+            let content_length =
+                content_length.unwrap_or_else(|| header_bytes(content_length_header));
+            let list = [
+                (QUERY_STRING, uri.query().unwrap_or("").as_bytes()),
+                (REQUEST_METHOD, request.method().as_str().as_bytes()),
+                (CONTENT_TYPE, header_bytes(content_type)),
+                (CONTENT_LENGTH, content_length),
+                (REQUEST_URI, request_uri.as_bytes()),
+                (PATH_INFO, &document_uri),
+                (DOCUMENT_ROOT, &self.document_root),
+                (SERVER_PROTOCOL, version),
+                (REQUEST_SCHEME, if https { b"https" } else { b"http" }),
+                (HTTPS, b"on"),
+                (REMOTE_ADDR, remote.map_or(&[][..], |(ip, _)| ip)),
+                (REMOTE_PORT, remote.map_or(&[][..], |(_, port)| port)),
+                (SERVER_PORT, &server_port),
+                (SERVER_NAME, &server_name),
+                (HTTP_HOST, host),
+            ];
+            // `HTTPS` only for https; the client's address only when known: never a
+            // made-up client.
+            let skip = |at: usize| match at {
+                9 => !https,
+                10 | 11 => remote.is_none(),
+                _ => false,
+            };
+            if let Some(vars) = self.write_list(&list, skip, headers)? {
+                return Ok(vars);
+            }
+        }
         // nginx's `uwsgi_params` in its order, on the stack: 15 at most.
         let mut base: [(&[u8], &[u8]); 15] = [(&[], &[]); 15];
         let mut len = 0;
@@ -347,8 +390,8 @@ impl NginxParams {
         };
         add(b"QUERY_STRING", uri.query().unwrap_or("").as_bytes());
         add(b"REQUEST_METHOD", request.method().as_str().as_bytes());
-        add(b"CONTENT_TYPE", header_bytes(header::CONTENT_TYPE));
-        add(b"CONTENT_LENGTH", header_bytes(header::CONTENT_LENGTH));
+        add(b"CONTENT_TYPE", header_bytes(content_type));
+        add(b"CONTENT_LENGTH", header_bytes(content_length_header));
         add(b"REQUEST_URI", request_uri.as_bytes());
         add(b"PATH_INFO", &document_uri);
         add(b"DOCUMENT_ROOT", &self.document_root);
@@ -367,7 +410,6 @@ impl NginxParams {
         add(b"HTTP_HOST", host);
         let base = base.get(..len).unwrap_or_default();
 
-        let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
         if !edited {
             // The list as it is, written straight into the block. Its one `HTTP_` var
             // is `HTTP_HOST`: the `Host` header is the one not sent again.
@@ -397,6 +439,74 @@ impl NginxParams {
         self.write_vars(params.iter().map(param), headers, |name| {
             params.iter().any(|(k, _)| is_header_var(k, name))
         })
+    }
+
+    /// nginx's list (each key with its length prefix, [`prefixed`]) less those `skip`
+    /// says by their place, then each header as `HTTP_NAME` but `Host`, written straight into the
+    /// block: the bytes [`write_vars`](NginxParams::write_vars) makes, three copies a
+    /// pair instead of a checked push. `None` when a limit may be near: the checked
+    /// path then says which.
+    fn write_list(
+        &self,
+        list: &[(&'static [u8], &[u8])],
+        skip: impl Fn(usize) -> bool,
+        headers: &HeaderMap,
+    ) -> Result<Option<VarsBuilder>, Error> {
+        let (mut count, mut size) = (0, 0);
+        for &(key, value) in list {
+            count += 1;
+            size += key.len() + 2 + value.len();
+        }
+        for (name, value) in headers {
+            count += 1;
+            size += 9 + name.as_str().len() + value.len();
+        }
+        if count > MAX_PAIRS_IN_BLOCK || size > usize::from(u16::MAX) {
+            return Ok(None);
+        }
+        // Room for the packet header the client driver writes in front.
+        let mut block = Vec::with_capacity(size + 4);
+        let mut len = 0;
+        // Within 65535 bytes (`fits`): every length fits its 16 bits.
+        let prefix = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes();
+        for (at, &(key, value)) in list.iter().enumerate() {
+            if skip(at) {
+                continue;
+            }
+            block.extend_from_slice(key);
+            block.extend_from_slice(&prefix(value.len()));
+            block.extend_from_slice(value);
+            len += 1;
+        }
+        for (name, value) in headers {
+            let name = name.as_str().as_bytes();
+            if name == b"host" {
+                continue;
+            }
+            let value = value.as_bytes();
+            if value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+                return Ok(None);
+            }
+            let at = block.len();
+            block.extend_from_slice(&prefix(5 + name.len()));
+            block.extend_from_slice(b"HTTP_");
+            // Copied, then mapped in place, looking for `_` on the way: one pass.
+            let start = block.len();
+            block.extend_from_slice(name);
+            let mut underscore = false;
+            for b in block.get_mut(start..).unwrap_or_default() {
+                underscore |= *b == b'_';
+                *b = cgi_byte(*b);
+            }
+            if underscore && !self.underscores {
+                block.truncate(at);
+                continue;
+            }
+            block.extend_from_slice(&prefix(value.len()));
+            block.extend_from_slice(value);
+            len += 1;
+        }
+        Ok(Some(VarsBuilder::written(block, len)))
     }
 
     /// The block of `pairs`, then each header as `HTTP_NAME` but those `sent` says the
@@ -440,6 +550,35 @@ impl NginxParams {
         }
         Ok(out)
     }
+}
+
+/// `key` with its little-endian length in front, as a vars block holds it, made at
+/// compile time; `N` is the key's length and 2 (checked there).
+const fn prefixed<const N: usize>(key: &[u8]) -> [u8; N] {
+    assert!(key.len() + 2 == N && key.len() <= 0xff);
+    let mut out = [0u8; N];
+    out[0] = key.len() as u8;
+    let mut i = 0;
+    while i < key.len() {
+        out[i + 2] = key[i];
+        i += 1;
+    }
+    out
+}
+
+/// nginx's `uwsgi_params` keys, each with its length prefix (see [`prefixed`]).
+macro_rules! keys {
+    ($($name:ident)*) => {
+        $(const $name: &[u8] = &prefixed::<{ stringify!($name).len() + 2 }>(stringify!($name).as_bytes());)*
+    };
+}
+keys!(QUERY_STRING REQUEST_METHOD CONTENT_TYPE CONTENT_LENGTH REQUEST_URI PATH_INFO
+    DOCUMENT_ROOT SERVER_PROTOCOL REQUEST_SCHEME HTTPS REMOTE_ADDR REMOTE_PORT SERVER_PORT
+    SERVER_NAME HTTP_HOST);
+
+/// A header's value, or empty when there is none.
+fn header_bytes(value: Option<&HeaderValue>) -> &[u8] {
+    value.map(HeaderValue::as_bytes).unwrap_or_default()
 }
 
 /// A header name's byte in its CGI var: upper case, `-` as `_`.
@@ -635,15 +774,16 @@ pub fn request_host<B>(request: &Request<B>) -> Option<Vec<u8>> {
 
 /// [`request_host`], borrowed from the request when it is lower case already.
 fn host<B>(request: &Request<B>) -> Option<Cow<'_, [u8]>> {
-    let host_header = request
-        .headers()
-        .get(header::HOST)
+    host_from(request.uri(), request.headers().get(header::HOST))
+}
+
+/// [`host`] of the request's URI and its (first) `Host` header.
+fn host_from<'a>(uri: &'a Uri, header: Option<&'a HeaderValue>) -> Option<Cow<'a, [u8]>> {
+    let host_header = header
         .map(HeaderValue::as_bytes)
         .map(strip_port)
         .filter(|host| !host.is_empty());
-    request
-        .uri()
-        .host()
+    uri.host()
         .map(str::as_bytes)
         .or(host_header)
         // nginx's `$host` drops one trailing dot (`example.com.` is `example.com`).
@@ -748,6 +888,58 @@ fn is_normal(path: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
+
+    use super::NginxParams;
+
+    /// The unedited list's fast path writes the block the checked path writes (a
+    /// param removed that is not there takes the checked path, changing nothing).
+    #[test]
+    fn the_fast_path_writes_the_checked_paths_block() {
+        let requests = [
+            http::Request::get("/").body(()).unwrap(),
+            http::Request::post("https://Example.COM:8443/a/../b%20c?x=1&y")
+                .version(http::Version::HTTP_10)
+                .header("content-type", "text/plain")
+                .header("content-length", "5")
+                .header("x_under", "dropped or kept")
+                .header("x-forwarded-for", "198.51.100.1")
+                .header("x-forwarded-for", "198.51.100.2")
+                .header("Host", "ignored.example")
+                .body(())
+                .unwrap(),
+            http::Request::get("/h")
+                .header("host", "Www.Example.org.:80")
+                .header("user-agent", "ApacheBench/2.3")
+                .header("accept", "*/*")
+                .header("connection", "Keep-Alive")
+                .body(())
+                .unwrap(),
+        ];
+        let shared = [
+            NginxParams::new(),
+            NginxParams::new()
+                .https(true)
+                .server_name("myapp")
+                .server_port("8080")
+                .document_root("/srv"),
+            NginxParams::new()
+                .https(false)
+                .underscores(true)
+                .remote_addr("[2001:db8::7]:40000".parse().unwrap()),
+            NginxParams::new().remote_addr("10.0.0.7:51234".parse().unwrap()),
+        ];
+        for params in &shared {
+            let checked = params.clone().remove_param("NOT_THERE");
+            for request in &requests {
+                for length in [None, Some(&b"12"[..])] {
+                    let fast = params.vars_with(request, length).unwrap();
+                    let slow = checked.vars_with(request, length).unwrap();
+                    assert_eq!(fast.vars().as_bytes(), slow.vars().as_bytes());
+                    assert_eq!(fast.vars().len(), slow.vars().len());
+                }
+            }
+        }
+    }
 
     #[test]
     fn an_ip_is_written_as_display_writes_it() {

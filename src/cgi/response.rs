@@ -2,7 +2,7 @@
 //! application server answers with ([`encode_response_head`]), and such a head to an
 //! `http::Response` as nginx reads it ([`parse_response_head`]).
 
-use bytes::BufMut;
+use bytes::{BufMut, Bytes};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
 
 use crate::exchange::{HeadParser, ResponseHead};
@@ -183,24 +183,32 @@ pub fn parse_response_head(
     max_head: usize,
 ) -> Result<Status<(Response<()>, usize)>, Error> {
     match HeadParser::new(max_head).parse(buf) {
-        Ok(Status::Complete((head, len))) => {
-            Ok(Status::Complete((response_from_head(&head)?, len)))
-        }
+        Ok(Status::Complete((head, len))) => Ok(Status::Complete((
+            response_from_head(&head, None, HeaderMap::new())?,
+            len,
+        ))),
         Ok(Status::Partial { needed }) => Ok(Status::Partial { needed }),
         Err(err) => Err(Error::InvalidResponse(err)),
     }
 }
 
 /// The `http::Response` of a parsed head (its body is set by the caller): the one
-/// conversion of [`parse_response_head`] and the client driver.
-pub(crate) fn response_from_head(head: &ResponseHead<'_>) -> Result<Response<()>, Error> {
+/// conversion of [`parse_response_head`] and the client driver. With `wire`, the
+/// buffer `head` views (the client driver's), each header value is a slice of it: no
+/// allocation, no copy per value. The headers go into `headers`, an empty map (the
+/// client driver's is the request's, emptied, its room kept).
+pub(crate) fn response_from_head(
+    head: &ResponseHead<'_>,
+    wire: Option<&Bytes>,
+    mut headers: HeaderMap,
+) -> Result<Response<()>, Error> {
     let status =
         StatusCode::from_u16(head.status()).map_err(|_| Error::ResponseStatus(head.status()))?;
     let version = match head.version() {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let mut headers = HeaderMap::new();
+    debug_assert!(headers.is_empty());
     // nginx takes a CGI head's status from its first `Status` line; the response holds
     // it as its status, not again as a header. nginx passes the other lines on.
     let mut status_line = head.is_cgi();
@@ -214,7 +222,11 @@ pub(crate) fn response_from_head(head: &ResponseHead<'_>) -> Result<Response<()>
             what,
         };
         let name = HeaderName::from_bytes(name).map_err(|_| invalid("header name"))?;
-        let value = HeaderValue::from_bytes(value).map_err(|_| invalid("header value"))?;
+        let value = match wire.and_then(|wire| shared(wire, value)) {
+            Some(value) => HeaderValue::from_maybe_shared(value),
+            None => HeaderValue::from_bytes(value),
+        }
+        .map_err(|_| invalid("header value"))?;
         headers.append(name, value);
     }
     let mut response = Response::new(());
@@ -222,4 +234,12 @@ pub(crate) fn response_from_head(head: &ResponseHead<'_>) -> Result<Response<()>
     *response.version_mut() = version;
     *response.headers_mut() = headers;
     Ok(response)
+}
+
+/// `part` (a slice of `wire`'s bytes) as a slice of `wire` itself; `None` when it is
+/// not inside it.
+fn shared(wire: &Bytes, part: &[u8]) -> Option<Bytes> {
+    let start = (part.as_ptr() as usize).checked_sub(wire.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= wire.len()).then(|| wire.slice(start..end))
 }

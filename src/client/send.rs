@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, Request, Response};
+use http::{Extensions, HeaderMap, Method, Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, Sleep};
 use tokio_util::codec::FramedRead;
@@ -105,7 +105,7 @@ impl Builder {
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let (mut parts, body) = request.into_parts();
-        let announced = content_length(&parts.headers)?;
+        let (announced, transfer_encoding) = content_length(&parts.headers)?;
         let ended = body.is_end_stream();
         let hint = if ended {
             Some(0)
@@ -129,19 +129,32 @@ impl Builder {
                 (len, Source::Buffered(chunks))
             }
         };
-        parts.headers.remove(TRANSFER_ENCODING);
+        if transfer_encoding {
+            parts.headers.remove(TRANSFER_ENCODING);
+        }
         let head_request = parts.method == Method::HEAD;
-        let request = Request::from_parts(parts, ());
+        let mut request = Request::from_parts(parts, ());
         let wire = self.encode(&request, announced.is_none(), length)?;
+        // The request's extensions, emptied, become the response's: the map the
+        // request's `RequestParams` allocated holds the response's head, where a new
+        // one would be allocated for it (and the old one freed).
+        let mut extensions = std::mem::take(request.extensions_mut());
+        extensions.clear();
+        // And its header map, emptied, the response's (its room kept).
+        let mut headers = std::mem::take(request.headers_mut());
+        headers.clear();
+        let reused = Reused {
+            head_request,
+            extensions,
+            headers,
+        };
         tracing::debug!(
             method = %request.method(),
             uri = %request.uri(),
             content_length = length,
             "sending a uwsgi request"
         );
-        let response = self
-            .exchange(io, wire, source, length, head_request, timer)
-            .await;
+        let response = self.exchange(io, wire, source, length, timer, reused).await;
         match &response {
             Ok(response) => {
                 tracing::debug!(status = response.status().as_u16(), "uwsgi response head")
@@ -230,15 +243,17 @@ impl Builder {
         wire: Vec<u8>,
         mut source: Source<B>,
         length: u64,
-        head_request: bool,
         mut timer: Pin<&mut Option<Sleep>>,
+        reused: Reused,
     ) -> Result<Response<ResponseBody>, Error>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
         B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static,
     {
         let mut codec = ClientCodec::new(self.limits).max_head(self.max_head);
-        codec.expect(Reply::Response { head_request });
+        codec.expect(Reply::Response {
+            head_request: reused.head_request,
+        });
         let idle = self.body_timeout;
         if length == 0 && source.is_end() {
             // No body, the usual GET: the packet is all there is to send, so it is
@@ -251,7 +266,7 @@ impl Builder {
                 Err(sent) => Some(self.sent_failed(sent)?),
             };
             let next = self.head(frames.next(), timer).await?;
-            return self.respond(next, write_failed, frames);
+            return self.respond(next, write_failed, frames, reused);
         }
 
         let (read, write) = tokio::io::split(io);
@@ -296,7 +311,7 @@ impl Builder {
             }
             None => self.head(frames.next(), timer).await?,
         };
-        self.respond(next, write_failed, frames)
+        self.respond(next, write_failed, frames, reused)
     }
 
     /// What a failure to send the whole request means: the request body's fault or a
@@ -340,6 +355,7 @@ impl Builder {
         next: Option<Result<Frame<ReplyHead>, StreamError>>,
         write_failed: Option<io::Error>,
         frames: S,
+        reused: Reused,
     ) -> Result<Response<ResponseBody>, Error>
     where
         S: Stream<Item = Result<Frame<ReplyHead>, StreamError>> + Send + Unpin + 'static,
@@ -370,20 +386,43 @@ impl Builder {
                 ))
             }
         };
-        let mut response = response_from_head(&head.head()).map_err(|err| {
-            Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
-        })?;
+        let Reused {
+            mut extensions,
+            headers,
+            ..
+        } = reused;
+        let mut response =
+            response_from_head(&head.head(), Some(&head.wire), headers).map_err(|err| {
+                Error::new(ErrorKind::MalformedHead, err.to_string()).with_source(err)
+            })?;
         let remaining = head.body().exact();
-        response.extensions_mut().insert(head);
+        extensions.insert(head);
+        *response.extensions_mut() = extensions;
         let body = ResponseBody::streaming(frames, remaining, self.body_timeout);
         Ok(response.map(|()| body))
     }
 }
 
-/// The request's `Content-Length`: digits only; repeated, every one the same.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Error> {
+/// What the response takes over from its request: whether it answers a HEAD, and the
+/// request's extension and header maps, emptied, for their allocations.
+struct Reused {
+    head_request: bool,
+    extensions: Extensions,
+    headers: HeaderMap,
+}
+
+/// The request's `Content-Length` (digits only; repeated, every one the same), and
+/// whether it has a `Transfer-Encoding` header: one walk of the few headers.
+fn content_length(headers: &HeaderMap) -> Result<(Option<u64>, bool), Error> {
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
+    let mut transfer_encoding = false;
+    for (name, value) in headers {
+        if *name == TRANSFER_ENCODING {
+            transfer_encoding = true;
+        }
+        if *name != CONTENT_LENGTH {
+            continue;
+        }
         let bytes = value.as_bytes();
         let parsed = (!bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit))
             .then(|| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok())
@@ -403,7 +442,7 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Error> {
         }
         length = Some(parsed);
     }
-    Ok(length)
+    Ok((length, transfer_encoding))
 }
 
 /// Where the request body's bytes come from.

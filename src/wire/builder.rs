@@ -123,6 +123,20 @@ impl VarsBuilder {
         self.block.reserve(additional.min(room));
     }
 
+    /// A builder with the default limits holding `block`, `len` pairs a caller wrote
+    /// itself and checked against those limits (`NginxParams`' fast path: no pair
+    /// over 16 bits, the block within `max_datasize`, at most `max_vars` pairs, no
+    /// key empty).
+    #[cfg(feature = "http")]
+    pub(crate) fn written(block: Vec<u8>, len: usize) -> Self {
+        debug_assert!(len <= MAX_PAIRS_IN_BLOCK && block.len() <= usize::from(u16::MAX));
+        VarsBuilder {
+            block,
+            len,
+            limits: Limits::new(),
+        }
+    }
+
     /// Appends a pair. On error nothing is appended.
     ///
     /// ```

@@ -10,6 +10,7 @@ mod access_log;
 mod config;
 mod files;
 mod location;
+mod timer;
 mod tls;
 mod upstream;
 mod vars;
@@ -485,9 +486,9 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// HTTP/1.1 with nginx's limits: hyper's own connection, no version detection.
 fn http1_builder(config: &Settings) -> http1::Builder {
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        // An idle or slow client does not hold a connection slot for ever.
-        .header_read_timeout(HEADER_TIMEOUT)
+    // An idle or slow client does not hold a connection slot for ever; each
+    // connection gets its own timer for it (`timer::ConnTimer`).
+    http.header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(usize::try_from(config.max_head).unwrap_or(usize::MAX))
         .title_case_headers(true);
     http
@@ -593,10 +594,15 @@ impl Gateway {
                     .watch(self.http2.serve_connection(io, service))
                     .await
             }
-            _ => watcher
-                .watch(self.http1.serve_connection(io, service))
-                .await
-                .map_err(Into::into),
+            _ => {
+                // The connection's own timer for hyper's header-read timeout.
+                let mut http1 = self.http1.clone();
+                http1.timer(timer::ConnTimer::default());
+                watcher
+                    .watch(http1.serve_connection(io, service))
+                    .await
+                    .map_err(Into::into)
+            }
         };
         if let Err(err) = served {
             tracing::debug!(%peer, error = %err, "client connection");
@@ -671,13 +677,19 @@ impl Gateway {
                     tracing::info!(%peer, %method, %uri, upstream = &*upstream, status = response.status().as_u16(), "response");
                 }
                 let (mut parts, body) = response.into_parts();
-                // Hop-by-hop: the connection to the client is hyper's to frame.
-                for name in [
-                    CONNECTION,
-                    TRANSFER_ENCODING,
-                    HeaderName::from_static("keep-alive"),
-                ] {
-                    parts.headers.remove(name);
+                // Hop-by-hop: the connection to the client is hyper's to frame. Seldom
+                // sent by an upstream: one look at the few names before any removal.
+                let hop = |name: &HeaderName| {
+                    name == CONNECTION || name == TRANSFER_ENCODING || name == "keep-alive"
+                };
+                if parts.headers.keys().any(hop) {
+                    for name in [
+                        CONNECTION,
+                        TRANSFER_ENCODING,
+                        HeaderName::from_static("keep-alive"),
+                    ] {
+                        parts.headers.remove(name);
+                    }
                 }
                 // A body that fails (cut short, too slow) cuts the client's connection,
                 // as nginx does; the log says why, once.

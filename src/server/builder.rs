@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::wire::limits::Limits;
 
+use super::conn::Spare;
 use super::error::Error;
 use super::service::HttpService;
 
@@ -166,8 +167,9 @@ impl Builder {
             // The driver borrows the connection's halves, which needs it `Unpin`: any
             // stream is, once boxed.
             future: Box::pin(async move {
+                let mut spare = Spare::default();
                 builder
-                    .serve_until(Box::pin(io), service, Some(stopped), None)
+                    .serve_until(Box::pin(io), service, Some(stopped), None, &mut spare)
                     .await
             }),
             stop: Some(stop),

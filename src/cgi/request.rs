@@ -10,7 +10,7 @@ use http::{HeaderMap, Method, Request, Uri, Version};
 
 use crate::message::request::url_scheme_by;
 use crate::owned::OwnedVars;
-use crate::wire::vars::Vars;
+use crate::wire::vars::{Vars, VarsIter};
 
 use super::{check_bytes, lossy, Error};
 
@@ -44,12 +44,20 @@ struct Known<'a> {
     /// How many `HTTP_` vars the block has: the header map is sized to them, not to
     /// every var (a map of nginx's 15 vars is 2.5 KiB, of one header 0.3 KiB).
     headers: usize,
+    /// The vars from the first `HTTP_` one on: the headers' walk starts there, not at
+    /// the CGI vars nginx sends before them.
+    from_headers: Option<VarsIter<'a>>,
 }
 
 impl<'a> Known<'a> {
     fn of(vars: &Vars<'a>) -> Self {
         let mut known = Known::default();
-        for (key, value) in vars.iter() {
+        let mut vars = vars.iter();
+        loop {
+            let at = vars.clone();
+            let Some((key, value)) = vars.next() else {
+                break;
+            };
             let slot = match key {
                 b"REQUEST_METHOD" => &mut known.method,
                 b"SERVER_PROTOCOL" => &mut known.protocol,
@@ -60,7 +68,11 @@ impl<'a> Known<'a> {
                 b"SCRIPT_NAME" => &mut known.script_name,
                 b"PATH_INFO" => &mut known.path_info,
                 b"QUERY_STRING" => &mut known.query_string,
-                b"HTTP_HOST" => &mut known.host,
+                b"HTTP_HOST" => {
+                    known.headers += 1;
+                    known.from_headers.get_or_insert(at);
+                    &mut known.host
+                }
                 b"SERVER_NAME" => &mut known.server_name,
                 b"SERVER_PORT" => &mut known.server_port,
                 b"CONTENT_TYPE" => &mut known.content_type,
@@ -68,7 +80,10 @@ impl<'a> Known<'a> {
                 b"REMOTE_ADDR" => &mut known.remote_addr,
                 b"REMOTE_PORT" => &mut known.remote_port,
                 _ => {
-                    known.headers += usize::from(key.starts_with(b"HTTP_"));
+                    if key.starts_with(b"HTTP_") {
+                        known.headers += 1;
+                        known.from_headers.get_or_insert(at);
+                    }
                     continue;
                 }
             };
@@ -232,7 +247,8 @@ fn build_request(
     )?;
     // Every `HTTP_` var, plus `CONTENT_TYPE` and `CONTENT_LENGTH` when they have no twin.
     let mut headers = HeaderMap::with_capacity(known.headers + 2);
-    for (key, value) in vars.iter() {
+    let from_headers = known.from_headers.clone();
+    for (key, value) in from_headers.unwrap_or_else(|| Vars::default().iter()) {
         let name = match key {
             b"HTTP_CONTENT_TYPE" if has_content_type => {
                 if let Some((name, value)) = content_type.take() {

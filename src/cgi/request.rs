@@ -104,6 +104,22 @@ fn var<'a>(key: &'static str, value: Option<&'a [u8]>) -> Result<Option<&'a [u8]
     }
 }
 
+/// `value` when present and not empty, unchecked: for a var the `http` crate parses,
+/// which refuses CR, LF and NUL as it refuses other control bytes ([`refused`] names
+/// the error then).
+fn present(value: Option<&[u8]>) -> Option<&[u8]> {
+    value.filter(|value| !value.is_empty())
+}
+
+/// The error for `value` of the var `key`, which the `http` crate refused: its first
+/// CR, LF or NUL when it has one (the check runs only to name the error), else that it
+/// is not a valid `what`.
+fn refused(key: &[u8], value: &[u8], what: &'static str) -> Error {
+    check_bytes(key, value)
+        .err()
+        .unwrap_or_else(|| invalid(key, what))
+}
+
 /// Builds an [`http::Request<()>`](http::Request) from request vars, as uWSGI's WSGI
 /// layer (and a WSGI framework over it) reads them:
 ///
@@ -205,19 +221,20 @@ fn build_request(
     check_content_length: bool,
     share: impl Fn(&[u8]) -> Bytes,
 ) -> Result<Request<()>, Error> {
-    let method = var("REQUEST_METHOD", known.method)?.ok_or(Error::MissingVar("REQUEST_METHOD"))?;
-    let method = Method::from_bytes(method).map_err(|_| invalid(b"REQUEST_METHOD", "method"))?;
+    let method = present(known.method).ok_or(Error::MissingVar("REQUEST_METHOD"))?;
+    let method =
+        Method::from_bytes(method).map_err(|_| refused(b"REQUEST_METHOD", method, "method"))?;
 
     let scheme = request_scheme(known)?;
     let uri = request_uri(known, scheme, &share)?;
-    let version = match var("SERVER_PROTOCOL", known.protocol)? {
+    let version = match present(known.protocol) {
         None => Version::HTTP_10,
         Some(b"HTTP/1.0") => Version::HTTP_10,
         Some(b"HTTP/1.1") => Version::HTTP_11,
         Some(b"HTTP/2" | b"HTTP/2.0") => Version::HTTP_2,
         Some(b"HTTP/3" | b"HTTP/3.0") => Version::HTTP_3,
         Some(b"HTTP/0.9") => Version::HTTP_09,
-        Some(_) => return Err(invalid(b"SERVER_PROTOCOL", "protocol version")),
+        Some(other) => return Err(refused(b"SERVER_PROTOCOL", other, "protocol version")),
     };
 
     if check_content_length {
@@ -231,11 +248,11 @@ fn build_request(
                name: HeaderName,
                value: Option<&[u8]>|
      -> Result<Option<(HeaderName, HeaderValue)>, Error> {
-        let Some(value) = var(key, value)? else {
+        let Some(value) = present(value) else {
             return Ok(None);
         };
         let value = HeaderValue::from_maybe_shared(share(value))
-            .map_err(|_| invalid(key.as_bytes(), "header value"))?;
+            .map_err(|_| refused(key.as_bytes(), value, "header value"))?;
         Ok(Some((name, value)))
     };
     let has_content_type = known.content_type.is_some();
@@ -276,11 +293,8 @@ fn build_request(
                 .err()
                 .unwrap_or_else(|| invalid(key, "header name"))
         })?;
-        let value = HeaderValue::from_maybe_shared(share(value)).map_err(|_| {
-            check_bytes(key, value)
-                .err()
-                .unwrap_or_else(|| invalid(key, "header value"))
-        })?;
+        let value = HeaderValue::from_maybe_shared(share(value))
+            .map_err(|_| refused(key, value, "header value"))?;
         headers.append(name, value);
     }
     for (name, value) in [content_type, content_length].into_iter().flatten() {
@@ -397,9 +411,10 @@ fn request_uri(
         }
     };
 
-    let authority = match var("HTTP_HOST", known.host)? {
+    let authority = match present(known.host) {
         Some(host) => Some(
-            Authority::from_maybe_shared(share(host)).map_err(|_| invalid(b"HTTP_HOST", "host"))?,
+            Authority::from_maybe_shared(share(host))
+                .map_err(|_| refused(b"HTTP_HOST", host, "host"))?,
         ),
         None => match var("SERVER_NAME", known.server_name)? {
             Some(name) => {

@@ -48,10 +48,18 @@ where
     // `Transfer-Encoding` it set would announce a framing the bytes do not have, so it
     // is dropped, and the body ends with its Content-Length or the connection (nginx
     // reads an upstream body either way).
-    parts.headers.remove(TRANSFER_ENCODING);
+    // Both names found in one walk of the (few) names, not a hashed lookup each.
+    let (mut delimited, chunked) = parts.headers.keys().fold((false, false), |seen, name| {
+        (
+            seen.0 || name == CONTENT_LENGTH,
+            seen.1 || name == TRANSFER_ENCODING,
+        )
+    });
+    if chunked {
+        parts.headers.remove(TRANSFER_ENCODING);
+    }
     // A body of known size gets its Content-Length, so the front end can tell a cut
     // body from a whole one.
-    let mut delimited = parts.headers.contains_key(CONTENT_LENGTH);
     if let (Some(len), false) = (exact, delimited) {
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
         delimited = true;

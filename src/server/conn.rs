@@ -55,6 +55,11 @@ impl Builder {
         // A disabled level (the default `info`) makes this `Span::none()`: a check of
         // the callsite's cached interest, nothing more.
         let span = tracing::debug_span!("connection", peer = peer.map(tracing::field::display));
+        // Not wrapped when disabled: the wrapper would be one more move of the
+        // connection's future, and one more layer to poll.
+        if span.is_disabled() {
+            return self.serve_io(io, service, stop, spare).await;
+        }
         self.serve_io(io, service, stop, spare)
             .instrument(span)
             .await
@@ -259,6 +264,12 @@ impl Builder {
             ended: false,
             stopped: false,
         };
+        // As the connection's span (`serve_until`): not wrapped when disabled.
+        if span.is_disabled() {
+            return self
+                .respond(frames, write, service, request, feed, start)
+                .await;
+        }
         self.respond(frames, write, service, request, feed, start)
             .instrument(span)
             .await

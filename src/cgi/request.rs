@@ -6,7 +6,7 @@ use std::vec::Vec;
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, Method, Request, Uri, Version};
+use http::{Method, Request, Uri, Version};
 
 use crate::message::request::url_scheme_by;
 use crate::owned::OwnedVars;
@@ -263,7 +263,10 @@ fn build_request(
         known.content_length,
     )?;
     // Every `HTTP_` var, plus `CONTENT_TYPE` and `CONTENT_LENGTH` when they have no twin.
-    let mut headers = HeaderMap::with_capacity(known.headers + 2);
+    // Filled in place: no empty map built by `Request::new` to drop, no move of the map.
+    let mut request = Request::new(());
+    let headers = request.headers_mut();
+    headers.reserve(known.headers + 2);
     let from_headers = known.from_headers.clone();
     for (key, value) in from_headers.unwrap_or_else(|| Vars::default().iter()) {
         let name = match key {
@@ -297,15 +300,15 @@ fn build_request(
             .map_err(|_| refused(key, value, "header value"))?;
         headers.append(name, value);
     }
-    for (name, value) in [content_type, content_length].into_iter().flatten() {
+    if let Some((name, value)) = content_type {
         headers.append(name, value);
     }
-
-    let mut request = Request::new(());
+    if let Some((name, value)) = content_length {
+        headers.append(name, value);
+    }
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
-    *request.headers_mut() = headers;
     Ok(request)
 }
 

@@ -244,24 +244,22 @@ fn build_request(
     // The CGI vars are authoritative (the last one, as in a WSGI environ; the
     // CONTENT_LENGTH values agree). Each goes where nginx put its `HTTP_` twin, so the
     // header order is the client's, or after the other headers when there is none.
+    // Called only for a value there is (nginx sends both, empty on a GET).
     let cgi = |key: &'static str,
                name: HeaderName,
-               value: Option<&[u8]>|
-     -> Result<Option<(HeaderName, HeaderValue)>, Error> {
-        let Some(value) = present(value) else {
-            return Ok(None);
-        };
+               value: &[u8]|
+     -> Result<(HeaderName, HeaderValue), Error> {
         let value = HeaderValue::from_maybe_shared(share(value))
             .map_err(|_| refused(key.as_bytes(), value, "header value"))?;
-        Ok(Some((name, value)))
+        Ok((name, value))
     };
     let has_content_type = known.content_type.is_some();
-    let mut content_type = cgi("CONTENT_TYPE", header::CONTENT_TYPE, known.content_type)?;
-    let mut content_length = cgi(
-        "CONTENT_LENGTH",
-        header::CONTENT_LENGTH,
-        known.content_length,
-    )?;
+    let mut content_type = present(known.content_type)
+        .map(|value| cgi("CONTENT_TYPE", header::CONTENT_TYPE, value))
+        .transpose()?;
+    let mut content_length = present(known.content_length)
+        .map(|value| cgi("CONTENT_LENGTH", header::CONTENT_LENGTH, value))
+        .transpose()?;
     // Every `HTTP_` var, plus `CONTENT_TYPE` and `CONTENT_LENGTH` when they have no twin.
     // Filled in place: no empty map built by `Request::new` to drop, no move of the map.
     let mut request = Request::new(());

@@ -167,10 +167,12 @@ impl Builder {
             // The driver borrows the connection's halves, which needs it `Unpin`: any
             // stream is, once boxed.
             future: Box::pin(async move {
-                let mut spare = Spare::default();
-                builder
+                let mut spare = Spare::from_thread();
+                let served = builder
                     .serve_until(Box::pin(io), service, Some(stopped), None, &mut spare)
-                    .await
+                    .await;
+                spare.leave_to_thread();
+                served
             }),
             stop: Some(stop),
         }

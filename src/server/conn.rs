@@ -502,14 +502,36 @@ const READ_SPARE_LIMIT: usize = 16 * 1024;
 const WRITE_SPARE_LIMIT: usize = 128 * 1024;
 
 /// The buffers a connection ended with, for the next one: [`serve`](super::serve) hands
-/// those of a connection served inline to the next, so that a connection allocates
-/// neither (a `malloc` and a `free` each per request otherwise). A connection's packets
-/// are slices of its read buffer ([`OwnedPacket`]): the next connection reads into the
-/// same memory only once the last of them is dropped.
+/// those of a connection served inline straight to the next; one run as a task (or by
+/// `serve_connection`) leaves them to its thread ([`Spare::leave_to_thread`]). So a
+/// connection allocates neither (a `malloc` and a `free` each per request otherwise).
+/// A connection's packets are slices of its read buffer ([`OwnedPacket`]): the next
+/// connection reads into the same memory only once the last of them is dropped.
 #[derive(Default)]
 pub(super) struct Spare {
     read: BytesMut,
     write: BytesMut,
+}
+
+thread_local! {
+    /// The buffers the last connection that ended on this thread as a task left.
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
+impl Spare {
+    /// The buffers the last task on this thread left, or new (empty) ones.
+    pub(super) fn from_thread() -> Self {
+        SPARE
+            .try_with(std::cell::Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Leaves these buffers to the next connection on this thread.
+    pub(super) fn leave_to_thread(self) {
+        let _ = SPARE.try_with(|spare| spare.set(Some(self)));
+    }
 }
 
 /// Empties `buf` for the next connection; frees it when it grew past `limit`.

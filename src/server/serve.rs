@@ -395,15 +395,16 @@ where
             let service = service.clone();
             let stopped = Some(stopped.clone());
             // The buffers the last connection served inline ended with (`Spare`): the
-            // connection's output, so this loop gets them back with no lock and no
-            // thread-local.
-            let mut buffers = spare.take().unwrap_or_default();
+            // connection's output, so this loop gets them back with no thread-local; one
+            // run as a task leaves them to its thread.
+            let handed = spare.take();
             // Boxed, so that a connection that must wait can move into a task; the box
             // of one served inline is kept for the next connection (its future is a few
             // KiB: a `malloc` and `free` per connection otherwise). Built in the call
             // that puts it in the box: one copy of it, not two.
             let mut boxed: Pin<Box<Option<_>>> = room.take().unwrap_or_else(|| Box::pin(None));
             boxed.as_mut().set(Some(async move {
+                let mut buffers = handed.unwrap_or_else(Spare::from_thread);
                 let served = match stream {
                     Stream::Tcp(stream) => {
                         builder
@@ -437,7 +438,7 @@ where
             }
             tasks.spawn(async move {
                 if let Some(connection) = boxed.as_mut().as_pin_mut() {
-                    connection.await;
+                    connection.await.leave_to_thread();
                 }
             });
         }

@@ -6,11 +6,11 @@ use std::vec::Vec;
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, Method, Request, Uri, Version};
+use http::{Method, Request, Uri, Version};
 
 use crate::message::request::url_scheme_by;
 use crate::owned::OwnedVars;
-use crate::wire::vars::Vars;
+use crate::wire::vars::{Vars, VarsIter};
 
 use super::{check_bytes, lossy, Error};
 
@@ -44,12 +44,20 @@ struct Known<'a> {
     /// How many `HTTP_` vars the block has: the header map is sized to them, not to
     /// every var (a map of nginx's 15 vars is 2.5 KiB, of one header 0.3 KiB).
     headers: usize,
+    /// The vars from the first `HTTP_` one on: the headers' walk starts there, not at
+    /// the CGI vars nginx sends before them.
+    from_headers: Option<VarsIter<'a>>,
 }
 
 impl<'a> Known<'a> {
     fn of(vars: &Vars<'a>) -> Self {
         let mut known = Known::default();
-        for (key, value) in vars.iter() {
+        let mut vars = vars.iter();
+        loop {
+            let at = vars.clone();
+            let Some((key, value)) = vars.next() else {
+                break;
+            };
             let slot = match key {
                 b"REQUEST_METHOD" => &mut known.method,
                 b"SERVER_PROTOCOL" => &mut known.protocol,
@@ -60,7 +68,11 @@ impl<'a> Known<'a> {
                 b"SCRIPT_NAME" => &mut known.script_name,
                 b"PATH_INFO" => &mut known.path_info,
                 b"QUERY_STRING" => &mut known.query_string,
-                b"HTTP_HOST" => &mut known.host,
+                b"HTTP_HOST" => {
+                    known.headers += 1;
+                    known.from_headers.get_or_insert(at);
+                    &mut known.host
+                }
                 b"SERVER_NAME" => &mut known.server_name,
                 b"SERVER_PORT" => &mut known.server_port,
                 b"CONTENT_TYPE" => &mut known.content_type,
@@ -68,7 +80,10 @@ impl<'a> Known<'a> {
                 b"REMOTE_ADDR" => &mut known.remote_addr,
                 b"REMOTE_PORT" => &mut known.remote_port,
                 _ => {
-                    known.headers += usize::from(key.starts_with(b"HTTP_"));
+                    if key.starts_with(b"HTTP_") {
+                        known.headers += 1;
+                        known.from_headers.get_or_insert(at);
+                    }
                     continue;
                 }
             };
@@ -87,6 +102,22 @@ fn var<'a>(key: &'static str, value: Option<&'a [u8]>) -> Result<Option<&'a [u8]
         }
         _ => Ok(None),
     }
+}
+
+/// `value` when present and not empty, unchecked: for a var the `http` crate parses,
+/// which refuses CR, LF and NUL as it refuses other control bytes ([`refused`] names
+/// the error then).
+fn present(value: Option<&[u8]>) -> Option<&[u8]> {
+    value.filter(|value| !value.is_empty())
+}
+
+/// The error for `value` of the var `key`, which the `http` crate refused: its first
+/// CR, LF or NUL when it has one (the check runs only to name the error), else that it
+/// is not a valid `what`.
+fn refused(key: &[u8], value: &[u8], what: &'static str) -> Error {
+    check_bytes(key, value)
+        .err()
+        .unwrap_or_else(|| invalid(key, what))
 }
 
 /// Builds an [`http::Request<()>`](http::Request) from request vars, as uWSGI's WSGI
@@ -190,19 +221,20 @@ fn build_request(
     check_content_length: bool,
     share: impl Fn(&[u8]) -> Bytes,
 ) -> Result<Request<()>, Error> {
-    let method = var("REQUEST_METHOD", known.method)?.ok_or(Error::MissingVar("REQUEST_METHOD"))?;
-    let method = Method::from_bytes(method).map_err(|_| invalid(b"REQUEST_METHOD", "method"))?;
+    let method = present(known.method).ok_or(Error::MissingVar("REQUEST_METHOD"))?;
+    let method =
+        Method::from_bytes(method).map_err(|_| refused(b"REQUEST_METHOD", method, "method"))?;
 
     let scheme = request_scheme(known)?;
     let uri = request_uri(known, scheme, &share)?;
-    let version = match var("SERVER_PROTOCOL", known.protocol)? {
+    let version = match present(known.protocol) {
         None => Version::HTTP_10,
         Some(b"HTTP/1.0") => Version::HTTP_10,
         Some(b"HTTP/1.1") => Version::HTTP_11,
         Some(b"HTTP/2" | b"HTTP/2.0") => Version::HTTP_2,
         Some(b"HTTP/3" | b"HTTP/3.0") => Version::HTTP_3,
         Some(b"HTTP/0.9") => Version::HTTP_09,
-        Some(_) => return Err(invalid(b"SERVER_PROTOCOL", "protocol version")),
+        Some(other) => return Err(refused(b"SERVER_PROTOCOL", other, "protocol version")),
     };
 
     if check_content_length {
@@ -212,27 +244,29 @@ fn build_request(
     // The CGI vars are authoritative (the last one, as in a WSGI environ; the
     // CONTENT_LENGTH values agree). Each goes where nginx put its `HTTP_` twin, so the
     // header order is the client's, or after the other headers when there is none.
+    // Called only for a value there is (nginx sends both, empty on a GET).
     let cgi = |key: &'static str,
                name: HeaderName,
-               value: Option<&[u8]>|
-     -> Result<Option<(HeaderName, HeaderValue)>, Error> {
-        let Some(value) = var(key, value)? else {
-            return Ok(None);
-        };
+               value: &[u8]|
+     -> Result<(HeaderName, HeaderValue), Error> {
         let value = HeaderValue::from_maybe_shared(share(value))
-            .map_err(|_| invalid(key.as_bytes(), "header value"))?;
-        Ok(Some((name, value)))
+            .map_err(|_| refused(key.as_bytes(), value, "header value"))?;
+        Ok((name, value))
     };
     let has_content_type = known.content_type.is_some();
-    let mut content_type = cgi("CONTENT_TYPE", header::CONTENT_TYPE, known.content_type)?;
-    let mut content_length = cgi(
-        "CONTENT_LENGTH",
-        header::CONTENT_LENGTH,
-        known.content_length,
-    )?;
+    let mut content_type = present(known.content_type)
+        .map(|value| cgi("CONTENT_TYPE", header::CONTENT_TYPE, value))
+        .transpose()?;
+    let mut content_length = present(known.content_length)
+        .map(|value| cgi("CONTENT_LENGTH", header::CONTENT_LENGTH, value))
+        .transpose()?;
     // Every `HTTP_` var, plus `CONTENT_TYPE` and `CONTENT_LENGTH` when they have no twin.
-    let mut headers = HeaderMap::with_capacity(known.headers + 2);
-    for (key, value) in vars.iter() {
+    // Filled in place: no empty map built by `Request::new` to drop, no move of the map.
+    let mut request = Request::new(());
+    let headers = request.headers_mut();
+    headers.reserve(known.headers + 2);
+    let from_headers = known.from_headers.clone();
+    for (key, value) in from_headers.unwrap_or_else(|| Vars::default().iter()) {
         let name = match key {
             b"HTTP_CONTENT_TYPE" if has_content_type => {
                 if let Some((name, value)) = content_type.take() {
@@ -260,22 +294,19 @@ fn build_request(
                 .err()
                 .unwrap_or_else(|| invalid(key, "header name"))
         })?;
-        let value = HeaderValue::from_maybe_shared(share(value)).map_err(|_| {
-            check_bytes(key, value)
-                .err()
-                .unwrap_or_else(|| invalid(key, "header value"))
-        })?;
+        let value = HeaderValue::from_maybe_shared(share(value))
+            .map_err(|_| refused(key, value, "header value"))?;
         headers.append(name, value);
     }
-    for (name, value) in [content_type, content_length].into_iter().flatten() {
+    if let Some((name, value)) = content_type {
         headers.append(name, value);
     }
-
-    let mut request = Request::new(());
+    if let Some((name, value)) = content_length {
+        headers.append(name, value);
+    }
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
-    *request.headers_mut() = headers;
     Ok(request)
 }
 
@@ -381,9 +412,10 @@ fn request_uri(
         }
     };
 
-    let authority = match var("HTTP_HOST", known.host)? {
+    let authority = match present(known.host) {
         Some(host) => Some(
-            Authority::from_maybe_shared(share(host)).map_err(|_| invalid(b"HTTP_HOST", "host"))?,
+            Authority::from_maybe_shared(share(host))
+                .map_err(|_| refused(b"HTTP_HOST", host, "host"))?,
         ),
         None => match var("SERVER_NAME", known.server_name)? {
             Some(name) => {

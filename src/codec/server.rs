@@ -52,6 +52,7 @@ impl ServerCodec {
     /// The largest [`Frame::Body`] chunk (at least 1). Default: [`DEFAULT_BODY_CHUNK`](super::DEFAULT_BODY_CHUNK).
     /// A chunk holds what has arrived, up to this size: a chunk is never delayed to fill.
     #[must_use]
+    #[inline]
     pub fn body_chunk(mut self, size: usize) -> Self {
         self.framer.body_chunk = size.max(1);
         self

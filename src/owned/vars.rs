@@ -8,7 +8,7 @@ use bytes::Bytes;
 use crate::message::request::url_scheme;
 use crate::wire::error::ParseError;
 use crate::wire::limits::Limits;
-use crate::wire::vars::Vars;
+use crate::wire::vars::{parse_decimal, Vars};
 
 /// A validated vars block that owns its bytes (a cheap-to-clone [`Bytes`]).
 ///
@@ -246,7 +246,9 @@ impl OwnedVars {
 /// The address `REMOTE_ADDR` and `REMOTE_PORT` name, when both are there and parse.
 pub(crate) fn socket_addr(addr: Option<&[u8]>, port: Option<&[u8]>) -> Option<SocketAddr> {
     let ip: IpAddr = text(addr?)?.parse().ok()?;
-    let port = text(port?)?.parse().ok()?;
+    // As `u16`'s `FromStr` reads it (one `+` allowed), without a UTF-8 check first.
+    let port = port?;
+    let port = u16::try_from(parse_decimal(port.strip_prefix(b"+").unwrap_or(port))?).ok()?;
     Some(SocketAddr::new(ip, port))
 }
 

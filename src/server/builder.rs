@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::wire::limits::Limits;
 
+use super::conn::Spare;
 use super::error::Error;
 use super::service::HttpService;
 
@@ -166,9 +167,12 @@ impl Builder {
             // The driver borrows the connection's halves, which needs it `Unpin`: any
             // stream is, once boxed.
             future: Box::pin(async move {
-                builder
-                    .serve_until(Box::pin(io), service, Some(stopped), None)
-                    .await
+                let mut spare = Spare::from_thread();
+                let served = builder
+                    .serve_until(Box::pin(io), service, Some(stopped), None, &mut spare)
+                    .await;
+                spare.leave_to_thread();
+                served
             }),
             stop: Some(stop),
         }

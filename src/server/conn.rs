@@ -27,7 +27,7 @@ use super::body::RequestBody;
 use super::builder::Builder;
 use super::error::Error;
 use super::half::Half;
-use super::response::{write_all, write_response, write_status, write_text};
+use super::response::{write_all, write_response, write_status, write_text, Writer};
 use super::service::HttpService;
 
 impl Builder {
@@ -46,6 +46,7 @@ impl Builder {
         service: S,
         stop: Option<watch::Receiver<()>>,
         peer: Option<SocketAddr>,
+        spare: &mut Spare,
     ) -> Result<(), Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -54,7 +55,14 @@ impl Builder {
         // A disabled level (the default `info`) makes this `Span::none()`: a check of
         // the callsite's cached interest, nothing more.
         let span = tracing::debug_span!("connection", peer = peer.map(tracing::field::display));
-        self.serve_io(io, service, stop).instrument(span).await
+        // Not wrapped when disabled: the wrapper would be one more move of the
+        // connection's future, and one more layer to poll.
+        if span.is_disabled() {
+            return self.serve_io(io, service, stop, spare).await;
+        }
+        self.serve_io(io, service, stop, spare)
+            .instrument(span)
+            .await
     }
 
     async fn serve_io<IO, S>(
@@ -62,6 +70,7 @@ impl Builder {
         io: IO,
         mut service: S,
         mut stop: Option<watch::Receiver<()>>,
+        spare: &mut Spare,
     ) -> Result<(), Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -70,16 +79,23 @@ impl Builder {
         // The body is read while the response is written: two halves of one
         // connection, borrowed from it (`tokio::io::split` would allocate them an `Arc`).
         let io = std::sync::Mutex::new(io);
-        let mut write = Half::new(&io);
         let codec = ServerCodec::new(self.limits).body_chunk(self.body_chunk);
         // No buffer of its own (capacity 0 allocates nothing): the one the last
-        // connection on this thread ended with, when the packets split off it are gone.
+        // connection ended with, when the packets split off it are gone (`reserve` takes
+        // its memory back then, and allocates a new one while one is alive).
         let mut frames = FramedRead::with_capacity(Half::new(&io), codec, 0);
-        *frames.read_buffer_mut() = read_buffer();
+        std::mem::swap(frames.read_buffer_mut(), &mut spare.read);
+        frames.read_buffer_mut().reserve(READ_BUFFER);
+        let mut write = Writer {
+            io: Half::new(&io),
+            buf: &mut spare.write,
+        };
         let served = self
             .serve_frames(&mut frames, &mut write, &mut service, &mut stop)
             .await;
-        give_back(std::mem::take(frames.read_buffer_mut()));
+        keep(write.buf, WRITE_SPARE_LIMIT);
+        std::mem::swap(frames.read_buffer_mut(), &mut spare.read);
+        keep(&mut spare.read, READ_SPARE_LIMIT);
         served
     }
 
@@ -87,7 +103,7 @@ impl Builder {
     async fn serve_frames<IO, S>(
         &self,
         frames: &mut FramedRead<Half<'_, IO>, ServerCodec>,
-        write: &mut Half<'_, IO>,
+        write: &mut Writer<'_, IO>,
         service: &mut S,
         stop: &mut Option<watch::Receiver<()>>,
     ) -> Result<(), Error>
@@ -128,7 +144,8 @@ impl Builder {
                         tracing::warn!("{diagnosis}");
                         if http {
                             // The client waits for an answer and reads HTTP: say why.
-                            let _ = write_text(write, 400, &diagnosis, self.write_timeout).await;
+                            let _ = write_text(&mut write.io, 400, &diagnosis, self.write_timeout)
+                                .await;
                         }
                         return Ok(());
                     }
@@ -149,12 +166,12 @@ impl Builder {
             let head = match next {
                 Err(_) => {
                     log_diagnosis(frames.read_buffer(), &self.limits);
-                    return Err(self.answer(write, Error::HeadTimeout).await);
+                    return Err(self.answer(&mut write.io, Error::HeadTimeout).await);
                 }
                 Ok(None) => return Ok(()),
                 Ok(Some(Err(err))) => {
                     log_diagnosis(frames.read_buffer(), &self.limits);
-                    return Err(self.answer(write, err.into()).await);
+                    return Err(self.answer(&mut write.io, err.into()).await);
                 }
                 Ok(Some(Ok(Frame::Head(head)))) => head,
                 // A server-side codec starts every exchange with a head.
@@ -180,7 +197,7 @@ impl Builder {
     async fn exchange<IO, S>(
         &self,
         frames: &mut FramedRead<Half<'_, IO>, ServerCodec>,
-        write: &mut Half<'_, IO>,
+        write: &mut Writer<'_, IO>,
         service: &mut S,
         head: OwnedPacket,
     ) -> Result<Next, Error>
@@ -192,7 +209,7 @@ impl Builder {
         if packet.modifier1() == Modifier1::PING && packet.modifier2() == 0 {
             skip_to_end(frames).await?;
             let pong = [Modifier1::PING.0, 0, 0, 1];
-            write_all(write, &pong, self.write_timeout).await?;
+            write_all(&mut write.io, &pong, self.write_timeout).await?;
             return Ok(Next::Continue);
         }
         let Some(vars) = head
@@ -207,7 +224,7 @@ impl Builder {
         };
         let (request, _client) = match request_without_vars(&vars) {
             Ok(request) => request,
-            Err(err) => return Err(self.answer(write, err.into()).await),
+            Err(err) => return Err(self.answer(&mut write.io, err.into()).await),
         };
         // Right after the head, the codec is at the start of the body it announced.
         let body_len = frames.decoder().body_remaining().unwrap_or(0);
@@ -247,6 +264,12 @@ impl Builder {
             ended: false,
             stopped: false,
         };
+        // As the connection's span (`serve_until`): not wrapped when disabled.
+        if span.is_disabled() {
+            return self
+                .respond(frames, write, service, request, feed, start)
+                .await;
+        }
         self.respond(frames, write, service, request, feed, start)
             .instrument(span)
             .await
@@ -256,7 +279,7 @@ impl Builder {
     async fn respond<IO, S>(
         &self,
         frames: &mut FramedRead<Half<'_, IO>, ServerCodec>,
-        write: &mut Half<'_, IO>,
+        write: &mut Writer<'_, IO>,
         service: &mut S,
         request: Request<RequestBody>,
         mut feed: Feed,
@@ -267,7 +290,7 @@ impl Builder {
         S: HttpService,
     {
         if let Err(err) = poll_fn(|cx| service.__poll_ready(cx)).await {
-            return Err(self.answer(write, Error::Service(err.into())).await);
+            return Err(self.answer(&mut write.io, Error::Service(err.into())).await);
         }
         // Pinned here and lent to `feeding`: an async fn that took the future by value
         // would hold it twice in its state (the argument, then its pinned copy). In a
@@ -279,14 +302,14 @@ impl Builder {
         };
         let response = match called {
             Ok(response) => response,
-            Err(err) => return Err(self.answer(write, Error::Service(err.into())).await),
+            Err(err) => return Err(self.answer(&mut write.io, Error::Service(err.into())).await),
         };
         let status = response.status().as_u16();
         let delimited = {
             let written = std::pin::pin!(write_response(write, response, self.write_timeout));
             self.feeding(frames, &mut feed, written).await?
         };
-        write.flush().await?;
+        write.io.flush().await?;
         if let Some(start) = start {
             let latency = start.elapsed();
             let span = tracing::Span::current();
@@ -473,34 +496,49 @@ const READ_BUFFER: usize = 8 * 1024;
 
 /// A read buffer kept for the next connection only up to this size (a connection that
 /// streamed a large body may have grown its own).
-const SPARE_LIMIT: usize = 16 * 1024;
+const READ_SPARE_LIMIT: usize = 16 * 1024;
+
+/// A write buffer kept up to this size: one that gathered a whole `WRITE_BUFFER`.
+const WRITE_SPARE_LIMIT: usize = 128 * 1024;
+
+/// The buffers a connection ended with, for the next one: [`serve`](super::serve) hands
+/// those of a connection served inline straight to the next; one run as a task (or by
+/// `serve_connection`) leaves them to its thread ([`Spare::leave_to_thread`]). So a
+/// connection allocates neither (a `malloc` and a `free` each per request otherwise).
+/// A connection's packets are slices of its read buffer ([`OwnedPacket`]): the next
+/// connection reads into the same memory only once the last of them is dropped.
+#[derive(Default)]
+pub(super) struct Spare {
+    read: BytesMut,
+    write: BytesMut,
+}
 
 thread_local! {
-    /// The read buffer the last connection on this thread ended with: a connection's
-    /// packets are slices of its buffer ([`OwnedPacket`]), so once the last of them is
-    /// dropped the next connection reads into the same memory instead of allocating
-    /// 8 KiB (and a shared count for the slices) and freeing them again.
-    static SPARE: std::cell::Cell<Option<BytesMut>> = const { std::cell::Cell::new(None) };
+    /// The buffers the last connection that ended on this thread as a task left.
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
 }
 
-/// A buffer for a new connection's reads: the spare one, with room for [`READ_BUFFER`]
-/// bytes (`reserve` takes its memory back when no packet split off it is alive, and
-/// allocates a new buffer when one is), or a new one.
-fn read_buffer() -> BytesMut {
-    let mut buf = SPARE
-        .try_with(std::cell::Cell::take)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    buf.reserve(READ_BUFFER);
-    buf
+impl Spare {
+    /// The buffers the last task on this thread left, or new (empty) ones.
+    pub(super) fn from_thread() -> Self {
+        SPARE
+            .try_with(std::cell::Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Leaves these buffers to the next connection on this thread.
+    pub(super) fn leave_to_thread(self) {
+        let _ = SPARE.try_with(|spare| spare.set(Some(self)));
+    }
 }
 
-/// Keeps the read buffer of a connection that ended for the next one; bytes left in it
-/// (a packet that never completed) are discarded.
-fn give_back(mut buf: BytesMut) {
-    buf.clear();
-    if buf.capacity() <= SPARE_LIMIT {
-        let _ = SPARE.try_with(|spare| spare.set(Some(buf)));
+/// Empties `buf` for the next connection; frees it when it grew past `limit`.
+fn keep(buf: &mut BytesMut, limit: usize) {
+    if buf.capacity() > limit {
+        *buf = BytesMut::new();
+    } else {
+        buf.clear();
     }
 }

@@ -15,38 +15,60 @@ use tokio::time::timeout;
 use crate::cgi::{encode_response_head, BoxError, HeadStyle};
 
 use super::error::Error;
+use super::half::Half;
 
 /// Bytes gathered before a write: a small response goes out in one system call.
 const WRITE_BUFFER: usize = 64 * 1024;
 
+/// The writing half of a connection, with the buffer its responses are gathered in:
+/// kept from one response to the next (and by `serve` from one connection to the next).
+pub(super) struct Writer<'a, IO> {
+    pub(super) io: Half<'a, IO>,
+    pub(super) buf: &'a mut BytesMut,
+}
+
 /// Writes `response`; returns true when its end was announced (a Content-Length, or no
 /// body), so that another response may follow on the connection.
-pub(super) async fn write_response<W, B>(
-    write: &mut W,
+pub(super) async fn write_response<IO, B>(
+    write: &mut Writer<'_, IO>,
     response: Response<B>,
     limit: Duration,
 ) -> Result<bool, Error>
 where
-    W: AsyncWrite + Unpin,
+    IO: AsyncWrite + Unpin,
     B: http_body::Body<Error: Into<BoxError>>,
 {
+    let Writer {
+        io: write,
+        buf: out,
+    } = write;
     let (mut parts, body) = response.into_parts();
     let exact = http_body::Body::size_hint(&body).exact();
     // The body is written as the raw bytes the service yields, never chunk-encoded: a
     // `Transfer-Encoding` it set would announce a framing the bytes do not have, so it
     // is dropped, and the body ends with its Content-Length or the connection (nginx
     // reads an upstream body either way).
-    parts.headers.remove(TRANSFER_ENCODING);
+    // Both names found in one walk of the (few) names, not a hashed lookup each.
+    let (mut delimited, chunked) = parts.headers.keys().fold((false, false), |seen, name| {
+        (
+            seen.0 || name == CONTENT_LENGTH,
+            seen.1 || name == TRANSFER_ENCODING,
+        )
+    });
+    if chunked {
+        parts.headers.remove(TRANSFER_ENCODING);
+    }
     // A body of known size gets its Content-Length, so the front end can tell a cut
     // body from a whole one.
-    let mut delimited = parts.headers.contains_key(CONTENT_LENGTH);
     if let (Some(len), false) = (exact, delimited) {
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
         delimited = true;
     }
     let head = Response::from_parts(parts, ());
-    let mut out = BytesMut::with_capacity(512);
-    encode_response_head(&head, HeadStyle::StatusLine, &mut out)
+    // Emptied here: a write that failed may have left bytes in it.
+    out.clear();
+    out.reserve(512);
+    encode_response_head(&head, HeadStyle::StatusLine, out)
         .map_err(|err| Error::ResponseBody(Box::new(err)))?;
     let mut body = std::pin::pin!(body);
     loop {
@@ -58,7 +80,7 @@ where
                 // reaches the front end as the service yields it. A body that is ready
                 // at once (most responses) still goes out in one write.
                 if !out.is_empty() {
-                    write_all(write, &out, limit).await?;
+                    write_all(write, out, limit).await?;
                     out.clear();
                 }
                 body.frame().await
@@ -80,7 +102,7 @@ where
                 // A large chunk goes out as it is, after what was gathered: the buffer
                 // never holds more than WRITE_BUFFER bytes.
                 if !out.is_empty() {
-                    write_all(write, &out, limit).await?;
+                    write_all(write, out, limit).await?;
                     out.clear();
                 }
                 write_all(write, chunk, limit).await?;
@@ -89,7 +111,7 @@ where
         }
     }
     if !out.is_empty() {
-        write_all(write, &out, limit).await?;
+        write_all(write, out, limit).await?;
     }
     Ok(delimited)
 }

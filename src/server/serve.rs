@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::builder::Builder;
+use super::conn::Spare;
 use super::lazy::LazyTcp;
 use super::service::HttpService;
 
@@ -345,6 +346,7 @@ where
         let mut tasks = JoinSet::new();
         let mut signal = std::pin::pin!(signal);
         let mut room = None;
+        let mut spare: Option<Spare> = None;
         loop {
             // The connections in flight are the tasks (a connection served inline ends
             // before the next accept): the set's length bounds them, no semaphore and
@@ -392,40 +394,51 @@ where
             }
             let service = service.clone();
             let stopped = Some(stopped.clone());
+            // The buffers the last connection served inline ended with (`Spare`): the
+            // connection's output, so this loop gets them back with no thread-local; one
+            // run as a task leaves them to its thread.
+            let handed = spare.take();
             // Boxed, so that a connection that must wait can move into a task; the box
             // of one served inline is kept for the next connection (its future is a few
             // KiB: a `malloc` and `free` per connection otherwise). Built in the call
             // that puts it in the box: one copy of it, not two.
             let mut boxed: Pin<Box<Option<_>>> = room.take().unwrap_or_else(|| Box::pin(None));
             boxed.as_mut().set(Some(async move {
+                let mut buffers = handed.unwrap_or_else(Spare::from_thread);
                 let served = match stream {
                     Stream::Tcp(stream) => {
-                        builder.serve_until(stream, service, stopped, peer).await
+                        builder
+                            .serve_until(stream, service, stopped, peer, &mut buffers)
+                            .await
                     }
                     Stream::Unix(stream) => {
-                        builder.serve_until(stream, service, stopped, None).await
+                        builder
+                            .serve_until(stream, service, stopped, None, &mut buffers)
+                            .await
                     }
                 };
                 if let Err(err) = served {
                     let peer = peer.map(tracing::field::display);
                     tracing::warn!(peer, error = %err, "connection failed");
                 }
+                buffers
             }));
             if inline {
                 // Polled once with a no-op waker: if it must wait, its task polls it
                 // again at once, and every wait registers that task's waker then.
                 let done = match boxed.as_mut().as_pin_mut() {
-                    Some(connection) => connection.now_or_never().is_some(),
-                    None => true,
+                    Some(connection) => connection.now_or_never().map(Some),
+                    None => Some(None),
                 };
-                if done {
+                if let Some(buffers) = done {
+                    spare = buffers;
                     room = Some(boxed);
                     continue;
                 }
             }
             tasks.spawn(async move {
                 if let Some(connection) = boxed.as_mut().as_pin_mut() {
-                    connection.await;
+                    connection.await.leave_to_thread();
                 }
             });
         }

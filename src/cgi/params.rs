@@ -347,86 +347,57 @@ impl NginxParams {
                 )
             });
         let edited = !self.edits.is_empty() || own.is_some_and(|own| !own.params.is_empty());
+        let header_length = header_bytes(content_length_header);
+        // nginx's `uwsgi_params` in its order, each key with its length prefix.
+        let list = [
+            (QUERY_STRING, uri.query().unwrap_or("").as_bytes()),
+            (REQUEST_METHOD, request.method().as_str().as_bytes()),
+            (CONTENT_TYPE, header_bytes(content_type)),
+            // Unedited, the one length the packet may say; else set last, after the edits.
+            (
+                CONTENT_LENGTH,
+                match content_length {
+                    Some(length) if !edited => length,
+                    _ => header_length,
+                },
+            ),
+            (REQUEST_URI, request_uri.as_bytes()),
+            (PATH_INFO, &document_uri),
+            (DOCUMENT_ROOT, &self.document_root),
+            (SERVER_PROTOCOL, version),
+            (REQUEST_SCHEME, if https { b"https" } else { b"http" }),
+            (HTTPS, b"on"),
+            (REMOTE_ADDR, remote.map_or(&[][..], |(ip, _)| ip)),
+            (REMOTE_PORT, remote.map_or(&[][..], |(_, port)| port)),
+            (SERVER_PORT, &server_port),
+            (SERVER_NAME, &server_name),
+            (HTTP_HOST, host),
+        ];
+        // `HTTPS` only for https; the client's address only when known: never a
+        // made-up client.
+        let skip = |at: usize| match at {
+            9 => !https,
+            10 | 11 => remote.is_none(),
+            _ => false,
+        };
+        // The list's pairs as they are sent, their keys without the prefix.
+        let base = || {
+            list.iter()
+                .enumerate()
+                .filter(|&(at, _)| !skip(at))
+                .map(|(_, &(key, value))| (key.get(2..).unwrap_or_default(), value))
+        };
         if !edited {
-            // Set by hand or not, the one length the packet may say.
-            let content_length =
-                content_length.unwrap_or_else(|| header_bytes(content_length_header));
-            let list = [
-                (QUERY_STRING, uri.query().unwrap_or("").as_bytes()),
-                (REQUEST_METHOD, request.method().as_str().as_bytes()),
-                (CONTENT_TYPE, header_bytes(content_type)),
-                (CONTENT_LENGTH, content_length),
-                (REQUEST_URI, request_uri.as_bytes()),
-                (PATH_INFO, &document_uri),
-                (DOCUMENT_ROOT, &self.document_root),
-                (SERVER_PROTOCOL, version),
-                (REQUEST_SCHEME, if https { b"https" } else { b"http" }),
-                (HTTPS, b"on"),
-                (REMOTE_ADDR, remote.map_or(&[][..], |(ip, _)| ip)),
-                (REMOTE_PORT, remote.map_or(&[][..], |(_, port)| port)),
-                (SERVER_PORT, &server_port),
-                (SERVER_NAME, &server_name),
-                (HTTP_HOST, host),
-            ];
-            // `HTTPS` only for https; the client's address only when known: never a
-            // made-up client.
-            let skip = |at: usize| match at {
-                9 => !https,
-                10 | 11 => remote.is_none(),
-                _ => false,
-            };
             if let Some(vars) = self.write_list(&list, skip, headers)? {
                 return Ok(vars);
             }
-        }
-        // nginx's `uwsgi_params` in its order, on the stack: 15 at most.
-        let mut base: [(&[u8], &[u8]); 15] = [(&[], &[]); 15];
-        let mut len = 0;
-        let mut add = |key: &'static [u8], value| {
-            if let Some(slot) = base.get_mut(len) {
-                *slot = (key, value);
-                len += 1;
-            }
-        };
-        add(b"QUERY_STRING", uri.query().unwrap_or("").as_bytes());
-        add(b"REQUEST_METHOD", request.method().as_str().as_bytes());
-        add(b"CONTENT_TYPE", header_bytes(content_type));
-        add(b"CONTENT_LENGTH", header_bytes(content_length_header));
-        add(b"REQUEST_URI", request_uri.as_bytes());
-        add(b"PATH_INFO", &document_uri);
-        add(b"DOCUMENT_ROOT", &self.document_root);
-        add(b"SERVER_PROTOCOL", version);
-        add(b"REQUEST_SCHEME", if https { b"https" } else { b"http" });
-        if https {
-            add(b"HTTPS", b"on");
-        }
-        // Where nginx puts them, and only when known: never a made-up client.
-        if let Some((ip, port)) = remote {
-            add(b"REMOTE_ADDR", ip);
-            add(b"REMOTE_PORT", port);
-        }
-        add(b"SERVER_PORT", &server_port);
-        add(b"SERVER_NAME", &server_name);
-        add(b"HTTP_HOST", host);
-        let base = base.get(..len).unwrap_or_default();
-
-        if !edited {
-            // The list as it is, written straight into the block. Its one `HTTP_` var
-            // is `HTTP_HOST`: the `Host` header is the one not sent again.
-            let pairs = base
-                .iter()
-                .map(|&(key, value)| match (key, content_length) {
-                    (b"CONTENT_LENGTH", Some(length)) => (key, length),
-                    _ => (key, value),
-                });
-            return self.write_vars(pairs, headers, |name| name == b"host");
+            // The checked path, near a limit: the list as it is, then the headers. Its
+            // one `HTTP_` var is `HTTP_HOST`: the `Host` header is the one not sent again.
+            return self.write_vars(base(), headers, |name| name == b"host");
         }
         let extra = own.map_or(0, |own| own.params.len());
-        let mut params: Vec<Param<'_>> = Vec::with_capacity(len + self.edits.len() + extra);
-        params.extend(
-            base.iter()
-                .map(|&(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value))),
-        );
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(list.len() + self.edits.len() + extra);
+        params.extend(base().map(|(key, value)| (Cow::Borrowed(key), Cow::Borrowed(value))));
         for (key, value, replace) in &self.edits {
             edit(&mut params, key, value.as_deref(), *replace);
         }

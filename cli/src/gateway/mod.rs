@@ -479,6 +479,13 @@ enum Http {
     PlainOnTls,
 }
 
+/// The upstream's response headers that describe its connection, not the client's.
+static HOP_BY_HOP: [HeaderName; 3] = [
+    CONNECTION,
+    TRANSFER_ENCODING,
+    HeaderName::from_static("keep-alive"),
+];
+
 /// How long a client has to send a request head or finish its TLS handshake (nginx's
 /// `client_header_timeout`).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -679,15 +686,8 @@ impl Gateway {
                 let (mut parts, body) = response.into_parts();
                 // Hop-by-hop: the connection to the client is hyper's to frame. Seldom
                 // sent by an upstream: one look at the few names before any removal.
-                let hop = |name: &HeaderName| {
-                    name == CONNECTION || name == TRANSFER_ENCODING || name == "keep-alive"
-                };
-                if parts.headers.keys().any(hop) {
-                    for name in [
-                        CONNECTION,
-                        TRANSFER_ENCODING,
-                        HeaderName::from_static("keep-alive"),
-                    ] {
+                if parts.headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+                    for name in &HOP_BY_HOP {
                         parts.headers.remove(name);
                     }
                 }
